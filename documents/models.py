@@ -1,0 +1,212 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import OrgScopedModel
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class ContactKind(models.TextChoices):
+    VENDOR = "vendor", "Vendor"
+    CUSTOMER = "customer", "Customer"
+
+
+class Contact(OrgScopedModel):
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=ContactKind.choices, default=ContactKind.VENDOR)
+    tax_number = models.CharField(max_length=50, blank=True)
+    email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["org", "kind", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Category(OrgScopedModel):
+    """A GL category; `code` is the ledger account code it books to."""
+
+    name = models.CharField(max_length=120)
+    code = models.CharField(max_length=30)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(fields=["org", "code"], name="category_unique_org_code"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Department(OrgScopedModel):
+    name = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["org", "name"], name="department_unique_org_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DocumentKind(models.TextChoices):
+    BILL = "bill", "Bill"
+    INVOICE = "invoice", "Invoice"
+    EXPENSE = "expense", "Expense"
+
+
+class DocumentStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    APPROVED = "approved", "Approved"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+VOIDABLE_STATUSES = frozenset(
+    {DocumentStatus.DRAFT, DocumentStatus.AWAITING_APPROVAL, DocumentStatus.APPROVED}
+)
+
+
+class Document(OrgScopedModel):
+    kind = models.CharField(max_length=16, choices=DocumentKind.choices, default=DocumentKind.BILL)
+    number = models.CharField(max_length=64)
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="documents")
+    issue_date = models.DateField()
+    due_date = models.DateField()
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(**MONEY)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
+    )
+    description = models.CharField(max_length=500, blank=True)
+    status = models.CharField(
+        max_length=20, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT
+    )
+    # Kept up to date by documents.services in the transaction that records a payment, so lists
+    # can show and filter the balance without summing payments per row.
+    amount_paid = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    marked_paid = models.BooleanField(
+        default=False, help_text="Paid outside this system and marked paid by a user."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["org", "kind", "contact", "number"],
+                name="document_unique_number_per_contact",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total__gte=0), name="document_total_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(due_date__gte=models.F("issue_date")),
+                name="document_due_not_before_issue",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["org", "kind", "status", "-issue_date"]),
+            models.Index(fields=["org", "number"]),
+            models.Index(fields=["org", "contact"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"
+
+    @property
+    def amount_due(self) -> Decimal:
+        return self.total - self.amount_paid
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status != DocumentStatus.VOID
+
+    @property
+    def is_voidable(self) -> bool:
+        # Mirrors documents.services.document_void, so pages offer only what will succeed.
+        return self.status in VOIDABLE_STATUSES and not self.amount_paid
+
+
+class DocumentLine(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    description = models.CharField(max_length=300)
+    quantity = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal("1"))
+    unit_amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+    return f"attachments/{instance.org_id}/{instance.document_id}/{filename}"
+
+
+class Attachment(OrgScopedModel):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_upload_to)
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class Payment(OrgScopedModel):
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(**MONEY)
+    paid_at = models.DateField()
+    reference = models.CharField(max_length=100, blank=True)
+    bank_account = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["paid_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="payment_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} on {self.paid_at}"

@@ -1,0 +1,76 @@
+"""Every read of documents and their parts, scoped to one organisation."""
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Organization
+from documents.filters import DocumentFilter
+from documents.models import (
+    Attachment,
+    Category,
+    Contact,
+    ContactKind,
+    Department,
+    Document,
+    Payment,
+)
+
+
+def document_filterset(*, org: Organization, filters: dict | None = None) -> DocumentFilter:
+    """The filter set (form and results) over the organisation's documents."""
+    queryset = Document.objects.for_org(org).select_related("contact", "category", "department")
+    return DocumentFilter(filters or None, queryset=queryset, org=org)
+
+
+def document_list(*, org: Organization, filters: dict | None = None) -> QuerySet[Document]:
+    """The organisation's documents, filtered; invalid filters are ignored."""
+    filterset = document_filterset(org=org, filters=filters)
+    return filterset.qs if filterset.is_valid() else filterset.queryset
+
+
+def document_get(*, org: Organization, document_id: int) -> Document:
+    """One document of the organisation; another organisation's id is a 404, like a missing one."""
+    return get_object_or_404(
+        Document.objects.for_org(org).select_related(
+            "contact", "category", "department", "created_by", "approved_by"
+        ),
+        pk=document_id,
+    )
+
+
+def document_get_detail(*, org: Organization, document_id: int) -> Document:
+    document = document_get(org=org, document_id=document_id)
+    # Materialise the parts the detail page shows in three queries, whatever their number.
+    document.line_list = list(document.lines.select_related("category"))
+    document.payment_list = list(document.payments.select_related("created_by"))
+    document.attachment_list = list(document.attachments.select_related("uploaded_by"))
+    return document
+
+
+def contact_list(*, org: Organization, kind: str | None = None) -> QuerySet[Contact]:
+    queryset = Contact.objects.for_org(org)
+    return queryset.filter(kind=kind) if kind else queryset
+
+
+def contact_get(*, org: Organization, contact_id: int) -> Contact:
+    return get_object_or_404(Contact.objects.for_org(org), pk=contact_id)
+
+
+def vendor_list(*, org: Organization) -> QuerySet[Contact]:
+    return contact_list(org=org, kind=ContactKind.VENDOR)
+
+
+def category_list(*, org: Organization) -> QuerySet[Category]:
+    return Category.objects.for_org(org)
+
+
+def department_list(*, org: Organization) -> QuerySet[Department]:
+    return Department.objects.for_org(org)
+
+
+def payment_get(*, org: Organization, payment_id: int) -> Payment:
+    return get_object_or_404(Payment.objects.for_org(org).select_related("document"), pk=payment_id)
+
+
+def attachment_get(*, org: Organization, attachment_id: int) -> Attachment:
+    return get_object_or_404(Attachment.objects.for_org(org), pk=attachment_id)

@@ -1,0 +1,538 @@
+"""Every write to documents, contacts, categories, departments, attachments and payments.
+
+Services take the organisation (or an object that carries it) and the acting user explicitly, check
+everything before writing, and write in one transaction: bad input raises ValidationError keyed by
+field and leaves the database as it was.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from accounts.models import Organization
+from documents.models import (
+    VOIDABLE_STATUSES,
+    Attachment,
+    Category,
+    Contact,
+    ContactKind,
+    Department,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentStatus,
+    Payment,
+)
+from documents.validation import (
+    ErrorCollector,
+    parse_currency,
+    parse_date,
+    parse_money,
+    parse_quantity,
+)
+
+# The fields of a document that a user may edit; the ledger holds all of them.
+EDITABLE_FIELDS = (
+    "number",
+    "contact",
+    "issue_date",
+    "due_date",
+    "currency",
+    "total",
+    "category",
+    "department",
+    "description",
+)
+CONTACT_KIND_FOR_DOCUMENT = {
+    DocumentKind.BILL: ContactKind.VENDOR,
+    DocumentKind.EXPENSE: ContactKind.VENDOR,
+    DocumentKind.INVOICE: ContactKind.CUSTOMER,
+}
+
+
+@dataclass(frozen=True)
+class DocumentUpdateResult:
+    document: Document
+    changed_fields: frozenset[str] = field(default_factory=frozenset)
+
+
+# --- contacts, categories, departments -------------------------------------------------------
+
+
+def contact_create(
+    *,
+    org: Organization,
+    name: str,
+    kind: str = ContactKind.VENDOR,
+    tax_number: str = "",
+    email: str = "",
+) -> Contact:
+    errors = ErrorCollector()
+    if not (name or "").strip():
+        errors.add("name", "Enter the contact's name.")
+    if kind not in ContactKind.values:
+        errors.add("kind", f"Choose one of: {', '.join(ContactKind.values)}.")
+    errors.raise_if_any()
+    contact = Contact(org=org, name=name.strip(), kind=kind, tax_number=tax_number, email=email)
+    contact.full_clean(exclude=["org"])
+    contact.save()
+    return contact
+
+
+def category_create(*, org: Organization, name: str, code: str) -> Category:
+    if Category.objects.for_org(org).filter(code=code).exists():
+        raise ValidationError({"code": f"A category with account code {code} exists already."})
+    category = Category(org=org, name=name, code=code)
+    category.full_clean(exclude=["org"])
+    category.save()
+    return category
+
+
+def department_create(*, org: Organization, name: str) -> Department:
+    if Department.objects.for_org(org).filter(name=name).exists():
+        raise ValidationError({"name": f"A department named {name} exists already."})
+    department = Department(org=org, name=name)
+    department.full_clean(exclude=["org"])
+    department.save()
+    return department
+
+
+# --- documents -------------------------------------------------------------------------------
+
+
+def _check_owned(errors: ErrorCollector, *, org: Organization, field_name: str, obj) -> None:
+    # "Not yours" reads like "does not exist", so ids of other organisations cannot be probed.
+    if obj is not None and obj.org_id != org.id:
+        errors.add(field_name, "Choose a valid option: that one does not exist.")
+
+
+def _clean_lines(errors: ErrorCollector, *, org: Organization, lines: list[dict]) -> list[dict]:
+    if not lines:
+        errors.add("lines", "Add at least one line.")
+        return []
+    cleaned = []
+    for index, line in enumerate(lines):
+        prefix = f"lines.{index}"
+        description = str(line.get("description") or "").strip()
+        if not description:
+            errors.add(f"{prefix}.description", "Describe the line.")
+        quantity = errors.run(
+            parse_quantity, line.get("quantity", Decimal("1")), field=f"{prefix}.quantity"
+        )
+        unit_amount = errors.run(
+            parse_money, line.get("unit_amount"), field=f"{prefix}.unit_amount"
+        )
+        category = line.get("category")
+        _check_owned(errors, org=org, field_name=f"{prefix}.category", obj=category)
+        amount = None
+        if quantity is not None and unit_amount is not None:
+            amount = (quantity * unit_amount).quantize(Decimal("0.01"))
+        cleaned.append(
+            {
+                "position": index,
+                "description": description,
+                "quantity": quantity,
+                "unit_amount": unit_amount,
+                "amount": amount,
+                "category": category,
+            }
+        )
+    return cleaned
+
+
+def _clean_document_fields(
+    errors: ErrorCollector, *, org: Organization, kind: str, values: dict
+) -> dict:
+    """Parse and check the header fields; returns the cleaned values."""
+    cleaned = dict(values)
+    if "number" in values:
+        cleaned["number"] = str(values["number"] or "").strip()
+        if not cleaned["number"]:
+            errors.add("number", "Enter the document number.")
+        elif len(cleaned["number"]) > 64:
+            errors.add("number", "Use at most 64 characters.")
+    if "contact" in values:
+        contact = values["contact"]
+        if contact is None:
+            errors.add("contact", "Choose a contact.")
+        else:
+            _check_owned(errors, org=org, field_name="contact", obj=contact)
+            expected = CONTACT_KIND_FOR_DOCUMENT[kind]
+            if contact.org_id == org.id and contact.kind != expected:
+                errors.add("contact", f"A {kind} needs a {expected}; {contact.name} is not one.")
+    for date_field in ("issue_date", "due_date"):
+        if date_field in values:
+            cleaned[date_field] = errors.run(parse_date, values[date_field], field=date_field)
+    if "currency" in values:
+        cleaned["currency"] = errors.run(parse_currency, values["currency"])
+    if "total" in values:
+        cleaned["total"] = errors.run(parse_money, values["total"], field="total", allow_zero=False)
+    for fk_field in ("category", "department"):
+        if fk_field in values:
+            _check_owned(errors, org=org, field_name=fk_field, obj=values[fk_field])
+    if "description" in values:
+        cleaned["description"] = str(values["description"] or "").strip()
+    return cleaned
+
+
+def _check_totals_and_dates(errors: ErrorCollector, *, document: Document, lines) -> None:
+    if document.issue_date and document.due_date and document.due_date < document.issue_date:
+        errors.add("due_date", "The due date cannot be before the issue date.")
+    if lines is not None and document.total is not None:
+        amounts = [line["amount"] for line in lines]
+        if amounts and None not in amounts and sum(amounts) != document.total:
+            errors.add(
+                "lines",
+                f"The lines add up to {sum(amounts)}, not the total {document.total}.",
+            )
+
+
+def _check_number_free(errors: ErrorCollector, *, document: Document) -> None:
+    if document.contact_id is None or not document.number:
+        return
+    taken = (
+        Document.objects.for_org(document.org)
+        .filter(kind=document.kind, contact_id=document.contact_id, number=document.number)
+        .exclude(pk=document.pk)
+        .exists()
+    )
+    if taken:
+        errors.add(
+            "number",
+            f"{document.contact.name} already has a {document.kind} numbered {document.number}.",
+        )
+
+
+def _write_lines(document: Document, lines: list[dict]) -> None:
+    document.lines.all().delete()
+    DocumentLine.objects.bulk_create(DocumentLine(document=document, **line) for line in lines)
+
+
+def _save_document(document: Document) -> None:
+    try:
+        with transaction.atomic():
+            document.save()
+    except IntegrityError:
+        # A concurrent writer took the same number between our check and the insert.
+        raise ValidationError(
+            {"number": "Another document with this contact and number was just saved."}
+        ) from None
+
+
+@transaction.atomic
+def document_create(
+    *,
+    org: Organization,
+    actor,
+    kind: str = DocumentKind.BILL,
+    number: str,
+    contact: Contact | None,
+    issue_date,
+    due_date,
+    currency: str,
+    total,
+    lines: list[dict],
+    category: Category | None = None,
+    department: Department | None = None,
+    description: str = "",
+) -> Document:
+    errors = ErrorCollector()
+    if kind not in DocumentKind.values:
+        errors.add("kind", f"Choose one of: {', '.join(DocumentKind.values)}.")
+        errors.raise_if_any()
+    values = _clean_document_fields(
+        errors,
+        org=org,
+        kind=kind,
+        values={
+            "number": number,
+            "contact": contact,
+            "issue_date": issue_date,
+            "due_date": due_date,
+            "currency": currency,
+            "total": total,
+            "category": category,
+            "department": department,
+            "description": description,
+        },
+    )
+    cleaned_lines = _clean_lines(errors, org=org, lines=lines)
+    document = Document(org=org, kind=kind, created_by=actor, **values)
+    _check_totals_and_dates(errors, document=document, lines=cleaned_lines)
+    if not errors.errors:
+        _check_number_free(errors, document=document)
+    errors.raise_if_any()
+    _save_document(document)
+    _write_lines(document, cleaned_lines)
+    return document
+
+
+def _lines_as_tuples(lines) -> list[tuple]:
+    return [
+        (line["description"], line["quantity"], line["unit_amount"], line["category"])
+        for line in lines
+    ]
+
+
+@transaction.atomic
+def document_update(
+    *, document: Document, actor, data: dict, lines: list[dict] | None = None
+) -> DocumentUpdateResult:
+    """Edit a document's fields and, when given, its lines; report which fields changed.
+
+    The changed fields are what later pushes to the ledger explain ("due date changed").
+    """
+    document = _lock(document)
+    errors = ErrorCollector()
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: "This field cannot be edited." for name in sorted(unknown)})
+    if document.status == DocumentStatus.VOID:
+        raise ValidationError("A void document cannot be edited.")
+
+    values = _clean_document_fields(errors, org=document.org, kind=document.kind, values=data)
+    cleaned_lines = (
+        _clean_lines(errors, org=document.org, lines=lines) if lines is not None else None
+    )
+    errors.raise_if_any()
+
+    changed = {name for name, value in values.items() if getattr(document, name) != value}
+    old_lines = [
+        {
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_amount": line.unit_amount,
+            "category": line.category,
+        }
+        for line in document.lines.select_related("category")
+    ]
+    if cleaned_lines is not None and _lines_as_tuples(cleaned_lines) != _lines_as_tuples(old_lines):
+        changed.add("lines")
+    if not changed:
+        return DocumentUpdateResult(document=document)
+
+    for name, value in values.items():
+        setattr(document, name, value)
+    money_changed = {"total", "lines", "currency"} & changed
+    if document.status == DocumentStatus.PAID and money_changed:
+        errors.add("total", "A paid document's amounts cannot change.")
+    if document.amount_paid and "currency" in changed:
+        errors.add("currency", "The currency cannot change once payments are recorded.")
+    if document.total is not None and document.total < document.amount_paid:
+        errors.add("total", f"The total cannot be below the {document.amount_paid} already paid.")
+    # Lines must still add up when only the total changed.
+    lines_to_check = cleaned_lines
+    if lines_to_check is None and "total" in changed:
+        lines_to_check = [{"amount": line.amount} for line in document.lines.all()]
+    _check_totals_and_dates(errors, document=document, lines=lines_to_check)
+    if {"number", "contact"} & changed and not errors.errors:
+        _check_number_free(errors, document=document)
+    errors.raise_if_any()
+
+    _save_document(document)
+    if cleaned_lines is not None and "lines" in changed:
+        _write_lines(document, cleaned_lines)
+    return DocumentUpdateResult(document=document, changed_fields=frozenset(changed))
+
+
+def _lock(document: Document) -> Document:
+    """Re-read the document under a row lock: status checks and balances need the current row."""
+    return (
+        Document.objects.select_for_update(of=("self",))
+        .select_related("org", "contact")
+        .get(pk=document.pk)
+    )
+
+
+def _transition(document: Document, *, allowed_from: set[str], to: str, error: str) -> Document:
+    document = _lock(document)
+    if document.status not in allowed_from:
+        raise ValidationError(error.format(status=document.get_status_display().lower()))
+    document.status = to
+    return document
+
+
+@transaction.atomic
+def document_submit(*, document: Document, actor) -> Document:
+    document = _transition(
+        document,
+        allowed_from={DocumentStatus.DRAFT},
+        to=DocumentStatus.AWAITING_APPROVAL,
+        error="Only a draft can be submitted for approval; this one is {status}.",
+    )
+    document.save(update_fields=["status", "updated_at"])
+    return document
+
+
+@transaction.atomic
+def document_approve(*, document: Document, actor) -> Document:
+    document = _transition(
+        document,
+        allowed_from={DocumentStatus.AWAITING_APPROVAL},
+        to=DocumentStatus.APPROVED,
+        error="Only a document awaiting approval can be approved; this one is {status}.",
+    )
+    document.approved_by = actor
+    document.approved_at = timezone.now()
+    document.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    return document
+
+
+@transaction.atomic
+def document_void(*, document: Document, actor) -> Document:
+    document = _transition(
+        document,
+        allowed_from=VOIDABLE_STATUSES,
+        to=DocumentStatus.VOID,
+        error="A {status} document cannot be voided.",
+    )
+    if document.amount_paid:
+        raise ValidationError(
+            f"{document.amount_paid} {document.currency} has been paid on this document: "
+            "reverse the payments before voiding it."
+        )
+    document.save(update_fields=["status", "updated_at"])
+    return document
+
+
+# --- payments --------------------------------------------------------------------------------
+
+
+def _payment_add(
+    document: Document, *, actor, amount: Decimal, paid_at, reference: str, bank_account: str
+) -> Payment:
+    payment = Payment(
+        org=document.org,
+        document=document,
+        amount=amount,
+        paid_at=paid_at,
+        reference=reference,
+        bank_account=bank_account,
+        created_by=actor,
+    )
+    payment.save()
+    document.amount_paid = document.payments.aggregate(paid=Sum("amount"))["paid"] or Decimal(
+        "0.00"
+    )
+    update_fields = ["amount_paid", "updated_at"]
+    if document.amount_paid == document.total:
+        document.status = DocumentStatus.PAID
+        update_fields.append("status")
+    document.save(update_fields=update_fields)
+    return payment
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    document: Document,
+    actor,
+    amount,
+    paid_at,
+    reference: str = "",
+    bank_account: str = "",
+) -> Payment:
+    """Record a full or partial payment; the document becomes paid when nothing is left due."""
+    document = _lock(document)
+    errors = ErrorCollector()
+    if document.status != DocumentStatus.APPROVED:
+        raise ValidationError(
+            f"Payments can be recorded on approved documents only; this one is "
+            f"{document.get_status_display().lower()}."
+        )
+    amount = errors.run(parse_money, amount, field="amount", allow_zero=False)
+    paid_at = errors.run(parse_date, paid_at, field="paid_at")
+    if amount is not None and amount > document.amount_due:
+        errors.add(
+            "amount",
+            f"The payment is more than the {document.amount_due} {document.currency} still due.",
+        )
+    if paid_at is not None and paid_at < document.issue_date:
+        errors.add("paid_at", "The payment date cannot be before the document's issue date.")
+    errors.raise_if_any()
+    return _payment_add(
+        document,
+        actor=actor,
+        amount=amount,
+        paid_at=paid_at,
+        reference=reference.strip(),
+        bank_account=bank_account.strip(),
+    )
+
+
+@transaction.atomic
+def document_mark_paid(
+    *, document: Document, actor, paid_at: datetime.date | None = None, reference: str = ""
+) -> Payment:
+    """Mark a document paid outside this system: a payment of the balance, flagged as such."""
+    document = _lock(document)
+    if document.status != DocumentStatus.APPROVED:
+        raise ValidationError(
+            f"Only an approved document can be marked paid; this one is "
+            f"{document.get_status_display().lower()}."
+        )
+    paid_at = parse_date(paid_at or timezone.localdate(), field="paid_at")
+    document.marked_paid = True
+    document.save(update_fields=["marked_paid"])
+    return _payment_add(
+        document,
+        actor=actor,
+        amount=document.amount_due,
+        paid_at=paid_at,
+        reference=reference.strip() or "Marked paid",
+        bank_account="",
+    )
+
+
+# --- attachments -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def attachment_add(*, document: Document, actor, upload: UploadedFile) -> Attachment:
+    document = _lock(document)
+    if document.status == DocumentStatus.VOID:
+        raise ValidationError("Files cannot be attached to a void document.")
+    if upload.size > settings.ATTACHMENT_MAX_BYTES:
+        limit_mb = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
+        raise ValidationError({"file": f"The file is larger than {limit_mb} MB."})
+    content_type = _sniff_content_type(upload)
+    if content_type is None:
+        raise ValidationError({"file": "Attach a PDF, PNG or JPEG file."})
+    filename = PurePath(upload.name or "attachment").name[:200]
+    attachment = Attachment(
+        org=document.org,
+        document=document,
+        filename=filename,
+        content_type=content_type,
+        size=upload.size,
+        uploaded_by=actor,
+    )
+    attachment.file.save(filename, upload, save=False)
+    attachment.save()
+    return attachment
+
+
+MAGIC_NUMBERS = {
+    b"%PDF-": "application/pdf",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
+
+
+def _sniff_content_type(upload: UploadedFile) -> str | None:
+    # Trust the bytes, not the name or the browser's claim.
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    for magic, content_type in MAGIC_NUMBERS.items():
+        if head.startswith(magic):
+            return content_type
+    return None

@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="documents:list"), name="home"),
+    path("", include("accounts.urls")),
+    path("documents/", include("documents.urls")),
+    path("admin/", admin.site.urls),
+]
