@@ -1,0 +1,51 @@
+import pytest
+
+from accounts.models import Role
+from tests.factories import (
+    CategoryFactory,
+    ContactFactory,
+    DocumentFactory,
+    MembershipFactory,
+    OrganizationFactory,
+)
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def clerk(org):
+    return MembershipFactory(org=org, role=Role.AP_CLERK).user
+
+
+@pytest.fixture
+def vendor(org):
+    return ContactFactory(org=org, name="Office Supplies Ltd")
+
+
+@pytest.fixture
+def category(org):
+    return CategoryFactory(org=org, name="Office", code="429")
+
+
+@pytest.fixture
+def bill(org, vendor, category):
+    return DocumentFactory(org=org, contact=vendor, category=category)
+
+
+@pytest.fixture
+def client_for(client):
+    """A logged-in test client for a user (in the organisation of their first membership)."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
