@@ -35,6 +35,11 @@ class DocumentFilter(django_filters.FilterSet):
         model = Document
         fields = ["q", "kind", "status", "contact", "issued_from", "issued_to"]
 
+    @property
+    def results(self):
+        """The filtered documents; an invalid filter (shown on the form) matches nothing."""
+        return self.qs if self.is_valid() else self.queryset.none()
+
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)
         # Only this organisation's contacts can be chosen (another's id is "not a valid choice").

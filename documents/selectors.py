@@ -19,13 +19,13 @@ from documents.models import (
 def document_filterset(*, org: Organization, filters: dict | None = None) -> DocumentFilter:
     """The filter set (form and results) over the organisation's documents."""
     queryset = Document.objects.for_org(org).select_related("contact", "category", "department")
-    return DocumentFilter(filters or None, queryset=queryset, org=org)
+    # Always bound: an empty query means "no filter", not "nothing to show".
+    return DocumentFilter(filters or {}, queryset=queryset, org=org)
 
 
 def document_list(*, org: Organization, filters: dict | None = None) -> QuerySet[Document]:
-    """The organisation's documents, filtered; invalid filters are ignored."""
-    filterset = document_filterset(org=org, filters=filters)
-    return filterset.qs if filterset.is_valid() else filterset.queryset
+    """The organisation's documents, filtered; an invalid filter matches nothing."""
+    return document_filterset(org=org, filters=filters).results
 
 
 def document_get(*, org: Organization, document_id: int) -> Document:

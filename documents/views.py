@@ -27,8 +27,7 @@ class DocumentListView(OrgPermissionRequiredMixin, View):
 
     def get(self, request):
         filterset = selectors.document_filterset(org=request.org, filters=request.GET)
-        documents = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-        page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = Paginator(filterset.results, PAGE_SIZE).get_page(request.GET.get("page"))
         query = request.GET.copy()
         query.pop("page", None)
         context = {"filter": filterset, "page": page, "query": query.urlencode()}
