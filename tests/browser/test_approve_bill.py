@@ -15,6 +15,10 @@ def sign_in(page, live_server, username):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/documents/$"))
+    # The page is usable once htmx has processed it (it loads deferred, then binds on load).
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => window.htmx !== undefined")
 
 
 def test_clerk_signs_in_and_approves_a_bill(page, live_server, screenshot):
