@@ -82,7 +82,12 @@ def test_clerk_creates_a_bill_and_sees_line_errors(page, live_server, screenshot
     screenshot("create-line-error")
     assert Document.objects.count() == 0
 
-    page.locator("input[name='form-0-unit_amount']").fill("120.00")
+    page.locator("input[name='form-0-unit_amount']").fill("100.00")
+    page.get_by_role("button", name="Add line").click()
+    page.locator("input[name='form-3-description']").fill("Ink")
+    page.locator("input[name='form-3-unit_amount']").fill("20.00")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#document-status")).to_have_text("Draft")
-    assert Document.objects.get().number == "ST-1"
+    document = Document.objects.get()
+    assert document.number == "ST-1"
+    assert [line.description for line in document.lines.all()] == ["Pens", "Ink"]
