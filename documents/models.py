@@ -78,18 +78,20 @@ VOIDABLE_STATUSES = frozenset(
 
 
 class Document(OrgScopedModel):
+    # Foreign keys use RESTRICT, not PROTECT: a contact or category in use cannot be deleted on its
+    # own, but deleting the whole organisation cascades through them.
     kind = models.CharField(max_length=16, choices=DocumentKind.choices, default=DocumentKind.BILL)
     number = models.CharField(max_length=64)
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="documents")
+    contact = models.ForeignKey(Contact, on_delete=models.RESTRICT, related_name="documents")
     issue_date = models.DateField()
     due_date = models.DateField()
     currency = models.CharField(max_length=3)
     total = models.DecimalField(**MONEY)
     category = models.ForeignKey(
-        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
+        Category, on_delete=models.RESTRICT, null=True, blank=True, related_name="documents"
     )
     department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
+        Department, on_delete=models.RESTRICT, null=True, blank=True, related_name="documents"
     )
     description = models.CharField(max_length=500, blank=True)
     status = models.CharField(
@@ -157,7 +159,7 @@ class DocumentLine(models.Model):
     unit_amount = models.DecimalField(**MONEY)
     amount = models.DecimalField(**MONEY)
     category = models.ForeignKey(
-        Category, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        Category, on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
     )
 
     class Meta:
@@ -190,7 +192,7 @@ class Attachment(OrgScopedModel):
 
 
 class Payment(OrgScopedModel):
-    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="payments")
+    document = models.ForeignKey(Document, on_delete=models.RESTRICT, related_name="payments")
     amount = models.DecimalField(**MONEY)
     paid_at = models.DateField()
     reference = models.CharField(max_length=100, blank=True)

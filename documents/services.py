@@ -480,6 +480,10 @@ def document_mark_paid(
             f"{document.get_status_display().lower()}."
         )
     paid_at = parse_date(paid_at or timezone.localdate(), field="paid_at")
+    if paid_at < document.issue_date:
+        raise ValidationError(
+            {"paid_at": "The payment date cannot be before the document's issue date."}
+        )
     document.marked_paid = True
     document.save(update_fields=["marked_paid"])
     return _payment_add(
