@@ -138,6 +138,23 @@ ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 
 if env_bool("BEHIND_HTTPS_PROXY"):
     # Trust X-Forwarded-Proto only when told a proxy sets it: otherwise a client could spoof it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Connection credentials are encrypted at rest with these Fernet keys (comma-separated; the first
+# encrypts, all decrypt). Development derives one from SECRET_KEY; production must set its own.
+CREDENTIALS_ENCRYPTION_KEYS = env_list("CREDENTIALS_ENCRYPTION_KEYS", "")
+if not DEBUG and not CREDENTIALS_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("CREDENTIALS_ENCRYPTION_KEYS must be set when DEBUG is off.")
+
+# Ledger connections: the OAuth2 app's client credentials, and where an emulator may stand in for
+# the real ledger (loopback hosts, plus any named here; never in production unless enabled).
+XERO_CLIENT_ID = os.environ.get("XERO_CLIENT_ID", "ledgersync-dev")
+XERO_CLIENT_SECRET = os.environ.get("XERO_CLIENT_SECRET", "ledgersync-dev-secret")
+LEDGER_EMULATOR_ALLOWED = env_bool("LEDGER_EMULATOR_ALLOWED", default=DEBUG)
+LEDGER_EMULATOR_HOSTS = env_list("LEDGER_EMULATOR_HOSTS", "")
+XERO_EMULATOR_URL = os.environ.get("XERO_EMULATOR_URL", "http://127.0.0.1:8123")
+# Where users reach this service; links in ledger entries point back here.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+LEDGER_HTTP_TIMEOUT_SECONDS = float(os.environ.get("LEDGER_HTTP_TIMEOUT_SECONDS", "20"))
+
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 

@@ -16,6 +16,7 @@ PROBE = (
     "'debug': settings.DEBUG, 'hosts': settings.ALLOWED_HOSTS}))"
 )
 OUR_VARIABLES = {
+    "CREDENTIALS_ENCRYPTION_KEYS",
     "DATABASE_URL",
     "REDIS_URL",
     "CELERY_BROKER_URL",
@@ -73,7 +74,17 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path, debug):
     assert "SECRET_KEY must be set" in result.stderr
 
 
-def test_production_with_a_secret_key(tmp_path):
+def test_production_refuses_to_start_without_credential_keys(tmp_path):
     result = read_settings(tmp_path, SECRET_KEY="s3cret-from-the-vault")
+    assert result.returncode != 0
+    assert "CREDENTIALS_ENCRYPTION_KEYS must be set" in result.stderr
+
+
+def test_production_with_its_secrets(tmp_path):
+    result = read_settings(
+        tmp_path,
+        SECRET_KEY="s3cret-from-the-vault",
+        CREDENTIALS_ENCRYPTION_KEYS="5J0cN7b3L1yC2m8q0JkSg3vQm1T0bQy2m0ZkS8c4xUo=",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["debug"] is False

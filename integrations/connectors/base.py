@@ -1,0 +1,281 @@
+"""The one interface every ledger connector implements, and the neutral types it speaks.
+
+A connector never sees our models: the engine builds payloads (with mappings already resolved to
+the ledger's ids and codes) and hands the connector a `ConnectorContext` with what it needs of the
+connection. So a connector can be tested without a database, and a new ledger needs no knowledge of
+our schema.
+"""
+
+import datetime
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar
+
+import httpx
+
+from integrations.connectors.errors import ConnectorError
+
+
+class EntryKind(StrEnum):
+    BILL = "bill"
+    INVOICE = "invoice"
+
+
+# --- what we send ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrackingRef:
+    category_name: str
+    option_name: str
+    category_id: str = ""
+    option_id: str = ""
+
+
+@dataclass(frozen=True)
+class LinePayload:
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    account_code: str
+    tracking: tuple[TrackingRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class EntryPayload:
+    """A bill (payable) or an invoice (receivable) as the ledger should hold it."""
+
+    kind: EntryKind
+    reference: str  # ours, stable per document: how we find the entry again
+    number: str
+    issue_date: datetime.date
+    due_date: datetime.date
+    currency: str
+    total: Decimal
+    lines: tuple[LinePayload, ...]
+    contact_id: str = ""  # the ledger's contact id when mapped…
+    contact_name: str = ""  # …else the ledger matches or creates the contact by name
+    url: str = ""
+    voided: bool = False
+
+
+@dataclass(frozen=True)
+class PaymentPayload:
+    reference: str
+    entry_id: str
+    account_code: str
+    paid_on: datetime.date
+    amount: Decimal
+
+
+# --- what the ledger holds ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryState:
+    external_id: str
+    number: str
+    status: str  # the ledger's own word, e.g. AUTHORISED
+    total: Decimal
+    amount_due: Decimal
+    amount_paid: Decimal
+    booked: bool  # paid, voided or locked: cannot be changed any more
+    contact_id: str = ""
+    url: str = ""
+    updated_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
+class PaymentState:
+    external_id: str
+    entry_id: str
+    amount: Decimal
+    status: str
+    paid_on: datetime.date | None = None
+
+
+@dataclass(frozen=True)
+class AttachmentState:
+    external_id: str
+    filename: str
+    size: int
+
+
+@dataclass(frozen=True)
+class BatchItemResult:
+    """One element of a batch create: its state, or the error the ledger gave for it."""
+
+    payload: EntryPayload
+    state: EntryState | None = None
+    error: ConnectorError | None = None
+
+
+@dataclass(frozen=True)
+class LedgerAccount:
+    external_id: str
+    code: str
+    name: str
+    type: str
+    status: str = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class LedgerContact:
+    external_id: str
+    name: str
+    status: str = "ACTIVE"
+
+
+@dataclass(frozen=True)
+class LedgerTrackingOption:
+    category_id: str
+    category_name: str
+    option_id: str
+    option_name: str
+
+
+@dataclass(frozen=True)
+class LedgerTenant:
+    tenant_id: str
+    name: str
+    connection_id: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    tenant_id: str
+    tenant_name: str
+
+
+# --- what the connector gets from the connection -------------------------------------------------
+
+
+@dataclass
+class OAuthCredentials:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime.datetime
+    scope: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "expires_at": self.expires_at.isoformat(),
+            "scope": self.scope,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "OAuthCredentials":
+        return cls(
+            access_token=data.get("access_token", ""),
+            refresh_token=data.get("refresh_token", ""),
+            expires_at=datetime.datetime.fromisoformat(data["expires_at"])
+            if data.get("expires_at")
+            else datetime.datetime.min.replace(tzinfo=datetime.UTC),
+            scope=data.get("scope", ""),
+        )
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One HTTP exchange with the ledger, redacted and truncated, for the integration log."""
+
+    method: str
+    url: str
+    http_status: int | None
+    duration_ms: int
+    request_body: str = ""
+    response_body: str = ""
+    rate_limit: dict = field(default_factory=dict)
+    error: str = ""
+
+
+@dataclass
+class ConnectorContext:
+    base_url: str  # empty: the ledger's real API
+    tenant_id: str
+    credentials: OAuthCredentials | None
+    # Called with new credentials after every refresh: a rotated refresh token must be saved.
+    save_credentials: Callable[[OAuthCredentials], None] = lambda credentials: None
+    # Called with every HTTP exchange, for the attempt log and rate-limit bookkeeping.
+    record_call: Callable[[CallRecord], None] = lambda record: None
+    # Tests pass the emulator's in-process transport; production uses the network.
+    transport: httpx.BaseTransport | None = None
+    timeout_seconds: float = 20.0
+
+
+class Connector(ABC):
+    provider: ClassVar[str]
+    display_name: ClassVar[str]
+
+    def __init__(self, context: ConnectorContext):
+        self.context = context
+
+    # OAuth2 set-up (class level: there is no connection yet)
+    @classmethod
+    @abstractmethod
+    def authorization_url(cls, *, base_url: str, redirect_uri: str, state: str) -> str: ...
+
+    @classmethod
+    @abstractmethod
+    def exchange_code(
+        cls, *, base_url: str, code: str, redirect_uri: str, transport=None
+    ) -> OAuthCredentials: ...
+
+    @abstractmethod
+    def list_tenants(self) -> list[LedgerTenant]: ...
+
+    @abstractmethod
+    def check_connection(self) -> ConnectionCheck: ...
+
+    @abstractmethod
+    def refresh_credentials(self) -> OAuthCredentials: ...
+
+    @abstractmethod
+    def revoke(self) -> None:
+        """Disconnect the tenant at the ledger (best effort)."""
+
+    # entries
+    @abstractmethod
+    def find_entries(
+        self, *, kind: EntryKind, reference: str, number: str = ""
+    ) -> list[EntryState]:
+        """Entries that carry our reference (a number alone is not unique on every ledger)."""
+
+    @abstractmethod
+    def get_entry(self, *, kind: EntryKind, external_id: str) -> EntryState: ...
+
+    @abstractmethod
+    def create_entry(self, payload: EntryPayload, *, idempotency_key: str) -> EntryState: ...
+
+    @abstractmethod
+    def create_entries(
+        self, payloads: list[EntryPayload], *, idempotency_key: str
+    ) -> list[BatchItemResult]: ...
+
+    @abstractmethod
+    def update_entry(
+        self, external_id: str, payload: EntryPayload, *, idempotency_key: str
+    ) -> EntryState: ...
+
+    @abstractmethod
+    def create_payment(self, payload: PaymentPayload, *, idempotency_key: str) -> PaymentState: ...
+
+    @abstractmethod
+    def attach_file(
+        self, *, kind: EntryKind, external_id: str, filename: str, content: bytes, content_type: str
+    ) -> AttachmentState: ...
+
+    # choices for mappings
+    @abstractmethod
+    def list_accounts(self) -> list[LedgerAccount]: ...
+
+    @abstractmethod
+    def list_contacts(self) -> list[LedgerContact]: ...
+
+    @abstractmethod
+    def list_tracking_options(self) -> list[LedgerTrackingOption]: ...

@@ -1,0 +1,93 @@
+"""The connector error hierarchy. Retry policy is declared by class, in one place (`retryable`).
+
+Every error carries the ledger's raw words beside our explanation and fix hint, and the status code
+(DESIGN §5) an attempt that ends with it is recorded under.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One error the ledger reported about one field or element of what we sent."""
+
+    message: str
+    field: str = ""
+
+
+class ConnectorError(Exception):
+    status_code = 5130
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw: str = "",
+        http_status: int | None = None,
+        field_errors: tuple[FieldError, ...] = (),
+        explanation: str = "",
+        hint: str = "",
+    ):
+        super().__init__(message)
+        self.message = message
+        self.raw = raw
+        self.http_status = http_status
+        self.field_errors = tuple(field_errors)
+        self.explanation = explanation
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TransientError(ConnectorError):
+    """Timeout, connection error, 5xx: try again later."""
+
+    status_code = 5000
+    retryable = True
+
+
+class RateLimitedError(TransientError):
+    def __init__(self, message: str, *, retry_after: float, problem: str = "", **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+        self.problem = problem
+
+
+class UnknownOutcomeError(TransientError):
+    """A write whose answer never came: the ledger may have made the entry. Search first."""
+
+
+class AuthError(ConnectorError):
+    """The token cannot be refreshed, or access was revoked: the user must reconnect."""
+
+    status_code = 4220
+
+
+class PermanentError(ConnectorError):
+    """The ledger will refuse this again until someone changes something."""
+
+
+class LedgerValidationError(PermanentError):
+    status_code = 5130
+
+
+class BookedError(PermanentError):
+    """The entry is paid, voided or in a locked period: it cannot be changed."""
+
+    status_code = 5130
+
+
+class DuplicateError(PermanentError):
+    status_code = 5080
+
+
+class NotFoundError(PermanentError):
+    status_code = 5130
+
+
+class ConfigurationError(PermanentError):
+    """Our side is not set up: a missing mapping or setting. Names what to map."""
+
+    status_code = 4000

@@ -1,0 +1,639 @@
+"""Xero Accounting API connector (bills = ACCPAY invoices, invoices = ACCREC) over httpx.
+
+Wire format per Xero's published OpenAPI spec (integrations/specs/xero_accounting.yaml) and the
+notes in shared/specs/XERO_NOTES.md. Tokens are refreshed before they expire and once on a 401;
+every refresh rotates the refresh token, which is saved through the context at once.
+"""
+
+import datetime
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import quote, urlencode
+
+import httpx
+from django.conf import settings
+
+from integrations.connectors import register
+from integrations.connectors.base import (
+    AttachmentState,
+    BatchItemResult,
+    CallRecord,
+    ConnectionCheck,
+    Connector,
+    EntryKind,
+    EntryPayload,
+    EntryState,
+    LedgerAccount,
+    LedgerContact,
+    LedgerTenant,
+    LedgerTrackingOption,
+    OAuthCredentials,
+    PaymentPayload,
+    PaymentState,
+)
+from integrations.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    FieldError,
+    LedgerValidationError,
+    NotFoundError,
+    RateLimitedError,
+    TransientError,
+    UnknownOutcomeError,
+)
+from integrations.connectors.xero_catalogue import explain
+
+SCOPES = (
+    "offline_access accounting.transactions accounting.contacts accounting.settings "
+    "accounting.attachments"
+)
+INVOICE_TYPE = {EntryKind.BILL: "ACCPAY", EntryKind.INVOICE: "ACCREC"}
+BOOKED_STATUSES = {"PAID", "VOIDED", "DELETED"}
+# Refresh a little before expiry so that a slow request does not arrive with a dead token.
+REFRESH_MARGIN = datetime.timedelta(seconds=60)
+BODY_LOG_LIMIT = 4000
+RATE_LIMIT_HEADERS = ("X-DayLimit-Remaining", "X-MinLimit-Remaining", "X-AppMinLimit-Remaining")
+MS_DATE = re.compile(r"/Date\((?P<ms>-?\d+)(?P<offset>[+-]\d{4})?\)/")
+
+
+@dataclass(frozen=True)
+class XeroEndpoints:
+    authorize: str
+    token: str
+    connections: str
+    api: str
+
+    @classmethod
+    def for_base_url(cls, base_url: str) -> "XeroEndpoints":
+        if not base_url:
+            return cls(
+                authorize="https://login.xero.com/identity/connect/authorize",
+                token="https://identity.xero.com/connect/token",
+                connections="https://api.xero.com/connections",
+                api="https://api.xero.com/api.xro/2.0",
+            )
+        # An emulator serves every endpoint from one root.
+        root = base_url.rstrip("/")
+        return cls(
+            authorize=f"{root}/identity/connect/authorize",
+            token=f"{root}/connect/token",
+            connections=f"{root}/connections",
+            api=f"{root}/api.xro/2.0",
+        )
+
+
+def parse_xero_date(value) -> datetime.datetime | None:
+    """Xero answers with MS-JSON dates (/Date(1764547200000+0000)/) and sometimes ISO strings."""
+    if not value:
+        return None
+    match = MS_DATE.fullmatch(str(value))
+    if match:
+        return datetime.datetime.fromtimestamp(int(match["ms"]) / 1000, tz=datetime.UTC)
+    try:
+        parsed = datetime.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def _json_number(value: Decimal) -> float | int:
+    # Xero takes JSON numbers; amounts have at most 4 decimals, exact in a double at these sizes.
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _redact(text: str) -> str:
+    text = re.sub(
+        r'("?(access_token|refresh_token|id_token)"?\s*[:=]\s*"?)[^"&,\s]+', r"\1***", text
+    )
+    return text[:BODY_LOG_LIMIT]
+
+
+def _token_request(
+    token_url: str, data: dict, *, transport=None, timeout: float = 20.0
+) -> OAuthCredentials:
+    try:
+        with httpx.Client(transport=transport, timeout=timeout) as client:
+            response = client.post(
+                token_url,
+                data=data,
+                auth=(settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET),
+                headers={"Accept": "application/json"},
+            )
+    except httpx.TransportError as error:
+        raise TransientError(f"Xero's token service did not answer: {error}") from error
+    if response.status_code >= 500:
+        raise TransientError(
+            f"Xero's token service failed ({response.status_code}).",
+            http_status=response.status_code,
+        )
+    body = _json_or_text(response)
+    if response.status_code != 200:
+        raw = body.get("error", response.text) if isinstance(body, dict) else response.text
+        _, explanation, hint = explain(str(raw))
+        raise AuthError(
+            f"Xero refused the token request: {raw}",
+            raw=response.text[:BODY_LOG_LIMIT],
+            http_status=response.status_code,
+            explanation=explanation,
+            hint=hint,
+        )
+    return OAuthCredentials(
+        access_token=body["access_token"],
+        refresh_token=body.get("refresh_token", data.get("refresh_token", "")),
+        expires_at=datetime.datetime.now(datetime.UTC)
+        + datetime.timedelta(seconds=int(body.get("expires_in", 1800))),
+        scope=body.get("scope", ""),
+    )
+
+
+def _json_or_text(response: httpx.Response):
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+@register
+class XeroConnector(Connector):
+    provider = "xero"
+    display_name = "Xero"
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.endpoints = XeroEndpoints.for_base_url(context.base_url)
+        self._client = httpx.Client(
+            transport=context.transport,
+            timeout=httpx.Timeout(context.timeout_seconds, connect=5.0),
+            headers={"User-Agent": "ledgersync/0.1", "Accept": "application/json"},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- OAuth2 ------------------------------------------------------------------------------
+
+    @classmethod
+    def authorization_url(cls, *, base_url: str, redirect_uri: str, state: str) -> str:
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": settings.XERO_CLIENT_ID,
+                "redirect_uri": redirect_uri,
+                "scope": SCOPES,
+                "state": state,
+            }
+        )
+        return f"{XeroEndpoints.for_base_url(base_url).authorize}?{query}"
+
+    @classmethod
+    def exchange_code(
+        cls, *, base_url: str, code: str, redirect_uri: str, transport=None
+    ) -> OAuthCredentials:
+        return _token_request(
+            XeroEndpoints.for_base_url(base_url).token,
+            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+            transport=transport,
+        )
+
+    def refresh_credentials(self) -> OAuthCredentials:
+        credentials = self.context.credentials
+        if credentials is None or not credentials.refresh_token:
+            raise AuthError(
+                "There are no Xero credentials to refresh.",
+                explanation="The connection holds no Xero tokens (it was disconnected).",
+                hint="An admin must reconnect Xero: Integrations › the Xero connection › "
+                "Reconnect.",
+            )
+        fresh = _token_request(
+            self.endpoints.token,
+            {"grant_type": "refresh_token", "refresh_token": credentials.refresh_token},
+            transport=self.context.transport,
+            timeout=self.context.timeout_seconds,
+        )
+        # Xero rotates the refresh token: the old one is now dead, so save the new one first.
+        self.context.credentials = fresh
+        self.context.save_credentials(fresh)
+        return fresh
+
+    def _access_token(self) -> str:
+        credentials = self.context.credentials
+        if credentials is None:
+            raise AuthError(
+                "The connection has no Xero credentials.",
+                explanation="The connection holds no Xero tokens (it was disconnected).",
+                hint="An admin must reconnect Xero: Integrations › the Xero connection › "
+                "Reconnect.",
+            )
+        if credentials.expires_at - REFRESH_MARGIN <= datetime.datetime.now(datetime.UTC):
+            credentials = self.refresh_credentials()
+        return credentials.access_token
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict | None = None,
+        json_body: dict | None = None,
+        content: bytes | None = None,
+        content_type: str = "",
+        idempotency_key: str = "",
+        tenant: bool = True,
+    ) -> httpx.Response:
+        """One call with auth; refreshes and retries once on a 401; maps failures to our errors."""
+        is_write = method in ("PUT", "POST", "DELETE")
+        body = content
+        headers = {}
+        if json_body is not None:
+            body = json.dumps(json_body, default=_json_number).encode()
+            headers["Content-Type"] = "application/json"
+        elif content is not None:
+            headers["Content-Type"] = content_type or "application/octet-stream"
+        if tenant:
+            headers["xero-tenant-id"] = self.context.tenant_id
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key[:128]
+
+        for attempt in (1, 2):
+            headers["Authorization"] = f"Bearer {self._access_token()}"
+            started = time.monotonic()
+            try:
+                response = self._client.request(
+                    method, url, params=params, content=body, headers=headers
+                )
+            except httpx.TransportError as error:
+                self._record(method, url, None, started, body, "", error=repr(error))
+                # A write whose request may have reached Xero has an unknown outcome.
+                reached = not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+                error_class = UnknownOutcomeError if is_write and reached else TransientError
+                raise error_class(
+                    f"Xero did not answer ({type(error).__name__}).",
+                    explanation="The connection to Xero failed or timed out.",
+                    hint="Nothing to do: ledgersync retries automatically and checks Xero "
+                    "before creating anything again.",
+                ) from error
+            self._record(method, url, response, started, body, response.text)
+            if response.status_code == 401 and attempt == 1:
+                self.refresh_credentials()
+                continue
+            break
+        if response.status_code >= 400:
+            raise self._error_for(response)
+        return response
+
+    def _record(self, method, url, response, started, body, response_text, error="") -> None:
+        request_text = body.decode(errors="replace") if isinstance(body, bytes) else ""
+        if request_text and not request_text.lstrip().startswith(("{", "[")):
+            request_text = f"<{len(body)} bytes>"
+        self.context.record_call(
+            CallRecord(
+                method=method,
+                url=str(url),
+                http_status=response.status_code if response is not None else None,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                request_body=_redact(request_text),
+                response_body=_redact(response_text or ""),
+                rate_limit={
+                    name: response.headers[name]
+                    for name in RATE_LIMIT_HEADERS
+                    if response is not None and name in response.headers
+                },
+                error=error,
+            )
+        )
+
+    def _error_for(self, response: httpx.Response) -> ConnectorError:
+        status = response.status_code
+        body = _json_or_text(response)
+        raw = response.text[:BODY_LOG_LIMIT]
+        if status == 429:
+            retry_after = float(response.headers.get("Retry-After", "60") or 60)
+            problem = response.headers.get("X-Rate-Limit-Problem", "")
+            _, explanation, hint = explain("rate limit")
+            return RateLimitedError(
+                f"Xero's rate limit was reached ({problem or 'limit'}); retry in "
+                f"{retry_after:g} s.",
+                retry_after=retry_after,
+                problem=problem,
+                raw=raw,
+                http_status=status,
+                explanation=explanation,
+                hint=hint,
+            )
+        if status >= 500:
+            return TransientError(
+                f"Xero failed with HTTP {status}.",
+                raw=raw,
+                http_status=status,
+                explanation="Xero had a problem of its own or is unavailable.",
+                hint="Nothing to do: ledgersync retries automatically.",
+            )
+        if status in (401, 403):
+            detail = body.get("Detail", "") if isinstance(body, dict) else ""
+            _, explanation, hint = explain(
+                detail or ("Forbidden" if status == 403 else "TokenExpired")
+            )
+            return AuthError(
+                f"Xero refused access (HTTP {status}{': ' + detail if detail else ''}).",
+                raw=raw,
+                http_status=status,
+                explanation=explanation,
+                hint=hint,
+            )
+        if status == 404:
+            _, explanation, hint = explain("not found")
+            return NotFoundError(
+                "Xero has no such entry.",
+                raw=raw,
+                http_status=status,
+                explanation=explanation,
+                hint=hint,
+            )
+        messages = _validation_messages(body)
+        return _classified(messages or [str(body)[:500]], raw=raw, http_status=status)
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def list_tenants(self) -> list[LedgerTenant]:
+        response = self._send("GET", self.endpoints.connections, tenant=False)
+        return [
+            LedgerTenant(
+                tenant_id=item["tenantId"],
+                name=item.get("tenantName", ""),
+                connection_id=item["id"],
+            )
+            for item in response.json()
+            if item.get("tenantType", "ORGANISATION") == "ORGANISATION"
+        ]
+
+    def check_connection(self) -> ConnectionCheck:
+        for tenant in self.list_tenants():
+            if tenant.tenant_id == self.context.tenant_id:
+                return ConnectionCheck(tenant_id=tenant.tenant_id, tenant_name=tenant.name)
+        raise AuthError(
+            "The Xero organisation is no longer connected to ledgersync.",
+            explanation="Xero lists no connection to this organisation for ledgersync any more.",
+            hint="An admin must reconnect Xero: Integrations › the Xero connection › Reconnect.",
+        )
+
+    def revoke(self) -> None:
+        for tenant in self.list_tenants():
+            if tenant.tenant_id == self.context.tenant_id and tenant.connection_id:
+                self._send(
+                    "DELETE", f"{self.endpoints.connections}/{tenant.connection_id}", tenant=False
+                )
+
+    def find_entries(
+        self, *, kind: EntryKind, reference: str, number: str = ""
+    ) -> list[EntryState]:
+        params = {"where": f'Type=="{INVOICE_TYPE[kind]}"'}
+        if number:
+            params["InvoiceNumbers"] = number
+        response = self._send("GET", f"{self.endpoints.api}/Invoices", params=params)
+        invoices = response.json().get("Invoices", [])
+        # Bill numbers are not unique in Xero; our reference rides in the entry's Url.
+        return [
+            _entry_state(invoice)
+            for invoice in invoices
+            if _reference_of(invoice.get("Url", "")) == reference
+        ]
+
+    def get_entry(self, *, kind: EntryKind, external_id: str) -> EntryState:
+        response = self._send("GET", f"{self.endpoints.api}/Invoices/{external_id}")
+        invoices = response.json().get("Invoices", [])
+        if not invoices:
+            raise NotFoundError(f"Xero has no invoice {external_id}.")
+        return _entry_state(invoices[0])
+
+    def list_accounts(self) -> list[LedgerAccount]:
+        response = self._send("GET", f"{self.endpoints.api}/Accounts")
+        return [
+            LedgerAccount(
+                external_id=account["AccountID"],
+                code=account.get("Code", ""),
+                name=account.get("Name", ""),
+                type=account.get("Type", ""),
+                status=account.get("Status", "ACTIVE"),
+            )
+            for account in response.json().get("Accounts", [])
+        ]
+
+    def list_contacts(self) -> list[LedgerContact]:
+        response = self._send("GET", f"{self.endpoints.api}/Contacts")
+        return [
+            LedgerContact(
+                external_id=contact["ContactID"],
+                name=contact.get("Name", ""),
+                status=contact.get("ContactStatus", "ACTIVE"),
+            )
+            for contact in response.json().get("Contacts", [])
+        ]
+
+    def list_tracking_options(self) -> list[LedgerTrackingOption]:
+        response = self._send("GET", f"{self.endpoints.api}/TrackingCategories")
+        return [
+            LedgerTrackingOption(
+                category_id=category["TrackingCategoryID"],
+                category_name=category.get("Name", ""),
+                option_id=option["TrackingOptionID"],
+                option_name=option.get("Name", ""),
+            )
+            for category in response.json().get("TrackingCategories", [])
+            for option in category.get("Options", [])
+        ]
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def create_entry(self, payload: EntryPayload, *, idempotency_key: str) -> EntryState:
+        response = self._send(
+            "PUT",
+            f"{self.endpoints.api}/Invoices",
+            json_body={"Invoices": [invoice_body(payload)]},
+            idempotency_key=idempotency_key,
+        )
+        return _entry_state(response.json()["Invoices"][0])
+
+    def create_entries(
+        self, payloads: list[EntryPayload], *, idempotency_key: str
+    ) -> list[BatchItemResult]:
+        # summarizeErrors=false: one bad bill does not sink the batch; each element reports.
+        response = self._send(
+            "PUT",
+            f"{self.endpoints.api}/Invoices",
+            params={"summarizeErrors": "false"},
+            json_body={"Invoices": [invoice_body(payload) for payload in payloads]},
+            idempotency_key=idempotency_key,
+        )
+        results = []
+        for payload, invoice in zip(payloads, response.json().get("Invoices", []), strict=True):
+            if invoice.get("HasErrors") or invoice.get("StatusAttributeString") == "ERROR":
+                messages = [item.get("Message", "") for item in invoice.get("ValidationErrors", [])]
+                error = _classified(messages, raw=json.dumps(invoice)[:BODY_LOG_LIMIT])
+                results.append(BatchItemResult(payload=payload, error=error))
+            else:
+                results.append(BatchItemResult(payload=payload, state=_entry_state(invoice)))
+        return results
+
+    def update_entry(
+        self, external_id: str, payload: EntryPayload, *, idempotency_key: str
+    ) -> EntryState:
+        body = invoice_body(payload)
+        body["InvoiceID"] = external_id
+        response = self._send(
+            "POST",
+            f"{self.endpoints.api}/Invoices/{external_id}",
+            json_body={"Invoices": [body]},
+            idempotency_key=idempotency_key,
+        )
+        return _entry_state(response.json()["Invoices"][0])
+
+    def create_payment(self, payload: PaymentPayload, *, idempotency_key: str) -> PaymentState:
+        response = self._send(
+            "PUT",
+            f"{self.endpoints.api}/Payments",
+            json_body={
+                "Payments": [
+                    {
+                        "Invoice": {"InvoiceID": payload.entry_id},
+                        "Account": {"Code": payload.account_code},
+                        "Date": payload.paid_on.isoformat(),
+                        "Amount": _json_number(payload.amount),
+                        "Reference": payload.reference,
+                    }
+                ]
+            },
+            idempotency_key=idempotency_key,
+        )
+        payment = response.json()["Payments"][0]
+        paid_on = parse_xero_date(payment.get("Date"))
+        return PaymentState(
+            external_id=payment["PaymentID"],
+            entry_id=payment.get("Invoice", {}).get("InvoiceID", payload.entry_id),
+            amount=_money(payment.get("Amount")),
+            status=payment.get("Status", ""),
+            paid_on=paid_on.date() if paid_on else None,
+        )
+
+    def attach_file(
+        self, *, kind: EntryKind, external_id: str, filename: str, content: bytes, content_type: str
+    ) -> AttachmentState:
+        response = self._send(
+            "PUT",
+            f"{self.endpoints.api}/Invoices/{external_id}/Attachments/{quote(filename)}",
+            content=content,
+            content_type=content_type,
+            idempotency_key=f"attach-{external_id}-{uuid.uuid5(uuid.NAMESPACE_URL, filename)}",
+        )
+        attachment = response.json()["Attachments"][0]
+        return AttachmentState(
+            external_id=attachment["AttachmentID"],
+            filename=attachment.get("FileName", filename),
+            size=int(attachment.get("ContentLength", len(content))),
+        )
+
+
+# --- payloads and answers --------------------------------------------------------------------
+
+
+def invoice_body(payload: EntryPayload) -> dict:
+    """Our neutral payload as a Xero Invoice object."""
+    contact = (
+        {"ContactID": payload.contact_id} if payload.contact_id else {"Name": payload.contact_name}
+    )
+    body = {
+        "Type": INVOICE_TYPE[payload.kind],
+        "Contact": contact,
+        "InvoiceNumber": payload.number,
+        "Date": payload.issue_date.isoformat(),
+        "DueDate": payload.due_date.isoformat(),
+        "CurrencyCode": payload.currency,
+        "LineAmountTypes": "NoTax",
+        "Status": "VOIDED" if payload.voided else "AUTHORISED",
+        "LineItems": [
+            {
+                "Description": line.description,
+                "Quantity": _json_number(line.quantity),
+                "UnitAmount": _json_number(line.unit_amount),
+                "AccountCode": line.account_code,
+                **(
+                    {
+                        "Tracking": [
+                            {"Name": ref.category_name, "Option": ref.option_name}
+                            for ref in line.tracking
+                        ]
+                    }
+                    if line.tracking
+                    else {}
+                ),
+            }
+            for line in payload.lines
+        ],
+    }
+    if payload.url:
+        body["Url"] = payload.url
+    return body
+
+
+def _reference_of(url: str) -> str:
+    match = re.search(r"[?&]ref=([^&#]+)", url or "")
+    return match.group(1) if match else ""
+
+
+def _entry_state(invoice: dict) -> EntryState:
+    status = invoice.get("Status", "")
+    amount_paid = _money(invoice.get("AmountPaid"))
+    return EntryState(
+        external_id=invoice["InvoiceID"],
+        number=invoice.get("InvoiceNumber", ""),
+        status=status,
+        total=_money(invoice.get("Total")),
+        amount_due=_money(invoice.get("AmountDue")),
+        amount_paid=amount_paid,
+        # An AUTHORISED bill with a payment is locked too: Xero refuses to change it.
+        booked=status in BOOKED_STATUSES or amount_paid > 0,
+        contact_id=invoice.get("Contact", {}).get("ContactID", ""),
+        url=invoice.get("Url", ""),
+        updated_at=parse_xero_date(invoice.get("UpdatedDateUTC")),
+    )
+
+
+def _validation_messages(body) -> list[str]:
+    if not isinstance(body, dict):
+        return []
+    messages = [
+        error.get("Message", "")
+        for element in body.get("Elements", [])
+        for error in element.get("ValidationErrors", [])
+    ]
+    return messages or ([body["Message"]] if body.get("Message") else [])
+
+
+def _classified(messages: list[str], *, raw: str, http_status: int | None = 400) -> ConnectorError:
+    """The first message the catalogue knows decides the class; all are kept as field errors."""
+    messages = [message for message in messages if message] or ["Xero rejected the request."]
+    chosen_class, explanation, hint = None, "", ""
+    for message in messages:
+        error_class, explanation_text, hint_text = explain(message)
+        if error_class is not None or not explanation:
+            chosen_class, explanation, hint = error_class, explanation_text, hint_text
+        if error_class is not None:
+            break
+    error_class = chosen_class or LedgerValidationError
+    return error_class(
+        "; ".join(messages),
+        raw=raw,
+        http_status=http_status,
+        field_errors=tuple(FieldError(message=message) for message in messages),
+        explanation=explanation,
+        hint=hint,
+    )

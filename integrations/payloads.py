@@ -1,0 +1,121 @@
+"""Our documents as the neutral payloads connectors take, through a connection's mappings.
+
+A missing mapping is a configuration error that names what to map, raised here, before anything
+is sent: the ledger's own 400 would be far less clear.
+"""
+
+from django.conf import settings
+from django.urls import reverse
+
+from documents.models import Document, DocumentKind, DocumentStatus, Payment
+from integrations.connectors.base import (
+    EntryKind,
+    EntryPayload,
+    LinePayload,
+    PaymentPayload,
+    TrackingRef,
+)
+from integrations.connectors.errors import ConfigurationError
+from integrations.models import Connection, Mapping, MappingKind
+
+ENTRY_KIND = {DocumentKind.BILL: EntryKind.BILL, DocumentKind.INVOICE: EntryKind.INVOICE}
+MAPPINGS_HINT = "Map it in Integrations › {connection} › Mappings, then re-sync."
+
+
+def document_reference(document: Document) -> str:
+    """Our stable reference for a document's entry: how we find it in the ledger again."""
+    return f"ls-{document.org_id}-{document.pk}"
+
+
+def payment_reference(payment: Payment) -> str:
+    return f"ls-{payment.org_id}-{payment.document_id}-p{payment.pk}"
+
+
+def _missing(connection: Connection, what: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"{what} has no {connection.get_provider_display()} mapping.",
+        explanation=f"{what} is not mapped to anything in {connection.name}, so the entry "
+        "cannot be built.",
+        hint=MAPPINGS_HINT.format(connection=connection.name),
+    )
+
+
+def build_entry_payload(
+    document: Document, *, connection: Connection, mappings: dict[tuple[str, int], Mapping]
+) -> EntryPayload:
+    if document.kind not in ENTRY_KIND:
+        raise ConfigurationError(
+            f"{document.get_kind_display()}s are not pushed to {connection.name} as entries.",
+            hint="Expenses sync through expense datasets.",
+        )
+    contact_mapping = mappings.get((MappingKind.CONTACT, document.contact_id))
+    tracking = ()
+    if document.department_id:
+        department_mapping = mappings.get((MappingKind.TRACKING, document.department_id))
+        if department_mapping is None:
+            raise _missing(connection, f"Department {document.department.name}")
+        tracking = (
+            TrackingRef(
+                category_name=department_mapping.extra.get("category_name", ""),
+                option_name=department_mapping.extra.get("option_name", ""),
+                category_id=department_mapping.extra.get("category_id", ""),
+                option_id=department_mapping.external_id,
+            ),
+        )
+    lines = []
+    for position, line in enumerate(document.lines.all(), start=1):
+        category = line.category or document.category
+        if category is None:
+            raise ConfigurationError(
+                f"Line {position} ({line.description}) has no category.",
+                explanation="Without a category the line cannot be booked to a ledger account.",
+                hint="Give the document or the line a category, then re-sync.",
+            )
+        account_mapping = mappings.get((MappingKind.ACCOUNT, category.pk))
+        if account_mapping is None:
+            raise _missing(connection, f"Category {category.name}")
+        lines.append(
+            LinePayload(
+                description=line.description,
+                quantity=line.quantity,
+                unit_amount=line.unit_amount,
+                account_code=account_mapping.extra.get("code") or account_mapping.external_name,
+                tracking=tracking,
+            )
+        )
+    reference = document_reference(document)
+    url = f"{settings.PUBLIC_BASE_URL.rstrip('/')}"
+    url += f"{reverse('documents:detail', args=[document.pk])}?ref={reference}"
+    return EntryPayload(
+        kind=ENTRY_KIND[document.kind],
+        reference=reference,
+        number=document.number,
+        issue_date=document.issue_date,
+        due_date=document.due_date,
+        currency=document.currency,
+        total=document.total,
+        lines=tuple(lines),
+        contact_id=contact_mapping.external_id if contact_mapping else "",
+        contact_name=document.contact.name,
+        url=url,
+        voided=document.status == DocumentStatus.VOID,
+    )
+
+
+def build_payment_payload(
+    payment: Payment, *, connection: Connection, entry_external_id: str
+) -> PaymentPayload:
+    account_code = connection.settings.get("payment_account_code", "")
+    if not account_code:
+        raise ConfigurationError(
+            f"{connection.name} has no bank account for payments.",
+            explanation="Payments need the ledger bank account they are paid from.",
+            hint=f"Choose it in Integrations › {connection.name} › Mappings, then re-sync.",
+        )
+    return PaymentPayload(
+        reference=payment.reference or payment_reference(payment),
+        entry_id=entry_external_id,
+        account_code=account_code,
+        paid_on=payment.paid_at,
+        amount=payment.amount,
+    )

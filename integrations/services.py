@@ -1,0 +1,287 @@
+"""Every write to connections and mappings, and the one place a connector is built."""
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organization
+from documents.models import Category, Contact, Department
+from integrations.connectors import connector_class_for
+from integrations.connectors.base import (
+    ConnectionCheck,
+    Connector,
+    ConnectorContext,
+    LedgerAccount,
+    OAuthCredentials,
+)
+from integrations.connectors.errors import AuthError, ConnectorError
+from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind
+
+LOCAL_MODEL_FOR_KIND = {
+    MappingKind.ACCOUNT: Category,
+    MappingKind.TRACKING: Department,
+    MappingKind.CONTACT: Contact,
+}
+
+
+def ledger_transport(connection: Connection | None):
+    """The httpx transport to reach a ledger: None (the network) except in tests."""
+    return None
+
+
+def base_url_validate(base_url: str) -> str:
+    """An emulator may stand in for the ledger only where allowed, and only on a loopback host."""
+    base_url = (base_url or "").strip().rstrip("/")
+    if not base_url:
+        return ""
+    if not settings.LEDGER_EMULATOR_ALLOWED:
+        raise ValidationError({"base_url": "A custom ledger address is not allowed here."})
+    parts = urlsplit(base_url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValidationError(
+            {"base_url": "Enter an http(s) address such as http://127.0.0.1:8123."}
+        )
+    if host not in settings.LEDGER_EMULATOR_HOSTS and not _is_loopback(host):
+        raise ValidationError(
+            {"base_url": "Only a ledger emulator on this machine (a loopback address) is allowed."}
+        )
+    return base_url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def connector_for(connection: Connection, *, record_call=None) -> Connector:
+    """The connector for a connection; refreshed tokens are saved as soon as they arrive.
+
+    Do not call a connector inside a transaction: a rotated refresh token must be committed even
+    when the caller's work fails, or the connection is lost.
+    """
+    credentials = connection.credentials
+    context = ConnectorContext(
+        base_url=connection.base_url,
+        tenant_id=connection.tenant_id,
+        credentials=OAuthCredentials.from_dict(credentials) if credentials else None,
+        save_credentials=lambda fresh: connection_credentials_save(
+            connection=connection, credentials=fresh
+        ),
+        transport=ledger_transport(connection),
+        timeout_seconds=settings.LEDGER_HTTP_TIMEOUT_SECONDS,
+    )
+    if record_call is not None:
+        context.record_call = record_call
+    return connector_class_for(connection.provider)(context)
+
+
+def connection_credentials_save(*, connection: Connection, credentials: OAuthCredentials) -> None:
+    connection.credentials = credentials.to_dict()
+    connection.save(update_fields=["credentials_encrypted", "updated_at"])
+
+
+def connection_authorization_url(
+    *, provider: str, base_url: str, redirect_uri: str, state: str
+) -> str:
+    return connector_class_for(provider).authorization_url(
+        base_url=base_url_validate(base_url), redirect_uri=redirect_uri, state=state
+    )
+
+
+def connection_complete_oauth(
+    *,
+    org: Organization,
+    actor,
+    provider: str,
+    base_url: str,
+    code: str,
+    redirect_uri: str,
+    name: str = "",
+    connection: Connection | None = None,
+) -> Connection:
+    """Finish the OAuth2 code flow: a new connection, or the reconnection of an existing one."""
+    base_url = base_url_validate(base_url)
+    connector_class = connector_class_for(provider)
+    credentials = connector_class.exchange_code(
+        base_url=base_url,
+        code=code,
+        redirect_uri=redirect_uri,
+        transport=ledger_transport(connection),
+    )
+    probe = connector_class(
+        ConnectorContext(
+            base_url=base_url,
+            tenant_id="",
+            credentials=credentials,
+            transport=ledger_transport(connection),
+            timeout_seconds=settings.LEDGER_HTTP_TIMEOUT_SECONDS,
+        )
+    )
+    tenants = probe.list_tenants()
+    if not tenants:
+        raise ValidationError("The ledger granted access to no organisation.")
+    if connection is not None and connection.tenant_id:
+        tenant = next((t for t in tenants if t.tenant_id == connection.tenant_id), None)
+        if tenant is None:
+            raise ValidationError(
+                f"Reconnect to the same organisation ({connection.tenant_name}); access was "
+                "granted to another one."
+            )
+    else:
+        tenant = tenants[0]
+
+    with transaction.atomic():
+        if connection is None:
+            connection = Connection(org=org, provider=provider)
+        connection.name = name or connection.name or tenant.name
+        connection.base_url = base_url
+        connection.tenant_id = tenant.tenant_id
+        connection.tenant_name = tenant.name
+        connection.credentials = probe.context.credentials.to_dict()
+        connection.status = ConnectionStatus.ACTIVE
+        connection.connected_by = actor
+        connection.connected_at = timezone.now()
+        connection.last_error = ""
+        connection.save()
+    return connection
+
+
+def connection_test(*, connection: Connection) -> ConnectionCheck:
+    """Ask the ledger who we are connected to; an auth failure marks the connection needs_reauth."""
+    try:
+        check = connector_for(connection).check_connection()
+    except AuthError as error:
+        connection_mark_needs_reauth(connection=connection, error=error)
+        raise
+    except ConnectorError as error:
+        connection.last_error = error.message
+        connection.last_checked_at = timezone.now()
+        connection.save(update_fields=["last_error", "last_checked_at", "updated_at"])
+        raise
+    connection.tenant_name = check.tenant_name
+    connection.last_error = ""
+    connection.last_checked_at = timezone.now()
+    if connection.status == ConnectionStatus.NEEDS_REAUTH:
+        connection.status = ConnectionStatus.ACTIVE
+    connection.save(
+        update_fields=["tenant_name", "last_error", "last_checked_at", "status", "updated_at"]
+    )
+    return check
+
+
+def connection_mark_needs_reauth(*, connection: Connection, error: ConnectorError) -> None:
+    Connection.objects.filter(pk=connection.pk).update(
+        status=ConnectionStatus.NEEDS_REAUTH,
+        last_error=error.message,
+        last_checked_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    connection.refresh_from_db()
+
+
+def connection_disable(*, connection: Connection, actor) -> Connection:
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        raise ValidationError("A disconnected connection cannot be disabled; reconnect it first.")
+    connection.status = ConnectionStatus.DISABLED
+    connection.save(update_fields=["status", "updated_at"])
+    return connection
+
+
+def connection_enable(*, connection: Connection, actor) -> Connection:
+    if connection.status != ConnectionStatus.DISABLED:
+        raise ValidationError("Only a disabled connection can be enabled.")
+    connection.status = ConnectionStatus.ACTIVE
+    connection.save(update_fields=["status", "updated_at"])
+    return connection
+
+
+def connection_disconnect(*, connection: Connection, actor) -> Connection:
+    """Revoke access at the ledger (best effort), wipe the credentials, keep every record."""
+    if connection.has_credentials:
+        try:
+            connector_for(connection).revoke()
+        except ConnectorError as error:
+            # The credentials go anyway: the user asked to cut the link on our side.
+            connection.last_error = f"Revoking access at the ledger failed: {error.message}"
+    connection.credentials = {}
+    connection.status = ConnectionStatus.DISCONNECTED
+    connection.save(update_fields=["credentials_encrypted", "status", "last_error", "updated_at"])
+    return connection
+
+
+def connection_settings_update(*, connection: Connection, payment_account_code: str) -> Connection:
+    connection.settings = {**connection.settings, "payment_account_code": payment_account_code}
+    connection.save(update_fields=["settings", "updated_at"])
+    return connection
+
+
+def mapping_set(
+    *,
+    connection: Connection,
+    kind: str,
+    local_id: int,
+    external_id: str,
+    external_name: str = "",
+    extra: dict | None = None,
+) -> Mapping | None:
+    """Map one of our objects to the ledger's; an empty external id removes the mapping."""
+    local_model = LOCAL_MODEL_FOR_KIND.get(kind)
+    if local_model is None:
+        raise ValidationError({"kind": f"Unknown mapping kind {kind!r}."})
+    if not local_model.objects.for_org(connection.org).filter(pk=local_id).exists():
+        raise ValidationError({"local_id": "Choose a valid option: that one does not exist."})
+    if not external_id:
+        Mapping.objects.filter(connection=connection, kind=kind, local_id=local_id).delete()
+        return None
+    mapping, _ = Mapping.objects.update_or_create(
+        connection=connection,
+        kind=kind,
+        local_id=local_id,
+        defaults={
+            "external_id": external_id,
+            "external_name": external_name,
+            "extra": extra or {},
+        },
+    )
+    return mapping
+
+
+def account_mapping_extra(account: LedgerAccount) -> dict:
+    return {"code": account.code, "name": account.name}
+
+
+@transaction.atomic
+def mappings_auto_map_accounts(
+    *, connection: Connection, accounts: list[LedgerAccount]
+) -> list[Mapping]:
+    """Map each unmapped category to the active ledger account with the same code."""
+    by_code = {account.code: account for account in accounts if account.status == "ACTIVE"}
+    mapped = set(
+        Mapping.objects.filter(connection=connection, kind=MappingKind.ACCOUNT).values_list(
+            "local_id", flat=True
+        )
+    )
+    created = []
+    for category in Category.objects.for_org(connection.org).exclude(pk__in=mapped):
+        account = by_code.get(category.code)
+        if account is not None:
+            created.append(
+                mapping_set(
+                    connection=connection,
+                    kind=MappingKind.ACCOUNT,
+                    local_id=category.pk,
+                    external_id=account.external_id,
+                    external_name=f"{account.code} {account.name}",
+                    extra=account_mapping_extra(account),
+                )
+            )
+    return created
