@@ -7,7 +7,7 @@ field and leaves the database as it was.
 
 import datetime
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import PurePath
 
 from django.conf import settings
@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -33,6 +34,7 @@ from documents.models import (
 )
 from documents.validation import (
     ErrorCollector,
+    clean_text,
     parse_currency,
     parse_date,
     parse_money,
@@ -121,9 +123,13 @@ def _clean_lines(errors: ErrorCollector, *, org: Organization, lines: list[dict]
     cleaned = []
     for index, line in enumerate(lines):
         prefix = f"lines.{index}"
-        description = str(line.get("description") or "").strip()
-        if not description:
-            errors.add(f"{prefix}.description", "Describe the line.")
+        description = errors.run(
+            clean_text,
+            line.get("description"),
+            field=f"{prefix}.description",
+            max_length=300,
+            required="Describe the line.",
+        )
         quantity = errors.run(
             parse_quantity, line.get("quantity", Decimal("1")), field=f"{prefix}.quantity"
         )
@@ -134,7 +140,8 @@ def _clean_lines(errors: ErrorCollector, *, org: Organization, lines: list[dict]
         _check_owned(errors, org=org, field_name=f"{prefix}.category", obj=category)
         amount = None
         if quantity is not None and unit_amount is not None:
-            amount = (quantity * unit_amount).quantize(Decimal("0.01"))
+            # Half up, as invoices are rounded (not the banker's rounding of Decimal's default).
+            amount = (quantity * unit_amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         cleaned.append(
             {
                 "position": index,
@@ -154,11 +161,13 @@ def _clean_document_fields(
     """Parse and check the header fields; returns the cleaned values."""
     cleaned = dict(values)
     if "number" in values:
-        cleaned["number"] = str(values["number"] or "").strip()
-        if not cleaned["number"]:
-            errors.add("number", "Enter the document number.")
-        elif len(cleaned["number"]) > 64:
-            errors.add("number", "Use at most 64 characters.")
+        cleaned["number"] = errors.run(
+            clean_text,
+            values["number"],
+            field="number",
+            max_length=64,
+            required="Enter the document number.",
+        )
     if "contact" in values:
         contact = values["contact"]
         if contact is None:
@@ -179,7 +188,9 @@ def _clean_document_fields(
         if fk_field in values:
             _check_owned(errors, org=org, field_name=fk_field, obj=values[fk_field])
     if "description" in values:
-        cleaned["description"] = str(values["description"] or "").strip()
+        cleaned["description"] = errors.run(
+            clean_text, values["description"], field="description", max_length=500
+        )
     return cleaned
 
 
@@ -337,6 +348,9 @@ def document_update(
         _check_number_free(errors, document=document)
     errors.raise_if_any()
 
+    if document.amount_paid and document.amount_paid == document.total:
+        # Lowered to what was already paid: nothing is due, so the document is paid.
+        document.status = DocumentStatus.PAID
     _save_document(document)
     if cleaned_lines is not None and "lines" in changed:
         _write_lines(document, cleaned_lines)
@@ -450,6 +464,8 @@ def payment_record(
         )
     amount = errors.run(parse_money, amount, field="amount", allow_zero=False)
     paid_at = errors.run(parse_date, paid_at, field="paid_at")
+    reference = errors.run(clean_text, reference, field="reference", max_length=100)
+    bank_account = errors.run(clean_text, bank_account, field="bank_account", max_length=100)
     if amount is not None and amount > document.amount_due:
         errors.add(
             "amount",
@@ -463,8 +479,8 @@ def payment_record(
         actor=actor,
         amount=amount,
         paid_at=paid_at,
-        reference=reference.strip(),
-        bank_account=bank_account.strip(),
+        reference=reference,
+        bank_account=bank_account,
     )
 
 
@@ -479,6 +495,9 @@ def document_mark_paid(
             f"Only an approved document can be marked paid; this one is "
             f"{document.get_status_display().lower()}."
         )
+    if document.amount_due <= 0:
+        raise ValidationError("Nothing is due on this document.")
+    reference = clean_text(reference, field="reference", max_length=100)
     paid_at = parse_date(paid_at or timezone.localdate(), field="paid_at")
     if paid_at < document.issue_date:
         raise ValidationError(
@@ -491,7 +510,7 @@ def document_mark_paid(
         actor=actor,
         amount=document.amount_due,
         paid_at=paid_at,
-        reference=reference.strip() or "Marked paid",
+        reference=reference or "Marked paid",
         bank_account="",
     )
 
@@ -505,8 +524,8 @@ def attachment_add(*, document: Document, actor, upload: UploadedFile) -> Attach
     if document.status == DocumentStatus.VOID:
         raise ValidationError("Files cannot be attached to a void document.")
     if upload.size > settings.ATTACHMENT_MAX_BYTES:
-        limit_mb = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
-        raise ValidationError({"file": f"The file is larger than {limit_mb} MB."})
+        limit = filesizeformat(settings.ATTACHMENT_MAX_BYTES)
+        raise ValidationError({"file": f"The file is larger than {limit}."})
     content_type = _sniff_content_type(upload)
     if content_type is None:
         raise ValidationError({"file": "Attach a PDF, PNG or JPEG file."})

@@ -16,14 +16,15 @@ def parse_money(value, *, field: str, allow_zero: bool = True) -> Decimal:
         raise ValidationError({field: "Enter a number, such as 1250.00."}) from None
     if not amount.is_finite():
         raise ValidationError({field: "Enter a number, such as 1250.00."})
+    # Size first: quantizing a huge number raises instead of answering.
+    if amount >= Decimal("1e12"):
+        raise ValidationError({field: "The amount is too large."})
     if amount < 0:
         raise ValidationError({field: "The amount must not be negative."})
     if amount == 0 and not allow_zero:
         raise ValidationError({field: "The amount must be greater than zero."})
     if amount != amount.quantize(CENT):
         raise ValidationError({field: "Use at most two decimal places."})
-    if amount >= Decimal("1e12"):
-        raise ValidationError({field: "The amount is too large."})
     return amount.quantize(CENT)
 
 
@@ -34,9 +35,19 @@ def parse_quantity(value, *, field: str) -> Decimal:
         raise ValidationError({field: "Enter a number."}) from None
     if not quantity.is_finite() or quantity <= 0:
         raise ValidationError({field: "The quantity must be greater than zero."})
-    if quantity != quantity.quantize(Decimal("0.0001")) or quantity >= Decimal("1e8"):
+    if quantity >= Decimal("1e8") or quantity != quantity.quantize(Decimal("0.0001")):
         raise ValidationError({field: "Use at most four decimal places and less than 10^8."})
     return quantity
+
+
+def clean_text(value, *, field: str, max_length: int, required: str = "") -> str:
+    """Strip text and check its length; `required` is the message when it must not be empty."""
+    text = str(value or "").strip()
+    if required and not text:
+        raise ValidationError({field: required})
+    if len(text) > max_length:
+        raise ValidationError({field: f"Use at most {max_length} characters."})
+    return text
 
 
 def parse_currency(value, *, field: str = "currency") -> str:
