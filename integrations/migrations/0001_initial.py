@@ -6,58 +6,115 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Connection',
+            name="Connection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(choices=[('xero', 'Xero')], max_length=32)),
-                ('name', models.CharField(max_length=120)),
-                ('status', models.CharField(choices=[('active', 'Active'), ('needs_reauth', 'Needs reconnecting'), ('disabled', 'Disabled'), ('disconnected', 'Disconnected')], default='active', max_length=20)),
-                ('credentials_encrypted', models.TextField(blank=True, default='', editable=False)),
-                ('base_url', models.URLField(blank=True, default='')),
-                ('tenant_id', models.CharField(blank=True, default='', max_length=64)),
-                ('tenant_name', models.CharField(blank=True, default='', max_length=200)),
-                ('settings', models.JSONField(blank=True, default=dict)),
-                ('last_checked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('connected_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('connected_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('org', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider", models.CharField(choices=[("xero", "Xero")], max_length=32)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("needs_reauth", "Needs reconnecting"),
+                            ("disabled", "Disabled"),
+                            ("disconnected", "Disconnected"),
+                        ],
+                        default="active",
+                        max_length=20,
+                    ),
+                ),
+                ("credentials_encrypted", models.TextField(blank=True, default="", editable=False)),
+                ("base_url", models.URLField(blank=True, default="")),
+                ("tenant_id", models.CharField(blank=True, default="", max_length=64)),
+                ("tenant_name", models.CharField(blank=True, default="", max_length=200)),
+                ("settings", models.JSONField(blank=True, default=dict)),
+                ("last_checked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("connected_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "connected_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "org",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Mapping',
+            name="Mapping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('contact', 'Contact'), ('account', 'Account'), ('tracking', 'Tracking'), ('tax', 'Tax rate')], max_length=16)),
-                ('local_id', models.PositiveBigIntegerField()),
-                ('external_id', models.CharField(max_length=100)),
-                ('external_name', models.CharField(blank=True, default='', max_length=200)),
-                ('extra', models.JSONField(blank=True, default=dict)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mappings', to='integrations.connection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("contact", "Contact"),
+                            ("account", "Account"),
+                            ("tracking", "Tracking"),
+                            ("tax", "Tax rate"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("local_id", models.PositiveBigIntegerField()),
+                ("external_id", models.CharField(max_length=100)),
+                ("external_name", models.CharField(blank=True, default="", max_length=200)),
+                ("extra", models.JSONField(blank=True, default=dict)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mappings",
+                        to="integrations.connection",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='connection',
-            index=models.Index(fields=['org', 'status'], name='integration_org_id_cc0519_idx'),
+            model_name="connection",
+            index=models.Index(fields=["org", "status"], name="integration_org_id_cc0519_idx"),
         ),
         migrations.AddConstraint(
-            model_name='mapping',
-            constraint=models.UniqueConstraint(fields=('connection', 'kind', 'local_id'), name='mapping_unique_local_object'),
+            model_name="mapping",
+            constraint=models.UniqueConstraint(
+                fields=("connection", "kind", "local_id"), name="mapping_unique_local_object"
+            ),
         ),
     ]
