@@ -1,7 +1,10 @@
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
+from integrations.connectors.base import LedgerAccount, LedgerContact, LedgerTrackingOption
 from integrations.models import Connection, Mapping
 
 
@@ -19,3 +22,37 @@ def mapping_index(*, connection: Connection) -> dict[tuple[str, int], Mapping]:
         (mapping.kind, mapping.local_id): mapping
         for mapping in Mapping.objects.filter(connection=connection)
     }
+
+
+@dataclass(frozen=True)
+class LedgerChoices:
+    """What the ledger offers to map to, read live from it."""
+
+    accounts: list[LedgerAccount]
+    tracking_options: list[LedgerTrackingOption]
+    contacts: list[LedgerContact]
+
+    @property
+    def active_accounts(self) -> list[LedgerAccount]:
+        return [account for account in self.accounts if account.status == "ACTIVE"]
+
+    def account(self, external_id: str) -> LedgerAccount | None:
+        return next((a for a in self.accounts if a.external_id == external_id), None)
+
+    def tracking_option(self, option_id: str) -> LedgerTrackingOption | None:
+        return next((o for o in self.tracking_options if o.option_id == option_id), None)
+
+    def contact(self, external_id: str) -> LedgerContact | None:
+        return next((c for c in self.contacts if c.external_id == external_id), None)
+
+
+def connection_ledger_choices(*, connection: Connection) -> LedgerChoices:
+    """Accounts, tracking options and contacts, from the ledger (raises ConnectorError)."""
+    from integrations.services import connector_for
+
+    connector = connector_for(connection)
+    return LedgerChoices(
+        accounts=connector.list_accounts(),
+        tracking_options=connector.list_tracking_options(),
+        contacts=[c for c in connector.list_contacts() if c.status == "ACTIVE"],
+    )

@@ -285,3 +285,69 @@ def mappings_auto_map_accounts(
                 )
             )
     return created
+
+
+@transaction.atomic
+def mappings_save(
+    *,
+    connection: Connection,
+    choices,
+    accounts: dict[int, str],
+    tracking: dict[int, str],
+    contacts: dict[int, str],
+    payment_account_code: str,
+) -> None:
+    """Save the mapping page, each choice checked against what the ledger offers."""
+    errors = {}
+    for category_id, account_id in accounts.items():
+        account = choices.account(account_id) if account_id else None
+        if account_id and account is None:
+            errors[f"account_{category_id}"] = "That account is not in the ledger any more."
+            continue
+        mapping_set(
+            connection=connection,
+            kind=MappingKind.ACCOUNT,
+            local_id=category_id,
+            external_id=account_id,
+            external_name=f"{account.code} {account.name}" if account else "",
+            extra=account_mapping_extra(account) if account else {},
+        )
+    for department_id, option_id in tracking.items():
+        option = choices.tracking_option(option_id) if option_id else None
+        if option_id and option is None:
+            errors[f"tracking_{department_id}"] = (
+                "That tracking option is not in the ledger any more."
+            )
+            continue
+        mapping_set(
+            connection=connection,
+            kind=MappingKind.TRACKING,
+            local_id=department_id,
+            external_id=option_id,
+            external_name=f"{option.category_name}: {option.option_name}" if option else "",
+            extra={
+                "category_id": option.category_id,
+                "category_name": option.category_name,
+                "option_name": option.option_name,
+            }
+            if option
+            else {},
+        )
+    for vendor_id, contact_id in contacts.items():
+        contact = choices.contact(contact_id) if contact_id else None
+        if contact_id and contact is None:
+            errors[f"contact_{vendor_id}"] = "That contact is not in the ledger any more."
+            continue
+        mapping_set(
+            connection=connection,
+            kind=MappingKind.CONTACT,
+            local_id=vendor_id,
+            external_id=contact_id,
+            external_name=contact.name if contact else "",
+        )
+    bank_codes = {a.code for a in choices.active_accounts if a.type == "BANK"}
+    if payment_account_code and payment_account_code not in bank_codes:
+        errors["payment_account_code"] = "Choose one of the ledger's bank accounts."
+    if errors:
+        raise ValidationError(errors)
+    connection_settings_update(connection=connection, payment_account_code=payment_account_code)

@@ -1,0 +1,77 @@
+from django import forms
+from django.conf import settings
+
+from integrations.models import Provider
+
+
+class ConnectForm(forms.Form):
+    provider = forms.ChoiceField(choices=Provider.choices, initial=Provider.XERO)
+    name = forms.CharField(
+        max_length=120, required=False, help_text="Leave empty to use the ledger's name."
+    )
+    base_url = forms.CharField(
+        label="Emulator address",
+        max_length=200,
+        required=False,
+        help_text="Connect to a ledger emulator on this machine instead of the real service.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if settings.LEDGER_EMULATOR_ALLOWED:
+            self.fields["base_url"].initial = settings.XERO_EMULATOR_URL
+        else:
+            del self.fields["base_url"]
+
+
+def _choices(options, *, empty: str) -> list[tuple[str, str]]:
+    return [("", empty), *options]
+
+
+class MappingForm(forms.Form):
+    """One select per category, department and vendor, plus the payment bank account.
+
+    Field names carry the kind and our id (``account_12``), so a post names what it maps.
+    """
+
+    def __init__(
+        self, *args, categories, departments, vendors, choices, mappings, connection, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        account_choices = _choices(choices["accounts"], empty="— not mapped —")
+        tracking_choices = _choices(choices["tracking"], empty="— not mapped —")
+        contact_choices = _choices(choices["contacts"], empty="— match by name —")
+        self.sections = {"account": [], "tracking": [], "contact": []}
+        for kind, objects, options in (
+            ("account", categories, account_choices),
+            ("tracking", departments, tracking_choices),
+            ("contact", vendors, contact_choices),
+        ):
+            for obj in objects:
+                name = f"{kind}_{obj.pk}"
+                current = mappings.get((kind, obj.pk))
+                self.fields[name] = forms.ChoiceField(
+                    choices=options,
+                    required=False,
+                    label=str(obj.name),
+                    initial=current.external_id if current else "",
+                )
+                self.sections[kind].append(name)
+        self.fields["payment_account_code"] = forms.ChoiceField(
+            choices=_choices(choices["bank_accounts"], empty="— choose —"),
+            required=False,
+            label="Pay bills from",
+            initial=connection.settings.get("payment_account_code", ""),
+        )
+
+    @property
+    def account_fields(self):
+        return [self[name] for name in self.sections["account"]]
+
+    @property
+    def tracking_fields(self):
+        return [self[name] for name in self.sections["tracking"]]
+
+    @property
+    def contact_fields(self):
+        return [self[name] for name in self.sections["contact"]]

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from integrations import views
+
+app_name = "integrations"
+
+urlpatterns = [
+    path("", views.ConnectionListView.as_view(), name="list"),
+    path("callback/", views.OAuthCallbackView.as_view(), name="callback"),
+    path("<int:connection_id>/", views.ConnectionDetailView.as_view(), name="detail"),
+    path("<int:connection_id>/mappings/", views.MappingView.as_view(), name="mappings"),
+    path(
+        "<int:connection_id>/<slug:action>/",
+        views.ConnectionActionView.as_view(),
+        name="action",
+    ),
+]

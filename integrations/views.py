@@ -1,0 +1,258 @@
+"""Integrations settings for admins: connect (OAuth2), test, map, disable, disconnect, reconnect."""
+
+import secrets
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views import View
+
+from accounts.mixins import OrgPermissionRequiredMixin
+from accounts.permissions import Perm
+from documents.selectors import category_list, department_list, vendor_list
+from integrations import selectors, services
+from integrations.connectors.errors import ConnectorError
+from integrations.forms import ConnectForm, MappingForm
+from integrations.models import ConnectionStatus
+
+SESSION_OAUTH_KEY = "integrations_oauth"
+
+
+class IntegrationsView(OrgPermissionRequiredMixin, View):
+    permission = Perm.MANAGE_INTEGRATIONS
+
+
+def _start_oauth(request, *, provider: str, base_url: str, name: str, connection_id=None):
+    state = secrets.token_urlsafe(24)
+    url = services.connection_authorization_url(
+        provider=provider,
+        base_url=base_url,
+        redirect_uri=request.build_absolute_uri(reverse("integrations:callback")),
+        state=state,
+    )
+    # The state ties the ledger's redirect back to this user's request (CSRF for OAuth).
+    request.session[SESSION_OAUTH_KEY] = {
+        "state": state,
+        "org_id": request.org.pk,
+        "provider": provider,
+        "base_url": base_url,
+        "name": name,
+        "connection_id": connection_id,
+    }
+    return redirect(url)
+
+
+class ConnectionListView(IntegrationsView):
+    def get(self, request):
+        return render(
+            request,
+            "integrations/connection_list.html",
+            {
+                "connections": selectors.connection_list(org=request.org),
+                "form": ConnectForm(),
+            },
+        )
+
+    def post(self, request):
+        form = ConnectForm(request.POST)
+        if form.is_valid():
+            try:
+                return _start_oauth(
+                    request,
+                    provider=form.cleaned_data["provider"],
+                    base_url=form.cleaned_data.get("base_url", ""),
+                    name=form.cleaned_data["name"],
+                )
+            except ValidationError as error:
+                for field, field_errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, field_errors)
+        return render(
+            request,
+            "integrations/connection_list.html",
+            {"connections": selectors.connection_list(org=request.org), "form": form},
+            status=400,
+        )
+
+
+class OAuthCallbackView(IntegrationsView):
+    def get(self, request):
+        pending = request.session.pop(SESSION_OAUTH_KEY, None)
+        if (
+            not pending
+            or not secrets.compare_digest(pending["state"], request.GET.get("state", ""))
+            or pending["org_id"] != request.org.pk
+        ):
+            messages.error(request, "That sign-in to the ledger expired or was not started here.")
+            return redirect("integrations:list")
+        if request.GET.get("error") or not request.GET.get("code"):
+            messages.warning(request, "The ledger did not grant access; nothing was connected.")
+            return redirect("integrations:list")
+        connection = None
+        if pending["connection_id"]:
+            connection = selectors.connection_get(
+                org=request.org, connection_id=pending["connection_id"]
+            )
+        try:
+            connection = services.connection_complete_oauth(
+                org=request.org,
+                actor=request.user,
+                provider=pending["provider"],
+                base_url=pending["base_url"],
+                code=request.GET["code"],
+                redirect_uri=request.build_absolute_uri(reverse("integrations:callback")),
+                name=pending["name"],
+                connection=connection,
+            )
+        except (ValidationError, ConnectorError) as error:
+            message = (
+                error.message if isinstance(error, ConnectorError) else " ".join(error.messages)
+            )
+            messages.error(request, f"Connecting failed: {message}")
+            return redirect("integrations:list")
+        messages.success(
+            request, f"Connected to {connection.tenant_name}. Map your categories and departments."
+        )
+        return redirect("integrations:mappings", connection_id=connection.pk)
+
+
+class ConnectionDetailView(IntegrationsView):
+    def get(self, request, connection_id):
+        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        mapping_counts = {}
+        for mapping in selectors.mapping_index(connection=connection).values():
+            mapping_counts[mapping.kind] = mapping_counts.get(mapping.kind, 0) + 1
+        return render(
+            request,
+            "integrations/connection_detail.html",
+            {"connection": connection, "mapping_counts": mapping_counts},
+        )
+
+
+class ConnectionActionView(IntegrationsView):
+    """Test, disable, enable, disconnect or reconnect one connection."""
+
+    def post(self, request, connection_id, action):
+        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        back = redirect("integrations:detail", connection_id=connection.pk)
+        try:
+            if action == "test":
+                check = services.connection_test(connection=connection)
+                messages.success(request, f"Connection works: connected to {check.tenant_name}.")
+            elif action == "disable":
+                services.connection_disable(connection=connection, actor=request.user)
+                messages.success(request, f"{connection.name} disabled: nothing syncs to it now.")
+            elif action == "enable":
+                services.connection_enable(connection=connection, actor=request.user)
+                messages.success(request, f"{connection.name} enabled.")
+            elif action == "disconnect":
+                services.connection_disconnect(connection=connection, actor=request.user)
+                messages.success(
+                    request,
+                    f"{connection.name} disconnected: its credentials are deleted; its history is "
+                    "kept.",
+                )
+            elif action == "reconnect":
+                return _start_oauth(
+                    request,
+                    provider=connection.provider,
+                    base_url=connection.base_url,
+                    name=connection.name,
+                    connection_id=connection.pk,
+                )
+            else:
+                return redirect("integrations:detail", connection_id=connection.pk)
+        except ConnectorError as error:
+            messages.error(request, f"{error.message} {error.explanation} {error.hint}".strip())
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return back
+
+
+class MappingView(IntegrationsView):
+    template_name = "integrations/mappings.html"
+
+    def _form(self, request, connection, choices, data=None):
+        accounts = [
+            (a.external_id, f"{a.code} {a.name}")
+            for a in choices.active_accounts
+            if a.type != "BANK"
+        ]
+        return MappingForm(
+            data,
+            categories=category_list(org=request.org),
+            departments=department_list(org=request.org),
+            vendors=vendor_list(org=request.org),
+            choices={
+                "accounts": accounts,
+                "bank_accounts": [
+                    (a.code, f"{a.code} {a.name}")
+                    for a in choices.active_accounts
+                    if a.type == "BANK"
+                ],
+                "tracking": [
+                    (o.option_id, f"{o.category_name}: {o.option_name}")
+                    for o in choices.tracking_options
+                ],
+                "contacts": [(c.external_id, c.name) for c in choices.contacts],
+            },
+            mappings=selectors.mapping_index(connection=connection),
+            connection=connection,
+        )
+
+    def _choices_or_error(self, request, connection):
+        if connection.status not in (ConnectionStatus.ACTIVE, ConnectionStatus.DISABLED):
+            messages.error(request, "Reconnect first: the ledger's lists cannot be read now.")
+            return None
+        try:
+            return selectors.connection_ledger_choices(connection=connection)
+        except ConnectorError as error:
+            if error.status_code == 4220:
+                services.connection_mark_needs_reauth(connection=connection, error=error)
+            messages.error(request, f"{error.message} {error.hint}".strip())
+            return None
+
+    def get(self, request, connection_id):
+        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        choices = self._choices_or_error(request, connection)
+        if choices is None:
+            return redirect("integrations:detail", connection_id=connection.pk)
+        form = self._form(request, connection, choices)
+        return render(request, self.template_name, {"connection": connection, "form": form})
+
+    def post(self, request, connection_id):
+        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        choices = self._choices_or_error(request, connection)
+        if choices is None:
+            return redirect("integrations:detail", connection_id=connection.pk)
+        if "auto_map" in request.POST:
+            created = services.mappings_auto_map_accounts(
+                connection=connection, accounts=choices.accounts
+            )
+            messages.success(request, f"{len(created)} categories mapped by account code.")
+            return redirect("integrations:mappings", connection_id=connection.pk)
+        form = self._form(request, connection, choices, data=request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+
+            def picked(kind):
+                return {int(name.split("_")[1]): data[name] for name in form.sections[kind]}
+
+            try:
+                services.mappings_save(
+                    connection=connection,
+                    choices=choices,
+                    accounts=picked("account"),
+                    tracking=picked("tracking"),
+                    contacts=picked("contact"),
+                    payment_account_code=data["payment_account_code"],
+                )
+            except ValidationError as error:
+                for field, field_errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, field_errors)
+            else:
+                messages.success(request, "Mappings saved.")
+                return redirect("integrations:mappings", connection_id=connection.pk)
+        return render(
+            request, self.template_name, {"connection": connection, "form": form}, status=400
+        )
