@@ -1,0 +1,174 @@
+"""In-memory records of one emulated Xero organisation. Plain data; the rules live in ledger.py."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+ZERO = Decimal("0.00")
+
+# Invoice statuses whose amounts are posted to the ledger (the lock date protects them).
+POSTED_STATUSES = ("AUTHORISED", "PAID", "VOIDED")
+
+
+@dataclass
+class Account:
+    account_id: str
+    code: str
+    name: str
+    type: str  # AccountType enum: BANK, EXPENSE, OVERHEADS, REVENUE, ...
+    account_class: str  # ASSET, EXPENSE, REVENUE, ...
+    updated: float
+    status: str = "ACTIVE"
+    tax_type: str = "NONE"
+    description: str = ""
+    bank_account_number: str | None = None
+    enable_payments: bool = False
+
+    @property
+    def accepts_payments(self) -> bool:
+        return self.status == "ACTIVE" and (self.type == "BANK" or self.enable_payments)
+
+
+@dataclass
+class Contact:
+    contact_id: str
+    name: str
+    updated: float
+    status: str = "ACTIVE"
+    contact_number: str | None = None
+    email_address: str | None = None
+    is_supplier: bool = False
+    is_customer: bool = False
+
+
+@dataclass
+class TrackingOption:
+    option_id: str
+    name: str
+    status: str = "ACTIVE"
+
+
+@dataclass
+class TrackingCategory:
+    category_id: str
+    name: str
+    options: list[TrackingOption]
+    status: str = "ACTIVE"
+
+
+@dataclass
+class LineTracking:
+    category_id: str
+    category_name: str
+    option_id: str
+    option_name: str
+
+
+@dataclass
+class LineItem:
+    line_item_id: str
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    line_amount: Decimal
+    account_code: str | None
+    account_id: str | None
+    tax_type: str
+    tracking: list[LineTracking] = field(default_factory=list)
+    item_code: str | None = None
+
+
+@dataclass
+class Attachment:
+    attachment_id: str
+    file_name: str
+    mime_type: str
+    content: bytes
+    include_online: bool = False
+
+
+@dataclass
+class Payment:
+    payment_id: str
+    invoice_id: str
+    account_id: str
+    date: date
+    amount: Decimal
+    payment_type: str  # ACCPAYPAYMENT | ACCRECPAYMENT
+    updated: float
+    reference: str = ""
+    currency_rate: Decimal = Decimal("1")
+    status: str = "AUTHORISED"  # or DELETED
+    is_reconciled: bool = False
+
+
+@dataclass
+class Invoice:
+    invoice_id: str
+    type: str  # ACCPAY (bill) | ACCREC (sales invoice)
+    contact_id: str
+    invoice_number: str
+    date: date
+    due_date: date | None
+    status: str
+    line_amount_types: str
+    currency_code: str
+    line_items: list[LineItem]
+    updated: float
+    reference: str = ""
+    url: str | None = None
+    currency_rate: Decimal = Decimal("1")
+    amount_paid: Decimal = ZERO
+    payment_ids: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    fully_paid_on: date | None = None
+
+    @property
+    def sub_total(self) -> Decimal:
+        return sum((line.line_amount for line in self.line_items), ZERO)
+
+    @property
+    def total_tax(self) -> Decimal:
+        # The emulator keeps no tax rates: every line carries TaxAmount 0.
+        return ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.sub_total + self.total_tax
+
+    @property
+    def amount_due(self) -> Decimal:
+        if self.status in ("VOIDED", "DELETED"):
+            return ZERO
+        return self.total - self.amount_paid
+
+    @property
+    def is_editable(self) -> bool:
+        """Xero lets DRAFT/SUBMITTED and unpaid AUTHORISED documents change; nothing else."""
+        if self.status in ("DRAFT", "SUBMITTED"):
+            return True
+        return self.status == "AUTHORISED" and self.amount_paid == ZERO
+
+
+@dataclass
+class Tenant:
+    tenant_id: str
+    name: str
+    created: float
+    base_currency: str
+    accounts: dict[str, Account] = field(default_factory=dict)
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    tracking: dict[str, TrackingCategory] = field(default_factory=dict)
+    invoices: dict[str, Invoice] = field(default_factory=dict)
+    payments: dict[str, Payment] = field(default_factory=dict)
+    lock_date: date | None = None
+    next_sales_number: int = 1
+
+    def account_by_code(self, code: str) -> Account | None:
+        return next((a for a in self.accounts.values() if a.code == code), None)
+
+    def contact_by_name(self, name: str) -> Contact | None:
+        wanted = name.strip().casefold()
+        matches = [c for c in self.contacts.values() if c.name.strip().casefold() == wanted]
+        # Prefer an active contact when an archived one shares the name.
+        return next((c for c in matches if c.status == "ACTIVE"), matches[0] if matches else None)
