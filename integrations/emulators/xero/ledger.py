@@ -12,6 +12,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from .models import (
+    INVOICE_TYPES,
     POSTED_STATUSES,
     ZERO,
     Attachment,
@@ -24,7 +25,6 @@ from .models import (
 )
 from .wire import parse_date, to_decimal, today
 
-INVOICE_TYPES = ("ACCPAY", "ACCREC")
 INVOICE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED", "PAID", "VOIDED", "DELETED")
 CREATABLE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 # Status changes a client may ask for (PAID is only ever set by payments).

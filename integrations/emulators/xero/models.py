@@ -4,6 +4,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+# Invoice types this emulator books (Xero has credit notes and prepayments too).
+INVOICE_TYPES = ("ACCPAY", "ACCREC")
+
 ZERO = Decimal("0.00")
 
 # Invoice statuses whose amounts are posted to the ledger (the lock date protects them).

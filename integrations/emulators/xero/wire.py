@@ -11,7 +11,16 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from .models import Account, Attachment, Contact, Invoice, Payment, Tenant, TrackingCategory
+from .models import (
+    INVOICE_TYPES,
+    Account,
+    Attachment,
+    Contact,
+    Invoice,
+    Payment,
+    Tenant,
+    TrackingCategory,
+)
 
 EPOCH = date(1970, 1, 1)
 MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
@@ -143,6 +152,9 @@ def failed_item(submitted, messages: list[str], *, id_field: str, flag: str, str
     """An element of a `summarizeErrors=false` answer that was not saved."""
     item = error_element(submitted, messages, id_field=id_field, strict=strict)
     item[flag] = True  # Invoices say HasErrors, Payments and Contacts HasValidationErrors
+    if flag == "HasErrors" and item.get("Type") not in INVOICE_TYPES:
+        # The answer's Invoices array is typed: a Type outside Xero's enum cannot be echoed there.
+        item.pop("Type", None)
     item["StatusAttributeString"] = "ERROR"
     return item
 

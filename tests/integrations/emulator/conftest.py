@@ -12,6 +12,7 @@ from integrations.emulators.xero import (
     ManualClock,
     XeroEmulator,
 )
+from tests.contract.xero_contract import ContractCheckingTransport
 
 API = "/api.xro/2.0"
 
@@ -33,8 +34,18 @@ def emulator(config, clock):
 
 @pytest.fixture
 def http(emulator):
-    with httpx.Client(transport=EmulatorTransport(emulator), base_url="http://xero.emulator") as c:
+    # Every answer the emulator gives in these tests must fit Xero's published spec. Requests are
+    # not held to it here: these tests send bad ones on purpose (no token, no tenant header).
+    checked = ContractCheckingTransport(EmulatorTransport(emulator), raise_on_violation=False)
+    with httpx.Client(transport=checked, base_url="http://xero.emulator") as c:
         yield c
+    bad_answers = [
+        f"{violation.method} {violation.path}: {problem}"
+        for violation in checked.violations
+        for problem in violation.problems
+        if problem.where.startswith("response")
+    ]
+    assert not bad_answers, "emulator answers outside Xero's spec:\n" + "\n".join(bad_answers)
 
 
 @dataclass
