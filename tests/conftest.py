@@ -49,3 +49,9 @@ def client_for(client):
         return client
 
     return login
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    # for the rest of the session, which tests that start their own loop cannot share.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
