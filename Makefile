@@ -21,15 +21,17 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.package-lock.json
 
-# Web server and a Celery worker, on SQLite and the filesystem broker unless DATABASE_URL /
-# REDIS_URL say otherwise. Ctrl-C stops both.
+# Web server, a Celery worker and the Xero emulator (the sandbox ledger, on 127.0.0.1:8123), on
+# SQLite and the filesystem broker unless DATABASE_URL / REDIS_URL say otherwise. Ctrl-C stops all.
 run: install
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "  ledgersync is starting at http://$(HOST):$(PORT)/  (sign in with a login above)"
+	@echo "  Xero emulator at http://127.0.0.1:8123 — sign in as admin, open Integrations, Connect"
 	@echo ""
 	DEBUG=1 bash -c 'trap "kill 0" EXIT; \
+		$(BIN)/python manage.py run_xero_emulator --port 8123 & \
 		$(BIN)/celery -A syncsvc worker --loglevel=INFO --concurrency=2 & \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT)'
 

@@ -40,6 +40,7 @@ from documents.validation import (
     parse_money,
     parse_quantity,
 )
+from synclog.services import request_sync, request_sync_for_update
 
 # The fields of a document that a user may edit; the ledger holds all of them.
 EDITABLE_FIELDS = (
@@ -354,6 +355,7 @@ def document_update(
     _save_document(document)
     if cleaned_lines is not None and "lines" in changed:
         _write_lines(document, cleaned_lines)
+    request_sync_for_update(document=document, changed_fields=changed, actor=actor)
     return DocumentUpdateResult(document=document, changed_fields=frozenset(changed))
 
 
@@ -397,6 +399,7 @@ def document_approve(*, document: Document, actor) -> Document:
     document.approved_by = actor
     document.approved_at = timezone.now()
     document.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    request_sync(document=document, reason="approved", actor=actor)
     return document
 
 
@@ -414,6 +417,8 @@ def document_void(*, document: Document, actor) -> Document:
             "reverse the payments before voiding it."
         )
     document.save(update_fields=["status", "updated_at"])
+    # Only an entry already in the ledger is voided there; request_sync skips the rest.
+    request_sync(document=document, reason="voided", actor=actor)
     return document
 
 
@@ -474,7 +479,7 @@ def payment_record(
     if paid_at is not None and paid_at < document.issue_date:
         errors.add("paid_at", "The payment date cannot be before the document's issue date.")
     errors.raise_if_any()
-    return _payment_add(
+    payment = _payment_add(
         document,
         actor=actor,
         amount=amount,
@@ -482,6 +487,10 @@ def payment_record(
         reference=reference,
         bank_account=bank_account,
     )
+    request_sync(
+        document=document, reason="payment recorded", actor=actor, entry=False, payments=[payment]
+    )
+    return payment
 
 
 @transaction.atomic
@@ -505,7 +514,7 @@ def document_mark_paid(
         )
     document.marked_paid = True
     document.save(update_fields=["marked_paid"])
-    return _payment_add(
+    payment = _payment_add(
         document,
         actor=actor,
         amount=document.amount_due,
@@ -513,6 +522,10 @@ def document_mark_paid(
         reference=reference or "Marked paid",
         bank_account="",
     )
+    request_sync(
+        document=document, reason="marked paid", actor=actor, entry=False, payments=[payment]
+    )
+    return payment
 
 
 # --- attachments -----------------------------------------------------------------------------
@@ -540,6 +553,7 @@ def attachment_add(*, document: Document, actor, upload: UploadedFile) -> Attach
     )
     attachment.file.save(filename, upload, save=False)
     attachment.save()
+    request_sync(document=document, reason="attachment added", actor=actor)
     return attachment
 
 

@@ -152,7 +152,16 @@ def connection_complete_oauth(
         connection.connected_at = timezone.now()
         connection.last_error = ""
         connection.save()
+        _resume_syncs(connection)
     return connection
+
+
+def _resume_syncs(connection: Connection) -> None:
+    # What waited while the connection could not be used goes now (the sync engine builds on
+    # integrations, so it is imported here, not at the top).
+    from synclog.services import connection_resume
+
+    connection_resume(connection=connection)
 
 
 def connection_test(*, connection: Connection) -> ConnectionCheck:
@@ -170,11 +179,14 @@ def connection_test(*, connection: Connection) -> ConnectionCheck:
     connection.tenant_name = check.tenant_name
     connection.last_error = ""
     connection.last_checked_at = timezone.now()
-    if connection.status == ConnectionStatus.NEEDS_REAUTH:
+    recovered = connection.status == ConnectionStatus.NEEDS_REAUTH
+    if recovered:
         connection.status = ConnectionStatus.ACTIVE
     connection.save(
         update_fields=["tenant_name", "last_error", "last_checked_at", "status", "updated_at"]
     )
+    if recovered:
+        _resume_syncs(connection)
     return check
 
 
@@ -201,6 +213,7 @@ def connection_enable(*, connection: Connection, actor) -> Connection:
         raise ValidationError("Only a disabled connection can be enabled.")
     connection.status = ConnectionStatus.ACTIVE
     connection.save(update_fields=["status", "updated_at"])
+    _resume_syncs(connection)
     return connection
 
 

@@ -1,1 +1,282 @@
-# Models arrive with the connector and sync-engine issues.
+"""The durable outbox (SyncRecord), the integration log (SyncAttempt) and syncs (SyncRun)."""
+
+import datetime
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import OrgScopedModel
+
+
+class EntryType(models.TextChoices):
+    BILL = "bill", "Bill"
+    BILL_PAYMENT = "bill_payment", "Bill payment"
+    INVOICE = "invoice", "Invoice"
+    INVOICE_PAYMENT = "invoice_payment", "Invoice payment"
+    EXPENSE = "expense", "Expense"
+
+
+PAYMENT_ENTRY_TYPES = frozenset({EntryType.BILL_PAYMENT, EntryType.INVOICE_PAYMENT})
+
+
+class RecordStatus(models.IntegerChoices):
+    PENDING = 0, "Pending"
+    COMPLETE = 1, "Complete"
+    FAILED = 2, "Failed"
+
+
+class Trigger(models.TextChoices):
+    AUTO = "auto", "Automatic"
+    MANUAL = "manual", "Manual"
+    BULK = "bulk", "Bulk"
+    API = "api", "API"
+    RETRY = "retry", "Retry"
+    SWEEP = "sweep", "Sweep"
+    FORCE = "force", "Force sync"
+
+
+class StatusCode(models.IntegerChoices):
+    """DESIGN §5: the status of a run, and of each attempt."""
+
+    IN_PROGRESS = 1000, "In progress"
+    IN_PROGRESS_LONG = 1010, "In progress, over ten minutes"
+    SUCCESS = 2000, "Success, data pushed"
+    NOTHING_TO_PUSH = 2040, "Success, nothing to push"
+    CONFIGURATION = 4000, "Configuration error"
+    ORG_DELETED = 4040, "Organisation deleted in the ledger"
+    DEAUTHORISED = 4220, "De-authorised in the ledger"
+    SUBSCRIPTION = 4260, "Ledger subscription expired"
+    SERVER_ERROR = 5000, "Generic server error"
+    DUPLICATION = 5080, "Duplication protection"
+    DATA_PROCESSING = 5120, "Data processing error"
+    DATA_PUSH = 5130, "Data push error"
+
+
+class SyncRun(OrgScopedModel):
+    """A sync in the API's sense: a bulk re-sync, a force sync, an API sync, a retry of failures."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    connection = models.ForeignKey(
+        "integrations.Connection", on_delete=models.CASCADE, related_name="runs"
+    )
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True, default="")
+    status_code = models.PositiveSmallIntegerField(
+        choices=StatusCode.choices, default=StatusCode.IN_PROGRESS
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    pushed = models.PositiveIntegerField(default=0)
+    nothing_to_push = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    notes = models.TextField(blank=True, default="")
+    retry_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["org", "-started_at"]),
+            models.Index(fields=["org", "status_code", "-started_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sync {self.public_id}"
+
+    @property
+    def display_status_code(self) -> int:
+        if (
+            self.status_code == StatusCode.IN_PROGRESS
+            and timezone.now() - self.started_at > datetime.timedelta(minutes=10)
+        ):
+            return StatusCode.IN_PROGRESS_LONG
+        return self.status_code
+
+    @property
+    def duration(self) -> datetime.timedelta | None:
+        return self.finished_at - self.started_at if self.finished_at else None
+
+
+class SyncRecord(OrgScopedModel):
+    """One ledger entry of one document on one connection: the row of the Sync History page, the
+    unit of the Requires-attention queue, and the durable outbox (Pending = still to push)."""
+
+    connection = models.ForeignKey(
+        "integrations.Connection", on_delete=models.CASCADE, related_name="records"
+    )
+    entry_type = models.CharField(max_length=20, choices=EntryType.choices)
+    document = models.ForeignKey(
+        "documents.Document", on_delete=models.CASCADE, related_name="sync_records"
+    )
+    payment = models.ForeignKey(
+        "documents.Payment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="sync_records",
+    )
+    status = models.PositiveSmallIntegerField(
+        choices=RecordStatus.choices, default=RecordStatus.PENDING
+    )
+    # What the ledger holds.
+    external_id = models.CharField(max_length=100, blank=True, default="")
+    external_number = models.CharField(max_length=100, blank=True, default="")
+    synced_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    payload_hash = models.CharField(max_length=64, blank=True, default="")
+    booked = models.BooleanField(default=False)
+    uploaded_attachment_ids = models.JSONField(default=list, blank=True)
+    # Why it is pending, and for whom: the next attempt records these.
+    version = models.PositiveIntegerField(default=1)
+    pending_reason = models.CharField(max_length=200, blank=True, default="")
+    pending_trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.AUTO)
+    pending_actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    run = models.ForeignKey(
+        SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # A create whose answer never came: search the ledger before creating again.
+    unknown_outcome = models.BooleanField(default=False)
+    # The last failure, shown with the ledger's words, what they mean and how to fix them.
+    last_error_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error_message = models.TextField(blank=True, default="")
+    last_error_explanation = models.TextField(blank=True, default="")
+    last_error_hint = models.TextField(blank=True, default="")
+    # Retries of the current cycle, and the lease of the worker pushing it now.
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_retry_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "document", "entry_type"],
+                condition=models.Q(payment__isnull=True),
+                name="syncrecord_one_entry_per_document",
+            ),
+            models.UniqueConstraint(
+                fields=["connection", "payment"],
+                condition=models.Q(payment__isnull=False),
+                name="syncrecord_one_entry_per_payment",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["org", "status", "entry_type", "-updated_at"]),
+            models.Index(fields=["org", "entry_type", "-synced_at"]),
+            models.Index(fields=["connection", "status", "next_retry_at"]),
+            models.Index(fields=["run"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_entry_type_display()} of {self.document_id} on {self.connection_id}"
+
+    @property
+    def is_payment(self) -> bool:
+        return self.entry_type in PAYMENT_ENTRY_TYPES
+
+
+class SyncRunItem(models.Model):
+    """A record pushed as part of a run, and how it ended in that run."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PUSHED = "pushed", "Pushed"
+        NOTHING_TO_PUSH = "nothing_to_push", "Nothing to push"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="items")
+    record = models.ForeignKey(SyncRecord, on_delete=models.CASCADE, related_name="run_items")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "record"], name="runitem_unique_record"),
+        ]
+        indexes = [models.Index(fields=["run", "outcome"])]
+
+    def __str__(self) -> str:
+        return f"{self.record} in {self.run}: {self.outcome}"
+
+
+class Operation(models.TextChoices):
+    CREATE = "create", "Created"
+    UPDATE = "update", "Updated"
+    LINK = "link", "Linked to an existing entry"
+    NOOP = "noop", "Nothing to push"
+    NONE = "none", "—"
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+    UNKNOWN = "unknown", "Unknown (answer lost)"
+
+
+class SyncAttempt(models.Model):
+    """The integration log: one try to push one record, with what was said on the wire."""
+
+    org = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    record = models.ForeignKey(SyncRecord, on_delete=models.CASCADE, related_name="attempts")
+    run = models.ForeignKey(
+        SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="attempts"
+    )
+    trigger = models.CharField(max_length=16, choices=Trigger.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True, default="")
+    operation = models.CharField(max_length=16, choices=Operation.choices, default=Operation.NONE)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    status_code = models.PositiveSmallIntegerField(choices=StatusCode.choices)
+    error_message = models.TextField(blank=True, default="")
+    explanation = models.TextField(blank=True, default="")
+    hint = models.TextField(blank=True, default="")
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Each HTTP exchange of the attempt: method, url, status, redacted and truncated bodies.
+    calls = models.JSONField(default=list, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [
+            models.Index(fields=["record", "-started_at"]),
+            models.Index(fields=["org", "-started_at"]),
+            models.Index(fields=["run", "outcome"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_display()} {self.record}: {self.outcome}"
+
+
+class SyncStatusChange(models.Model):
+    """Audit of Update Sync Status: who moved a record from what to what, and when."""
+
+    record = models.ForeignKey(SyncRecord, on_delete=models.CASCADE, related_name="status_changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_status = models.PositiveSmallIntegerField(choices=RecordStatus.choices)
+    to_status = models.PositiveSmallIntegerField(choices=RecordStatus.choices)
+    note = models.CharField(max_length=300, blank=True, default="")
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.record}: {self.from_status} → {self.to_status}"

@@ -179,6 +179,25 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     (CELERY_BROKER_FOLDER / "out").mkdir(parents=True, exist_ok=True)
     (CELERY_BROKER_FOLDER / "processed").mkdir(parents=True, exist_ok=True)
 
+# The sync engine (synclog.services). Seconds unless named otherwise.
+SYNC_COALESCE_SECONDS = float(os.environ.get("SYNC_COALESCE_SECONDS", "2"))
+SYNC_LEASE_SECONDS = float(os.environ.get("SYNC_LEASE_SECONDS", "120"))
+SYNC_MAX_ATTEMPTS = int(os.environ.get("SYNC_MAX_ATTEMPTS", "6"))
+SYNC_BACKOFF_BASE_SECONDS = float(os.environ.get("SYNC_BACKOFF_BASE_SECONDS", "2"))
+SYNC_BACKOFF_CAP_SECONDS = float(os.environ.get("SYNC_BACKOFF_CAP_SECONDS", "300"))
+SYNC_BILL_FIRST_DELAY_SECONDS = float(os.environ.get("SYNC_BILL_FIRST_DELAY_SECONDS", "2"))
+SYNC_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SYNC_SWEEP_INTERVAL_SECONDS", "30"))
+SYNC_SWEEP_AFTER_SECONDS = float(os.environ.get("SYNC_SWEEP_AFTER_SECONDS", "60"))
+SYNC_SWEEP_BATCH = 5000
+RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ledgersync:rl:")
+SYNC_LOGGED_CALLS = 20
+CELERY_TASK_DEFAULT_QUEUE = "sync"
+# Interactive re-syncs have a queue of their own, so bulk work cannot starve them.
+SYNC_QUEUES = ("interactive", "sync", "bulk")
+CELERY_BEAT_SCHEDULE = {
+    "sync-sweep": {"task": "synclog.tasks.sync_sweep", "schedule": SYNC_SWEEP_INTERVAL_SECONDS},
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

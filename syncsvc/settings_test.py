@@ -1,8 +1,18 @@
 """Test settings: the same environment-driven settings, with test-only defaults."""
 
 import os
+import tempfile
+import uuid
 
 os.environ.setdefault("DEBUG", "1")
+# Each test run gets its own local state and rate-limit keys, shared with the worker processes
+# it starts (they inherit the environment), never with an earlier run.
+TEMPORARY_VAR_DIR = ""
+if "LEDGERSYNC_VAR_DIR" not in os.environ:
+    TEMPORARY_VAR_DIR = os.environ["LEDGERSYNC_VAR_DIR"] = tempfile.mkdtemp(
+        prefix="ledgersync-test-"
+    )
+os.environ.setdefault("RATE_LIMIT_KEY_PREFIX", f"ledgersync-test-{uuid.uuid4().hex[:12]}:rl:")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 
 from syncsvc.settings import *  # noqa: E402,F403

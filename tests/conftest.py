@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 
 from accounts.models import Role
@@ -8,6 +10,8 @@ from tests.factories import (
     MembershipFactory,
     OrganizationFactory,
 )
+
+pytest_plugins = ["tests.ledger_fixtures"]
 
 
 @pytest.fixture
@@ -55,3 +59,11 @@ def pytest_collection_modifyitems(config, items):
     # Browser tests last: Playwright's sync API keeps an event loop running in the main thread
     # for the rest of the session, which tests that start their own loop cannot share.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from django.conf import settings
+
+    # The run's own temporary state folder (attachments, file broker, rate-limit files).
+    if getattr(settings, "TEMPORARY_VAR_DIR", ""):
+        shutil.rmtree(settings.TEMPORARY_VAR_DIR, ignore_errors=True)

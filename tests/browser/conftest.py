@@ -1,10 +1,14 @@
 """Browser tests: Playwright driving Debian's Chromium against pytest-django's live server."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+
+from integrations.emulators.xero import running_emulator
+from tests.factories import TEST_PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
 # itself (not the server thread) are still synchronous and safe.
@@ -61,3 +65,32 @@ def screenshot(page):
         return path
 
     return take
+
+
+@pytest.fixture
+def sign_in_as(page, live_server):
+    """Sign in through the sign-in page; returns once the documents list is usable."""
+    from playwright.sync_api import expect
+
+    def sign_in(username: str) -> None:
+        page.goto(f"{live_server.url}/sign-in/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(re.compile(r"/documents/$"))
+        page.wait_for_load_state("load")
+        page.wait_for_function("() => window.htmx !== undefined")
+
+    return sign_in
+
+
+@pytest.fixture
+def xero_emulator_server(settings):
+    """The Xero emulator as a real HTTP server on a free loopback port: yields (url, emulator).
+
+    Emulator addresses are allowed for the test (the live server thread reads the same settings
+    object); the server is stopped when the test ends.
+    """
+    settings.LEDGER_EMULATOR_ALLOWED = True
+    with running_emulator(port=0) as (url, emulator):
+        yield url, emulator

@@ -7,21 +7,11 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role
-from integrations import services
 from integrations.emulators.xero import EmulatorTransport
 from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind, Provider
 from tests.factories import CategoryFactory, DepartmentFactory, MembershipFactory
+from tests.ledger_fixtures import EMULATOR_URL
 from tests.tenancy import assert_not_found_for_other_tenant
-
-EMULATOR_URL = "http://127.0.0.1:8123"
-
-
-@pytest.fixture
-def ledger(monkeypatch, settings, xero_emulator, xero_transport):
-    """Route every connector the app builds to the emulator, through the contract check."""
-    settings.LEDGER_EMULATOR_ALLOWED = True
-    monkeypatch.setattr(services, "ledger_transport", lambda connection: xero_transport)
-    return xero_emulator
 
 
 @pytest.fixture

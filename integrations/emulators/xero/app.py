@@ -183,7 +183,8 @@ class XeroEmulator:
                 else:
                     call = self._api_call(request, tenant)
                     response = self._idempotent(request, tenant_id, lambda: handler(call, **args))
-                dropped = self.faults.take_drop()
+                # Only a write has an outcome to lose: reads pass through untouched.
+                dropped = request.method != "GET" and self.faults.take_drop()
         finally:
             with self._lock:
                 self.limiter.release(tenant_id)

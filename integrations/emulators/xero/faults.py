@@ -17,7 +17,7 @@ class FaultSettings:
     fail_next_count: int = 0
     fail_next_status: int = 503
     burst_429: int = 0  # the next N calls are refused as rate limited
-    drop_response_next: int = 0  # the next N calls are applied, then never answered
+    drop_response_next: int = 0  # the next N writes are applied, then never answered
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -1,0 +1,896 @@
+"""The sync engine: every write to sync records, attempts and runs (DESIGN §4).
+
+Document changes mark records Pending in the caller's transaction and enqueue a task on commit.
+A worker claims a record with a lease (no transaction is held across HTTP), builds the payload
+from the document as it is now, and pushes it through the connection's connector; the attempt,
+the record and the run are written together afterwards.
+"""
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from accounts.models import Organization
+from documents.models import Document, DocumentKind, DocumentStatus, Payment
+from integrations.connectors.base import CallRecord, Connector, EntryKind, EntryState
+from integrations.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    DuplicateError,
+    LedgerValidationError,
+    RateLimitedError,
+    TransientError,
+    UnknownOutcomeError,
+)
+from integrations.models import Connection, ConnectionStatus
+from integrations.payloads import build_entry_payload, build_payment_payload
+from integrations.selectors import mapping_index
+from integrations.services import connection_mark_needs_reauth, connector_for
+from synclog.models import (
+    EntryType,
+    Operation,
+    Outcome,
+    RecordStatus,
+    StatusCode,
+    SyncAttempt,
+    SyncRecord,
+    SyncRun,
+    SyncRunItem,
+    SyncStatusChange,
+    Trigger,
+)
+from synclog.ratelimit import Grant, Limits, get_rate_limiter
+
+logger = logging.getLogger(__name__)
+
+ENTRY_TYPE_FOR_KIND = {DocumentKind.BILL: EntryType.BILL, DocumentKind.INVOICE: EntryType.INVOICE}
+PAYMENT_TYPE_FOR_KIND = {
+    DocumentKind.BILL: EntryType.BILL_PAYMENT,
+    DocumentKind.INVOICE: EntryType.INVOICE_PAYMENT,
+}
+CONNECTOR_KIND = {EntryType.BILL: EntryKind.BILL, EntryType.INVOICE: EntryKind.INVOICE}
+SYNCABLE_STATUSES = (DocumentStatus.APPROVED, DocumentStatus.PAID, DocumentStatus.VOID)
+# Connections whose records are kept: needs_reauth records wait for the reconnect.
+COLLECTING_STATUSES = (ConnectionStatus.ACTIVE, ConnectionStatus.NEEDS_REAUTH)
+
+QUEUE_FOR_TRIGGER = {
+    Trigger.MANUAL: "interactive",
+    Trigger.AUTO: "sync",
+    Trigger.SWEEP: "sync",
+    Trigger.API: "bulk",
+    Trigger.BULK: "bulk",
+    Trigger.FORCE: "bulk",
+    Trigger.RETRY: "bulk",
+}
+FIELD_REASONS = {
+    "number": "number changed",
+    "contact": "contact changed",
+    "issue_date": "issue date changed",
+    "due_date": "due date changed",
+    "currency": "currency changed",
+    "total": "amount changed",
+    "category": "category changed",
+    "department": "department changed",
+    "description": "description changed",
+    "lines": "lines changed",
+}
+# Payload fields a change of which the ledger does not hold (it keeps no description).
+UNSYNCED_FIELDS = frozenset({"description"})
+
+
+# --- marking records Pending ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """One entry of one document to (re)push: the bill/invoice itself, or one payment of it."""
+
+    document_id: int
+    entry_type: str
+    payment_id: int | None = None
+
+
+def _entry_specs(
+    document: Document, *, entry: bool, payments: Iterable[Payment]
+) -> list[EntrySpec]:
+    specs = []
+    if entry:
+        specs.append(EntrySpec(document.pk, ENTRY_TYPE_FOR_KIND[document.kind]))
+    specs.extend(
+        EntrySpec(document.pk, PAYMENT_TYPE_FOR_KIND[document.kind], payment.pk)
+        for payment in payments
+    )
+    return specs
+
+
+def _mark_pending(
+    *,
+    connection: Connection,
+    specs: list[EntrySpec],
+    reason: str,
+    trigger: str,
+    actor=None,
+    run: SyncRun | None = None,
+) -> list[int]:
+    """Create the missing records and make all of them Pending, in a fixed number of queries."""
+    if not specs:
+        return []
+    document_ids = {spec.document_id for spec in specs}
+
+    def existing() -> dict[tuple, int]:
+        rows = SyncRecord.objects.filter(
+            connection=connection, document_id__in=document_ids
+        ).values_list("id", "document_id", "entry_type", "payment_id")
+        return {(doc, entry_type, payment): pk for pk, doc, entry_type, payment in rows}
+
+    known = existing()
+    keys = [(spec.document_id, spec.entry_type, spec.payment_id) for spec in specs]
+    missing = [key for key in keys if key not in known]
+    if missing:
+        SyncRecord.objects.bulk_create(
+            [
+                SyncRecord(
+                    org_id=connection.org_id,
+                    connection=connection,
+                    document_id=document_id,
+                    entry_type=entry_type,
+                    payment_id=payment_id,
+                )
+                for document_id, entry_type, payment_id in missing
+            ],
+            # A concurrent request may have made the same record: the unique constraints decide.
+            ignore_conflicts=True,
+        )
+        known = existing()
+    ids = [known[key] for key in keys]
+    changes = {
+        "status": RecordStatus.PENDING,
+        "version": F("version") + 1,
+        "pending_reason": reason[:200],
+        "pending_trigger": trigger,
+        "pending_actor": actor if getattr(actor, "is_authenticated", False) else None,
+        "attempt_count": 0,
+        "next_retry_at": None,
+        "updated_at": timezone.now(),
+    }
+    if run is not None:
+        changes["run"] = run
+        SyncRunItem.objects.bulk_create(
+            [SyncRunItem(run=run, record_id=pk) for pk in ids], ignore_conflicts=True
+        )
+    records = SyncRecord.objects.filter(pk__in=ids)
+    if run is None:
+        # A change outside any run detaches finished records from their old run.
+        records.exclude(status=RecordStatus.PENDING).update(run=None)
+    records.update(**changes)
+    return ids
+
+
+def sync_records_enqueue(record_ids: list[int], *, trigger: str, countdown: float = 0) -> None:
+    """Send the records' tasks to the queue of their trigger, after the current transaction."""
+    if not record_ids:
+        return
+
+    def send():
+        from synclog.tasks import sync_record
+
+        queue = QUEUE_FOR_TRIGGER.get(trigger, "sync")
+        SyncRecord.objects.filter(pk__in=record_ids).update(enqueued_at=timezone.now())
+        for record_id in record_ids:
+            sync_record.apply_async(args=[record_id], countdown=countdown, queue=queue)
+
+    transaction.on_commit(send)
+
+
+def request_sync(
+    *,
+    document: Document,
+    reason: str,
+    trigger: str = Trigger.AUTO,
+    actor=None,
+    entry: bool = True,
+    payments: Iterable[Payment] = (),
+) -> list[int]:
+    """Called by the document services in their transaction: the ledger must learn of a change.
+
+    Drafts and documents awaiting approval never sync; a document that was never pushed and is
+    now void has nothing to push.
+    """
+    if document.status not in SYNCABLE_STATUSES or document.kind not in ENTRY_TYPE_FOR_KIND:
+        return []
+    payments = list(payments)
+    record_ids = []
+    for connection in Connection.objects.for_org(document.org).filter(
+        status__in=COLLECTING_STATUSES
+    ):
+        specs = _entry_specs(document, entry=entry, payments=payments)
+        record_ids += _mark_pending(
+            connection=connection, specs=specs, reason=reason, trigger=trigger, actor=actor
+        )
+    sync_records_enqueue(record_ids, trigger=trigger, countdown=settings.SYNC_COALESCE_SECONDS)
+    return record_ids
+
+
+def reason_for_changes(changed_fields: Iterable[str]) -> str:
+    reasons = [FIELD_REASONS.get(name, f"{name} changed") for name in sorted(changed_fields)]
+    return ", ".join(reasons)
+
+
+def request_sync_for_update(*, document: Document, changed_fields: Iterable[str], actor) -> None:
+    synced = set(changed_fields) - UNSYNCED_FIELDS
+    if synced:
+        request_sync(document=document, reason=reason_for_changes(synced), actor=actor)
+
+
+# --- runs: manual, bulk, force, retry ------------------------------------------------------------
+
+
+def _active_connections(org: Organization, connection: Connection | None) -> list[Connection]:
+    connections = Connection.objects.for_org(org).filter(status__in=COLLECTING_STATUSES)
+    if connection is not None:
+        connections = connections.filter(pk=connection.pk)
+    return list(connections)
+
+
+def _start_run(
+    *,
+    connection: Connection,
+    trigger: str,
+    actor,
+    specs: list[EntrySpec],
+    reason: str,
+    retry_of: SyncRun | None = None,
+    actor_label: str = "",
+) -> SyncRun:
+    run = SyncRun.objects.create(
+        org_id=connection.org_id,
+        connection=connection,
+        trigger=trigger,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label or (str(actor) if actor else ""),
+        retry_of=retry_of,
+    )
+    ids = _mark_pending(
+        connection=connection, specs=specs, reason=reason, trigger=trigger, actor=actor, run=run
+    )
+    run.total = len(set(ids))
+    if run.total == 0:
+        run.status_code = StatusCode.NOTHING_TO_PUSH
+        run.finished_at = timezone.now()
+    run.save(update_fields=["total", "status_code", "finished_at"])
+    sync_records_enqueue(ids, trigger=trigger)
+    return run
+
+
+@transaction.atomic
+def resync(*, document: Document, connection: Connection, entry: str, actor) -> SyncRun:
+    """The Re-sync dialog: push the bill entry, or the payment entry, of one document again."""
+    if document.kind not in ENTRY_TYPE_FOR_KIND:
+        raise ValidationError(f"{document.get_kind_display()}s are not pushed as ledger entries.")
+    if document.status not in SYNCABLE_STATUSES:
+        raise ValidationError("Only approved, paid or void documents are synced.")
+    if connection.org_id != document.org_id or connection.status not in COLLECTING_STATUSES:
+        raise ValidationError({"connection": "Choose an active connection."})
+    if entry == "payment":
+        if not (document.status == DocumentStatus.PAID or document.marked_paid):
+            raise ValidationError({"entry": "The payment entry exists only for paid documents."})
+        specs = _entry_specs(document, entry=False, payments=document.payments.all())
+    elif entry == "bill":
+        specs = _entry_specs(document, entry=True, payments=())
+    else:
+        raise ValidationError({"entry": "Choose the bill entry or the payment entry."})
+    return _start_run(
+        connection=connection,
+        trigger=Trigger.MANUAL,
+        actor=actor,
+        specs=specs,
+        reason=f"re-sync of the {entry} entry",
+    )
+
+
+def _bulk_specs(documents: Iterable[Document], connection: Connection) -> list[EntrySpec]:
+    """DESIGN §4.4: every existing entry is updated; where none exists, the bill for unpaid
+    documents and bill + payments for paid ones."""
+    with_records = set(
+        SyncRecord.objects.filter(connection=connection, payment__isnull=False).values_list(
+            "payment_id", flat=True
+        )
+    )
+    specs = []
+    for document in documents:
+        paid = document.status == DocumentStatus.PAID or document.marked_paid
+        payments = [p for p in document.payments.all() if paid or p.pk in with_records]
+        specs += _entry_specs(document, entry=True, payments=payments)
+    return specs
+
+
+def _syncable_documents(org: Organization):
+    return (
+        Document.objects.for_org(org)
+        .filter(status__in=SYNCABLE_STATUSES, kind__in=list(ENTRY_TYPE_FOR_KIND))
+        .prefetch_related("payments")
+    )
+
+
+@transaction.atomic
+def bulk_resync(
+    *,
+    org: Organization,
+    document_ids: Iterable[int],
+    actor,
+    trigger: str = Trigger.BULK,
+    connection: Connection | None = None,
+    actor_label: str = "",
+) -> list[SyncRun]:
+    documents = list(_syncable_documents(org).filter(pk__in=list(document_ids)))
+    return [
+        _start_run(
+            connection=conn,
+            trigger=trigger,
+            actor=actor,
+            actor_label=actor_label,
+            specs=_bulk_specs(documents, conn),
+            reason="bulk re-sync" if trigger == Trigger.BULK else "sync requested",
+        )
+        for conn in _active_connections(org, connection)
+    ]
+
+
+@transaction.atomic
+def force_sync(*, org: Organization, connection: Connection, actor) -> SyncRun:
+    """DESIGN §4.5: everything syncable that is not Complete, including never-recorded documents."""
+    complete = set(
+        SyncRecord.objects.filter(connection=connection, status=RecordStatus.COMPLETE).values_list(
+            "document_id", "entry_type", "payment_id"
+        )
+    )
+    specs = []
+    for document in _syncable_documents(org):
+        for spec in _entry_specs(document, entry=True, payments=document.payments.all()):
+            if (spec.document_id, spec.entry_type, spec.payment_id) not in complete:
+                specs.append(spec)
+    return _start_run(
+        connection=connection, trigger=Trigger.FORCE, actor=actor, specs=specs, reason="force sync"
+    )
+
+
+@transaction.atomic
+def retry_failed(*, run: SyncRun, actor) -> SyncRun:
+    failed = SyncRunItem.objects.filter(run=run, outcome=SyncRunItem.Outcome.FAILED).values_list(
+        "record__document_id", "record__entry_type", "record__payment_id"
+    )
+    specs = [EntrySpec(*row) for row in failed]
+    if not specs:
+        raise ValidationError("This sync has no failed items.")
+    return _start_run(
+        connection=run.connection,
+        trigger=Trigger.RETRY,
+        actor=actor,
+        specs=specs,
+        reason="retry of failed items",
+        retry_of=run,
+    )
+
+
+@transaction.atomic
+def sync_status_update(
+    *, org: Organization, record_ids: Iterable[int], to_status: int, actor, note: str = ""
+) -> int:
+    """DESIGN §4.7: Failed → Complete after a manual reconcile, or any → Pending for a fresh try.
+
+    Changes only our record, audited with who, when, from and to.
+    """
+    if to_status not in (RecordStatus.COMPLETE, RecordStatus.PENDING):
+        raise ValidationError({"status": "Choose Complete or Pending."})
+    records = list(
+        SyncRecord.objects.for_org(org).select_for_update().filter(pk__in=list(record_ids))
+    )
+    if to_status == RecordStatus.COMPLETE:
+        refused = [r for r in records if r.status != RecordStatus.FAILED]
+        if refused:
+            raise ValidationError(
+                {"status": "Only failed records can be marked Complete (after a manual reconcile)."}
+            )
+    SyncStatusChange.objects.bulk_create(
+        SyncStatusChange(
+            record=record,
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            from_status=record.status,
+            to_status=to_status,
+            note=note[:300],
+        )
+        for record in records
+    )
+    ids = [record.pk for record in records]
+    if to_status == RecordStatus.PENDING:
+        SyncRecord.objects.filter(pk__in=ids).update(
+            status=RecordStatus.PENDING,
+            version=F("version") + 1,
+            pending_reason="status set to Pending",
+            pending_trigger=Trigger.MANUAL,
+            pending_actor=actor if getattr(actor, "is_authenticated", False) else None,
+            attempt_count=0,
+            next_retry_at=None,
+            updated_at=timezone.now(),
+        )
+        sync_records_enqueue(ids, trigger=Trigger.MANUAL)
+    else:
+        SyncRecord.objects.filter(pk__in=ids).update(
+            status=RecordStatus.COMPLETE, updated_at=timezone.now()
+        )
+    return len(ids)
+
+
+def connection_resume(*, connection: Connection) -> int:
+    """After a reconnect or enable: push what waited meanwhile."""
+    ids = list(
+        SyncRecord.objects.filter(connection=connection, status=RecordStatus.PENDING).values_list(
+            "pk", flat=True
+        )
+    )
+    with transaction.atomic():
+        SyncRecord.objects.filter(pk__in=ids).update(next_retry_at=None)
+        sync_records_enqueue(ids, trigger=Trigger.SWEEP)
+    return len(ids)
+
+
+def sync_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Beat: release expired leases and re-enqueue Pending records whose task may have been lost
+    (a broker restart, a worker killed before it acknowledged)."""
+    now = now or timezone.now()
+    SyncRecord.objects.filter(claimed_until__lt=now).update(claimed_by="", claimed_until=None)
+    stale = now - datetime.timedelta(seconds=settings.SYNC_SWEEP_AFTER_SECONDS)
+    ids = list(
+        SyncRecord.objects.filter(
+            status=RecordStatus.PENDING,
+            connection__status=ConnectionStatus.ACTIVE,
+            claimed_until__isnull=True,
+        )
+        .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+        .values_list("pk", flat=True)[: settings.SYNC_SWEEP_BATCH]
+    )
+    with transaction.atomic():
+        sync_records_enqueue(ids, trigger=Trigger.SWEEP)
+    return len(ids)
+
+
+# --- pushing one record ---------------------------------------------------------------------
+
+
+class _Retry(Exception):
+    """Not now: try this record again after `seconds` (quota, bill first, a version race)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+
+@dataclass
+class _AttemptLog:
+    started_at: datetime.datetime
+    monotonic: float
+    calls: list[CallRecord] = field(default_factory=list)
+    operation: str = Operation.NONE
+
+    def record(self, call: CallRecord) -> None:
+        self.calls.append(call)
+
+
+def sync_record_push(*, record_id: int, worker: str) -> float | None:
+    """Push one record if it is Pending and due; returns the seconds after which to run again."""
+    now = timezone.now()
+    claimed = (
+        SyncRecord.objects.filter(pk=record_id, status=RecordStatus.PENDING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
+        .update(
+            claimed_by=worker[:200],
+            claimed_until=now + datetime.timedelta(seconds=settings.SYNC_LEASE_SECONDS),
+        )
+    )
+    if not claimed:
+        # Done, claimed by another worker, or waiting for its retry time (a task is scheduled).
+        return None
+    try:
+        return _push_claimed(record_id, worker)
+    except _Retry as retry:
+        return retry.seconds
+    finally:
+        SyncRecord.objects.filter(pk=record_id, claimed_by=worker[:200]).update(
+            claimed_by="", claimed_until=None
+        )
+
+
+def _push_claimed(record_id: int, worker: str) -> float | None:
+    record = SyncRecord.objects.select_related(
+        "connection",
+        "document",
+        "document__org",
+        "document__contact",
+        "document__category",
+        "document__department",
+        "payment",
+    ).get(pk=record_id)
+    connection = record.connection
+    if connection.status != ConnectionStatus.ACTIVE:
+        # needs_reauth, disabled, disconnected: the record waits; reconnect or enable resumes it.
+        return None
+    limiter = get_rate_limiter()
+    quota_key = f"connection:{connection.pk}"
+    limits = _limits(connection)
+    calls = min(_expected_calls(record), limits.per_window)
+    # The lease outlives the slowest push: every call may take the whole HTTP timeout.
+    lease = 30 + calls * settings.LEDGER_HTTP_TIMEOUT_SECONDS
+    grant = limiter.try_acquire(quota_key, limits, calls=calls, lease_seconds=lease)
+    if not isinstance(grant, Grant):
+        # No quota now: the task comes back when there is, instead of sleeping in a worker.
+        raise _Retry(float(grant))
+    log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
+    connector = connector_for(connection, record_call=log.record)
+    try:
+        if record.is_payment:
+            result = _push_payment(record, connector, log)
+        else:
+            result = _push_entry(record, connector, log)
+    except RateLimitedError as error:
+        limiter.pause(quota_key, error.retry_after)
+        return _retry_later(record, log, error, minimum=error.retry_after)
+    except TransientError as error:
+        return _retry_later(record, log, error)
+    except AuthError as error:
+        connection_mark_needs_reauth(connection=connection, error=error)
+        _write_attempt(record, log, Outcome.FAILED, StatusCode.DEAUTHORISED, error=error)
+        return None
+    except ConnectorError as error:
+        _fail(record, log, error)
+        return None
+    finally:
+        limiter.release(grant)
+        connector.close()
+    return _complete(record, log, result)
+
+
+def _limits(connection: Connection) -> Limits:
+    configured = connection.settings.get("rate_limits") or {}
+    allowed = {f.name for f in dataclasses.fields(Limits)}
+    try:
+        return Limits(**{key: value for key, value in configured.items() if key in allowed})
+    except (TypeError, ValueError):
+        logger.warning("Ignoring invalid rate_limits on connection %s", connection.pk)
+        return Limits()
+
+
+def _expected_calls(record: SyncRecord) -> int:
+    if record.is_payment:
+        return 1
+    # Not linked yet: a search, then a create (or an update of what the search found).
+    calls = 1 if record.external_id else 2
+    uploaded = set(record.uploaded_attachment_ids)
+    calls += sum(
+        1 for pk in record.document.attachments.values_list("pk", flat=True) if pk not in uploaded
+    )
+    return calls
+
+
+def payload_hash(payload) -> str:
+    data = json.dumps(dataclasses.asdict(payload), sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()
+
+
+@dataclass
+class _PushResult:
+    operation: str
+    state: EntryState | None = None
+    external_id: str = ""
+    number: str = ""
+    amount: object = None
+    booked: bool = False
+    payload_hash: str = ""
+    uploaded: list[int] = field(default_factory=list)
+
+
+def _push_entry(record: SyncRecord, connector: Connector, log: _AttemptLog) -> _PushResult:
+    document = record.document
+    connection = record.connection
+    payload = build_entry_payload(
+        document, connection=connection, mappings=mapping_index(connection=connection)
+    )
+    digest = payload_hash(payload)
+    kind = CONNECTOR_KIND[record.entry_type]
+    key = f"ls-{record.pk}-v{record.version}"
+    state = None
+    if record.external_id:
+        if digest == record.payload_hash:
+            operation = Operation.NOOP
+        else:
+            state = connector.update_entry(
+                record.external_id, payload, idempotency_key=f"{key}-update"
+            )
+            operation = Operation.UPDATE
+        external_id = record.external_id
+    elif payload.voided:
+        # Voided before it ever reached the ledger: there is nothing to void there.
+        return _PushResult(operation=Operation.NOOP, payload_hash=digest)
+    else:
+        # Look before creating: an earlier attempt may have made the entry (lost answer, crash).
+        found = connector.find_entries(
+            kind=kind, reference=payload.reference, number=payload.number
+        )
+        if len(found) > 1:
+            raise DuplicateError(
+                f"{len(found)} entries in the ledger carry this document's reference.",
+                explanation="The ledger already holds more than one entry for this document, so "
+                "ledgersync will not guess which is right or create another.",
+                hint="Delete or void the extra entries in the ledger, then re-sync; or mark this "
+                "record Complete after checking.",
+            )
+        if found:
+            state = found[0]
+            operation = Operation.LINK
+            if not state.booked:
+                state = connector.update_entry(
+                    state.external_id, payload, idempotency_key=f"{key}-update"
+                )
+        else:
+            state = connector.create_entry(payload, idempotency_key=f"{key}-create")
+            operation = Operation.CREATE
+        external_id = state.external_id
+    log.operation = operation
+    uploaded = _upload_attachments(record, connector, kind, external_id)
+    if operation == Operation.NOOP and uploaded:
+        log.operation = operation = Operation.UPDATE
+    return _PushResult(
+        operation=operation,
+        state=state,
+        external_id=external_id,
+        number=state.number if state else record.external_number,
+        amount=state.total if state else record.synced_amount,
+        booked=state.booked if state else record.booked,
+        payload_hash=digest,
+        uploaded=uploaded,
+    )
+
+
+def _upload_attachments(
+    record: SyncRecord, connector: Connector, kind: EntryKind, external_id: str
+) -> list[int]:
+    done = set(record.uploaded_attachment_ids)
+    uploaded = []
+    for attachment in record.document.attachments.all():
+        if attachment.pk in done:
+            continue
+        with attachment.file.open("rb") as handle:
+            connector.attach_file(
+                kind=kind,
+                external_id=external_id,
+                filename=attachment.filename,
+                content=handle.read(),
+                content_type=attachment.content_type,
+            )
+        uploaded.append(attachment.pk)
+        # Saved at once: a later failure in the same attempt must not upload it twice.
+        record.uploaded_attachment_ids = [*record.uploaded_attachment_ids, attachment.pk]
+        SyncRecord.objects.filter(pk=record.pk).update(
+            uploaded_attachment_ids=record.uploaded_attachment_ids
+        )
+    return uploaded
+
+
+def _push_payment(record: SyncRecord, connector: Connector, log: _AttemptLog) -> _PushResult:
+    if record.external_id:
+        # Ledgers do not edit payments; one pushed once is done.
+        log.operation = Operation.NOOP
+        return _PushResult(operation=Operation.NOOP, external_id=record.external_id)
+    bill_type = ENTRY_TYPE_FOR_KIND[record.document.kind]
+    bill = SyncRecord.objects.filter(
+        connection=record.connection,
+        document=record.document,
+        entry_type=bill_type,
+        payment__isnull=True,
+    ).first()
+    if bill is None or not bill.external_id:
+        if bill is not None and bill.status == RecordStatus.FAILED:
+            raise LedgerValidationError(
+                "The bill entry failed, so its payment cannot be pushed.",
+                explanation="A payment is pushed only once its bill is in the ledger.",
+                hint="Fix the bill entry's error and re-sync it; the payment follows.",
+            )
+        # A payment is never pushed before its bill entry exists: push the bill first.
+        if bill is None or bill.status != RecordStatus.PENDING:
+            with transaction.atomic():
+                ids = _mark_pending(
+                    connection=record.connection,
+                    specs=[EntrySpec(record.document_id, bill_type)],
+                    reason="needed before its payment",
+                    trigger=record.pending_trigger,
+                    actor=record.pending_actor,
+                )
+                sync_records_enqueue(ids, trigger=record.pending_trigger)
+        raise _Retry(settings.SYNC_BILL_FIRST_DELAY_SECONDS)
+    payload = build_payment_payload(
+        record.payment, connection=record.connection, entry_external_id=bill.external_id
+    )
+    state = connector.create_payment(payload, idempotency_key=f"ls-{record.pk}-payment")
+    log.operation = Operation.CREATE
+    SyncRecord.objects.filter(pk=bill.pk).update(booked=True)
+    return _PushResult(
+        operation=Operation.CREATE,
+        external_id=state.external_id,
+        amount=state.amount,
+        booked=True,
+        payload_hash=payload_hash(payload),
+    )
+
+
+def _complete(record: SyncRecord, log: _AttemptLog, result: _PushResult) -> float | None:
+    code = StatusCode.NOTHING_TO_PUSH if result.operation == Operation.NOOP else StatusCode.SUCCESS
+    now = timezone.now()
+    with transaction.atomic():
+        facts = {
+            "payload_hash": result.payload_hash or record.payload_hash,
+            "unknown_outcome": False,
+            "attempt_count": 0,
+            "next_retry_at": None,
+            "last_error_code": None,
+            "last_error_message": "",
+            "last_error_explanation": "",
+            "last_error_hint": "",
+            "updated_at": now,
+        }
+        if result.external_id:
+            facts.update(
+                external_id=result.external_id,
+                external_number=result.number or record.external_number,
+                synced_amount=result.amount if result.amount is not None else record.synced_amount,
+                synced_at=now,
+                booked=result.booked,
+            )
+        SyncRecord.objects.filter(pk=record.pk).update(**facts)
+        # Complete only if nothing changed while we pushed; otherwise the new version goes next.
+        completed = SyncRecord.objects.filter(pk=record.pk, version=record.version).update(
+            status=RecordStatus.COMPLETE
+        )
+        _write_attempt(record, log, Outcome.SUCCESS, code)
+        if completed:
+            _finish_run_item(
+                record,
+                SyncRunItem.Outcome.PUSHED
+                if code == StatusCode.SUCCESS
+                else SyncRunItem.Outcome.NOTHING_TO_PUSH,
+                code,
+            )
+    return None if completed else 0.0
+
+
+def _fail(record: SyncRecord, log: _AttemptLog, error: ConnectorError) -> None:
+    with transaction.atomic():
+        _set_error(record, error, status=RecordStatus.FAILED)
+        _write_attempt(record, log, Outcome.FAILED, error.status_code, error=error)
+        _finish_run_item(record, SyncRunItem.Outcome.FAILED, error.status_code)
+
+
+def _retry_later(
+    record: SyncRecord, log: _AttemptLog, error: TransientError, minimum: float = 0
+) -> float | None:
+    unknown = isinstance(error, UnknownOutcomeError)
+    attempts = record.attempt_count + 1
+    outcome = Outcome.UNKNOWN if unknown else Outcome.FAILED
+    if attempts >= settings.SYNC_MAX_ATTEMPTS:
+        with transaction.atomic():
+            error.hint = error.hint or "Re-sync once the ledger answers again."
+            _set_error(record, error, status=RecordStatus.FAILED, unknown=unknown)
+            _write_attempt(record, log, outcome, error.status_code, error=error)
+            _finish_run_item(record, SyncRunItem.Outcome.FAILED, error.status_code)
+        return None
+    # Exponential backoff with full jitter, never sooner than the ledger asked.
+    ceiling = min(
+        settings.SYNC_BACKOFF_CAP_SECONDS, settings.SYNC_BACKOFF_BASE_SECONDS * 2**attempts
+    )
+    delay = max(minimum, random.uniform(ceiling / 2, ceiling))
+    with transaction.atomic():
+        _set_error(record, error, status=RecordStatus.PENDING, unknown=unknown)
+        SyncRecord.objects.filter(pk=record.pk).update(
+            attempt_count=attempts,
+            next_retry_at=timezone.now() + datetime.timedelta(seconds=delay),
+        )
+        _write_attempt(record, log, outcome, error.status_code, error=error)
+    return delay
+
+
+def _set_error(
+    record: SyncRecord, error: ConnectorError, *, status: int, unknown: bool | None = None
+) -> None:
+    changes = {
+        "status": status,
+        "last_error_code": error.status_code,
+        "last_error_message": error.message[:2000],
+        "last_error_explanation": error.explanation,
+        "last_error_hint": error.hint,
+        "updated_at": timezone.now(),
+    }
+    if unknown:
+        changes["unknown_outcome"] = True
+    records = SyncRecord.objects.filter(pk=record.pk)
+    if status == RecordStatus.FAILED:
+        # A newer change arrived during the push: it stays Pending for that one.
+        records = records.filter(version=record.version)
+    records.update(**changes)
+
+
+def _write_attempt(
+    record: SyncRecord, log: _AttemptLog, outcome: str, code: int, *, error=None
+) -> SyncAttempt:
+    finished = timezone.now()
+    last_status = next((c.http_status for c in reversed(log.calls) if c.http_status), None)
+    return SyncAttempt.objects.create(
+        org_id=record.org_id,
+        record=record,
+        run_id=record.run_id,
+        trigger=record.pending_trigger,
+        actor_id=record.pending_actor_id,
+        reason=record.pending_reason,
+        operation=log.operation,
+        outcome=outcome,
+        status_code=code,
+        error_message=(error.message if error else "")[:4000],
+        explanation=error.explanation if error else "",
+        hint=error.hint if error else "",
+        http_status=error.http_status if error and error.http_status else last_status,
+        calls=[dataclasses.asdict(call) for call in log.calls[: settings.SYNC_LOGGED_CALLS]],
+        duration_ms=int((time.monotonic() - log.monotonic) * 1000),
+        started_at=log.started_at,
+        finished_at=finished,
+    )
+
+
+def _finish_run_item(record: SyncRecord, outcome: str, code: int) -> None:
+    if record.run_id is None:
+        return
+    SyncRunItem.objects.filter(
+        run_id=record.run_id, record_id=record.pk, outcome=SyncRunItem.Outcome.PENDING
+    ).update(outcome=outcome, status_code=code, finished_at=timezone.now())
+    sync_run_rollup(run_id=record.run_id)
+
+
+def sync_run_rollup(*, run_id: int) -> SyncRun:
+    """Counts from the run's items; when none is pending, the run ends with its status code."""
+    run = SyncRun.objects.select_for_update().get(pk=run_id)
+    counts = dict(
+        SyncRunItem.objects.filter(run_id=run_id)
+        .values_list("outcome")
+        .annotate(n=Count("id"))
+        .values_list("outcome", "n")
+    )
+    run.pushed = counts.get(SyncRunItem.Outcome.PUSHED, 0)
+    run.nothing_to_push = counts.get(SyncRunItem.Outcome.NOTHING_TO_PUSH, 0)
+    run.failed = counts.get(SyncRunItem.Outcome.FAILED, 0)
+    if not counts.get(SyncRunItem.Outcome.PENDING) and run.finished_at is None:
+        run.finished_at = timezone.now()
+        if run.failed:
+            # The commonest failure code names the run's failure (a run fails if any item fails).
+            run.status_code = (
+                SyncRunItem.objects.filter(run_id=run_id, outcome=SyncRunItem.Outcome.FAILED)
+                .values_list("status_code")
+                .annotate(n=Count("id"))
+                .order_by("-n")
+                .values_list("status_code", flat=True)
+                .first()
+            ) or StatusCode.DATA_PUSH
+        elif run.pushed:
+            run.status_code = StatusCode.SUCCESS
+        else:
+            run.status_code = StatusCode.NOTHING_TO_PUSH
+    run.save(update_fields=["pushed", "nothing_to_push", "failed", "finished_at", "status_code"])
+    return run

@@ -1,0 +1,484 @@
+"""The sync rules of DESIGN §4, against the in-process Xero emulator."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from documents import services as document_services
+from synclog import services
+from synclog.models import (
+    Operation,
+    Outcome,
+    RecordStatus,
+    StatusCode,
+    SyncAttempt,
+    SyncRecord,
+    SyncRun,
+    Trigger,
+)
+from tests.factories import CategoryFactory, DocumentFactory
+
+
+def bill_record(document):
+    return SyncRecord.objects.get(document=document, payment__isnull=True)
+
+
+def test_approval_pushes_one_bill_entry(approved_bill, drain, ledger, enqueued, clerk):
+    record = bill_record(approved_bill)
+    assert record.status == RecordStatus.PENDING
+    assert record.pending_reason == "approved"
+    drain()
+    record.refresh_from_db()
+    assert record.status == RecordStatus.COMPLETE
+    invoices = ledger.invoices()
+    assert len(invoices) == 1
+    assert invoices[0]["InvoiceID"] == record.external_id
+    assert invoices[0]["Type"] == "ACCPAY"
+    assert record.synced_amount == Decimal("100.00")
+    attempt = record.attempts.get()
+    assert (attempt.trigger, attempt.reason, attempt.operation, attempt.outcome) == (
+        Trigger.AUTO,
+        "approved",
+        Operation.CREATE,
+        Outcome.SUCCESS,
+    )
+    assert attempt.status_code == StatusCode.SUCCESS
+    assert attempt.actor == clerk
+    # Looked for the entry before creating it.
+    assert [call["method"] for call in attempt.calls] == ["GET", "PUT"]
+
+
+def test_drafts_never_sync(org, vendor, clerk, connection):
+    document = document_services.document_create(
+        org=org,
+        actor=clerk,
+        number="D-1",
+        contact=vendor,
+        issue_date="2026-11-01",
+        due_date="2026-11-30",
+        currency="EUR",
+        total="10.00",
+        lines=[{"description": "x", "unit_amount": "10.00"}],
+    )
+    document_services.document_submit(document=document, actor=clerk)
+    assert not SyncRecord.objects.exists()
+
+
+def test_the_task_is_enqueued_on_commit_with_a_coalescing_delay(
+    bill, clerk, connection, enqueued, django_capture_on_commit_callbacks, settings
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        document_services.document_approve(document=bill, actor=clerk)
+    record = bill_record(bill)
+    assert enqueued == [(record.pk, settings.SYNC_COALESCE_SECONDS, "sync")]
+
+
+def test_editing_the_due_date_updates_the_same_entry(approved_bill, drain, ledger, clerk):
+    drain()
+    document_services.document_update(
+        document=approved_bill, actor=clerk, data={"due_date": datetime.date(2026, 12, 20)}
+    )
+    record = bill_record(approved_bill)
+    assert (record.status, record.pending_reason) == (RecordStatus.PENDING, "due date changed")
+    drain()
+    invoices = ledger.invoices()
+    assert len(invoices) == 1
+    assert invoices[0]["DueDate"].startswith("/Date(") or invoices[0]["DueDate"]
+    assert ledger.invoice(record.external_id)["DueDateString"].startswith("2026-12-20")
+    last = record.attempts.first()
+    assert (last.operation, last.reason) == (Operation.UPDATE, "due date changed")
+
+
+def test_a_description_change_is_not_pushed(approved_bill, drain, clerk):
+    drain()
+    document_services.document_update(
+        document=approved_bill, actor=clerk, data={"description": "note for us"}
+    )
+    assert bill_record(approved_bill).status == RecordStatus.COMPLETE
+
+
+def test_an_unchanged_payload_is_nothing_to_push(approved_bill, drain, connection, clerk, ledger):
+    drain()
+    run = services.resync(document=approved_bill, connection=connection, entry="bill", actor=clerk)
+    drain()
+    attempt = bill_record(approved_bill).attempts.first()
+    assert (attempt.operation, attempt.status_code) == (Operation.NOOP, StatusCode.NOTHING_TO_PUSH)
+    assert attempt.calls == []
+    run.refresh_from_db()
+    assert (run.status_code, run.nothing_to_push, run.finished_at is not None) == (
+        StatusCode.NOTHING_TO_PUSH,
+        1,
+        True,
+    )
+    assert len(ledger.invoices()) == 1
+
+
+def test_payment_entry_after_the_bill(approved_bill, drain, ledger, clerk):
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount="40.00", paid_at="2026-11-05"
+    )
+    drain()
+    records = SyncRecord.objects.filter(document=approved_bill)
+    assert {r.entry_type: r.status for r in records} == {
+        "bill": RecordStatus.COMPLETE,
+        "bill_payment": RecordStatus.COMPLETE,
+    }
+    state = ledger.invoice(bill_record(approved_bill).external_id)
+    assert (state["AmountPaid"], state["AmountDue"]) == (40.0, 60.0)
+
+
+def test_payment_waits_for_a_bill_that_was_never_pushed(
+    org, bill, clerk, drain, ledger, connection
+):
+    # Approved before the connection existed: no bill record yet.
+    connection.status = "disabled"
+    connection.save()
+    document_services.document_approve(document=bill, actor=clerk)
+    connection.status = "active"
+    connection.save()
+    payment = document_services.payment_record(
+        document=bill, actor=clerk, amount="100.00", paid_at="2026-11-05"
+    )
+    payment_record = SyncRecord.objects.get(payment=payment)
+    assert services.sync_record_push(record_id=payment_record.pk, worker="w") > 0
+    bill_rec = bill_record(bill)
+    assert (bill_rec.status, bill_rec.pending_reason) == (
+        RecordStatus.PENDING,
+        "needed before its payment",
+    )
+    drain()
+    assert ledger.invoice(bill_record(bill).external_id)["Status"] == "PAID"
+    assert len(ledger.invoices()) == 1
+
+
+def test_booked_entry_fails_with_an_explanation_and_no_second_entry(
+    approved_bill, drain, ledger, clerk
+):
+    drain()
+    record = bill_record(approved_bill)
+    ledger.book_invoice(record.external_id)
+    document_services.document_update(
+        document=approved_bill, actor=clerk, data={"due_date": datetime.date(2026, 12, 24)}
+    )
+    drain()
+    record.refresh_from_db()
+    assert record.status == RecordStatus.FAILED
+    assert record.last_error_code == StatusCode.DATA_PUSH
+    assert "not of valid status" in record.last_error_message
+    assert "paid, voided or otherwise closed" in record.last_error_explanation
+    assert record.last_error_hint
+    assert len(ledger.invoices()) == 1
+
+
+def test_server_error_is_retried_then_complete(approved_bill, drain, ledger):
+    ledger.set_faults(fail_next={"count": 1, "status": 503})
+    record = bill_record(approved_bill)
+    wait = services.sync_record_push(record_id=record.pk, worker="w")
+    record.refresh_from_db()
+    assert wait > 0 and record.status == RecordStatus.PENDING
+    assert record.attempt_count == 1 and record.next_retry_at is not None
+    # Not due yet: a second worker does nothing.
+    assert services.sync_record_push(record_id=record.pk, worker="w2") is None
+    drain()
+    record.refresh_from_db()
+    assert record.status == RecordStatus.COMPLETE
+    outcomes = list(record.attempts.order_by("started_at").values_list("outcome", "status_code"))
+    assert outcomes == [(Outcome.FAILED, StatusCode.SERVER_ERROR), (Outcome.SUCCESS, 2000)]
+    assert len(ledger.invoices()) == 1
+
+
+def test_too_many_transient_errors_end_failed(approved_bill, drain, ledger, settings):
+    settings.SYNC_MAX_ATTEMPTS = 3
+    ledger.set_faults(error_rate=1.0)
+    drain()
+    record = bill_record(approved_bill)
+    assert record.status == RecordStatus.FAILED
+    assert record.last_error_code == StatusCode.SERVER_ERROR
+    assert record.attempts.count() == 3
+    assert ledger.invoices() == []
+
+
+def test_rate_limited_waits_and_succeeds(approved_bill, drain, ledger):
+    ledger.set_faults(burst_429=1)
+    record = bill_record(approved_bill)
+    assert services.sync_record_push(record_id=record.pk, worker="w") >= 1
+    drain()
+    record.refresh_from_db()
+    assert record.status == RecordStatus.COMPLETE
+    assert record.attempts.filter(http_status=429).count() == 1
+
+
+def test_lost_answer_is_an_unknown_outcome_then_linked_not_doubled(approved_bill, drain, ledger):
+    ledger.set_faults(drop_response_next=1)
+    record = bill_record(approved_bill)
+    services.sync_record_push(record_id=record.pk, worker="w")
+    record.refresh_from_db()
+    assert (record.status, record.unknown_outcome) == (RecordStatus.PENDING, True)
+    assert record.attempts.get().outcome == Outcome.UNKNOWN
+    drain()
+    record.refresh_from_db()
+    assert record.status == RecordStatus.COMPLETE and not record.unknown_outcome
+    assert len(ledger.invoices()) == 1
+    assert record.attempts.first().operation == Operation.LINK
+
+
+def test_revoked_access_waits_for_the_reconnect(approved_bill, drain, ledger, connection):
+    from integrations import services as integration_services
+    from tests.ledger_fixtures import credentials_from_token
+
+    ledger.revoke_tokens()
+    drain()
+    connection.refresh_from_db()
+    record = bill_record(approved_bill)
+    assert connection.status == "needs_reauth"
+    assert record.status == RecordStatus.PENDING
+    assert record.attempts.get().status_code == StatusCode.DEAUTHORISED
+    drain()  # nothing happens while it waits
+    assert record.attempts.count() == 1
+
+    integration_services.connection_credentials_save(
+        connection=connection, credentials=credentials_from_token(ledger.connect())
+    )
+    integration_services.connection_test(connection=connection)
+    connection.refresh_from_db()
+    assert connection.status == "active"
+    drain()
+    record.refresh_from_db()
+    assert record.status == RecordStatus.COMPLETE
+    assert len(ledger.invoices()) == 1
+
+
+def test_missing_mapping_fails_at_once_with_what_to_map(org, clerk, drain, connection, ledger):
+    travel = CategoryFactory(org=org, name="Travel", code="999")
+    document = DocumentFactory(org=org, category=travel)
+    document_services.document_approve(document=document, actor=clerk)
+    drain()
+    record = bill_record(document)
+    assert record.status == RecordStatus.FAILED
+    assert record.last_error_code == StatusCode.CONFIGURATION
+    assert "Category Travel has no Xero mapping" in record.last_error_message
+    assert record.attempts.get().calls == []
+    assert ledger.invoices() == []
+
+
+def test_two_entries_with_our_reference_are_duplication_protection(
+    approved_bill, drain, ledger, connection
+):
+    from integrations.payloads import build_entry_payload
+    from integrations.selectors import mapping_index
+    from integrations.services import connector_for
+
+    payload = build_entry_payload(
+        approved_bill, connection=connection, mappings=mapping_index(connection=connection)
+    )
+    connector = connector_for(connection)
+    connector.create_entry(payload, idempotency_key="someone-else-1")
+    connector.create_entry(payload, idempotency_key="someone-else-2")
+    drain()
+    record = bill_record(approved_bill)
+    assert (record.status, record.last_error_code) == (RecordStatus.FAILED, StatusCode.DUPLICATION)
+    assert len(ledger.invoices()) == 2
+
+
+def test_void_before_any_push_has_nothing_to_push(org, clerk, connection, drain, ledger, bill):
+    document_services.document_approve(document=bill, actor=clerk)
+    document_services.document_void(document=bill, actor=clerk)
+    drain()
+    assert bill_record(bill).status == RecordStatus.COMPLETE
+    assert ledger.invoices() == []
+
+
+def test_void_after_push_voids_the_entry(approved_bill, clerk, drain, ledger):
+    drain()
+    document_services.document_void(document=approved_bill, actor=clerk)
+    drain()
+    assert ledger.invoice(bill_record(approved_bill).external_id)["Status"] == "VOIDED"
+
+
+def test_attachment_added_later_is_uploaded_on_the_next_push(
+    approved_bill, clerk, drain, ledger, settings, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    drain()
+    document_services.attachment_add(
+        document=approved_bill,
+        actor=clerk,
+        upload=SimpleUploadedFile("r.pdf", b"%PDF-1.4 r", "application/pdf"),
+    )
+    drain()
+    record = bill_record(approved_bill)
+    assert ledger.invoice(record.external_id)["HasAttachments"] is True
+    assert len(record.uploaded_attachment_ids) == 1
+    attempt = record.attempts.first()
+    assert any("/Attachments/" in call["url"] for call in attempt.calls)
+    services.resync(document=approved_bill, connection=record.connection, entry="bill", actor=clerk)
+    drain()
+    assert bill_record(approved_bill).attempts.first().operation == Operation.NOOP
+
+
+def test_manual_payment_resync_needs_a_paid_document(approved_bill, connection, clerk):
+    with pytest.raises(ValidationError):
+        services.resync(document=approved_bill, connection=connection, entry="payment", actor=clerk)
+
+
+def test_bulk_resync_of_mixed_documents_makes_the_right_entries(
+    org, clerk, connection, drain, ledger, office, django_assert_max_num_queries
+):
+    documents = []
+    for index in range(50):
+        document = DocumentFactory(org=org, category=office, number=f"B-{index:03d}")
+        document_services.document_approve(document=document, actor=clerk)
+        if index % 3 == 0:
+            document_services.payment_record(
+                document=document, actor=clerk, amount="100.00", paid_at="2026-11-05"
+            )
+        documents.append(document)
+    # A third already synced before the bulk run.
+    for document in documents[:17]:
+        for record in SyncRecord.objects.filter(document=document):
+            services.sync_record_push(record_id=record.pk, worker="w")
+    with django_assert_max_num_queries(20):
+        (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    assert run.total == 50 + 17
+    drain(rounds=40)
+    run.refresh_from_db()
+    assert run.status_code == StatusCode.SUCCESS
+    assert (run.pushed + run.nothing_to_push, run.failed) == (67, 0)
+    invoices = ledger.invoices()
+    assert len(invoices) == 50
+    assert len({invoice["Url"] for invoice in invoices}) == 50
+    paid = [i for i in invoices if i["Status"] == "PAID"]
+    assert len(paid) == 17
+    assert all(i["AmountPaid"] == 100.0 for i in paid)
+
+
+def test_force_sync_pushes_what_never_synced(org, clerk, connection, drain, ledger, office):
+    connection.status = "disabled"
+    connection.save()
+    for index in range(3):
+        document = DocumentFactory(org=org, category=office, number=f"F-{index}")
+        document_services.document_approve(document=document, actor=clerk)
+    connection.status = "active"
+    connection.save()
+    assert not SyncRecord.objects.exists()
+    run = services.force_sync(org=org, connection=connection, actor=clerk)
+    assert run.total == 3
+    drain()
+    assert len(ledger.invoices()) == 3
+    run = services.force_sync(org=org, connection=connection, actor=clerk)
+    assert (run.total, run.status_code) == (0, StatusCode.NOTHING_TO_PUSH)
+
+
+def test_retry_failed_items_after_the_fix(org, clerk, connection, drain, ledger, office):
+    from integrations import services as integration_services
+
+    travel = CategoryFactory(org=org, name="Travel", code="493")
+    documents = [DocumentFactory(org=org, category=c) for c in (office, travel, travel)]
+    for document in documents:
+        document_services.document_approve(document=document, actor=clerk)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    drain()
+    run.refresh_from_db()
+    assert (run.failed, run.status_code) == (2, StatusCode.CONFIGURATION)
+    with pytest.raises(ValidationError):
+        services.retry_failed(
+            run=SyncRun.objects.create(org=org, connection=connection, trigger="bulk"), actor=clerk
+        )
+    accounts = integration_services.connector_for(connection).list_accounts()
+    integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
+    retry = services.retry_failed(run=run, actor=clerk)
+    assert (retry.total, retry.retry_of) == (2, run)
+    drain()
+    retry.refresh_from_db()
+    assert (retry.status_code, retry.pushed) == (StatusCode.SUCCESS, 2)
+    assert len(ledger.invoices()) == 3
+
+
+def test_update_sync_status_is_audited(approved_bill, org, other_org, clerk, ledger, drain):
+    ledger.set_lock_date(lock_date="2026-12-31")
+    drain()
+    record = bill_record(approved_bill)
+    assert record.status == RecordStatus.FAILED
+    with pytest.raises(ValidationError):
+        services.sync_status_update(org=org, record_ids=[record.pk], to_status=9, actor=clerk)
+    assert (
+        services.sync_status_update(
+            org=org, record_ids=[record.pk], to_status=RecordStatus.COMPLETE, actor=clerk
+        )
+        == 1
+    )
+    change = record.status_changes.get()
+    assert (change.actor, change.from_status, change.to_status) == (clerk, 2, 1)
+    with pytest.raises(ValidationError):
+        services.sync_status_update(
+            org=org, record_ids=[record.pk], to_status=RecordStatus.COMPLETE, actor=clerk
+        )
+    # Another organisation's ids are ignored.
+    assert (
+        services.sync_status_update(
+            org=other_org, record_ids=[record.pk], to_status=RecordStatus.PENDING, actor=clerk
+        )
+        == 0
+    )
+    services.sync_status_update(
+        org=org, record_ids=[record.pk], to_status=RecordStatus.PENDING, actor=clerk
+    )
+    record.refresh_from_db()
+    assert record.status == RecordStatus.PENDING
+    assert record.status_changes.count() == 2
+
+
+def test_sweep_requeues_lost_tasks_and_frees_dead_leases(
+    approved_bill, enqueued, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    record = bill_record(approved_bill)
+    long_ago = timezone.now() - datetime.timedelta(minutes=10)
+    SyncRecord.objects.filter(pk=record.pk).update(
+        enqueued_at=long_ago, claimed_by="dead-worker", claimed_until=long_ago
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sync_sweep() == 1
+    record.refresh_from_db()
+    assert record.claimed_by == ""
+    assert enqueued[-1][0] == record.pk
+    assert enqueued[-1][2] == "sync"
+    # Just enqueued: the next sweep leaves it alone.
+    assert services.sync_sweep() == 0
+
+
+def test_a_record_leased_by_another_worker_is_left_alone(approved_bill, ledger):
+    from django.utils import timezone
+
+    record = bill_record(approved_bill)
+    SyncRecord.objects.filter(pk=record.pk).update(
+        claimed_by="other", claimed_until=timezone.now() + datetime.timedelta(minutes=1)
+    )
+    assert services.sync_record_push(record_id=record.pk, worker="me") is None
+    assert SyncAttempt.objects.count() == 0
+    assert ledger.invoices() == []
+
+
+def test_query_count_per_document_does_not_grow_with_the_batch(
+    org, clerk, connection, office, django_assert_max_num_queries
+):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_per_document(count):
+        records = []
+        for _ in range(count):
+            document = DocumentFactory(org=org, category=office)
+            document_services.document_approve(document=document, actor=clerk)
+            records.append(bill_record(document).pk)
+        with CaptureQueriesContext(db) as captured:
+            for pk in records:
+                services.sync_record_push(record_id=pk, worker="w")
+        return len(captured) / count
+
+    assert queries_per_document(20) <= queries_per_document(5)

@@ -1,0 +1,315 @@
+"""The per-connection rate limiter: both implementations run through the same tests.
+
+Windows are short (1-2 s) and waits are asserted as values rather than slept through; where time
+must pass, the test sleeps the wait the limiter returned or polls with a deadline.
+"""
+
+import json
+import math
+import multiprocessing
+import time
+import uuid
+
+import pytest
+
+from synclog.ratelimit import (
+    DAY_SECONDS,
+    FileRateLimiter,
+    Grant,
+    Limits,
+    RedisRateLimiter,
+    get_rate_limiter,
+)
+
+# Slack for the time that passes between our own clock readings and the limiter's.
+TOLERANCE = 0.05
+WIDE = Limits(per_window=1000, window_seconds=60, max_concurrent=1000, per_day=100_000)
+
+
+def make_limiter(spec):
+    """Build a limiter from a picklable spec, so that spawned processes can build their own."""
+    kind, *args = spec
+    if kind == "redis":
+        import redis
+
+        url, prefix = args
+        return RedisRateLimiter(redis.Redis.from_url(url), prefix=prefix)
+    return FileRateLimiter(args[0])
+
+
+@pytest.fixture(params=["redis", "file"])
+def spec(request, tmp_path, settings):
+    if request.param == "file":
+        yield ("file", str(tmp_path / "ratelimit"))
+        return
+    if not settings.REDIS_URL:
+        pytest.skip("set REDIS_URL to test the Redis limiter")
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip(f"no Redis at {settings.REDIS_URL}")
+    # A prefix of our own, so we can remove exactly our keys and never touch anyone else's.
+    prefix = f"ledgersync:rl:test-{uuid.uuid4().hex}:"
+    yield ("redis", settings.REDIS_URL, prefix)
+    keys = list(client.scan_iter(match=f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def limiter(spec):
+    return make_limiter(spec)
+
+
+def acquire_until_granted(limiter, key, limits, *, deadline_seconds=5.0, **kwargs):
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        result = limiter.try_acquire(key, limits, **kwargs)
+        if isinstance(result, Grant):
+            return result
+        time.sleep(min(result, 0.05))
+    pytest.fail(f"no grant within {deadline_seconds} s")
+
+
+def test_window_admits_exactly_n_then_waits_for_the_oldest_call_to_leave(limiter):
+    limits = Limits(per_window=3, window_seconds=1.0, max_concurrent=10)
+    first_at = time.time()
+    grant = limiter.try_acquire("conn", limits)
+    assert isinstance(grant, Grant) and grant.key == "conn"
+    limiter.release(grant)
+    time.sleep(0.3)
+    second_at = time.time()
+    for _ in range(2):
+        grant = limiter.try_acquire("conn", limits)
+        assert isinstance(grant, Grant)
+        limiter.release(grant)
+
+    wait = limiter.try_acquire("conn", limits)
+    assert isinstance(wait, float)
+    # The first call leaves the window 1 s after it was made.
+    assert 1.0 - (time.time() - first_at) - TOLERANCE <= wait <= 1.0 - 0.3 + TOLERANCE
+
+    # The wait is enough: after it, one call fits, and the next waits for the 0.3 s-later calls.
+    time.sleep(wait)
+    assert isinstance(limiter.try_acquire("conn", limits), Grant)
+    wait = limiter.try_acquire("conn", limits)
+    assert isinstance(wait, float)
+    assert 1.0 - (time.time() - second_at) - TOLERANCE <= wait <= 0.3 + TOLERANCE
+
+
+def test_calls_are_counted_at_once(limiter):
+    limits = Limits(per_window=5, window_seconds=2.0, max_concurrent=10)
+    asked_at = time.time()
+    assert isinstance(limiter.try_acquire("conn", limits, calls=3), Grant)
+    # 3 + 3 > 5: the two-call remainder is not enough for three.
+    wait = limiter.try_acquire("conn", limits, calls=3)
+    assert isinstance(wait, float)
+    assert 2.0 - (time.time() - asked_at) - TOLERANCE <= wait <= 2.0
+    assert isinstance(limiter.try_acquire("conn", limits, calls=2), Grant)
+    assert isinstance(limiter.try_acquire("conn", limits), float)
+
+
+def test_more_calls_than_the_window_holds_can_never_fit(limiter):
+    limits = Limits(per_window=5)
+    with pytest.raises(ValueError):
+        limiter.try_acquire("conn", limits, calls=6)
+    with pytest.raises(ValueError):
+        limiter.try_acquire("conn", Limits(per_window=60, per_day=2), calls=3)
+    with pytest.raises(ValueError):
+        limiter.try_acquire("conn", limits, calls=0)
+
+
+def test_concurrency_limit_and_release(limiter):
+    limits = Limits(per_window=100, window_seconds=60, max_concurrent=3)
+    grants = [limiter.try_acquire("conn", limits) for _ in range(3)]
+    assert all(isinstance(g, Grant) for g in grants)
+    assert len({g.token for g in grants}) == 3
+
+    # No lease expires soon (120 s): a short wait, as holders usually release within seconds.
+    wait = limiter.try_acquire("conn", limits)
+    assert isinstance(wait, float) and 0 < wait <= 0.5
+
+    limiter.release(grants[0])
+    limiter.release(grants[0])  # idempotent: does not free a second slot
+    assert isinstance(limiter.try_acquire("conn", limits), Grant)
+    assert isinstance(limiter.try_acquire("conn", limits), float)
+
+
+def test_an_expired_lease_frees_its_slot(limiter):
+    limits = Limits(per_window=100, window_seconds=60, max_concurrent=1)
+    started = time.monotonic()
+    held = limiter.try_acquire("conn", limits, lease_seconds=0.4)
+    assert isinstance(held, Grant)  # and never released: its worker "died"
+
+    wait = limiter.try_acquire("conn", limits)
+    assert isinstance(wait, float)
+    assert 0.4 - (time.monotonic() - started) - TOLERANCE <= wait <= 0.4
+
+    grant = acquire_until_granted(limiter, "conn", limits)
+    assert time.monotonic() - started >= 0.4 - TOLERANCE
+    limiter.release(grant)
+    limiter.release(held)  # the late release of a lapsed lease is harmless
+
+
+def test_pause_blocks_until_it_ends_and_reports_the_remaining_time(limiter):
+    limits = Limits(per_window=100, window_seconds=60, max_concurrent=10)
+    paused_at = time.time()
+    limiter.pause("conn", 0.6)
+
+    def remaining():
+        return 0.6 - (time.time() - paused_at)
+
+    upper = remaining() + TOLERANCE
+    wait = limiter.try_acquire("conn", limits)
+    assert isinstance(wait, float) and remaining() - TOLERANCE <= wait <= min(upper, 0.6)
+
+    # A shorter Retry-After arriving later does not cut the running pause.
+    limiter.pause("conn", 0.1)
+    time.sleep(0.2)
+    upper = remaining() + TOLERANCE
+    wait = limiter.try_acquire("conn", limits)
+    assert isinstance(wait, float) and remaining() - TOLERANCE <= wait <= upper
+
+    time.sleep(wait)
+    assert isinstance(limiter.try_acquire("conn", limits), Grant)
+    # Other connections were never paused.
+    assert isinstance(limiter.try_acquire("other", limits), Grant)
+
+
+def test_daily_limit(limiter):
+    limits = Limits(per_window=10, window_seconds=1.0, max_concurrent=10, per_day=4)
+    assert isinstance(limiter.try_acquire("conn", limits, calls=2), Grant)
+    assert isinstance(limiter.try_acquire("conn", limits), Grant)
+    assert isinstance(limiter.try_acquire("conn", limits), Grant)
+    wait = limiter.try_acquire("conn", limits)
+    # Within the minute there is room; the day is full until the first call is 24 h old.
+    assert isinstance(wait, float) and DAY_SECONDS - 5 <= wait <= DAY_SECONDS
+
+
+def test_keys_are_independent_and_reset_forgets_a_key(limiter):
+    limits = Limits(per_window=1, window_seconds=60, max_concurrent=1)
+    assert isinstance(limiter.try_acquire("a", limits), Grant)
+    assert isinstance(limiter.try_acquire("a", limits), float)
+    assert isinstance(limiter.try_acquire("b", limits), Grant)
+    limiter.pause("a", 30)
+    limiter.reset("a")
+    assert isinstance(limiter.try_acquire("a", limits), Grant)
+    assert isinstance(limiter.try_acquire("b", limits), float)
+
+
+@pytest.mark.parametrize("spec", ["redis"], indirect=True)
+def test_redis_keys_expire_so_idle_connections_vanish(spec):
+    limiter = make_limiter(spec)
+    limits = Limits(per_window=5, window_seconds=2.0)
+    limiter.try_acquire("conn", limits, lease_seconds=3)
+    limiter.pause("conn", 4)
+    keys = list(limiter.redis.scan_iter(match=f"{spec[2]}*"))
+    assert len(keys) == 4
+    ttls = {key.decode().rsplit(":", 1)[1]: limiter.redis.pttl(key) for key in keys}
+    assert 2000 < ttls["win"] <= 3000
+    assert 86_400_000 < ttls["day"] <= 86_401_000
+    assert 3000 < ttls["holders"] <= 4000
+    assert 3000 < ttls["pause"] <= 4000
+
+
+@pytest.mark.parametrize("spec", ["file"], indirect=True)
+def test_file_limiter_removes_the_state_of_a_reset_key(spec):
+    limiter = make_limiter(spec)
+    limiter.try_acquire("conn/with:odd chars", Limits())
+    assert len(list(limiter.directory.glob("*.json"))) == 1
+    limiter.reset("conn/with:odd chars")
+    assert list(limiter.directory.glob("*.json")) == []
+
+
+def test_limits_must_be_positive():
+    with pytest.raises(ValueError):
+        Limits(max_concurrent=0)
+    with pytest.raises(ValueError):
+        Limits(window_seconds=0)
+
+
+def test_get_rate_limiter_follows_settings(settings, tmp_path):
+    settings.REDIS_URL = ""
+    settings.VAR_DIR = tmp_path
+    limiter = get_rate_limiter()
+    assert isinstance(limiter, FileRateLimiter)
+    assert limiter.directory == tmp_path / "ratelimit"
+    assert get_rate_limiter() is limiter  # cached per process
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/7"
+    limiter = get_rate_limiter()
+    assert isinstance(limiter, RedisRateLimiter)
+    assert get_rate_limiter() is limiter
+
+
+# --- Across processes -------------------------------------------------------------------------
+
+PROCESSES = 4
+HAMMER_SECONDS = 1.5
+HAMMER_LIMITS = Limits(per_window=20, window_seconds=1.0, max_concurrent=2)
+HOLD_SECONDS = 0.002  # the "ledger call" made under each grant
+
+
+def hammer(spec, key, barrier, out_path):
+    """One worker process: ask, make the call, release; when refused, wait as told, like a
+    rescheduled task would. Records when each grant was asked for, received and released."""
+    limiter = make_limiter(spec)
+    barrier.wait()
+    end = time.time() + HAMMER_SECONDS
+    grants = []
+    while (before := time.time()) < end:
+        result = limiter.try_acquire(key, HAMMER_LIMITS, lease_seconds=5)
+        after = time.time()
+        if isinstance(result, Grant):
+            time.sleep(HOLD_SECONDS)
+            released = time.time()
+            limiter.release(result)
+            grants.append((before, after, released))
+        else:
+            time.sleep(max(0.0, min(result, end - time.time())))
+    with open(out_path, "w") as f:
+        json.dump({"start": end - HAMMER_SECONDS, "end": end, "grants": grants}, f)
+
+
+def test_across_processes_the_window_holds_and_the_quota_is_used(spec, tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(PROCESSES)
+    outs = [tmp_path / f"worker-{i}.json" for i in range(PROCESSES)]
+    workers = [ctx.Process(target=hammer, args=(spec, "shared", barrier, out)) for out in outs]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+        assert worker.exitcode == 0
+    runs = [json.loads(out.read_text()) for out in outs]
+    grants = sorted(g for run in runs for g in run["grants"])
+    limits = HAMMER_LIMITS
+
+    # Each grant was counted at some instant between asking and receiving. A violation is
+    # certain only if more than per_window grants fit, asking to receiving, in under a window.
+    for asked, _, _ in grants:
+        inside = [g for g in grants if g[0] >= asked and g[1] < asked + limits.window_seconds]
+        assert len(inside) <= limits.per_window, f"{len(inside)} grants within one window"
+
+    # Likewise a slot was certainly held from receipt to the release call: never more than
+    # max_concurrent of those intervals may overlap.
+    events = sorted([(g[1], 1) for g in grants] + [(g[2], -1) for g in grants])
+    held = peak = 0
+    for _, step in events:
+        held += step
+        peak = max(peak, held)
+    assert peak <= limits.max_concurrent
+
+    span = max(run["end"] for run in runs) - min(run["start"] for run in runs)
+    possible = limits.per_window * math.ceil(span / limits.window_seconds)
+    share = len(grants) / possible
+    print(
+        f"\n{spec[0]}: {len(grants)} grants by {PROCESSES} processes in {span:.2f} s, "
+        f"quota-bound maximum {possible} ({share:.0%}); peak concurrency {peak}"
+    )
+    assert len(grants) <= possible
+    assert share >= 0.8
