@@ -24,6 +24,7 @@ install: $(VENV)/.installed node_modules/.package-lock.json
 # Web server, a Celery worker and the Xero emulator (the sandbox ledger, on 127.0.0.1:8123), on
 # SQLite and the filesystem broker unless DATABASE_URL / REDIS_URL say otherwise. Ctrl-C stops all.
 run: install
+	mkdir -p var
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	@echo ""
@@ -32,7 +33,7 @@ run: install
 	@echo ""
 	DEBUG=1 bash -c 'trap "kill 0" EXIT; \
 		$(BIN)/python manage.py run_xero_emulator --port 8123 & \
-		$(BIN)/celery -A syncsvc worker --loglevel=INFO --concurrency=2 & \
+		$(BIN)/celery -A syncsvc worker -Q interactive,sync,bulk -B --schedule var/celerybeat-schedule --loglevel=INFO --concurrency=2 & \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT)'
 
 test: install

@@ -92,8 +92,13 @@ def connection_credentials_save(*, connection: Connection, credentials: OAuthCre
 def connection_authorization_url(
     *, provider: str, base_url: str, redirect_uri: str, state: str
 ) -> str:
+    base_url = base_url_validate(base_url)
+    public = settings.XERO_EMULATOR_PUBLIC_URL
+    if public and base_url and base_url == settings.XERO_EMULATOR_URL.rstrip("/"):
+        # The consent page is opened by the user's browser, not by this service.
+        base_url = public.rstrip("/")
     return connector_class_for(provider).authorization_url(
-        base_url=base_url_validate(base_url), redirect_uri=redirect_uri, state=state
+        base_url=base_url, redirect_uri=redirect_uri, state=state
     )
 
 

@@ -173,10 +173,11 @@ class MappingView(IntegrationsView):
     template_name = "integrations/mappings.html"
 
     def _form(self, request, connection, choices, data=None):
+        # Bills and invoices book to expense and revenue accounts, never to bank or system ones.
         accounts = [
             (a.external_id, f"{a.code} {a.name}")
             for a in choices.active_accounts
-            if a.type != "BANK"
+            if a.type != "BANK" and a.account_class in ("EXPENSE", "REVENUE", "")
         ]
         return MappingForm(
             data,
@@ -229,7 +230,10 @@ class MappingView(IntegrationsView):
             created = services.mappings_auto_map_accounts(
                 connection=connection, accounts=choices.accounts
             )
-            messages.success(request, f"{len(created)} categories mapped by account code.")
+            count = len(created)
+            messages.success(
+                request, f"{count} categor{'y' if count == 1 else 'ies'} mapped by account code."
+            )
             return redirect("integrations:mappings", connection_id=connection.pk)
         form = self._form(request, connection, choices, data=request.POST)
         if form.is_valid():

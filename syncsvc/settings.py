@@ -151,6 +151,9 @@ XERO_CLIENT_SECRET = os.environ.get("XERO_CLIENT_SECRET", "ledgersync-dev-secret
 LEDGER_EMULATOR_ALLOWED = env_bool("LEDGER_EMULATOR_ALLOWED", default=DEBUG)
 LEDGER_EMULATOR_HOSTS = env_list("LEDGER_EMULATOR_HOSTS", "")
 XERO_EMULATOR_URL = os.environ.get("XERO_EMULATOR_URL", "http://127.0.0.1:8123")
+# Where the user's browser reaches the emulator's consent page, when that differs from where the
+# service reaches it (docker compose: the service says http://emulator:8123).
+XERO_EMULATOR_PUBLIC_URL = os.environ.get("XERO_EMULATOR_PUBLIC_URL", "")
 # Where users reach this service; links in ledger entries point back here.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 LEDGER_HTTP_TIMEOUT_SECONDS = float(os.environ.get("LEDGER_HTTP_TIMEOUT_SECONDS", "20"))
@@ -174,10 +177,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(CELERY_BROKER_FOLDER / "out"),
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
         "store_processed": False,
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
     }
     # kombu's filesystem transport expects its folder to exist.
     (CELERY_BROKER_FOLDER / "out").mkdir(parents=True, exist_ok=True)
     (CELERY_BROKER_FOLDER / "processed").mkdir(parents=True, exist_ok=True)
+    (CELERY_BROKER_FOLDER / "control").mkdir(parents=True, exist_ok=True)
 
 # The sync engine (synclog.services). Seconds unless named otherwise.
 SYNC_COALESCE_SECONDS = float(os.environ.get("SYNC_COALESCE_SECONDS", "2"))

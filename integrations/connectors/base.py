@@ -120,6 +120,7 @@ class LedgerAccount:
     name: str
     type: str
     status: str = "ACTIVE"
+    account_class: str = ""  # EXPENSE, REVENUE, ASSET, …
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ MS_DATE = re.compile(r"/Date\((?P<ms>-?\d+)(?P<offset>[+-]\d{4})?\)/")
 class XeroEndpoints:
     authorize: str
     token: str
+    revocation: str
     connections: str
     api: str
 
@@ -73,6 +74,7 @@ class XeroEndpoints:
             return cls(
                 authorize="https://login.xero.com/identity/connect/authorize",
                 token="https://identity.xero.com/connect/token",
+                revocation="https://identity.xero.com/connect/revocation",
                 connections="https://api.xero.com/connections",
                 api="https://api.xero.com/api.xro/2.0",
             )
@@ -81,6 +83,7 @@ class XeroEndpoints:
         return cls(
             authorize=f"{root}/identity/connect/authorize",
             token=f"{root}/connect/token",
+            revocation=f"{root}/connect/revocation",
             connections=f"{root}/connections",
             api=f"{root}/api.xro/2.0",
         )
@@ -392,6 +395,19 @@ class XeroConnector(Connector):
                 self._send(
                     "DELETE", f"{self.endpoints.connections}/{tenant.connection_id}", tenant=False
                 )
+        # Deleting the connection leaves the refresh token alive: revoke it too.
+        refresh_token = self.context.credentials.refresh_token if self.context.credentials else ""
+        if refresh_token:
+            try:
+                self._client.post(
+                    self.endpoints.revocation,
+                    data={"token": refresh_token},
+                    auth=(settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET),
+                )
+            except httpx.TransportError as error:
+                raise TransientError(
+                    f"Xero's revocation service did not answer: {error}"
+                ) from error
 
     def find_entries(
         self, *, kind: EntryKind, reference: str, number: str = ""
@@ -424,6 +440,7 @@ class XeroConnector(Connector):
                 name=account.get("Name", ""),
                 type=account.get("Type", ""),
                 status=account.get("Status", "ACTIVE"),
+                account_class=account.get("Class", ""),
             )
             for account in response.json().get("Accounts", [])
         ]

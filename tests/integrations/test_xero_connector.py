@@ -314,3 +314,23 @@ def test_ms_json_dates():
     )
     assert parse_xero_date("2026-11-01T00:00:00").year == 2026
     assert parse_xero_date("") is None
+
+
+def test_revoke_disconnects_and_kills_the_refresh_token(xero, xero_emulator):
+    xero.revoke()
+    assert xero_emulator.state()["connections"] == []
+    with pytest.raises(AuthError):
+        xero.refresh_credentials()
+
+
+def test_consent_page_address_for_the_browser(settings):
+    from integrations.services import connection_authorization_url
+
+    settings.LEDGER_EMULATOR_ALLOWED = True
+    settings.LEDGER_EMULATOR_HOSTS = ["emulator"]
+    settings.XERO_EMULATOR_URL = "http://emulator:8123"
+    settings.XERO_EMULATOR_PUBLIC_URL = "http://127.0.0.1:8123"
+    url = connection_authorization_url(
+        provider="xero", base_url="http://emulator:8123", redirect_uri="http://x/cb", state="s"
+    )
+    assert url.startswith("http://127.0.0.1:8123/identity/connect/authorize?")
