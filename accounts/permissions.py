@@ -10,18 +10,43 @@ class Perm(StrEnum):
     EDIT_DOCUMENTS = "edit_documents"
     APPROVE_DOCUMENTS = "approve_documents"
     PAY_DOCUMENTS = "pay_documents"
+    # Push again (re-sync, bulk re-sync, retry failed items): never changes business data and
+    # never doubles an entry, so everyone who works on failures may do it.
+    RESYNC = "resync"
     VIEW_SYNC_HISTORY = "view_sync_history"
+    UPDATE_SYNC_STATUS = "update_sync_status"
+    VIEW_SYNC_HEALTH = "view_sync_health"
+    VIEW_EVENT_LOG = "view_event_log"
     MANAGE_INTEGRATIONS = "manage_integrations"
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm),
     Role.AP_CLERK: frozenset(
-        {Perm.VIEW_DOCUMENTS, Perm.EDIT_DOCUMENTS, Perm.APPROVE_DOCUMENTS, Perm.PAY_DOCUMENTS}
+        {
+            Perm.VIEW_DOCUMENTS,
+            Perm.EDIT_DOCUMENTS,
+            Perm.APPROVE_DOCUMENTS,
+            Perm.PAY_DOCUMENTS,
+            Perm.RESYNC,
+            Perm.VIEW_EVENT_LOG,
+        }
     ),
-    Role.ACCOUNTING_SYNC: frozenset({Perm.VIEW_DOCUMENTS, Perm.VIEW_SYNC_HISTORY}),
-    # Support agents read what a customer sees in order to diagnose, and change nothing.
-    Role.SUPPORT: frozenset({Perm.VIEW_DOCUMENTS}),
+    Role.ACCOUNTING_SYNC: frozenset(
+        {
+            Perm.VIEW_DOCUMENTS,
+            Perm.RESYNC,
+            Perm.VIEW_SYNC_HISTORY,
+            Perm.UPDATE_SYNC_STATUS,
+            Perm.VIEW_SYNC_HEALTH,
+            Perm.VIEW_EVENT_LOG,
+        }
+    ),
+    # Support agents diagnose: they read what the customer sees and may push again, and change
+    # no document and no sync status.
+    Role.SUPPORT: frozenset(
+        {Perm.VIEW_DOCUMENTS, Perm.RESYNC, Perm.VIEW_SYNC_HEALTH, Perm.VIEW_EVENT_LOG}
+    ),
 }
 
 

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("documents/", include("documents.urls")),
     path("integrations/", include("integrations.urls")),
+    path("sync/", include("synclog.urls")),
     path("admin/", admin.site.urls),
 ]

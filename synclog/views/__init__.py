@@ -1,0 +1,1 @@
+"""Sync pages, one module per page family; each module lists its own urlpatterns."""
