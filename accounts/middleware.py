@@ -1,3 +1,7 @@
+import zoneinfo
+
+from django.utils import timezone
+
 from accounts.selectors import membership_get_current
 
 SESSION_ORG_KEY = "current_org_id"
@@ -21,3 +25,22 @@ class CurrentOrganizationMiddleware:
         request.membership = membership
         request.org = membership.org if membership else None
         return self.get_response(request)
+
+
+class BrowserTimeZoneMiddleware:
+    """Show dates in the user's time zone: the browser names it in a cookie (static/js/tz.js)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        name = request.COOKIES.get("tz", "")
+        try:
+            if name:
+                timezone.activate(zoneinfo.ZoneInfo(name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass  # an unknown name: the server's zone
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
