@@ -248,6 +248,12 @@ class Connector(ABC):
         """Entries that carry our reference (a number alone is not unique on every ledger)."""
 
     @abstractmethod
+    def find_entries_many(
+        self, *, kind: EntryKind, numbers: list[str]
+    ) -> dict[str, list[EntryState]]:
+        """The entries with any of these numbers, keyed by our reference (one call per page)."""
+
+    @abstractmethod
     def get_entry(self, *, kind: EntryKind, external_id: str) -> EntryState: ...
 
     @abstractmethod

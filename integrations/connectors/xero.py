@@ -53,6 +53,7 @@ SCOPES = (
 )
 INVOICE_TYPE = {EntryKind.BILL: "ACCPAY", EntryKind.INVOICE: "ACCREC"}
 BOOKED_STATUSES = {"PAID", "VOIDED", "DELETED"}
+XERO_PAGE_SIZE = 100  # GET /Invoices answers 100 a page when `page` is given
 # Refresh a little before expiry so that a slow request does not arrive with a dead token.
 REFRESH_MARGIN = datetime.timedelta(seconds=60)
 BODY_LOG_LIMIT = 4000
@@ -423,6 +424,36 @@ class XeroConnector(Connector):
             for invoice in invoices
             if _reference_of(invoice.get("Url", "")) == reference
         ]
+
+    def find_entries_many(
+        self, *, kind: EntryKind, numbers: list[str]
+    ) -> dict[str, list[EntryState]]:
+        found: dict[str, list[EntryState]] = {}
+        # Xero takes a comma-separated list; a number holding a comma is looked up on its own.
+        plain = sorted({n for n in numbers if n and "," not in n})
+        queries = [",".join(plain)] if plain else []
+        queries += sorted({n for n in numbers if n and "," in n})
+        for numbers_param in queries:
+            page = 1
+            while True:
+                response = self._send(
+                    "GET",
+                    f"{self.endpoints.api}/Invoices",
+                    params={
+                        "where": f'Type=="{INVOICE_TYPE[kind]}"',
+                        "InvoiceNumbers": numbers_param,
+                        "page": page,
+                    },
+                )
+                invoices = response.json().get("Invoices", [])
+                for invoice in invoices:
+                    reference = _reference_of(invoice.get("Url", ""))
+                    if reference:
+                        found.setdefault(reference, []).append(_entry_state(invoice))
+                if len(invoices) < XERO_PAGE_SIZE:
+                    break
+                page += 1
+        return found
 
     def get_entry(self, *, kind: EntryKind, external_id: str) -> EntryState:
         response = self._send("GET", f"{self.endpoints.api}/Invoices/{external_id}")

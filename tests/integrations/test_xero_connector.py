@@ -334,3 +334,13 @@ def test_consent_page_address_for_the_browser(settings):
         provider="xero", base_url="http://emulator:8123", redirect_uri="http://x/cb", state="s"
     )
     assert url.startswith("http://127.0.0.1:8123/identity/connect/authorize?")
+
+
+def test_find_many_by_number_keys_by_our_reference(xero):
+    xero.create_entry(bill(reference="ls-1-1", number="N-1"), idempotency_key="a")
+    xero.create_entry(bill(reference="ls-1-2", number="N-2"), idempotency_key="b")
+    xero.create_entry(bill(reference="ls-9-9", number="N-2"), idempotency_key="c")
+    found = xero.find_entries_many(kind=EntryKind.BILL, numbers=["N-1", "N-2", "N-3"])
+    assert sorted(found) == ["ls-1-1", "ls-1-2", "ls-9-9"]
+    assert [state.number for state in found["ls-1-2"]] == ["N-2"]
+    assert xero.find_entries_many(kind=EntryKind.BILL, numbers=[]) == {}
