@@ -21,3 +21,16 @@ def sync_record(record_id: int) -> None:
 @shared_task(ignore_result=True)
 def sync_sweep() -> int:
     return services.sync_sweep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sync_batch(record_ids: list[int]) -> None:
+    waits = services.sync_batch_push(
+        record_ids=record_ids, worker=sync_batch.request.hostname or ""
+    )
+    # Records that must wait go back as batches of the same delay.
+    by_delay: dict[float, list[int]] = {}
+    for record_id, wait in waits.items():
+        by_delay.setdefault(round(wait, 1), []).append(record_id)
+    for wait, ids in by_delay.items():
+        services.sync_records_enqueue(ids, trigger="bulk", countdown=wait)

@@ -195,6 +195,8 @@ SYNC_BILL_FIRST_DELAY_SECONDS = float(os.environ.get("SYNC_BILL_FIRST_DELAY_SECO
 SYNC_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SYNC_SWEEP_INTERVAL_SECONDS", "30"))
 SYNC_SWEEP_AFTER_SECONDS = float(os.environ.get("SYNC_SWEEP_AFTER_SECONDS", "60"))
 SYNC_SWEEP_BATCH = 5000
+# New entries of bulk runs go to the ledger this many per call (Xero suggests about 50).
+SYNC_BATCH_SIZE = int(os.environ.get("SYNC_BATCH_SIZE", "50"))
 RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ledgersync:rl:")
 SYNC_LOGGED_CALLS = 20
 CELERY_TASK_DEFAULT_QUEUE = "sync"

@@ -1,0 +1,138 @@
+"""Bulk runs push new entries in batches: one search and one create per batch."""
+
+import pytest
+
+from documents import services as document_services
+from integrations import services as integration_services
+from integrations.models import MappingKind
+from synclog import services
+from synclog.models import Operation, Outcome, RecordStatus, StatusCode, SyncRecord
+from tests.factories import CategoryFactory, DocumentFactory
+
+
+@pytest.fixture
+def batch_sent(monkeypatch):
+    from synclog import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.sync_batch,
+        "apply_async",
+        lambda args, countdown=0, queue=None: sent.append((args[0], queue)),
+    )
+    return sent
+
+
+def approved_bills(org, clerk, category, count):
+    documents = []
+    for index in range(count):
+        document = DocumentFactory(org=org, category=category, number=f"BATCH-{index:03d}")
+        document_services.document_approve(document=document, actor=clerk)
+        documents.append(document)
+    return documents
+
+
+def run_records(run):
+    return list(SyncRecord.objects.filter(run=run).order_by("pk").values_list("pk", flat=True))
+
+
+def test_bulk_run_is_sent_in_batches_per_connection(
+    org, clerk, connection, office, batch_sent, django_capture_on_commit_callbacks, settings
+):
+    settings.SYNC_BATCH_SIZE = 4
+    documents = approved_bills(org, clerk, office, 10)
+    with django_capture_on_commit_callbacks(execute=True):
+        (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    assert [len(ids) for ids, _ in batch_sent] == [4, 4, 2]
+    assert {queue for _, queue in batch_sent} == {"bulk"}
+    assert sorted(pk for ids, _ in batch_sent for pk in ids) == run_records(run)
+
+
+def test_thirty_new_bills_cost_two_calls(org, clerk, connection, office, ledger):
+    documents = approved_bills(org, clerk, office, 30)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    calls_before = ledger.call_count()
+    assert services.sync_batch_push(record_ids=run_records(run), worker="w") == {}
+    assert ledger.call_count() - calls_before == 2
+    assert len(ledger.invoices()) == 30
+    run.refresh_from_db()
+    assert (run.status_code, run.pushed, run.failed) == (StatusCode.SUCCESS, 30, 0)
+    attempt = SyncRecord.objects.filter(run=run).first().attempts.get()
+    assert (attempt.operation, attempt.outcome) == (Operation.CREATE, Outcome.SUCCESS)
+    assert [call["method"] for call in attempt.calls] == ["GET", "PUT"]
+
+
+def test_one_bad_bill_does_not_sink_the_batch(org, clerk, connection, office, ledger):
+    wages = CategoryFactory(org=org, name="Wages", code="477")
+    # Mapped while it was active; archived in Xero since.
+    archived = next(
+        a for a in integration_services.connector_for(connection).list_accounts() if a.code == "477"
+    )
+    integration_services.mapping_set(
+        connection=connection,
+        kind=MappingKind.ACCOUNT,
+        local_id=wages.pk,
+        external_id=archived.external_id,
+        extra={"code": "477"},
+    )
+    documents = approved_bills(org, clerk, office, 3)
+    bad = DocumentFactory(org=org, category=wages, number="BAD-1")
+    document_services.document_approve(document=bad, actor=clerk)
+    (run,) = services.bulk_resync(
+        org=org, document_ids=[d.pk for d in [*documents, bad]], actor=clerk
+    )
+    services.sync_batch_push(record_ids=run_records(run), worker="w")
+    assert len(ledger.invoices()) == 3
+    record = SyncRecord.objects.get(document=bad)
+    assert record.status == RecordStatus.FAILED
+    assert "Account code '477' is not a valid code" in record.last_error_message
+    assert "no active account with code 477" in record.last_error_explanation
+    run.refresh_from_db()
+    assert (run.pushed, run.failed, run.status_code) == (3, 1, StatusCode.DATA_PUSH)
+
+
+def test_lost_batch_answer_is_linked_on_the_next_try(org, clerk, connection, office, ledger):
+    documents = approved_bills(org, clerk, office, 5)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    ledger.set_faults(drop_response_next=1)
+    waits = services.sync_batch_push(record_ids=run_records(run), worker="w")
+    assert set(waits) == set(run_records(run))
+    assert SyncRecord.objects.filter(unknown_outcome=True).count() == 5
+    assert len(ledger.invoices()) == 5  # made, but the answer was lost
+    SyncRecord.objects.update(next_retry_at=None)
+    assert services.sync_batch_push(record_ids=run_records(run), worker="w") == {}
+    assert len(ledger.invoices()) == 5
+    assert set(SyncRecord.objects.values_list("status", flat=True)) == {RecordStatus.COMPLETE}
+    assert SyncRecord.objects.first().attempts.first().operation == Operation.LINK
+
+
+def test_server_error_retries_the_whole_batch(org, clerk, connection, office, ledger):
+    documents = approved_bills(org, clerk, office, 4)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    ledger.set_faults(fail_next={"count": 1, "status": 503})
+    waits = services.sync_batch_push(record_ids=run_records(run), worker="w")
+    assert len(waits) == 4 and all(wait > 0 for wait in waits.values())
+    SyncRecord.objects.update(next_retry_at=None)
+    assert services.sync_batch_push(record_ids=run_records(run), worker="w") == {}
+    assert len(ledger.invoices()) == 4
+
+
+def test_updates_and_payments_in_a_batch_take_the_single_path(
+    org, clerk, connection, office, ledger, drain
+):
+    documents = approved_bills(org, clerk, office, 3)
+    drain()
+    document_services.payment_record(
+        document=documents[0], actor=clerk, amount="100.00", paid_at="2026-11-05"
+    )
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    assert services.sync_batch_push(record_ids=run_records(run), worker="w") == {}
+    run.refresh_from_db()
+    assert (run.total, run.failed, run.finished_at is not None) == (4, 0, True)
+    assert len(ledger.invoices()) == 3
+    assert (
+        ledger.invoice(SyncRecord.objects.get(document=documents[0], payment=None).external_id)[
+            "Status"
+        ]
+        == "PAID"
+    )
