@@ -15,6 +15,7 @@ from integrations import selectors, services
 from integrations.connectors.errors import ConnectorError
 from integrations.forms import ConnectForm, MappingForm
 from integrations.models import ConnectionStatus
+from synclog import services as sync_services
 
 SESSION_OAUTH_KEY = "integrations_oauth"
 
@@ -152,6 +153,8 @@ class ConnectionActionView(IntegrationsView):
                     f"{connection.name} disconnected: its credentials are deleted; its history is "
                     "kept.",
                 )
+            elif action == "force":
+                return _force_sync(request, connection)
             elif action == "reconnect":
                 return _start_oauth(
                     request,
@@ -167,6 +170,24 @@ class ConnectionActionView(IntegrationsView):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         return back
+
+
+def _force_sync(request, connection):
+    """Force sync (catch-up): push everything not Complete on this connection, then show the run
+    in Sync Health."""
+    if connection.status != ConnectionStatus.ACTIVE:
+        # A run on a paused connection would wait, in progress, until it is enabled again.
+        messages.error(request, "Force sync needs an active connection: enable or reconnect first.")
+        return redirect("integrations:detail", connection_id=connection.pk)
+    run = sync_services.force_sync(org=request.org, connection=connection, actor=request.user)
+    if run.total:
+        messages.success(
+            request,
+            f"Force sync started: {run.total} entr{'y' if run.total == 1 else 'ies'} to push.",
+        )
+    else:
+        messages.info(request, "Force sync: everything is already in the ledger.")
+    return redirect("synclog:health-run", public_id=run.public_id)
 
 
 class MappingView(IntegrationsView):

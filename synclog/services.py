@@ -364,6 +364,9 @@ def bulk_resync(
 @transaction.atomic
 def force_sync(*, org: Organization, connection: Connection, actor) -> SyncRun:
     """DESIGN §4.5: everything syncable that is not Complete, including never-recorded documents."""
+    if connection.org_id != org.id or connection.status != ConnectionStatus.ACTIVE:
+        # Its records would only wait, and the run would look stuck.
+        raise ValidationError("Only an active connection can be force-synced; reconnect it first.")
     complete = set(
         SyncRecord.objects.filter(connection=connection, status=RecordStatus.COMPLETE).values_list(
             "document_id", "entry_type", "payment_id"
@@ -381,9 +384,11 @@ def force_sync(*, org: Organization, connection: Connection, actor) -> SyncRun:
 
 @transaction.atomic
 def retry_failed(*, run: SyncRun, actor) -> SyncRun:
-    failed = SyncRunItem.objects.filter(run=run, outcome=SyncRunItem.Outcome.FAILED).values_list(
-        "record__document_id", "record__entry_type", "record__payment_id"
-    )
+    # Only what is still Failed: a record reconciled by hand since (marked Complete) may have
+    # its entry typed into the ledger without our reference, and a push would double it.
+    failed = SyncRunItem.objects.filter(
+        run=run, outcome=SyncRunItem.Outcome.FAILED, record__status=RecordStatus.FAILED
+    ).values_list("record__document_id", "record__entry_type", "record__payment_id")
     specs = [EntrySpec(*row) for row in failed]
     if not specs:
         raise ValidationError("This sync has no failed items.")
@@ -440,8 +445,14 @@ def sync_status_update(
         )
         sync_records_enqueue(ids, trigger=Trigger.MANUAL)
     else:
+        # The failure stays in the attempts and the audit; the record itself is now reconciled.
         SyncRecord.objects.filter(pk__in=ids).update(
-            status=RecordStatus.COMPLETE, updated_at=timezone.now()
+            status=RecordStatus.COMPLETE,
+            last_error_code=None,
+            last_error_message="",
+            last_error_explanation="",
+            last_error_hint="",
+            updated_at=timezone.now(),
         )
     return len(ids)
 

@@ -302,7 +302,8 @@ class XeroConnector(Connector):
         self.context.record_call(
             CallRecord(
                 method=method,
-                url=str(url),
+                # With the query string: what was searched matters to whoever reads the log.
+                url=str(response.request.url) if response is not None else str(url),
                 http_status=response.status_code if response is not None else None,
                 duration_ms=int((time.monotonic() - started) * 1000),
                 request_body=_redact(request_text),

@@ -1,1 +1,132 @@
-urlpatterns = []
+"""Document › Integrations: the document's log on each connection, and the Re-sync dialog."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views import View
+
+from accounts.mixins import OrgPermissionRequiredMixin
+from accounts.permissions import Perm
+from documents.selectors import document_get
+from synclog import services
+from synclog.forms_document import ResyncForm
+from synclog.selectors import attempts as selectors
+
+LOG_PAGE_SIZE = 25
+# How often the log refreshes itself while an entry of the document is Pending.
+POLL_SECONDS = 2
+
+
+def tab_url(document, connection=None) -> str:
+    url = reverse("synclog:document-integrations", args=[document.pk])
+    return f"{url}?connection={connection.pk}" if connection else url
+
+
+def log_context(request, document, connection) -> dict:
+    """What the self-refreshing part of the tab shows: the entries' state and the log."""
+    records = selectors.document_sync_records(document=document, connection=connection)
+    page = Paginator(
+        selectors.document_attempts(document=document, connection=connection), LOG_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    page.object_list = selectors.attempts_with_display_calls(page.object_list)
+    pending = selectors.records_pending(records)
+    log_url = reverse("synclog:document-integration-log", args=[document.pk, connection.pk])
+    return {
+        "document": document,
+        "connection": connection,
+        "records": records,
+        "page": page,
+        "pending": pending,
+        "poll_url": f"{log_url}?page={page.number}" if pending else "",
+        "poll_seconds": POLL_SECONDS,
+        "availability": selectors.document_sync_availability(
+            document=document, connection=connection
+        ),
+    }
+
+
+def render_tab(request, document, connection_id=None, resync_form=None, status=200):
+    connections = selectors.connection_list_for_tab(org=request.org)
+    context = {"document": document, "connections": connections, "active_tab": "integrations"}
+    if connections:
+        connection = selectors.connection_choose(
+            connections=connections, connection_id=connection_id
+        )
+        context.update(log_context(request, document, connection))
+        context["resync_form"] = resync_form or ResyncForm(document=document)
+    return render(request, "synclog/document/integrations.html", context, status=status)
+
+
+class DocumentIntegrationsView(OrgPermissionRequiredMixin, View):
+    permission = Perm.VIEW_DOCUMENTS
+
+    def get(self, request, document_id):
+        document = document_get(org=request.org, document_id=document_id)
+        return render_tab(request, document, connection_id=request.GET.get("connection"))
+
+
+class DocumentIntegrationLogView(OrgPermissionRequiredMixin, View):
+    """The tab's self-refreshing part (htmx polls it while an entry is Pending)."""
+
+    permission = Perm.VIEW_DOCUMENTS
+
+    def get(self, request, document_id, connection_id):
+        document = document_get(org=request.org, document_id=document_id)
+        connection = selectors.connection_get_for_tab(org=request.org, connection_id=connection_id)
+        return render(
+            request,
+            "synclog/document/_integration_log.html",
+            log_context(request, document, connection),
+        )
+
+
+class DocumentResyncView(OrgPermissionRequiredMixin, View):
+    permission = Perm.RESYNC
+
+    def post(self, request, document_id, connection_id):
+        document = document_get(org=request.org, document_id=document_id)
+        connection = selectors.connection_get_for_tab(org=request.org, connection_id=connection_id)
+        form = ResyncForm(request.POST, document=document)
+        if form.is_valid():
+            entry = form.cleaned_data["entry"]
+            try:
+                run = services.resync(
+                    document=document, connection=connection, entry=entry, actor=request.user
+                )
+            except ValidationError as error:
+                form.add_service_error(error)
+            else:
+                label = dict(form.fields["entry"].choices)[entry].lower()
+                if run.total:
+                    messages.success(
+                        request,
+                        f"Re-sync of the {label} of {document} to {connection.name} requested; "
+                        "the log below updates when it is done.",
+                    )
+                else:
+                    messages.info(request, f"Nothing to re-sync: {document} has no {label}.")
+                return redirect(tab_url(document, connection))
+        return render_tab(
+            request, document, connection_id=connection.pk, resync_form=form, status=400
+        )
+
+
+urlpatterns = [
+    path(
+        "documents/<int:document_id>/integrations/",
+        DocumentIntegrationsView.as_view(),
+        name="document-integrations",
+    ),
+    path(
+        "documents/<int:document_id>/integrations/<int:connection_id>/log/",
+        DocumentIntegrationLogView.as_view(),
+        name="document-integration-log",
+    ),
+    path(
+        "documents/<int:document_id>/integrations/<int:connection_id>/resync/",
+        DocumentResyncView.as_view(),
+        name="document-resync",
+    ),
+]

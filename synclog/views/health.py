@@ -1,1 +1,317 @@
-urlpatterns = []
+"""Sync Health: totals by status code, the sync history, one sync with its push items (and Retry
+failed items), and a connection's configuration as a page and as a JSON download."""
+
+import datetime
+import json
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.text import slugify
+from django.views import View
+
+from accounts.mixins import OrgPermissionRequiredMixin
+from accounts.permissions import Perm
+from synclog import services
+from synclog.models import StatusCode, SyncRunItem
+from synclog.selectors import health as selectors
+
+RUNS_PER_PAGE = 25
+ITEMS_PER_PAGE = 50
+DEFAULT_PERIOD_DAYS = 7
+# How often an open run page asks for news while the run is in progress.
+POLL_SECONDS = 2
+
+
+class RunFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Sync id or organisation",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "e.g. 3f2a9c or Demo Company"}
+        ),
+    )
+    date_from = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    status_code = forms.TypedChoiceField(
+        label="Status code",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "All codes"), *[(c.value, f"{c.value} {c.label}") for c in StatusCode]],
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end of the period is before its start.")
+        return data
+
+    def filters(self) -> selectors.RunFilters:
+        """What was valid of the input; an invalid field counts as not given (shown as an
+        error beside it)."""
+        data = self.cleaned_data if self.is_bound else {}
+        return selectors.RunFilters(
+            query=data.get("q") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            status_code=data.get("status_code"),
+        )
+
+
+class ItemFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Document number, record id or entry type",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. INV-1042 or bill"}),
+    )
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        required=False,
+        choices=[("", "All outcomes"), *SyncRunItem.Outcome.choices],
+    )
+
+
+class HealthView(OrgPermissionRequiredMixin, View):
+    permission = Perm.VIEW_SYNC_HEALTH
+
+
+def _duration_text(duration: datetime.timedelta | None) -> str:
+    if duration is None:
+        return ""
+    seconds = duration.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def _decorate(run) -> None:
+    """What the templates show of a run: its code as shown (1010 once long), and durations."""
+    code = run.display_status_code
+    run.shown_code = code
+    run.shown_label = StatusCode(code).label if code in StatusCode.values else "Unknown code"
+    run.code_family = selectors.code_family(code)
+    run.duration_text = _duration_text(run.duration)
+    if run.finished_at is None:
+        run.running_for = _duration_text(timezone.now() - run.started_at)
+
+
+def _number(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _rate_limits_text(settings: dict) -> str:
+    """The connection's own rate limits in words (the engine's defaults apply when unset)."""
+    limits = settings.get("rate_limits") or {}
+    if not isinstance(limits, dict):
+        return ""
+    parts = []
+    if "per_window" in limits:
+        window = limits.get("window_seconds", 60)
+        parts.append(f"{_number(limits['per_window'])} calls per {_number(window)} s")
+    if "max_concurrent" in limits:
+        parts.append(f"{_number(limits['max_concurrent'])} at once")
+    if "per_day" in limits:
+        parts.append(f"{_number(limits['per_day'])} a day")
+    return ", ".join(parts)
+
+
+def _query_without(request, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+class DashboardView(HealthView):
+    def get(self, request):
+        today = timezone.localdate()
+        data = request.GET.copy()
+        # First visit: the last seven days, today included. A cleared field means no bound.
+        if "date_from" not in data and "date_to" not in data:
+            start = today - datetime.timedelta(days=DEFAULT_PERIOD_DAYS - 1)
+            data["date_from"] = start.isoformat()
+            data["date_to"] = today.isoformat()
+        form = RunFilterForm(data)
+        form.is_valid()
+        filters = form.filters()
+        # A whole sync id goes straight to that sync, whatever the period.
+        exact = selectors.sync_run_find(org=request.org, public_id=filters.query)
+        if exact is not None:
+            return redirect("synclog:health-run", public_id=exact.public_id)
+        sort = request.GET.get("sort", "")
+        if sort not in selectors.RUN_SORTS:
+            sort = selectors.DEFAULT_RUN_SORT
+        totals = selectors.sync_run_totals(org=request.org, filters=filters)
+        runs = selectors.sync_run_list(org=request.org, filters=filters, sort=sort)
+        page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+        for run in page:
+            _decorate(run)
+        form_query = {
+            name: form.data.get(name, "") for name in ("q", "date_from", "date_to", "status_code")
+        }
+        return render(
+            request,
+            "synclog/health/dashboard.html",
+            {
+                "form": form,
+                "totals": totals,
+                "total_runs": sum(total.count for total in totals),
+                "chart_data": {
+                    "codes": [t.code for t in totals],
+                    "labels": [t.label for t in totals],
+                    "counts": [t.count for t in totals],
+                    "families": [t.family for t in totals],
+                },
+                "page": page,
+                "sort": sort,
+                "filter_query": _encode(form_query),
+                "page_query": _encode({**form_query, "sort": sort}),
+                "all_codes_query": _encode({**form_query, "status_code": "", "sort": sort}),
+            },
+        )
+
+
+def _encode(values: dict) -> str:
+    query = QueryDict(mutable=True)
+    for name, value in values.items():
+        if value not in ("", None):
+            query[name] = value
+    return query.urlencode()
+
+
+class RunDetailView(HealthView):
+    def get(self, request, public_id):
+        run = selectors.sync_run_get(org=request.org, public_id=public_id)
+        _decorate(run)
+        form = ItemFilterForm(request.GET)
+        form.is_valid()
+        data = getattr(form, "cleaned_data", {})
+        items = selectors.sync_run_items(
+            run=run, query=data.get("q") or "", outcome=data.get("outcome") or ""
+        )
+        page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+        attempts = selectors.sync_run_item_attempts(
+            run=run, record_ids=[item.record_id for item in page]
+        )
+        labels = dict(StatusCode.choices)
+        for item in page:
+            item.last_attempt = attempts.get(item.record_id)
+            item.code_label = labels.get(item.status_code, "")
+            item.code_family = selectors.code_family(item.status_code)
+        context = {
+            "run": run,
+            "form": form,
+            "page": page,
+            "query": _query_without(request, "page"),
+            "error_groups": selectors.sync_run_error_summary(run=run),
+            "retries": list(selectors.sync_run_retries(run=run)),
+            "poll_seconds": POLL_SECONDS,
+        }
+        # The in-progress poll swaps only the live part of the page.
+        if request.htmx and request.htmx.target == "run-live":
+            return render(request, "synclog/health/_run_live.html", context)
+        config = selectors.connection_config(connection=run.connection)
+        context.update(config=config, rate_limits_text=_rate_limits_text(config["settings"]))
+        return render(request, "synclog/health/run_detail.html", context)
+
+
+class RunRetryView(OrgPermissionRequiredMixin, View):
+    """Retry failed items: a new run of this run's failed items."""
+
+    permission = Perm.RESYNC
+
+    def post(self, request, public_id):
+        run = selectors.sync_run_get(org=request.org, public_id=public_id)
+        try:
+            retry = services.retry_failed(run=run, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("synclog:health-run", public_id=run.public_id)
+        messages.success(
+            request,
+            f"Retrying {retry.total} failed item{'s' if retry.total != 1 else ''} "
+            f"of sync {str(run.public_id)[:8]}.",
+        )
+        return redirect("synclog:health-run", public_id=retry.public_id)
+
+
+class ConnectionConfigView(HealthView):
+    def get(self, request, connection_id):
+        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        config = selectors.connection_config(connection=connection)
+        return render(
+            request,
+            "synclog/health/connection_config.html",
+            {
+                "connection": connection,
+                "config": config,
+                "rate_limits_text": _rate_limits_text(config["settings"]),
+                "on_config_page": True,
+            },
+        )
+
+
+class ConnectionConfigDownloadView(HealthView):
+    def get(self, request, connection_id):
+        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        config = selectors.connection_config(connection=connection)
+        body = json.dumps(config, indent=2, cls=DjangoJSONEncoder)
+        filename = f"{slugify(connection.name) or 'connection'}-{connection.pk}-config.json"
+        response = HttpResponse(body, content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class ConnectionRecentRunsView(HealthView):
+    """The last runs of one connection: a fragment the connection page loads."""
+
+    def get(self, request, connection_id):
+        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        recent_runs = selectors.connection_recent_runs(connection=connection)
+        for run in recent_runs:
+            _decorate(run)
+        return render(
+            request,
+            "synclog/health/_connection_runs.html",
+            {"connection": connection, "recent_runs": recent_runs},
+        )
+
+
+urlpatterns = [
+    path("health/", DashboardView.as_view(), name="health"),
+    path("health/runs/<uuid:public_id>/", RunDetailView.as_view(), name="health-run"),
+    path("health/runs/<uuid:public_id>/retry/", RunRetryView.as_view(), name="health-run-retry"),
+    path(
+        "health/connections/<int:connection_id>/config/",
+        ConnectionConfigView.as_view(),
+        name="health-connection-config",
+    ),
+    path(
+        "health/connections/<int:connection_id>/config.json",
+        ConnectionConfigDownloadView.as_view(),
+        name="health-connection-config-download",
+    ),
+    path(
+        "health/connections/<int:connection_id>/runs/",
+        ConnectionRecentRunsView.as_view(),
+        name="health-connection-runs",
+    ),
+]

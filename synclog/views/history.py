@@ -1,1 +1,171 @@
-urlpatterns = []
+"""Accounting Sync History: records by tab and filter, Update Sync Status, Export to Excel."""
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views import View
+
+from accounts.mixins import OrgPermissionRequiredMixin
+from accounts.permissions import Perm, membership_has_perm
+from synclog import export, services
+from synclog.filters_history import (
+    HISTORY_TABS,
+    STATUS_CHOICES,
+    SyncHistoryFilter,
+    SyncStatusUpdateForm,
+)
+from synclog.models import RecordStatus
+from synclog.selectors import history as selectors
+
+PAGE_SIZE = 50
+RESULTS_TARGET = "history-results"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def history_url(params: dict, **changes) -> str:
+    query = urlencode({**params, **changes})
+    return reverse("synclog:history") + (f"?{query}" if query else "")
+
+
+def _labels(filterset: SyncHistoryFilter) -> tuple[str, str]:
+    return dict(HISTORY_TABS)[filterset.active_tab], dict(STATUS_CHOICES).get(
+        filterset.form.data.get("status"), ""
+    )
+
+
+class SyncHistoryView(OrgPermissionRequiredMixin, View):
+    permission = Perm.VIEW_SYNC_HISTORY
+
+    def get(self, request):
+        filterset = selectors.sync_history_filterset(org=request.org, filters=request.GET)
+        page = Paginator(filterset.results, PAGE_SIZE).get_page(request.GET.get("page"))
+        params = filterset.query_params()
+        tab_label, status_label = _labels(filterset)
+        context = {
+            "filter": filterset,
+            "page": page,
+            "filter_params": params,
+            "query": urlencode(params),
+            "tabs": [
+                {
+                    "value": value,
+                    "label": label,
+                    "url": history_url(params, tab=value),
+                    "active": value == filterset.active_tab,
+                }
+                for value, label in HISTORY_TABS
+            ],
+            "tab_label": tab_label,
+            "status_label": status_label,
+            "can_export": bool(request.membership.can_export),
+            "can_update": membership_has_perm(request.membership, Perm.UPDATE_SYNC_STATUS),
+            "export_url": reverse("synclog:history-export") + f"?{urlencode(params)}",
+            "update_form": SyncStatusUpdateForm(),
+        }
+        # A filter change from the page swaps the results (and, out of band, the tabs and the
+        # export link, which carry the filter).
+        if request.htmx and request.htmx.target == RESULTS_TARGET:
+            return render(request, "synclog/history/_results.html", {**context, "oob": True})
+        return render(request, "synclog/history/page.html", context)
+
+
+class SyncStatusUpdateView(OrgPermissionRequiredMixin, View):
+    """Update Sync Status for the checked records, or for every record of the filter."""
+
+    permission = Perm.UPDATE_SYNC_STATUS
+
+    def post(self, request):
+        filterset = selectors.sync_history_filterset(org=request.org, filters=request.POST)
+        back = redirect(history_url(filterset.query_params()))
+        form = SyncStatusUpdateForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return back
+        if form.cleaned_data["scope"] == "matching":
+            if not filterset.is_valid():
+                messages.error(request, "Fix the filters first: nothing was changed.")
+                return back
+            record_ids = selectors.sync_history_matching_ids(filterset=filterset)
+            if not record_ids:
+                messages.info(request, "No record matches these filters: nothing was changed.")
+                return back
+        else:
+            record_ids = selectors.sync_history_record_ids(
+                org=request.org, record_ids=form.cleaned_data["record_ids"]
+            )
+            if not record_ids:
+                # Only other organisations' (or deleted) records: the same answer as missing.
+                raise Http404("No such sync records.")
+        to_status = form.to_record_status
+        try:
+            changed = services.sync_status_update(
+                org=request.org,
+                record_ids=record_ids,
+                to_status=to_status,
+                actor=request.user,
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            messages.error(request, self._refusal(request, error, record_ids, to_status))
+            return back
+        plural = "s" if changed != 1 else ""
+        if to_status == RecordStatus.COMPLETE:
+            messages.success(request, f"{changed} record{plural} marked Complete.")
+        else:
+            messages.success(
+                request,
+                f"{changed} record{plural} set to Pending: ledgersync pushes "
+                f"{'them' if plural else 'it'} again now.",
+            )
+        return back
+
+    @staticmethod
+    def _refusal(request, error: ValidationError, record_ids, to_status) -> str:
+        reason = " ".join(error.messages)
+        if to_status != RecordStatus.COMPLETE:
+            return f"Nothing was changed: {reason}"
+        not_failed = selectors.sync_history_count_not_failed(org=request.org, record_ids=record_ids)
+        return (
+            f"Nothing was changed: {not_failed} of the {len(record_ids)} selected records "
+            f"{'is' if not_failed == 1 else 'are'} not Failed. {reason} "
+            "Set them to Pending instead to push them again."
+        )
+
+
+class SyncHistoryExportView(OrgPermissionRequiredMixin, View):
+    """Every record of the active tab and filter (not only the page) as an Excel workbook."""
+
+    permission = Perm.VIEW_SYNC_HISTORY
+
+    def get(self, request):
+        if not request.membership.can_export:
+            raise PermissionDenied("Exporting needs the export right: ask an admin.")
+        filterset = selectors.sync_history_filterset(org=request.org, filters=request.GET)
+        if not filterset.is_valid():
+            messages.error(request, "Fix the filters before exporting.")
+            return redirect(history_url(filterset.query_params()))
+        tab_label, status_label = _labels(filterset)
+        handle = export.sync_history_workbook_file(
+            rows=selectors.sync_history_export_rows(filterset=filterset),
+            sheet_title=f"{tab_label} - {status_label}",
+        )
+        filename = (
+            f"sync-history-{filterset.active_tab}-{filterset.form.data['status']}-"
+            f"{timezone.localdate().isoformat()}.xlsx"
+        ).replace("_", "-")
+        return FileResponse(handle, as_attachment=True, filename=filename, content_type=XLSX)
+
+
+urlpatterns = [
+    path("history/", SyncHistoryView.as_view(), name="history"),
+    path("history/update-status/", SyncStatusUpdateView.as_view(), name="history-update-status"),
+    path("history/export/", SyncHistoryExportView.as_view(), name="history-export"),
+]

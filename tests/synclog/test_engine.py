@@ -482,3 +482,21 @@ def test_query_count_per_document_does_not_grow_with_the_batch(
         return len(captured) / count
 
     assert queries_per_document(20) <= queries_per_document(5)
+
+
+def test_retry_failed_skips_what_was_reconciled_by_hand(org, clerk, connection, drain, ledger):
+    travel = CategoryFactory(org=org, name="Travel", code="999")
+    documents = [DocumentFactory(org=org, category=travel) for _ in range(2)]
+    for document in documents:
+        document_services.document_approve(document=document, actor=clerk)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    drain()
+    reconciled = bill_record(documents[0])
+    services.sync_status_update(
+        org=org, record_ids=[reconciled.pk], to_status=RecordStatus.COMPLETE, actor=clerk
+    )
+    reconciled.refresh_from_db()
+    assert reconciled.last_error_message == ""
+    retry = services.retry_failed(run=run, actor=clerk)
+    assert retry.total == 1
+    assert not SyncRecord.objects.filter(run=retry, pk=reconciled.pk).exists()

@@ -1,0 +1,244 @@
+"""Filters of the Accounting Sync History page, and the Update Sync Status form.
+
+One FilterSet serves the page, the Excel export and (later) the API's sync-records list, so the
+three always agree on which rows "the active tab and filter" are.
+"""
+
+import calendar
+import datetime
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from accounts.models import Organization
+from integrations.models import Connection
+from synclog.models import EntryType, RecordStatus
+
+# The page's tabs, in the order the page shows them.
+HISTORY_TABS = [
+    (EntryType.INVOICE.value, "Invoices"),
+    (EntryType.INVOICE_PAYMENT.value, "Invoice Payments"),
+    (EntryType.BILL.value, "Bills"),
+    (EntryType.BILL_PAYMENT.value, "Bill Payments"),
+]
+# Bills are what an accounts-payable team works on first, so the page opens on them.
+DEFAULT_TAB = EntryType.BILL.value
+
+# Statuses by name in URLs (?status=failed reads better than ?status=2).
+STATUS_BY_NAME = {
+    "failed": RecordStatus.FAILED,
+    "complete": RecordStatus.COMPLETE,
+    "pending": RecordStatus.PENDING,
+}
+STATUS_CHOICES = [(name, status.label) for name, status in STATUS_BY_NAME.items()]
+DEFAULT_STATUS = "failed"
+PENDING = "pending"
+
+# The fields that make up "the active tab and filter" (carried by the update and export forms).
+FILTER_FIELDS = ("tab", "status", "date_from", "date_to", "connection")
+
+
+def one_month_before(day: datetime.date) -> datetime.date:
+    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+def default_date_range() -> tuple[datetime.date, datetime.date]:
+    """The last month, up to today, in the user's time zone."""
+    today = timezone.localdate()
+    return one_month_before(today), today
+
+
+def start_of_day(day: datetime.date) -> datetime.datetime:
+    # Midnight in the user's time zone (activated by the time-zone middleware).
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def with_defaults(data) -> dict:
+    """The query with the page's defaults filled in: Bills, Failed, the last month.
+
+    A missing or blank tab or status takes its default. A missing date takes its default, but a
+    date sent blank stays blank: the user cleared it to leave that end of the range open.
+    """
+    filled = {key: data.get(key) for key in FILTER_FIELDS if data.get(key) is not None}
+    if not filled.get("tab"):
+        filled["tab"] = DEFAULT_TAB
+    if not filled.get("status"):
+        filled["status"] = DEFAULT_STATUS
+    date_from, date_to = default_date_range()
+    filled.setdefault("date_from", date_from.isoformat())
+    filled.setdefault("date_to", date_to.isoformat())
+    return filled
+
+
+class SyncHistoryFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        # Pending ignores the dates, so a reversed range cannot be an error then.
+        if cleaned.get("status") != PENDING and start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned
+
+
+class SyncHistoryFilter(django_filters.FilterSet):
+    """Tab (entry type), status, date range and connection over the organisation's records.
+
+    The date range applies to a record's sync date: when it was pushed (`synced_at`) for a
+    Complete record, falling back to `updated_at` for one marked Complete without ever being
+    pushed; when it failed (`updated_at`, which the engine sets with the error) for a Failed one.
+    A Failed record is not dated by an older successful push, or a fresh failure of a bill synced
+    long ago would hide outside the default last month. Pending records are waiting for their
+    push, so a date range means nothing for them: it is ignored (and disabled on the page).
+    """
+
+    tab = django_filters.ChoiceFilter(
+        choices=HISTORY_TABS, required=True, method="filter_nothing", widget=forms.HiddenInput
+    )
+    status = django_filters.ChoiceFilter(
+        choices=STATUS_CHOICES,
+        required=True,
+        empty_label=None,
+        method="filter_nothing",
+        label="Sync status",
+    )
+    date_from = django_filters.DateFilter(
+        method="filter_nothing", label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = django_filters.DateFilter(
+        method="filter_nothing", label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    connection = django_filters.ModelChoiceFilter(
+        queryset=Connection.objects.none(),
+        method="filter_nothing",
+        empty_label="All connections",
+        label="Connection",
+    )
+
+    class Meta:
+        form = SyncHistoryFilterForm
+        fields = list(FILTER_FIELDS)
+
+    def __init__(self, data=None, *args, org: Organization, **kwargs):
+        super().__init__(with_defaults(data or {}), *args, **kwargs)
+        if self.data.get("status") == PENDING:
+            # Rendered disabled (so not sent either); the script keeps this in step on change.
+            for name in ("date_from", "date_to"):
+                self.filters[name].extra["widget"] = forms.DateInput(
+                    attrs={"type": "date", "disabled": True}
+                )
+        # Only this organisation's connections can be chosen (another's id is not a valid choice).
+        self.filters["connection"].queryset = Connection.objects.for_org(org)
+
+    def filter_nothing(self, queryset, name, value):
+        # The fields depend on each other (Pending ignores dates): filter_queryset applies them.
+        return queryset
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        data = self.form.cleaned_data
+        status = STATUS_BY_NAME[data["status"]]
+        queryset = queryset.filter(entry_type=data["tab"], status=status)
+        if data.get("connection"):
+            queryset = queryset.filter(connection=data["connection"])
+        if status == RecordStatus.PENDING:
+            return queryset
+        start, end = data.get("date_from"), data.get("date_to")
+        if start:
+            queryset = queryset.filter(self._dated(status, "gte", start_of_day(start)))
+        if end:
+            next_day = start_of_day(end + datetime.timedelta(days=1))
+            queryset = queryset.filter(self._dated(status, "lt", next_day))
+        return queryset
+
+    @staticmethod
+    def _dated(status: int, lookup: str, moment: datetime.datetime) -> Q:
+        # Plain column comparisons (not the annotated expression) so the indexes can serve them.
+        if status == RecordStatus.FAILED:
+            return Q(**{f"updated_at__{lookup}": moment})
+        return Q(**{f"synced_at__{lookup}": moment}) | Q(
+            synced_at__isnull=True, **{f"updated_at__{lookup}": moment}
+        )
+
+    @property
+    def results(self) -> QuerySet:
+        """The matching records; an invalid filter (shown on the form) matches nothing."""
+        return self.qs if self.is_valid() else self.queryset.none()
+
+    @property
+    def active_tab(self) -> str:
+        tab = self.form.data.get("tab")
+        return tab if tab in dict(HISTORY_TABS) else DEFAULT_TAB
+
+    @property
+    def pending_selected(self) -> bool:
+        return self.form.data.get("status") == PENDING
+
+    @cached_property
+    def connection_count(self) -> int:
+        return self.filters["connection"].queryset.count()
+
+    def query_params(self) -> dict:
+        """The filter as sent, to rebuild links (tabs, pages, export) and redirects.
+
+        A cleared date stays in as blank, so the next link keeps that end of the range open.
+        """
+        return {
+            key: value
+            for key in FILTER_FIELDS
+            if (value := self.form.data.get(key)) is not None
+            and not (self.pending_selected and key in ("date_from", "date_to"))
+        }
+
+
+class RecordIdsField(forms.Field):
+    """Checked record ids. Any id is accepted here: the selector keeps the organisation's own."""
+
+    widget = forms.MultipleHiddenInput
+    MAX_DIGITS = 15  # far beyond any id, and below the database's integer range
+
+    def to_python(self, value) -> list[int]:
+        values = value if isinstance(value, list | tuple) else [value] if value else []
+        if not all(str(item).isdigit() and len(str(item)) <= self.MAX_DIGITS for item in values):
+            raise forms.ValidationError("The selection is not valid: reload the page and retry.")
+        return sorted({int(item) for item in values})
+
+
+class SyncStatusUpdateForm(forms.Form):
+    """Update Sync Status: the selected records (or every record of the filter) to a status."""
+
+    TO_STATUS = {"complete": RecordStatus.COMPLETE, "pending": RecordStatus.PENDING}
+
+    scope = forms.ChoiceField(
+        choices=[("selected", "The selected records"), ("matching", "Every matching record")],
+        initial="selected",
+    )
+    record_ids = RecordIdsField(required=False)
+    to_status = forms.ChoiceField(
+        choices=[
+            ("complete", "Complete — I reconciled it in the ledger by hand"),
+            ("pending", "Pending — push it again"),
+        ],
+        widget=forms.RadioSelect,
+        label="New status",
+    )
+    note = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Note (optional)",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. Entered by hand in Xero"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("scope") == "selected" and not cleaned.get("record_ids"):
+            raise forms.ValidationError("Select at least one record.")
+        return cleaned
+
+    @property
+    def to_record_status(self) -> int:
+        return self.TO_STATUS[self.cleaned_data["to_status"]]

@@ -1,0 +1,250 @@
+"""Reads for the Integrations tab of a document and for the event log, scoped to one organisation.
+
+The integration log is the SyncAttempt table; a payment's attempts hang off a record whose
+document is the bill, so everything a document went through is found from the document.
+"""
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import django_filters
+from django import forms
+from django.db.models import Count, F, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Organization
+from documents.models import Document, DocumentStatus
+from integrations.models import Connection, ConnectionStatus
+from synclog.models import Outcome, RecordStatus, StatusCode, SyncAttempt, SyncRecord
+from synclog.services import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_STATUSES
+
+# What the log pages read of an attempt and of what it belongs to, in the same query.
+ATTEMPT_RELATED = (
+    "actor",
+    "run",
+    "record",
+    "record__payment",
+    "record__connection",
+    "record__document",
+    "record__document__contact",
+)
+
+
+def status_code_label(code: int | None) -> str:
+    if code is None:
+        return ""
+    try:
+        return StatusCode(code).label
+    except ValueError:
+        return ""
+
+
+# --- the Integrations tab of one document --------------------------------------------------------
+
+
+def connection_list_for_tab(*, org: Organization) -> list[Connection]:
+    """Every connection of the organisation, working ones first: a disconnected ledger keeps its
+    history, so it stays selectable."""
+    connections = list(Connection.objects.for_org(org))
+    connections.sort(key=lambda c: (c.status != ConnectionStatus.ACTIVE, c.name.lower(), c.pk))
+    return connections
+
+
+def connection_choose(*, connections: list[Connection], connection_id: str | None) -> Connection:
+    """The chosen connection among the organisation's; an unknown or foreign id is a 404."""
+    if connection_id in (None, ""):
+        return connections[0]
+    for connection in connections:
+        if str(connection.pk) == str(connection_id):
+            return connection
+    raise Http404("No such connection.")
+
+
+def connection_get_for_tab(*, org: Organization, connection_id: int) -> Connection:
+    return get_object_or_404(Connection.objects.for_org(org), pk=connection_id)
+
+
+def document_sync_records(*, document: Document, connection: Connection) -> list[SyncRecord]:
+    """The document's ledger entries on one connection: the bill first, then its payments.
+
+    Each record carries `expected_amount` (what the ledger should hold) for Total vs Synced.
+    """
+    records = list(
+        SyncRecord.objects.filter(document=document, connection=connection)
+        .select_related("payment", "pending_actor")
+        .order_by(F("payment__paid_at").asc(nulls_first=True), "id")
+    )
+    for record in records:
+        record.expected_amount = record.payment.amount if record.payment_id else document.total
+        record.amount_differs = (
+            record.synced_amount is not None and record.synced_amount != record.expected_amount
+        )
+        record.last_error_label = status_code_label(record.last_error_code)
+    return records
+
+
+def document_attempts(*, document: Document, connection: Connection) -> QuerySet[SyncAttempt]:
+    """The integration log of one document on one connection, newest first."""
+    return (
+        SyncAttempt.objects.filter(
+            org_id=document.org_id,
+            record__document=document,
+            record__connection=connection,
+        )
+        .select_related(*ATTEMPT_RELATED)
+        .order_by("-started_at", "-id")
+    )
+
+
+def _pretty_body(body: str) -> str:
+    # Bodies are stored redacted and possibly truncated: indent them when they are whole JSON.
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return body
+
+
+def attempts_with_display_calls(attempts: Iterable[SyncAttempt]) -> list[SyncAttempt]:
+    """Give each attempt `display_calls`: its HTTP exchanges with readable bodies."""
+    attempts = list(attempts)
+    for attempt in attempts:
+        calls = attempt.calls if isinstance(attempt.calls, list) else []
+        attempt.display_calls = [
+            {
+                **call,
+                "request_body": _pretty_body(call.get("request_body", "")),
+                "response_body": _pretty_body(call.get("response_body", "")),
+            }
+            for call in calls
+        ]
+    return attempts
+
+
+@dataclass(frozen=True)
+class SyncAvailability:
+    """Whether this document can be pushed to this connection now, and if not, why."""
+
+    can_sync: bool
+    reason: str = ""
+
+
+def document_sync_availability(*, document: Document, connection: Connection) -> SyncAvailability:
+    # The same rules as synclog.services.resync, read here so the page offers only what works.
+    if document.kind not in ENTRY_TYPE_FOR_KIND:
+        return SyncAvailability(
+            False, f"{document.get_kind_display()}s are not pushed to the ledger as entries."
+        )
+    if document.status not in SYNCABLE_STATUSES:
+        return SyncAvailability(
+            False,
+            f"This {document.get_kind_display().lower()} is "
+            f"{document.get_status_display().lower()}: it is pushed to the ledger once approved.",
+        )
+    if connection.status not in COLLECTING_STATUSES:
+        return SyncAvailability(
+            False,
+            f"{connection.name} is {connection.get_status_display().lower()}: an admin can "
+            "enable or reconnect it in Integrations.",
+        )
+    return SyncAvailability(True)
+
+
+def document_has_payment_entry(*, document: Document) -> bool:
+    """DESIGN §4.3: the payment entry can be chosen only for a paid or marked-paid document."""
+    return document.status == DocumentStatus.PAID or document.marked_paid
+
+
+def records_pending(records: list[SyncRecord]) -> bool:
+    return any(record.status == RecordStatus.PENDING for record in records)
+
+
+# --- the event log -------------------------------------------------------------------------------
+
+
+class AttemptFilter(django_filters.FilterSet):
+    """The event log's search and filters."""
+
+    q = django_filters.CharFilter(
+        method="filter_number",
+        label="Document number",
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": "Document number, e.g. 1042",
+                "autocomplete": "off",
+                # Where a support agent starts: typing a number.
+                "autofocus": True,
+            }
+        ),
+    )
+    connection = django_filters.ModelChoiceFilter(
+        field_name="record__connection",
+        queryset=Connection.objects.none(),
+        empty_label="Any connection",
+    )
+    outcome = django_filters.ChoiceFilter(choices=Outcome.choices, empty_label="Any outcome")
+    status_code = django_filters.ChoiceFilter(
+        choices=[(str(code.value), f"{code.value} {code.label}") for code in StatusCode],
+        label="Code",
+        empty_label="Any code",
+    )
+    date_from = django_filters.DateFilter(
+        # __date compares in the active time zone: the user's day, not UTC's.
+        field_name="started_at__date",
+        lookup_expr="gte",
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    date_to = django_filters.DateFilter(
+        field_name="started_at__date",
+        lookup_expr="lte",
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    class Meta:
+        model = SyncAttempt
+        fields = ["q", "connection", "outcome", "status_code", "date_from", "date_to"]
+
+    def __init__(self, *args, org: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only this organisation's connections (another's id is "not a valid choice").
+        self.filters["connection"].queryset = Connection.objects.for_org(org)
+
+    def filter_number(self, queryset, name, value):
+        number = value.strip().lstrip("#")
+        if not number:
+            return queryset
+        # A payment's record points at its bill, so the bill's number finds its payments too.
+        return queryset.filter(record__document__number__icontains=number)
+
+    @property
+    def results(self) -> QuerySet[SyncAttempt]:
+        """The matching attempts; an invalid filter (shown on the form) matches nothing."""
+        return self.qs if self.is_valid() else self.queryset.none()
+
+
+def attempt_filterset(*, org: Organization, filters: dict | None = None) -> AttemptFilter:
+    queryset = (
+        SyncAttempt.objects.filter(org=org)
+        .select_related(*ATTEMPT_RELATED)
+        .order_by("-started_at", "-id")
+    )
+    return AttemptFilter(filters or {}, queryset=queryset, org=org)
+
+
+def documents_matching_number(*, org: Organization, number: str, limit: int = 5) -> list[Document]:
+    """Documents whose number matches the search, with how many attempts each has: a bill that
+    never reached the ledger has no attempt at all, and the support agent must still find it."""
+    number = (number or "").strip().lstrip("#")
+    if not number:
+        return []
+    return list(
+        Document.objects.for_org(org)
+        .filter(number__icontains=number)
+        .select_related("contact")
+        .annotate(attempt_count=Count("sync_records__attempts"))
+        .order_by("number", "id")[:limit]
+    )

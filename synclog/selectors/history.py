@@ -1,0 +1,96 @@
+"""Reads of the Accounting Sync History page: records by tab and filter, scoped to one org."""
+
+from django.db.models import BooleanField, Case, DecimalField, ExpressionWrapper, F, Q, When
+from django.db.models.functions import Coalesce
+
+from accounts.models import Organization
+from synclog.filters_history import SyncHistoryFilter
+from synclog.models import RecordStatus, SyncRecord
+
+
+def sync_history_queryset(*, org: Organization):
+    """The organisation's records with what a history row shows, newest sync date first.
+
+    `amount` is what our side says (the document's total, or the payment's amount on payment
+    rows); `amounts_differ` flags a synced amount that is not it; `sync_date` is the date the
+    filter uses (see SyncHistoryFilter).
+    """
+    return (
+        SyncRecord.objects.for_org(org)
+        .select_related("document__contact", "payment", "connection")
+        .annotate(
+            amount=Coalesce(
+                F("payment__amount"),
+                F("document__total"),
+                output_field=DecimalField(max_digits=14, decimal_places=2),
+            ),
+            sync_date=Case(
+                When(status=RecordStatus.FAILED, then=F("updated_at")),
+                default=Coalesce(F("synced_at"), F("updated_at")),
+            ),
+        )
+        .annotate(
+            amounts_differ=ExpressionWrapper(
+                Q(synced_amount__isnull=False) & ~Q(synced_amount=F("amount")),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by("-sync_date", "-id")
+    )
+
+
+def sync_history_filterset(*, org: Organization, filters=None) -> SyncHistoryFilter:
+    """The filter set (form and results) of the history page; the defaults fill what is missing."""
+    return SyncHistoryFilter(filters, queryset=sync_history_queryset(org=org), org=org)
+
+
+def sync_history_record_ids(*, org: Organization, record_ids) -> list[int]:
+    """Of the given ids, those of the organisation's records (another's look like missing ones)."""
+    return list(
+        SyncRecord.objects.for_org(org)
+        .filter(pk__in=list(record_ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def sync_history_count_not_failed(*, org: Organization, record_ids) -> int:
+    """How many of the records are not Failed (Complete refuses them): for the error message."""
+    return (
+        SyncRecord.objects.for_org(org)
+        .filter(pk__in=list(record_ids))
+        .exclude(status=RecordStatus.FAILED)
+        .count()
+    )
+
+
+def sync_history_matching_ids(*, filterset: SyncHistoryFilter) -> list[int]:
+    """Every record of a (valid) filter: "select all N matching" acts on these."""
+    return list(filterset.results.order_by("pk").values_list("pk", flat=True))
+
+
+# What a row of the Excel export reads: plain values, no model instances, so a large export
+# streams through the database cursor in constant memory.
+EXPORT_FIELDS = (
+    "document__number",
+    "entry_type",
+    "amount",
+    "document__currency",
+    "document__contact__name",
+    "payment__reference",
+    "sync_date",
+    "status",
+    "external_number",
+    "synced_amount",
+    "amounts_differ",
+    "last_error_code",
+    "last_error_message",
+    "last_error_explanation",
+    "last_error_hint",
+    "connection__name",
+)
+
+
+def sync_history_export_rows(*, filterset: SyncHistoryFilter, chunk_size: int = 2000):
+    """The rows of every record matching the filter (not one page), as dicts, streamed."""
+    return filterset.results.values(*EXPORT_FIELDS).iterator(chunk_size=chunk_size)
