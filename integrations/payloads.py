@@ -18,7 +18,12 @@ from integrations.connectors.base import (
 from integrations.connectors.errors import ConfigurationError
 from integrations.models import Connection, Mapping, MappingKind
 
-ENTRY_KIND = {DocumentKind.BILL: EntryKind.BILL, DocumentKind.INVOICE: EntryKind.INVOICE}
+# An expense is a supplier bill paid at once: Xero books it as ACCPAY plus a payment.
+ENTRY_KIND = {
+    DocumentKind.BILL: EntryKind.BILL,
+    DocumentKind.INVOICE: EntryKind.INVOICE,
+    DocumentKind.EXPENSE: EntryKind.BILL,
+}
 MAPPINGS_HINT = "Map it in Integrations › {connection} › Mappings, then re-sync."
 
 
@@ -43,11 +48,6 @@ def _missing(connection: Connection, what: str) -> ConfigurationError:
 def build_entry_payload(
     document: Document, *, connection: Connection, mappings: dict[tuple[str, int], Mapping]
 ) -> EntryPayload:
-    if document.kind not in ENTRY_KIND:
-        raise ConfigurationError(
-            f"{document.get_kind_display()}s are not pushed to {connection.name} as entries.",
-            hint="Expenses sync through expense datasets.",
-        )
     contact_mapping = mappings.get((MappingKind.CONTACT, document.contact_id))
     tracking = ()
     if document.department_id:

@@ -56,12 +56,22 @@ from synclog.ratelimit import Grant, Limits, get_rate_limiter
 
 logger = logging.getLogger(__name__)
 
-ENTRY_TYPE_FOR_KIND = {DocumentKind.BILL: EntryType.BILL, DocumentKind.INVOICE: EntryType.INVOICE}
+ENTRY_TYPE_FOR_KIND = {
+    DocumentKind.BILL: EntryType.BILL,
+    DocumentKind.INVOICE: EntryType.INVOICE,
+    DocumentKind.EXPENSE: EntryType.EXPENSE,
+}
 PAYMENT_TYPE_FOR_KIND = {
     DocumentKind.BILL: EntryType.BILL_PAYMENT,
     DocumentKind.INVOICE: EntryType.INVOICE_PAYMENT,
+    # An expense paid from a bank account is booked as a supplier bill and its payment.
+    DocumentKind.EXPENSE: EntryType.BILL_PAYMENT,
 }
-CONNECTOR_KIND = {EntryType.BILL: EntryKind.BILL, EntryType.INVOICE: EntryKind.INVOICE}
+CONNECTOR_KIND = {
+    EntryType.BILL: EntryKind.BILL,
+    EntryType.INVOICE: EntryKind.INVOICE,
+    EntryType.EXPENSE: EntryKind.BILL,
+}
 SYNCABLE_STATUSES = (DocumentStatus.APPROVED, DocumentStatus.PAID, DocumentStatus.VOID)
 # Connections whose records are kept: needs_reauth records wait for the reconnect.
 COLLECTING_STATUSES = (ConnectionStatus.ACTIVE, ConnectionStatus.NEEDS_REAUTH)

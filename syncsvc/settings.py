@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "documents",
     "integrations",
     "synclog",
+    "webhooks",
+    "api",
 ]
 
 MIDDLEWARE = [

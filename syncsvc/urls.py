@@ -8,5 +8,6 @@ urlpatterns = [
     path("documents/", include("documents.urls")),
     path("integrations/", include("integrations.urls")),
     path("sync/", include("synclog.urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

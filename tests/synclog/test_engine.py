@@ -500,3 +500,14 @@ def test_retry_failed_skips_what_was_reconciled_by_hand(org, clerk, connection, 
     retry = services.retry_failed(run=run, actor=clerk)
     assert retry.total == 1
     assert not SyncRecord.objects.filter(run=retry, pk=reconciled.pk).exists()
+
+
+def test_a_paid_expense_is_a_bill_and_its_payment(org, clerk, connection, drain, ledger, office):
+    expense = DocumentFactory(org=org, kind="expense", category=office, number="EXP-1")
+    document_services.document_approve(document=expense, actor=clerk)
+    document_services.document_mark_paid(document=expense, actor=clerk, paid_at="2026-11-02")
+    drain()
+    entry = SyncRecord.objects.get(document=expense, payment__isnull=True)
+    assert (entry.entry_type, entry.status) == ("expense", RecordStatus.COMPLETE)
+    invoice = ledger.invoice(entry.external_id)
+    assert (invoice["Type"], invoice["Status"]) == ("ACCPAY", "PAID")

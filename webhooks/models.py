@@ -1,0 +1,1 @@
+# WebhookEndpoint, WebhookDelivery: see the webhooks issue.
