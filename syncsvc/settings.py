@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "rest_framework",
+    "drf_spectacular",
+    # Swagger UI and ReDoc served from our static files: the docs work on a closed network.
+    "drf_spectacular_sidecar",
     "accounts",
     "documents",
     "integrations",
@@ -212,7 +215,22 @@ CELERY_BEAT_SCHEDULE = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ledgersync API",
+    "DESCRIPTION": "Push bills, payments and expenses, start syncs, read their status and per-item "
+    "results. Authenticate with `Authorization: Bearer <API key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+# Webhook endpoints on private or loopback addresses: development only.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=DEBUG)
+API_KEY_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_KEY_RATE_LIMIT_PER_MINUTE", "600"))
 
 LOGGING = {
     "version": 1,
