@@ -1,7 +1,9 @@
 import django_filters
 from django import forms
+from django.db.models import Exists, OuterRef
 
 from documents.models import Contact, Document, DocumentKind, DocumentStatus
+from synclog.models import SyncRunItem
 
 
 class DocumentFilter(django_filters.FilterSet):
@@ -31,9 +33,36 @@ class DocumentFilter(django_filters.FilterSet):
         widget=forms.DateInput(attrs={"type": "date"}),
     )
 
+    # Not on the filter form: the links of a bulk re-sync's summary ("the 3 that failed").
+    sync_run = django_filters.UUIDFilter(method="filter_sync_run", label="Sync")
+    sync_outcome = django_filters.ChoiceFilter(
+        choices=SyncRunItem.Outcome.choices, method="filter_sync_outcome", label="Outcome"
+    )
+
     class Meta:
         model = Document
-        fields = ["q", "kind", "status", "contact", "issued_from", "issued_to"]
+        fields = [
+            "q",
+            "kind",
+            "status",
+            "contact",
+            "issued_from",
+            "issued_to",
+            "sync_run",
+            "sync_outcome",
+        ]
+
+    def filter_sync_run(self, queryset, name, value):
+        # Documents with an item in that sync (with that outcome). The queryset is already the
+        # organisation's, so another organisation's sync id matches nothing.
+        items = SyncRunItem.objects.filter(run__public_id=value, record__document=OuterRef("pk"))
+        outcome = self.form.cleaned_data.get("sync_outcome")
+        if outcome:
+            items = items.filter(outcome=outcome)
+        return queryset.filter(Exists(items))
+
+    def filter_sync_outcome(self, queryset, name, value):
+        return queryset  # applied with sync_run, in one subquery
 
     @property
     def results(self):

@@ -18,6 +18,7 @@ from documents.forms import (
     PaymentForm,
     add_service_errors,
 )
+from synclog.selectors.attention import attention_document_count
 
 PAGE_SIZE = 25
 
@@ -26,18 +27,22 @@ class DocumentListView(OrgPermissionRequiredMixin, View):
     permission = Perm.VIEW_DOCUMENTS
 
     def get(self, request):
+        # The Requires-attention tab is its own page (failures grouped by cause).
+        if request.GET.get("tab") == "attention":
+            return redirect("synclog:attention")
         filterset = selectors.document_filterset(org=request.org, filters=request.GET)
         page = Paginator(filterset.results, PAGE_SIZE).get_page(request.GET.get("page"))
         query = request.GET.copy()
         query.pop("page", None)
+        query.pop("tab", None)
+        # `query` is also what "select all N matching this filter" posts for a bulk re-sync.
         context = {"filter": filterset, "page": page, "query": query.urlencode()}
         # A filter change from the page swaps only the results.
-        template = (
-            "documents/_document_table.html"
-            if request.htmx and request.htmx.target == "document-results"
-            else "documents/document_list.html"
-        )
-        return render(request, template, context)
+        if request.htmx and request.htmx.target == "document-results":
+            return render(request, "documents/_document_table.html", context)
+        context["attention_count"] = attention_document_count(org=request.org)
+        context["active_tab"] = "all"
+        return render(request, "documents/document_list.html", context)
 
 
 class DocumentFormMixin:

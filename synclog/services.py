@@ -413,6 +413,28 @@ def retry_failed(*, run: SyncRun, actor) -> SyncRun:
 
 
 @transaction.atomic
+def retry_failed_records(
+    *, org: Organization, connection: Connection, document_ids: Iterable[int], actor
+) -> SyncRun:
+    """Requires attention › Retry these N: exactly the failed entries of these documents."""
+    if connection.org_id != org.id or connection.status != ConnectionStatus.ACTIVE:
+        raise ValidationError("Reconnect or enable the connection before retrying.")
+    failed = SyncRecord.objects.for_org(org).filter(
+        connection=connection, document_id__in=list(document_ids), status=RecordStatus.FAILED
+    )
+    specs = [
+        EntrySpec(*row) for row in failed.values_list("document_id", "entry_type", "payment_id")
+    ]
+    return _start_run(
+        connection=connection,
+        trigger=Trigger.RETRY,
+        actor=actor,
+        specs=specs,
+        reason="retry of failed items",
+    )
+
+
+@transaction.atomic
 def sync_status_update(
     *, org: Organization, record_ids: Iterable[int], to_status: int, actor, note: str = ""
 ) -> int:
@@ -585,7 +607,10 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
         return _retry_later(record, log, error)
     except AuthError as error:
         connection_mark_needs_reauth(connection=connection, error=error)
-        _write_attempt(record, log, Outcome.FAILED, StatusCode.DEAUTHORISED, error=error)
+        with transaction.atomic():
+            # Pending, not Failed: it waits for the reconnect; the error says why.
+            _set_error(record, error, status=RecordStatus.PENDING)
+            _write_attempt(record, log, Outcome.FAILED, StatusCode.DEAUTHORISED, error=error)
         return None
     except ConnectorError as error:
         _fail(record, log, error)
@@ -1060,6 +1085,7 @@ def _push_new_entries(records: list[SyncRecord]) -> dict[int, float]:
     except AuthError as error:
         connection_mark_needs_reauth(connection=connection, error=error)
         for record in ready:
+            _set_error(record, error, status=RecordStatus.PENDING)
             _write_attempt(record, log, Outcome.FAILED, StatusCode.DEAUTHORISED, error=error)
     except ConnectorError as error:
         for record in _still_pending(ready):

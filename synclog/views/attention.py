@@ -1,1 +1,114 @@
-urlpatterns = []
+"""Requires attention: every failed record (and every one waiting for a reconnect), grouped by
+cause, each group with what it means, where to fix it, and a retry of exactly its documents."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views import View
+
+from accounts.mixins import OrgPermissionRequiredMixin
+from accounts.permissions import Perm
+from integrations.models import Connection, ConnectionStatus
+from synclog import services
+from synclog.selectors import attention as selectors
+from synclog.views.bulk import bulk_progress_url
+
+GROUPS_PER_PAGE = 20
+RECORDS_PER_PAGE = 25
+
+
+class AttentionView(OrgPermissionRequiredMixin, View):
+    permission = Perm.VIEW_DOCUMENTS
+
+    def get(self, request):
+        page = Paginator(selectors.attention_groups(org=request.org), GROUPS_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        groups = selectors.attention_groups_with_records(
+            org=request.org, group_rows=list(page.object_list)
+        )
+        context = {
+            "page": page,
+            "groups": groups,
+            "attention_count": selectors.attention_document_count(org=request.org),
+            "active_tab": "attention",
+        }
+        return render(request, "synclog/attention/attention.html", context)
+
+
+class AttentionGroupView(OrgPermissionRequiredMixin, View):
+    """All the records of one cause, paginated (the overview shows each group's newest)."""
+
+    permission = Perm.VIEW_DOCUMENTS
+
+    def get(self, request, connection_id, code, digest):
+        group, records = selectors.attention_group_get(
+            org=request.org, connection_id=connection_id, code=code, digest=digest
+        )
+        page = Paginator(records, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
+        context = {
+            "group": group,
+            "page": page,
+            "attention_count": selectors.attention_document_count(org=request.org),
+            "active_tab": "attention",
+        }
+        return render(request, "synclog/attention/group.html", context)
+
+
+class AttentionRetryView(OrgPermissionRequiredMixin, View):
+    """Retry this cause's documents on this connection, in a new run, and follow its progress."""
+
+    permission = Perm.RESYNC
+
+    def post(self, request, connection_id, code, digest):
+        connection = get_object_or_404(Connection.objects.for_org(request.org), pk=connection_id)
+        if code == selectors.WAITING_CODE:
+            messages.info(
+                request, "These entries resume by themselves once the connection is reconnected."
+            )
+            return redirect("synclog:attention")
+        if connection.status != ConnectionStatus.ACTIVE:
+            messages.error(
+                request,
+                f"{connection.name} is {connection.get_status_display().lower()}: "
+                "reconnect or enable it before retrying.",
+            )
+            return redirect("synclog:attention")
+        document_ids = selectors.attention_group_document_ids(
+            org=request.org, connection=connection, code=code, digest=digest
+        )
+        if not document_ids:
+            messages.info(request, "Nothing left to retry in this group.")
+            return redirect("synclog:attention")
+        try:
+            runs = [
+                services.retry_failed_records(
+                    org=request.org,
+                    connection=connection,
+                    document_ids=document_ids,
+                    actor=request.user,
+                )
+            ]
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("synclog:attention")
+        count = len(document_ids)
+        messages.success(request, f"Retry of {count} document{'s' if count != 1 else ''} started.")
+        return redirect(bulk_progress_url(runs))
+
+
+urlpatterns = [
+    path("attention/", AttentionView.as_view(), name="attention"),
+    path(
+        "attention/<int:connection_id>/<int:code>/<slug:digest>/",
+        AttentionGroupView.as_view(),
+        name="attention-group",
+    ),
+    path(
+        "attention/<int:connection_id>/<int:code>/<slug:digest>/retry/",
+        AttentionRetryView.as_view(),
+        name="attention-retry",
+    ),
+]

@@ -1,1 +1,161 @@
-urlpatterns = []
+"""Bulk re-sync from the documents list: confirm what a selection will push, start it, follow it.
+
+A selection is either the ids ticked on the page or "every document matching this filter": then
+the list's query string is posted, and re-applied here with the list's own FilterSet.
+"""
+
+import uuid
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.http import urlencode
+from django.views import View
+
+from accounts.mixins import OrgPermissionRequiredMixin
+from accounts.permissions import Perm
+from synclog import services
+from synclog.selectors import attention as selectors
+
+# Far above a page (ticked rows); more is "every document matching the filter".
+MAX_PICKED_IDS = 500
+SESSION_SKIPPED_KEY = "bulk_resync_skipped"
+
+
+class DocumentIdsField(forms.Field):
+    """The ids of the ticked rows (repeated `document_ids` values)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        if not value:
+            return []
+        try:
+            ids = [int(item) for item in value]
+        except (TypeError, ValueError):
+            message = "The selection is not valid; select the documents again."
+            raise ValidationError(message) from None
+        if len(ids) > MAX_PICKED_IDS:
+            raise ValidationError(
+                f"Select at most {MAX_PICKED_IDS} documents by hand, or select all documents "
+                "matching the filter."
+            )
+        return list(dict.fromkeys(pk for pk in ids if pk > 0))
+
+
+class BulkSelectionForm(forms.Form):
+    document_ids = DocumentIdsField(required=False)
+    select_all_matching = forms.BooleanField(required=False)
+    filter_query = forms.CharField(required=False, max_length=2000, strip=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("select_all_matching") and not data.get("document_ids"):
+            raise ValidationError("Select at least one document.")
+        return data
+
+
+def _selection_summary(request, form: BulkSelectionForm):
+    """The summary of a valid form's selection, or None with the reason added to the form."""
+    data = form.cleaned_data
+    try:
+        documents = selectors.bulk_selection_documents(
+            org=request.org,
+            document_ids=data["document_ids"],
+            filter_query=data["filter_query"] if data["select_all_matching"] else None,
+        )
+    except selectors.SelectionError as error:
+        form.add_error(None, str(error))
+        return None
+    summary = selectors.bulk_selection_summary(documents=documents, org=request.org)
+    if not summary.connections:
+        form.add_error(None, "No ledger is connected: an admin connects one in Integrations first.")
+    elif summary.total == 0:
+        form.add_error(None, "None of the selected documents exists any more.")
+    elif not summary.syncable_ids:
+        form.add_error(
+            None,
+            "None of the selected documents can be synced: drafts and documents awaiting "
+            "approval never sync, and expenses are not pushed as entries of their own.",
+        )
+    return summary if not form.errors else None
+
+
+class BulkView(OrgPermissionRequiredMixin, View):
+    permission = Perm.RESYNC
+
+
+class BulkConfirmView(BulkView):
+    """What a re-sync of the selection will do: the dialog's content (htmx) or a page (no JS).
+
+    A POST because a selection can hold many ids; it changes nothing.
+    """
+
+    def post(self, request):
+        form = BulkSelectionForm(request.POST)
+        summary = _selection_summary(request, form) if form.is_valid() else None
+        context = {"form": form, "summary": summary}
+        if request.htmx:
+            # The dialog shows the reason too, so htmx must swap it in (it skips 4xx answers).
+            return render(request, "synclog/bulk/_confirm.html", context)
+        return render(request, "synclog/bulk/confirm.html", context, status=200 if summary else 400)
+
+
+class BulkResyncView(BulkView):
+    def post(self, request):
+        form = BulkSelectionForm(request.POST)
+        summary = _selection_summary(request, form) if form.is_valid() else None
+        if summary is None:
+            context = {"form": form, "summary": None}
+            return render(request, "synclog/bulk/confirm.html", context, status=400)
+        runs = services.bulk_resync(
+            org=request.org, document_ids=summary.syncable_ids, actor=request.user
+        )
+        if not runs:
+            messages.error(request, "No ledger is connected: nothing was re-synced.")
+            return redirect("documents:list")
+        skipped = request.session.get(SESSION_SKIPPED_KEY, {})
+        # Kept for the progress page's summary; the runs themselves only know what they push.
+        skipped = dict(list(skipped.items())[-20:])
+        skipped[str(runs[0].public_id)] = {
+            "drafts": summary.drafts,
+            "not_pushed_kind": summary.not_pushed_kind,
+        }
+        request.session[SESSION_SKIPPED_KEY] = skipped
+        count = len(summary.syncable_ids)
+        messages.success(
+            request, f"Re-sync of {count} document{'s' if count != 1 else ''} started."
+        )
+        return redirect(bulk_progress_url(runs))
+
+
+def bulk_progress_url(runs) -> str:
+    """The progress page of one run, or of several (one per connection) in one page."""
+    url = reverse("synclog:bulk-progress", args=[runs[0].public_id])
+    others = [("run", str(run.public_id)) for run in runs[1:]]
+    return f"{url}?{urlencode(others)}" if others else url
+
+
+class BulkProgressView(BulkView):
+    """Progress until every run has finished, then the summary; htmx polls the fragment."""
+
+    def get(self, request, public_id):
+        try:
+            others = [uuid.UUID(value) for value in request.GET.getlist("run")]
+        except ValueError:
+            raise Http404("No such sync.") from None
+        progress = selectors.bulk_progress(org=request.org, public_ids=[public_id, *others])
+        skipped = request.session.get(SESSION_SKIPPED_KEY, {}).get(str(public_id))
+        context = {"progress": progress, "skipped": skipped}
+        template = "synclog/bulk/_progress.html" if request.htmx else "synclog/bulk/progress.html"
+        return render(request, template, context)
+
+
+urlpatterns = [
+    path("bulk/confirm/", BulkConfirmView.as_view(), name="bulk-confirm"),
+    path("bulk/", BulkResyncView.as_view(), name="bulk-resync"),
+    path("bulk/<uuid:public_id>/", BulkProgressView.as_view(), name="bulk-progress"),
+]

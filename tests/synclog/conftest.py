@@ -29,6 +29,14 @@ def enqueued(monkeypatch):
         "apply_async",
         lambda args, countdown=0, queue=None: sent.append((args[0], countdown, queue)),
     )
+    # Bulk triggers send batches: each batch's ids, as if sent one by one.
+    monkeypatch.setattr(
+        tasks.sync_batch,
+        "apply_async",
+        lambda args, countdown=0, queue=None: sent.extend(
+            (record_id, countdown, queue) for record_id in args[0]
+        ),
+    )
     return sent
 
 

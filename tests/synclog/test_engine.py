@@ -511,3 +511,28 @@ def test_a_paid_expense_is_a_bill_and_its_payment(org, clerk, connection, drain,
     assert (entry.entry_type, entry.status) == ("expense", RecordStatus.COMPLETE)
     invoice = ledger.invoice(entry.external_id)
     assert (invoice["Type"], invoice["Status"]) == ("ACCPAY", "PAID")
+
+
+def test_retry_failed_records_takes_only_the_failed_entries(org, clerk, connection, drain):
+    travel = CategoryFactory(org=org, name="Travel", code="999")
+    failing = DocumentFactory(org=org, category=travel)
+    document_services.document_approve(document=failing, actor=clerk)
+    drain()
+    assert bill_record(failing).status == RecordStatus.FAILED
+    run = services.retry_failed_records(
+        org=org, connection=connection, document_ids=[failing.pk], actor=clerk
+    )
+    assert run.total == 1 and run.trigger == Trigger.RETRY
+    assert bill_record(failing).pending_reason == "retry of failed items"
+    drain()
+    record = bill_record(failing)
+    assert record.status == RecordStatus.FAILED  # still unmapped
+    services.sync_status_update(
+        org=org, record_ids=[record.pk], to_status=RecordStatus.COMPLETE, actor=clerk
+    )
+    assert (
+        services.retry_failed_records(
+            org=org, connection=connection, document_ids=[failing.pk], actor=clerk
+        ).status_code
+        == StatusCode.NOTHING_TO_PUSH
+    )

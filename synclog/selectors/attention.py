@@ -1,0 +1,422 @@
+"""Reads for the Requires-attention queue and for bulk re-sync (selection, confirmation, progress).
+
+Every function takes the organisation and scopes each query by it; each runs a fixed number of
+queries whatever the number of documents, records or runs involved.
+"""
+
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import MD5, Coalesce, RowNumber
+from django.http import Http404, QueryDict
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Organization
+from documents.models import Document, DocumentStatus
+from documents.selectors import document_filterset
+from integrations.models import Connection, ConnectionStatus
+from synclog.models import (
+    EntryType,
+    RecordStatus,
+    StatusCode,
+    SyncRecord,
+    SyncRun,
+    SyncRunItem,
+    Trigger,
+)
+from synclog.services import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_STATUSES
+
+# A group shows its newest records; the rest are one click away on the group's own page.
+GROUP_PREVIEW_SIZE = 20
+# The key of "waiting for a reconnect" groups: no error code (they are Pending), one per connection.
+WAITING_CODE = 0
+WAITING_DIGEST = "reconnect"
+
+ENTRY_NOUNS = {
+    EntryType.BILL: ("bill", "bills"),
+    EntryType.BILL_PAYMENT: ("bill payment", "bill payments"),
+    EntryType.INVOICE: ("invoice", "invoices"),
+    EntryType.INVOICE_PAYMENT: ("invoice payment", "invoice payments"),
+    EntryType.EXPENSE: ("expense", "expenses"),
+}
+WAITING_EXPLANATION = (
+    "The ledger no longer accepts ledgersync's access to this connection, so these entries wait. "
+    "Nothing is lost."
+)
+WAITING_HINT = "An admin reconnects the connection; the waiting entries then sync by themselves."
+
+
+# --- Requires attention ---------------------------------------------------------------------
+
+
+def attention_records(*, org: Organization) -> QuerySet[SyncRecord]:
+    """Records that need a person: Failed, or Pending on a connection waiting for a reconnect."""
+    return SyncRecord.objects.for_org(org).filter(
+        Q(status=RecordStatus.FAILED)
+        | Q(status=RecordStatus.PENDING, connection__status=ConnectionStatus.NEEDS_REAUTH)
+    )
+
+
+def attention_document_count(*, org: Organization) -> int:
+    """How many documents the Requires-attention tab lists (one query)."""
+    return attention_records(org=org).aggregate(n=Count("document_id", distinct=True))["n"]
+
+
+def _with_group_key(records: QuerySet[SyncRecord]) -> QuerySet[SyncRecord]:
+    """Annotate the cause a record is grouped by: (connection, error code, digest of the message).
+
+    The engine's messages are deterministic ("Category Travel has no Xero mapping."), so equal
+    text means one cause with one fix. Pending records here all wait for the same reconnect.
+    """
+    waiting = Q(status=RecordStatus.PENDING)
+    return records.annotate(
+        group_code=Case(
+            When(waiting, then=Value(WAITING_CODE)),
+            default=Coalesce("last_error_code", Value(0)),
+            output_field=IntegerField(),
+        ),
+        group_digest=Case(
+            When(waiting, then=Value(WAITING_DIGEST)),
+            default=MD5("last_error_message"),
+            output_field=CharField(),
+        ),
+    )
+
+
+@dataclass
+class AttentionGroup:
+    """Records that failed for one cause on one connection, with what it means and how to fix it."""
+
+    connection: Connection
+    code: int
+    digest: str
+    message: str
+    explanation: str
+    hint: str
+    count: int
+    document_count: int
+    counts_by_entry: dict[str, int]
+    records: list[SyncRecord] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> bool:
+        return self.code == WAITING_CODE
+
+    @property
+    def entry_label(self) -> str:
+        """ "12 bills", "3 bills and 1 bill payment"."""
+        parts = []
+        for entry_type, (one, many) in ENTRY_NOUNS.items():
+            n = self.counts_by_entry.get(entry_type, 0)
+            if n:
+                parts.append(f"{n} {one if n == 1 else many}")
+        if len(parts) > 1:
+            return ", ".join(parts[:-1]) + " and " + parts[-1]
+        return parts[0] if parts else f"{self.count} entries"
+
+    @property
+    def code_label(self) -> str:
+        try:
+            return StatusCode(self.code).label
+        except ValueError:
+            return ""
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.records)
+
+    @property
+    def fix(self) -> str:
+        """Where the fix is: "reconnect" (the connection's page), "mappings", "document" (each
+        one's page), "ledger" (a change in the ledger itself) or "retry" (nothing but a retry)."""
+        if self.waiting or self.code in (StatusCode.DEAUTHORISED, StatusCode.ORG_DELETED):
+            return "reconnect"
+        if self.code == StatusCode.CONFIGURATION:
+            return "mappings"
+        if self.code in (StatusCode.DATA_PUSH, StatusCode.DUPLICATION, StatusCode.DATA_PROCESSING):
+            return "document"
+        if self.code == StatusCode.SUBSCRIPTION:
+            return "ledger"
+        return "retry"
+
+    @property
+    def retryable(self) -> bool:
+        """Waiting records resume by themselves after the reconnect; a retry pushes only through an
+        active connection."""
+        return not self.waiting and self.connection.status == ConnectionStatus.ACTIVE
+
+
+def _group_key(connection_id: int, code: int, digest: str) -> Q:
+    return Q(connection_id=connection_id, group_code=code, group_digest=digest)
+
+
+def attention_groups(*, org: Organization) -> QuerySet:
+    """The causes, largest first, as rows of counts (one per connection, code and message)."""
+    per_entry = {
+        f"n_{entry_type}": Count("id", filter=Q(entry_type=entry_type)) for entry_type in EntryType
+    }
+    return (
+        _with_group_key(attention_records(org=org))
+        .values("connection_id", "group_code", "group_digest")
+        .annotate(
+            count=Count("id"),
+            document_count=Count("document_id", distinct=True),
+            message=Max("last_error_message"),
+            explanation=Max("last_error_explanation"),
+            hint=Max("last_error_hint"),
+            **per_entry,
+        )
+        .order_by("-count", "group_code", "group_digest", "connection_id")
+    )
+
+
+def attention_groups_with_records(
+    *, org: Organization, group_rows: list[dict]
+) -> list[AttentionGroup]:
+    """The groups of one page of `attention_groups`, each with its newest records (two queries)."""
+    if not group_rows:
+        return []
+    keys = Q()
+    for row in group_rows:
+        keys |= _group_key(row["connection_id"], row["group_code"], row["group_digest"])
+    ranked = (
+        _with_group_key(attention_records(org=org))
+        .filter(keys)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("connection_id"), F("group_code"), F("group_digest")],
+                order_by=[F("updated_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=GROUP_PREVIEW_SIZE)
+        .select_related("document", "document__contact", "payment")
+        .order_by("-updated_at", "-id")
+    )
+    by_key: dict[tuple, list[SyncRecord]] = {}
+    for record in ranked:
+        key = (record.connection_id, record.group_code, record.group_digest)
+        by_key.setdefault(key, []).append(record)
+    connections = Connection.objects.for_org(org).in_bulk(
+        {row["connection_id"] for row in group_rows}
+    )
+    groups = []
+    for row in group_rows:
+        connection = connections[row["connection_id"]]
+        key = (row["connection_id"], row["group_code"], row["group_digest"])
+        waiting = row["group_code"] == WAITING_CODE
+        groups.append(
+            AttentionGroup(
+                connection=connection,
+                code=row["group_code"],
+                digest=row["group_digest"],
+                message=(connection.last_error or "Access to the ledger was revoked or expired.")
+                if waiting
+                else row["message"],
+                explanation=WAITING_EXPLANATION if waiting else row["explanation"],
+                hint=WAITING_HINT if waiting else row["hint"],
+                count=row["count"],
+                document_count=row["document_count"],
+                counts_by_entry={
+                    entry_type: row[f"n_{entry_type}"]
+                    for entry_type in EntryType
+                    if row[f"n_{entry_type}"]
+                },
+                records=by_key.get(key, []),
+            )
+        )
+    return groups
+
+
+def attention_group_get(
+    *, org: Organization, connection_id: int, code: int, digest: str
+) -> tuple[AttentionGroup | None, QuerySet[SyncRecord]]:
+    """One cause's group (None once it is empty) and all its records, newest first.
+
+    Another organisation's connection is a 404, like a missing one.
+    """
+    connection = get_object_or_404(Connection.objects.for_org(org), pk=connection_id)
+    records = (
+        _with_group_key(attention_records(org=org))
+        .filter(_group_key(connection.pk, code, digest))
+        .select_related("document", "document__contact", "payment")
+        .order_by("-updated_at", "-id")
+    )
+    rows = list(attention_groups(org=org).filter(_group_key(connection.pk, code, digest))[:1])
+    if not rows:
+        return None, records
+    group = attention_groups_with_records(org=org, group_rows=rows)[0]
+    group.connection = connection
+    return group, records
+
+
+def attention_group_document_ids(
+    *, org: Organization, connection: Connection, code: int, digest: str
+) -> list[int]:
+    """The documents of one group, for a retry of exactly them (one query)."""
+    return list(
+        _with_group_key(attention_records(org=org))
+        .filter(_group_key(connection.pk, code, digest))
+        .values_list("document_id", flat=True)
+        .distinct()
+    )
+
+
+# --- Bulk re-sync: what a selection holds, and how its runs are going ------------------------
+
+
+class SelectionError(Exception):
+    """The selection cannot be resolved (the filter it names is not valid)."""
+
+
+def bulk_selection_documents(
+    *,
+    org: Organization,
+    document_ids: list[int] | None = None,
+    filter_query: str | None = None,
+) -> QuerySet[Document]:
+    """The documents a bulk action applies to: the ids picked on the page (another
+    organisation's ids are simply not found), or every document matching the list's filter,
+    re-applied here with the list's own FilterSet."""
+    if filter_query is not None:
+        filterset = document_filterset(org=org, filters=QueryDict(filter_query))
+        if not filterset.is_valid():
+            raise SelectionError("The list's filter is no longer valid; filter the list again.")
+        return filterset.qs
+    return Document.objects.for_org(org).filter(pk__in=document_ids or [])
+
+
+@dataclass
+class SelectionSummary:
+    total: int
+    syncable_ids: list[int]
+    drafts: int  # drafts and documents awaiting approval never sync
+    not_pushed_kind: int  # expenses are not ledger entries of their own
+    connections: list[Connection]
+
+    @property
+    def skipped(self) -> int:
+        return self.total - len(self.syncable_ids)
+
+
+def bulk_selection_summary(*, documents: QuerySet[Document], org: Organization) -> SelectionSummary:
+    """What a bulk re-sync of these documents would push, skip, and to which ledgers (3 queries)."""
+    counts = documents.aggregate(
+        total=Count("id"),
+        drafts=Count(
+            "id",
+            filter=Q(status__in=[DocumentStatus.DRAFT, DocumentStatus.AWAITING_APPROVAL]),
+        ),
+        not_pushed_kind=Count(
+            "id",
+            filter=Q(status__in=SYNCABLE_STATUSES) & ~Q(kind__in=list(ENTRY_TYPE_FOR_KIND)),
+        ),
+    )
+    syncable_ids = list(
+        documents.filter(
+            status__in=SYNCABLE_STATUSES, kind__in=list(ENTRY_TYPE_FOR_KIND)
+        ).values_list("pk", flat=True)
+    )
+    connections = list(Connection.objects.for_org(org).filter(status__in=COLLECTING_STATUSES))
+    return SelectionSummary(
+        total=counts["total"],
+        syncable_ids=syncable_ids,
+        drafts=counts["drafts"],
+        not_pushed_kind=counts["not_pushed_kind"],
+        connections=connections,
+    )
+
+
+@dataclass
+class RunProgress:
+    run: SyncRun
+    pushed: int = 0
+    nothing_to_push: int = 0
+    failed: int = 0
+    pending: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.pushed + self.nothing_to_push + self.failed + self.pending
+
+    @property
+    def done(self) -> int:
+        return self.total - self.pending
+
+    @property
+    def finished(self) -> bool:
+        return self.run.finished_at is not None
+
+
+@dataclass
+class BulkProgress:
+    runs: list[RunProgress]
+    failed_items: list[SyncRunItem]
+
+    @property
+    def finished(self) -> bool:
+        return all(progress.finished for progress in self.runs)
+
+    @property
+    def is_retry(self) -> bool:
+        return all(progress.run.trigger == Trigger.RETRY for progress in self.runs)
+
+    @property
+    def total(self) -> int:
+        return sum(progress.total for progress in self.runs)
+
+    @property
+    def done(self) -> int:
+        return sum(progress.done for progress in self.runs)
+
+    @property
+    def failed(self) -> int:
+        return sum(progress.failed for progress in self.runs)
+
+    @property
+    def more_failed(self) -> int:
+        return self.failed - len(self.failed_items)
+
+
+def bulk_progress(*, org: Organization, public_ids: list[UUID]) -> BulkProgress:
+    """The runs of one bulk re-sync with their items' outcomes and the first failures (3 queries).
+
+    A run id that is not this organisation's is a 404, like a missing one.
+    """
+    wanted = list(dict.fromkeys(public_ids))
+    runs = list(
+        SyncRun.objects.for_org(org)
+        .filter(public_id__in=wanted)
+        .select_related("connection", "actor")
+        .order_by("connection__name", "id")
+    )
+    if len(runs) != len(wanted):
+        raise Http404("No such sync.")
+    progress = {run.pk: RunProgress(run=run) for run in runs}
+    outcomes = (
+        SyncRunItem.objects.filter(run__in=runs)
+        .values_list("run_id", "outcome")
+        .annotate(n=Count("id"))
+        .values_list("run_id", "outcome", "n")
+    )
+    for run_id, outcome, n in outcomes:
+        setattr(progress[run_id], outcome, n)
+    failed_items = list(
+        SyncRunItem.objects.filter(run__in=runs, outcome=SyncRunItem.Outcome.FAILED)
+        .select_related("run__connection", "record", "record__document", "record__payment")
+        .order_by("record__document__number", "id")[:GROUP_PREVIEW_SIZE]
+    )
+    return BulkProgress(runs=list(progress.values()), failed_items=failed_items)

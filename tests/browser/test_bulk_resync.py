@@ -1,0 +1,153 @@
+"""Bulk re-sync in the browser: select every document matching a filter, confirm, follow the
+progress page until it shows its summary by itself.
+
+The ledger is the Xero emulator in this process (the `ledger` fixture routes every connector to
+it, the live server thread included). Nothing is sent to a broker: the test plays the worker and
+pushes the Pending records itself while the page polls.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Role
+from documents.models import DocumentStatus
+from integrations import services as integration_services
+from integrations.models import Connection, Provider
+from synclog import services
+from synclog.models import RecordStatus, SyncRecord, SyncRun, Trigger
+from synclog.ratelimit import get_rate_limiter
+from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
+from tests.ledger_fixtures import EMULATOR_URL, credentials_from_token
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+UNLIMITED = {"per_window": 100_000, "window_seconds": 60, "max_concurrent": 100, "per_day": 10**7}
+
+
+@pytest.fixture
+def no_broker(monkeypatch):
+    """Pending records stay in the outbox for the test to push; no task goes to a broker."""
+    monkeypatch.setattr(services, "sync_records_enqueue", lambda *args, **kwargs: None)
+
+
+def connect_xero(org, ledger) -> Connection:
+    ledger.set_rate_limits(calls_per_window=100_000, max_concurrent=100, calls_per_day=10**7)
+    connection = Connection.objects.create(
+        org=org,
+        provider=Provider.XERO,
+        name="Xero",
+        base_url=EMULATOR_URL,
+        tenant_id=ledger.default_tenant_id,
+        settings={"payment_account_code": "090", "rate_limits": UNLIMITED},
+    )
+    integration_services.connection_credentials_save(
+        connection=connection, credentials=credentials_from_token(ledger.connect())
+    )
+    accounts = integration_services.connector_for(connection).list_accounts()
+    integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
+    get_rate_limiter().reset(f"connection:{connection.pk}")
+    return connection
+
+
+def push_pending() -> None:
+    """Play the worker: push every Pending record (as if its retry time had come)."""
+    for _ in range(5):
+        ids = list(
+            SyncRecord.objects.filter(status=RecordStatus.PENDING).values_list("pk", flat=True)
+        )
+        if not ids:
+            return
+        SyncRecord.objects.filter(pk__in=ids).update(next_retry_at=None)
+        for record_id in ids:
+            services.sync_record_push(record_id=record_id, worker="browser-test")
+
+
+def test_clerk_resyncs_every_document_matching_a_filter_and_sees_the_summary(
+    page, live_server, screenshot, sign_in_as, ledger, no_broker
+):
+    membership = MembershipFactory(role=Role.AP_CLERK, org__name="Acme Inc")
+    org = membership.org
+    office = CategoryFactory(org=org, name="Office", code="429")
+    vendor = ContactFactory(org=org, name="Travel Agency")
+    wanted = [
+        DocumentFactory(
+            org=org,
+            contact=vendor,
+            category=office,
+            number=f"TR-{index:03d}",
+            status=DocumentStatus.APPROVED,
+        )
+        for index in range(20)
+    ]
+    # Matching the filter but never synced (drafts, awaiting approval): skipped and said so.
+    for index in range(8):
+        DocumentFactory(
+            org=org,
+            contact=vendor,
+            category=office,
+            number=f"TR-9{index:02d}",
+            status=DocumentStatus.DRAFT if index % 2 else DocumentStatus.AWAITING_APPROVAL,
+        )
+    # Not matching the filter: must not be part of the run.
+    others = [
+        DocumentFactory(org=org, category=office, number=f"OTHER-{i}", status="approved")
+        for i in range(3)
+    ]
+    connect_xero(org, ledger)
+
+    sign_in_as(membership.user.username)
+    page.get_by_label("Number").fill("TR-")
+    expect(page.locator("#document-results")).to_contain_text("28 documents")
+    expect(page).to_have_url(re.compile(r"q=TR-"))
+    bar = page.get_by_role("region", name="Bulk actions")
+    expect(bar).to_be_hidden()
+
+    # Tick the page, then widen the selection to the whole filter (28 over two pages).
+    page.get_by_label("Select all documents on this page").check()
+    expect(bar).to_be_visible()
+    expect(bar).to_contain_text("25 selected")
+    page.get_by_role("button", name="Select all 28 documents matching this filter").click()
+    expect(bar).to_contain_text("All 28 documents matching this filter are selected")
+    screenshot("bulk-selection")
+
+    page.get_by_role("button", name="Re-sync", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("heading")).to_have_text("Re-sync 20 documents?")
+    expect(dialog).to_contain_text("28 documents selected (every document matching the filter)")
+    expect(dialog).to_contain_text("Xero (Xero)")
+    expect(dialog).to_contain_text("8 will be skipped: 8 drafts or awaiting approval")
+    screenshot("bulk-confirm-dialog")
+    assert not SyncRun.objects.exists()
+
+    dialog.get_by_role("button", name="Re-sync 20 documents").click()
+    expect(page).to_have_url(re.compile(r"/sync/bulk/[0-9a-f-]{36}/$"))
+    expect(page.get_by_role("heading", name="Re-sync in progress…")).to_be_visible()
+    expect(page.locator("#bulk-progress-count")).to_contain_text("0 of 20 ledger entries done")
+    expect(page.locator("#bulk-skipped")).to_contain_text("8 drafts or awaiting approval")
+    screenshot("bulk-progress-running")
+
+    run = SyncRun.objects.get()
+    assert (run.trigger, run.total, run.actor) == (Trigger.BULK, 20, membership.user)
+    synced = set(SyncRecord.objects.filter(run=run).values_list("document_id", flat=True))
+    assert synced == {document.pk for document in wanted}
+    assert not SyncRecord.objects.filter(document__in=others).exists()
+
+    # The worker's part; the page notices by polling, with no reload.
+    push_pending()
+    expect(page.get_by_role("heading", name="Re-sync finished")).to_be_visible()
+    expect(page.locator("#bulk-progress-count")).to_contain_text("20 of 20 ledger entries done")
+    summary = page.locator("#bulk-summary-1")
+    expect(summary).to_contain_text("20 synced")
+    expect(summary).to_contain_text("0 nothing to push")
+    expect(summary).to_contain_text("0 failed")
+    screenshot("bulk-progress-summary")
+    assert len(ledger.invoices()) == 20
+
+    # "20 synced" lists exactly those documents.
+    summary.get_by_role("link", name="20 synced").click()
+    expect(page.locator("#sync-run-filter")).to_contain_text("Showing the documents of one")
+    expect(page.locator("#document-results")).to_contain_text("20 documents")
+    expect(page.locator("#document-table")).not_to_contain_text("OTHER-")

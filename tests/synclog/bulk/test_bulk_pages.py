@@ -1,0 +1,421 @@
+"""Bulk re-sync from the documents list: selection, confirmation, the run, its progress page."""
+
+import re
+import uuid
+
+import pytest
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts import permissions
+from accounts.models import Role
+from accounts.permissions import Perm
+from documents.models import Category, DocumentStatus
+from integrations.models import Connection, Provider
+from synclog import services
+from synclog.models import (
+    RecordStatus,
+    StatusCode,
+    SyncRecord,
+    SyncRun,
+    SyncRunItem,
+    Trigger,
+)
+from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
+from tests.tenancy import assert_not_found_for_other_tenant
+
+ROLES = [Role.ADMIN, Role.AP_CLERK, Role.ACCOUNTING_SYNC, Role.SUPPORT]
+
+
+def approved(org, count, prefix="B", **kwargs):
+    # Booked to Office (429, mapped by the `connection` fixture) unless told otherwise.
+    if "category" not in kwargs:
+        kwargs["category"], _ = Category.objects.get_or_create(
+            org=org, code="429", defaults={"name": "Office"}
+        )
+    return [
+        DocumentFactory(
+            org=org, number=f"{prefix}-{index:03d}", status=DocumentStatus.APPROVED, **kwargs
+        )
+        for index in range(count)
+    ]
+
+
+def ids_of(documents):
+    return [document.pk for document in documents]
+
+
+@pytest.fixture
+def member_client(client, org):
+    def login(role=Role.AP_CLERK):
+        client.force_login(MembershipFactory(org=org, role=role).user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def foreign_connection(other_org):
+    return Connection.objects.create(org=other_org, provider=Provider.XERO, name="Their Xero")
+
+
+def start(client, data):
+    return client.post(reverse("synclog:bulk-resync"), data)
+
+
+def progress_url(run):
+    return reverse("synclog:bulk-progress", args=[run.public_id])
+
+
+# --- roles ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_that_may_resync_can_bulk_resync_and_follow_it(
+    member_client, org, connection, role
+):
+    client = member_client(role)
+    documents = approved(org, 2)
+    list_page = client.get(reverse("documents:list"))
+    assert b"data-bulk-row" in list_page.content
+    confirm = client.post(reverse("synclog:bulk-confirm"), {"document_ids": ids_of(documents)})
+    assert confirm.status_code == 200
+    response = start(client, {"document_ids": ids_of(documents)})
+    run = SyncRun.objects.get()
+    assert response.status_code == 302
+    assert response.url == progress_url(run)
+    assert client.get(response.url).status_code == 200
+
+
+def test_without_resync_no_selection_is_offered_and_actions_are_refused(
+    member_client, org, connection, monkeypatch
+):
+    # No role lacks RESYNC today; the gate must hold for one that would.
+    monkeypatch.setitem(
+        permissions.ROLE_PERMISSIONS, Role.SUPPORT, frozenset({Perm.VIEW_DOCUMENTS})
+    )
+    client = member_client(Role.SUPPORT)
+    (document,) = approved(org, 1)
+    (run,) = services.bulk_resync(org=org, document_ids=[document.pk], actor=None)
+    list_page = client.get(reverse("documents:list"))
+    assert list_page.status_code == 200
+    assert b"data-bulk-row" not in list_page.content
+    assert b"bulk-form" not in list_page.content
+    data = {"document_ids": [document.pk]}
+    assert client.post(reverse("synclog:bulk-confirm"), data).status_code == 403
+    assert start(client, data).status_code == 403
+    assert SyncRun.objects.count() == 1
+    page = client.get(progress_url(run))
+    assert page.status_code == 302 and "/sign-in/" in page.url
+
+
+def test_anonymous_is_sent_to_sign_in(client, org, connection):
+    (document,) = approved(org, 1)
+    response = client.get(reverse("synclog:bulk-progress", args=[uuid.uuid4()]))
+    assert response.status_code == 302 and "/sign-in/" in response.url
+    assert start(client, {"document_ids": [document.pk]}).status_code == 403
+    assert not SyncRun.objects.exists()
+
+
+# --- selection -----------------------------------------------------------------------------------
+
+
+def test_list_offers_row_checkboxes_select_all_and_the_bulk_bar(member_client, org):
+    approved(org, 30)
+    content = member_client().get(reverse("documents:list"), {"q": "B-"}).content.decode()
+    assert content.count('name="document_ids"') == 25
+    assert "data-bulk-page" in content
+    assert "Select all 30 documents matching this filter" in content
+    assert 'name="filter_query" value="q=B-"' in content
+    assert 'id="bulk-dialog"' in content
+
+
+def test_bulk_of_20_documents_makes_a_run_of_20_items_then_a_summary(
+    member_client, org, connection, drain, ledger
+):
+    client = member_client()
+    documents = approved(org, 20)
+    response = start(client, {"document_ids": ids_of(documents)})
+    run = SyncRun.objects.get()
+    assert (run.trigger, run.total) == (Trigger.BULK, 20)
+    assert SyncRunItem.objects.filter(run=run).count() == 20
+
+    running = client.get(response.url)
+    assert b"Re-sync in progress" in running.content
+    assert b'hx-trigger="every 1s"' in running.content
+    assert b"0 of 20 ledger entries done" in running.content
+
+    drain()
+    poll = client.get(response.url, headers={"HX-Request": "true"})
+    content = poll.content.decode()
+    assert "<html" not in content
+    assert "hx-trigger" not in content  # finished: the polling stops
+    assert "Re-sync finished" in content
+    assert "20 of 20 ledger entries done" in content
+    summary = re.sub(r"\s+", " ", content)
+    assert "<strong>20</strong> synced" in summary
+    assert "<strong>0</strong> nothing to push" in summary
+    assert "<strong>0</strong> failed" in summary
+    assert f"sync_run={run.public_id}&amp;sync_outcome=pushed" in content
+    assert len(ledger.invoices()) == 20
+
+
+def test_select_all_matching_reapplies_the_filter_on_the_server(
+    member_client, org, connection, enqueued
+):
+    client = member_client()
+    wanted = approved(org, 30, prefix="TR")
+    others = approved(org, 3, prefix="OTHER")
+    drafts = [
+        DocumentFactory(org=org, number=f"TR-D{index}", status=DocumentStatus.DRAFT)
+        for index in range(2)
+    ]
+    # Ids sent along are ignored in this mode: the filter decides.
+    data = {
+        "select_all_matching": "1",
+        "filter_query": "q=TR-",
+        "document_ids": [others[0].pk],
+    }
+    confirm = client.post(reverse("synclog:bulk-confirm"), data, headers={"HX-Request": "true"})
+    text = re.sub(r"\s+", " ", confirm.content.decode())
+    assert "Re-sync 30 documents?" in text
+    assert "32 documents selected (every document matching the filter)" in text
+    assert "<strong>Xero</strong> (Xero)" in text
+    assert "2 will be skipped: 2 drafts or awaiting approval" in text
+
+    response = start(client, data)
+    run = SyncRun.objects.get()
+    synced = set(SyncRecord.objects.filter(run=run).values_list("document_id", flat=True))
+    assert synced == set(ids_of(wanted))
+    assert not SyncRecord.objects.filter(document__in=others + drafts).exists()
+    page = client.get(response.url).content.decode()
+    assert "Skipped:" in page and "2 drafts or awaiting approval" in page
+
+
+def test_select_all_matching_with_a_filter_that_is_no_longer_valid_is_a_form_error(
+    member_client, org, connection
+):
+    approved(org, 2)
+    data = {"select_all_matching": "1", "filter_query": "status=nonsense"}
+    response = start(member_client(), data)
+    assert response.status_code == 400
+    assert b"no longer valid" in response.content
+    assert not SyncRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, b"Select at least one document."),
+        ({"document_ids": ["abc"]}, b"The selection is not valid"),
+        ({"document_ids": [str(n) for n in range(1, 600)]}, b"at most 500"),
+    ],
+)
+def test_bad_selections_are_form_errors(member_client, org, connection, data, message):
+    response = start(member_client(), data)
+    assert response.status_code == 400
+    assert message in response.content
+    assert not SyncRun.objects.exists()
+
+
+def test_drafts_only_cannot_be_resynced(member_client, org, connection):
+    draft = DocumentFactory(org=org, status=DocumentStatus.DRAFT)
+    client = member_client()
+    confirm = client.post(
+        reverse("synclog:bulk-confirm"),
+        {"document_ids": [draft.pk]},
+        headers={"HX-Request": "true"},
+    )
+    assert confirm.status_code == 200  # shown in the dialog
+    assert b"Nothing to re-sync" in confirm.content
+    assert b"drafts and documents awaiting approval never sync" in confirm.content
+    assert start(client, {"document_ids": [draft.pk]}).status_code == 400
+    assert not SyncRun.objects.exists()
+
+
+def test_without_a_connection_nothing_starts(member_client, org):
+    (document,) = approved(org, 1)
+    response = start(member_client(), {"document_ids": [document.pk]})
+    assert response.status_code == 400
+    assert b"No ledger is connected" in response.content
+
+
+# --- tenant isolation ----------------------------------------------------------------------------
+
+
+def test_another_organisations_ids_are_ignored(
+    member_client, org, other_org, connection, foreign_connection
+):
+    mine = approved(org, 2)
+    theirs = approved(other_org, 2, prefix="THEIRS")
+    client = member_client()
+    start(client, {"document_ids": ids_of(mine + theirs)})
+    run = SyncRun.objects.get()
+    assert run.total == 2
+    assert not SyncRecord.objects.filter(document__in=theirs).exists()
+    assert not SyncRun.objects.filter(org=other_org).exists()
+
+    only_theirs = start(client, {"document_ids": ids_of(theirs)})
+    assert only_theirs.status_code == 400
+    assert b"None of the selected documents exists" in only_theirs.content
+    assert SyncRun.objects.count() == 1
+
+
+def test_another_organisations_run_is_not_found(
+    member_client, org, other_org, connection, foreign_connection
+):
+    foreign_run = SyncRun.objects.create(
+        org=other_org, connection=foreign_connection, trigger=Trigger.BULK
+    )
+    client = member_client()
+    assert_not_found_for_other_tenant(client, "get", progress_url(foreign_run))
+    (document,) = approved(org, 1)
+    start(client, {"document_ids": [document.pk]})
+    mine = SyncRun.objects.get(org=org)
+    # Nor can it ride along with one of ours.
+    assert_not_found_for_other_tenant(
+        client, "get", f"{progress_url(mine)}?run={foreign_run.public_id}"
+    )
+    assert client.get(f"{progress_url(mine)}?run=not-a-uuid").status_code == 404
+    # The summary's links filter by run: another organisation's run matches none of our rows.
+    listed = client.get(
+        reverse("documents:list"), {"sync_run": str(foreign_run.public_id)}
+    ).context["page"]
+    assert list(listed) == []
+
+
+# --- summary and its links -----------------------------------------------------------------------
+
+
+def test_failures_are_listed_with_their_fix_and_link_to_the_documents(
+    member_client, org, connection, drain, office
+):
+    travel = CategoryFactory(org=org, name="Travel", code="999")  # not in Xero's chart
+    good = approved(org, 3, category=office)
+    bad = approved(org, 2, prefix="T", category=travel)
+    client = member_client()
+    response = start(client, {"document_ids": ids_of(good + bad)})
+    drain()
+    run = SyncRun.objects.get()
+    assert (run.pushed, run.failed, run.status_code) == (3, 2, StatusCode.CONFIGURATION)
+    content = client.get(response.url).content.decode()
+    assert "Category Travel has no Xero mapping" in content
+    assert reverse("synclog:attention") in content
+    tab = reverse("synclog:document-integrations", args=[bad[0].pk])
+    assert f"{tab}?connection={connection.pk}" in content
+
+    def listed(outcome):
+        page = client.get(
+            reverse("documents:list"), {"sync_run": str(run.public_id), "sync_outcome": outcome}
+        ).context["page"]
+        return {document.pk for document in page}
+
+    assert listed("failed") == set(ids_of(bad))
+    assert listed("pushed") == set(ids_of(good))
+    assert listed("nothing_to_push") == set()
+    both = client.get(reverse("documents:list"), {"sync_run": str(run.public_id)})
+    assert len(both.context["page"]) == 5
+    assert b"Showing the documents of one re-sync" in both.content
+
+
+def test_a_second_bulk_of_unchanged_documents_is_nothing_to_push(
+    member_client, org, connection, drain
+):
+    documents = approved(org, 3)
+    client = member_client()
+    start(client, {"document_ids": ids_of(documents)})
+    drain()
+    response = start(client, {"document_ids": ids_of(documents)})
+    drain()
+    run = SyncRun.objects.order_by("-id").first()
+    assert (run.nothing_to_push, run.status_code) == (3, StatusCode.NOTHING_TO_PUSH)
+    summary = re.sub(r"\s+", " ", client.get(response.url).content.decode())
+    assert "<strong>3</strong> nothing to push" in summary
+
+
+def test_several_connections_give_one_progress_page_for_all_runs(
+    member_client, org, connection, drain, ledger
+):
+    from integrations import services as integration_services
+    from tests.ledger_fixtures import EMULATOR_URL, credentials_from_token
+    from tests.synclog.conftest import UNLIMITED
+
+    second = Connection.objects.create(
+        org=org,
+        provider=Provider.XERO,
+        name="Second Xero",
+        base_url=EMULATOR_URL,
+        tenant_id=ledger.default_tenant_id,
+        settings={"payment_account_code": "090", "rate_limits": UNLIMITED},
+    )
+    integration_services.connection_credentials_save(
+        connection=second, credentials=credentials_from_token(ledger.connect())
+    )
+    accounts = integration_services.connector_for(second).list_accounts()
+    integration_services.mappings_auto_map_accounts(connection=second, accounts=accounts)
+    documents = approved(org, 2)
+    client = member_client()
+    confirm = client.post(reverse("synclog:bulk-confirm"), {"document_ids": ids_of(documents)})
+    names = b"<strong>Second Xero</strong> (Xero) and <strong>Xero</strong> (Xero)"
+    assert names in confirm.content
+    response = start(client, {"document_ids": ids_of(documents)})
+    runs = list(SyncRun.objects.order_by("id"))
+    assert len(runs) == 2
+    assert response.url.startswith(progress_url(runs[0])) and "?run=" in response.url
+    drain()
+    content = client.get(response.url).content.decode()
+    assert "4 of 4 ledger entries done" in content
+    assert content.count('class="bulk-run"') == 2
+
+
+# --- query counts --------------------------------------------------------------------------------
+
+
+def _queries(client, method, url, data=None):
+    with CaptureQueriesContext(db) as captured:
+        response = getattr(client, method)(url, data or {})
+    assert response.status_code in (200, 302), response.content[:500]
+    return len(captured)
+
+
+def test_starting_a_bulk_resync_does_a_fixed_number_of_queries(
+    member_client, org, connection, enqueued
+):
+    client = member_client()
+    few, many = approved(org, 5, prefix="F"), approved(org, 50, prefix="M")
+    url = reverse("synclog:bulk-resync")
+    assert _queries(client, "post", url, {"document_ids": ids_of(many)}) == _queries(
+        client, "post", url, {"document_ids": ids_of(few)}
+    )
+    # Every document matching a filter: the same.
+    approved(org, 5, prefix="G")
+    approved(org, 50, prefix="N")
+
+    def matching(prefix):
+        return {"select_all_matching": "1", "filter_query": f"q={prefix}-"}
+
+    assert _queries(client, "post", url, matching("N")) == _queries(
+        client, "post", url, matching("G")
+    )
+    confirm = reverse("synclog:bulk-confirm")
+    assert _queries(client, "post", confirm, {"document_ids": ids_of(many)}) == _queries(
+        client, "post", confirm, {"document_ids": ids_of(few)}
+    )
+
+
+def test_progress_page_query_count_does_not_grow_with_items(
+    member_client, org, connection, drain, office
+):
+    travel = CategoryFactory(org=org, name="Travel", code="999")
+    client = member_client()
+
+    def progress_queries(count, prefix):
+        documents = approved(org, count, prefix=prefix, category=travel)
+        documents += approved(org, count, prefix=f"{prefix}OK", category=office)
+        response = start(client, {"document_ids": ids_of(documents)})
+        drain()
+        assert SyncRecord.objects.filter(status=RecordStatus.FAILED).exists()
+        return _queries(client, "get", response.url)
+
+    assert progress_queries(5, "A") == progress_queries(50, "B")
