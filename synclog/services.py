@@ -53,6 +53,7 @@ from synclog.models import (
     Trigger,
 )
 from synclog.ratelimit import Grant, Limits, get_rate_limiter
+from webhooks.services import webhook_emit_record_failed, webhook_emit_run_finished
 
 logger = logging.getLogger(__name__)
 
@@ -206,13 +207,27 @@ def sync_records_enqueue(record_ids: list[int], *, trigger: str, countdown: floa
             for pk, connection_id in records.values_list("pk", "connection_id"):
                 by_connection.setdefault(connection_id, []).append(pk)
             size = settings.SYNC_BATCH_SIZE
-            for ids in by_connection.values():
-                for start in range(0, len(ids), size):
-                    chunk = sorted(ids[start : start + size])
-                    sync_batch.apply_async(args=[chunk], countdown=countdown, queue=queue)
-            return
-        for record_id in record_ids:
-            sync_record.apply_async(args=[record_id], countdown=countdown, queue=queue)
+            messages = [
+                (sync_batch, sorted(ids[start : start + size]))
+                for ids in by_connection.values()
+                for start in range(0, len(ids), size)
+            ]
+        else:
+            messages = [(sync_record, record_id) for record_id in record_ids]
+        for index, (task, argument) in enumerate(messages):
+            try:
+                task.apply_async(args=[argument], countdown=countdown, queue=queue)
+            except Exception:
+                # The broker is down. The change itself is saved and its records are Pending
+                # (the outbox): the next sweep sends them, so the user's action must not fail.
+                unsent = [
+                    pk
+                    for _, arg in messages[index:]
+                    for pk in (arg if isinstance(arg, list) else [arg])
+                ]
+                SyncRecord.objects.filter(pk__in=unsent).update(enqueued_at=None)
+                logger.warning("Broker unavailable: %d records left to the sweep", len(unsent))
+                return
 
     transaction.on_commit(send)
 
@@ -293,6 +308,8 @@ def _start_run(
         run.status_code = StatusCode.NOTHING_TO_PUSH
         run.finished_at = timezone.now()
     run.save(update_fields=["total", "status_code", "finished_at"])
+    if run.total == 0:
+        webhook_emit_run_finished(run=run)
     sync_records_enqueue(ids, trigger=trigger)
     return run
 
@@ -508,6 +525,8 @@ def sync_sweep(*, now: datetime.datetime | None = None) -> int:
     now = now or timezone.now()
     SyncRecord.objects.filter(claimed_until__lt=now).update(claimed_by="", claimed_until=None)
     stale = now - datetime.timedelta(seconds=settings.SYNC_SWEEP_AFTER_SECONDS)
+    # A bulk backlog waits in its queue for quota a long time: do not resend it every sweep.
+    stale_bulk = now - datetime.timedelta(seconds=settings.SYNC_SWEEP_BULK_AFTER_SECONDS)
     ids = list(
         SyncRecord.objects.filter(
             status=RecordStatus.PENDING,
@@ -515,7 +534,11 @@ def sync_sweep(*, now: datetime.datetime | None = None) -> int:
             claimed_until__isnull=True,
         )
         .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
-        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+        .filter(
+            Q(enqueued_at__isnull=True)
+            | Q(enqueued_at__lt=stale_bulk)
+            | (Q(enqueued_at__lt=stale) & ~Q(pending_trigger__in=list(BATCHED_TRIGGERS)))
+        )
         .values_list("pk", flat=True)[: settings.SYNC_SWEEP_BATCH]
     )
     with transaction.atomic():
@@ -546,6 +569,8 @@ class _AttemptLog:
 
 def sync_record_push(*, record_id: int, worker: str) -> float | None:
     """Push one record if it is Pending and due; returns the seconds after which to run again."""
+    # Unique per call: the processes of one worker share its name, and a lease must be ours only.
+    worker = f"{worker}:{uuid.uuid4().hex[:8]}"
     now = timezone.now()
     claimed = (
         SyncRecord.objects.filter(pk=record_id, status=RecordStatus.PENDING)
@@ -829,9 +854,11 @@ def _complete(record: SyncRecord, log: _AttemptLog, result: _PushResult) -> floa
 
 def _fail(record: SyncRecord, log: _AttemptLog, error: ConnectorError) -> None:
     with transaction.atomic():
-        _set_error(record, error, status=RecordStatus.FAILED)
+        failed = _set_error(record, error, status=RecordStatus.FAILED)
         _write_attempt(record, log, Outcome.FAILED, error.status_code, error=error)
         _finish_run_item(record, SyncRunItem.Outcome.FAILED, error.status_code)
+        if failed:
+            webhook_emit_record_failed(record=record)
 
 
 def _retry_later(
@@ -843,9 +870,11 @@ def _retry_later(
     if attempts >= settings.SYNC_MAX_ATTEMPTS:
         with transaction.atomic():
             error.hint = error.hint or "Re-sync once the ledger answers again."
-            _set_error(record, error, status=RecordStatus.FAILED, unknown=unknown)
+            failed = _set_error(record, error, status=RecordStatus.FAILED, unknown=unknown)
             _write_attempt(record, log, outcome, error.status_code, error=error)
             _finish_run_item(record, SyncRunItem.Outcome.FAILED, error.status_code)
+            if failed:
+                webhook_emit_record_failed(record=record)
         return None
     # Exponential backoff with full jitter, never sooner than the ledger asked.
     ceiling = min(
@@ -864,7 +893,8 @@ def _retry_later(
 
 def _set_error(
     record: SyncRecord, error: ConnectorError, *, status: int, unknown: bool | None = None
-) -> None:
+) -> bool:
+    """Store the error; False when a newer change arrived meanwhile (the record stays Pending)."""
     changes = {
         "status": status,
         "last_error_code": error.status_code,
@@ -879,7 +909,7 @@ def _set_error(
     if status == RecordStatus.FAILED:
         # A newer change arrived during the push: it stays Pending for that one.
         records = records.filter(version=record.version)
-    records.update(**changes)
+    return bool(records.update(**changes))
 
 
 def _write_attempt(
@@ -929,7 +959,8 @@ def sync_run_rollup(*, run_id: int) -> SyncRun:
     run.pushed = counts.get(SyncRunItem.Outcome.PUSHED, 0)
     run.nothing_to_push = counts.get(SyncRunItem.Outcome.NOTHING_TO_PUSH, 0)
     run.failed = counts.get(SyncRunItem.Outcome.FAILED, 0)
-    if not counts.get(SyncRunItem.Outcome.PENDING) and run.finished_at is None:
+    finished = not counts.get(SyncRunItem.Outcome.PENDING) and run.finished_at is None
+    if finished:
         run.finished_at = timezone.now()
         if run.failed:
             # The commonest failure code names the run's failure (a run fails if any item fails).
@@ -946,6 +977,9 @@ def sync_run_rollup(*, run_id: int) -> SyncRun:
         else:
             run.status_code = StatusCode.NOTHING_TO_PUSH
     run.save(update_fields=["pushed", "nothing_to_push", "failed", "finished_at", "status_code"])
+    if finished:
+        # In this transaction: the webhook goes out on commit, once the run's end is saved.
+        webhook_emit_run_finished(run=run)
     return run
 
 

@@ -193,13 +193,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 
 # The sync engine (synclog.services). Seconds unless named otherwise.
 SYNC_COALESCE_SECONDS = float(os.environ.get("SYNC_COALESCE_SECONDS", "2"))
-SYNC_LEASE_SECONDS = float(os.environ.get("SYNC_LEASE_SECONDS", "120"))
+# Longer than the slowest push (a few calls at the HTTP timeout each); a dead worker's records
+# wait this long before the sweep frees them.
+SYNC_LEASE_SECONDS = float(os.environ.get("SYNC_LEASE_SECONDS", "300"))
 SYNC_MAX_ATTEMPTS = int(os.environ.get("SYNC_MAX_ATTEMPTS", "6"))
 SYNC_BACKOFF_BASE_SECONDS = float(os.environ.get("SYNC_BACKOFF_BASE_SECONDS", "2"))
 SYNC_BACKOFF_CAP_SECONDS = float(os.environ.get("SYNC_BACKOFF_CAP_SECONDS", "300"))
 SYNC_BILL_FIRST_DELAY_SECONDS = float(os.environ.get("SYNC_BILL_FIRST_DELAY_SECONDS", "2"))
 SYNC_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SYNC_SWEEP_INTERVAL_SECONDS", "30"))
 SYNC_SWEEP_AFTER_SECONDS = float(os.environ.get("SYNC_SWEEP_AFTER_SECONDS", "60"))
+SYNC_SWEEP_BULK_AFTER_SECONDS = float(os.environ.get("SYNC_SWEEP_BULK_AFTER_SECONDS", "900"))
 SYNC_SWEEP_BATCH = 5000
 # New entries of bulk runs go to the ledger this many per call (Xero suggests about 50).
 SYNC_BATCH_SIZE = int(os.environ.get("SYNC_BATCH_SIZE", "50"))
@@ -210,6 +213,10 @@ CELERY_TASK_DEFAULT_QUEUE = "sync"
 SYNC_QUEUES = ("interactive", "sync", "bulk")
 CELERY_BEAT_SCHEDULE = {
     "sync-sweep": {"task": "synclog.tasks.sync_sweep", "schedule": SYNC_SWEEP_INTERVAL_SECONDS},
+    # Deliveries whose task was lost (broker restart) are sent again.
+    "webhooks-sweep": {"task": "webhooks.tasks.webhook_sweep", "schedule": 60.0},
+    # API Idempotency-Key rows are kept 24 hours.
+    "api-idempotency-purge": {"task": "api.tasks.idempotency_keys_purge", "schedule": 3600.0},
 }
 
 REST_FRAMEWORK = {

@@ -9,5 +9,6 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("sync/", include("synclog.urls")),
     path("api/", include("api.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
 ]
