@@ -57,3 +57,36 @@ class OrgScopedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class ApiKey(OrgScopedModel):
+    """A partner system's key to the REST API: it acts for one organisation.
+
+    Only a SHA-256 digest of the key is stored (the key is 256 random bits, so a fast hash is
+    enough: there is nothing to brute-force); the key itself is shown once, when it is created.
+    The prefix is not secret: it finds the row and tells keys apart on the admin page.
+    """
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    hashed_key = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

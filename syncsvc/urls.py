@@ -10,5 +10,6 @@ urlpatterns = [
     path("sync/", include("synclog.urls")),
     path("api/", include("api.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("settings/api-keys/", include("accounts.urls_api_keys")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,209 @@
+"""django-filter FilterSets of the API lists. Each takes the request's organisation (choices of
+contacts and connections are the organisation's own); an invalid value is a 400.
+
+Documents use documents.filters.DocumentFilter, the one the documents page uses.
+"""
+
+import datetime
+import re
+
+import django_filters
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Cast, Replace
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+
+from documents.models import Contact, ContactKind
+from integrations.models import Connection
+from synclog.filters_history import STATUS_BY_NAME, SyncHistoryFilter
+from synclog.models import EntryType, Outcome, RecordStatus, StatusCode, SyncRunItem
+
+LONG_RUNNING = datetime.timedelta(minutes=10)
+
+
+def day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def day_end(day: datetime.date) -> datetime.datetime | None:
+    """The start of the next day: the open end of a range to `day`; None past the calendar."""
+    if day >= datetime.date.max:
+        return None
+    return day_start(day + datetime.timedelta(days=1))
+
+
+class OrgFilterSet(django_filters.FilterSet):
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.org = org
+
+
+class NameFilterSet(OrgFilterSet):
+    q = django_filters.CharFilter(
+        field_name="name", lookup_expr="icontains", label="Name contains (case-insensitive)."
+    )
+
+
+class ContactFilter(NameFilterSet):
+    kind = django_filters.ChoiceFilter(choices=ContactKind.choices)
+
+    class Meta:
+        model = Contact
+        fields = ["q", "kind"]
+
+
+class CategoryFilter(OrgFilterSet):
+    q = django_filters.CharFilter(method="filter_q", label="Name or account code contains.")
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(code__icontains=value))
+
+
+class DepartmentFilter(NameFilterSet):
+    pass
+
+
+class PaymentFilter(OrgFilterSet):
+    document = django_filters.NumberFilter(field_name="document_id", label="Document id.")
+    paid_from = django_filters.DateFilter(field_name="paid_at", lookup_expr="gte")
+    paid_to = django_filters.DateFilter(field_name="paid_at", lookup_expr="lte")
+
+
+STATUS_CODE_CHOICES = [(code.value, f"{code.value} {code.label}") for code in StatusCode]
+
+
+class SyncFilter(OrgFilterSet):
+    """Syncs by status code (1010: still in progress after ten minutes), start date, connection
+    and id (whole, or its first characters)."""
+
+    status_code = extend_schema_field(
+        {"type": "integer", "enum": [code.value for code in StatusCode]}
+    )(
+        django_filters.TypedChoiceFilter(
+            choices=STATUS_CODE_CHOICES, coerce=int, method="filter_status_code"
+        )
+    )
+    started_from = django_filters.DateFilter(method="filter_started_from")
+    started_to = django_filters.DateFilter(method="filter_started_to")
+    connection = django_filters.ModelChoiceFilter(queryset=Connection.objects.none())
+    id = django_filters.CharFilter(
+        method="filter_id", label="The sync id, or its first characters (hyphens optional)."
+    )
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.filters["connection"].queryset = Connection.objects.for_org(org)
+
+    def filter_status_code(self, queryset, name, value):
+        cutoff = timezone.now() - LONG_RUNNING
+        if value == StatusCode.IN_PROGRESS:
+            return queryset.filter(status_code=value, started_at__gte=cutoff)
+        if value == StatusCode.IN_PROGRESS_LONG:
+            return queryset.filter(status_code=StatusCode.IN_PROGRESS, started_at__lt=cutoff)
+        return queryset.filter(status_code=value)
+
+    def filter_started_from(self, queryset, name, value):
+        return queryset.filter(started_at__gte=day_start(value))
+
+    def filter_started_to(self, queryset, name, value):
+        end = day_end(value)
+        return queryset if end is None else queryset.filter(started_at__lt=end)
+
+    def filter_id(self, queryset, name, value):
+        compact = value.strip().replace("-", "").lower()
+        if not re.fullmatch(r"[0-9a-f]{1,32}", compact):
+            return queryset.none()
+        # Hyphens dropped on both sides: PostgreSQL prints UUIDs with them, SQLite stores none.
+        return queryset.annotate(
+            public_id_compact=Replace(
+                Cast("public_id", output_field=CharField()), Value("-"), Value("")
+            )
+        ).filter(public_id_compact__startswith=compact)
+
+
+class TransactionFilter(OrgFilterSet):
+    status = django_filters.ChoiceFilter(
+        field_name="outcome", choices=SyncRunItem.Outcome.choices, label="The item's outcome."
+    )
+    entry_type = django_filters.ChoiceFilter(
+        field_name="record__entry_type", choices=EntryType.choices
+    )
+    document = django_filters.NumberFilter(field_name="record__document_id")
+
+
+RECORD_STATUS_CHOICES = [(name, status.label) for name, status in STATUS_BY_NAME.items()]
+
+
+class SyncRecordFilter(OrgFilterSet):
+    """The Accounting Sync History page's filters, without its defaults: entry type (the page's
+    tabs, plus expense), status, date range (of the sync, or of the failure; ignored for
+    Pending, as on the page), connection and document."""
+
+    entry_type = django_filters.ChoiceFilter(choices=EntryType.choices)
+    status = django_filters.ChoiceFilter(choices=RECORD_STATUS_CHOICES, method="filter_nothing")
+    date_from = django_filters.DateFilter(method="filter_nothing")
+    date_to = django_filters.DateFilter(method="filter_nothing")
+    connection = django_filters.ModelChoiceFilter(queryset=Connection.objects.none())
+    document = django_filters.NumberFilter(field_name="document_id")
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.filters["connection"].queryset = Connection.objects.for_org(org)
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset  # status and dates depend on each other: see filter_queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        status = STATUS_BY_NAME.get(data.get("status") or "")
+        if status is not None:
+            queryset = queryset.filter(status=status)
+        if status == RecordStatus.PENDING:
+            return queryset
+        start, end = data.get("date_from"), data.get("date_to")
+        if start:
+            queryset = queryset.filter(self._dated(status, "gte", day_start(start)))
+        if end and day_end(end) is not None:
+            queryset = queryset.filter(self._dated(status, "lt", day_end(end)))
+        return queryset
+
+    @staticmethod
+    def _dated(status, lookup: str, moment: datetime.datetime) -> Q:
+        if status is None:
+            # No status chosen: each record by its own rule.
+            return (
+                Q(status=RecordStatus.FAILED, **{f"updated_at__{lookup}": moment})
+                | (
+                    Q(status=RecordStatus.COMPLETE)
+                    & SyncHistoryFilter._dated(RecordStatus.COMPLETE, lookup, moment)
+                )
+                | Q(status=RecordStatus.PENDING)
+            )
+        return SyncHistoryFilter._dated(status, lookup, moment)
+
+
+class AttemptFilter(OrgFilterSet):
+    connection = django_filters.ModelChoiceFilter(
+        field_name="record__connection", queryset=Connection.objects.none()
+    )
+    entry_type = django_filters.ChoiceFilter(
+        field_name="record__entry_type", choices=EntryType.choices
+    )
+    outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
+
+    def __init__(self, *args, org, **kwargs):
+        super().__init__(*args, org=org, **kwargs)
+        self.filters["connection"].queryset = Connection.objects.for_org(org)
+
+
+class DatasetFilter(OrgFilterSet):
+    created_from = django_filters.DateFilter(method="filter_created_from")
+    created_to = django_filters.DateFilter(method="filter_created_to")
+
+    def filter_created_from(self, queryset, name, value):
+        return queryset.filter(created_at__gte=day_start(value))
+
+    def filter_created_to(self, queryset, name, value):
+        end = day_end(value)
+        return queryset if end is None else queryset.filter(created_at__lt=end)

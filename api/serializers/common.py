@@ -1,0 +1,45 @@
+from rest_framework import serializers
+
+MAX_ID = 2**63 - 1
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer; not a boolean (Python counts True as 1)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def id_field(**kwargs) -> StrictIntegerField:
+    return StrictIntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class OrgRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id of one of the organisation's objects. Another organisation's id reads as a
+    missing one ("does not exist"), so ids cannot be probed."""
+
+    def __init__(self, model, **kwargs):
+        self.model = model
+        kwargs.setdefault("queryset", model.objects.none())
+        kwargs.setdefault("pk_field", id_field())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.model.objects.for_org(self.context["org"])
+
+
+class ErrorInfoSerializer(serializers.Serializer):
+    """Why a push failed: the ledger's words, what they mean and how to fix it."""
+
+    status_code = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField(help_text="The ledger's (or our) message, as given.")
+    explanation = serializers.CharField(help_text="What it means.")
+    hint = serializers.CharField(help_text="How to fix it.")
+
+
+def error_info(*, code, message: str, explanation: str, hint: str) -> dict | None:
+    if not (code or message):
+        return None
+    return {"status_code": code, "message": message, "explanation": explanation, "hint": hint}

@@ -1,0 +1,173 @@
+"""Expense datasets: a batch of expense transactions in, a dataset id and its items' status out."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.models import ExpenseDataset, ExpenseDatasetItem
+from api.serializers.common import ErrorInfoSerializer, OrgRelatedField, error_info
+from api.serializers.documents import MONEY, QUANTITY
+from api.serializers.syncs import RECORD_STATUS_NAMES
+from documents.models import Category, Contact, Department, DocumentStatus
+from synclog.models import RecordStatus
+
+MAX_ITEMS = 500
+MAX_LINES = 100
+ITEM_STATUSES = ["not_synced", "pending", "complete", "failed"]
+
+
+class ExpenseLineSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=300)
+    quantity = serializers.DecimalField(**QUANTITY, min_value=0, required=False, default=1)
+    unit_amount = serializers.DecimalField(**MONEY, min_value=0, help_text="Net amount.")
+    category = OrgRelatedField(
+        Category,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Category id (the ledger account); defaults to the transaction's category.",
+    )
+
+
+class ExpenseTransactionSerializer(serializers.Serializer):
+    """An expense paid by the company (a card or bank payment): it becomes an approved expense
+    document, booked in the ledger as a supplier bill."""
+
+    id = serializers.CharField(
+        max_length=64, help_text="Your id of the transaction, unique in your organisation."
+    )
+    issue_date = serializers.DateField()
+    currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
+    contact = OrgRelatedField(
+        Contact, required=False, allow_null=True, default=None, help_text="A vendor's id."
+    )
+    merchant_name = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Without `contact`: the vendor of this name (created when new).",
+    )
+    reference = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The document number (defaults to `id`).",
+    )
+    notes = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    category = OrgRelatedField(Category, required=False, allow_null=True, default=None)
+    department = OrgRelatedField(Department, required=False, allow_null=True, default=None)
+    lines = ExpenseLineSerializer(many=True, min_length=1, max_length=MAX_LINES)
+
+    def validate(self, attrs):
+        if attrs.get("contact") is None and not attrs.get("merchant_name", "").strip():
+            raise serializers.ValidationError(
+                {"merchant_name": ["Give a vendor's `contact` id or a `merchant_name`."]}
+            )
+        return attrs
+
+
+class ExpenseDatasetCreateSerializer(serializers.Serializer):
+    items = ExpenseTransactionSerializer(many=True, min_length=1, max_length=MAX_ITEMS)
+
+
+class DatasetRecordSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The sync record.")
+    connection = serializers.IntegerField(source="connection_id")
+    status = serializers.SerializerMethodField()
+    external_id = serializers.CharField()
+    error = serializers.SerializerMethodField()
+
+    @extend_schema_field({"type": "string", "enum": list(RECORD_STATUS_NAMES.values())})
+    def get_status(self, record) -> str:
+        return RECORD_STATUS_NAMES[record.status]
+
+    @extend_schema_field(ErrorInfoSerializer(allow_null=True))
+    def get_error(self, record) -> dict | None:
+        if record.status != RecordStatus.FAILED:
+            return None
+        return error_info(
+            code=record.last_error_code,
+            message=record.last_error_message,
+            explanation=record.last_error_explanation,
+            hint=record.last_error_hint,
+        )
+
+
+def item_status(records) -> str:
+    statuses = {record.status for record in records}
+    if not statuses:
+        return "not_synced"
+    if RecordStatus.FAILED in statuses:
+        return "failed"
+    if RecordStatus.PENDING in statuses:
+        return "pending"
+    return "complete"
+
+
+class ExpenseDatasetItemSerializer(serializers.ModelSerializer):
+    document_id = serializers.IntegerField()
+    document_number = serializers.CharField(source="document.number")
+    document_status = serializers.ChoiceField(
+        source="document.status", choices=DocumentStatus.choices
+    )
+    status = serializers.SerializerMethodField(
+        help_text="not_synced (no connection), pending, complete (on every connection) or "
+        "failed (on one at least)."
+    )
+    records = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExpenseDatasetItem
+        fields = [
+            "transaction_id",
+            "document_id",
+            "document_number",
+            "document_status",
+            "status",
+            "records",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "enum": ITEM_STATUSES})
+    def get_status(self, item) -> str:
+        return item_status(item.document.sync_records.all())
+
+    @extend_schema_field(DatasetRecordSerializer(many=True))
+    def get_records(self, item) -> list:
+        return DatasetRecordSerializer(item.document.sync_records.all(), many=True).data
+
+
+class ExpenseDatasetSummarySerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id")
+
+    class Meta:
+        model = ExpenseDataset
+        fields = ["id", "status", "item_count", "created_at"]
+        read_only_fields = fields
+
+
+class ExpenseDatasetSerializer(ExpenseDatasetSummarySerializer):
+    counts = serializers.SerializerMethodField()
+    items = serializers.SerializerMethodField()
+
+    class Meta(ExpenseDatasetSummarySerializer.Meta):
+        fields = [*ExpenseDatasetSummarySerializer.Meta.fields, "counts", "items"]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {name: {"type": "integer"} for name in ITEM_STATUSES},
+            "required": ITEM_STATUSES,
+        }
+    )
+    def get_counts(self, dataset) -> dict:
+        counts = dict.fromkeys(ITEM_STATUSES, 0)
+        for item in self.context["items"]:
+            counts[item_status(item.document.sync_records.all())] += 1
+        return counts
+
+    @extend_schema_field(ExpenseDatasetItemSerializer(many=True))
+    def get_items(self, dataset) -> list:
+        return ExpenseDatasetItemSerializer(self.context["items"], many=True).data

@@ -1,0 +1,297 @@
+"""Syncs (runs), their transactions (push items), sync records and attempts, connections."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from api.serializers.common import ErrorInfoSerializer, error_info, id_field
+from integrations.models import Connection
+from synclog.models import (
+    EntryType,
+    Outcome,
+    RecordStatus,
+    StatusCode,
+    SyncAttempt,
+    SyncRecord,
+    SyncRun,
+    SyncRunItem,
+    Trigger,
+)
+
+STATUS_CODES = {code.value: code.label for code in StatusCode}
+STATUS_CODE_HELP = "DESIGN §5: " + ", ".join(
+    f"{code} {label}" for code, label in STATUS_CODES.items()
+)
+RECORD_STATUS_NAMES = {
+    RecordStatus.PENDING: "pending",
+    RecordStatus.COMPLETE: "complete",
+    RecordStatus.FAILED: "failed",
+}
+MAX_IDS = 5000
+
+
+class ConnectionRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    provider = serializers.CharField()
+
+
+class SyncCountsSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Push items in the sync.")
+    pushed = serializers.IntegerField(help_text="Created or updated in the ledger.")
+    nothing_to_push = serializers.IntegerField(help_text="Already up to date (2040).")
+    failed = serializers.IntegerField()
+    pending = serializers.IntegerField(help_text="Not finished yet.")
+
+
+class SyncSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id", help_text="The sync id.")
+    status_code = serializers.SerializerMethodField(help_text=STATUS_CODE_HELP)
+    status = serializers.SerializerMethodField(help_text="The status code's meaning.")
+    finished = serializers.SerializerMethodField(help_text="True once the code leaves 1xxx.")
+    data_pushed = serializers.SerializerMethodField(help_text="Something reached the ledger.")
+    connection = serializers.SerializerMethodField()
+    trigger = serializers.ChoiceField(choices=Trigger.choices)
+    initiated_by = serializers.CharField(source="actor_label")
+    started_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    counts = serializers.SerializerMethodField()
+    retry_of = serializers.SerializerMethodField(help_text="The sync whose failures this retried.")
+    notes = serializers.CharField()
+
+    @extend_schema_field({"type": "integer", "enum": list(STATUS_CODES)})
+    def get_status_code(self, run: SyncRun) -> int:
+        return run.display_status_code
+
+    def get_status(self, run: SyncRun) -> str:
+        return STATUS_CODES.get(run.display_status_code, "")
+
+    def get_finished(self, run: SyncRun) -> bool:
+        return run.finished_at is not None
+
+    def get_data_pushed(self, run: SyncRun) -> bool:
+        return run.pushed > 0
+
+    @extend_schema_field(ConnectionRefSerializer)
+    def get_connection(self, run: SyncRun) -> dict:
+        connection = run.connection
+        return {"id": connection.pk, "name": connection.name, "provider": connection.provider}
+
+    @extend_schema_field(SyncCountsSerializer)
+    def get_counts(self, run: SyncRun) -> dict:
+        done = run.pushed + run.nothing_to_push + run.failed
+        return {
+            "total": run.total,
+            "pushed": run.pushed,
+            "nothing_to_push": run.nothing_to_push,
+            "failed": run.failed,
+            "pending": max(0, run.total - done),
+        }
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_retry_of(self, run: SyncRun):
+        return str(run.retry_of.public_id) if run.retry_of_id else None
+
+
+class SyncStartSerializer(serializers.Serializer):
+    document_ids = serializers.ListField(
+        child=id_field(), required=False, default=list, max_length=MAX_IDS
+    )
+    dataset_ids = serializers.ListField(
+        child=serializers.UUIDField(), required=False, default=list, max_length=MAX_IDS
+    )
+
+    def validate(self, attrs):
+        if not attrs["document_ids"] and not attrs["dataset_ids"]:
+            raise serializers.ValidationError("Give document_ids, dataset_ids or both.")
+        return attrs
+
+
+class SyncStartedSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The sync id (of the first connection's sync).")
+    status_code = serializers.IntegerField(help_text="1000: in progress (2040 if nothing to push).")
+    syncs = SyncSerializer(
+        many=True,
+        help_text="One sync per active connection (most organisations have one: then this is "
+        "that sync, the same as `id`).",
+    )
+
+
+class TransactionSerializer(serializers.Serializer):
+    """One push item of a sync: one ledger entry (a document's bill/expense/invoice, or one of
+    its payments) and how it ended in this sync."""
+
+    id = serializers.IntegerField(help_text="The transaction id within the sync.")
+    record_id = serializers.IntegerField(source="record.pk", help_text="The sync record.")
+    document_id = serializers.IntegerField(source="record.document_id")
+    document_number = serializers.CharField(source="record.document.number")
+    payment_id = serializers.IntegerField(source="record.payment_id", allow_null=True)
+    transaction_id = serializers.SerializerMethodField(
+        help_text="Your id of the expense transaction, for items of expense datasets."
+    )
+    entry_type = serializers.ChoiceField(source="record.entry_type", choices=EntryType.choices)
+    status = serializers.ChoiceField(
+        source="outcome",
+        choices=SyncRunItem.Outcome.choices,
+        help_text="pending, pushed, nothing_to_push (already up to date) or failed.",
+    )
+    status_code = serializers.IntegerField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    external_id = serializers.CharField(source="record.external_id", help_text="In the ledger.")
+    error = serializers.SerializerMethodField()
+
+    def get_transaction_id(self, item: SyncRunItem) -> str | None:
+        # A missing reverse one-to-one raises a subclass of AttributeError: getattr's default.
+        dataset_item = getattr(item.record.document, "expense_dataset_item", None)
+        return dataset_item.transaction_id if dataset_item else None
+
+    @extend_schema_field(ErrorInfoSerializer(allow_null=True))
+    def get_error(self, item: SyncRunItem) -> dict | None:
+        if item.outcome != SyncRunItem.Outcome.FAILED:
+            return None
+        attempt = self.context.get("attempts", {}).get(item.record_id)
+        if attempt is not None:
+            return error_info(
+                code=attempt.status_code,
+                message=attempt.error_message,
+                explanation=attempt.explanation,
+                hint=attempt.hint,
+            )
+        record = item.record
+        return error_info(
+            code=record.last_error_code or item.status_code,
+            message=record.last_error_message,
+            explanation=record.last_error_explanation,
+            hint=record.last_error_hint,
+        )
+
+
+class SyncRecordSerializer(serializers.ModelSerializer):
+    """One ledger entry of one document on one connection (a row of the Sync History page)."""
+
+    status = serializers.SerializerMethodField(help_text="pending, complete or failed.")
+    status_value = serializers.IntegerField(
+        source="status", help_text="The history page's status: 0 Pending, 1 Complete, 2 Failed."
+    )
+    connection = serializers.IntegerField(source="connection_id")
+    document = serializers.IntegerField(source="document_id")
+    document_number = serializers.CharField(source="document.number")
+    payment = serializers.IntegerField(source="payment_id", allow_null=True)
+    expected_amount = serializers.SerializerMethodField(
+        help_text="What the ledger should hold (Total vs Synced)."
+    )
+    last_error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SyncRecord
+        fields = [
+            "id",
+            "connection",
+            "entry_type",
+            "document",
+            "document_number",
+            "payment",
+            "status",
+            "status_value",
+            "external_id",
+            "external_number",
+            "expected_amount",
+            "synced_amount",
+            "synced_at",
+            "booked",
+            "attempt_count",
+            "last_error",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "enum": list(RECORD_STATUS_NAMES.values())})
+    def get_status(self, record: SyncRecord) -> str:
+        return RECORD_STATUS_NAMES[record.status]
+
+    @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2))
+    def get_expected_amount(self, record: SyncRecord) -> str:
+        amount = record.payment.amount if record.payment_id else record.document.total
+        return f"{amount:.2f}"
+
+    @extend_schema_field(ErrorInfoSerializer(allow_null=True))
+    def get_last_error(self, record: SyncRecord) -> dict | None:
+        return error_info(
+            code=record.last_error_code,
+            message=record.last_error_message,
+            explanation=record.last_error_explanation,
+            hint=record.last_error_hint,
+        )
+
+
+class SyncRecordStatusUpdateSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=id_field(), min_length=1, max_length=MAX_IDS)
+    status = serializers.ChoiceField(
+        choices=[("complete", "Complete"), ("pending", "Pending")],
+        help_text="complete: a failed record reconciled by hand in the ledger; pending: push "
+        "it again.",
+    )
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class SyncRecordStatusUpdatedSerializer(serializers.Serializer):
+    updated = serializers.IntegerField()
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    record = serializers.IntegerField(source="record_id")
+    connection = serializers.IntegerField(source="record.connection_id")
+    entry_type = serializers.ChoiceField(source="record.entry_type", choices=EntryType.choices)
+    sync_id = serializers.SerializerMethodField()
+    actor = serializers.SerializerMethodField(help_text="Who: a user, an API key, or automatic.")
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+
+    class Meta:
+        model = SyncAttempt
+        fields = [
+            "id",
+            "record",
+            "connection",
+            "entry_type",
+            "sync_id",
+            "trigger",
+            "actor",
+            "reason",
+            "operation",
+            "outcome",
+            "status_code",
+            "error_message",
+            "explanation",
+            "hint",
+            "http_status",
+            "duration_ms",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_sync_id(self, attempt: SyncAttempt):
+        return str(attempt.run.public_id) if attempt.run_id else None
+
+    def get_actor(self, attempt: SyncAttempt) -> str:
+        if attempt.actor_id:
+            return attempt.actor.get_username()
+        if attempt.run_id and attempt.run.actor_label:
+            return attempt.run.actor_label
+        return ""
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Connection
+        fields = [
+            "id",
+            "name",
+            "provider",
+            "status",
+            "tenant_name",
+            "connected_at",
+            "last_checked_at",
+            "last_error",
+        ]
+        read_only_fields = fields

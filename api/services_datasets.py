@@ -1,0 +1,164 @@
+"""Expense datasets: a partner system pushes a batch of expense transactions in one call.
+
+Each transaction becomes an expense document created, submitted and approved through
+documents.services, in one transaction for the whole batch (all or nothing; every item's errors
+are reported at once, keyed `items.<n>.<field>`). Approval makes the sync engine push them on
+its own, as it does for any approved document; `POST /syncs` with the dataset's id pushes them
+again in a sync the partner can follow (an entry pushed already is updated or left as it is,
+never doubled). Datasets may be pushed while a sync runs.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from accounts.models import ApiKey, Organization
+from api.models import ExpenseDataset, ExpenseDatasetItem
+from documents import services as document_services
+from documents.models import Contact, ContactKind, DocumentKind
+
+CENT = Decimal("0.01")
+# A document service's field → the dataset item's field it came from.
+ITEM_FIELD_FOR = {
+    "due_date": "issue_date",
+    "description": "notes",
+    "total": "lines",
+}
+
+
+def _line_total(lines: list[dict]) -> Decimal:
+    return sum(
+        (
+            (line.get("quantity", Decimal("1")) * line["unit_amount"]).quantize(
+                CENT, rounding=ROUND_HALF_UP
+            )
+            for line in lines
+        ),
+        Decimal("0.00"),
+    )
+
+
+def _check_transaction_ids(org: Organization, items: list[dict], errors: dict) -> None:
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        first = seen.setdefault(item["id"], index)
+        if first != index:
+            errors.setdefault(f"items.{index}.id", []).append(
+                f"Transaction {item['id']} appears twice in this dataset (also items.{first})."
+            )
+    pushed = dict(
+        ExpenseDatasetItem.objects.for_org(org)
+        .filter(transaction_id__in=list(seen))
+        .values_list("transaction_id", "document_id")
+    )
+    for index, item in enumerate(items):
+        if item["id"] in pushed:
+            errors.setdefault(f"items.{index}.id", []).append(
+                f"Transaction {item['id']} was pushed already (document {pushed[item['id']]}). "
+                "To change it, update that document (PATCH /documents/{id}); to push it again, "
+                "retry its sync."
+            )
+
+
+def _vendors_by_name(org: Organization, items: list[dict]) -> dict[str, Contact]:
+    """The vendor of each merchant name without a contact id: found by name, else created."""
+    names = {item["merchant_name"].strip() for item in items if not item.get("contact")}
+    names.discard("")
+    if not names:
+        return {}
+    vendors: dict[str, Contact] = {}
+    lowered = {name.lower() for name in names}
+    for contact in Contact.objects.for_org(org).filter(kind=ContactKind.VENDOR).order_by("id"):
+        key = contact.name.lower()
+        if key in lowered:
+            vendors.setdefault(key, contact)
+    for name in sorted(names):
+        if name.lower() not in vendors:
+            vendors[name.lower()] = document_services.contact_create(
+                org=org, name=name, kind=ContactKind.VENDOR
+            )
+    return vendors
+
+
+def _item_errors(index: int, item: dict, error: ValidationError) -> dict[str, list[str]]:
+    prefix = f"items.{index}"
+    if not hasattr(error, "error_dict"):
+        return {prefix: list(error.messages)}
+    mapped: dict[str, list[str]] = {}
+    for key, messages in error.message_dict.items():
+        if key == "number":
+            field = "reference" if item.get("reference") else "id"
+        elif key == "__all__":
+            field = ""
+        else:
+            field = ITEM_FIELD_FOR.get(key, key)
+        path = f"{prefix}.{field}" if field else prefix
+        mapped.setdefault(path, []).extend(messages)
+    return mapped
+
+
+@transaction.atomic
+def expense_dataset_create(
+    *, org: Organization, api_key: ApiKey | None, items: list[dict]
+) -> ExpenseDataset:
+    """Create the dataset and one approved expense document per item; all or nothing."""
+    errors: dict[str, list[str]] = {}
+    _check_transaction_ids(org, items, errors)
+    if errors:
+        raise ValidationError(errors)
+    vendors = _vendors_by_name(org, items)
+    documents = []
+    for index, item in enumerate(items):
+        contact = item.get("contact") or vendors.get(item["merchant_name"].strip().lower())
+        lines = [
+            {**line, "category": line.get("category") or item.get("category")}
+            for line in item["lines"]
+        ]
+        try:
+            document = document_services.document_create(
+                org=org,
+                actor=None,
+                kind=DocumentKind.EXPENSE,
+                number=item.get("reference") or item["id"],
+                contact=contact,
+                issue_date=item["issue_date"],
+                due_date=item["issue_date"],
+                currency=item["currency"],
+                total=_line_total(lines),
+                lines=lines,
+                category=item.get("category"),
+                department=item.get("department"),
+                description=item.get("notes", ""),
+            )
+            document = document_services.document_submit(document=document, actor=None)
+            document = document_services.document_approve(document=document, actor=None)
+        except ValidationError as error:
+            for path, messages in _item_errors(index, item, error).items():
+                errors.setdefault(path, []).extend(messages)
+            continue
+        documents.append((index, item["id"], document))
+    if errors:
+        raise ValidationError(errors)
+    dataset = ExpenseDataset.objects.create(
+        org=org, created_by_key=api_key, item_count=len(documents)
+    )
+    try:
+        with transaction.atomic():
+            ExpenseDatasetItem.objects.bulk_create(
+                ExpenseDatasetItem(
+                    org=org,
+                    dataset=dataset,
+                    position=index,
+                    transaction_id=transaction_id,
+                    document=document,
+                )
+                for index, transaction_id, document in documents
+            )
+    except IntegrityError:
+        # Another request pushed one of these ids between our check and now: all of this
+        # dataset is undone (the caller's transaction), nothing is pushed twice.
+        raise ValidationError(
+            {"items": ["Another request pushed some of these transaction ids just now; retry."]}
+        ) from None
+    return dataset

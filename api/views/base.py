@@ -1,0 +1,48 @@
+"""The base of every API view: API-key authentication, the organisation, the rate limit, the
+error shape, cursor pagination and django-filter FilterSets that know the organisation."""
+
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import generics
+from rest_framework.views import APIView
+
+from api.authentication import ApiKeyAuthentication
+from api.exceptions import api_exception_handler
+from api.pagination import ApiCursorPagination
+from api.permissions import HasApiKey
+from api.throttling import ApiKeyRateThrottle
+
+
+class OrgFilterBackend(DjangoFilterBackend):
+    """django-filter, with the request's organisation given to the FilterSet (its choices of
+    contacts, connections… are the organisation's own). An invalid filter is a 400."""
+
+    def get_filterset_kwargs(self, request, queryset, view):
+        kwargs = super().get_filterset_kwargs(request, queryset, view)
+        kwargs["org"] = request.org
+        return kwargs
+
+
+class ApiView(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [HasApiKey]
+    throttle_classes = [ApiKeyRateThrottle]
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    @property
+    def actor_label(self) -> str:
+        return str(self.request.user)[:150]
+
+
+# GET a list: the selector's queryset, filtered by `filterset_class`, cursor-paginated. Views set
+# `serializer_class` (the output), `filterset_class`, and get_queryset() calls a selector with
+# request.org. (A comment, not a docstring: the schema would show it as each list's description.)
+class ApiListView(ApiView, generics.GenericAPIView):
+    pagination_class = ApiCursorPagination
+    filter_backends = [OrgFilterBackend]
+
+    def get(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)

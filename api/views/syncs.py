@@ -1,0 +1,274 @@
+"""Syncs: start one (202), list, read, its transactions, retry its failed items; sync records
+with the history page's filters and Update Sync Status; connections and force sync."""
+
+from drf_spectacular.utils import OpenApiExample
+from rest_framework import status
+from rest_framework.response import Response
+
+from api import selectors
+from api import services as api_services
+from api.filters import SyncFilter, SyncRecordFilter, TransactionFilter
+from api.idempotency import idempotent
+from api.pagination import ApiCursorPagination
+from api.schema import api_schema
+from api.serializers.syncs import (
+    ConnectionSerializer,
+    SyncRecordSerializer,
+    SyncRecordStatusUpdatedSerializer,
+    SyncRecordStatusUpdateSerializer,
+    SyncSerializer,
+    SyncStartedSerializer,
+    SyncStartSerializer,
+    TransactionSerializer,
+)
+from api.views.base import ApiListView, ApiView
+from integrations.models import Connection
+from synclog import services as sync_services
+from synclog.filters_history import STATUS_BY_NAME
+from synclog.models import SyncRecord, SyncRun, SyncRunItem
+
+SYNCS = ["Syncs"]
+RECORDS = ["Sync records"]
+CONNECTIONS = ["Connections"]
+
+
+def _sync_response(run, *, code: int = status.HTTP_200_OK) -> Response:
+    run = selectors.sync_run_get(org=run.org, public_id=run.public_id)
+    return Response(SyncSerializer(run).data, status=code)
+
+
+class SyncListCreateApi(ApiListView):
+    queryset = SyncRun.objects.none()  # only tells the schema the model
+    serializer_class = SyncSerializer
+    filterset_class = SyncFilter
+
+    def get_queryset(self):
+        return selectors.sync_run_list(org=self.request.org)
+
+    @api_schema(
+        summary="List syncs",
+        description="Newest first. Filters: `status_code` (1010 = still in progress after ten "
+        "minutes), `started_from` / `started_to` (dates), `connection` (id), `id` (the sync "
+        "id or its first characters).",
+        responses={200: SyncSerializer(many=True)},
+        tags=SYNCS,
+    )
+    def get(self, request):
+        return super().get(request)
+
+    @api_schema(
+        summary="Start a sync",
+        description="Push documents (by id) and the documents of expense datasets to the "
+        "ledger: every existing entry is updated, missing ones are created (a paid document's "
+        "payments too). Answers 202 at once with the sync id; follow it with "
+        "`GET /syncs/{id}`. One sync is started per active connection: `syncs` lists them and "
+        "`id` is the first. More datasets may be pushed while it runs.",
+        request=SyncStartSerializer,
+        responses={202: SyncStartedSerializer},
+        post=True,
+        tags=SYNCS,
+        examples=[
+            OpenApiExample(
+                "Sync a dataset",
+                value={"dataset_ids": ["0b6f3c9e-7a51-4c1e-9a55-1f0f8e1d2c3b"]},
+                request_only=True,
+            )
+        ],
+    )
+    @idempotent
+    def post(self, request):
+        data = SyncStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        runs = api_services.sync_start(
+            org=request.org,
+            document_ids=data.validated_data["document_ids"],
+            dataset_ids=data.validated_data["dataset_ids"],
+            actor_label=self.actor_label,
+        )
+        runs = [selectors.sync_run_get(org=request.org, public_id=run.public_id) for run in runs]
+        syncs = SyncSerializer(runs, many=True).data
+        body = {"id": syncs[0]["id"], "status_code": syncs[0]["status_code"], "syncs": syncs}
+        return Response(
+            body,
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": f"/api/v1/syncs/{syncs[0]['id']}"},
+        )
+
+
+class SyncDetailApi(ApiView):
+    @api_schema(
+        summary="Read a sync",
+        description="Its status code (1000 in progress, 1010 over ten minutes, 2000 success, "
+        "2040 nothing to push, 4xxx configuration, 5xxx failure; a sync fails if any item "
+        "fails) and its counts.",
+        responses={200: SyncSerializer},
+        lookup=True,
+        tags=SYNCS,
+    )
+    def get(self, request, sync_id):
+        return _sync_response(selectors.sync_run_get(org=request.org, public_id=sync_id))
+
+
+class TransactionPagination(ApiCursorPagination):
+    ordering = "id"  # in the order they were queued
+
+
+class SyncTransactionListApi(ApiListView):
+    queryset = SyncRunItem.objects.none()  # only tells the schema the model
+    serializer_class = TransactionSerializer
+    filterset_class = TransactionFilter
+    pagination_class = TransactionPagination
+
+    def get_queryset(self):
+        self.run = selectors.sync_run_get(org=self.request.org, public_id=self.kwargs["sync_id"])
+        return selectors.sync_run_items(run=self.run)
+
+    @api_schema(
+        summary="List a sync's transactions",
+        description="Each push item with its status (`pending`, `pushed`, `nothing_to_push`, "
+        "`failed`), status code and, when it failed, the error: the ledger's message, what it "
+        "means and how to fix it. Filters: `status`, `entry_type`, `document`.",
+        responses={200: TransactionSerializer(many=True)},
+        lookup=True,
+        tags=SYNCS,
+    )
+    def get(self, request, sync_id):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        attempts = selectors.sync_run_item_last_attempts(
+            run=self.run, record_ids=[item.record_id for item in page]
+        )
+        data = TransactionSerializer(page, many=True, context={"attempts": attempts}).data
+        return self.get_paginated_response(data)
+
+
+class SyncTransactionDetailApi(ApiView):
+    @api_schema(
+        summary="Read one transaction of a sync",
+        responses={200: TransactionSerializer},
+        lookup=True,
+        tags=SYNCS,
+    )
+    def get(self, request, sync_id, transaction_id: int):
+        run = selectors.sync_run_get(org=request.org, public_id=sync_id)
+        item = selectors.sync_run_item_get(run=run, item_id=transaction_id)
+        attempts = selectors.sync_run_item_last_attempts(run=run, record_ids=[item.record_id])
+        return Response(TransactionSerializer(item, context={"attempts": attempts}).data)
+
+
+class SyncRetryFailedApi(ApiView):
+    @api_schema(
+        summary="Retry a sync's failed items",
+        description="Fix the cause first (a mapping, the document), then push every item of "
+        "this sync that is still failed again, in a new sync (its `retry_of` is this one). "
+        "400 when none failed. Items marked Complete by hand since are skipped.",
+        request=None,
+        responses={202: SyncSerializer},
+        lookup=True,
+        post=True,
+        tags=SYNCS,
+    )
+    @idempotent
+    def post(self, request, sync_id):
+        run = selectors.sync_run_get(org=request.org, public_id=sync_id)
+        retry = api_services.sync_retry_failed(run=run, actor_label=self.actor_label)
+        return _sync_response(retry, code=status.HTTP_202_ACCEPTED)
+
+
+class SyncRecordListApi(ApiListView):
+    queryset = SyncRecord.objects.none()  # only tells the schema the model
+    serializer_class = SyncRecordSerializer
+    filterset_class = SyncRecordFilter
+
+    def get_queryset(self):
+        return selectors.sync_record_list(org=self.request.org)
+
+    @api_schema(
+        summary="List sync records",
+        description="One record per ledger entry of a document on a connection: the rows of "
+        "the Accounting Sync History page, with its filters (no defaults here): `entry_type`, "
+        "`status` (pending, complete, failed), `date_from` / `date_to` (the sync date of "
+        "complete records, the failure date of failed ones; ignored for pending), "
+        "`connection`, `document`.",
+        responses={200: SyncRecordSerializer(many=True)},
+        tags=RECORDS,
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class SyncRecordStatusUpdateApi(ApiView):
+    @api_schema(
+        summary="Update sync status",
+        description="`complete`: failed records reconciled by hand in the ledger (only failed "
+        "ones may be marked complete); `pending`: push them again. Changes only our records, "
+        "audited with the note. Every id must be one of your sync records.",
+        request=SyncRecordStatusUpdateSerializer,
+        responses={200: SyncRecordStatusUpdatedSerializer},
+        post=True,
+        tags=RECORDS,
+    )
+    @idempotent
+    def post(self, request):
+        data = SyncRecordStatusUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = data.validated_data["ids"]
+        api_services.sync_record_ids_check(org=request.org, record_ids=ids)
+        note = data.validated_data["note"] or f"via the API ({self.actor_label})"
+        updated = sync_services.sync_status_update(
+            org=request.org,
+            record_ids=ids,
+            to_status=STATUS_BY_NAME[data.validated_data["status"]],
+            actor=None,
+            note=note,
+        )
+        return Response({"updated": updated})
+
+
+class ConnectionListApi(ApiListView):
+    queryset = Connection.objects.none()  # only tells the schema the model
+    serializer_class = ConnectionSerializer
+
+    def get_queryset(self):
+        return selectors.connection_list(org=self.request.org)
+
+    @api_schema(
+        summary="List connections",
+        description="The organisation's links to accounting systems (never their credentials).",
+        responses={200: ConnectionSerializer(many=True)},
+        tags=CONNECTIONS,
+    )
+    def get(self, request):
+        return super().get(request)
+
+
+class ConnectionDetailApi(ApiView):
+    @api_schema(
+        summary="Read a connection",
+        responses={200: ConnectionSerializer},
+        lookup=True,
+        tags=CONNECTIONS,
+    )
+    def get(self, request, connection_id: int):
+        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        return Response(ConnectionSerializer(connection).data)
+
+
+class ConnectionForceSyncApi(ApiView):
+    @api_schema(
+        summary="Force sync a connection",
+        description="Catch up: push everything syncable that is not complete on this "
+        "connection (including documents that never got a record). Only an active connection.",
+        request=None,
+        responses={202: SyncSerializer},
+        lookup=True,
+        post=True,
+        tags=CONNECTIONS,
+    )
+    @idempotent
+    def post(self, request, connection_id: int):
+        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        run = api_services.connection_force_sync(
+            org=request.org, connection=connection, actor_label=self.actor_label
+        )
+        return _sync_response(run, code=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,250 @@
+"""Syncs: start (202), status, transactions with errors, retry failed; connections; force sync."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from documents import services as document_services
+from integrations.models import Connection, ConnectionStatus, Provider
+from synclog.models import StatusCode, SyncRun, Trigger
+from tests.api.conftest import error_fields
+from tests.api.helpers import map_category_like
+from tests.factories import CategoryFactory, DocumentFactory
+from tests.tenancy import assert_not_found_for_other_tenant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def approved(org, vendor, category, connection, drain):
+    """Three approved bills already pushed once (their automatic sync)."""
+    documents = []
+    for n in range(3):
+        document = DocumentFactory(org=org, contact=vendor, category=category, number=f"B-{n}")
+        document_services.document_approve(document=document, actor=None)
+        documents.append(document)
+    drain()
+    return documents
+
+
+@pytest.fixture
+def unmapped(org, vendor):
+    """An approved bill whose category has no mapping: its push fails with 4000."""
+    travel = CategoryFactory(org=org, name="Travel", code="999")
+    document = DocumentFactory(org=org, contact=vendor, category=travel, number="T-1")
+    document_services.document_approve(document=document, actor=None)
+    return document
+
+
+def start(api, **body):
+    return api.post("/api/v1/syncs", body, format="json")
+
+
+def test_start_a_sync_of_documents_and_follow_it(api, approved, connection, drain):
+    response = start(api, document_ids=[d.pk for d in approved])
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status_code"] == 1000
+    (sync,) = body["syncs"]
+    assert sync["id"] == body["id"]
+    assert response["Location"] == f"/api/v1/syncs/{body['id']}"
+    assert (sync["trigger"], sync["initiated_by"], sync["connection"]["id"]) == (
+        "api",
+        "API key Partner ERP",
+        connection.pk,
+    )
+    assert sync["counts"] == {
+        "total": 3,
+        "pushed": 0,
+        "nothing_to_push": 0,
+        "failed": 0,
+        "pending": 3,
+    }
+    drain()
+    done = api.get(f"/api/v1/syncs/{body['id']}").json()
+    # Already in the ledger and unchanged: nothing to push, a success.
+    assert (done["status_code"], done["status"], done["finished"]) == (
+        2040,
+        "Success, nothing to push",
+        True,
+    )
+    assert done["counts"]["nothing_to_push"] == 3
+
+
+def test_a_sync_with_a_failure_lists_it_with_its_explanation_then_retry_fixes_it(
+    api, approved, unmapped, connection, drain, org
+):
+    sync = start(api, document_ids=[approved[0].pk, unmapped.pk]).json()
+    drain()
+    run = api.get(f"/api/v1/syncs/{sync['id']}").json()
+    assert run["status_code"] == 4000
+    assert run["counts"]["failed"] == 1 and run["finished"]
+
+    transactions = api.get(f"/api/v1/syncs/{sync['id']}/transactions").json()["results"]
+    assert len(transactions) == 2
+    failed = api.get(f"/api/v1/syncs/{sync['id']}/transactions", {"status": "failed"}).json()[
+        "results"
+    ]
+    (item,) = failed
+    assert (item["document_id"], item["status"], item["status_code"]) == (
+        unmapped.pk,
+        "failed",
+        4000,
+    )
+    error = item["error"]
+    assert "Category Travel has no Xero mapping" in error["message"]
+    assert error["explanation"] and "Mappings" in error["hint"]
+    detail = api.get(f"/api/v1/syncs/{sync['id']}/transactions/{item['id']}").json()
+    assert detail == item
+
+    map_category_like(connection, unmapped.category)
+    retry = api.post(f"/api/v1/syncs/{sync['id']}/retry-failed")
+    assert retry.status_code == 202, retry.content
+    assert (retry.json()["retry_of"], retry.json()["counts"]["total"]) == (sync["id"], 1)
+    drain()
+    assert api.get(f"/api/v1/syncs/{retry.json()['id']}").json()["status_code"] == 2000
+    nothing_left = api.post(f"/api/v1/syncs/{retry.json()['id']}/retry-failed")
+    assert nothing_left.status_code == 400
+    assert nothing_left.json()["error"]["message"] == "This sync has no failed items."
+
+
+def test_start_a_sync_of_a_dataset(api, category, connection, drain):
+    items = [
+        {
+            "id": f"t-{n}",
+            "issue_date": "2026-11-03",
+            "currency": "EUR",
+            "merchant_name": "Shop",
+            "category": category.pk,
+            "lines": [{"description": "x", "unit_amount": "5.00"}],
+        }
+        for n in range(2)
+    ]
+    dataset = api.post("/api/v1/expense-datasets", {"items": items}, format="json").json()
+    sync = start(api, dataset_ids=[dataset["id"]]).json()
+    assert sync["syncs"][0]["counts"]["total"] == 2
+    assert api.get(f"/api/v1/expense-datasets/{dataset['id']}").json()["status"] == (
+        "sync_requested"
+    )
+    drain()
+    assert api.get(f"/api/v1/syncs/{sync['id']}").json()["status_code"] == 2000
+    transactions = api.get(f"/api/v1/syncs/{sync['id']}/transactions").json()["results"]
+    assert sorted(t["transaction_id"] for t in transactions) == ["t-0", "t-1"]
+    assert {t["entry_type"] for t in transactions} == {"expense"}
+
+
+def test_start_validation(api, org, approved, bill, foreign):
+    empty = start(api)
+    assert empty.status_code == 400
+    assert error_fields(empty) == {"non_field_errors": ["Give document_ids, dataset_ids or both."]}
+    response = start(
+        api,
+        document_ids=[approved[0].pk, 999999, bill.pk, foreign["document"].pk],
+        dataset_ids=["00000000-0000-0000-0000-000000000000"],
+    )
+    assert response.status_code == 400
+    fields = error_fields(response)
+    assert set(fields) == {"document_ids.1", "document_ids.2", "document_ids.3", "dataset_ids.0"}
+    assert "awaiting approval" in fields["document_ids.2"][0]
+    # Another organisation's document reads exactly like a missing one.
+    assert fields["document_ids.3"][0].replace(str(foreign["document"].pk), "N") == fields[
+        "document_ids.1"
+    ][0].replace("999999", "N")
+    assert "dataset_ids.0" in error_fields(start(api, dataset_ids=["not-a-uuid"]))
+    assert not SyncRun.objects.filter(trigger=Trigger.API).exists()
+
+
+def test_start_without_an_active_connection(api, org, vendor, category):
+    document = DocumentFactory(org=org, contact=vendor, category=category)
+    document_services.document_approve(document=document, actor=None)
+    response = start(api, document_ids=[document.pk])
+    assert response.status_code == 400
+    assert "no active connection" in response.json()["error"]["message"]
+
+
+def test_list_syncs_with_filters(api, approved, connection, org):
+    first = start(api, document_ids=[approved[0].pk]).json()
+    old = SyncRun.objects.create(
+        org=org,
+        connection=connection,
+        trigger=Trigger.BULK,
+        started_at=timezone.now() - datetime.timedelta(days=3, minutes=5),
+    )
+
+    def ids(**params):
+        response = api.get("/api/v1/syncs", params)
+        assert response.status_code == 200, response.content
+        return [row["id"] for row in response.json()["results"]]
+
+    # Newest first, by creation (a run's start time is set when it is created).
+    assert ids() == [str(old.public_id), first["id"]]
+    assert ids(status_code=1010) == [str(old.public_id)]
+    assert ids(status_code=1000) == [first["id"]]
+    assert ids(status_code=2000) == []
+    assert ids(connection=connection.pk) == [str(old.public_id), first["id"]]
+    today = timezone.localdate()
+    assert ids(started_from=today.isoformat()) == [first["id"]]
+    assert ids(started_to=(today - datetime.timedelta(days=1)).isoformat()) == [str(old.public_id)]
+    assert ids(id=first["id"][:8]) == [first["id"]]
+    assert ids(id=first["id"].replace("-", "").upper()) == [first["id"]]
+    assert ids(id="zz") == []
+    assert api.get(f"/api/v1/syncs/{old.public_id}").json()["status_code"] == 1010
+    bad = api.get("/api/v1/syncs", {"status_code": 1234, "started_from": "x"})
+    assert set(error_fields(bad)) == {"status_code", "started_from"}
+
+
+def test_another_organisations_syncs_are_404(api, other_api, approved, connection):
+    sync = start(api, document_ids=[approved[0].pk]).json()
+    transactions = api.get(f"/api/v1/syncs/{sync['id']}/transactions").json()["results"]
+    base = f"/api/v1/syncs/{sync['id']}"
+    for url in (base, f"{base}/transactions", f"{base}/transactions/{transactions[0]['id']}"):
+        assert_not_found_for_other_tenant(other_api, "get", url)
+    assert_not_found_for_other_tenant(other_api, "post", f"{base}/retry-failed")
+    assert other_api.get("/api/v1/syncs").json()["results"] == []
+    # A transaction of another sync (of the same organisation) is not this sync's.
+    other_sync = start(api, document_ids=[approved[1].pk]).json()
+    other_items = api.get(f"/api/v1/syncs/{other_sync['id']}/transactions").json()["results"]
+    response = api.get(f"{base}/transactions/{other_items[0]['id']}")
+    assert response.status_code == 404
+    assert api.get("/api/v1/syncs/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_connections_list_read_and_force_sync(api, other_api, org, connection, drain, unmapped):
+    listed = api.get("/api/v1/connections").json()["results"]
+    assert [(row["id"], row["status"], row["provider"]) for row in listed] == [
+        (connection.pk, "active", "xero")
+    ]
+    assert "credentials" not in str(api.get(f"/api/v1/connections/{connection.pk}").json())
+    response = api.post(f"/api/v1/connections/{connection.pk}/force-sync")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert (body["trigger"], body["initiated_by"], body["counts"]["total"]) == (
+        "force",
+        "API key Partner ERP",
+        1,
+    )
+    drain()
+    assert api.get(f"/api/v1/syncs/{body['id']}").json()["status_code"] == 4000
+
+    assert_not_found_for_other_tenant(other_api, "get", f"/api/v1/connections/{connection.pk}")
+    assert_not_found_for_other_tenant(
+        other_api, "post", f"/api/v1/connections/{connection.pk}/force-sync"
+    )
+    disabled = Connection.objects.create(
+        org=org, provider=Provider.XERO, name="Old", status=ConnectionStatus.DISABLED
+    )
+    refused = api.post(f"/api/v1/connections/{disabled.pk}/force-sync")
+    assert refused.status_code == 400
+    assert "active connection" in refused.json()["error"]["message"]
+
+
+def test_syncs_need_a_key(anonymous, approved):
+    assert anonymous.get("/api/v1/syncs").status_code == 401
+    assert start(anonymous, document_ids=[approved[0].pk]).status_code == 401
+    assert anonymous.get("/api/v1/connections").status_code == 401
+    assert not SyncRun.objects.filter(trigger=Trigger.API).exists()
+
+
+def test_status_code_labels_cover_the_design(api):
+    assert {code.value for code in StatusCode} >= {1000, 1010, 2000, 2040, 4000, 5080, 5130}

@@ -1,0 +1,145 @@
+"""Webhook endpoints over the API (secret shown once) and their deliveries (list, redeliver)."""
+
+import pytest
+import standardwebhooks
+
+from tests.api.conftest import error_fields
+from tests.tenancy import assert_not_found_for_other_tenant
+from webhooks import services
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+pytestmark = pytest.mark.django_db
+
+EVENTS = ["sync.completed", "sync.failed", "record.failed"]
+
+
+@pytest.fixture(autouse=True)
+def development(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
+
+
+def create(api, url, events=EVENTS, **extra):
+    return api.post(
+        "/api/v1/webhook-endpoints", {"url": url, "events": events, **extra}, format="json"
+    )
+
+
+def test_crud_with_the_secret_shown_once(api, org, receiver):
+    response = create(api, receiver.url(), description="ERP production")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["secret"].startswith("whsec_")
+    assert (body["events"], body["state"], body["description"]) == (
+        EVENTS,
+        "active",
+        "ERP production",
+    )
+    endpoint = WebhookEndpoint.objects.get(pk=body["id"])
+    assert endpoint.org == org and endpoint.secret == body["secret"]
+
+    url = f"/api/v1/webhook-endpoints/{body['id']}"
+    read = api.get(url).json()
+    assert "secret" not in read
+    assert [row["id"] for row in api.get("/api/v1/webhook-endpoints").json()["results"]] == [
+        body["id"]
+    ]
+
+    updated = api.patch(url, {"events": ["sync.failed"], "is_active": False}, format="json")
+    assert updated.status_code == 200, updated.content
+    assert (updated.json()["events"], updated.json()["state"]) == (["sync.failed"], "disabled")
+    enabled = api.patch(url, {"is_active": True}, format="json").json()
+    assert enabled["state"] == "active"
+
+    rotated = api.post(f"{url}/rotate-secret")
+    assert rotated.status_code == 200
+    assert rotated.json()["secret"] != body["secret"]
+    endpoint.refresh_from_db()
+    assert endpoint.secret == rotated.json()["secret"]
+
+    assert api.delete(url).status_code == 204
+    assert api.get(url).status_code == 404
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_validation_errors(api, settings):
+    bad = create(api, "not a url", events=["sync.exploded"])
+    assert bad.status_code == 400
+    assert set(error_fields(bad)) == {"url", "events.0"}
+    none = create(api, "https://example.com/hooks", events=[])
+    assert "events" in error_fields(none)
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+    private = create(api, "https://127.0.0.1/hooks")
+    assert private.status_code == 400
+    assert (
+        "private" in error_fields(private)["url"][0] or "public" in error_fields(private)["url"][0]
+    )
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_deliveries_are_listed_read_and_redelivered(
+    api, org, receiver, webhook_tasks, django_capture_on_commit_callbacks
+):
+    body = create(api, receiver.url()).json()
+    [delivery] = services.webhook_event_emit(
+        org=org, event_type="sync.completed", payload={"id": "s-1", "status_code": 2000}
+    )
+    services.webhook_delivery_send(delivery_id=delivery.pk)
+    base = f"/api/v1/webhook-endpoints/{body['id']}/deliveries"
+
+    listed = api.get(base).json()["results"]
+    assert [(row["id"], row["status"], row["event_type"]) for row in listed] == [
+        (delivery.pk, "success", "sync.completed")
+    ]
+    assert api.get(base, {"status": "failed"}).json()["results"] == []
+    detail = api.get(f"{base}/{delivery.pk}").json()
+    assert detail["payload"] == {"id": "s-1", "status_code": 2000}
+    assert [(a["status_code"], a["success"], a["manual"]) for a in detail["attempts"]] == [
+        (200, True, False)
+    ]
+    # What the receiver got verifies with the secret the API showed once.
+    [request] = receiver.requests
+    verified = standardwebhooks.Webhook(body["secret"]).verify(request["body"], request["headers"])
+    assert verified["data"]["id"] == "s-1"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        redelivered = api.post(f"{base}/{delivery.pk}/redeliver")
+    assert redelivered.status_code == 202, redelivered.content
+    assert [sent[0] for sent in webhook_tasks] == [delivery.pk]
+    services.webhook_delivery_send(delivery_id=delivery.pk)
+    assert len(receiver.requests) == 2
+    assert [a["manual"] for a in api.get(f"{base}/{delivery.pk}").json()["attempts"]] == [
+        True,
+        False,
+    ]
+
+    api.patch(f"/api/v1/webhook-endpoints/{body['id']}", {"is_active": False}, format="json")
+    refused = api.post(f"{base}/{delivery.pk}/redeliver")
+    assert refused.status_code == 400
+    assert "disabled" in refused.json()["error"]["message"]
+
+
+def test_another_organisations_endpoints_and_deliveries_are_404(
+    api, other_api, org, receiver, other_org
+):
+    body = create(api, receiver.url()).json()
+    [delivery] = services.webhook_event_emit(org=org, event_type="sync.failed", payload={})
+    base = f"/api/v1/webhook-endpoints/{body['id']}"
+    for url in (base, f"{base}/deliveries", f"{base}/deliveries/{delivery.pk}"):
+        assert_not_found_for_other_tenant(other_api, "get", url)
+    for url in (f"{base}/rotate-secret", f"{base}/deliveries/{delivery.pk}/redeliver"):
+        assert_not_found_for_other_tenant(other_api, "post", url)
+    assert other_api.patch(base, {"is_active": False}, format="json").status_code == 404
+    assert other_api.delete(base).status_code == 404
+    assert other_api.get("/api/v1/webhook-endpoints").json()["results"] == []
+    endpoint = WebhookEndpoint.objects.get(pk=body["id"])
+    assert endpoint.is_active and WebhookDelivery.objects.filter(pk=delivery.pk).exists()
+    # A delivery of another endpoint is not this endpoint's.
+    theirs = create(other_api, receiver.url()).json()
+    response = other_api.get(f"/api/v1/webhook-endpoints/{theirs['id']}/deliveries/{delivery.pk}")
+    assert response.status_code == 404
+
+
+def test_webhook_endpoints_need_a_key(anonymous, receiver):
+    assert anonymous.get("/api/v1/webhook-endpoints").status_code == 401
+    assert create(anonymous, receiver.url()).status_code == 401
+    assert not WebhookEndpoint.objects.exists()
