@@ -939,12 +939,15 @@ def _write_attempt(
 
 
 def _finish_run_item(record: SyncRecord, outcome: str, code: int) -> None:
-    if record.run_id is None:
+    # Every run still waiting for this record ends its item: a record taken up by a newer run
+    # (a second bulk re-sync of the same documents) is pushed once, for both.
+    waiting = SyncRunItem.objects.filter(record_id=record.pk, outcome=SyncRunItem.Outcome.PENDING)
+    run_ids = sorted(set(waiting.values_list("run_id", flat=True)))
+    if not run_ids:
         return
-    SyncRunItem.objects.filter(
-        run_id=record.run_id, record_id=record.pk, outcome=SyncRunItem.Outcome.PENDING
-    ).update(outcome=outcome, status_code=code, finished_at=timezone.now())
-    sync_run_rollup(run_id=record.run_id)
+    waiting.update(outcome=outcome, status_code=code, finished_at=timezone.now())
+    for run_id in run_ids:
+        sync_run_rollup(run_id=run_id)
 
 
 def sync_run_rollup(*, run_id: int) -> SyncRun:

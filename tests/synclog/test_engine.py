@@ -536,3 +536,21 @@ def test_retry_failed_records_takes_only_the_failed_entries(org, clerk, connecti
         ).status_code
         == StatusCode.NOTHING_TO_PUSH
     )
+
+
+def test_overlapping_runs_both_finish(org, clerk, connection, drain, ledger, office):
+    documents = [DocumentFactory(org=org, category=office) for _ in range(3)]
+    for document in documents:
+        document_services.document_approve(document=document, actor=clerk)
+    ids = [d.pk for d in documents]
+    (first,) = services.bulk_resync(org=org, document_ids=ids, actor=clerk)
+    (second,) = services.bulk_resync(org=org, document_ids=ids, actor=clerk)
+    drain()
+    for run in (first, second):
+        run.refresh_from_db()
+        assert (run.status_code, run.pushed, run.finished_at is not None) == (
+            StatusCode.SUCCESS,
+            3,
+            True,
+        )
+    assert len(ledger.invoices()) == 3
