@@ -1,0 +1,1 @@
+"""Benchmarks and fault drills: scripts that print `RESULT` lines (see bench/README.md)."""

@@ -1,0 +1,188 @@
+"""Figure 1, quota use: a bulk re-sync of N bills against the Xero emulator with Xero's limit
+(60 calls a window per tenant, 5 in flight; the window scaled from 60 s to keep runs short), and
+side by side the simplest design a user might build: one push per document, no batching.
+
+    python -m bench.quota --bills 10000                      # the issue's size
+    python -m bench.quota --bills 300 --baseline-bills 60    # a smoke run
+
+The batched run goes the product's way: synclog.services.bulk_resync (trigger bulk), which sends
+`sync_batch` tasks of SYNC_BATCH_SIZE (50) records: one search and one create call per batch.
+The one-per-document run, in a second organisation with its own emulator tenant (so its own
+quota) at the same time, starts the same bulk re-sync with trigger "manual": every record then
+goes through the `sync_record` task alone (search + create: 2 calls per document).
+
+Quota-bound maximum: each window admits `calls` calls; a batch costs 2 calls for 50 bills, so at
+most calls/2 x 50 bills a window. Printed too: the bound if a batch cost 1 call (the best any
+batching design can do), and a burst-aware efficiency: the rolling window starts empty, so the
+first window's calls are free at t=0 and the best possible finish is (ceil(calls/quota) - 1) x
+window seconds; efficiency = that / the measured time (the stricter of the two ratios).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+
+from bench.harness import (
+    Bench,
+    add_common_arguments,
+    attempts_with_status,
+    census,
+    engine_limits,
+    failed_by_429,
+    fmt,
+    last_attempt_at,
+    log,
+    runs_finished,
+    setup_org,
+    wait_until,
+)
+
+BATCH = 50
+REAL_WINDOW_SECONDS = 60
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bills", type=int, default=300, help="bills in the batched run")
+    parser.add_argument(
+        "--baseline-bills",
+        type=int,
+        default=None,
+        help="bills in the one-per-document run (default: 3 windows' worth, at most --bills)",
+    )
+    parser.add_argument("--calls-per-window", type=int, default=60)
+    parser.add_argument("--window-seconds", type=float, default=6.0, help="Xero's is 60")
+    parser.add_argument("--max-concurrent", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=3, help="processes per worker")
+    add_common_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def best_finish_seconds(calls: int, per_window: int, window: float) -> float:
+    """The earliest the last call can go with a rolling window that starts empty."""
+    return max(0, math.ceil(calls / per_window) - 1) * window
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    quota, window = args.calls_per_window, args.window_seconds
+    baseline_bills = args.baseline_bills
+    if baseline_bills is None:
+        baseline_bills = min(args.bills, 3 * quota // 2)
+    emulator_limits, connection_limits = engine_limits(quota, window, args.max_concurrent, 10**7)
+    speedup = REAL_WINDOW_SECONDS / window
+    print(
+        f"Scaling: {quota} calls per {fmt(window, 1)} s per tenant, {args.max_concurrent} "
+        f"concurrent (Xero: {quota} per 60 s) -> {fmt(speedup, 1)}x faster than real; "
+        "the daily limit is lifted (10^7). Per-minute figures are of the scaled clock."
+    )
+    with Bench("quota", args) as bench:
+        from synclog import services
+        from synclog.models import Trigger
+
+        emulator = bench.start_emulator(**emulator_limits)
+        log(f"setting up {args.bills} + {baseline_bills} bills")
+        batched = setup_org(
+            emulator,
+            name="Quota batched",
+            bills=args.bills,
+            connection_limits=connection_limits,
+            tenant_id=emulator.default_tenant_id(),
+        )
+        single = setup_org(
+            emulator,
+            name="Quota one per document",
+            bills=baseline_bills,
+            connection_limits=connection_limits,
+        )
+        setup_done = time.monotonic()
+        bench.start_workers(args.workers, concurrency=args.concurrency)
+        # Setting up cost each tenant a call (the account list): let the emulator's window
+        # forget it, so both runs start with the whole quota.
+        wait_until(
+            lambda: time.monotonic() >= setup_done + window,
+            timeout=window + 1,
+            interval=0.05,
+            what="the emulator's window to drain",
+        )
+        calls_before = emulator.state()["calls"]
+
+        log("starting both bulk re-syncs")
+        started = time.time()
+        runs = services.bulk_resync(
+            org=batched.org, document_ids=batched.document_ids, actor=batched.user
+        )
+        started_single = time.time()
+        runs += services.bulk_resync(
+            org=single.org,
+            document_ids=single.document_ids,
+            actor=single.user,
+            trigger=Trigger.MANUAL,
+        )
+        run_ids = [run.pk for run in runs]
+        batched_calls = 2 * math.ceil(args.bills / BATCH)
+        expected = max(
+            best_finish_seconds(batched_calls, quota, window),
+            best_finish_seconds(2 * baseline_bills, quota, window),
+        )
+        wait_until(
+            lambda: runs_finished(run_ids),
+            timeout=3 * expected + 120,
+            interval=0.2,
+            what="both runs to finish",
+        )
+        state = emulator.state()
+        batched_seconds = last_attempt_at(batched).timestamp() - started
+        single_seconds = last_attempt_at(single).timestamp() - started_single
+
+        ok = True
+        for label, setup, seconds, bills in (
+            ("batched", batched, batched_seconds, args.bills),
+            ("one-per-document", single, single_seconds, baseline_bills),
+        ):
+            tenant_calls = state["calls"][setup.tenant_id] - calls_before[setup.tenant_id]
+            refused = next(
+                t["refusedCalls"] for t in state["tenants"] if t["tenantId"] == setup.tenant_id
+            )
+            counts = census(state, setup)
+            ok = ok and counts.ok
+            per_minute = bills / seconds * 60 if seconds > 0 else float("inf")
+            calls_needed = 2 * math.ceil(bills / BATCH) if label == "batched" else 2 * bills
+            best = best_finish_seconds(calls_needed, quota, window)
+            if label == "batched":
+                bound = quota / 2 * BATCH / window * 60
+                bound_one_call = quota * BATCH / window * 60
+            else:
+                bound = quota / 2 / window * 60
+                bound_one_call = quota / window * 60
+            bench.result(
+                f"1 quota {label}",
+                f"bills={bills} seconds={fmt(seconds)} bills_per_min={fmt(per_minute, 0)} "
+                f"quota_bound_per_min={fmt(bound, 0)} ratio={fmt(per_minute / bound, 3)} "
+                f"bound_if_1_call_per_{'batch' if label == 'batched' else 'document'}="
+                f"{fmt(bound_one_call, 0)} ratio_vs_that={fmt(per_minute / bound_one_call, 3)} "
+                f"burst_aware_efficiency={fmt(best / seconds if seconds else 0, 3)} "
+                f"calls={tenant_calls} refused_429={refused} "
+                f"attempts_with_429={attempts_with_status(setup, 429)} "
+                f"failed_by_429={failed_by_429(setup)} {counts.line()}",
+            )
+            if label == "batched":
+                batched_rate = per_minute
+            else:
+                single_rate = per_minute
+        ideal_single = quota / window * 60
+        bench.result(
+            "1 quota side by side",
+            f"batched_per_min={fmt(batched_rate, 0)} one_per_document_per_min="
+            f"{fmt(single_rate, 0)} ratio={fmt(batched_rate / single_rate, 1)}x "
+            f"ratio_vs_ideal_one_call_per_document={fmt(batched_rate / ideal_single, 1)}x",
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
