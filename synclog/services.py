@@ -608,23 +608,40 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
     if connection.status != ConnectionStatus.ACTIVE:
         # needs_reauth, disabled, disconnected: the record waits; reconnect or enable resumes it.
         return None
+    log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
+    payload = digest = None
+    if not record.is_payment:
+        try:
+            payload = build_entry_payload(
+                record.document,
+                connection=connection,
+                mappings=mapping_index(connection=connection),
+            )
+        except ConnectorError as error:  # a missing mapping: nothing was sent
+            _fail(record, log, error)
+            return None
+        digest = payload_hash(payload)
+    expected = _expected_calls(record, payload, digest)
+    if expected == 0:
+        # Nothing to send (an unchanged entry, a pushed payment): no quota, no connector.
+        log.operation = Operation.NOOP
+        return _complete(record, log, _unchanged_result(record, digest))
     limiter = get_rate_limiter()
     quota_key = f"connection:{connection.pk}"
     limits = _limits(connection)
-    calls = min(_expected_calls(record), limits.per_window)
+    calls = min(expected, limits.per_window)
     # The lease outlives the slowest push: every call may take the whole HTTP timeout.
     lease = 30 + calls * settings.LEDGER_HTTP_TIMEOUT_SECONDS
     grant = limiter.try_acquire(quota_key, limits, calls=calls, lease_seconds=lease)
     if not isinstance(grant, Grant):
         # No quota now: the task comes back when there is, instead of sleeping in a worker.
         raise _Retry(float(grant))
-    log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
     connector = connector_for(connection, record_call=log.record)
     try:
         if record.is_payment:
             result = _push_payment(record, connector, log)
         else:
-            result = _push_entry(record, connector, log)
+            result = _push_entry(record, payload, digest, connector, log)
     except RateLimitedError as error:
         limiter.pause(quota_key, error.retry_after)
         return _retry_later(record, log, error, minimum=error.retry_after)
@@ -656,16 +673,32 @@ def _limits(connection: Connection) -> Limits:
         return Limits()
 
 
-def _expected_calls(record: SyncRecord) -> int:
+def _expected_calls(record: SyncRecord, payload, digest: str | None) -> int:
+    """The ledger calls this push will make (the quota it asks for); 0 when nothing is to send."""
     if record.is_payment:
-        return 1
-    # Not linked yet: a search, then a create (or an update of what the search found).
-    calls = 1 if record.external_id else 2
+        # Ledgers do not edit payments: one pushed once is done.
+        return 0 if record.external_id else 1
+    if not record.external_id and payload.voided:
+        return 0  # voided before it ever reached the ledger: nothing to void there
     uploaded = set(record.uploaded_attachment_ids)
-    calls += sum(
+    uploads = sum(
         1 for pk in record.document.attachments.values_list("pk", flat=True) if pk not in uploaded
     )
-    return calls
+    if record.external_id:
+        return uploads + (0 if digest == record.payload_hash else 1)
+    # Not linked yet: a search, then a create (or an update of what the search found).
+    return 2 + uploads
+
+
+def _unchanged_result(record: SyncRecord, digest: str | None) -> "_PushResult":
+    return _PushResult(
+        operation=Operation.NOOP,
+        external_id=record.external_id,
+        number=record.external_number,
+        amount=record.synced_amount,
+        booked=record.booked,
+        payload_hash=digest or record.payload_hash,
+    )
 
 
 def payload_hash(payload) -> str:
@@ -685,13 +718,9 @@ class _PushResult:
     uploaded: list[int] = field(default_factory=list)
 
 
-def _push_entry(record: SyncRecord, connector: Connector, log: _AttemptLog) -> _PushResult:
-    document = record.document
-    connection = record.connection
-    payload = build_entry_payload(
-        document, connection=connection, mappings=mapping_index(connection=connection)
-    )
-    digest = payload_hash(payload)
+def _push_entry(
+    record: SyncRecord, payload, digest: str, connector: Connector, log: _AttemptLog
+) -> _PushResult:
     kind = CONNECTOR_KIND[record.entry_type]
     key = f"ls-{record.pk}-v{record.version}"
     state = None
@@ -704,9 +733,6 @@ def _push_entry(record: SyncRecord, connector: Connector, log: _AttemptLog) -> _
             )
             operation = Operation.UPDATE
         external_id = record.external_id
-    elif payload.voided:
-        # Voided before it ever reached the ledger: there is nothing to void there.
-        return _PushResult(operation=Operation.NOOP, payload_hash=digest)
     else:
         # Look before creating: an earlier attempt may have made the entry (lost answer, crash).
         found = connector.find_entries(
@@ -767,10 +793,6 @@ def _upload_attachments(
 
 
 def _push_payment(record: SyncRecord, connector: Connector, log: _AttemptLog) -> _PushResult:
-    if record.external_id:
-        # Ledgers do not edit payments; one pushed once is done.
-        log.operation = Operation.NOOP
-        return _PushResult(operation=Operation.NOOP, external_id=record.external_id)
     bill_type = ENTRY_TYPE_FOR_KIND[record.document.kind]
     bill = SyncRecord.objects.filter(
         connection=record.connection,
