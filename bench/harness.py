@@ -1,6 +1,6 @@
-"""Shared pieces of the benchmarks: a throw-away PostgreSQL database, Redis db 9, the Xero
-emulator as a server process of its own, real Celery worker processes, data set up through the
-product's services, and the counts that say whether anything was lost or doubled.
+"""Shared pieces of the benchmarks: a throw-away PostgreSQL database, a Redis db of its own (9 by
+default), the Xero emulator as a server process of its own, real Celery worker processes, data set
+up through the product's services, and the counts that say whether anything was lost or doubled.
 
 A benchmark is a script that runs
 
@@ -70,7 +70,7 @@ REF_IN_URL = re.compile(r"[?&]ref=([^&#]+)")
 START_DEADLINE = 60.0
 LOCK_KEY = "ledgersync-bench:owner"
 LOCK_SECONDS = 6 * 3600
-EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds Redis db 9
+EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds our Redis db
 STOP_DEADLINE = 15.0
 
 _started = time.monotonic()
@@ -121,7 +121,14 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--redis-url",
         default=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
-        help="Redis server; only db 9 is used and flushed (whatever db the URL names)",
+        help="Redis server; only db --redis-db is used and flushed (whatever db the URL names)",
+    )
+    parser.add_argument(
+        "--redis-db",
+        type=int,
+        default=int(os.environ.get("BENCH_REDIS_DB", "9")),
+        help="the Redis db this run owns (default 9, or $BENCH_REDIS_DB): two runs on one "
+        "server at once need different dbs",
     )
     parser.add_argument(
         "--keep-logs", action="store_true", help="keep the workers' and emulator's logs"
@@ -135,9 +142,9 @@ def _database_url(server_url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
 
 
-def _redis_db9(url: str) -> str:
+def _redis_db(url: str, db: int) -> str:
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/9", "", ""))
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", "", ""))
 
 
 def _fernet_key(seed: str) -> str:
@@ -723,7 +730,7 @@ class Bench:
         self.args = args
         # CREATE/DROP DATABASE go through the server's maintenance database.
         self.server_url = _database_url(args.database_url, "postgres")
-        self.redis_url = _redis_db9(args.redis_url)
+        self.redis_url = _redis_db(args.redis_url, getattr(args, "redis_db", 9))
         self.db_name = f"ledgersync_bench_{os.getpid()}"
         self.database_url = _database_url(self.server_url, self.db_name)
         self.sync_env = {**FAST_SYNC, **{k: str(v) for k, v in (sync_env or {}).items()}}
@@ -768,7 +775,7 @@ class Bench:
 
     def __enter__(self) -> Bench:
         self._previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
-        # Two runs must never share Redis db 9: each flushes it, and their workers would take
+        # Two runs must never share a Redis db: each flushes it, and their workers would take
         # each other's tasks (with record ids of the other run's database).
         try:
             self._take_redis_lock()
@@ -842,7 +849,7 @@ class Bench:
                 elsewhere = host != socket.gethostname()
                 if elsewhere or (pid.isdigit() and _pid_alive(int(pid))):
                     print(
-                        f"BUSY: another benchmark ({holder}) is using Redis db 9; run one at a "
+                        f"BUSY: another benchmark ({holder}) is using this Redis db; run one at a "
                         "time",
                         file=sys.stderr,
                     )
