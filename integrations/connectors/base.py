@@ -111,6 +111,10 @@ class BatchItemResult:
     payload: EntryPayload
     state: EntryState | None = None
     error: ConnectorError | None = None
+    # This element's part of the batch's request and answer (redacted, truncated): each
+    # document's log shows its own entry, not the first few of a batch of 50.
+    request_body: str = ""
+    response_body: str = ""
 
 
 @dataclass(frozen=True)

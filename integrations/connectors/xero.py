@@ -525,22 +525,29 @@ class XeroConnector(Connector):
     def create_entries(
         self, payloads: list[EntryPayload], *, idempotency_key: str
     ) -> list[BatchItemResult]:
+        bodies = [invoice_body(payload) for payload in payloads]
         # summarizeErrors=false: one bad bill does not sink the batch; each element reports.
         response = self._send(
             "PUT",
             f"{self.endpoints.api}/Invoices",
             params={"summarizeErrors": "false"},
-            json_body={"Invoices": [invoice_body(payload) for payload in payloads]},
+            json_body={"Invoices": bodies},
             idempotency_key=idempotency_key,
         )
         results = []
-        for payload, invoice in zip(payloads, response.json().get("Invoices", []), strict=True):
+        answers = response.json().get("Invoices", [])
+        for payload, body, invoice in zip(payloads, bodies, answers, strict=True):
+            logged = {
+                "request_body": _redact(json.dumps({"Invoices": [body]})),
+                "response_body": _redact(json.dumps({"Invoices": [invoice]})),
+            }
             if invoice.get("HasErrors") or invoice.get("StatusAttributeString") == "ERROR":
                 messages = [item.get("Message", "") for item in invoice.get("ValidationErrors", [])]
                 error = _classified(messages, raw=json.dumps(invoice)[:BODY_LOG_LIMIT])
-                results.append(BatchItemResult(payload=payload, error=error))
+                results.append(BatchItemResult(payload=payload, error=error, **logged))
             else:
-                results.append(BatchItemResult(payload=payload, state=_entry_state(invoice)))
+                state = _entry_state(invoice)
+                results.append(BatchItemResult(payload=payload, state=state, **logged))
         return results
 
     def update_entry(
