@@ -315,6 +315,13 @@ class XeroEmulator:
             strict = self.config.spec_strict
             return [wire.invoice_json(tenant, i, strict=strict) for i in tenant.invoices.values()]
 
+    def writes(self, tenant_id: str | None = None, since: float | None = None) -> list[dict]:
+        """The tenant's write log, oldest first: every invoice or payment write as it was
+        applied, with `at` (epoch seconds of the emulator's clock) and the values it left."""
+        with self._lock:
+            tenant = self._tenant(tenant_id)
+            return [dict(w) for w in tenant.writes if since is None or w["at"] >= since]
+
     def call_count(self, tenant_id: str | None = None) -> int:
         """Accounting API calls admitted for a tenant (refused 429s and faults not counted)."""
         with self._lock:

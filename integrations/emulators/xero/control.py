@@ -32,6 +32,13 @@ def state(emulator, request):
     return emulator.state()
 
 
+def writes(emulator, request):
+    since = request.args.get("since")
+    return {
+        "writes": emulator.writes(request.args.get("tenant_id"), float(since) if since else None)
+    }
+
+
 def add_tenant(emulator, request):
     name = _body(request).get("name")
     if not name:
@@ -108,6 +115,7 @@ ROUTES = [
     _rule("/health", ["GET"], health),
     _rule("/reset", ["POST"], reset),
     _rule("/state", ["GET"], state),
+    _rule("/writes", ["GET"], writes),
     _rule("/tenants", ["POST"], add_tenant),
     _rule("/faults", ["GET", "POST", "DELETE"], faults),
     _rule("/invoices/<invoice_id>/book", ["POST"], book),

@@ -522,7 +522,29 @@ class Ledger:
         # As in Xero, approving a zero-total document leaves nothing to pay: it is PAID at once.
         if invoice.status == "AUTHORISED" and invoice.total == ZERO and invoice.amount_paid == ZERO:
             invoice.status, invoice.fully_paid_on = "PAID", invoice.date
+        self._noted(invoice)
         return invoice
+
+    def _noted(self, invoice: Invoice, payment: Payment | None = None) -> None:
+        """The tenant's write log: when a write was applied (`now`, to the microsecond) and what
+        the invoice, or payment, looks like after it. Not part of Xero's API."""
+        entry = {
+            "at": self.now,
+            "kind": "payment" if payment else "invoice",
+            "InvoiceID": invoice.invoice_id,
+            "Url": invoice.url,
+            "Status": invoice.status,
+            "DueDate": invoice.due_date.isoformat() if invoice.due_date else None,
+            "Total": str(invoice.total),
+            "AmountPaid": str(invoice.amount_paid),
+        }
+        if payment:
+            entry.update(
+                PaymentID=payment.payment_id,
+                PaymentStatus=payment.status,
+                Amount=str(payment.amount),
+            )
+        self.tenant.writes.append(entry)
 
     def _contact_named(self, name: str) -> Contact:
         # Looked up again: an earlier element of the same batch may have created it.
@@ -647,6 +669,7 @@ class Ledger:
                 for pid in invoice.payment_ids
                 if self.tenant.payments[pid].status == "AUTHORISED"
             )
+        self._noted(invoice, payment)
         return payment
 
     def delete_payment(self, payment: Payment) -> Payment:
@@ -660,6 +683,7 @@ class Ledger:
         invoice.updated = self.now
         if invoice.status == "PAID":
             invoice.status, invoice.fully_paid_on = "AUTHORISED", None
+        self._noted(invoice, payment)
         return payment
 
     # --- contacts ---------------------------------------------------------------------------
@@ -748,4 +772,5 @@ class Ledger:
                 payment.status, payment.updated = "DELETED", self.now
                 invoice.amount_paid -= payment.amount
         invoice.status, invoice.fully_paid_on, invoice.updated = "VOIDED", None, self.now
+        self._noted(invoice)
         return invoice

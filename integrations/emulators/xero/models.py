@@ -1,5 +1,6 @@
 """In-memory records of one emulated Xero organisation. Plain data; the rules live in ledger.py."""
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -8,6 +9,9 @@ from decimal import Decimal
 INVOICE_TYPES = ("ACCPAY", "ACCREC")
 
 ZERO = Decimal("0.00")
+
+# Entries kept in a tenant's write log (the control API's `/writes`), oldest dropped first.
+WRITE_LOG_SIZE = 100_000
 
 # Invoice statuses whose amounts are posted to the ledger (the lock date protects them).
 POSTED_STATUSES = ("AUTHORISED", "PAID", "VOIDED")
@@ -166,6 +170,8 @@ class Tenant:
     payments: dict[str, Payment] = field(default_factory=dict)
     lock_date: date | None = None
     next_sales_number: int = 1
+    # When each invoice or payment write was applied and what it left (control API only).
+    writes: deque = field(default_factory=lambda: deque(maxlen=WRITE_LOG_SIZE))
 
     def account_by_code(self, code: str) -> Account | None:
         return next((a for a in self.accounts.values() if a.code == code), None)

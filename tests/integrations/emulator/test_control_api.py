@@ -134,3 +134,26 @@ def test_tokens_expire_and_revoke(control, api):
 
     control("POST", "/tokens/revoke")
     assert api.http.post("/connect/token", data=form, auth=auth).status_code == 400
+
+
+def test_writes_log_when_each_write_was_applied(control, api, clock):
+    created = api.create_bill(DueDate="2026-12-31")
+    clock.advance(1.25)
+    api.post(f"/Invoices/{created['InvoiceID']}", json={"DueDate": "2027-01-15"})
+    clock.advance(0.5)
+    api.pay(created["InvoiceID"], 10)
+    api.get("/Invoices")  # a read writes nothing
+
+    writes = control("GET", "/writes").json()["writes"]
+
+    assert [(w["kind"], w["DueDate"]) for w in writes] == [
+        ("invoice", "2026-12-31"),
+        ("invoice", "2027-01-15"),
+        ("payment", "2027-01-15"),
+    ]
+    assert [w["at"] for w in writes] == [1_795_000_000.0, 1_795_000_001.25, 1_795_000_001.75]
+    assert {w["InvoiceID"] for w in writes} == {created["InvoiceID"]}
+    assert writes[2]["Amount"] == "10.00" and writes[2]["AmountPaid"] == "10.00"
+    later = control("GET", f"/writes?since=1795000001.5&tenant_id={api.tenant_id}").json()
+    assert [w["kind"] for w in later["writes"]] == ["payment"]
+    assert control("GET", "/writes?tenant_id=nope").status_code == 404
