@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
-from django.db import transaction
 from django.db.models import Count, F, JSONField, Q, Value
 from django.utils import timezone
 
@@ -64,6 +64,8 @@ from synclog.ratelimit import Grant, Limits, get_rate_limiter
 from webhooks.services import webhook_emit_record_failed, webhook_emit_run_finished
 
 logger = logging.getLogger(__name__)
+# The database went away (a restart, a failover): worth trying again on a new connection.
+DB_ERRORS = (OperationalError, InterfaceError)
 
 ENTRY_TYPE_FOR_KIND = {
     DocumentKind.BILL: EntryType.BILL,
@@ -257,6 +259,9 @@ def request_sync(
     if document.status not in SYNCABLE_STATUSES or document.kind not in ENTRY_TYPE_FOR_KIND:
         return []
     payments = list(payments)
+    # The first change goes at once. A change made while the document still waits to be pushed
+    # is coalesced: the waiting push takes it along, so quick successive edits cost one push.
+    waiting = SyncRecord.objects.filter(document=document, status=RecordStatus.PENDING).exists()
     record_ids = []
     for connection in Connection.objects.for_org(document.org).filter(
         status__in=COLLECTING_STATUSES
@@ -265,7 +270,8 @@ def request_sync(
         record_ids += _mark_pending(
             connection=connection, specs=specs, reason=reason, trigger=trigger, actor=actor
         )
-    sync_records_enqueue(record_ids, trigger=trigger, countdown=settings.SYNC_COALESCE_SECONDS)
+    countdown = settings.SYNC_COALESCE_SECONDS if waiting else 0
+    sync_records_enqueue(record_ids, trigger=trigger, countdown=countdown)
     return record_ids
 
 
@@ -531,11 +537,15 @@ def sync_sweep(*, now: datetime.datetime | None = None) -> int:
     """Beat: release expired leases and re-enqueue Pending records whose task may have been lost
     (a broker restart, a worker killed before it acknowledged)."""
     now = now or timezone.now()
-    SyncRecord.objects.filter(claimed_until__lt=now).update(claimed_by="", claimed_until=None)
+    expired = SyncRecord.objects.filter(claimed_until__lt=now)
+    # A lease that ran out means its push died (a killed worker, a database outage): its task
+    # is gone, so these records go again now, however recently they were sent.
+    expired.filter(status=RecordStatus.PENDING).update(enqueued_at=None)
+    expired.update(claimed_by="", claimed_until=None)
     stale = now - datetime.timedelta(seconds=settings.SYNC_SWEEP_AFTER_SECONDS)
     # A bulk backlog waits in its queue for quota a long time: do not resend it every sweep.
     stale_bulk = now - datetime.timedelta(seconds=settings.SYNC_SWEEP_BULK_AFTER_SECONDS)
-    ids = list(
+    rows = list(
         SyncRecord.objects.filter(
             status=RecordStatus.PENDING,
             connection__status=ConnectionStatus.ACTIVE,
@@ -547,11 +557,16 @@ def sync_sweep(*, now: datetime.datetime | None = None) -> int:
             | Q(enqueued_at__lt=stale_bulk)
             | (Q(enqueued_at__lt=stale) & ~Q(pending_trigger__in=list(BATCHED_TRIGGERS)))
         )
-        .values_list("pk", flat=True)[: settings.SYNC_SWEEP_BATCH]
+        .values_list("pk", "pending_trigger")[: settings.SYNC_SWEEP_BATCH]
     )
+    batched = [pk for pk, trigger in rows if trigger in BATCHED_TRIGGERS]
+    alone = [pk for pk, trigger in rows if trigger not in BATCHED_TRIGGERS]
     with transaction.atomic():
-        sync_records_enqueue(ids, trigger=Trigger.SWEEP)
-    return len(ids)
+        # Bulk work stays in batches (a search and a create per 50 bills, not per bill) on the
+        # bulk queue; the attempts keep the trigger the records were marked with.
+        sync_records_enqueue(batched, trigger=Trigger.BULK)
+        sync_records_enqueue(alone, trigger=Trigger.SWEEP)
+    return len(rows)
 
 
 # --- pushing one record ---------------------------------------------------------------------
@@ -892,9 +907,53 @@ def _finish_records(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
     A record changed while it was pushed (its version moved on) keeps its new Pending state: its
     facts are saved (the entry exists), but it is neither Complete nor Failed, and its run items
     wait for the push of the new version.
+
+    The ledger has answered already, so a database outage must not lose that answer: the write
+    is tried again on a new connection for up to SYNC_DB_RETRY_SECONDS (the records stay
+    claimed by us meanwhile).
     """
     if not finishes:
         return set()
+    deadline = time.monotonic() + settings.SYNC_DB_RETRY_SECONDS
+    delay = 0.5
+    tried = False
+    while True:
+        try:
+            # A broken connection during COMMIT leaves it unknown whether it went through.
+            if tried and _finishes_saved(log, finishes):
+                return _now_complete(finishes)
+            tried = True
+            return _write_finishes(log, finishes)
+        except DB_ERRORS:
+            if db_connection.in_atomic_block or time.monotonic() + delay > deadline:
+                logger.error(
+                    "The outcome of %d pushed records could not be saved; ledger calls: %s",
+                    len(finishes),
+                    [(call.method, call.url, call.http_status) for call in log.calls],
+                )
+                raise
+            logger.warning("Database unavailable; saving %d outcomes again", len(finishes))
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            db_connection.close()
+
+
+def _finishes_saved(log: _AttemptLog, finishes: list[_Finish]) -> bool:
+    return SyncAttempt.objects.filter(
+        record_id=finishes[0].record.pk, started_at=log.started_at
+    ).exists()
+
+
+def _now_complete(finishes: list[_Finish]) -> set[int]:
+    ids = [f.record.pk for f in finishes if f.error is None]
+    return set(
+        SyncRecord.objects.filter(pk__in=ids, status=RecordStatus.COMPLETE).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
     now = timezone.now()
     with transaction.atomic():
         # Locked in id order, so that two batches never wait on each other crosswise.

@@ -1,12 +1,23 @@
 """Celery tasks: thin. Each takes ids, calls one service, and reschedules when asked to."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from synclog import services
 from synclog.models import SyncRecord
 
+# A task that fails because the database is away (a restart, a failover) is tried again later
+# instead of being dropped: its records would otherwise wait for the sweep.
+RETRY_ON_DATABASE_ERRORS = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 10,
+}
 
-@shared_task(acks_late=True, ignore_result=True)
+
+@shared_task(acks_late=True, ignore_result=True, **RETRY_ON_DATABASE_ERRORS)
 def sync_record(record_id: int) -> None:
     wait = services.sync_record_push(record_id=record_id, worker=sync_record.request.hostname or "")
     if wait is not None:
@@ -23,7 +34,7 @@ def sync_sweep() -> int:
     return services.sync_sweep()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, **RETRY_ON_DATABASE_ERRORS)
 def sync_batch(record_ids: list[int]) -> None:
     waits = services.sync_batch_push(
         record_ids=record_ids, worker=sync_batch.request.hostname or ""

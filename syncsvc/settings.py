@@ -100,6 +100,10 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        # A connection kept between requests is checked before reuse: after a database restart
+        # a web process reconnects instead of failing its next request with a 500. (Celery
+        # workers close their connection around every task: Celery's Django fix-up.)
+        conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", default=True),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -204,6 +208,9 @@ SYNC_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SYNC_SWEEP_INTERVAL_SECONDS"
 SYNC_SWEEP_AFTER_SECONDS = float(os.environ.get("SYNC_SWEEP_AFTER_SECONDS", "60"))
 SYNC_SWEEP_BULK_AFTER_SECONDS = float(os.environ.get("SYNC_SWEEP_BULK_AFTER_SECONDS", "900"))
 SYNC_SWEEP_BATCH = 5000
+# How long a worker keeps trying to save what the ledger answered while the database is down
+# (the entries exist in the ledger: their facts and attempts must not be lost).
+SYNC_DB_RETRY_SECONDS = float(os.environ.get("SYNC_DB_RETRY_SECONDS", "120"))
 # New entries of bulk runs go to the ledger this many per call (Xero suggests about 50).
 SYNC_BATCH_SIZE = int(os.environ.get("SYNC_BATCH_SIZE", "50"))
 RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ledgersync:rl:")

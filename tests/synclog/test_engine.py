@@ -66,13 +66,28 @@ def test_drafts_never_sync(org, vendor, clerk, connection):
     assert not SyncRecord.objects.exists()
 
 
-def test_the_task_is_enqueued_on_commit_with_a_coalescing_delay(
+def test_the_first_change_is_enqueued_at_once_on_commit(
+    bill, clerk, connection, enqueued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        document_services.document_approve(document=bill, actor=clerk)
+        assert enqueued == []  # not before the commit
+    assert callbacks
+    record = bill_record(bill)
+    assert enqueued == [(record.pk, 0, "sync")]
+
+
+def test_a_change_while_the_document_waits_is_coalesced(
     bill, clerk, connection, enqueued, django_capture_on_commit_callbacks, settings
 ):
     with django_capture_on_commit_callbacks(execute=True):
         document_services.document_approve(document=bill, actor=clerk)
+    with django_capture_on_commit_callbacks(execute=True):
+        document_services.document_update(
+            document=bill, actor=clerk, data={"due_date": datetime.date(2026, 12, 31)}
+        )
     record = bill_record(bill)
-    assert enqueued == [(record.pk, settings.SYNC_COALESCE_SECONDS, "sync")]
+    assert enqueued == [(record.pk, 0, "sync"), (record.pk, settings.SYNC_COALESCE_SECONDS, "sync")]
 
 
 def test_editing_the_due_date_updates_the_same_entry(approved_bill, drain, ledger, clerk):
@@ -450,6 +465,78 @@ def test_sweep_requeues_lost_tasks_and_frees_dead_leases(
     assert enqueued[-1][2] == "sync"
     # Just enqueued: the next sweep leaves it alone.
     assert services.sync_sweep() == 0
+
+
+def test_sweep_resends_a_dead_push_at_once_even_if_just_enqueued(
+    approved_bill, enqueued, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    record = bill_record(approved_bill)
+    # Its worker died mid-push (or lost the database) a moment after the task was sent.
+    SyncRecord.objects.filter(pk=record.pk).update(
+        enqueued_at=timezone.now(),
+        claimed_by="dead-worker",
+        claimed_until=timezone.now() - datetime.timedelta(seconds=1),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sync_sweep() == 1
+    assert enqueued[-1][0] == record.pk
+
+
+def test_sweep_keeps_bulk_work_in_batches_on_the_bulk_queue(
+    org, clerk, connection, office, enqueued, django_capture_on_commit_callbacks, monkeypatch
+):
+    from synclog import tasks
+
+    documents = [DocumentFactory(org=org, category=office) for _ in range(3)]
+    for document in documents:
+        document_services.document_approve(document=document, actor=clerk)
+    services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    SyncRecord.objects.update(enqueued_at=None)  # their tasks were lost with the broker
+    batches = []
+    monkeypatch.setattr(
+        tasks.sync_batch,
+        "apply_async",
+        lambda args, countdown=0, queue=None: batches.append((args[0], queue)),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sync_sweep() == 3
+    assert batches == [(sorted(bill_record(d).pk for d in documents), "bulk")]
+    triggers = set(SyncRecord.objects.values_list("pending_trigger", flat=True))
+    assert triggers == {Trigger.BULK}  # the attempts still say what asked for them
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("committed", [False, True], ids=["lost-before", "lost-after-commit"])
+def test_the_ledgers_answer_survives_a_database_outage(
+    approved_bill, ledger, monkeypatch, settings, committed
+):
+    """The outcome is written again on a new connection; a COMMIT whose answer was lost is
+    found and not written twice."""
+    from django.db import OperationalError
+
+    settings.SYNC_DB_RETRY_SECONDS = 10
+    write = services._write_finishes
+    failures = []
+
+    def flaky_write(log, finishes):
+        if failures:
+            return write(log, finishes)
+        failures.append(1)
+        if committed:
+            write(log, finishes)
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(services, "_write_finishes", flaky_write)
+    record = bill_record(approved_bill)
+    assert services.sync_record_push(record_id=record.pk, worker="w") is None
+    record.refresh_from_db()
+    assert failures == [1]
+    assert record.status == RecordStatus.COMPLETE
+    assert record.external_id
+    assert record.attempts.count() == 1
+    assert len(ledger.invoices()) == 1
 
 
 def test_a_record_leased_by_another_worker_is_left_alone(approved_bill, ledger):
