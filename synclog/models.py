@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import OrgScopedModel
@@ -79,6 +80,9 @@ class SyncRun(OrgScopedModel):
     retry_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
     )
+    # A large selection is answered at once and marked Pending by a worker: until then the ids
+    # of the documents chosen (scoped to the organisation when prepared), then NULL.
+    selection = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -102,6 +106,19 @@ class SyncRun(OrgScopedModel):
     @property
     def duration(self) -> datetime.timedelta | None:
         return self.finished_at - self.started_at if self.finished_at else None
+
+    @property
+    def preparing(self) -> bool:
+        return self.selection is not None
+
+
+# The date a Sync History row shows and sorts by (see synclog.filters_history): when a Complete
+# record was pushed (or marked Complete), when a Failed one failed. One expression, so that the
+# history index below serves the page's ORDER BY.
+SYNC_DATE = models.Case(
+    models.When(status=RecordStatus.FAILED, then=models.F("updated_at")),
+    default=Coalesce(models.F("synced_at"), models.F("updated_at")),
+)
 
 
 class SyncRecord(OrgScopedModel):
@@ -178,6 +195,27 @@ class SyncRecord(OrgScopedModel):
             models.Index(fields=["org", "entry_type", "-synced_at"]),
             models.Index(fields=["connection", "status", "next_retry_at"]),
             models.Index(fields=["run"]),
+            # Requires attention: the Failed records (and the Pending ones, which wait when their
+            # connection needs a reconnect), a small part of all; with their documents, so that
+            # the count of documents needs no row.
+            models.Index(
+                fields=["org", "status", "connection"],
+                include=["document"],
+                condition=models.Q(status__in=[RecordStatus.FAILED, RecordStatus.PENDING]),
+                name="syncrecord_attention_idx",
+            ),
+            # Sync History: a tab and status, newest sync date first; the count and a page's ids
+            # come from the index alone (the date and connection filters read the included
+            # columns).
+            models.Index(
+                models.F("org"),
+                models.F("entry_type"),
+                models.F("status"),
+                SYNC_DATE.desc(),
+                models.F("id").desc(),
+                include=["synced_at", "updated_at", "connection"],
+                name="syncrecord_history_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -260,6 +298,12 @@ class SyncAttempt(models.Model):
             models.Index(fields=["record", "-started_at"]),
             models.Index(fields=["org", "-started_at"]),
             models.Index(fields=["run", "outcome"]),
+            # A run's page: each item's last attempt in that run (the error summary, the items).
+            models.Index(
+                fields=["run", "record", "-started_at", "-id"],
+                condition=models.Q(run__isnull=False),
+                name="syncattempt_run_record_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ queries whatever the number of documents, records or runs involved.
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from django.core.paginator import Page, Paginator
 from django.db.models import (
     Case,
     CharField,
@@ -63,10 +64,19 @@ WAITING_HINT = "An admin reconnects the connection; the waiting entries then syn
 
 
 def attention_records(*, org: Organization) -> QuerySet[SyncRecord]:
-    """Records that need a person: Failed, or Pending on a connection waiting for a reconnect."""
-    return SyncRecord.objects.for_org(org).filter(
-        Q(status=RecordStatus.FAILED)
-        | Q(status=RecordStatus.PENDING, connection__status=ConnectionStatus.NEEDS_REAUTH)
+    """Records that need a person: Failed, or Pending on a connection waiting for a reconnect.
+
+    The status list repeats what the condition implies, so that PostgreSQL can read the records
+    from the small partial index syncrecord_attention_idx rather than every record of the
+    organisation (it does not infer it from a condition that spans the connection's status).
+    """
+    return (
+        SyncRecord.objects.for_org(org)
+        .filter(status__in=[RecordStatus.FAILED, RecordStatus.PENDING])
+        .filter(
+            Q(status=RecordStatus.FAILED)
+            | Q(status=RecordStatus.PENDING, connection__status=ConnectionStatus.NEEDS_REAUTH)
+        )
     )
 
 
@@ -189,12 +199,22 @@ def attention_groups_with_records(
     """The groups of one page of `attention_groups`, each with its newest records (two queries)."""
     if not group_rows:
         return []
-    keys = Q()
-    for row in group_rows:
-        keys |= _group_key(row["connection_id"], row["group_code"], row["group_digest"])
+    page_keys = {
+        (row["connection_id"], row["group_code"], row["group_digest"]) for row in group_rows
+    }
+    # Rank the groups' records by their own columns only, then read the few kept with their
+    # documents: ranking rows already joined to documents and contacts joined every failed
+    # record of the page's groups (thousands) to keep twenty per group. The records are found
+    # by one IN per key part (an OR of every group's key computed the digest once per group and
+    # record); a record of another group that matches all three parts is ranked in its own
+    # partition and left out here.
     ranked = (
         _with_group_key(attention_records(org=org))
-        .filter(keys)
+        .filter(
+            connection_id__in={key[0] for key in page_keys},
+            group_code__in={key[1] for key in page_keys},
+            group_digest__in={key[2] for key in page_keys},
+        )
         .annotate(
             rank=Window(
                 RowNumber(),
@@ -203,6 +223,12 @@ def attention_groups_with_records(
             )
         )
         .filter(rank__lte=GROUP_PREVIEW_SIZE)
+        .values_list("pk", "connection_id", "group_code", "group_digest")
+    )
+    kept_ids = [pk for pk, *key in ranked if tuple(key) in page_keys]
+    ranked = (
+        _with_group_key(SyncRecord.objects.for_org(org))
+        .filter(pk__in=kept_ids)
         .select_related("document", "document__contact", "payment")
         .order_by("-updated_at", "-id")
     )
@@ -261,6 +287,16 @@ def attention_group_get(
     group = attention_groups_with_records(org=org, group_rows=rows)[0]
     group.connection = connection
     return group, records
+
+
+def attention_group_records_page(*, records: QuerySet[SyncRecord], number, per_page: int) -> Page:
+    """One page of a group's records (from attention_group_get): the page's ids first, from the
+    records alone, then only those records with their documents (a group can hold thousands)."""
+    page = Paginator(records.values_list("pk", flat=True), per_page).get_page(number)
+    page_ids = list(page.object_list)
+    rows = records.filter(pk__in=page_ids).in_bulk()
+    page.object_list = [rows[pk] for pk in page_ids if pk in rows]
+    return page
 
 
 def attention_group_document_ids(
@@ -360,6 +396,10 @@ class RunProgress:
     def finished(self) -> bool:
         return self.run.finished_at is not None
 
+    @property
+    def preparing(self) -> bool:
+        return self.run.preparing
+
 
 @dataclass
 class BulkProgress:
@@ -369,6 +409,15 @@ class BulkProgress:
     @property
     def finished(self) -> bool:
         return all(progress.finished for progress in self.runs)
+
+    @property
+    def preparing(self) -> bool:
+        return any(progress.preparing for progress in self.runs)
+
+    @property
+    def selected(self) -> int:
+        """Documents chosen, while a worker still prepares the runs."""
+        return max((len(progress.run.selection or ()) for progress in self.runs), default=0)
 
     @property
     def is_retry(self) -> bool:

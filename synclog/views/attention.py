@@ -23,9 +23,11 @@ class AttentionView(OrgPermissionRequiredMixin, View):
     permission = Perm.VIEW_DOCUMENTS
 
     def get(self, request):
-        page = Paginator(selectors.attention_groups(org=request.org), GROUPS_PER_PAGE).get_page(
-            request.GET.get("page")
-        )
+        # The causes in one read (a Paginator over the query would group every failed record
+        # twice: once to count the groups, once for the page's).
+        page = Paginator(
+            list(selectors.attention_groups(org=request.org)), GROUPS_PER_PAGE
+        ).get_page(request.GET.get("page"))
         groups = selectors.attention_groups_with_records(
             org=request.org, group_rows=list(page.object_list)
         )
@@ -47,7 +49,9 @@ class AttentionGroupView(OrgPermissionRequiredMixin, View):
         group, records = selectors.attention_group_get(
             org=request.org, connection_id=connection_id, code=code, digest=digest
         )
-        page = Paginator(records, RECORDS_PER_PAGE).get_page(request.GET.get("page"))
+        page = selectors.attention_group_records_page(
+            records=records, number=request.GET.get("page"), per_page=RECORDS_PER_PAGE
+        )
         context = {
             "group": group,
             "page": page,

@@ -4,7 +4,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -44,7 +43,9 @@ class SyncHistoryView(OrgPermissionRequiredMixin, View):
 
     def get(self, request):
         filterset = selectors.sync_history_filterset(org=request.org, filters=request.GET)
-        page = Paginator(filterset.results, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = selectors.sync_history_page(
+            org=request.org, filterset=filterset, number=request.GET.get("page"), per_page=PAGE_SIZE
+        )
         params = filterset.query_params()
         tab_label, status_label = _labels(filterset)
         context = {
