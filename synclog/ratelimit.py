@@ -81,11 +81,28 @@ class RateLimiter(ABC):
             return Grant(key=key, token=token)
         return max(wait, MIN_WAIT_SECONDS)
 
+    def wait_for(self, key: str, limits: Limits, *, calls: int = 1) -> float:
+        """The seconds until `calls` calls would be granted (0: now), counting nothing.
+
+        Lets a worker skip the work of preparing calls that could not be made now anyway; the
+        later try_acquire() still decides.
+        """
+        calls = min(max(calls, 1), limits.per_window, limits.per_day)
+        wait = self._acquire(key, limits, calls, 1.0, "", dry_run=True)
+        return 0.0 if wait is None else max(wait, MIN_WAIT_SECONDS)
+
     @abstractmethod
     def _acquire(
-        self, key: str, limits: Limits, calls: int, lease_seconds: float, token: str
+        self,
+        key: str,
+        limits: Limits,
+        calls: int,
+        lease_seconds: float,
+        token: str,
+        *,
+        dry_run: bool = False,
     ) -> float | None:
-        """None when granted (and counted), else the seconds to wait."""
+        """None when granted (and counted, unless dry_run), else the seconds to wait."""
 
     @abstractmethod
     def release(self, grant: Grant) -> None:
@@ -104,7 +121,8 @@ class RateLimiter(ABC):
 
 
 # KEYS: window zset, day zset, holders zset, pause key.
-# ARGV: per_window, window_us, max_concurrent, per_day, calls, lease_us, token, day_us, retry_us.
+# ARGV: per_window, window_us, max_concurrent, per_day, calls, lease_us, token, day_us, retry_us,
+# dry_run (1: only answer, count nothing).
 # Returns {1, 0} when granted, else {0, wait_us}. Times are microseconds of the server's clock.
 _ACQUIRE_LUA = """
 local t = redis.call('TIME')
@@ -151,6 +169,9 @@ end
 if wait > 0 then
   return {0, wait}
 end
+if ARGV[10] == '1' then
+  return {1, 0}
+end
 
 -- Members must be unique or equal timestamps would collapse into one call.
 local members = {}
@@ -196,7 +217,14 @@ class RedisRateLimiter(RateLimiter):
         return [f"{base}:win", f"{base}:day", f"{base}:holders", f"{base}:pause"]
 
     def _acquire(
-        self, key: str, limits: Limits, calls: int, lease_seconds: float, token: str
+        self,
+        key: str,
+        limits: Limits,
+        calls: int,
+        lease_seconds: float,
+        token: str,
+        *,
+        dry_run: bool = False,
     ) -> float | None:
         granted, wait_us = self._acquire_script(
             keys=self._keys(key),
@@ -210,6 +238,7 @@ class RedisRateLimiter(RateLimiter):
                 token,
                 _us(DAY_SECONDS),
                 _us(CONCURRENCY_RETRY_SECONDS),
+                "1" if dry_run else "0",
             ],
         )
         return None if granted else int(wait_us) / 1_000_000
@@ -263,7 +292,14 @@ class FileRateLimiter(RateLimiter):
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _acquire(
-        self, key: str, limits: Limits, calls: int, lease_seconds: float, token: str
+        self,
+        key: str,
+        limits: Limits,
+        calls: int,
+        lease_seconds: float,
+        token: str,
+        *,
+        dry_run: bool = False,
     ) -> float | None:
         def change(state: dict, now: float) -> float | None:
             paused = state["paused_until"] - now
@@ -283,6 +319,8 @@ class FileRateLimiter(RateLimiter):
                 wait = max(wait, min(first_free, CONCURRENCY_RETRY_SECONDS))
             if wait > 0:
                 return wait
+            if dry_run:
+                return None
             day.append([now, calls])
             holders[token] = now + lease_seconds
             return None

@@ -306,26 +306,47 @@ def _start_run(
     retry_of: SyncRun | None = None,
     actor_label: str = "",
 ) -> SyncRun:
-    run = SyncRun.objects.create(
+    run = _new_run(
+        connection=connection,
+        trigger=trigger,
+        actor=actor,
+        actor_label=actor_label,
+        retry_of=retry_of,
+    )
+    _mark_run_pending(run, specs, reason=reason)
+    return run
+
+
+def _new_run(*, connection, trigger, actor, actor_label="", retry_of=None, selection=None):
+    return SyncRun.objects.create(
         org_id=connection.org_id,
         connection=connection,
         trigger=trigger,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         actor_label=actor_label or (str(actor) if actor else ""),
         retry_of=retry_of,
+        selection=selection,
     )
+
+
+def _mark_run_pending(run: SyncRun, specs: list[EntrySpec], *, reason: str) -> None:
     ids = _mark_pending(
-        connection=connection, specs=specs, reason=reason, trigger=trigger, actor=actor, run=run
+        connection=run.connection,
+        specs=specs,
+        reason=reason,
+        trigger=run.trigger,
+        actor=run.actor,
+        run=run,
     )
     run.total = len(set(ids))
+    run.selection = None
     if run.total == 0:
         run.status_code = StatusCode.NOTHING_TO_PUSH
         run.finished_at = timezone.now()
-    run.save(update_fields=["total", "status_code", "finished_at"])
+    run.save(update_fields=["total", "status_code", "finished_at", "selection"])
     if run.total == 0:
         webhook_emit_run_finished(run=run)
-    sync_records_enqueue(ids, trigger=trigger)
-    return run
+    sync_records_enqueue(ids, trigger=run.trigger)
 
 
 @transaction.atomic
@@ -354,28 +375,43 @@ def resync(*, document: Document, connection: Connection, entry: str, actor) -> 
     )
 
 
-def _bulk_specs(documents: Iterable[Document], connection: Connection) -> list[EntrySpec]:
+def _bulk_specs(documents, connection: Connection) -> list[EntrySpec]:
     """DESIGN §4.4: every existing entry is updated; where none exists, the bill for unpaid
-    documents and bill + payments for paid ones."""
+    documents and bill + payments for paid ones. Read as plain rows: a selection may hold
+    tens of thousands of documents."""
     with_records = set(
-        SyncRecord.objects.filter(connection=connection, payment__isnull=False).values_list(
-            "payment_id", flat=True
-        )
+        SyncRecord.objects.filter(
+            connection=connection, payment__isnull=False, document__in=documents
+        ).values_list("payment_id", flat=True)
     )
+    payments: dict[int, list[int]] = {}
+    for document_id, payment_id in (
+        Payment.objects.filter(document__in=documents)
+        .order_by("pk")
+        .values_list("document_id", "pk")
+    ):
+        payments.setdefault(document_id, []).append(payment_id)
     specs = []
-    for document in documents:
-        paid = document.status == DocumentStatus.PAID or document.marked_paid
-        payments = [p for p in document.payments.all() if paid or p.pk in with_records]
-        specs += _entry_specs(document, entry=True, payments=payments)
+    rows = documents.order_by("pk").values_list("pk", "kind", "status", "marked_paid")
+    for pk, kind, status, marked_paid in rows:
+        paid = status == DocumentStatus.PAID or marked_paid
+        specs.append(EntrySpec(pk, ENTRY_TYPE_FOR_KIND[kind]))
+        specs.extend(
+            EntrySpec(pk, PAYMENT_TYPE_FOR_KIND[kind], payment_id)
+            for payment_id in payments.get(pk, ())
+            if paid or payment_id in with_records
+        )
     return specs
 
 
 def _syncable_documents(org: Organization):
-    return (
-        Document.objects.for_org(org)
-        .filter(status__in=SYNCABLE_STATUSES, kind__in=list(ENTRY_TYPE_FOR_KIND))
-        .prefetch_related("payments")
+    return Document.objects.for_org(org).filter(
+        status__in=SYNCABLE_STATUSES, kind__in=list(ENTRY_TYPE_FOR_KIND)
     )
+
+
+def _bulk_reason(trigger: str) -> str:
+    return "bulk re-sync" if trigger == Trigger.BULK else "sync requested"
 
 
 @transaction.atomic
@@ -388,7 +424,24 @@ def bulk_resync(
     connection: Connection | None = None,
     actor_label: str = "",
 ) -> list[SyncRun]:
-    documents = list(_syncable_documents(org).filter(pk__in=list(document_ids)))
+    ids = sorted(set(document_ids))
+    connections = _active_connections(org, connection)
+    if len(ids) > settings.SYNC_PREPARE_IN_WORKER_OVER:
+        # Marking tens of thousands of records takes seconds: the user gets the runs now, and a
+        # worker marks them (sync_run_prepare); the sweep resends a preparation that was lost.
+        runs = [
+            _new_run(
+                connection=conn,
+                trigger=trigger,
+                actor=actor,
+                actor_label=actor_label,
+                selection=ids,
+            )
+            for conn in connections
+        ]
+        sync_runs_prepare_enqueue([run.pk for run in runs])
+        return runs
+    documents = _syncable_documents(org).filter(pk__in=ids)
     return [
         _start_run(
             connection=conn,
@@ -396,10 +449,48 @@ def bulk_resync(
             actor=actor,
             actor_label=actor_label,
             specs=_bulk_specs(documents, conn),
-            reason="bulk re-sync" if trigger == Trigger.BULK else "sync requested",
+            reason=_bulk_reason(trigger),
         )
-        for conn in _active_connections(org, connection)
+        for conn in connections
     ]
+
+
+def sync_runs_prepare_enqueue(run_ids: list[int]) -> None:
+    if not run_ids:
+        return
+
+    def send():
+        from synclog.tasks import sync_run_prepare
+
+        for run_id in run_ids:
+            try:
+                sync_run_prepare.apply_async(args=[run_id], queue="interactive")
+            except Exception:
+                logger.warning("Broker unavailable: run %s left to the sweep", run_id)
+                return
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def sync_run_prepare(*, run_id: int) -> SyncRun | None:
+    """A worker marks a large bulk re-sync's documents Pending and sends their batches."""
+    run = (
+        SyncRun.objects.select_for_update(of=("self",))
+        .select_related("connection", "org", "actor")
+        .filter(pk=run_id, selection__isnull=False)
+        .first()
+    )
+    if run is None:
+        return None  # prepared already (a resent task)
+    specs = []
+    if run.connection.status in COLLECTING_STATUSES:
+        # Scoped here: the ids came from a request of this organisation, but only its own
+        # syncable documents count.
+        documents = _syncable_documents(run.org).filter(pk__in=run.selection)
+        specs = _bulk_specs(documents, run.connection)
+    _mark_run_pending(run, specs, reason=_bulk_reason(run.trigger))
+    return run
 
 
 @transaction.atomic
@@ -414,7 +505,7 @@ def force_sync(*, org: Organization, connection: Connection, actor) -> SyncRun:
         )
     )
     specs = []
-    for document in _syncable_documents(org):
+    for document in _syncable_documents(org).prefetch_related("payments"):
         for spec in _entry_specs(document, entry=True, payments=document.payments.all()):
             if (spec.document_id, spec.entry_type, spec.payment_id) not in complete:
                 specs.append(spec)
@@ -559,6 +650,11 @@ def sync_sweep(*, now: datetime.datetime | None = None) -> int:
         )
         .values_list("pk", "pending_trigger")[: settings.SYNC_SWEEP_BATCH]
     )
+    lost_preparations = list(
+        SyncRun.objects.filter(selection__isnull=False, started_at__lt=stale).values_list(
+            "pk", flat=True
+        )
+    )
     batched = [pk for pk, trigger in rows if trigger in BATCHED_TRIGGERS]
     alone = [pk for pk, trigger in rows if trigger not in BATCHED_TRIGGERS]
     with transaction.atomic():
@@ -566,6 +662,7 @@ def sync_sweep(*, now: datetime.datetime | None = None) -> int:
         # bulk queue; the attempts keep the trigger the records were marked with.
         sync_records_enqueue(batched, trigger=Trigger.BULK)
         sync_records_enqueue(alone, trigger=Trigger.SWEEP)
+        sync_runs_prepare_enqueue(lost_preparations)
     return len(rows)
 
 
@@ -650,7 +747,7 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
         log.operation = Operation.NOOP
         return _complete(record, log, _unchanged_result(record, digest))
     limiter = get_rate_limiter()
-    quota_key = f"connection:{connection.pk}"
+    quota_key = _quota_key(connection)
     limits = _limits(connection)
     calls = min(expected, limits.per_window)
     # The lease outlives the slowest push: every call may take the whole HTTP timeout.
@@ -1272,6 +1369,11 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
     documents with attachments take the one-record path. Returns {record id: seconds} for the
     records to run again later.
     """
+    wait = _batch_quota_wait(record_ids)
+    if wait:
+        # No quota now: a batch refused after claiming and building its payloads would cost
+        # that work again at every window (every waiting batch of a month end wakes together).
+        return {pk: wait for pk in record_ids}
     token = f"{worker}:{uuid.uuid4().hex[:8]}"[:200]
     now = timezone.now()
     SyncRecord.objects.filter(pk__in=record_ids, status=RecordStatus.PENDING).filter(
@@ -1329,6 +1431,20 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
     return waits
 
 
+def _batch_quota_wait(record_ids: list[int]) -> float:
+    connection = (
+        Connection.objects.filter(records__pk=record_ids[0]).first() if record_ids else None
+    )
+    if connection is None or connection.status != ConnectionStatus.ACTIVE:
+        return 0.0
+    limits = _limits(connection)
+    return get_rate_limiter().wait_for(_quota_key(connection), limits, calls=2)
+
+
+def _quota_key(connection: Connection) -> str:
+    return f"connection:{connection.pk}"
+
+
 def _push_entries_together(
     records: list[SyncRecord],
 ) -> tuple[list[SyncRecord], dict[int, float]]:
@@ -1365,7 +1481,7 @@ def _push_new_entries(
 ) -> dict[int, float]:
     connection = records[0].connection
     limiter = get_rate_limiter()
-    quota_key = f"connection:{connection.pk}"
+    quota_key = _quota_key(connection)
     limits = _limits(connection)
     grant = limiter.try_acquire(
         quota_key,

@@ -45,3 +45,8 @@ def sync_batch(record_ids: list[int]) -> None:
         by_delay.setdefault(round(wait, 1), []).append(record_id)
     for wait, ids in by_delay.items():
         services.sync_records_enqueue(ids, trigger="bulk", countdown=wait)
+
+
+@shared_task(acks_late=True, ignore_result=True, **RETRY_ON_DATABASE_ERRORS)
+def sync_run_prepare(run_id: int) -> None:
+    services.sync_run_prepare(run_id=run_id)

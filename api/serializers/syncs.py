@@ -54,6 +54,10 @@ class SyncSerializer(serializers.Serializer):
     initiated_by = serializers.CharField(source="actor_label")
     started_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
+    preparing = serializers.BooleanField(
+        help_text="True while a worker still marks a large selection's entries: the counts "
+        "are 0 until then."
+    )
     counts = serializers.SerializerMethodField()
     retry_of = serializers.SerializerMethodField(help_text="The sync whose failures this retried.")
     notes = serializers.CharField()

@@ -136,3 +136,35 @@ def test_updates_and_payments_in_a_batch_take_the_single_path(
         ]
         == "PAID"
     )
+
+
+def test_a_batch_without_quota_goes_back_at_once_untouched(
+    org, clerk, connection, office, ledger, django_assert_max_num_queries
+):
+    """Refused before claiming or building payloads: at month end every waiting batch wakes
+    at each window, and only the ones that can call should do the work."""
+    from synclog.models import SyncAttempt
+    from synclog.ratelimit import Grant, Limits, get_rate_limiter
+
+    connection.settings["rate_limits"] = {"per_window": 2, "window_seconds": 60}
+    connection.save(update_fields=["settings"])
+    documents = approved_bills(org, clerk, office, 3)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    limiter = get_rate_limiter()
+    key = f"connection:{connection.pk}"
+    limiter.reset(key)
+    assert isinstance(
+        limiter.try_acquire(key, Limits(per_window=2, window_seconds=60), calls=2), Grant
+    )
+    calls_before = ledger.call_count()
+    ids = run_records(run)
+    try:
+        with django_assert_max_num_queries(1):
+            waits = services.sync_batch_push(record_ids=ids, worker="w")
+    finally:
+        limiter.reset(key)
+    assert set(waits) == set(ids)
+    assert all(0 < wait <= 60 for wait in waits.values())
+    assert ledger.call_count() == calls_before
+    assert not SyncAttempt.objects.exists()
+    assert not SyncRecord.objects.exclude(claimed_by="").exists()

@@ -113,6 +113,22 @@ def test_calls_are_counted_at_once(limiter):
     assert isinstance(limiter.try_acquire("conn", limits), float)
 
 
+def test_wait_for_answers_without_counting_or_holding_a_slot(limiter):
+    limits = Limits(per_window=3, window_seconds=2.0, max_concurrent=1)
+    for _ in range(5):
+        assert limiter.wait_for("conn", limits, calls=3) == 0.0
+    grant = limiter.try_acquire("conn", limits, calls=2)
+    assert isinstance(grant, Grant)  # the questions took nothing
+    # The one slot is held: the answer is a wait, as try_acquire's would be.
+    assert limiter.wait_for("conn", limits) > 0
+    limiter.release(grant)
+    assert limiter.wait_for("conn", limits, calls=1) == 0.0
+    assert (
+        2.0 - TOLERANCE <= limiter.wait_for("conn", limits, calls=2) + TOLERANCE <= 2.0 + TOLERANCE
+    )
+    assert isinstance(limiter.try_acquire("conn", limits, calls=1), Grant)
+
+
 def test_more_calls_than_the_window_holds_can_never_fit(limiter):
     limits = Limits(per_window=5)
     with pytest.raises(ValueError):

@@ -419,3 +419,80 @@ def test_progress_page_query_count_does_not_grow_with_items(
         return _queries(client, "get", response.url)
 
     assert progress_queries(5, "A") == progress_queries(50, "B")
+
+
+def test_a_large_selection_is_answered_at_once_and_prepared_by_a_worker(
+    member_client,
+    org,
+    other_org,
+    connection,
+    foreign_connection,
+    drain,
+    ledger,
+    settings,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    """Above SYNC_PREPARE_IN_WORKER_OVER the page answers before any record is marked; the
+    worker's preparation marks them (this organisation's only) and the batches follow."""
+    from synclog import tasks
+
+    settings.SYNC_PREPARE_IN_WORKER_OVER = 3
+    mine = approved(org, 5)
+    theirs = approved(other_org, 2, prefix="THEIRS")
+    client = member_client()
+    sent = []
+    monkeypatch.setattr(
+        tasks.sync_run_prepare,
+        "apply_async",
+        lambda args, queue=None: sent.append((args[0], queue)),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = start(client, {"document_ids": ids_of(mine + theirs)})
+    run = SyncRun.objects.get()
+    assert run.preparing and run.total == 0
+    assert not SyncRecord.objects.filter(run=run).exists()
+    assert sent == [(run.pk, "interactive")]
+
+    waiting = client.get(response.url)
+    assert b"Preparing the re-sync of 5 documents" in waiting.content
+    assert b'hx-trigger="every 1s"' in waiting.content
+
+    services.sync_run_prepare(run_id=run.pk)
+    assert services.sync_run_prepare(run_id=run.pk) is None  # a resent task changes nothing
+    run.refresh_from_db()
+    assert (run.preparing, run.total) == (False, 5)
+    assert not SyncRecord.objects.filter(document__in=theirs, run=run).exists()
+    drain()
+    done = client.get(response.url)
+    assert b"5 of 5 ledger entries done" in done.content
+    assert len(ledger.invoices()) == 5
+
+
+def test_a_preparation_lost_with_the_broker_is_resent_by_the_sweep(
+    org, connection, enqueued, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    import datetime
+
+    from django.utils import timezone
+
+    from synclog import tasks
+
+    settings.SYNC_PREPARE_IN_WORKER_OVER = 1
+    documents = approved(org, 2)
+    sent = []
+    monkeypatch.setattr(
+        tasks.sync_run_prepare,
+        "apply_async",
+        lambda args, queue=None: sent.append(args[0]),
+    )
+    (run,) = services.bulk_resync(org=org, document_ids=ids_of(documents), actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.sync_sweep()
+    assert sent == []  # too young to be lost
+    SyncRun.objects.filter(pk=run.pk).update(
+        started_at=timezone.now() - datetime.timedelta(minutes=5)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.sync_sweep()
+    assert sent == [run.pk]
