@@ -986,7 +986,8 @@ _CLEARED_ON_SUCCESS = {
     "last_error_explanation": "",
     "last_error_hint": "",
 }
-_ENTRY_FACTS = ["payload_hash", "external_id", "external_number", "synced_amount", "synced_at"]
+_ENTRY_FACTS = ["external_id", "external_number", "synced_amount", "synced_at"]
+_CLAIM_FIELDS = ["claimed_by", "claimed_until"]
 _ERROR_FIELDS = [
     "status",
     "last_error_code",
@@ -1065,11 +1066,8 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
         failed = [f for f in current if f.error is not None]
         attempts = []
         item_outcomes: dict[int, tuple[str, int]] = {}
-        if succeeded:
-            _save_entry_facts(succeeded, now)
         completed = {f.record.pk for f in current if f.error is None}
-        if completed:
-            SyncRecord.objects.filter(pk__in=completed).update(status=RecordStatus.COMPLETE)
+        _save_entry_facts(succeeded, completed, now)
         for finish in succeeded:
             noop = finish.result.operation == Operation.NOOP
             code = StatusCode.NOTHING_TO_PUSH if noop else StatusCode.SUCCESS
@@ -1106,11 +1104,12 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
         if failed:
             for finish in failed:
                 _apply_error(finish.record, finish.error, status=RecordStatus.FAILED, now=now)
+                _release(finish.record)
                 item_outcomes[finish.record.pk] = (
                     SyncRunItem.Outcome.FAILED,
                     finish.error.status_code,
                 )
-            _update_rows([f.record for f in failed], _ERROR_FIELDS)
+            _update_rows([f.record for f in failed], [*_ERROR_FIELDS, *_CLAIM_FIELDS])
         _insert_attempts(attempts)
         _finish_run_items(item_outcomes, now=now)
         for finish in failed:
@@ -1118,13 +1117,17 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
     return completed
 
 
-def _save_entry_facts(succeeded: list[_Finish], now: datetime.datetime) -> None:
-    SyncRecord.objects.filter(pk__in=[f.record.pk for f in succeeded]).update(
-        **_CLEARED_ON_SUCCESS, updated_at=now
-    )
-    with_entry, hash_only = [], []
+def _save_entry_facts(
+    succeeded: list[_Finish], completed: set[int], now: datetime.datetime
+) -> None:
+    """One UPDATE per record (sent together): what the ledger holds, the error cleared, Complete
+    unless a newer change arrived meanwhile, and the claim released."""
+    groups: dict[tuple[bool, bool], list[SyncRecord]] = {}
     for finish in succeeded:
         record, result = finish.record, finish.result
+        for name, value in _CLEARED_ON_SUCCESS.items():
+            setattr(record, name, value)
+        record.updated_at = now
         record.payload_hash = result.payload_hash or record.payload_hash
         if result.external_id:
             record.external_id = result.external_id
@@ -1133,12 +1136,24 @@ def _save_entry_facts(succeeded: list[_Finish], now: datetime.datetime) -> None:
                 record.synced_amount = result.amount
             record.synced_at = now
             record.booked = result.booked
-            with_entry.append(record)
-        else:
-            hash_only.append(record)
-    # `booked` only where the push learnt it: a payment pushed meanwhile may have set it.
-    _update_rows(with_entry, [*_ENTRY_FACTS, "booked"])
-    _update_rows(hash_only, ["payload_hash"])
+        if record.pk in completed:
+            record.status = RecordStatus.COMPLETE
+        _release(record)
+        groups.setdefault((bool(result.external_id), record.pk in completed), []).append(record)
+    for (with_entry, complete), records in groups.items():
+        # `booked` only where the push learnt it: a payment pushed meanwhile may have set it;
+        # the status only of records still at the version pushed.
+        fields = ["payload_hash", *_CLEARED_ON_SUCCESS, "updated_at", *_CLAIM_FIELDS]
+        if with_entry:
+            fields += [*_ENTRY_FACTS, "booked"]
+        if complete:
+            fields.append("status")
+        _update_rows(records, fields)
+
+
+def _release(record: SyncRecord) -> None:
+    record.claimed_by = ""
+    record.claimed_until = None
 
 
 def _update_rows(records: list[SyncRecord], fields: list[str]) -> None:
@@ -1383,7 +1398,8 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
         claimed_until=now + datetime.timedelta(seconds=settings.SYNC_LEASE_SECONDS),
     )
     records = list(
-        SyncRecord.objects.filter(claimed_by=token)
+        # By id first: claimed_by has no index.
+        SyncRecord.objects.filter(pk__in=record_ids, claimed_by=token)
         .select_related(
             "connection",
             "document",
@@ -1427,7 +1443,9 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
             if wait is not None:
                 waits[record.pk] = wait
     finally:
-        SyncRecord.objects.filter(claimed_by=token).update(claimed_by="", claimed_until=None)
+        SyncRecord.objects.filter(pk__in=record_ids, claimed_by=token).update(
+            claimed_by="", claimed_until=None
+        )
     return waits
 
 
