@@ -638,11 +638,19 @@ def attempts_with_status(setup: OrgSetup, http_status: int) -> int:
 
 
 def pending_count(setups: Iterable[OrgSetup]) -> int:
-    from synclog.models import RecordStatus, SyncRecord
+    """Work left: Pending records, plus the documents of runs a worker has yet to prepare (a
+    bulk re-sync of more than SYNC_PREPARE_IN_WORKER_OVER documents is answered before its
+    records are marked Pending)."""
+    from synclog.models import RecordStatus, SyncRecord, SyncRun
 
-    return SyncRecord.objects.filter(
-        connection__in=[s.connection for s in setups], status=RecordStatus.PENDING
+    connections = [s.connection for s in setups]
+    pending = SyncRecord.objects.filter(
+        connection__in=connections, status=RecordStatus.PENDING
     ).count()
+    preparing = SyncRun.objects.filter(connection__in=connections, selection__isnull=False)
+    return pending + sum(
+        len(selection) for selection in preparing.values_list("selection", flat=True)
+    )
 
 
 def runs_finished(run_ids: list[int]) -> bool:
