@@ -151,3 +151,40 @@ def test_clerk_resyncs_every_document_matching_a_filter_and_sees_the_summary(
     expect(page.locator("#sync-run-filter")).to_contain_text("Showing the documents of one")
     expect(page.locator("#document-results")).to_contain_text("20 documents")
     expect(page.locator("#document-table")).not_to_contain_text("OTHER-")
+
+
+def test_a_large_selection_shows_preparing_then_its_progress(
+    page, live_server, screenshot, sign_in_as, ledger, no_broker, monkeypatch, settings
+):
+    """Above SYNC_PREPARE_IN_WORKER_OVER the answer comes before the records are marked: the page
+    says it is preparing, then follows the run by itself once a worker has prepared it."""
+    settings.SYNC_PREPARE_IN_WORKER_OVER = 5
+    monkeypatch.setattr(services, "sync_runs_prepare_enqueue", lambda run_ids: None)
+    membership = MembershipFactory(role=Role.AP_CLERK, org__name="Acme Inc")
+    org = membership.org
+    office = CategoryFactory(org=org, name="Office", code="429")
+    for index in range(12):
+        DocumentFactory(
+            org=org, category=office, number=f"BIG-{index:03d}", status=DocumentStatus.APPROVED
+        )
+    connect_xero(org, ledger)
+
+    sign_in_as(membership.user.username)
+    page.get_by_label("Select all documents on this page").check()
+    page.get_by_role("button", name="Re-sync", exact=True).click()
+    page.get_by_role("dialog").get_by_role("button", name="Re-sync 12 documents").click()
+    expect(page).to_have_url(re.compile(r"/sync/bulk/[0-9a-f-]{36}/$"))
+    expect(page.locator("#bulk-progress-count")).to_contain_text(
+        "Preparing the re-sync of 12 documents"
+    )
+    expect(page.locator("#bulk-progress")).to_contain_text("Preparing: the entries to push")
+    screenshot("bulk-progress-preparing")
+    assert not SyncRecord.objects.exists()
+
+    # The workers' part: prepare the run, then push; the page follows by polling.
+    services.sync_run_prepare(run_id=SyncRun.objects.get().pk)
+    expect(page.locator("#bulk-progress-count")).to_contain_text("0 of 12 ledger entries done")
+    push_pending()
+    expect(page.get_by_role("heading", name="Re-sync finished")).to_be_visible()
+    expect(page.locator("#bulk-progress-count")).to_contain_text("12 of 12 ledger entries done")
+    assert len(ledger.invoices()) == 12
