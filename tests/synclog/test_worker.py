@@ -280,15 +280,18 @@ KILL_LATENCY_MS = 1500  # a push (search + create) takes ~3 s: well inside the 5
 # Calls admitted by the emulator (in flight or done) since the worker started, before each kill.
 # Two processes each push a batch of 5 (SYNC_BATCH_SIZE) or, once swept, one record:
 # 4 = both creates in flight (the crashed worker's entries land in the ledger after it died),
-# 1 = a search in flight, 3 = a mix.
+# 1 = a search in flight, 3 = a mix. 40 bills are 8 batches (16 calls without a kill): the third
+# kill still finds work in flight (the sweep keeps swept bulk records in batches, so the work does
+# not multiply into one search and one create per bill after a kill).
 KILL_AFTER_CALLS = (4, 1, 3)
+KILL_BILLS = 40
 
 
 def test_a_worker_killed_mid_push_loses_nothing_and_doubles_nothing(
     workers, xero_server, xero_connection, org, clerk, vendor, category
 ):
     _, emulator = xero_server
-    documents = make_bills(org, vendor, category, 20, status=DocumentStatus.APPROVED)
+    documents = make_bills(org, vendor, category, KILL_BILLS, status=DocumentStatus.APPROVED)
     # The sweep (embedded beat) is what finds the records whose tasks died with the worker.
     worker = workers.start(beat=True)
     emulator.set_faults(latency_ms=KILL_LATENCY_MS)
@@ -296,7 +299,7 @@ def test_a_worker_killed_mid_push_loses_nothing_and_doubles_nothing(
     record_ids = list(
         SyncRecord.objects.filter(document__in=documents).values_list("pk", flat=True)
     )
-    assert len(record_ids) == 20
+    assert len(record_ids) == KILL_BILLS
 
     kills = []
     for round_number, calls in enumerate(KILL_AFTER_CALLS, start=1):
@@ -328,7 +331,7 @@ def test_a_worker_killed_mid_push_loses_nothing_and_doubles_nothing(
     # Entries made by a push whose worker died before it could record them are found by the
     # search (a link) or by the create's idempotency key (a replayed create), never made again.
     print(
-        "\n[worker] " + "\n[worker] ".join(kills) + f"\n[worker] all 20 Complete "
+        "\n[worker] " + "\n[worker] ".join(kills) + f"\n[worker] all {KILL_BILLS} Complete "
         f"{recovery_seconds:.2f}s after the last restart; successful attempts by operation: "
         f"{dict(operations)}; ledger calls {emulator.call_count()}; records re-enqueued by "
         f"sweeps {records_swept(workers.workers)}"
