@@ -61,7 +61,7 @@ from synclog.models import (
     Trigger,
 )
 from synclog.ratelimit import Grant, Limits, get_rate_limiter
-from webhooks.services import webhook_emit_record_failed, webhook_emit_run_finished
+from webhooks.services import webhook_emit_records_failed, webhook_emit_run_finished
 
 logger = logging.getLogger(__name__)
 # The database went away (a restart, a failover): worth trying again on a new connection.
@@ -1112,8 +1112,7 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
             _update_rows([f.record for f in failed], [*_ERROR_FIELDS, *_CLAIM_FIELDS])
         _insert_attempts(attempts)
         _finish_run_items(item_outcomes, now=now)
-        for finish in failed:
-            webhook_emit_record_failed(record=finish.record)
+        webhook_emit_records_failed(records=[finish.record for finish in failed])
     return completed
 
 

@@ -311,20 +311,37 @@ def webhook_emit_run_finished(*, run) -> list[WebhookDelivery]:
 
 def webhook_emit_record_failed(*, record) -> list[WebhookDelivery]:
     """record.failed for a SyncRecord that has just become Failed (its error as stored now)."""
+    return webhook_emit_records_failed(records=[record])
+
+
+def webhook_emit_records_failed(*, records) -> list[WebhookDelivery]:
+    """record.failed for each SyncRecord that has just become Failed. A failing batch asks once
+    whether anybody subscribes, and reads its records in one query."""
     from synclog.models import SyncRecord
     from webhooks.payloads import webhook_payload_for_record
 
-    if not WebhookEndpoint.objects.filter(org_id=record.org_id, is_active=True).exists():
+    records = list(records)
+    subscribed = set(
+        WebhookEndpoint.objects.filter(
+            org_id__in={record.org_id for record in records}, is_active=True
+        ).values_list("org_id", flat=True)
+    )
+    wanted = [record.pk for record in records if record.org_id in subscribed]
+    if not wanted:
         return []
-    # Read the row as it is now: the engine writes the error with an UPDATE, not on the object.
-    record = SyncRecord.objects.select_related("document", "connection", "run", "org").get(
-        pk=record.pk
-    )
-    return webhook_event_emit(
-        org=record.org,
-        event_type=WebhookEventType.RECORD_FAILED,
-        payload=webhook_payload_for_record(record),
-    )
+    # Read the rows as they are now: the engine writes the error with an UPDATE, not on the object.
+    deliveries = []
+    for record in (
+        SyncRecord.objects.select_related("document", "connection", "run", "org")
+        .filter(pk__in=wanted)
+        .order_by("pk")
+    ):
+        deliveries += webhook_event_emit(
+            org=record.org,
+            event_type=WebhookEventType.RECORD_FAILED,
+            payload=webhook_payload_for_record(record),
+        )
+    return deliveries
 
 
 # --- redelivery ----------------------------------------------------------------------------------
@@ -620,6 +637,7 @@ __all__ = [
     "webhook_event_emit",
     "webhook_emit_run_finished",
     "webhook_emit_record_failed",
+    "webhook_emit_records_failed",
     "webhook_delivery_redeliver",
     "webhook_delivery_send",
     "webhook_deliveries_sweep",

@@ -168,3 +168,29 @@ def test_a_batch_without_quota_goes_back_at_once_untouched(
     assert ledger.call_count() == calls_before
     assert not SyncAttempt.objects.exists()
     assert not SyncRecord.objects.exclude(claimed_by="").exists()
+
+
+def test_a_failing_batch_costs_the_same_queries_whatever_its_size(org, clerk, connection, ledger):
+    """A category with no mapping fails every bill of the batch before any call; their ends (and
+    the check for webhook subscribers) are written together, not one query set per bill."""
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    unmapped = CategoryFactory(org=org, name="Travel", code="493")
+
+    def queries_for(count, prefix):
+        documents = []
+        for index in range(count):
+            document = DocumentFactory(org=org, category=unmapped, number=f"{prefix}-{index}")
+            document_services.document_approve(document=document, actor=clerk)
+            documents.append(document)
+        (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+        ids = run_records(run)
+        with CaptureQueriesContext(db) as captured:
+            services.sync_batch_push(record_ids=ids, worker="w")
+        assert set(SyncRecord.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+            RecordStatus.FAILED
+        }
+        return len(captured)
+
+    assert queries_for(20, "TWENTY") == queries_for(5, "FIVE")
