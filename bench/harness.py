@@ -782,7 +782,7 @@ class Bench:
         return env
 
     def __enter__(self) -> Bench:
-        self._previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+        self._previous_term = signal.signal(signal.SIGTERM, raise_interrupt)
         # Two runs must never share a Redis db: each flushes it, and their workers would take
         # each other's tasks (with record ids of the other run's database).
         try:
@@ -855,7 +855,7 @@ class Bench:
                 holder = (client.get(LOCK_KEY) or b"").decode()
                 host, _, pid = holder.rpartition(":")
                 elsewhere = host != socket.gethostname()
-                if elsewhere or (pid.isdigit() and _pid_alive(int(pid))):
+                if elsewhere or (pid.isdigit() and pid_alive(int(pid))):
                     print(
                         f"BUSY: another benchmark ({holder}) is using this Redis db; run one at a "
                         "time",
@@ -1030,7 +1030,7 @@ class Bench:
         print(f"RESULT {figure}: {text}", flush=True)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -1040,7 +1040,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _raise_interrupt(signum, frame) -> None:
+def raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 

@@ -29,7 +29,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bench.harness import free_port, log, port_is_open, wait_until
+from bench.harness import free_port, log, pid_alive, port_is_open, raise_interrupt, wait_until
 
 BIN_DIR = Path(os.environ.get("PG_BIN_DIR", "/usr/lib/postgresql/15/bin"))
 OS_USER = "postgres"
@@ -106,7 +106,7 @@ class PgServer:
 
     def __enter__(self) -> PgServer:
         # SIGTERM while starting must clean up as Ctrl-C does (Bench does the same once entered).
-        self._previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+        self._previous_term = signal.signal(signal.SIGTERM, raise_interrupt)
         try:
             self._create()
             self.start()
@@ -215,7 +215,7 @@ class PgServer:
             with contextlib.suppress(Exception):
                 pid = int((self.data / "postmaster.pid").read_text().split()[0])
                 os.kill(pid, signal.SIGQUIT)
-                wait_until(lambda: not _alive(pid), timeout=10, interval=0.05, what="postmaster")
+                wait_until(lambda: not pid_alive(pid), timeout=10, interval=0.05, what="postmaster")
         self.running = False
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None
@@ -228,17 +228,3 @@ class PgServer:
                 return conn.execute("SELECT 1").fetchone() == (1,)
         except psycopg.OperationalError:
             return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
