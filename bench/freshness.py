@@ -54,12 +54,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench.harness import (
+    BILL_DUE,
     FAST_SYNC,
     REF_IN_URL,
     ROOT,
     Bench,
     add_common_arguments,
     attempts_with_status,
+    bill_via_services,
     census,
     engine_limits,
     fmt,
@@ -75,7 +77,6 @@ GOAL_P95_SECONDS = 5.0
 SETTING_DEFAULT = re.compile(
     r'(SYNC_[A-Z_]+) = (?:float|int)\(os\.environ\.get\("\1", "([^"]+)"\)\)'
 )
-ISSUE, DUE = datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)
 
 
 def production_sync_settings() -> dict[str, str]:
@@ -191,29 +192,21 @@ def summary(values: list[float]) -> str:
 
 def make_submitted_bills(org, *, user, count: int) -> list[int]:
     """Bills awaiting approval, through documents.services (create, submit)."""
-    from documents import services as document_services
     from documents.models import Category, Contact
 
     category = Category.objects.for_org(org).first()
     contact = Contact.objects.for_org(org).first()
-    ids = []
-    for index in range(count):
-        amount = Decimal(200 + index % 700)
-        document = document_services.document_create(
-            org=org,
+    return [
+        bill_via_services(
+            org,
+            contact=contact,
+            category=category,
             actor=user,
             number=f"F{org.pk}-{index:05d}",
-            contact=contact,
-            issue_date=ISSUE,
-            due_date=DUE,
-            currency="USD",
-            total=amount,
-            category=category,
-            lines=[{"description": "Services", "quantity": Decimal(1), "unit_amount": amount}],
-        )
-        document_services.document_submit(document=document, actor=user)
-        ids.append(document.pk)
-    return ids
+            amount=Decimal(200 + index % 700),
+        ).pk
+        for index in range(count)
+    ]
 
 
 def make_change(change: Change, *, user, rng: random.Random) -> None:
@@ -259,7 +252,7 @@ def make_change(change: Change, *, user, rng: random.Random) -> None:
             amount = document.total if full else (document.total / 2).quantize(Decimal("0.01"))
             change.amount, change.detail = amount, "full" if full else "part"
             payment = document_services.payment_record(
-                document=document, actor=user, amount=amount, paid_at=DUE.isoformat()
+                document=document, actor=user, amount=amount, paid_at=BILL_DUE.isoformat()
             )
             change.payment_id = payment.pk
 

@@ -426,6 +426,29 @@ def engine_limits(calls_per_window: int, window_seconds: float, max_concurrent: 
 UNLIMITED_EMULATOR, UNLIMITED_CONNECTION = engine_limits(10**7, 60, 10_000, 10**9)
 
 
+BILL_ISSUED, BILL_DUE = datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)
+
+
+def bill_via_services(org, *, contact, category, actor, number: str, amount: Decimal):
+    """A one-line bill created and submitted through documents.services (awaiting approval)."""
+    from documents import services as document_services
+
+    document = document_services.document_create(
+        org=org,
+        actor=actor,
+        number=number,
+        contact=contact,
+        issue_date=BILL_ISSUED,
+        due_date=BILL_DUE,
+        currency="USD",
+        total=amount,
+        category=category,
+        lines=[{"description": "Services", "quantity": Decimal(1), "unit_amount": amount}],
+    )
+    document_services.document_submit(document=document, actor=actor)
+    return document
+
+
 def make_bills(org, *, contact, category, actor, count: int, via_services: int) -> list[int]:
     """Approved bills. The first `via_services` go through documents.services (create, submit,
     approve: the product's checks); the rest are bulk_create'd already approved, with one line
@@ -437,23 +460,17 @@ def make_bills(org, *, contact, category, actor, count: int, via_services: int) 
     from documents import services as document_services
     from documents.models import Document, DocumentKind, DocumentLine, DocumentStatus
 
-    issue, due = datetime.date(2026, 11, 1), datetime.date(2026, 11, 30)
+    issue, due = BILL_ISSUED, BILL_DUE
     ids = []
     for index in range(min(count, via_services)):
-        amount = Decimal(100 + index % 900)
-        document = document_services.document_create(
-            org=org,
+        document = bill_via_services(
+            org,
+            contact=contact,
+            category=category,
             actor=actor,
             number=f"S{org.pk}-{index:06d}",
-            contact=contact,
-            issue_date=issue,
-            due_date=due,
-            currency="USD",
-            total=amount,
-            category=category,
-            lines=[{"description": "Services", "quantity": Decimal(1), "unit_amount": amount}],
+            amount=Decimal(100 + index % 900),
         )
-        document_services.document_submit(document=document, actor=actor)
         document_services.document_approve(document=document, actor=actor)
         ids.append(document.pk)
     now = timezone.now()
