@@ -768,11 +768,7 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
     except TransientError as error:
         return _retry_later(record, log, error)
     except AuthError as error:
-        connection_mark_needs_reauth(connection=connection, error=error)
-        with transaction.atomic():
-            # Pending, not Failed: it waits for the reconnect; the error says why.
-            _set_error(record, error, status=RecordStatus.PENDING)
-            _write_attempt(record, log, Outcome.FAILED, StatusCode.DEAUTHORISED, error=error)
+        _wait_for_reauth(connection, [record], log, error)
         return None
     except ConnectorError as error:
         _fail(record, log, error)
@@ -781,6 +777,23 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
         limiter.release(grant)
         connector.close()
     return _complete(record, log, result)
+
+
+def _wait_for_reauth(
+    connection: Connection, records: list[SyncRecord], log: _AttemptLog, error: AuthError
+) -> None:
+    """The ledger refused our access: the connection needs a reconnect, and these records wait
+    for it Pending, not Failed (the error says why)."""
+
+    def write():
+        with transaction.atomic():
+            connection_mark_needs_reauth(connection=connection, error=error)
+            for record in records:
+                _set_error(record, error, status=RecordStatus.PENDING)
+                _write_attempt(record, log, Outcome.FAILED, StatusCode.DEAUTHORISED, error=error)
+
+    if records:
+        _save_answer(log, write, attempt_of=records[0].pk)
 
 
 def _limits(connection: Connection) -> Limits:
@@ -872,7 +885,7 @@ def _push_entry(
             operation = Operation.CREATE
         external_id = state.external_id
     log.operation = operation
-    uploaded = _upload_attachments(record, connector, kind, external_id)
+    uploaded = _upload_attachments(record, connector, kind, external_id, log)
     if operation == Operation.NOOP and uploaded:
         log.operation = operation = Operation.UPDATE
     return _PushResult(
@@ -888,7 +901,7 @@ def _push_entry(
 
 
 def _upload_attachments(
-    record: SyncRecord, connector: Connector, kind: EntryKind, external_id: str
+    record: SyncRecord, connector: Connector, kind: EntryKind, external_id: str, log: _AttemptLog
 ) -> list[int]:
     done = set(record.uploaded_attachment_ids)
     uploaded = []
@@ -906,8 +919,11 @@ def _upload_attachments(
         uploaded.append(attachment.pk)
         # Saved at once: a later failure in the same attempt must not upload it twice.
         record.uploaded_attachment_ids = [*record.uploaded_attachment_ids, attachment.pk]
-        SyncRecord.objects.filter(pk=record.pk).update(
-            uploaded_attachment_ids=record.uploaded_attachment_ids
+        _save_answer(
+            log,
+            lambda: SyncRecord.objects.filter(pk=record.pk).update(
+                uploaded_attachment_ids=record.uploaded_attachment_ids
+            ),
         )
     return uploaded
 
@@ -944,7 +960,7 @@ def _push_payment(record: SyncRecord, connector: Connector, log: _AttemptLog) ->
     )
     state = connector.create_payment(payload, idempotency_key=f"ls-{record.pk}-payment")
     log.operation = Operation.CREATE
-    SyncRecord.objects.filter(pk=bill.pk).update(booked=True)
+    _save_answer(log, lambda: SyncRecord.objects.filter(pk=bill.pk).update(booked=True))
     return _PushResult(
         operation=Operation.CREATE,
         external_id=state.external_id,
@@ -1005,41 +1021,50 @@ def _finish_records(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
     A record changed while it was pushed (its version moved on) keeps its new Pending state: its
     facts are saved (the entry exists), but it is neither Complete nor Failed, and its run items
     wait for the push of the new version.
-
-    The ledger has answered already, so a database outage must not lose that answer: the write
-    is tried again on a new connection for up to SYNC_DB_RETRY_SECONDS (the records stay
-    claimed by us meanwhile).
     """
     if not finishes:
         return set()
+    completed = _save_answer(
+        log, lambda: _write_finishes(log, finishes), attempt_of=finishes[0].record.pk
+    )
+    return _now_complete(finishes) if completed is _ALREADY_SAVED else completed
+
+
+_ALREADY_SAVED = object()
+
+
+def _save_answer(log: _AttemptLog, write, *, attempt_of: int | None = None):
+    """`write()` (one transaction) once the ledger has answered; returns what it returns.
+
+    A database outage must not lose what the ledger answered: the write is tried again on a new
+    connection for up to SYNC_DB_RETRY_SECONDS (the records stay claimed by us meanwhile). When
+    the write logs an attempt of `log` for the record `attempt_of`, a COMMIT whose answer was lost
+    is found before trying again, and _ALREADY_SAVED returned instead of writing it twice.
+    """
     deadline = time.monotonic() + settings.SYNC_DB_RETRY_SECONDS
     delay = 0.5
     tried = False
     while True:
         try:
-            # A broken connection during COMMIT leaves it unknown whether it went through.
-            if tried and _finishes_saved(log, finishes):
-                return _now_complete(finishes)
+            if tried and attempt_of is not None and _attempt_saved(log, attempt_of):
+                return _ALREADY_SAVED
             tried = True
-            return _write_finishes(log, finishes)
+            return write()
         except DB_ERRORS:
             if db_connection.in_atomic_block or time.monotonic() + delay > deadline:
                 logger.error(
-                    "The outcome of %d pushed records could not be saved; ledger calls: %s",
-                    len(finishes),
+                    "What the ledger answered could not be saved; its calls: %s",
                     [(call.method, call.url, call.http_status) for call in log.calls],
                 )
                 raise
-            logger.warning("Database unavailable; saving %d outcomes again", len(finishes))
+            logger.warning("Database unavailable; saving the ledger's answer again")
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
             db_connection.close()
 
 
-def _finishes_saved(log: _AttemptLog, finishes: list[_Finish]) -> bool:
-    return SyncAttempt.objects.filter(
-        record_id=finishes[0].record.pk, started_at=log.started_at
-    ).exists()
+def _attempt_saved(log: _AttemptLog, record_id: int) -> bool:
+    return SyncAttempt.objects.filter(record_id=record_id, started_at=log.started_at).exists()
 
 
 def _now_complete(finishes: list[_Finish]) -> set[int]:
@@ -1202,23 +1227,31 @@ def _retry_later(
     outcome = Outcome.UNKNOWN if unknown else Outcome.FAILED
     if attempts >= settings.SYNC_MAX_ATTEMPTS:
         error.hint = error.hint or "Re-sync once the ledger answers again."
-        with transaction.atomic():
-            if unknown:
-                SyncRecord.objects.filter(pk=record.pk).update(unknown_outcome=True)
-            _finish_records(log, [_Finish(record, error=error, attempt_outcome=outcome)])
+
+        def give_up():
+            with transaction.atomic():
+                if unknown:
+                    SyncRecord.objects.filter(pk=record.pk).update(unknown_outcome=True)
+                _write_finishes(log, [_Finish(record, error=error, attempt_outcome=outcome)])
+
+        _save_answer(log, give_up, attempt_of=record.pk)
         return None
     # Exponential backoff with full jitter, never sooner than the ledger asked.
     ceiling = min(
         settings.SYNC_BACKOFF_CAP_SECONDS, settings.SYNC_BACKOFF_BASE_SECONDS * 2**attempts
     )
     delay = max(minimum, random.uniform(ceiling / 2, ceiling))
-    with transaction.atomic():
-        _set_error(record, error, status=RecordStatus.PENDING, unknown=unknown)
-        SyncRecord.objects.filter(pk=record.pk).update(
-            attempt_count=attempts,
-            next_retry_at=timezone.now() + datetime.timedelta(seconds=delay),
-        )
-        _write_attempt(record, log, outcome, error.status_code, error=error)
+
+    def wait():
+        with transaction.atomic():
+            _set_error(record, error, status=RecordStatus.PENDING, unknown=unknown)
+            SyncRecord.objects.filter(pk=record.pk).update(
+                attempt_count=attempts,
+                next_retry_at=timezone.now() + datetime.timedelta(seconds=delay),
+            )
+            _write_attempt(record, log, outcome, error.status_code, error=error)
+
+    _save_answer(log, wait, attempt_of=record.pk)
     return delay
 
 
@@ -1553,10 +1586,7 @@ def _push_new_entries(
     except TransientError as error:
         waits = _retry_all(unfinished(), log, error)
     except AuthError as error:
-        connection_mark_needs_reauth(connection=connection, error=error)
-        for record in unfinished():
-            _set_error(record, error, status=RecordStatus.PENDING)
-            _write_attempt(record, log, Outcome.FAILED, StatusCode.DEAUTHORISED, error=error)
+        _wait_for_reauth(connection, unfinished(), log, error)
     except ConnectorError as error:
         finishes += [_Finish(record, error=error) for record in unfinished()]
     finally:
@@ -1579,18 +1609,17 @@ def _own_calls(calls: list[CallRecord], result: BatchItemResult) -> list[CallRec
     return [*before, own]
 
 
-def _still_pending(records: list[SyncRecord]) -> list[SyncRecord]:
-    pending = set(
-        SyncRecord.objects.filter(
-            pk__in=[record.pk for record in records], status=RecordStatus.PENDING
-        ).values_list("pk", flat=True)
-    )
-    return [record for record in records if record.pk in pending]
-
-
 def _retry_all(records, log, error, minimum: float = 0) -> dict[int, float]:
+    pending = _save_answer(
+        log,
+        lambda: set(
+            SyncRecord.objects.filter(
+                pk__in=[record.pk for record in records], status=RecordStatus.PENDING
+            ).values_list("pk", flat=True)
+        ),
+    )
     waits = {}
-    for record in _still_pending(records):
+    for record in (record for record in records if record.pk in pending):
         wait = _retry_later(record, log, error, minimum=minimum)
         if wait is not None:
             waits[record.pk] = wait
