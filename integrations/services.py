@@ -20,6 +20,7 @@ from integrations.connectors.base import (
 )
 from integrations.connectors.errors import AuthError, ConnectorError
 from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind
+from syncsvc.outages import save_through_outage
 
 LOCAL_MODEL_FOR_KIND = {
     MappingKind.ACCOUNT: Category,
@@ -85,8 +86,13 @@ def connector_for(connection: Connection, *, record_call=None) -> Connector:
 
 
 def connection_credentials_save(*, connection: Connection, credentials: OAuthCredentials) -> None:
+    """Xero rotates the refresh token on every refresh: the old one is dead once this is called,
+    so a database outage must not lose the new one (the connection would need a reconnect)."""
     connection.credentials = credentials.to_dict()
-    connection.save(update_fields=["credentials_encrypted", "updated_at"])
+    save_through_outage(
+        lambda: connection.save(update_fields=["credentials_encrypted", "updated_at"]),
+        what=lambda: f"the refreshed credentials of connection {connection.pk}",
+    )
 
 
 def connection_authorization_url(

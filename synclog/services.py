@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
+from django.db import transaction
 from django.db.models import Count, F, JSONField, Q, Value
 from django.utils import timezone
 
@@ -61,11 +61,10 @@ from synclog.models import (
     Trigger,
 )
 from synclog.ratelimit import Grant, Limits, get_rate_limiter
+from syncsvc.outages import ALREADY_SAVED, save_through_outage
 from webhooks.services import webhook_emit_records_failed, webhook_emit_run_finished
 
 logger = logging.getLogger(__name__)
-# The database went away (a restart, a failover): worth trying again on a new connection.
-DB_ERRORS = (OperationalError, InterfaceError)
 
 ENTRY_TYPE_FOR_KIND = {
     DocumentKind.BILL: EntryType.BILL,
@@ -1027,40 +1026,21 @@ def _finish_records(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
     completed = _save_answer(
         log, lambda: _write_finishes(log, finishes), attempt_of=finishes[0].record.pk
     )
-    return _now_complete(finishes) if completed is _ALREADY_SAVED else completed
-
-
-_ALREADY_SAVED = object()
+    return _now_complete(finishes) if completed is ALREADY_SAVED else completed
 
 
 def _save_answer(log: _AttemptLog, write, *, attempt_of: int | None = None):
-    """`write()` (one transaction) once the ledger has answered; returns what it returns.
-
-    A database outage must not lose what the ledger answered: the write is tried again on a new
-    connection for up to SYNC_DB_RETRY_SECONDS (the records stay claimed by us meanwhile). When
-    the write logs an attempt of `log` for the record `attempt_of`, a COMMIT whose answer was lost
-    is found before trying again, and _ALREADY_SAVED returned instead of writing it twice.
-    """
-    deadline = time.monotonic() + settings.SYNC_DB_RETRY_SECONDS
-    delay = 0.5
-    tried = False
-    while True:
-        try:
-            if tried and attempt_of is not None and _attempt_saved(log, attempt_of):
-                return _ALREADY_SAVED
-            tried = True
-            return write()
-        except DB_ERRORS:
-            if db_connection.in_atomic_block or time.monotonic() + delay > deadline:
-                logger.error(
-                    "What the ledger answered could not be saved; its calls: %s",
-                    [(call.method, call.url, call.http_status) for call in log.calls],
-                )
-                raise
-            logger.warning("Database unavailable; saving the ledger's answer again")
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            db_connection.close()
+    """`write()` once the ledger has answered: a database outage must not lose that answer (the
+    records stay claimed by us meanwhile). When the write logs an attempt of `log` for the record
+    `attempt_of`, a COMMIT whose answer was lost is found, not written twice (ALREADY_SAVED)."""
+    return save_through_outage(
+        write,
+        what=lambda: (
+            "the ledger's answer to "
+            + ", ".join(f"{call.method} {call.url} ({call.http_status})" for call in log.calls)
+        ),
+        saved=None if attempt_of is None else lambda: _attempt_saved(log, attempt_of),
+    )
 
 
 def _attempt_saved(log: _AttemptLog, record_id: int) -> bool:

@@ -1,15 +1,15 @@
 """Celery tasks: thin. Each takes ids, calls one service, and reschedules when asked to."""
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from synclog import services
 from synclog.models import SyncRecord
+from syncsvc.outages import DB_ERRORS
 
 # A task that fails because the database is away (a restart, a failover) is tried again later
 # instead of being dropped: its records would otherwise wait for the sweep.
 RETRY_ON_DATABASE_ERRORS = {
-    "autoretry_for": (OperationalError, InterfaceError),
+    "autoretry_for": DB_ERRORS,
     "retry_backoff": 2,
     "retry_backoff_max": 60,
     "retry_jitter": True,

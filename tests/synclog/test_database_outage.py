@@ -6,6 +6,7 @@ engine must save the answer again on a new connection. Drill 8d found a batch wh
 timed out while PostgreSQL was down: its two calls were made but never logged.
 """
 
+import httpx
 import pytest
 from django.db import OperationalError
 from django.db import connection as db_connection
@@ -113,3 +114,42 @@ def test_a_failed_batch_is_logged_through_an_outage(
     operation = Operation.LINK if fault == "lost-answer" else Operation.CREATE
     succeeded = SyncAttempt.objects.filter(outcome=Outcome.SUCCESS)
     assert set(succeeded.values_list("operation", flat=True)) == {operation}
+
+
+def test_a_rotated_refresh_token_is_saved_through_an_outage(
+    approved_bill, ledger, connection, monkeypatch, settings
+):
+    """Xero kills the old refresh token when it issues a new one: losing the new one to a
+    restart of the database would cost the tenant a reconnect."""
+    from integrations import services as integration_services
+
+    settings.SYNC_DB_RETRY_SECONDS = 10
+    outage = DatabaseOutage(queries=2)
+    transport = integration_services.ledger_transport(connection)
+
+    class ArmedByTheTokenService(httpx.BaseTransport):
+        def handle_request(self, request):
+            response = transport.handle_request(request)
+            if request.url.path.endswith("/connect/token"):
+                outage.armed = True
+            return response
+
+        def close(self):
+            transport.close()
+
+    monkeypatch.setattr(
+        integration_services, "ledger_transport", lambda c: ArmedByTheTokenService()
+    )
+    ledger.expire_tokens()
+    old_refresh_token = connection.credentials["refresh_token"]
+    record = SyncRecord.objects.get(document=approved_bill, payment__isnull=True)
+    with db_connection.execute_wrapper(outage):
+        assert services.sync_record_push(record_id=record.pk, worker="w") is None
+    assert outage.failed == 2
+    connection.refresh_from_db()
+    assert connection.credentials["refresh_token"] != old_refresh_token
+    record.refresh_from_db()
+    assert record.status == RecordStatus.COMPLETE
+    # The saved token is the live one: the next refresh works.
+    ledger.expire_tokens()
+    assert integration_services.connector_for(connection).list_accounts()
