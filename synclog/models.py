@@ -5,7 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Coalesce
+from django.db.models.functions import MD5, Coalesce
 from django.utils import timezone
 
 from accounts.models import OrgScopedModel
@@ -167,6 +167,14 @@ class SyncRecord(OrgScopedModel):
     last_error_message = models.TextField(blank=True, default="")
     last_error_explanation = models.TextField(blank=True, default="")
     last_error_hint = models.TextField(blank=True, default="")
+    # Requires attention groups Failed records by cause: equal messages are one cause (the
+    # engine's messages are deterministic). Stored and computed by PostgreSQL on every write,
+    # so that an index serves the groups and the engine never has to keep it up to date.
+    last_error_digest = models.GeneratedField(
+        expression=MD5("last_error_message"),
+        output_field=models.CharField(max_length=32),
+        db_persist=True,
+    )
     # Retries of the current cycle, and the lease of the worker pushing it now.
     attempt_count = models.PositiveIntegerField(default=0)
     next_retry_at = models.DateTimeField(null=True, blank=True)
@@ -196,13 +204,22 @@ class SyncRecord(OrgScopedModel):
             models.Index(fields=["connection", "status", "next_retry_at"]),
             models.Index(fields=["run"]),
             # Requires attention: the Failed records (and the Pending ones, which wait when their
-            # connection needs a reconnect), a small part of all; with their documents, so that
-            # the count of documents needs no row.
+            # connection needs a reconnect), a small part of all, in the order of a cause's
+            # group (connection, code, digest of the message), newest first; with their
+            # documents and entry types, so that the groups' counts need no row.
             models.Index(
-                fields=["org", "status", "connection"],
-                include=["document"],
+                fields=[
+                    "org",
+                    "connection",
+                    "status",
+                    "last_error_code",
+                    "last_error_digest",
+                    "-updated_at",
+                    "-id",
+                ],
+                include=["document", "entry_type"],
                 condition=models.Q(status__in=[RecordStatus.FAILED, RecordStatus.PENDING]),
-                name="syncrecord_attention_idx",
+                name="syncrecord_attention_group_idx",
             ),
             # Sync History: a tab and status, newest sync date first; the count and a page's ids
             # come from the index alone (the date and connection filters read the included

@@ -14,14 +14,12 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
-    Max,
     Q,
     QuerySet,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import MD5, Coalesce, RowNumber
+from django.db.models.functions import Coalesce
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404
 
@@ -67,7 +65,7 @@ def attention_records(*, org: Organization) -> QuerySet[SyncRecord]:
     """Records that need a person: Failed, or Pending on a connection waiting for a reconnect.
 
     The status list repeats what the condition implies, so that PostgreSQL can read the records
-    from the small partial index syncrecord_attention_idx rather than every record of the
+    from the small partial index syncrecord_attention_group_idx rather than every record of the
     organisation (it does not infer it from a condition that spans the connection's status).
     """
     return (
@@ -89,7 +87,8 @@ def _with_group_key(records: QuerySet[SyncRecord]) -> QuerySet[SyncRecord]:
     """Annotate the cause a record is grouped by: (connection, error code, digest of the message).
 
     The engine's messages are deterministic ("Category Travel has no Xero mapping."), so equal
-    text means one cause with one fix. Pending records here all wait for the same reconnect.
+    text means one cause with one fix; the digest is stored with the record
+    (`last_error_digest`). Pending records here all wait for the same reconnect.
     """
     waiting = Q(status=RecordStatus.PENDING)
     return records.annotate(
@@ -100,9 +99,30 @@ def _with_group_key(records: QuerySet[SyncRecord]) -> QuerySet[SyncRecord]:
         ),
         group_digest=Case(
             When(waiting, then=Value(WAITING_DIGEST)),
-            default=MD5("last_error_message"),
+            default=F("last_error_digest"),
             output_field=CharField(),
         ),
+    )
+
+
+def _group_key(connection_id: int, code: int, digest: str) -> Q:
+    """The records of one cause (a part of attention_records), on the stored columns rather
+    than the annotations, so that the attention index finds them in its own order, newest
+    first, with no join for a failure's cause."""
+    if code == WAITING_CODE and digest == WAITING_DIGEST:
+        return Q(
+            connection_id=connection_id,
+            status=RecordStatus.PENDING,
+            connection__status=ConnectionStatus.NEEDS_REAUTH,
+        )
+    if code == 0:
+        # A failure without a code is grouped under 0 (see _with_group_key).
+        code_q = Q(last_error_code__isnull=True) | Q(last_error_code=0)
+    else:
+        code_q = Q(last_error_code=code)
+    return (
+        Q(connection_id=connection_id, status=RecordStatus.FAILED, last_error_digest=digest)
+        & code_q
     )
 
 
@@ -123,7 +143,8 @@ class AttentionGroup:
 
     @property
     def waiting(self) -> bool:
-        return self.code == WAITING_CODE
+        # By the digest too: a failure without a code is grouped under code 0 as well.
+        return self.code == WAITING_CODE and self.digest == WAITING_DIGEST
 
     @property
     def entry_label(self) -> str:
@@ -169,12 +190,13 @@ class AttentionGroup:
         return not self.waiting and self.connection.status == ConnectionStatus.ACTIVE
 
 
-def _group_key(connection_id: int, code: int, digest: str) -> Q:
-    return Q(connection_id=connection_id, group_code=code, group_digest=digest)
-
-
 def attention_groups(*, org: Organization) -> QuerySet:
-    """The causes, largest first, as rows of counts (one per connection, code and message)."""
+    """The causes, largest first, as rows of counts (one per connection, code and message).
+
+    Counts only, from the attention index alone: what a group says (its message, explanation
+    and hint) is read from its newest record (see attention_groups_with_records), not
+    aggregated over every failed record's text.
+    """
     per_entry = {
         f"n_{entry_type}": Count("id", filter=Q(entry_type=entry_type)) for entry_type in EntryType
     }
@@ -184,85 +206,84 @@ def attention_groups(*, org: Organization) -> QuerySet:
         .annotate(
             count=Count("id"),
             document_count=Count("document_id", distinct=True),
-            message=Max("last_error_message"),
-            explanation=Max("last_error_explanation"),
-            hint=Max("last_error_hint"),
             **per_entry,
         )
         .order_by("-count", "group_code", "group_digest", "connection_id")
     )
 
 
+def _group_records(*, org: Organization, connection_id: int, code: int, digest: str):
+    """One cause's records, newest first (the attention index's order)."""
+    return (
+        SyncRecord.objects.for_org(org)
+        .filter(_group_key(connection_id, code, digest))
+        .order_by("-updated_at", "-id")
+    )
+
+
+def _build_group(
+    row: dict, connection: Connection, records: list[SyncRecord], newest: SyncRecord | None
+) -> AttentionGroup:
+    """A group from its counts row, what its newest record says, and the records to show."""
+    if (row["group_code"], row["group_digest"]) == (WAITING_CODE, WAITING_DIGEST):
+        message = connection.last_error or "Access to the ledger was revoked or expired."
+        explanation, hint = WAITING_EXPLANATION, WAITING_HINT
+    elif newest is not None:
+        message = newest.last_error_message
+        explanation, hint = newest.last_error_explanation, newest.last_error_hint
+    else:  # emptied between the two reads
+        message = explanation = hint = ""
+    return AttentionGroup(
+        connection=connection,
+        code=row["group_code"],
+        digest=row["group_digest"],
+        message=message,
+        explanation=explanation,
+        hint=hint,
+        count=row["count"],
+        document_count=row["document_count"],
+        counts_by_entry={
+            entry_type: row[f"n_{entry_type}"] for entry_type in EntryType if row[f"n_{entry_type}"]
+        },
+        records=records,
+    )
+
+
 def attention_groups_with_records(
     *, org: Organization, group_rows: list[dict]
 ) -> list[AttentionGroup]:
-    """The groups of one page of `attention_groups`, each with its newest records (two queries)."""
+    """The groups of one page of `attention_groups`, each with its newest records (3 queries).
+
+    Each group's newest ids come from the attention index, 20 per group (one UNION ALL of a
+    LIMIT per group: ranking every record of the page's groups read them all); then only the
+    kept records are read with their documents.
+    """
     if not group_rows:
         return []
-    page_keys = {
-        (row["connection_id"], row["group_code"], row["group_digest"]) for row in group_rows
-    }
-    # Rank the groups' records by their own columns only, then read the few kept with their
-    # documents: ranking rows already joined to documents and contacts joined every failed
-    # record of the page's groups (thousands) to keep twenty per group. The records are found
-    # by one IN per key part (an OR of every group's key computed the digest once per group and
-    # record); a record of another group that matches all three parts is ranked in its own
-    # partition and left out here.
-    ranked = (
-        _with_group_key(attention_records(org=org))
-        .filter(
-            connection_id__in={key[0] for key in page_keys},
-            group_code__in={key[1] for key in page_keys},
-            group_digest__in={key[2] for key in page_keys},
-        )
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("connection_id"), F("group_code"), F("group_digest")],
-                order_by=[F("updated_at").desc(), F("id").desc()],
-            )
-        )
-        .filter(rank__lte=GROUP_PREVIEW_SIZE)
-        .values_list("pk", "connection_id", "group_code", "group_digest")
-    )
-    kept_ids = [pk for pk, *key in ranked if tuple(key) in page_keys]
-    ranked = (
+    keys = [(row["connection_id"], row["group_code"], row["group_digest"]) for row in group_rows]
+    newest = [
+        _group_records(org=org, connection_id=c, code=code, digest=digest).values_list(
+            "pk", flat=True
+        )[:GROUP_PREVIEW_SIZE]
+        for c, code, digest in keys
+    ]
+    kept_ids = list(newest[0].union(*newest[1:], all=True)) if len(newest) > 1 else list(newest[0])
+    rows = (
         _with_group_key(SyncRecord.objects.for_org(org))
         .filter(pk__in=kept_ids)
         .select_related("document", "document__contact", "payment")
         .order_by("-updated_at", "-id")
     )
     by_key: dict[tuple, list[SyncRecord]] = {}
-    for record in ranked:
+    for record in rows:
         key = (record.connection_id, record.group_code, record.group_digest)
         by_key.setdefault(key, []).append(record)
-    connections = Connection.objects.for_org(org).in_bulk(
-        {row["connection_id"] for row in group_rows}
-    )
+    connections = Connection.objects.for_org(org).in_bulk({key[0] for key in keys})
     groups = []
-    for row in group_rows:
-        connection = connections[row["connection_id"]]
-        key = (row["connection_id"], row["group_code"], row["group_digest"])
-        waiting = row["group_code"] == WAITING_CODE
+    for row, key in zip(group_rows, keys, strict=True):
+        records = by_key.get(key, [])
         groups.append(
-            AttentionGroup(
-                connection=connection,
-                code=row["group_code"],
-                digest=row["group_digest"],
-                message=(connection.last_error or "Access to the ledger was revoked or expired.")
-                if waiting
-                else row["message"],
-                explanation=WAITING_EXPLANATION if waiting else row["explanation"],
-                hint=WAITING_HINT if waiting else row["hint"],
-                count=row["count"],
-                document_count=row["document_count"],
-                counts_by_entry={
-                    entry_type: row[f"n_{entry_type}"]
-                    for entry_type in EntryType
-                    if row[f"n_{entry_type}"]
-                },
-                records=by_key.get(key, []),
-            )
+            _build_group(row, connections[key[0]], records, records[0] if records else None)
         )
     return groups
 
@@ -270,28 +291,25 @@ def attention_groups_with_records(
 def attention_group_get(
     *, org: Organization, connection_id: int, code: int, digest: str
 ) -> tuple[AttentionGroup | None, QuerySet[SyncRecord]]:
-    """One cause's group (None once it is empty) and all its records, newest first.
+    """One cause's group (None once it is empty) and all its records, newest first (3 queries;
+    the records are paginated by attention_group_records_page).
 
     Another organisation's connection is a 404, like a missing one.
     """
     connection = get_object_or_404(Connection.objects.for_org(org), pk=connection_id)
-    records = (
-        _with_group_key(attention_records(org=org))
-        .filter(_group_key(connection.pk, code, digest))
-        .select_related("document", "document__contact", "payment")
-        .order_by("-updated_at", "-id")
-    )
+    records = _group_records(org=org, connection_id=connection.pk, code=code, digest=digest)
     rows = list(attention_groups(org=org).filter(_group_key(connection.pk, code, digest))[:1])
     if not rows:
         return None, records
-    group = attention_groups_with_records(org=org, group_rows=rows)[0]
-    group.connection = connection
-    return group, records
+    newest = records.first()
+    group = _build_group(rows[0], connection, [], newest)
+    return group, records.select_related("document", "document__contact", "payment")
 
 
 def attention_group_records_page(*, records: QuerySet[SyncRecord], number, per_page: int) -> Page:
     """One page of a group's records (from attention_group_get): the page's ids first, from the
-    records alone, then only those records with their documents (a group can hold thousands)."""
+    attention index alone, then only those records with their documents (a group can hold
+    thousands)."""
     page = Paginator(records.values_list("pk", flat=True), per_page).get_page(number)
     page_ids = list(page.object_list)
     rows = records.filter(pk__in=page_ids).in_bulk()
@@ -304,7 +322,7 @@ def attention_group_document_ids(
 ) -> list[int]:
     """The documents of one group, for a retry of exactly them (one query)."""
     return list(
-        _with_group_key(attention_records(org=org))
+        SyncRecord.objects.for_org(org)
         .filter(_group_key(connection.pk, code, digest))
         .values_list("document_id", flat=True)
         .distinct()

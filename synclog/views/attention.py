@@ -68,7 +68,7 @@ class AttentionRetryView(OrgPermissionRequiredMixin, View):
 
     def post(self, request, connection_id, code, digest):
         connection = get_object_or_404(Connection.objects.for_org(request.org), pk=connection_id)
-        if code == selectors.WAITING_CODE:
+        if (code, digest) == (selectors.WAITING_CODE, selectors.WAITING_DIGEST):
             messages.info(
                 request, "These entries resume by themselves once the connection is reconnected."
             )

@@ -207,7 +207,9 @@ class RunDetailView(HealthView):
         items = selectors.sync_run_items(
             run=run, query=data.get("q") or "", outcome=data.get("outcome") or ""
         )
-        page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+        page = selectors.sync_run_items_page(
+            items=items, number=request.GET.get("page"), per_page=ITEMS_PER_PAGE
+        )
         attempts = selectors.sync_run_item_attempts(
             run=run, record_ids=[item.record_id for item in page]
         )

@@ -1,11 +1,14 @@
 """Requires attention: failures grouped by cause, the fix of each, and a retry of exactly them."""
 
+import datetime
+import hashlib
 import re
 
 import pytest
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import permissions
 from accounts.models import Role
@@ -366,3 +369,147 @@ def test_query_count_does_not_grow_with_failures(member_client, org, connection)
     with CaptureQueriesContext(db) as captured:
         client.get(reverse("documents:list"))
     assert len(captured) <= for_5 + 2
+
+
+# --- the stored digest, and each group's preview ---------------------------------------------
+
+
+def test_the_digest_is_stored_with_the_record_and_follows_its_message(org, connection, office):
+    document = DocumentFactory(org=org, status="approved", category=office)
+    record = failed_record(document, connection)
+    record.refresh_from_db()
+    assert record.last_error_digest == hashlib.md5(MAPPING_MESSAGE.encode()).hexdigest()
+    # The engine writes errors with update(): PostgreSQL recomputes the digest itself.
+    SyncRecord.objects.filter(pk=record.pk).update(last_error_message="Another cause.")
+    record.refresh_from_db()
+    assert record.last_error_digest == hashlib.md5(b"Another cause.").hexdigest()
+    (row,) = selectors.attention_groups(org=org)
+    assert row["group_digest"] == record.last_error_digest
+
+
+def set_updated_at(record, minutes_ago):
+    SyncRecord.objects.filter(pk=record.pk).update(
+        updated_at=timezone.now() - datetime.timedelta(minutes=minutes_ago)
+    )
+
+
+def test_each_group_previews_its_own_newest_records(member_client, org, connection, office):
+    """Several groups on one page, each with more records than its preview: every group shows
+    its own 20 newest, newest first, whatever the other groups hold."""
+    second = Connection.objects.create(org=org, provider=Provider.XERO, name="Second Xero")
+    causes = [
+        (connection, StatusCode.CONFIGURATION, MAPPING_MESSAGE, 23),
+        (connection, StatusCode.DATA_PUSH, "Contact archived.", 21),
+        # The same code and message on another connection is another cause.
+        (second, StatusCode.CONFIGURATION, MAPPING_MESSAGE, 2),
+        # A failure without a code is grouped under 0, apart from the waiting records.
+        (connection, None, "Something unexpected.", 1),
+    ]
+    expected = {}
+    minutes = 0
+    for conn, code, message, count in causes:
+        records = []
+        for _ in range(count):
+            document = DocumentFactory(org=org, status="approved", category=office)
+            record = failed_record(document, conn, code=code, message=message)
+            # Interleaved ages: no group's records are all newer than another's.
+            minutes = (minutes + 37) % 997
+            set_updated_at(record, minutes)
+            records.append((minutes, record.pk))
+        expected[(conn.pk, code or 0, message)] = [pk for _, pk in sorted(records)][:20]
+    page = member_client().get(reverse("synclog:attention"))
+    groups = page.context["groups"]
+    assert [(g.connection.pk, g.code, g.message, g.count) for g in groups] == [
+        (connection.pk, StatusCode.CONFIGURATION, MAPPING_MESSAGE, 23),
+        (connection.pk, StatusCode.DATA_PUSH, "Contact archived.", 21),
+        (second.pk, StatusCode.CONFIGURATION, MAPPING_MESSAGE, 2),
+        (connection.pk, 0, "Something unexpected.", 1),
+    ]
+    for group in groups:
+        shown = [record.pk for record in group.records]
+        assert shown == expected[(group.connection.pk, group.code, group.message)]
+    assert not any(group.waiting for group in groups)
+    # Each group's own page holds all of it, newest first, and nothing of the others.
+    for group in groups:
+        url = reverse(
+            "synclog:attention-group", args=[group.connection.pk, group.code, group.digest]
+        )
+        pages = [member_client().get(url, {"page": n}).context["page"] for n in (1, 2)]
+        listed = [record.pk for page in pages for record in page.object_list]
+        key = (group.connection.pk, group.code, group.message)
+        assert listed[: len(expected[key])] == expected[key]
+        assert len(set(listed)) == group.count
+
+
+def test_a_groups_explanation_is_its_newest_records(member_client, org, connection, office):
+    old, new = (
+        failed_record(DocumentFactory(org=org, status="approved", category=office), connection)
+        for _ in range(2)
+    )
+    SyncRecord.objects.filter(pk=new.pk).update(last_error_hint="Map Travel to account 493.")
+    set_updated_at(old, 30)
+    (group,) = member_client().get(reverse("synclog:attention")).context["groups"]
+    assert (group.message, group.hint) == (MAPPING_MESSAGE, "Map Travel to account 493.")
+    url = reverse("synclog:attention-group", args=[connection.pk, group.code, group.digest])
+    assert member_client().get(url).context["group"].hint == "Map Travel to account 493."
+
+
+def test_another_organisations_records_never_count_even_under_our_key(
+    member_client, org, other_org, connection, office
+):
+    """Every read is scoped by organisation, not only by connection: a record of another
+    organisation that (wrongly) named our connection and cause stays out of the counts, the
+    preview, the group's page and its retry."""
+    ours = failed_record(DocumentFactory(org=org, status="approved", category=office), connection)
+    theirs = SyncRecord.objects.create(
+        org=other_org,
+        connection=connection,
+        document=DocumentFactory(org=other_org, number="THEIRS-9", status="approved"),
+        entry_type=EntryType.BILL,
+        status=RecordStatus.FAILED,
+        last_error_code=StatusCode.CONFIGURATION,
+        last_error_message=MAPPING_MESSAGE,
+    )
+    client = member_client()
+    page = client.get(reverse("synclog:attention"))
+    (group,) = page.context["groups"]
+    assert (group.count, [r.pk for r in group.records]) == (1, [ours.pk])
+    args = [connection.pk, group.code, group.digest]
+    group_page = client.get(reverse("synclog:attention-group", args=args))
+    assert [r.pk for r in group_page.context["page"]] == [ours.pk]
+    assert b"THEIRS-9" not in page.content + group_page.content
+    assert selectors.attention_group_document_ids(
+        org=org, connection=connection, code=group.code, digest=group.digest
+    ) == [ours.document_id]
+    assert theirs.pk not in {r.pk for r in group.records}
+
+
+def test_query_counts_do_not_grow_with_groups_or_pages(
+    member_client, org, connection, office, django_assert_max_num_queries
+):
+    client = member_client()
+
+    def add_group(index, size):
+        for _ in range(size):
+            document = DocumentFactory(org=org, status="approved", category=office)
+            failed_record(document, connection, message=f"Cause {index}.")
+
+    add_group(0, 1)
+    with CaptureQueriesContext(db) as one_group:
+        client.get(reverse("synclog:attention"))
+    for index in range(1, 25):  # 25 groups: two pages of groups, each a preview
+        add_group(index, 2)
+    add_group(99, 60)  # the largest: three pages of records
+    with django_assert_max_num_queries(len(one_group)):
+        page = client.get(reverse("synclog:attention"))
+    assert len(page.context["groups"]) == 20
+    assert len(page.context["groups"][0].records) == 20
+    largest = page.context["groups"][0]
+    url = reverse("synclog:attention-group", args=[connection.pk, largest.code, largest.digest])
+    small = page.context["groups"][-1]
+    small_url = reverse("synclog:attention-group", args=[connection.pk, small.code, small.digest])
+    with CaptureQueriesContext(db) as small_page:
+        client.get(small_url)
+    with django_assert_max_num_queries(len(small_page)):
+        response = client.get(url, {"page": 2})
+    assert len(response.context["page"]) == 25

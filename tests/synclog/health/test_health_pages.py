@@ -415,6 +415,76 @@ def test_run_page_query_count_does_not_grow_with_items(client, org, books):
     assert count_queries(client, run_url(large)) == count_queries(client, run_url(small))
 
 
+def test_run_page_query_count_does_not_grow_with_pages_of_items(
+    client, org, books, django_assert_max_num_queries
+):
+    client.force_login(member(org, SUPPORT))
+    small = make_run(books, code=StatusCode.CONFIGURATION, failed=1)
+    add_items(small, 2)
+    large = make_run(books, code=StatusCode.CONFIGURATION, failed=1)
+    add_items(large, 120)
+    few = count_queries(client, run_url(small))
+    for query, shown in (("?page=3", 20), ("?outcome=pushed&page=2", 50), ("?q=DOC&page=2", 50)):
+        with django_assert_max_num_queries(few):
+            response = client.get(run_url(large) + query)
+        assert len(response.context["page"]) == shown
+
+
+def test_run_items_are_in_record_order_on_every_page(client, org, books, other_books):
+    """Items are listed by record (the Record column), whatever order the run added them in,
+    each exactly once across the pages, with the outcome filter and the search too."""
+    run = make_run(books, code=StatusCode.CONFIGURATION, failed=1)
+    records = []
+    for index in range(60):
+        # Numbers in another order than the records'.
+        document = DocumentFactory(org=org, number=f"ORD-{index * 37 % 60:03d}")
+        records.append(
+            SyncRecord.objects.create(
+                org=org,
+                connection=books,
+                document=document,
+                entry_type=EntryType.BILL,
+                status=RecordStatus.COMPLETE,
+                run=run,
+            )
+        )
+    # Added in another order than the records': reversed, the failed ones interleaved.
+    for index, record in enumerate(reversed(records)):
+        SyncRunItem.objects.create(
+            run=run,
+            record=record,
+            outcome=SyncRunItem.Outcome.FAILED if index % 3 == 0 else SyncRunItem.Outcome.PUSHED,
+        )
+    # Another organisation's run has items too: none of them shows here.
+    theirs = make_run(other_books)
+    add_items(theirs, 3)
+    client.force_login(member(org, SUPPORT))
+
+    def listed(**params) -> list[int]:
+        from urllib.parse import urlencode
+
+        shown, number = [], 1
+        while True:
+            response = client.get(run_url(run) + "?" + urlencode({**params, "page": number}))
+            page = response.context["page"]
+            shown += [item.record_id for item in page]
+            assert all(item.record.document.number.startswith("ORD-") for item in page)
+            if not page.has_next():
+                return shown
+            number += 1
+
+    all_ids = sorted(record.pk for record in records)
+    assert listed() == all_ids
+    failed = sorted(
+        SyncRunItem.objects.filter(run=run, outcome="failed").values_list("record_id", flat=True)
+    )
+    assert listed(outcome="failed") == failed
+    assert listed(q="ORD-0") == all_ids
+    assert listed(q="ORD-05") == sorted(
+        record.pk for record in records if record.document.number.startswith("ORD-05")
+    )
+
+
 # --- a failing run, explained, retried after the fix (the engine with the Xero emulator) ---------
 
 

@@ -195,6 +195,30 @@ def test_a_complete_record_is_dated_by_its_push_and_a_failed_one_by_its_failure(
     assert row_ids(signed_in.get(HISTORY)) == [failed_lately.pk]
 
 
+def test_the_range_holds_whole_days_of_the_sync_date(signed_in, xero):
+    """From the first moment of the first day to the last moment of the last day, on the sync
+    date: when pushed, else when marked Complete (never pushed); when it failed."""
+    start = timezone.make_aware(datetime.datetime(2026, 3, 2))
+    end = timezone.make_aware(datetime.datetime(2026, 3, 4))  # the day after the range
+    just = datetime.timedelta(microseconds=1)
+    complete = RecordStatus.COMPLETE
+    inside = [
+        make_record(connection=xero, status=complete, synced_at=start, updated_at=end),
+        make_record(connection=xero, status=complete, synced_at=end - just),
+        make_record(connection=xero, status=complete, synced_at=None, updated_at=start),
+    ]
+    make_record(connection=xero, status=complete, synced_at=start - just, updated_at=start)
+    make_record(connection=xero, status=complete, synced_at=end)
+    make_record(connection=xero, status=complete, synced_at=None, updated_at=end)
+    failed_inside = make_record(connection=xero, synced_at=start - just, updated_at=end - just)
+    make_record(connection=xero, synced_at=start, updated_at=end)
+    days = {"date_from": "2026-03-02", "date_to": "2026-03-03"}
+    assert set(row_ids(signed_in.get(HISTORY, {"status": "complete", **days}))) == {
+        record.pk for record in inside
+    }
+    assert row_ids(signed_in.get(HISTORY, days)) == [failed_inside.pk]
+
+
 def test_a_cleared_date_leaves_that_end_open(signed_in, xero):
     old = make_record(connection=xero, updated_at=days_ago(200))
     response = signed_in.get(HISTORY, {"date_from": "", "date_to": ""})
