@@ -80,9 +80,11 @@ class SyncRun(OrgScopedModel):
     retry_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
     )
-    # A large selection is answered at once and marked Pending by a worker: until then the ids
-    # of the documents chosen (scoped to the organisation when prepared), then NULL.
+    # A large selection is answered at once and marked Pending by a worker, a chunk at a time:
+    # until then the ids of the documents chosen (scoped to the organisation when prepared), then
+    # NULL; selection_prepared counts the ids already marked.
     selection = models.JSONField(null=True, blank=True, editable=False)
+    selection_prepared = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["-started_at", "-id"]

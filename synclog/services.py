@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Count, F, JSONField, Q, Value
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, JSONField, Q, Value
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -328,7 +328,11 @@ def _new_run(*, connection, trigger, actor, actor_label="", retry_of=None, selec
     )
 
 
-def _mark_run_pending(run: SyncRun, specs: list[EntrySpec], *, reason: str) -> None:
+def _mark_run_pending(
+    run: SyncRun, specs: list[EntrySpec], *, reason: str, prepared: int | None = None
+) -> None:
+    """Add these entries to the run and send them. `prepared`: how many of a large selection's
+    documents are marked with these (the run is complete once all of them are)."""
     ids = _mark_pending(
         connection=run.connection,
         specs=specs,
@@ -337,14 +341,22 @@ def _mark_run_pending(run: SyncRun, specs: list[EntrySpec], *, reason: str) -> N
         actor=run.actor,
         run=run,
     )
-    run.total = len(set(ids))
-    run.selection = None
-    if run.total == 0:
+    run.total += len(set(ids))
+    if prepared is not None and prepared < len(run.selection or ()):
+        run.selection_prepared = prepared
+    else:
+        run.selection = None
+    fields = ["total", "selection", "selection_prepared"]
+    if run.selection is None and run.total == 0:
         run.status_code = StatusCode.NOTHING_TO_PUSH
         run.finished_at = timezone.now()
-    run.save(update_fields=["total", "status_code", "finished_at", "selection"])
-    if run.total == 0:
+        fields += ["status_code", "finished_at"]
+    run.save(update_fields=fields)
+    if run.finished_at is not None:
         webhook_emit_run_finished(run=run)
+    elif run.selection is None and not ids:
+        # The last chunk added nothing, and the earlier ones may all have ended already.
+        _run_count(run.pk, Counter(), now=timezone.now())
     sync_records_enqueue(ids, trigger=run.trigger)
 
 
@@ -471,25 +483,34 @@ def sync_runs_prepare_enqueue(run_ids: list[int]) -> None:
     transaction.on_commit(send)
 
 
-@transaction.atomic
 def sync_run_prepare(*, run_id: int) -> SyncRun | None:
-    """A worker marks a large bulk re-sync's documents Pending and sends their batches."""
-    run = (
-        SyncRun.objects.select_for_update(of=("self",))
-        .select_related("connection", "org", "actor")
-        .filter(pk=run_id, selection__isnull=False)
-        .first()
-    )
-    if run is None:
-        return None  # prepared already (a resent task)
-    specs = []
-    if run.connection.status in COLLECTING_STATUSES:
-        # Scoped here: the ids came from a request of this organisation, but only its own
-        # syncable documents count.
-        documents = _syncable_documents(run.org).filter(pk__in=run.selection)
-        specs = _bulk_specs(documents, run.connection)
-    _mark_run_pending(run, specs, reason=_bulk_reason(run.trigger))
-    return run
+    """A worker marks a large bulk re-sync's documents Pending, a chunk per transaction, and each
+    chunk's batches go out as it commits: the first entries reach the ledger while the rest are
+    still being marked (10,000 documents take seconds). A preparation cut short (a lost worker)
+    is resent by the sweep and goes on from the chunk it had reached."""
+    prepared = None
+    while True:
+        with transaction.atomic():
+            run = (
+                SyncRun.objects.select_for_update(of=("self",))
+                .select_related("connection", "org", "actor")
+                .filter(pk=run_id, selection__isnull=False)
+                .first()
+            )
+            if run is None:
+                return prepared  # done (or prepared already: a resent task)
+            start = run.selection_prepared
+            chunk = run.selection[start : start + settings.SYNC_PREPARE_CHUNK]
+            specs = []
+            if run.connection.status in COLLECTING_STATUSES:
+                # Scoped here: the ids came from a request of this organisation, but only its
+                # own syncable documents count.
+                documents = _syncable_documents(run.org).filter(pk__in=chunk)
+                specs = _bulk_specs(documents, run.connection)
+            _mark_run_pending(
+                run, specs, reason=_bulk_reason(run.trigger), prepared=start + len(chunk)
+            )
+            prepared = run
 
 
 @transaction.atomic
@@ -1348,13 +1369,20 @@ def _run_count(run_id: int, finished_items: Counter, *, now: datetime.datetime) 
     The run row is locked first, so the check for items still pending sees every batch of this
     run committed before ours (READ COMMITTED takes a new snapshot per statement).
     """
-    run = SyncRun.objects.select_for_update().get(pk=run_id)
+    run = (
+        SyncRun.objects.select_for_update()
+        # A run still being prepared carries its selection (thousands of ids): not read here.
+        .defer("selection")
+        .annotate(still_preparing=ExpressionWrapper(Q(selection__isnull=False), BooleanField()))
+        .get(pk=run_id)
+    )
     run.pushed += finished_items[SyncRunItem.Outcome.PUSHED]
     run.nothing_to_push += finished_items[SyncRunItem.Outcome.NOTHING_TO_PUSH]
     run.failed += finished_items[SyncRunItem.Outcome.FAILED]
     fields = ["pushed", "nothing_to_push", "failed"]
     finished = (
         run.finished_at is None
+        and not run.still_preparing  # more items are coming
         and not SyncRunItem.objects.filter(
             run_id=run_id, outcome=SyncRunItem.Outcome.PENDING
         ).exists()

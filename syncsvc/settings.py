@@ -215,6 +215,8 @@ SYNC_DB_RETRY_SECONDS = float(os.environ.get("SYNC_DB_RETRY_SECONDS", "120"))
 SYNC_BATCH_SIZE = int(os.environ.get("SYNC_BATCH_SIZE", "50"))
 # A bulk re-sync of more documents than this is answered at once; a worker marks them Pending.
 SYNC_PREPARE_IN_WORKER_OVER = int(os.environ.get("SYNC_PREPARE_IN_WORKER_OVER", "500"))
+# ...this many documents per transaction, each chunk's batches sent as it commits.
+SYNC_PREPARE_CHUNK = int(os.environ.get("SYNC_PREPARE_CHUNK", "500"))
 RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ledgersync:rl:")
 SYNC_LOGGED_CALLS = 20
 CELERY_TASK_DEFAULT_QUEUE = "sync"

@@ -496,3 +496,53 @@ def test_a_preparation_lost_with_the_broker_is_resent_by_the_sweep(
     with django_capture_on_commit_callbacks(execute=True):
         services.sync_sweep()
     assert sent == [run.pk]
+
+
+def test_a_large_selection_is_prepared_a_chunk_at_a_time_and_resumes_where_it_stopped(
+    member_client,
+    org,
+    connection,
+    drain,
+    ledger,
+    enqueued,
+    settings,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    """Each chunk's records are marked and sent as it commits, so pushing starts before the
+    whole selection is marked; a worker lost mid-way leaves the rest to the resent task, and the
+    run ends only once every chunk is in (here the last chunk holds only a draft: it adds
+    nothing, and the run ends with that chunk, its other entries having ended before)."""
+    settings.SYNC_PREPARE_IN_WORKER_OVER = 3
+    settings.SYNC_PREPARE_CHUNK = 2
+    documents = approved(org, 4)
+    draft = DocumentFactory(org=org, number="DRAFT-1", status=DocumentStatus.DRAFT)
+    (run,) = services.bulk_resync(org=org, document_ids=ids_of(documents) + [draft.pk], actor=None)
+    bulk_specs = services._bulk_specs
+    chunks = []
+
+    def worker_lost_at_the_third_chunk(chunk_documents, connection):
+        chunks.append(1)
+        if len(chunks) == 3:
+            raise RuntimeError("the worker was killed")
+        return bulk_specs(chunk_documents, connection)
+
+    monkeypatch.setattr(services, "_bulk_specs", worker_lost_at_the_third_chunk)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        services.sync_run_prepare(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.preparing, run.selection_prepared, run.total) == (True, 4, 4)
+    assert len({record_id for record_id, _, _ in enqueued}) == 4  # sent chunk by chunk
+
+    drain()  # the first chunks' entries end while the run is still being prepared
+    run.refresh_from_db()
+    assert (run.pushed, run.finished_at) == (4, None)
+    page = member_client().get(progress_url(run))
+    assert b"Preparing the re-sync of 5 documents" in page.content
+
+    monkeypatch.setattr(services, "_bulk_specs", bulk_specs)
+    assert services.sync_run_prepare(run_id=run.pk) == run  # the sweep's resent task
+    run.refresh_from_db()
+    assert (run.preparing, run.total, run.pushed) == (False, 4, 4)
+    assert run.finished_at is not None and run.status_code == StatusCode.SUCCESS
+    assert len(ledger.invoices()) == 4
