@@ -11,7 +11,7 @@ from tests.factories import (
     OrganizationFactory,
 )
 
-pytest_plugins = ["tests.ledger_fixtures"]
+pytest_plugins = ["tests.ledger_fixtures", "tests.browser_fixtures"]
 
 
 @pytest.fixture

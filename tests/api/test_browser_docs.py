@@ -1,14 +1,13 @@
 """In the browser: an admin creates an API key (shown once), then a partner developer uses only
 /api/docs/ (Swagger UI served from our static files) to authorise with it and call the API."""
 
-import os
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 from accounts.models import ApiKey, Role
-from tests.browser.conftest import ARTIFACTS, chromium_path
+from tests.browser_fixtures import ARTIFACTS
 from tests.factories import TEST_PASSWORD, ContactFactory, MembershipFactory
 
 pytestmark = [
@@ -18,29 +17,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def docs_browser():
-    """Chromium for this module only, closed before tests/browser starts its own: Playwright's
-    sync API allows one running instance per thread (tests/browser/conftest.py's `browser` is
-    session-scoped, so importing it here would start a second one)."""
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: CI must install Debian's chromium package.")
-        pytest.skip("Chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=path, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def page(docs_browser):
-    context = docs_browser.new_context(viewport={"width": 1280, "height": 900})
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page

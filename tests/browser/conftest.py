@@ -1,50 +1,13 @@
 """Browser tests: Playwright driving Debian's Chromium against pytest-django's live server."""
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from integrations.emulators.xero import running_emulator
+from tests.browser_fixtures import ARTIFACTS
 from tests.factories import TEST_PASSWORD
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
-# itself (not the server thread) are still synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-def chromium_path() -> str | None:
-    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
-
-
-@pytest.fixture(scope="session")
-def browser():
-    path = chromium_path()
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: CI must install Debian's chromium package.")
-        pytest.skip("Chromium is not installed (apt-get install chromium, or set CHROMIUM_PATH).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=path,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

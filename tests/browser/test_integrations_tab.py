@@ -18,7 +18,7 @@ from integrations.models import Connection, Provider
 from synclog import services
 from synclog.models import RecordStatus, SyncAttempt, SyncRecord, SyncRun, Trigger
 from synclog.ratelimit import get_rate_limiter
-from tests.browser.conftest import ARTIFACTS
+from tests.browser_fixtures import ARTIFACTS
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import EMULATOR_URL, credentials_from_token
 
