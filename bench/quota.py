@@ -59,7 +59,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=3, help="processes per worker")
     add_common_arguments(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.bills < 1 or (args.baseline_bills is not None and args.baseline_bills < 1):
+        # The figure is the two designs side by side: each run needs at least one bill.
+        parser.error("--bills and --baseline-bills must be at least 1")
+    return args
 
 
 def best_finish_seconds(calls: int, per_window: int, window: float) -> float:
