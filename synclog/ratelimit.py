@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -28,6 +29,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 DAY_SECONDS = 86_400.0
 # When all concurrency slots are taken, the holders usually release within seconds, long
@@ -243,13 +248,23 @@ class RedisRateLimiter(RateLimiter):
         )
         return None if granted else int(wait_us) / 1_000_000
 
+    # Both are asked after the ledger has answered, before that answer is saved: with Redis
+    # away they must not raise, or the answer would be lost. Either is best effort: a slot not
+    # given back is freed when its lease runs out, and a pause not set costs at most another 429.
+
     def release(self, grant: Grant) -> None:
-        self.redis.zrem(self._keys(grant.key)[2], grant.token)
+        try:
+            self.redis.zrem(self._keys(grant.key)[2], grant.token)
+        except RedisError as error:
+            logger.warning("Rate limiter unavailable; the slot frees at its lease end: %s", error)
 
     def pause(self, key: str, seconds: float) -> None:
         ms = int(seconds * 1000)
         if ms > 0:
-            self._pause_script(keys=[self._keys(key)[3]], args=[ms])
+            try:
+                self._pause_script(keys=[self._keys(key)[3]], args=[ms])
+            except RedisError as error:
+                logger.warning("Rate limiter unavailable; %s not paused: %s", key, error)
 
     def reset(self, key: str) -> None:
         self.redis.delete(*self._keys(key))

@@ -329,3 +329,21 @@ def test_across_processes_the_window_holds_and_the_quota_is_used(spec, tmp_path)
     )
     assert len(grants) <= possible
     assert share >= 0.8
+
+
+def test_release_and_pause_survive_a_redis_outage():
+    """Asked after the ledger has answered and before the answer is saved: with Redis away they
+    must not raise (the slot frees at its lease end; a pause not set costs another 429)."""
+    import socket
+
+    import redis
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once the socket is closed
+    client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5)
+    limiter = RedisRateLimiter(client)
+    with pytest.raises(redis.ConnectionError):
+        limiter.try_acquire("k", WIDE, calls=1, lease_seconds=1)  # nothing is granted blind
+    limiter.release(Grant(key="k", token="t"))
+    limiter.pause("k", 5)
