@@ -280,6 +280,7 @@ def drill_redis(bench: Bench, emulator, args) -> bool:
             args.workers, concurrency=args.concurrency, extra_env=broker, loglevel=args.loglevel
         )
         beat = bench.start_beat(extra_env=broker)
+        calls_before = ledger_calls(emulator, setup)
         services.bulk_resync(org=setup.org, document_ids=setup.document_ids, actor=setup.user)
         started = time.monotonic()
         total = len(setup.document_ids)
@@ -302,12 +303,15 @@ def drill_redis(bench: Bench, emulator, args) -> bool:
         own.start()
         log(f"redis-server on {own.port} back (empty); {pending_count([setup])} records pending")
         finish(setup, args, "every record to be pushed after the outage")
+        seconds = time.monotonic() - started
+        call_details, all_logged = call_log_check(emulator, setup, calls_before)
         ok = report(
             bench,
             emulator,
             setup,
             "b redis outage",
-            f"outage_seconds={args.outage_seconds:.0f} seconds={time.monotonic() - started:.1f}",
+            f"outage_seconds={args.outage_seconds:.0f} {call_details} seconds={seconds:.1f}",
+            calls_logged=all_logged,
         )
         bench.stop_workers()
         beat.stop()
@@ -356,15 +360,20 @@ def drill_faults(bench: Bench, emulator, args) -> bool:
         stop.set()
         rearm.join(timeout=5)
         emulator.clear_faults()
+    seconds = time.monotonic() - started
     requests = emulator.state()["requests"]
     faults = sum(1 for r in requests if r["timedOut"] or (r["status"] or 0) in (429, 500, 503))
+    # The emulator counts the calls it accepted, not the faults it injected (which are logged
+    # too): only entries made by a write that no attempt logged can be told apart here.
+    _, linked_unlogged = calls_logged(setup)
     ok = report(
         bench,
         emulator,
         setup,
         "c ledger faults",
         f"faulty_share_of_last_{len(requests)}_calls={faults / max(1, len(requests)):.2f} "
-        f"seconds={time.monotonic() - started:.1f}",
+        f"records_linked_to_an_unlogged_write={linked_unlogged} seconds={seconds:.1f}",
+        calls_logged=linked_unlogged == 0,
     )
     bench.stop_workers()
     beat.stop()
@@ -399,6 +408,17 @@ def calls_logged(setup) -> tuple[int, int]:
         elif outcome == Outcome.UNKNOWN or operation == Operation.CREATE:
             writes_logged.add(record_id)
     return len(calls), len(linked)
+
+
+def call_log_check(emulator, setup, calls_before: int) -> tuple[str, bool]:
+    """Every ledger call since `calls_before` is in an attempt's log: (details, all logged)."""
+    calls = ledger_calls(emulator, setup) - calls_before
+    logged, linked_unlogged = calls_logged(setup)
+    details = (
+        f"ledger_calls={calls} calls_logged={logged} unlogged_calls={calls - logged} "
+        f"records_linked_to_an_unlogged_write={linked_unlogged}"
+    )
+    return details, logged >= calls and linked_unlogged == 0
 
 
 def drill_pg_restart(bench: Bench, emulator, args, pg) -> bool:
@@ -459,17 +479,15 @@ def drill_pg_restart(bench: Bench, emulator, args, pg) -> bool:
     finish(setup, args, "every record to be pushed after the restarts")
     seconds = time.monotonic() - started
     emulator.clear_faults()
-    calls = ledger_calls(emulator, setup) - calls_before
-    logged, linked_unlogged = calls_logged(setup)
+    call_details, all_logged = call_log_check(emulator, setup, calls_before)
     ok = report(
         bench,
         emulator,
         setup,
         "d postgres restart",
-        f"stops={','.join(stops)} down_seconds={args.pg_down_seconds:g} "
-        f"ledger_calls={calls} calls_logged={logged} unlogged_calls={calls - logged} "
-        f"records_linked_to_an_unlogged_write={linked_unlogged} seconds={seconds:.1f}",
-        calls_logged=logged >= calls and linked_unlogged == 0,
+        f"stops={','.join(stops)} down_seconds={args.pg_down_seconds:g} {call_details} "
+        f"seconds={seconds:.1f}",
+        calls_logged=all_logged,
     )
     bench.stop_workers()
     beat.stop()
