@@ -15,7 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 
 from documents.models import Contact, ContactKind
 from integrations.models import Connection
-from synclog.filters_history import STATUS_BY_NAME, SyncHistoryFilter
+from synclog.filters_history import STATUS_BY_NAME, sync_dated
 from synclog.models import EntryType, Outcome, RecordStatus, StatusCode, SyncRunItem
 
 LONG_RUNNING = datetime.timedelta(minutes=10)
@@ -171,16 +171,9 @@ class SyncRecordFilter(OrgFilterSet):
     @staticmethod
     def _dated(status, lookup: str, moment: datetime.datetime) -> Q:
         if status is None:
-            # No status chosen: each record by its own rule.
-            return (
-                Q(status=RecordStatus.FAILED, **{f"updated_at__{lookup}": moment})
-                | (
-                    Q(status=RecordStatus.COMPLETE)
-                    & SyncHistoryFilter._dated(RecordStatus.COMPLETE, lookup, moment)
-                )
-                | Q(status=RecordStatus.PENDING)
-            )
-        return SyncHistoryFilter._dated(status, lookup, moment)
+            # No status chosen: Pending records have no sync date yet and are always listed.
+            return sync_dated(lookup, moment) | Q(status=RecordStatus.PENDING)
+        return sync_dated(lookup, moment)
 
 
 class AttemptFilter(OrgFilterSet):

@@ -86,6 +86,16 @@ class SyncHistoryFilterForm(forms.Form):
         return cleaned
 
 
+def sync_dated(lookup: str, moment: datetime.datetime) -> Q:
+    """Records whose sync date (SYNC_DATE: when a Complete one was pushed, when a Failed one
+    failed) is `lookup` `moment`; the API's filter uses it too.
+
+    On the expression itself, the one syncrecord_history_idx is built on, so that a range bounds
+    the index scan (a test of the columns read every record of the tab and status).
+    """
+    return Q(DateTimeField().get_lookup(lookup)(SYNC_DATE, moment))
+
+
 class SyncHistoryFilter(django_filters.FilterSet):
     """Tab (entry type), status, date range and connection over the organisation's records.
 
@@ -149,22 +159,11 @@ class SyncHistoryFilter(django_filters.FilterSet):
             return queryset
         start, end = data.get("date_from"), data.get("date_to")
         if start:
-            queryset = queryset.filter(self._dated(status, "gte", start_of_day(start)))
+            queryset = queryset.filter(sync_dated("gte", start_of_day(start)))
         if end:
             next_day = start_of_day(end + datetime.timedelta(days=1))
-            queryset = queryset.filter(self._dated(status, "lt", next_day))
+            queryset = queryset.filter(sync_dated("lt", next_day))
         return queryset
-
-    @staticmethod
-    def _dated(status: int, lookup: str, moment: datetime.datetime) -> Q:
-        """Records whose sync date is `lookup` `moment` (the API's filter uses this too).
-
-        On the sync-date expression itself, the one syncrecord_history_idx is built on, so that
-        the range bounds the index scan: a test of the columns (synced_at, else updated_at) read
-        every record of the tab and status and dropped those outside the range. SYNC_DATE
-        applies each status's rule, so `status` only says what the caller filters on.
-        """
-        return Q(DateTimeField().get_lookup(lookup)(SYNC_DATE, moment))
 
     @property
     def results(self) -> QuerySet:
