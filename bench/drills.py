@@ -52,6 +52,7 @@ from bench.harness import (
     log,
     pending_count,
     setup_org,
+    wait_for_moment,
     wait_until,
 )
 
@@ -237,12 +238,7 @@ def drill_kills(bench: Bench, emulator, args) -> bool:
     started = time.monotonic()
     kills = 0
     while kills < args.kills and pending_count([setup]):
-        wait_until(
-            lambda k=kills: time.monotonic() >= started + (k + 1) * args.kill_every,
-            timeout=args.kill_every + 1,
-            interval=0.05,
-            what="the next kill",
-        )
+        wait_for_moment(started + (kills + 1) * args.kill_every, what="the next kill")
         alive = [worker for worker in bench.workers if worker.alive]
         if not alive or not pending_count([setup]):
             continue
@@ -294,12 +290,7 @@ def drill_redis(bench: Bench, emulator, args) -> bool:
         own.crash()
         down_at = time.monotonic()
         log(f"redis-server on {own.port} killed; {pending_count([setup])} records pending")
-        wait_until(
-            lambda: time.monotonic() >= down_at + args.outage_seconds,
-            timeout=args.outage_seconds + 1,
-            interval=0.1,
-            what="the end of the outage",
-        )
+        wait_for_moment(down_at + args.outage_seconds, what="the end of the outage")
         own.start()
         log(f"redis-server on {own.port} back (empty); {pending_count([setup])} records pending")
         finish(setup, args, "every record to be pushed after the outage")
@@ -451,12 +442,7 @@ def drill_pg_restart(bench: Bench, emulator, args, pg) -> bool:
         pg.stop(mode=mode)
         down_at = time.monotonic()
         log(f"PostgreSQL stopped (-m {mode}) with {pending} of {total} records pending")
-        wait_until(
-            lambda d=down_at: time.monotonic() >= d + args.pg_down_seconds,
-            timeout=args.pg_down_seconds + 1,
-            interval=0.1,
-            what="the end of the outage",
-        )
+        wait_for_moment(down_at + args.pg_down_seconds, what="the end of the outage")
         pg.start()
         back_at = time.monotonic()
         left = wait_until(

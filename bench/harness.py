@@ -99,6 +99,17 @@ def wait_until(
         time.sleep(interval)
 
 
+def wait_for_moment(moment: float, *, what: str) -> None:
+    """Let time pass until time.monotonic() reaches `moment`: the end of an outage, of a rate
+    window, the next kill (the waits on the clock rather than on a condition)."""
+    wait_until(
+        lambda: time.monotonic() >= moment,
+        timeout=max(0.0, moment - time.monotonic()) + 1,
+        interval=0.05,
+        what=what,
+    )
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -37,6 +37,7 @@ from bench.harness import (
     log,
     runs_finished,
     setup_org,
+    wait_for_moment,
     wait_until,
 )
 
@@ -107,12 +108,7 @@ def main(argv=None) -> int:
         bench.start_workers(args.workers, concurrency=args.concurrency)
         # Setting up cost each tenant a call (the account list): let the emulator's window
         # forget it, so both runs start with the whole quota.
-        wait_until(
-            lambda: time.monotonic() >= setup_done + window,
-            timeout=window + 1,
-            interval=0.05,
-            what="the emulator's window to drain",
-        )
+        wait_for_moment(setup_done + window, what="the emulator's window to drain")
         calls_before = emulator.state()["calls"]
 
         log("starting both bulk re-syncs")

@@ -64,6 +64,7 @@ from bench.harness import (
     fmt,
     log,
     setup_org,
+    wait_for_moment,
     wait_until,
 )
 
@@ -328,12 +329,7 @@ def main(argv=None) -> int:
         most_calls = CALLS_PER_BATCH * math.ceil(max(t.bills for t in tenants) / args.batch_size)
         if most_calls + 1 > quota:
             log(f"waiting for the emulator's {fmt(window, 0)} s window to drain")
-            wait_until(
-                lambda: time.monotonic() >= setup_done + window,
-                timeout=window + 1,
-                interval=0.05,
-                what="the emulator's window to drain",
-            )
+            wait_for_moment(setup_done + window, what="the emulator's window to drain")
         calls_before = emulator.state()["calls"]
 
         log(f"starting {len(tenants)} bulk re-syncs")
