@@ -124,14 +124,14 @@ class EntrySpec:
 
 
 def _entry_specs(
-    document: Document, *, entry: bool, payments: Iterable[Payment]
+    document_id: int, kind: str, *, entry: bool, payment_ids: Iterable[int]
 ) -> list[EntrySpec]:
     specs = []
     if entry:
-        specs.append(EntrySpec(document.pk, ENTRY_TYPE_FOR_KIND[document.kind]))
+        specs.append(EntrySpec(document_id, ENTRY_TYPE_FOR_KIND[kind]))
     specs.extend(
-        EntrySpec(document.pk, PAYMENT_TYPE_FOR_KIND[document.kind], payment.pk)
-        for payment in payments
+        EntrySpec(document_id, PAYMENT_TYPE_FOR_KIND[kind], payment_id)
+        for payment_id in payment_ids
     )
     return specs
 
@@ -257,7 +257,7 @@ def request_sync(
     """
     if document.status not in SYNCABLE_STATUSES or document.kind not in ENTRY_TYPE_FOR_KIND:
         return []
-    payments = list(payments)
+    payment_ids = [payment.pk for payment in payments]
     # The first change goes at once. A change made while the document still waits to be pushed
     # is coalesced: the waiting push takes it along, so quick successive edits cost one push.
     waiting = SyncRecord.objects.filter(document=document, status=RecordStatus.PENDING).exists()
@@ -265,7 +265,7 @@ def request_sync(
     for connection in Connection.objects.for_org(document.org).filter(
         status__in=COLLECTING_STATUSES
     ):
-        specs = _entry_specs(document, entry=entry, payments=payments)
+        specs = _entry_specs(document.pk, document.kind, entry=entry, payment_ids=payment_ids)
         record_ids += _mark_pending(
             connection=connection, specs=specs, reason=reason, trigger=trigger, actor=actor
         )
@@ -372,9 +372,10 @@ def resync(*, document: Document, connection: Connection, entry: str, actor) -> 
     if entry == "payment":
         if not (document.status == DocumentStatus.PAID or document.marked_paid):
             raise ValidationError({"entry": "The payment entry exists only for paid documents."})
-        specs = _entry_specs(document, entry=False, payments=document.payments.all())
+        payment_ids = [payment.pk for payment in document.payments.all()]
+        specs = _entry_specs(document.pk, document.kind, entry=False, payment_ids=payment_ids)
     elif entry == "bill":
-        specs = _entry_specs(document, entry=True, payments=())
+        specs = _entry_specs(document.pk, document.kind, entry=True, payment_ids=())
     else:
         raise ValidationError({"entry": "Choose the bill entry or the payment entry."})
     return _start_run(
@@ -406,12 +407,8 @@ def _bulk_specs(documents, connection: Connection) -> list[EntrySpec]:
     rows = documents.order_by("pk").values_list("pk", "kind", "status", "marked_paid")
     for pk, kind, status, marked_paid in rows:
         paid = status == DocumentStatus.PAID or marked_paid
-        specs.append(EntrySpec(pk, ENTRY_TYPE_FOR_KIND[kind]))
-        specs.extend(
-            EntrySpec(pk, PAYMENT_TYPE_FOR_KIND[kind], payment_id)
-            for payment_id in payments.get(pk, ())
-            if paid or payment_id in with_records
-        )
+        pushed = [p for p in payments.get(pk, ()) if paid or p in with_records]
+        specs += _entry_specs(pk, kind, entry=True, payment_ids=pushed)
     return specs
 
 
@@ -526,7 +523,8 @@ def force_sync(*, org: Organization, connection: Connection, actor) -> SyncRun:
     )
     specs = []
     for document in _syncable_documents(org).prefetch_related("payments"):
-        for spec in _entry_specs(document, entry=True, payments=document.payments.all()):
+        payment_ids = [payment.pk for payment in document.payments.all()]
+        for spec in _entry_specs(document.pk, document.kind, entry=True, payment_ids=payment_ids):
             if (spec.document_id, spec.entry_type, spec.payment_id) not in complete:
                 specs.append(spec)
     return _start_run(
