@@ -4,6 +4,7 @@ from django.db.models import Exists, OuterRef
 
 from documents.models import Contact, Document, DocumentKind, DocumentStatus
 from synclog.models import SyncRunItem
+from syncsvc.widgets import DateInput
 
 
 class DocumentFilter(django_filters.FilterSet):
@@ -24,13 +25,13 @@ class DocumentFilter(django_filters.FilterSet):
         field_name="issue_date",
         lookup_expr="gte",
         label="Issued from",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )
     issued_to = django_filters.DateFilter(
         field_name="issue_date",
         lookup_expr="lte",
         label="Issued to",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )
 
     # Not on the filter form: the links of a bulk re-sync's summary ("the 3 that failed").

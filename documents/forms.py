@@ -5,6 +5,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from documents.models import DocumentKind
 from documents.selectors import category_list, contact_list, department_list
+from syncsvc.widgets import DateInput
 
 
 class DocumentForm(forms.Form):
@@ -13,8 +14,8 @@ class DocumentForm(forms.Form):
     kind = forms.ChoiceField(choices=DocumentKind.choices, initial=DocumentKind.BILL)
     number = forms.CharField(max_length=64)
     contact = forms.ModelChoiceField(queryset=None)
-    issue_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    due_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    issue_date = forms.DateField(widget=DateInput())
+    due_date = forms.DateField(widget=DateInput())
     currency = forms.CharField(max_length=3, min_length=3)
     total = forms.DecimalField(max_digits=14, decimal_places=2)
     category = forms.ModelChoiceField(queryset=None, required=False)
@@ -66,7 +67,7 @@ class PaymentForm(forms.Form):
     paid_at = forms.DateField(
         label="Paid on",
         initial=datetime.date.today,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )
     reference = forms.CharField(max_length=100, required=False)
     bank_account = forms.CharField(max_length=100, required=False)

@@ -16,6 +16,7 @@ from django.utils.functional import cached_property
 from accounts.models import Organization
 from integrations.models import Connection
 from synclog.models import SYNC_DATE, EntryType, RecordStatus
+from syncsvc.widgets import DateInput
 
 # The page's tabs, in the order the page shows them.
 HISTORY_TABS = [
@@ -117,12 +118,8 @@ class SyncHistoryFilter(django_filters.FilterSet):
         method="filter_nothing",
         label="Sync status",
     )
-    date_from = django_filters.DateFilter(
-        method="filter_nothing", label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = django_filters.DateFilter(
-        method="filter_nothing", label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = django_filters.DateFilter(method="filter_nothing", label="From", widget=DateInput())
+    date_to = django_filters.DateFilter(method="filter_nothing", label="To", widget=DateInput())
     connection = django_filters.ModelChoiceFilter(
         queryset=Connection.objects.none(),
         method="filter_nothing",
@@ -139,9 +136,7 @@ class SyncHistoryFilter(django_filters.FilterSet):
         if self.data.get("status") == PENDING:
             # Rendered disabled (so not sent either); the script keeps this in step on change.
             for name in ("date_from", "date_to"):
-                self.filters[name].extra["widget"] = forms.DateInput(
-                    attrs={"type": "date", "disabled": True}
-                )
+                self.filters[name].extra["widget"] = DateInput(attrs={"disabled": True})
         # Only this organisation's connections can be chosen (another's id is not a valid choice).
         self.filters["connection"].queryset = Connection.objects.for_org(org)
 

@@ -19,6 +19,7 @@ from documents.models import Document, DocumentStatus
 from integrations.models import Connection, ConnectionStatus
 from synclog.models import Outcome, RecordStatus, StatusCode, SyncAttempt, SyncRecord
 from synclog.services import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_STATUSES
+from syncsvc.widgets import DateInput
 
 # What the log pages read of an attempt and of what it belongs to, in the same query.
 ATTEMPT_RELATED = (
@@ -195,13 +196,13 @@ class AttemptFilter(django_filters.FilterSet):
         field_name="started_at__date",
         lookup_expr="gte",
         label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )
     date_to = django_filters.DateFilter(
         field_name="started_at__date",
         lookup_expr="lte",
         label="To",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
     )
 
     class Meta:

@@ -21,6 +21,7 @@ from accounts.permissions import Perm
 from synclog import services
 from synclog.models import StatusCode, SyncRunItem
 from synclog.selectors import health as selectors
+from syncsvc.widgets import DateInput
 
 RUNS_PER_PAGE = 25
 ITEMS_PER_PAGE = 50
@@ -38,12 +39,8 @@ class RunFilterForm(forms.Form):
             attrs={"type": "search", "placeholder": "e.g. 3f2a9c or Demo Company"}
         ),
     )
-    date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = forms.DateField(label="From", required=False, widget=DateInput())
+    date_to = forms.DateField(label="To", required=False, widget=DateInput())
     status_code = forms.TypedChoiceField(
         label="Status code",
         required=False,
@@ -224,6 +221,7 @@ class RunDetailView(HealthView):
             "page": page,
             "query": _query_without(request, "page"),
             "error_groups": selectors.sync_run_error_summary(run=run),
+            "retryable": selectors.sync_run_retryable_count(run=run),
             "retries": list(selectors.sync_run_retries(run=run)),
             "poll_seconds": POLL_SECONDS,
         }
