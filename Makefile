@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+EMULATOR_PORT ?= 8123
+EMULATOR_URL := http://127.0.0.1:$(EMULATOR_PORT)
+# Local state: the embedded PostgreSQL's data, attachments, the file broker, beat's schedule.
+VAR_DIR ?= var
 
 .PHONY: run test install lint format clean
 
@@ -21,19 +25,24 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.package-lock.json
 
-# Web server, a Celery worker and the Xero emulator (the sandbox ledger, on 127.0.0.1:8123), on
-# SQLite and the filesystem broker unless DATABASE_URL / REDIS_URL say otherwise. Ctrl-C stops all.
+# Web server, a Celery worker (with beat) and the Xero emulator (the sandbox ledger), on the embedded
+# PostgreSQL in $(VAR_DIR)/postgres (syncsvc/devdb.py; stopped with the rest) and the filesystem
+# broker, unless DATABASE_URL / REDIS_URL say otherwise. Ctrl-C stops all. A second `make run` beside
+# the first needs its own PORT, EMULATOR_PORT and VAR_DIR.
 run: install
-	mkdir -p var
-	DEBUG=1 $(BIN)/python manage.py migrate --no-input
-	DEBUG=1 $(BIN)/python manage.py seed_demo
-	@echo ""
-	@echo "  ledgersync is starting at http://$(HOST):$(PORT)/  (sign in with a login above)"
-	@echo "  Xero emulator at http://127.0.0.1:8123 — sign in as admin, open Integrations, Connect"
-	@echo ""
-	DEBUG=1 bash -c 'trap "kill 0" EXIT; \
-		$(BIN)/python manage.py run_xero_emulator --port 8123 & \
-		$(BIN)/celery -A syncsvc worker -Q interactive,sync,bulk -B --schedule var/celerybeat-schedule --loglevel=INFO --concurrency=2 & \
+	mkdir -p $(VAR_DIR)
+	@DEBUG=1 LEDGERSYNC_VAR_DIR=$(abspath $(VAR_DIR)) XERO_EMULATOR_URL=$(EMULATOR_URL) \
+	$(BIN)/python -m syncsvc.devdb --data $(VAR_DIR)/postgres -- bash -c 'set -e; \
+		$(BIN)/python manage.py migrate --no-input; \
+		$(BIN)/python manage.py seed_demo; \
+		echo ""; \
+		echo "  ledgersync is starting at http://$(HOST):$(PORT)/  (sign in with a login above)"; \
+		echo "  Xero emulator at $(EMULATOR_URL) — sign in as admin, open Integrations, Connect"; \
+		echo ""; \
+		trap "kill 0" EXIT; \
+		$(BIN)/python manage.py run_xero_emulator --port $(EMULATOR_PORT) & \
+		$(BIN)/celery -A syncsvc worker -Q interactive,sync,bulk -B \
+			--schedule $(abspath $(VAR_DIR))/celerybeat-schedule --loglevel=INFO --concurrency=2 & \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT)'
 
 test: install
@@ -50,4 +59,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles var db.sqlite3
+	rm -rf $(VENV) node_modules staticfiles $(VAR_DIR)

@@ -113,7 +113,7 @@ class SyncFilter(OrgFilterSet):
         compact = value.strip().replace("-", "").lower()
         if not re.fullmatch(r"[0-9a-f]{1,32}", compact):
             return queryset.none()
-        # Hyphens dropped on both sides: PostgreSQL prints UUIDs with them, SQLite stores none.
+        # Hyphens dropped on both sides: an id is pasted with or without them.
         return queryset.annotate(
             public_id_compact=Replace(
                 Cast("public_id", output_field=CharField()), Value("-"), Value("")

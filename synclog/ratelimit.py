@@ -8,7 +8,7 @@ Two implementations with the same semantics:
 
 - RedisRateLimiter: one Lua script per acquire, so check-and-count is atomic across any number
   of hosts, and it uses the Redis server's clock so that worker clocks do not matter.
-- FileRateLimiter: the zero-setup default (SQLite + filesystem broker): one JSON state file per
+- FileRateLimiter: the zero-setup default (no Redis: the filesystem broker): one JSON state file per
   key guarded by flock(2). Correct across processes on one machine, which is exactly that case.
 
 The limits for a key are taken from each call; callers must use the same Limits for a key.

@@ -1,8 +1,9 @@
 """Settings, read from the environment in this one place.
 
-With nothing set, the service runs anywhere: a SQLite file and kombu's filesystem broker
-(no server). DATABASE_URL and REDIS_URL (or CELERY_BROKER_URL) switch to PostgreSQL and Redis
-with no code change.
+PostgreSQL is the only database engine. With nothing set, the database is the project's embedded
+PostgreSQL in var/postgres (`make run` starts it through syncsvc/devdb.py) and the broker is kombu's
+filesystem broker (no server). DATABASE_URL and REDIS_URL (or CELERY_BROKER_URL) point the same code
+at external PostgreSQL and Redis.
 """
 
 import os
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from syncsvc import devdb
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LEDGERSYNC_VAR_DIR", BASE_DIR / "var"))
@@ -96,9 +99,16 @@ TEMPLATES = [
     },
 ]
 
+# Unset: the embedded server of var/postgres (its Unix socket is in its data folder), which
+# `make run` starts and passes on as DATABASE_URL (syncsvc/devdb.py).
+DATABASE_URL = os.environ.get("DATABASE_URL") or devdb.database_url(VAR_DIR / "postgres")
+if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
+    raise ImproperlyConfigured(
+        "DATABASE_URL must be a postgres:// URL: PostgreSQL is the only engine."
+    )
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        DATABASE_URL,
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
         # A connection kept between requests is checked before reuse: after a database restart
         # a web process reconnects instead of failing its next request with a 500. (Celery

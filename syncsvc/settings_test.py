@@ -12,6 +12,14 @@ if "LEDGERSYNC_VAR_DIR" not in os.environ:
     TEMPORARY_VAR_DIR = os.environ["LEDGERSYNC_VAR_DIR"] = tempfile.mkdtemp(
         prefix="ledgersync-test-"
     )
+if not os.environ.get("DATABASE_URL"):
+    # No database given: a throw-away embedded PostgreSQL for this run, deleted when it ends.
+    # Set in the environment, so the worker processes the tests start use the same server.
+    from syncsvc import devdb
+
+    os.environ["DATABASE_URL"] = devdb.start(
+        tempfile.mkdtemp(prefix="ledgersync-test-pg-"), temporary=True
+    )
 os.environ.setdefault("RATE_LIMIT_KEY_PREFIX", f"ledgersync-test-{uuid.uuid4().hex[:12]}:rl:")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 

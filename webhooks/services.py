@@ -276,12 +276,9 @@ def webhook_event_emit(
     """
     if event_type not in WebhookEventType.values:
         raise ValueError(f"Unknown webhook event type {event_type!r}")
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.for_org(org).filter(is_active=True)
-        # JSON containment is not portable to SQLite; the list of endpoints is short.
-        if event_type in endpoint.events
-    ]
+    endpoints = list(
+        WebhookEndpoint.objects.for_org(org).filter(is_active=True, events__contains=[event_type])
+    )
     if not endpoints:
         return []
     # Plain JSON now (dates, decimals, UUIDs as strings), so the body never changes after.

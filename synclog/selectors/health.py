@@ -111,7 +111,7 @@ def _runs_in(*, org: Organization, filters: RunFilters) -> QuerySet[SyncRun]:
         next_day = filters.date_to + datetime.timedelta(days=1)
         runs = runs.filter(started_at__lt=_local_day_start(next_day))
     if filters.query.strip():
-        # Hyphens dropped on both sides: PostgreSQL prints UUIDs with them, SQLite stores none.
+        # Hyphens dropped on both sides: an id is pasted with or without them.
         runs = runs.annotate(
             public_id_compact=Replace(
                 Cast("public_id", output_field=CharField()), Value("-"), Value("")

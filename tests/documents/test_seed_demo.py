@@ -20,7 +20,7 @@ from documents.models import (
 
 pytestmark = pytest.mark.django_db
 
-DEMO_USERNAMES = ("admin", "clerk", "accounting", "support", "multi", "globex")
+DEMO_USERNAMES = ("admin", "clerk", "accounting", "auditor", "support", "multi", "globex")
 
 
 def seed(*args: str) -> str:
@@ -61,6 +61,11 @@ def test_seeds_both_organisations_with_documents_in_every_state():
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_staff and admin.is_superuser
     assert Membership.objects.get(user=admin).can_export
+    # Accounting staff both with and without the export permission, to try the page as each.
+    assert Membership.objects.get(user__username="accounting", role=Role.ACCOUNTING_SYNC).can_export
+    assert not Membership.objects.get(
+        user__username="auditor", role=Role.ACCOUNTING_SYNC
+    ).can_export
     assert set(
         Membership.objects.filter(user__username="multi").values_list("org__slug", "role")
     ) == {("demo", Role.AP_CLERK), ("globex", Role.AP_CLERK)}
@@ -79,7 +84,6 @@ def test_seeds_both_organisations_with_documents_in_every_state():
     assert Document.objects.for_org(globex).filter(kind=DocumentKind.BILL).count() >= 15
 
     documents = Document.objects.filter(org__in=[demo, globex])
-    # Summed in Python: SQLite adds decimals as floats.
     for document in documents.prefetch_related("lines", "payments"):
         assert sum(line.amount for line in document.lines.all()) == document.total, document
         assert sum(p.amount for p in document.payments.all()) == document.amount_paid, document

@@ -48,11 +48,6 @@ pytestmark = [
         not os.environ.get("REDIS_URL"),
         reason="real workers need a Redis broker: set REDIS_URL (CI does)",
     ),
-    pytest.mark.skipif(
-        "sqlite" in settings.DATABASES["default"]["ENGINE"],
-        reason="a worker process cannot see an SQLite test database: set DATABASE_URL to "
-        "PostgreSQL (CI does)",
-    ),
 ]
 
 # The engine's own per-connection quota is not under test here, and slots held by a SIGKILLed

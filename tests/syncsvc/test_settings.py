@@ -1,7 +1,9 @@
-"""Settings come from the environment: nothing set → SQLite + filesystem broker; URLs switch."""
+"""Settings come from the environment: nothing set → the embedded PostgreSQL + the filesystem
+broker; URLs switch; every variable the settings read is in the README's configuration table."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = (
     "import json, django; from django.conf import settings; django.setup(); "
     "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'], "
-    "'db': str(settings.DATABASES['default']['NAME']), 'broker': settings.CELERY_BROKER_URL, "
+    "'db': str(settings.DATABASES['default']['NAME']), "
+    "'host': settings.DATABASES['default']['HOST'], 'broker': settings.CELERY_BROKER_URL, "
     "'debug': settings.DEBUG, 'hosts': settings.ALLOWED_HOSTS}))"
 )
 OUR_VARIABLES = {
@@ -40,11 +43,14 @@ def read_settings(tmp_path, **env) -> subprocess.CompletedProcess:
     )
 
 
-def test_nothing_set_means_sqlite_and_a_serverless_broker(tmp_path):
+def test_nothing_set_means_the_embedded_postgresql_and_a_serverless_broker(tmp_path):
     result = read_settings(tmp_path, DEBUG="1")
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
-    assert values["engine"] == "django.db.backends.sqlite3"
+    # The embedded server of the var folder: `make run` starts it there (syncsvc/devdb.py).
+    assert values["engine"] == "django.db.backends.postgresql"
+    assert values["db"] == "ledgersync"
+    assert values["host"] == str(tmp_path / "postgres")
     assert values["broker"] == "filesystem://"
     assert values["debug"] is True
     assert values["hosts"] == ["localhost", "127.0.0.1", "[::1]"]
@@ -88,3 +94,33 @@ def test_production_with_its_secrets(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["debug"] is False
+
+
+def test_sqlite_is_refused_with_a_clear_error(tmp_path):
+    result = read_settings(tmp_path, DEBUG="1", DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3")
+    assert result.returncode != 0
+    assert "DATABASE_URL must be a postgres:// URL" in result.stderr
+
+
+def variables_read_by_the_settings() -> set[str]:
+    source = (ROOT / "syncsvc" / "settings.py").read_text()
+    return set(
+        re.findall(
+            r"""(?:os\.environ\.get|env_bool|env_list|os\.environ\[)\(?\s*"([A-Z_]+)\"""", source
+        )
+    )
+
+
+def variables_in_the_readme_table() -> set[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])}
+
+
+def test_the_readme_names_every_variable_the_settings_read():
+    read = variables_read_by_the_settings()
+    assert {"DATABASE_URL", "PUBLIC_BASE_URL", "SYNC_BATCH_SIZE"} <= read  # the parser finds them
+    documented = variables_in_the_readme_table()
+    assert read - documented == set(), "read by syncsvc/settings.py, missing from README"
+    assert documented - read == set(), "in the README's table, not read by syncsvc/settings.py"

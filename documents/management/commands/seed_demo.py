@@ -238,6 +238,8 @@ USERS = (
     UserSpec("admin", "Alex", "Morgan", (("demo", Role.ADMIN, True),), superuser=True),
     UserSpec("clerk", "Casey", "Lee", (("demo", Role.AP_CLERK, False),)),
     UserSpec("accounting", "Jordan", "Patel", (("demo", Role.ACCOUNTING_SYNC, True),)),
+    # Accounting staff without the export permission: the Excel export is hidden for them.
+    UserSpec("auditor", "Robin", "Quinn", (("demo", Role.ACCOUNTING_SYNC, False),)),
     UserSpec("support", "Sam", "Rivera", (("demo", Role.SUPPORT, False),)),
     UserSpec(
         "multi",
