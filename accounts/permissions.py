@@ -10,9 +10,13 @@ class Perm(StrEnum):
     EDIT_DOCUMENTS = "edit_documents"
     APPROVE_DOCUMENTS = "approve_documents"
     PAY_DOCUMENTS = "pay_documents"
-    # Push again (re-sync, bulk re-sync, retry failed items): never changes business data and
-    # never doubles an entry, so everyone who works on failures may do it.
+    # Push again (re-sync, bulk re-sync): never changes business data and never doubles an
+    # entry, so everyone who works on documents may do it.
     RESYNC = "resync"
+    # Retry the failed items of a run or a Requires-attention group: a push of many documents at
+    # once, chosen by their failure rather than by the user, so it is left to those who diagnose
+    # failures (support, admin), as the README's Roles table says.
+    RETRY_FAILED = "retry_failed"
     VIEW_SYNC_HISTORY = "view_sync_history"
     UPDATE_SYNC_STATUS = "update_sync_status"
     VIEW_SYNC_HEALTH = "view_sync_health"
@@ -42,10 +46,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
             Perm.VIEW_EVENT_LOG,
         }
     ),
-    # Support agents diagnose: they read what the customer sees and may push again, and change
-    # no document and no sync status.
+    # Support agents diagnose: they read what the customer sees and may push again (one document
+    # or the failed items), and change no document and no sync status.
     Role.SUPPORT: frozenset(
-        {Perm.VIEW_DOCUMENTS, Perm.RESYNC, Perm.VIEW_SYNC_HEALTH, Perm.VIEW_EVENT_LOG}
+        {
+            Perm.VIEW_DOCUMENTS,
+            Perm.RESYNC,
+            Perm.RETRY_FAILED,
+            Perm.VIEW_SYNC_HEALTH,
+            Perm.VIEW_EVENT_LOG,
+        }
     ),
 }
 

@@ -64,7 +64,7 @@ class AttentionGroupView(OrgPermissionRequiredMixin, View):
 class AttentionRetryView(OrgPermissionRequiredMixin, View):
     """Retry this cause's documents on this connection, in a new run, and follow its progress."""
 
-    permission = Perm.RESYNC
+    permission = Perm.RETRY_FAILED
 
     def post(self, request, connection_id, code, digest):
         connection = get_object_or_404(Connection.objects.for_org(request.org), pk=connection_id)

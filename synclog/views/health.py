@@ -236,7 +236,7 @@ class RunDetailView(HealthView):
 class RunRetryView(OrgPermissionRequiredMixin, View):
     """Retry failed items: a new run of this run's failed items."""
 
-    permission = Perm.RESYNC
+    permission = Perm.RETRY_FAILED
 
     def post(self, request, public_id):
         run = selectors.sync_run_get(org=request.org, public_id=public_id)

@@ -59,7 +59,8 @@ def failed_record(document, connection, *, code=StatusCode.CONFIGURATION, messag
 
 @pytest.fixture
 def member_client(client, org):
-    def login(role=Role.AP_CLERK):
+    # Support by default: the role that retries a group (README, Roles).
+    def login(role=Role.SUPPORT):
         client.force_login(MembershipFactory(org=org, role=role).user)
         return client
 
@@ -103,7 +104,9 @@ def foreign_failure(other_org):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_every_role_sees_requires_attention_and_may_retry(member_client, two_causes, role):
+def test_every_role_sees_requires_attention_and_support_or_admin_retry(
+    member_client, two_causes, role
+):
     client = member_client(role)
     page = client.get(reverse("synclog:attention"))
     assert page.status_code == 200
@@ -111,13 +114,23 @@ def test_every_role_sees_requires_attention_and_may_retry(member_client, two_cau
     args = [group.connection.pk, group.code, group.digest]
     assert client.get(reverse("synclog:attention-group", args=args)).status_code == 200
     response = client.post(reverse("synclog:attention-retry", args=args))
-    assert response.status_code == 302
-    assert SyncRun.objects.filter(trigger=Trigger.RETRY).count() == 1
+    if role in (Role.ADMIN, Role.SUPPORT):
+        assert b"Retry these 3" in page.content
+        assert response.status_code == 302
+        assert SyncRun.objects.filter(trigger=Trigger.RETRY).count() == 1
+    else:
+        # A clerk or accounting user is told who retries, and is refused if it posts anyway.
+        assert b"Retry these" not in page.content
+        assert b"Support or an admin retries these together" in page.content
+        assert response.status_code == 403
+        assert not SyncRun.objects.exists()
 
 
-def test_retry_needs_the_resync_permission(member_client, two_causes, monkeypatch):
+def test_retry_needs_the_retry_failed_permission(member_client, two_causes, monkeypatch):
     monkeypatch.setitem(
-        permissions.ROLE_PERMISSIONS, Role.SUPPORT, frozenset({Perm.VIEW_DOCUMENTS})
+        permissions.ROLE_PERMISSIONS,
+        Role.SUPPORT,
+        permissions.ROLE_PERMISSIONS[Role.SUPPORT] - {Perm.RETRY_FAILED},
     )
     client = member_client(Role.SUPPORT)
     page = client.get(reverse("synclog:attention"))

@@ -147,12 +147,27 @@ def test_anonymous_cannot_retry(client, books):
     assert SyncRun.objects.count() == 1
 
 
-def test_a_role_without_resync_gets_403_and_no_button(client, org, books, monkeypatch):
-    # Every role may re-sync today; the gate must still hold for one that may not.
+@pytest.mark.parametrize("role", [ADMIN, CLERK, ACCOUNTING, SUPPORT])
+def test_only_support_and_admin_retry_failed_items(client, org, books, role):
+    run = make_run(books, code=StatusCode.CONFIGURATION, failed=1)
+    client.force_login(member(org, role))
+    page = client.get(run_url(run))
+    response = client.post(reverse("synclog:health-run-retry", args=[run.public_id]))
+    if role in (ADMIN, SUPPORT):
+        assert 'id="retry-failed"' in page.content.decode()
+        assert response.status_code == 302
+        return
+    # Accounting sees the run without the button; a clerk cannot open the page at all.
+    assert 'id="retry-failed"' not in page.content.decode()
+    assert response.status_code == 403
+    assert SyncRun.objects.count() == 1
+
+
+def test_a_role_without_retry_failed_gets_403_and_no_button(client, org, books, monkeypatch):
     monkeypatch.setitem(
         permissions.ROLE_PERMISSIONS,
         SUPPORT,
-        permissions.ROLE_PERMISSIONS[SUPPORT] - {permissions.Perm.RESYNC},
+        permissions.ROLE_PERMISSIONS[SUPPORT] - {permissions.Perm.RETRY_FAILED},
     )
     run = make_run(books, code=StatusCode.CONFIGURATION, failed=1)
     client.force_login(member(org, SUPPORT))
