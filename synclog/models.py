@@ -126,6 +126,10 @@ SYNC_DATE = models.Case(
 class SyncRecord(OrgScopedModel):
     """One ledger entry of one document on one connection: the row of the Sync History page, the
     unit of the Requires-attention queue, and the durable outbox (Pending = still to push)."""
+# The engine's words for an entry voided or deleted in the ledger (synclog.services._gone_error).
+LEDGER_GONE_PREFIXES = ("Voided in ", "Deleted in ")
+
+
 
     connection = models.ForeignKey(
         "integrations.Connection", on_delete=models.CASCADE, related_name="records"
@@ -247,6 +251,16 @@ class SyncRecord(OrgScopedModel):
 
 class SyncRunItem(models.Model):
     """A record pushed as part of a run, and how it ended in that run."""
+    @property
+    def ledger_gone(self) -> bool:
+        """Failed because its entry was voided or deleted in the ledger ("Voided in Xero", as
+        the engine words it): only a new entry or a reconcile by hand gets past it."""
+        return (
+            self.status == RecordStatus.FAILED
+            and not self.is_payment
+            and self.last_error_message.startswith(LEDGER_GONE_PREFIXES)
+        )
+
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -33,12 +33,17 @@ from integrations.connectors.base import (
     Connector,
     EntryKind,
     EntryState,
+    entry_differences,
 )
 from integrations.connectors.errors import (
     AuthError,
+    BookedError,
     ConnectorError,
     DuplicateError,
+    EntryGoneError,
     LedgerValidationError,
+    NotFoundError,
+    PermanentError,
     RateLimitedError,
     TransientError,
     UnknownOutcomeError,
@@ -391,6 +396,44 @@ def _bulk_specs(documents, connection: Connection) -> list[EntrySpec]:
     """DESIGN §4.4: every existing entry is updated; where none exists, the bill for unpaid
     documents and bill + payments for paid ones. Read as plain rows: a selection may hold
     tens of thousands of documents."""
+@transaction.atomic
+def resync_as_new_entry(*, document: Document, connection: Connection, actor) -> SyncRun:
+    """The way out of an entry voided (or deleted) in the ledger, once the user confirms: our
+    link to it is dropped and the document is pushed as a new entry, its payments after it (the
+    ledger removed them when it voided the entry). The voided entry is never touched, and the
+    push still looks for a live entry with our reference first, so nothing is doubled."""
+    if connection.org_id != document.org_id or connection.status != ConnectionStatus.ACTIVE:
+        raise ValidationError({"connection": "Choose an active connection."})
+    records = list(
+        SyncRecord.objects.select_for_update()
+        .filter(connection=connection, document=document)
+        .order_by("pk")
+    )
+    entry = next((r for r in records if not r.is_payment), None)
+    if entry is None or not entry.ledger_gone:
+        raise ValidationError(
+            "Only an entry voided or deleted in the ledger can be pushed as a new entry."
+        )
+    SyncRecord.objects.filter(pk__in=[r.pk for r in records]).update(
+        external_id="",
+        external_number="",
+        synced_amount=None,
+        synced_at=None,
+        payload_hash="",
+        booked=False,
+        unknown_outcome=False,
+        uploaded_attachment_ids=[],
+    )
+    payment_ids = [r.payment_id for r in records if r.is_payment]
+    return _start_run(
+        connection=connection,
+        trigger=Trigger.MANUAL,
+        actor=actor,
+        specs=_entry_specs(document.pk, document.kind, entry=True, payment_ids=payment_ids),
+        reason=f"pushed as a new entry ({entry.last_error_message.lower()})",
+    )
+
+
     with_records = set(
         SyncRecord.objects.filter(
             connection=connection, payment__isnull=False, document__in=documents
@@ -852,9 +895,22 @@ def _unchanged_result(record: SyncRecord, digest: str | None) -> "_PushResult":
     )
 
 
+        if _reads_ledger_first(record):
+            return uploads + 2  # read the entry, then update it if it differs
 def payload_hash(payload) -> str:
     data = json.dumps(dataclasses.asdict(payload), sort_keys=True, default=str)
     return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _reads_ledger_first(record: SyncRecord) -> bool:
+    """A manual re-sync of a linked entry compares the document with what the ledger holds now,
+    not with our last push: someone may have changed or voided the entry there (drift).
+    Automatic pushes trust the payload hash (a read per edit would halve the quota)."""
+    return (
+        record.pending_trigger == Trigger.MANUAL
+        and bool(record.external_id)
+        and not record.is_payment
+    )
 
 
 @dataclass
@@ -876,7 +932,9 @@ def _push_entry(
     key = f"ls-{record.pk}-v{record.version}"
     state = None
     if record.external_id:
-        if digest == record.payload_hash:
+        if _reads_ledger_first(record):
+            state, operation = _repair_entry(record, payload, connector, kind, key)
+        elif digest == record.payload_hash:
             operation = Operation.NOOP
         else:
             state = connector.update_entry(
@@ -905,6 +963,8 @@ def _push_entry(
     log.operation = operation
     uploaded = _upload_attachments(record, connector, kind, external_id, log)
     if operation == Operation.NOOP and uploaded:
+        # A voided or deleted entry with our reference is history, not this document's entry.
+        found = [state for state in found if not state.gone]
         log.operation = operation = Operation.UPDATE
     return _PushResult(
         operation=operation,
@@ -934,6 +994,58 @@ def _upload_attachments(
                 content=handle.read(),
                 content_type=attachment.content_type,
             )
+def _repair_entry(
+    record: SyncRecord, payload, connector: Connector, kind: EntryKind, key: str
+) -> tuple[EntryState, str]:
+    """Read the linked entry and bring it in line with the document: (its state, operation).
+    Says precisely why when the ledger cannot take the change."""
+    ledger = record.connection.get_provider_display()
+    try:
+        state = connector.get_entry(kind=kind, external_id=record.external_id)
+    except NotFoundError as error:
+        raise _gone_error(ledger, "DELETED", record.external_number, raw=error.raw) from error
+    if state.gone and not payload.voided:
+        raise _gone_error(ledger, state.status, state.number)
+    differences = entry_differences(payload, state)
+    if not differences:
+        return state, Operation.NOOP
+    if state.booked:
+        # Sending it would only be refused: say what differs and why it cannot change.
+        raise BookedError(
+            f"{ledger} holds this entry as {state.status} and refuses changes to it: "
+            + "; ".join(differences)
+            + ".",
+            explanation=f"The entry is paid (or closed) in {ledger}, so {ledger} does not let "
+            "anyone change it; ledgersync did not send the change.",
+            hint=f"If the change must reach {ledger}, remove the payment there and re-sync; "
+            f"otherwise correct the document here to match {ledger}, or mark this record "
+            "Complete after checking.",
+        )
+    state = connector.update_entry(record.external_id, payload, idempotency_key=f"{key}-update")
+    return state, Operation.UPDATE
+
+
+# How a Failed record whose entry is gone from the ledger begins its message (see
+# SyncRecord.ledger_gone): the Integrations tab then offers to push it as a new entry.
+GONE_WORDS = {"VOIDED": "Voided", "DELETED": "Deleted"}
+
+
+def _gone_error(ledger: str, status: str, number: str, *, raw: str = "") -> EntryGoneError:
+    word = GONE_WORDS.get(status, "Voided")
+    entry = f"The entry {number}" if number else "The entry"
+    return EntryGoneError(
+        f"{word} in {ledger}",
+        raw=raw,
+        explanation=f"{entry} was {word.lower()} in {ledger} after ledgersync pushed it: "
+        f"{ledger} keeps it as history and takes no change or payment for it, so re-syncing "
+        "it cannot help.",
+        hint=f"If the document is still owed, use “Push as a new entry” on its Integrations "
+        f"tab: {ledger} gets a new entry and the payments follow (the {word.lower()} one stays "
+        f"as it is). If {ledger} is right, void the document here, or mark this record "
+        "Complete in Sync History.",
+    )
+
+
         uploaded.append(attachment.pk)
         # Saved at once: a later failure in the same attempt must not upload it twice.
         record.uploaded_attachment_ids = [*record.uploaded_attachment_ids, attachment.pk]
@@ -976,7 +1088,13 @@ def _push_payment(record: SyncRecord, connector: Connector, log: _AttemptLog) ->
     payload = build_payment_payload(
         record.payment, connection=record.connection, entry_external_id=bill.external_id
     )
-    state = connector.create_payment(payload, idempotency_key=f"ls-{record.pk}-payment")
+    try:
+        # Keyed by the bill entry too: pushed as a new entry, the bill takes a new payment.
+        state = connector.create_payment(
+            payload, idempotency_key=f"ls-{record.pk}-payment-{bill.external_id}"
+        )
+    except PermanentError as error:
+        raise _payment_refusal(record, bill, connector, log, error) from error
     log.operation = Operation.CREATE
     _save_answer(log, lambda: SyncRecord.objects.filter(pk=bill.pk).update(booked=True))
     return _PushResult(
@@ -1004,6 +1122,39 @@ class _Finish:
 
     record: SyncRecord
     result: _PushResult | None = None
+def _payment_refusal(
+    record: SyncRecord, bill: SyncRecord, connector: Connector, log: _AttemptLog, error
+) -> ConnectorError:
+    """A refused payment: when its bill's entry is voided or deleted in the ledger, the bill's
+    record says so (it no longer reads Complete) and the payment's hint points at the way out;
+    telling the user to re-sync the bill would lead nowhere."""
+    ledger = record.connection.get_provider_display()
+    try:
+        state = connector.get_entry(
+            kind=CONNECTOR_KIND[bill.entry_type], external_id=bill.external_id
+        )
+        status = state.status if state.gone else ""
+    except NotFoundError:
+        status = "DELETED"
+    except ConnectorError:
+        return error  # the read failed too: the ledger's own refusal stands
+    if not status:
+        return error
+    gone = _gone_error(ledger, status, bill.external_number)
+    _save_answer(log, lambda: _set_error(bill, gone, status=RecordStatus.FAILED))
+    return LedgerValidationError(
+        error.message,
+        raw=error.raw,
+        http_status=error.http_status,
+        field_errors=error.field_errors,
+        explanation=f"{ledger} takes no payment for this bill: its entry was "
+        f"{GONE_WORDS.get(status, 'Voided').lower()} in {ledger}.",
+        hint="On this document's Integrations tab, push the bill entry as a new entry: its "
+        f"payments follow. If {ledger} is right, void the document here, or mark both records "
+        "Complete in Sync History.",
+    )
+
+
     error: ConnectorError | None = None
     attempt_outcome: str = Outcome.FAILED  # of a failure: Unknown when the answer was lost
     operation: str | None = None  # the attempt's operation, if not the result's or the log's
@@ -1562,7 +1713,8 @@ def _push_new_entries(
         )
         to_create = []
         for record in records:
-            states = found.get(payloads[record.pk].reference, [])
+            # A voided or deleted entry with our reference is history, not this document's.
+            states = [s for s in found.get(payloads[record.pk].reference, []) if not s.gone]
             if len(states) > 1:
                 error = _duplicate_error(len(states))
                 finishes.append(_Finish(record, error=error, operation=Operation.NONE))

@@ -86,6 +86,58 @@ class EntryState:
     contact_id: str = ""
     url: str = ""
     updated_at: datetime.datetime | None = None
+    # Voided or deleted in the ledger: kept there as history, it takes no change or payment.
+    gone: bool = False
+    # Approved in the ledger (takes payments); None when the answer does not say.
+    approved: bool | None = None
+    # What the entry holds, when the ledger's answer carried it (a read does): what a manual
+    # re-sync compares the document with.
+    issue_date: datetime.date | None = None
+    due_date: datetime.date | None = None
+    currency: str = ""
+    lines: tuple[LinePayload, ...] | None = None
+
+
+def entry_differences(payload: EntryPayload, state: EntryState) -> list[str]:
+    """How the entry the ledger holds differs from the document as it is now, in words
+    ("due date 2026-12-24 there, 2026-11-30 here"); empty when the ledger already holds it."""
+    differences = []
+
+    def compare(label: str, there, here) -> None:
+        if there != here:
+            differences.append(f"{label} {there or 'none'} there, {here or 'none'} here")
+
+    compare("number", state.number, payload.number)
+    if payload.contact_id:
+        compare("contact", state.contact_id, payload.contact_id)
+    if state.issue_date is not None:
+        compare("issue date", state.issue_date, payload.issue_date)
+    compare("due date", state.due_date, payload.due_date)
+    if state.currency:
+        compare("currency", state.currency, payload.currency)
+    compare("total", _cents(state.total), _cents(payload.total))
+    if state.lines is not None and _line_keys(state.lines) != _line_keys(payload.lines):
+        differences.append(f"lines ({len(state.lines)} there, {len(payload.lines)} here)")
+    if state.gone != payload.voided or (not payload.voided and state.approved is False):
+        compare("status", state.status, "voided" if payload.voided else "approved")
+    return differences
+
+
+def _cents(value) -> Decimal | None:
+    return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+
+
+def _line_keys(lines) -> list[tuple]:
+    return [
+        (
+            line.description,
+            Decimal(line.quantity).quantize(Decimal("0.0001")),
+            _cents(line.unit_amount),
+            line.account_code,
+            sorted((ref.category_name, ref.option_name) for ref in line.tracking),
+        )
+        for line in lines
+    ]
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,11 @@ class BookedError(PermanentError):
     status_code = 5130
 
 
+class EntryGoneError(BookedError):
+    """The entry was voided or deleted in the ledger: it takes no change and no payment, and
+    only a new entry (after the user confirms) or a reconcile by hand gets past it."""
+
+
 class DuplicateError(PermanentError):
     status_code = 5080
 

@@ -113,6 +113,30 @@ class DocumentResyncView(OrgPermissionRequiredMixin, View):
         )
 
 
+class DocumentPushNewView(OrgPermissionRequiredMixin, View):
+    """The confirmed way out of an entry voided or deleted in the ledger."""
+
+    permission = Perm.RESYNC
+
+    def post(self, request, document_id, connection_id):
+        document = document_get(org=request.org, document_id=document_id)
+        connection = selectors.connection_get_for_tab(org=request.org, connection_id=connection_id)
+        try:
+            services.resync_as_new_entry(
+                document=document, connection=connection, actor=request.user
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(
+                request,
+                f"{document} is being pushed to {connection.name} as a new entry; the log below "
+                "updates when it is done.",
+            )
+        return redirect(tab_url(document, connection))
+
+
 urlpatterns = [
     path(
         "documents/<int:document_id>/integrations/",
@@ -128,5 +152,10 @@ urlpatterns = [
         "documents/<int:document_id>/integrations/<int:connection_id>/resync/",
         DocumentResyncView.as_view(),
         name="document-resync",
+    ),
+    path(
+        "documents/<int:document_id>/integrations/<int:connection_id>/push-new/",
+        DocumentPushNewView.as_view(),
+        name="document-push-new",
     ),
 ]
