@@ -76,6 +76,9 @@ class SyncRun(OrgScopedModel):
     pushed = models.PositiveIntegerField(default=0)
     nothing_to_push = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    # Items that failed in this run and are in the ledger since (pushed by a later sync, or
+    # marked Complete by hand): no longer counted as failed, so retry and status agree.
+    resolved = models.PositiveIntegerField(default=0, db_default=0)
     notes = models.TextField(blank=True, default="")
     retry_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
@@ -123,13 +126,13 @@ SYNC_DATE = models.Case(
 )
 
 
-class SyncRecord(OrgScopedModel):
-    """One ledger entry of one document on one connection: the row of the Sync History page, the
-    unit of the Requires-attention queue, and the durable outbox (Pending = still to push)."""
 # The engine's words for an entry voided or deleted in the ledger (synclog.services._gone_error).
 LEDGER_GONE_PREFIXES = ("Voided in ", "Deleted in ")
 
 
+class SyncRecord(OrgScopedModel):
+    """One ledger entry of one document on one connection: the row of the Sync History page, the
+    unit of the Requires-attention queue, and the durable outbox (Pending = still to push)."""
 
     connection = models.ForeignKey(
         "integrations.Connection", on_delete=models.CASCADE, related_name="records"
@@ -248,9 +251,6 @@ LEDGER_GONE_PREFIXES = ("Voided in ", "Deleted in ")
     def is_payment(self) -> bool:
         return self.entry_type in PAYMENT_ENTRY_TYPES
 
-
-class SyncRunItem(models.Model):
-    """A record pushed as part of a run, and how it ended in that run."""
     @property
     def ledger_gone(self) -> bool:
         """Failed because its entry was voided or deleted in the ledger ("Voided in Xero", as
@@ -262,11 +262,15 @@ class SyncRunItem(models.Model):
         )
 
 
+class SyncRunItem(models.Model):
+    """A record pushed as part of a run, and how it ended in that run."""
+
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending"
         PUSHED = "pushed", "Pushed"
         NOTHING_TO_PUSH = "nothing_to_push", "Nothing to push"
         FAILED = "failed", "Failed"
+        RESOLVED = "resolved", "Fixed since"
 
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="items")
     record = models.ForeignKey(SyncRecord, on_delete=models.CASCADE, related_name="run_items")

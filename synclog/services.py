@@ -584,6 +584,12 @@ def retry_failed(*, run: SyncRun, actor) -> SyncRun:
     ).values_list("record__document_id", "record__entry_type", "record__payment_id")
     specs = [EntrySpec(*row) for row in failed]
     if not specs:
+        if SyncRunItem.objects.filter(run=run, outcome=SyncRunItem.Outcome.FAILED).exists():
+            # Failed here, Pending now: pushed again already, or waiting for a reconnect.
+            raise ValidationError(
+                "This sync's failed items are being pushed again or wait for the connection "
+                "to be reconnected."
+            )
         raise ValidationError("This sync has no failed items.")
     return _start_run(
         connection=run.connection,
@@ -669,6 +675,8 @@ def sync_status_update(
             last_error_hint="",
             updated_at=timezone.now(),
         )
+        # The runs these failed in count them as fixed since (their Retry no longer offers them).
+        _finish_run_items({pk: (SyncRunItem.Outcome.RESOLVED, None) for pk in ids})
     return len(ids)
 
 
@@ -887,21 +895,13 @@ def _expected_calls(record: SyncRecord, payload, digest: str | None) -> int:
 def _unchanged_result(record: SyncRecord, digest: str | None) -> "_PushResult":
     return _PushResult(
         operation=Operation.NOOP,
+        if _reads_ledger_first(record):
+            return uploads + 2  # read the entry, then update it if it differs
         external_id=record.external_id,
         number=record.external_number,
         amount=record.synced_amount,
         booked=record.booked,
         payload_hash=digest or record.payload_hash,
-    )
-
-
-        if _reads_ledger_first(record):
-            return uploads + 2  # read the entry, then update it if it differs
-def payload_hash(payload) -> str:
-    data = json.dumps(dataclasses.asdict(payload), sort_keys=True, default=str)
-    return hashlib.sha256(data.encode()).hexdigest()
-
-
 def _reads_ledger_first(record: SyncRecord) -> bool:
     """A manual re-sync of a linked entry compares the document with what the ledger holds now,
     not with our last push: someone may have changed or voided the entry there (drift).
@@ -911,6 +911,14 @@ def _reads_ledger_first(record: SyncRecord) -> bool:
         and bool(record.external_id)
         and not record.is_payment
     )
+
+
+    )
+
+
+def payload_hash(payload) -> str:
+    data = json.dumps(dataclasses.asdict(payload), sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()
 
 
 @dataclass
@@ -955,6 +963,8 @@ def _push_entry(
             if not state.booked:
                 state = connector.update_entry(
                     state.external_id, payload, idempotency_key=f"{key}-update"
+        # A voided or deleted entry with our reference is history, not this document's entry.
+        found = [state for state in found if not state.gone]
                 )
         else:
             state = connector.create_entry(payload, idempotency_key=f"{key}-create")
@@ -963,8 +973,6 @@ def _push_entry(
     log.operation = operation
     uploaded = _upload_attachments(record, connector, kind, external_id, log)
     if operation == Operation.NOOP and uploaded:
-        # A voided or deleted entry with our reference is history, not this document's entry.
-        found = [state for state in found if not state.gone]
         log.operation = operation = Operation.UPDATE
     return _PushResult(
         operation=operation,
@@ -986,14 +994,6 @@ def _upload_attachments(
     for attachment in record.document.attachments.all():
         if attachment.pk in done:
             continue
-        with attachment.file.open("rb") as handle:
-            connector.attach_file(
-                kind=kind,
-                external_id=external_id,
-                filename=attachment.filename,
-                content=handle.read(),
-                content_type=attachment.content_type,
-            )
 def _repair_entry(
     record: SyncRecord, payload, connector: Connector, kind: EntryKind, key: str
 ) -> tuple[EntryState, str]:
@@ -1046,6 +1046,14 @@ def _gone_error(ledger: str, status: str, number: str, *, raw: str = "") -> Entr
     )
 
 
+        with attachment.file.open("rb") as handle:
+            connector.attach_file(
+                kind=kind,
+                external_id=external_id,
+                filename=attachment.filename,
+                content=handle.read(),
+                content_type=attachment.content_type,
+            )
         uploaded.append(attachment.pk)
         # Saved at once: a later failure in the same attempt must not upload it twice.
         record.uploaded_attachment_ids = [*record.uploaded_attachment_ids, attachment.pk]
@@ -1114,14 +1122,6 @@ def _complete(record: SyncRecord, log: _AttemptLog, result: _PushResult) -> floa
 
 def _fail(record: SyncRecord, log: _AttemptLog, error: ConnectorError) -> None:
     _finish_records(log, [_Finish(record, error=error)])
-
-
-@dataclass
-class _Finish:
-    """How one pushed record ends: with a result (success) or an error (Failed)."""
-
-    record: SyncRecord
-    result: _PushResult | None = None
 def _payment_refusal(
     record: SyncRecord, bill: SyncRecord, connector: Connector, log: _AttemptLog, error
 ) -> ConnectorError:
@@ -1155,6 +1155,14 @@ def _payment_refusal(
     )
 
 
+
+
+@dataclass
+class _Finish:
+    """How one pushed record ends: with a result (success) or an error (Failed)."""
+
+    record: SyncRecord
+    result: _PushResult | None = None
     error: ConnectorError | None = None
     attempt_outcome: str = Outcome.FAILED  # of a failure: Unknown when the answer was lost
     operation: str | None = None  # the attempt's operation, if not the result's or the log's
@@ -1488,28 +1496,55 @@ def _finish_run_items(
     """End the run items waiting for these records ({record id: (outcome, status code)}).
 
     Every run still waiting for a record ends its item: a record taken up by a newer run (a
-    second bulk re-sync of the same documents) is pushed once, for both.
+    second bulk re-sync of the same documents) is pushed once, for both. A record now in the
+    ledger also resolves the items it failed in earlier runs (`RESOLVED`): a run's counts,
+    status code and Retry failed items follow its records as they are now.
     """
     if not outcomes:
         return
     now = now or timezone.now()
+    in_ledger = [pk for pk, (outcome, _) in outcomes.items() if outcome in _IN_LEDGER_OUTCOMES]
     items = list(
         SyncRunItem.objects.select_for_update()
-        .filter(record_id__in=list(outcomes), outcome=SyncRunItem.Outcome.PENDING)
+        .filter(record_id__in=list(outcomes))
+        .filter(
+            Q(outcome=SyncRunItem.Outcome.PENDING)
+            | Q(outcome=SyncRunItem.Outcome.FAILED, record_id__in=in_ledger)
+        )
         .order_by("pk")
-        .values_list("pk", "run_id", "record_id")
+        .values_list("pk", "run_id", "record_id", "outcome")
     )
     by_outcome: dict[tuple[str, int], list[int]] = {}
+    resolved: list[int] = []
     per_run: dict[int, Counter] = {}
-    for pk, run_id, record_id in items:
+    for pk, run_id, record_id, was in items:
+        counts = per_run.setdefault(run_id, Counter())
+        if was == SyncRunItem.Outcome.FAILED:
+            # It keeps the code it failed with there (its attempt says why).
+            resolved.append(pk)
+            counts[SyncRunItem.Outcome.FAILED] -= 1
+            counts[SyncRunItem.Outcome.RESOLVED] += 1
+            continue
         by_outcome.setdefault(outcomes[record_id], []).append(pk)
-        per_run.setdefault(run_id, Counter())[outcomes[record_id][0]] += 1
+        counts[outcomes[record_id][0]] += 1
     for (outcome, code), pks in by_outcome.items():
         SyncRunItem.objects.filter(pk__in=pks).update(
             outcome=outcome, status_code=code, finished_at=now
         )
+    if resolved:
+        SyncRunItem.objects.filter(pk__in=resolved).update(outcome=SyncRunItem.Outcome.RESOLVED)
     for run_id in sorted(per_run):
         _run_count(run_id, per_run[run_id], now=now)
+
+
+# Outcomes after which the record's entry is in the ledger (a reconcile by hand counts too).
+_IN_LEDGER_OUTCOMES = frozenset(
+    {
+        SyncRunItem.Outcome.PUSHED,
+        SyncRunItem.Outcome.NOTHING_TO_PUSH,
+        SyncRunItem.Outcome.RESOLVED,
+    }
+)
 
 
 def _run_count(run_id: int, finished_items: Counter, *, now: datetime.datetime) -> None:
@@ -1527,8 +1562,9 @@ def _run_count(run_id: int, finished_items: Counter, *, now: datetime.datetime) 
     )
     run.pushed += finished_items[SyncRunItem.Outcome.PUSHED]
     run.nothing_to_push += finished_items[SyncRunItem.Outcome.NOTHING_TO_PUSH]
-    run.failed += finished_items[SyncRunItem.Outcome.FAILED]
-    fields = ["pushed", "nothing_to_push", "failed"]
+    run.failed += finished_items[SyncRunItem.Outcome.FAILED]  # less, when some resolved
+    run.resolved += finished_items[SyncRunItem.Outcome.RESOLVED]
+    fields = ["pushed", "nothing_to_push", "failed", "resolved"]
     finished = (
         run.finished_at is None
         and not run.still_preparing  # more items are coming
@@ -1540,6 +1576,10 @@ def _run_count(run_id: int, finished_items: Counter, *, now: datetime.datetime) 
         run.finished_at = now
         run.status_code = _run_status_code(run)
         fields += ["finished_at", "status_code"]
+    elif run.finished_at is not None and finished_items[SyncRunItem.Outcome.RESOLVED]:
+        # A finished run whose failures were fixed since: its code follows (no new webhook).
+        run.status_code = _run_status_code(run)
+        fields.append("status_code")
     run.save(update_fields=fields)
     if finished:
         # In this transaction: the webhook goes out on commit, once the run's end is saved.
@@ -1557,7 +1597,9 @@ def _run_status_code(run: SyncRun) -> int:
             .values_list("status_code", flat=True)
             .first()
         ) or StatusCode.DATA_PUSH
-    return StatusCode.SUCCESS if run.pushed else StatusCode.NOTHING_TO_PUSH
+    # Items fixed since are in the ledger now: the run's data reached it.
+    pushed = run.pushed or run.resolved
+    return StatusCode.SUCCESS if pushed else StatusCode.NOTHING_TO_PUSH
 
 
 # --- pushing many new entries at once ----------------------------------------------------------

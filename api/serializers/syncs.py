@@ -39,7 +39,11 @@ class SyncCountsSerializer(serializers.Serializer):
     total = serializers.IntegerField(help_text="Push items in the sync.")
     pushed = serializers.IntegerField(help_text="Created or updated in the ledger.")
     nothing_to_push = serializers.IntegerField(help_text="Already up to date (2040).")
-    failed = serializers.IntegerField()
+    failed = serializers.IntegerField(help_text="Failed, and not in the ledger since.")
+    resolved = serializers.IntegerField(
+        help_text="Failed in this sync and in the ledger since (pushed by a later sync, or "
+        "marked complete after a manual reconcile): no longer counted as failed."
+    )
     pending = serializers.IntegerField(help_text="Not finished yet.")
 
 
@@ -82,12 +86,13 @@ class SyncSerializer(serializers.Serializer):
 
     @extend_schema_field(SyncCountsSerializer)
     def get_counts(self, run: SyncRun) -> dict:
-        done = run.pushed + run.nothing_to_push + run.failed
+        done = run.pushed + run.nothing_to_push + run.failed + run.resolved
         return {
             "total": run.total,
             "pushed": run.pushed,
             "nothing_to_push": run.nothing_to_push,
             "failed": run.failed,
+            "resolved": run.resolved,
             "pending": max(0, run.total - done),
         }
 
@@ -136,7 +141,8 @@ class TransactionSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         source="outcome",
         choices=SyncRunItem.Outcome.choices,
-        help_text="pending, pushed, nothing_to_push (already up to date) or failed.",
+        help_text="pending, pushed, nothing_to_push (already up to date), failed, or "
+        "resolved (failed here, in the ledger since: status_code is the failure's).",
     )
     status_code = serializers.IntegerField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)

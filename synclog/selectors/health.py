@@ -26,7 +26,14 @@ from django.utils import timezone
 from accounts.models import Organization
 from documents.models import Category, Contact, Department
 from integrations.models import Connection, Mapping, MappingKind
-from synclog.models import EntryType, StatusCode, SyncAttempt, SyncRun, SyncRunItem
+from synclog.models import (
+    EntryType,
+    RecordStatus,
+    StatusCode,
+    SyncAttempt,
+    SyncRun,
+    SyncRunItem,
+)
 
 # A run still in progress after this long is shown as 1010 (SyncRun.display_status_code).
 LONG_RUNNING = datetime.timedelta(minutes=10)
@@ -175,6 +182,14 @@ def sync_run_find(*, org: Organization, public_id: str) -> SyncRun | None:
 def sync_run_retries(*, run: SyncRun) -> QuerySet[SyncRun]:
     """The runs that retried this one's failed items, newest first."""
     return SyncRun.objects.filter(org_id=run.org_id, retry_of=run).order_by("-started_at")
+
+
+def sync_run_retryable_count(*, run: SyncRun) -> int:
+    """How many of the run's failed items Retry failed items would push: those whose records
+    are still Failed (not pushed again meanwhile, nor waiting for a reconnect)."""
+    return SyncRunItem.objects.filter(
+        run=run, outcome=SyncRunItem.Outcome.FAILED, record__status=RecordStatus.FAILED
+    ).count()
 
 
 def sync_run_items(*, run: SyncRun, query: str = "", outcome: str = "") -> QuerySet[SyncRunItem]:

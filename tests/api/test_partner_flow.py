@@ -110,6 +110,7 @@ def test_push_100_expenses_sync_fix_retry_and_get_the_signed_webhook(
         "pushed": EXPENSES - 1,
         "nothing_to_push": 0,
         "failed": 1,
+        "resolved": 0,
         "pending": 0,
     }
     assert len(ledger.invoices()) == EXPENSES - 1

@@ -59,6 +59,7 @@ def test_start_a_sync_of_documents_and_follow_it(api, approved, connection, drai
         "pushed": 0,
         "nothing_to_push": 0,
         "failed": 0,
+        "resolved": 0,
         "pending": 3,
     }
     drain()
@@ -248,3 +249,65 @@ def test_syncs_need_a_key(anonymous, approved):
 
 def test_status_code_labels_cover_the_design(api):
     assert {code.value for code in StatusCode} >= {1000, 1010, 2000, 2040, 4000, 5080, 5130}
+
+
+def test_a_failure_fixed_since_leaves_the_sync_counts_and_retry_in_agreement(
+    api, approved, unmapped, connection, drain, category
+):
+    """Issue 12 item 6: PATCH the failed document so that it goes through; the sync it failed
+    in then reads as fixed, not as a failure whose retry answers "no failed items"."""
+    sync = start(api, document_ids=[approved[0].pk, unmapped.pk]).json()
+    drain()
+    before = api.get(f"/api/v1/syncs/{sync['id']}").json()
+    assert (before["status_code"], before["counts"]["failed"]) == (4000, 1)
+
+    # The partner fixes the document: a mapped category. Its automatic push succeeds.
+    fixed = api.patch(f"/api/v1/documents/{unmapped.pk}", {"category": category.pk}, format="json")
+    assert fixed.status_code == 200, fixed.content
+    drain()
+
+    after = api.get(f"/api/v1/syncs/{sync['id']}").json()
+    assert after["counts"] == {
+        "total": 2,
+        "pushed": 0,
+        "nothing_to_push": 1,
+        "failed": 0,
+        "resolved": 1,
+        "pending": 0,
+    }
+    assert (after["status_code"], after["finished"]) == (2000, True)
+    items = api.get(f"/api/v1/syncs/{sync['id']}/transactions", {"document": unmapped.pk})
+    (item,) = items.json()["results"]
+    assert (item["status"], item["error"]) == ("resolved", None)
+    assert (
+        api.get(f"/api/v1/syncs/{sync['id']}/transactions", {"status": "failed"}).json()["results"]
+        == []
+    )
+    # Nothing is left to retry, and the sync says so too.
+    retry = api.post(f"/api/v1/syncs/{sync['id']}/retry-failed")
+    assert retry.status_code == 400
+    assert retry.json()["error"]["message"] == "This sync has no failed items."
+    assert SyncRun.objects.filter(retry_of__public_id=sync["id"]).count() == 0
+
+
+def test_a_failure_marked_complete_by_hand_is_fixed_in_its_sync(
+    api, approved, unmapped, connection, drain
+):
+    sync = start(api, document_ids=[unmapped.pk]).json()
+    drain()
+    record_id = api.get(f"/api/v1/syncs/{sync['id']}/transactions").json()["results"][0][
+        "record_id"
+    ]
+    marked = api.post(
+        "/api/v1/sync-records/update-status",
+        {"ids": [record_id], "status": "complete"},
+        format="json",
+    )
+    assert marked.status_code == 200, marked.content
+    after = api.get(f"/api/v1/syncs/{sync['id']}").json()
+    assert (after["status_code"], after["counts"]["failed"], after["counts"]["resolved"]) == (
+        2000,
+        0,
+        1,
+    )
+    assert api.post(f"/api/v1/syncs/{sync['id']}/retry-failed").status_code == 400

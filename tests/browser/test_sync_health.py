@@ -285,3 +285,48 @@ def test_without_chart_js_the_dashboard_is_the_table_of_numbers(
     expect(page).to_have_url(re.compile(r"status_code=4000"))
     expect(page.locator("#run-table tbody tr")).to_have_count(2)
     screenshot("sync-health-dashboard-without-chart")
+
+
+def test_a_failure_fixed_since_is_no_longer_counted_or_offered_for_retry(
+    page, live_server, screenshot, sign_in_as, acme, ledger
+):
+    """Issue 12 item 6: one of a sync's two failures is fixed by an edit (its automatic push
+    succeeds); the sync's page then counts one failure, offers to retry one, and says which
+    item is in the ledger since."""
+    failed_run = failing_bulk_run(acme)
+    sign_in_as("sam")
+    page.goto(f"{live_server.url}/sync/health/runs/{failed_run.public_id}/")
+    expect(page.locator("#count-failed")).to_have_text("2")
+    expect(page.get_by_role("button", name="Retry failed items (2)")).to_be_enabled()
+
+    # A clerk books TRV-201 to Office instead: its own push goes through.
+    fixed = SyncRecord.objects.get(document__number="TRV-201").document
+    document_services.document_update(
+        document=fixed, actor=acme["clerk"], data={"category": acme["office"]}
+    )
+    drain()
+    assert SyncRecord.objects.get(document=fixed).status == RecordStatus.COMPLETE
+
+    page.reload()
+    expect(page.locator("#run-status")).to_have_text("4000 Configuration error")
+    expect(page.locator("#count-failed")).to_have_text("1")
+    expect(page.locator("#count-resolved")).to_have_text("1")
+    expect(page.locator("#item-table tbody tr.outcome-resolved")).to_contain_text("TRV-201")
+    expect(page.locator("#item-table tbody tr.outcome-resolved")).to_contain_text("Fixed since")
+    expect(page.locator("#run-errors")).to_contain_text("1 item ")
+    screenshot("sync-health-run-one-fixed-since")
+
+    # The other one is reconciled by hand: nothing is left failed, the sync reads as a success.
+    services.sync_status_update(
+        org=acme["org"],
+        record_ids=[SyncRecord.objects.get(document__number="TRV-202").pk],
+        to_status=RecordStatus.COMPLETE,
+        actor=acme["admin"],
+    )
+    page.reload()
+    expect(page.locator("#run-status")).to_have_text("2000 Success, data pushed")
+    expect(page.locator("#count-failed")).to_have_text("0")
+    expect(page.locator("#count-resolved")).to_have_text("2")
+    expect(page.get_by_role("button", name="Retry failed items")).to_be_disabled()
+    expect(page.locator("#run-errors")).to_contain_text("No errors")
+    screenshot("sync-health-run-all-fixed-since")

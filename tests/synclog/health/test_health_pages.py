@@ -183,9 +183,15 @@ def test_retry_button_is_disabled_when_nothing_failed(client, org, books):
     page = client.get(run_url(clean)).content.decode()
     assert re.search(r'<button type="submit" id="retry-failed"\s+disabled', page)
     failed = make_run(books, code=StatusCode.CONFIGURATION, total=2, failed=1)
+    add_items(failed, 1, outcome=SyncRunItem.Outcome.FAILED)
+    SyncRecord.objects.filter(run=failed).update(status=RecordStatus.FAILED)
     page = client.get(run_url(failed)).content.decode()
     assert not re.search(r'id="retry-failed"\s+disabled', page)
     assert "Retry failed items (1)" in page
+    # Pushed again since (Pending now): nothing is left for a retry to push.
+    SyncRecord.objects.filter(run=failed).update(status=RecordStatus.PENDING)
+    page = client.get(run_url(failed)).content.decode()
+    assert re.search(r'<button type="submit" id="retry-failed"\s+disabled', page)
 
 
 def test_retrying_a_run_with_nothing_failed_says_so(client, org, books):
