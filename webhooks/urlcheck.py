@@ -20,10 +20,40 @@ def private_urls_allowed() -> bool:
     return bool(getattr(settings, "WEBHOOK_ALLOW_PRIVATE_URLS", settings.DEBUG))
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address the packet ends up at: IPv4-compatible
+# (::/96, deprecated; Python calls ::127.0.0.1 global) and NAT64's well-known prefix
+# (64:ff9b::/96, RFC 6052). 6to4, IPv4-mapped and Teredo are read by ipaddress itself.
+_LAST_32_BITS_ARE_IPV4 = (ipaddress.IPv6Network("::/96"), ipaddress.IPv6Network("64:ff9b::/96"))
+# NAT64's local-use prefix (RFC 8215) is never public, and its IPv4 position depends on the
+# operator's prefix length, so it is refused whatever it embeds.
+_NEVER_PUBLIC = (ipaddress.IPv6Network("64:ff9b:1::/48"),)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address reaches through a translation or tunnel."""
+    embedded = []
+    if ip.ipv4_mapped is not None:
+        embedded.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        embedded.append(ip.sixtofour)
+    if ip.teredo is not None:
+        embedded.extend(ip.teredo)  # (server, client)
+    if any(ip in network for network in _LAST_32_BITS_ARE_IPV4):
+        embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return embedded
+
+
 def _is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in network for network in _NEVER_PUBLIC):
+            return False
+        embedded = _embedded_ipv4(ip)
+        if ip.ipv4_mapped is not None:
+            # ::ffff:a.b.c.d is the IPv4 address itself (is_global is False for the range).
+            return all(_is_public(str(v4)) for v4 in embedded)
+        if not all(_is_public(str(v4)) for v4 in embedded):
+            return False
     # is_global is False for private, loopback, link-local, reserved, shared and unspecified ranges.
     return ip.is_global and not ip.is_multicast
 

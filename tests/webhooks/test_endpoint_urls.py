@@ -44,6 +44,36 @@ def test_private_loopback_link_local_and_reserved_addresses_are_refused(org, ref
     assert not WebhookEndpoint.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[::127.0.0.1]/hook",  # IPv4-compatible (deprecated) loopback
+        "https://[::10.0.0.7]/hook",
+        "https://[::ffff:127.0.0.1]/hook",  # IPv4-mapped
+        "https://[::ffff:169.254.169.254]/hook",
+        "https://[2002:7f00:1::]/hook",  # 6to4 of 127.0.0.1
+        "https://[2002:a9fe:a9fe::1]/hook",  # 6to4 of 169.254.169.254
+        "https://[64:ff9b::7f00:1]/hook",  # NAT64 of 127.0.0.1
+        "https://[64:ff9b::c0a8:114]/hook",  # NAT64 of 192.168.1.20
+        "https://[64:ff9b:1::7f00:1]/hook",  # local-use NAT64 prefix: never public
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/hook",  # Teredo, client 127.0.0.1
+    ],
+)
+def test_ipv6_forms_of_private_ipv4_addresses_are_refused(org, refuse_private, url):
+    [error] = url_errors(org, url)
+    assert "private, loopback, link-local or reserved" in error
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "address", ["64:ff9b::5db8:d70e", "2002:5db8:d70e::1", "::ffff:93.184.215.14"]
+)
+def test_ipv6_forms_of_a_public_ipv4_address_are_accepted(org, refuse_private, fake_dns, address):
+    fake_dns["hooks.example.com"] = [address]
+    endpoint, _secret = create(org, "https://hooks.example.com/in")
+    assert endpoint.url == "https://hooks.example.com/in"
+
+
 def test_a_host_name_resolving_to_a_private_address_is_refused(org, refuse_private, fake_dns):
     fake_dns["hooks.example.com"] = [PUBLIC_IP, "10.0.0.7"]  # any private answer refuses
     [error] = url_errors(org, "https://hooks.example.com/in")
