@@ -392,10 +392,6 @@ def resync(*, document: Document, connection: Connection, entry: str, actor) -> 
     )
 
 
-def _bulk_specs(documents, connection: Connection) -> list[EntrySpec]:
-    """DESIGN §4.4: every existing entry is updated; where none exists, the bill for unpaid
-    documents and bill + payments for paid ones. Read as plain rows: a selection may hold
-    tens of thousands of documents."""
 @transaction.atomic
 def resync_as_new_entry(*, document: Document, connection: Connection, actor) -> SyncRun:
     """The way out of an entry voided (or deleted) in the ledger, once the user confirms: our
@@ -434,6 +430,10 @@ def resync_as_new_entry(*, document: Document, connection: Connection, actor) ->
     )
 
 
+def _bulk_specs(documents, connection: Connection) -> list[EntrySpec]:
+    """DESIGN §4.4: every existing entry is updated; where none exists, the bill for unpaid
+    documents and bill + payments for paid ones. Read as plain rows: a selection may hold
+    tens of thousands of documents."""
     with_records = set(
         SyncRecord.objects.filter(
             connection=connection, payment__isnull=False, document__in=documents
@@ -887,21 +887,13 @@ def _expected_calls(record: SyncRecord, payload, digest: str | None) -> int:
         1 for pk in record.document.attachments.values_list("pk", flat=True) if pk not in uploaded
     )
     if record.external_id:
+        if _reads_ledger_first(record):
+            return uploads + 2  # read the entry, then update it if it differs
         return uploads + (0 if digest == record.payload_hash else 1)
     # Not linked yet: a search, then a create (or an update of what the search found).
     return 2 + uploads
 
 
-def _unchanged_result(record: SyncRecord, digest: str | None) -> "_PushResult":
-    return _PushResult(
-        operation=Operation.NOOP,
-        if _reads_ledger_first(record):
-            return uploads + 2  # read the entry, then update it if it differs
-        external_id=record.external_id,
-        number=record.external_number,
-        amount=record.synced_amount,
-        booked=record.booked,
-        payload_hash=digest or record.payload_hash,
 def _reads_ledger_first(record: SyncRecord) -> bool:
     """A manual re-sync of a linked entry compares the document with what the ledger holds now,
     not with our last push: someone may have changed or voided the entry there (drift).
@@ -913,6 +905,14 @@ def _reads_ledger_first(record: SyncRecord) -> bool:
     )
 
 
+def _unchanged_result(record: SyncRecord, digest: str | None) -> "_PushResult":
+    return _PushResult(
+        operation=Operation.NOOP,
+        external_id=record.external_id,
+        number=record.external_number,
+        amount=record.synced_amount,
+        booked=record.booked,
+        payload_hash=digest or record.payload_hash,
     )
 
 
@@ -955,6 +955,8 @@ def _push_entry(
         found = connector.find_entries(
             kind=kind, reference=payload.reference, number=payload.number
         )
+        # A voided or deleted entry with our reference is history, not this document's entry.
+        found = [state for state in found if not state.gone]
         if len(found) > 1:
             raise _duplicate_error(len(found))
         if found:
@@ -963,8 +965,6 @@ def _push_entry(
             if not state.booked:
                 state = connector.update_entry(
                     state.external_id, payload, idempotency_key=f"{key}-update"
-        # A voided or deleted entry with our reference is history, not this document's entry.
-        found = [state for state in found if not state.gone]
                 )
         else:
             state = connector.create_entry(payload, idempotency_key=f"{key}-create")
@@ -986,14 +986,6 @@ def _push_entry(
     )
 
 
-def _upload_attachments(
-    record: SyncRecord, connector: Connector, kind: EntryKind, external_id: str, log: _AttemptLog
-) -> list[int]:
-    done = set(record.uploaded_attachment_ids)
-    uploaded = []
-    for attachment in record.document.attachments.all():
-        if attachment.pk in done:
-            continue
 def _repair_entry(
     record: SyncRecord, payload, connector: Connector, kind: EntryKind, key: str
 ) -> tuple[EntryState, str]:
@@ -1046,6 +1038,14 @@ def _gone_error(ledger: str, status: str, number: str, *, raw: str = "") -> Entr
     )
 
 
+def _upload_attachments(
+    record: SyncRecord, connector: Connector, kind: EntryKind, external_id: str, log: _AttemptLog
+) -> list[int]:
+    done = set(record.uploaded_attachment_ids)
+    uploaded = []
+    for attachment in record.document.attachments.all():
+        if attachment.pk in done:
+            continue
         with attachment.file.open("rb") as handle:
             connector.attach_file(
                 kind=kind,
@@ -1114,14 +1114,6 @@ def _push_payment(record: SyncRecord, connector: Connector, log: _AttemptLog) ->
     )
 
 
-def _complete(record: SyncRecord, log: _AttemptLog, result: _PushResult) -> float | None:
-    completed = _finish_records(log, [_Finish(record, result=result)])
-    # Complete only if nothing changed while we pushed; otherwise the new version goes next.
-    return None if completed else 0.0
-
-
-def _fail(record: SyncRecord, log: _AttemptLog, error: ConnectorError) -> None:
-    _finish_records(log, [_Finish(record, error=error)])
 def _payment_refusal(
     record: SyncRecord, bill: SyncRecord, connector: Connector, log: _AttemptLog, error
 ) -> ConnectorError:
@@ -1155,6 +1147,14 @@ def _payment_refusal(
     )
 
 
+def _complete(record: SyncRecord, log: _AttemptLog, result: _PushResult) -> float | None:
+    completed = _finish_records(log, [_Finish(record, result=result)])
+    # Complete only if nothing changed while we pushed; otherwise the new version goes next.
+    return None if completed else 0.0
+
+
+def _fail(record: SyncRecord, log: _AttemptLog, error: ConnectorError) -> None:
+    _finish_records(log, [_Finish(record, error=error)])
 
 
 @dataclass

@@ -34,15 +34,15 @@ from integrations.connectors.base import (
     LedgerContact,
     LedgerTenant,
     LedgerTrackingOption,
+    LinePayload,
     OAuthCredentials,
     PaymentPayload,
     PaymentState,
+    TrackingRef,
 )
-    LinePayload,
 from integrations.connectors.errors import (
     AuthError,
     ConnectorError,
-    TrackingRef,
     FieldError,
     LedgerValidationError,
     NotFoundError,
@@ -58,11 +58,11 @@ SCOPES = (
 )
 INVOICE_TYPE = {EntryKind.BILL: "ACCPAY", EntryKind.INVOICE: "ACCREC"}
 BOOKED_STATUSES = {"PAID", "VOIDED", "DELETED"}
+GONE_STATUSES = {"VOIDED", "DELETED"}
 XERO_PAGE_SIZE = 100  # GET /Invoices answers 100 a page when `page` is given
 # Refresh a little before expiry so that a slow request does not arrive with a dead token.
 REFRESH_MARGIN = datetime.timedelta(seconds=60)
 BODY_LOG_LIMIT = 4000
-GONE_STATUSES = {"VOIDED", "DELETED"}
 RATE_LIMIT_HEADERS = ("X-DayLimit-Remaining", "X-MinLimit-Remaining", "X-AppMinLimit-Remaining")
 MS_DATE = re.compile(r"/Date\((?P<ms>-?\d+)(?P<offset>[+-]\d{4})?\)/")
 
@@ -673,6 +673,35 @@ def _entry_state(invoice: dict) -> EntryState:
         contact_id=invoice.get("Contact", {}).get("ContactID", ""),
         url=invoice.get("Url", ""),
         updated_at=parse_xero_date(invoice.get("UpdatedDateUTC")),
+        gone=status in GONE_STATUSES,
+        approved=status in ("AUTHORISED", "PAID") if status else None,
+        issue_date=_date_of(invoice.get("Date")),
+        due_date=_date_of(invoice.get("DueDate")),
+        currency=invoice.get("CurrencyCode", ""),
+        lines=(
+            tuple(_line_payload(item) for item in invoice["LineItems"])
+            if "LineItems" in invoice
+            else None
+        ),
+    )
+
+
+def _date_of(value) -> datetime.date | None:
+    parsed = parse_xero_date(value)
+    return parsed.date() if parsed else None
+
+
+def _line_payload(item: dict) -> LinePayload:
+    """A Xero line item as our neutral line, to compare with the document's."""
+    return LinePayload(
+        description=item.get("Description", "") or "",
+        quantity=Decimal(str(item.get("Quantity", 0) or 0)),
+        unit_amount=Decimal(str(item.get("UnitAmount", 0) or 0)),
+        account_code=item.get("AccountCode", "") or "",
+        tracking=tuple(
+            TrackingRef(category_name=ref.get("Name", ""), option_name=ref.get("Option", ""))
+            for ref in item.get("Tracking", [])
+        ),
     )
 
 
@@ -706,32 +735,3 @@ def _classified(messages: list[str], *, raw: str, http_status: int | None = 400)
         explanation=explanation,
         hint=hint,
     )
-        gone=status in GONE_STATUSES,
-        approved=status in ("AUTHORISED", "PAID") if status else None,
-        issue_date=_date_of(invoice.get("Date")),
-        due_date=_date_of(invoice.get("DueDate")),
-        currency=invoice.get("CurrencyCode", ""),
-        lines=(
-            tuple(_line_payload(item) for item in invoice["LineItems"])
-            if "LineItems" in invoice
-            else None
-        ),
-    )
-
-
-def _date_of(value) -> datetime.date | None:
-    parsed = parse_xero_date(value)
-    return parsed.date() if parsed else None
-
-
-def _line_payload(item: dict) -> LinePayload:
-    """A Xero line item as our neutral line, to compare with the document's."""
-    return LinePayload(
-        description=item.get("Description", "") or "",
-        quantity=Decimal(str(item.get("Quantity", 0) or 0)),
-        unit_amount=Decimal(str(item.get("UnitAmount", 0) or 0)),
-        account_code=item.get("AccountCode", "") or "",
-        tracking=tuple(
-            TrackingRef(category_name=ref.get("Name", ""), option_name=ref.get("Option", ""))
-            for ref in item.get("Tracking", [])
-        ),
