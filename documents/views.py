@@ -18,6 +18,7 @@ from documents.forms import (
     PaymentForm,
     add_service_errors,
 )
+from synclog.selectors.attempts import document_booked_entries
 from synclog.selectors.attention import attention_document_count
 
 PAGE_SIZE = 25
@@ -54,6 +55,8 @@ class DocumentFormMixin:
             "formset": formset,
             "line_errors": line_errors,
             "document": document,
+            # Synced entries the ledger holds as paid: it refuses changes, so say so first.
+            "booked_entries": document_booked_entries(document=document) if document else [],
         }
         return render(request, self.template_name, context, status=status)
 

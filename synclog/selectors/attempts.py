@@ -157,6 +157,23 @@ def document_has_payment_entry(*, document: Document) -> bool:
     return document.status == DocumentStatus.PAID or document.marked_paid
 
 
+def document_booked_entries(*, document: Document) -> list[SyncRecord]:
+    """The document's entries that the ledger holds as booked (paid, or closed there): it will
+    refuse any change to them, so the edit page warns before one is saved."""
+    return list(
+        SyncRecord.objects.for_org(document.org)
+        .filter(
+            document=document,
+            payment__isnull=True,
+            booked=True,
+            connection__status__in=COLLECTING_STATUSES,
+        )
+        .exclude(external_id="")
+        .select_related("connection")
+        .order_by("connection__name")
+    )
+
+
 def records_pending(records: list[SyncRecord]) -> bool:
     return any(record.status == RecordStatus.PENDING for record in records)
 
