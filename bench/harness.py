@@ -792,6 +792,8 @@ class Bench:
             "CELERY_BROKER_URL": self.redis_url,
             "CELERY_RESULT_BACKEND": self.redis_url,
             "LEDGER_EMULATOR_ALLOWED": "1",
+            # Only configured emulator addresses may be used (checked at every push).
+            "LEDGER_EMULATOR_URLS": ",".join(e.url for e in self.emulators),
             "LEDGERSYNC_VAR_DIR": str(self.tmp / "var"),
             "RATE_LIMIT_KEY_PREFIX": f"ledgersync-bench-{os.getpid()}:rl:",
             "SECRET_KEY": self.secret,
@@ -940,6 +942,9 @@ class Bench:
         self.processes.append(process)
         emulator = Emulator(process, f"http://127.0.0.1:{port}")
         self.emulators.append(emulator)
+        from django.conf import settings
+
+        settings.LEDGER_EMULATOR_URLS = [*settings.LEDGER_EMULATOR_URLS, emulator.url]
 
         def healthy() -> bool:
             if not process.alive:

@@ -24,6 +24,20 @@ class ConnectForm(forms.Form):
             del self.fields["base_url"]
 
 
+class TenantChoiceForm(forms.Form):
+    """Which of the consent's ledger organisations this connection pushes to."""
+
+    tenant_id = forms.ChoiceField(widget=forms.RadioSelect, label="Organisation in the ledger")
+    confirm_shared = forms.BooleanField(
+        required=False,
+        label="Connect it even though another organisation here already pushes to it",
+    )
+
+    def __init__(self, *args, tenants, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tenant_id"].choices = [(t.tenant_id, t.name) for t in tenants]
+
+
 def _choices(options, *, empty: str) -> list[tuple[str, str]]:
     return [("", empty), *options]
 

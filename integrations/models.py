@@ -30,6 +30,9 @@ class Connection(OrgScopedModel):
     base_url = models.URLField(blank=True, default="")
     tenant_id = models.CharField(max_length=64, blank=True, default="")
     tenant_name = models.CharField(max_length=200, blank=True, default="")
+    # The ledger's id of our link to the tenant (Xero: the connection id of our consent), the
+    # only one Disconnect deletes there.
+    ledger_connection_id = models.CharField(max_length=64, blank=True, default="")
     # Provider options a user sets, e.g. {"payment_account_code": "090"}; never secrets.
     settings = models.JSONField(default=dict, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
 from integrations.connectors.base import LedgerAccount, LedgerContact, LedgerTrackingOption
-from integrations.models import Connection, Mapping
+from integrations.models import Connection, ConnectionStatus, Mapping
 
 
 def connection_list(*, org: Organization) -> QuerySet[Connection]:
@@ -14,6 +14,35 @@ def connection_list(*, org: Organization) -> QuerySet[Connection]:
 
 def connection_get(*, org: Organization, connection_id: int) -> Connection:
     return get_object_or_404(Connection.objects.for_org(org), pk=connection_id)
+
+
+def connection_tenant_bound_elsewhere(
+    *, org: Organization, provider: str, base_url: str, tenant_id: str
+) -> bool:
+    """Is this ledger tenant already the target of another organisation's live connection?
+    (Deliberately across organisations: two tenants' bills must not meet in one ledger unasked.)"""
+    return (
+        Connection.objects.filter(provider=provider, base_url=base_url, tenant_id=tenant_id)
+        .exclude(org=org)
+        .exclude(status=ConnectionStatus.DISCONNECTED)
+        .exists()
+    )
+
+
+def connection_ledger_link_shared(*, connection: Connection) -> bool:
+    """Does another live connection of ours use the same link at the ledger?"""
+    if not connection.ledger_connection_id:
+        return False
+    return (
+        Connection.objects.filter(
+            provider=connection.provider,
+            base_url=connection.base_url,
+            ledger_connection_id=connection.ledger_connection_id,
+        )
+        .exclude(pk=connection.pk)
+        .exclude(status=ConnectionStatus.DISCONNECTED)
+        .exists()
+    )
 
 
 def mapping_index(*, connection: Connection) -> dict[tuple[str, int], Mapping]:

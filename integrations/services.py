@@ -1,6 +1,7 @@
 """Every write to connections and mappings, and the one place a connector is built."""
 
-import ipaddress
+import datetime
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -16,10 +17,13 @@ from integrations.connectors.base import (
     Connector,
     ConnectorContext,
     LedgerAccount,
+    LedgerTenant,
     OAuthCredentials,
 )
-from integrations.connectors.errors import AuthError, ConnectorError
+from integrations.connectors.errors import AuthError, ConfigurationError, ConnectorError
+from integrations.crypto import decrypt_json, encrypt_json
 from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind
+from integrations.selectors import connection_ledger_link_shared, connection_tenant_bound_elsewhere
 from syncsvc.outages import save_through_outage
 
 LOCAL_MODEL_FOR_KIND = {
@@ -35,40 +39,82 @@ def ledger_transport(connection: Connection | None):
 
 
 def base_url_validate(base_url: str) -> str:
-    """An emulator may stand in for the ledger only where allowed, and only on a loopback host."""
+    """An emulator may stand in for the ledger only where allowed, and only at a configured
+    emulator address: the server sends the app's client id and secret to it, so "any port on
+    this machine" would hand them to whatever listens there."""
     base_url = (base_url or "").strip().rstrip("/")
     if not base_url:
         return ""
     if not settings.LEDGER_EMULATOR_ALLOWED:
         raise ValidationError({"base_url": "A custom ledger address is not allowed here."})
-    parts = urlsplit(base_url)
-    host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or not host:
+    address = _address(base_url)
+    if address is None:
         raise ValidationError(
             {"base_url": "Enter an http(s) address such as http://127.0.0.1:8123."}
         )
-    if host not in settings.LEDGER_EMULATOR_HOSTS and not _is_loopback(host):
+    if address not in allowed_emulator_addresses():
         raise ValidationError(
-            {"base_url": "Only a ledger emulator on this machine (a loopback address) is allowed."}
+            {
+                "base_url": "Only the configured ledger emulator may stand in for the ledger: "
+                + ", ".join(sorted(allowed_emulator_urls()))
+                + "."
+            }
         )
     return base_url
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+def allowed_emulator_urls() -> set[str]:
+    urls = [settings.XERO_EMULATOR_URL, *settings.LEDGER_EMULATOR_URLS]
+    return {url.strip().rstrip("/") for url in urls if url and url.strip()}
+
+
+def allowed_emulator_addresses() -> set[tuple[str, str, int, str]]:
+    return {a for a in (_address(url) for url in allowed_emulator_urls()) if a is not None}
+
+
+def _address(url: str) -> tuple[str, str, int, str] | None:
+    """(scheme, host, port, path) with the port made explicit, or None if not an http(s) URL."""
     try:
-        return ipaddress.ip_address(host).is_loopback
+        parts = urlsplit(url.strip())
+        port = parts.port
     except ValueError:
-        return False
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    port = port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, parts.hostname.lower(), port, parts.path.rstrip("/")
+
+
+def connection_address_error(connection: Connection) -> ConfigurationError | None:
+    """Why this connection's saved ledger address may not be used now (emulators switched off,
+    or the address no longer configured), checked before every call out."""
+    if not connection.base_url:
+        return None
+    try:
+        base_url_validate(connection.base_url)
+    except ValidationError:
+        return ConfigurationError(
+            "This connection points at a ledger emulator address that this installation does "
+            "not allow.",
+            explanation="Ledger emulators are switched off here (LEDGER_EMULATOR_ALLOWED), or "
+            "the connection's emulator address is not one of the configured ones, so nothing "
+            "is sent to it.",
+            hint="An admin connects the real ledger (a new connection without an emulator "
+            "address), or the operator allows that emulator address again.",
+        )
+    return None
 
 
 def connector_for(connection: Connection, *, record_call=None) -> Connector:
     """The connector for a connection; refreshed tokens are saved as soon as they arrive.
 
     Do not call a connector inside a transaction: a rotated refresh token must be committed even
-    when the caller's work fails, or the connection is lost.
+    when the caller's work fails, or the connection is lost. Raises ConfigurationError when the
+    connection's saved address may not be used any more.
     """
+    address_error = connection_address_error(connection)
+    if address_error is not None:
+        raise address_error
     credentials = connection.credentials
     context = ConnectorContext(
         base_url=connection.base_url,
@@ -108,6 +154,63 @@ def connection_authorization_url(
     )
 
 
+# How long a consent may wait for the admin's choice of organisation.
+CONSENT_MAX_AGE = datetime.timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class LedgerConsent:
+    """What one consent at the ledger granted: our tokens and the tenants of *that* consent."""
+
+    provider: str
+    base_url: str
+    credentials: OAuthCredentials
+    tenants: tuple[LedgerTenant, ...]
+    granted_at: datetime.datetime
+
+    def tenant(self, tenant_id: str) -> LedgerTenant | None:
+        return next((t for t in self.tenants if t.tenant_id == tenant_id), None)
+
+    def sealed(self) -> str:
+        """Encrypted, for the session while the admin chooses (the tokens are secrets)."""
+        return encrypt_json(
+            {
+                "provider": self.provider,
+                "base_url": self.base_url,
+                "credentials": self.credentials.to_dict(),
+                "tenants": [[t.tenant_id, t.name, t.connection_id] for t in self.tenants],
+                "granted_at": self.granted_at.isoformat(),
+            }
+        )
+
+    @classmethod
+    def unsealed(cls, sealed: str) -> "LedgerConsent | None":
+        """The consent, or None when it is unreadable or too old to use."""
+        try:
+            data = decrypt_json(sealed)
+            consent = cls(
+                provider=data["provider"],
+                base_url=data["base_url"],
+                credentials=OAuthCredentials.from_dict(data["credentials"]),
+                tenants=tuple(LedgerTenant(*t) for t in data["tenants"]),
+                granted_at=datetime.datetime.fromisoformat(data["granted_at"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+        if timezone.now() - consent.granted_at > CONSENT_MAX_AGE:
+            return None
+        return consent
+
+
+class TenantChoiceRequired(Exception):
+    """The admin must choose the organisation on our page: the consent holds several, or its
+    only one is already connected to another organisation here."""
+
+    def __init__(self, consent: LedgerConsent) -> None:
+        super().__init__("Choose the ledger organisation to connect.")
+        self.consent = consent
+
+
 def connection_complete_oauth(
     *,
     org: Organization,
@@ -119,45 +222,103 @@ def connection_complete_oauth(
     name: str = "",
     connection: Connection | None = None,
 ) -> Connection:
-    """Finish the OAuth2 code flow: a new connection, or the reconnection of an existing one."""
+    """Finish the OAuth2 code flow: a new connection, or the reconnection of an existing one.
+
+    Only the tenants of this consent count (Xero: `GET /connections?authEventId=`), never the
+    first of every tenant the ledger user ever connected. Raises TenantChoiceRequired when the
+    admin must choose (several tenants, or one already bound to another organisation)."""
+    consent = connection_consent_read(
+        provider=provider, base_url=base_url, code=code, redirect_uri=redirect_uri
+    )
+    if connection is not None and connection.tenant_id:
+        tenant_id = connection.tenant_id  # a reconnect keeps its organisation (checked below)
+    elif len(consent.tenants) == 1 and not connection_tenant_bound_elsewhere(
+        org=org,
+        provider=provider,
+        base_url=consent.base_url,
+        tenant_id=consent.tenants[0].tenant_id,
+    ):
+        tenant_id = consent.tenants[0].tenant_id
+    else:
+        raise TenantChoiceRequired(consent)
+    return connection_bind(
+        org=org, actor=actor, consent=consent, tenant_id=tenant_id, name=name, connection=connection
+    )
+
+
+def connection_consent_read(
+    *, provider: str, base_url: str, code: str, redirect_uri: str
+) -> LedgerConsent:
+    """Exchange the code and ask the ledger which tenants this consent granted."""
     base_url = base_url_validate(base_url)
     connector_class = connector_class_for(provider)
     credentials = connector_class.exchange_code(
         base_url=base_url,
         code=code,
         redirect_uri=redirect_uri,
-        transport=ledger_transport(connection),
+        transport=ledger_transport(None),
     )
     probe = connector_class(
         ConnectorContext(
             base_url=base_url,
             tenant_id="",
             credentials=credentials,
-            transport=ledger_transport(connection),
+            transport=ledger_transport(None),
             timeout_seconds=settings.LEDGER_HTTP_TIMEOUT_SECONDS,
         )
     )
-    tenants = probe.list_tenants()
+    try:
+        tenants = probe.list_consent_tenants()
+    finally:
+        probe.close()
     if not tenants:
         raise ValidationError("The ledger granted access to no organisation.")
+    return LedgerConsent(
+        provider=provider,
+        base_url=base_url,
+        credentials=probe.context.credentials,
+        tenants=tuple(tenants),
+        granted_at=timezone.now(),
+    )
+
+
+def connection_bind(
+    *,
+    org: Organization,
+    actor,
+    consent: LedgerConsent,
+    tenant_id: str,
+    name: str = "",
+    connection: Connection | None = None,
+    confirm_shared: bool = False,
+) -> Connection:
+    """Bind a (new or reconnected) connection to one tenant of the consent."""
+    tenant = consent.tenant(tenant_id)
     if connection is not None and connection.tenant_id:
-        tenant = next((t for t in tenants if t.tenant_id == connection.tenant_id), None)
-        if tenant is None:
+        if tenant is None or tenant.tenant_id != connection.tenant_id:
             raise ValidationError(
                 f"Reconnect to the same organisation ({connection.tenant_name}); access was "
                 "granted to another one."
             )
-    else:
-        tenant = tenants[0]
+    elif tenant is None:
+        raise ValidationError("Choose one of the organisations you just granted access to.")
+    elif not confirm_shared and connection_tenant_bound_elsewhere(
+        org=org, provider=consent.provider, base_url=consent.base_url, tenant_id=tenant_id
+    ):
+        raise ValidationError(
+            f"{tenant.name} is already connected to another organisation in ledgersync. "
+            "Confirm that both should push to the same ledger, or choose another one."
+        )
 
     with transaction.atomic():
         if connection is None:
-            connection = Connection(org=org, provider=provider)
+            connection = Connection(org=org, provider=consent.provider)
         connection.name = name or connection.name or tenant.name
-        connection.base_url = base_url
+        connection.base_url = consent.base_url
         connection.tenant_id = tenant.tenant_id
         connection.tenant_name = tenant.name
-        connection.credentials = probe.context.credentials.to_dict()
+        connection.ledger_connection_id = tenant.connection_id
+        connection.credentials = consent.credentials.to_dict()
         connection.status = ConnectionStatus.ACTIVE
         connection.connected_by = actor
         connection.connected_at = timezone.now()
@@ -231,8 +392,13 @@ def connection_enable(*, connection: Connection, actor) -> Connection:
 def connection_disconnect(*, connection: Connection, actor) -> Connection:
     """Revoke access at the ledger (best effort), wipe the credentials, keep every record."""
     if connection.has_credentials:
+        # A link another of our connections also uses (an admin confirmed the shared tenant)
+        # stays at the ledger: only our own tokens are revoked then.
+        shared = connection_ledger_link_shared(connection=connection)
         try:
-            connector_for(connection).revoke()
+            connector_for(connection).revoke(
+                connection_id=connection.ledger_connection_id, keep_link=shared
+            )
         except ConnectorError as error:
             # The credentials go anyway: the user asked to cut the link on our side.
             connection.last_error = f"Revoking access at the ledger failed: {error.message}"

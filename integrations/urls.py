@@ -7,6 +7,7 @@ app_name = "integrations"
 urlpatterns = [
     path("", views.ConnectionListView.as_view(), name="list"),
     path("callback/", views.OAuthCallbackView.as_view(), name="callback"),
+    path("choose/", views.TenantChoiceView.as_view(), name="choose"),
     path("<int:connection_id>/", views.ConnectionDetailView.as_view(), name="detail"),
     path("<int:connection_id>/mappings/", views.MappingView.as_view(), name="mappings"),
     path(

@@ -1,5 +1,6 @@
 """Integrations settings for admins: connect (OAuth2), test, map, disable, disconnect, reconnect."""
 
+import logging
 import secrets
 
 from django.contrib import messages
@@ -12,12 +13,39 @@ from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
 from documents.selectors import category_list, department_list, vendor_list
 from integrations import selectors, services
-from integrations.connectors.errors import ConnectorError
-from integrations.forms import ConnectForm, MappingForm
+from integrations.connectors.errors import ConfigurationError, ConnectorError
+from integrations.forms import ConnectForm, MappingForm, TenantChoiceForm
 from integrations.models import ConnectionStatus
 from synclog import services as sync_services
 
 SESSION_OAUTH_KEY = "integrations_oauth"
+# A consent waiting for the admin's choice of organisation (its tokens encrypted).
+SESSION_CONSENT_KEY = "integrations_consent"
+
+logger = logging.getLogger(__name__)
+
+
+def ledger_error_text(error: ConnectorError) -> str:
+    """What a flash message says about a ledger error: our explanation and hint, never the
+    ledger's raw answer (logged instead; it may be any page an address answers with)."""
+    logger.warning(
+        "Ledger error shown to an admin (%s, HTTP %s): %s | raw: %s",
+        type(error).__name__,
+        error.http_status,
+        error.message,
+        error.raw[:2000],
+    )
+    if isinstance(error, ConfigurationError):
+        summary = error.message  # ours: names what to set up
+    elif error.retryable:
+        summary = "The ledger did not answer or failed."
+    elif error.status_code == 4220:
+        summary = "The ledger did not grant ledgersync access."
+    else:
+        summary = "The ledger refused the request."
+    if error.http_status and error.http_status >= 300:
+        summary = f"{summary[:-1]} (HTTP {error.http_status})."
+    return " ".join(part for part in (summary, error.explanation, error.hint) if part)
 
 
 class IntegrationsView(OrgPermissionRequiredMixin, View):
@@ -105,16 +133,96 @@ class OAuthCallbackView(IntegrationsView):
                 name=pending["name"],
                 connection=connection,
             )
-        except (ValidationError, ConnectorError) as error:
-            message = (
-                error.message if isinstance(error, ConnectorError) else " ".join(error.messages)
-            )
-            messages.error(request, f"Connecting failed: {message}")
+        except services.TenantChoiceRequired as choice:
+            request.session[SESSION_CONSENT_KEY] = {
+                "org_id": request.org.pk,
+                "name": pending["name"],
+                "consent": choice.consent.sealed(),
+            }
+            return redirect("integrations:choose")
+        except ConnectorError as error:
+            messages.error(request, f"Connecting failed: {ledger_error_text(error)}")
             return redirect("integrations:list")
-        messages.success(
-            request, f"Connected to {connection.tenant_name}. Map your categories and departments."
+        except ValidationError as error:
+            messages.error(request, f"Connecting failed: {' '.join(error.messages)}")
+            return redirect("integrations:list")
+        return _connected(request, connection)
+
+
+def _connected(request, connection):
+    messages.success(
+        request, f"Connected to {connection.tenant_name}. Map your categories and departments."
+    )
+    return redirect("integrations:mappings", connection_id=connection.pk)
+
+
+class TenantChoiceView(IntegrationsView):
+    """After a consent with several organisations (or one already connected to another
+    organisation here): the admin chooses which one this connection pushes to."""
+
+    template_name = "integrations/choose_tenant.html"
+
+    def _pending(self, request):
+        pending = request.session.get(SESSION_CONSENT_KEY)
+        if not pending or pending["org_id"] != request.org.pk:
+            return None, None
+        consent = services.LedgerConsent.unsealed(pending["consent"])
+        return pending, consent
+
+    def _render(self, request, consent, form, status=200):
+        bound = {
+            tenant.tenant_id
+            for tenant in consent.tenants
+            if selectors.connection_tenant_bound_elsewhere(
+                org=request.org,
+                provider=consent.provider,
+                base_url=consent.base_url,
+                tenant_id=tenant.tenant_id,
+            )
+        }
+        return render(
+            request,
+            self.template_name,
+            {"form": form, "tenants": consent.tenants, "bound": bound},
+            status=status,
         )
-        return redirect("integrations:mappings", connection_id=connection.pk)
+
+    def get(self, request):
+        pending, consent = self._pending(request)
+        if consent is None:
+            return self._expired(request)
+        return self._render(request, consent, TenantChoiceForm(tenants=consent.tenants))
+
+    def post(self, request):
+        pending, consent = self._pending(request)
+        if consent is None:
+            return self._expired(request)
+        if "cancel" in request.POST:
+            request.session.pop(SESSION_CONSENT_KEY, None)
+            messages.info(request, "Nothing was connected.")
+            return redirect("integrations:list")
+        form = TenantChoiceForm(request.POST, tenants=consent.tenants)
+        if form.is_valid():
+            try:
+                connection = services.connection_bind(
+                    org=request.org,
+                    actor=request.user,
+                    consent=consent,
+                    tenant_id=form.cleaned_data["tenant_id"],
+                    name=pending["name"],
+                    confirm_shared=form.cleaned_data["confirm_shared"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            else:
+                request.session.pop(SESSION_CONSENT_KEY, None)
+                return _connected(request, connection)
+        return self._render(request, consent, form, status=400)
+
+    def _expired(self, request):
+        request.session.pop(SESSION_CONSENT_KEY, None)
+        messages.error(request, "That sign-in to the ledger expired; connect again.")
+        return redirect("integrations:list")
 
 
 class ConnectionDetailView(IntegrationsView):
@@ -166,7 +274,7 @@ class ConnectionActionView(IntegrationsView):
             else:
                 return redirect("integrations:detail", connection_id=connection.pk)
         except ConnectorError as error:
-            messages.error(request, f"{error.message} {error.explanation} {error.hint}".strip())
+            messages.error(request, ledger_error_text(error))
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         return back
@@ -231,7 +339,7 @@ class MappingView(IntegrationsView):
         except ConnectorError as error:
             if error.status_code == 4220:
                 services.connection_mark_needs_reauth(connection=connection, error=error)
-            messages.error(request, f"{error.message} {error.hint}".strip())
+            messages.error(request, ledger_error_text(error))
             return None
 
     def get(self, request, connection_id):

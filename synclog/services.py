@@ -51,7 +51,11 @@ from integrations.connectors.errors import (
 from integrations.models import Connection, ConnectionStatus
 from integrations.payloads import build_entry_payload, build_payment_payload
 from integrations.selectors import mapping_index
-from integrations.services import connection_mark_needs_reauth, connector_for
+from integrations.services import (
+    connection_address_error,
+    connection_mark_needs_reauth,
+    connector_for,
+)
 from synclog.models import (
     EntryType,
     Operation,
@@ -798,6 +802,10 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
         # needs_reauth, disabled, disconnected: the record waits; reconnect or enable resumes it.
         return None
     log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
+    address_error = connection_address_error(connection)
+    if address_error is not None:  # e.g. an emulator address after emulators were switched off
+        _fail(record, log, address_error)
+        return None
     payload = digest = None
     if not record.is_payment:
         try:
@@ -1703,6 +1711,12 @@ def _push_entries_together(
     log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
     mappings = mapping_index(connection=connection)
     payloads, digests, unusable, unchanged, new, alone = {}, {}, [], [], [], []
+    address_error = connection_address_error(connection)
+    if address_error is not None:  # nothing goes out: every record fails with the reason
+        _finish_records(
+            log, [_Finish(r, error=address_error, operation=Operation.NONE) for r in records]
+        )
+        return [], {}
     for record in records:
         try:
             payloads[record.pk] = build_entry_payload(

@@ -166,11 +166,13 @@ if not DEBUG and not CREDENTIALS_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("CREDENTIALS_ENCRYPTION_KEYS must be set when DEBUG is off.")
 
 # Ledger connections: the OAuth2 app's client credentials, and where an emulator may stand in for
-# the real ledger (loopback hosts, plus any named here; never in production unless enabled).
+# the real ledger: only at XERO_EMULATOR_URL and the addresses in LEDGER_EMULATOR_URLS (never any
+# other port, loopback or not: the server sends the app's client secret there), and never in
+# production unless enabled.
 XERO_CLIENT_ID = os.environ.get("XERO_CLIENT_ID", "ledgersync-dev")
 XERO_CLIENT_SECRET = os.environ.get("XERO_CLIENT_SECRET", "ledgersync-dev-secret")
 LEDGER_EMULATOR_ALLOWED = env_bool("LEDGER_EMULATOR_ALLOWED", default=DEBUG)
-LEDGER_EMULATOR_HOSTS = env_list("LEDGER_EMULATOR_HOSTS", "")
+LEDGER_EMULATOR_URLS = env_list("LEDGER_EMULATOR_URLS", "")
 XERO_EMULATOR_URL = os.environ.get("XERO_EMULATOR_URL", "http://127.0.0.1:8123")
 # Where the user's browser reaches the emulator's consent page, when that differs from where the
 # service reaches it (docker compose: the service says http://emulator:8123).

@@ -286,6 +286,11 @@ class Connector(ABC):
     @abstractmethod
     def list_tenants(self) -> list[LedgerTenant]: ...
 
+    def list_consent_tenants(self) -> list[LedgerTenant]:
+        """The tenants granted by the consent that produced these credentials (not every tenant
+        the ledger user ever connected). A ledger without that notion: all of them."""
+        return self.list_tenants()
+
     @abstractmethod
     def check_connection(self) -> ConnectionCheck: ...
 
@@ -293,8 +298,9 @@ class Connector(ABC):
     def refresh_credentials(self) -> OAuthCredentials: ...
 
     @abstractmethod
-    def revoke(self) -> None:
-        """Disconnect the tenant at the ledger (best effort)."""
+    def revoke(self, *, connection_id: str = "", keep_link: bool = False) -> None:
+        """Disconnect our own link to the tenant at the ledger (its id when the ledger has one;
+        none when keep_link) and kill our tokens; never another link to the same tenant."""
 
     # entries
     @abstractmethod

@@ -5,9 +5,13 @@ notes in shared/specs/XERO_NOTES.md. Tokens are refreshed before they expire and
 every refresh rotates the refresh token, which is saved through the context at once.
 """
 
+import base64
+import binascii
+import contextlib
 import datetime
 import functools
 import json
+import logging
 import re
 import ssl
 import time
@@ -65,6 +69,11 @@ REFRESH_MARGIN = datetime.timedelta(seconds=60)
 BODY_LOG_LIMIT = 4000
 RATE_LIMIT_HEADERS = ("X-DayLimit-Remaining", "X-MinLimit-Remaining", "X-AppMinLimit-Remaining")
 MS_DATE = re.compile(r"/Date\((?P<ms>-?\d+)(?P<offset>[+-]\d{4})?\)/")
+# An OAuth2 error code (RFC 6749 §5.2) is safe to show; anything else the token service says is
+# logged, never shown (it could be any page a misconfigured address answers with).
+OAUTH_ERROR_CODE = re.compile(r"[a-z_]{1,40}")
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -146,14 +155,34 @@ def _token_request(
         )
     body = _json_or_text(response)
     if response.status_code != 200:
-        raw = body.get("error", response.text) if isinstance(body, dict) else response.text
-        _, explanation, hint = explain(str(raw))
+        raw = body.get("error", "") if isinstance(body, dict) else ""
+        code = str(raw) if OAUTH_ERROR_CODE.fullmatch(str(raw)) else ""
+        logger.warning(
+            "Xero's token service refused (HTTP %s): %s",
+            response.status_code,
+            _redact(response.text),
+        )
+        _, explanation, hint = explain(code or "token refused")
         raise AuthError(
-            f"Xero refused the token request: {raw}",
-            raw=response.text[:BODY_LOG_LIMIT],
+            f"Xero refused the token request (HTTP {response.status_code}"
+            f"{': ' + code if code else ''}).",
+            raw=_redact(response.text),
             http_status=response.status_code,
             explanation=explanation,
             hint=hint,
+        )
+    if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+        logger.warning(
+            "Xero's token service answered without an access token: %s", _redact(response.text)
+        )
+        raise AuthError(
+            "Xero's token service answered without an access token.",
+            raw=_redact(response.text),
+            http_status=response.status_code,
+            explanation="The sign-in reached an address that did not answer as Xero's token "
+            "service does, so no access was granted.",
+            hint="Try connecting again; if it keeps failing, check the ledger address and the "
+            "Xero app's client id and secret.",
         )
     return OAuthCredentials(
         access_token=body["access_token"],
@@ -382,8 +411,9 @@ class XeroConnector(Connector):
 
     # --- reads ---------------------------------------------------------------------------------
 
-    def list_tenants(self) -> list[LedgerTenant]:
-        response = self._send("GET", self.endpoints.connections, tenant=False)
+    def list_tenants(self, *, auth_event_id: str = "") -> list[LedgerTenant]:
+        params = {"authEventId": auth_event_id} if auth_event_id else None
+        response = self._send("GET", self.endpoints.connections, params=params, tenant=False)
         return [
             LedgerTenant(
                 tenant_id=item["tenantId"],
@@ -404,12 +434,38 @@ class XeroConnector(Connector):
             hint="An admin must reconnect Xero: Integrations › the Xero connection › Reconnect.",
         )
 
-    def revoke(self) -> None:
-        for tenant in self.list_tenants():
-            if tenant.tenant_id == self.context.tenant_id and tenant.connection_id:
-                self._send(
-                    "DELETE", f"{self.endpoints.connections}/{tenant.connection_id}", tenant=False
-                )
+    def list_consent_tenants(self) -> list[LedgerTenant]:
+        """Xero: the tenants of this consent are the connections carrying its authEventId (the
+        access token's `authentication_event_id` claim). Without the claim, every connection of
+        the user is listed and the caller must let the admin choose."""
+        return self.list_tenants(auth_event_id=self._auth_event_id())
+
+    def _auth_event_id(self) -> str:
+        credentials = self.context.credentials
+        token = credentials.access_token if credentials else ""
+        try:
+            payload = token.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        except (IndexError, ValueError, binascii.Error):
+            return ""  # not a JWT: the claim cannot be read
+        event = claims.get("authentication_event_id") if isinstance(claims, dict) else None
+        return event if isinstance(event, str) else ""
+
+    def revoke(self, *, connection_id: str = "", keep_link: bool = False) -> None:
+        if not connection_id and not keep_link:
+            # Saved before the id was kept: find our link among this consent's, never another.
+            connection_id = next(
+                (
+                    t.connection_id
+                    for t in self.list_consent_tenants()
+                    if t.tenant_id == self.context.tenant_id
+                ),
+                "",
+            )
+        if connection_id and not keep_link:
+            # Already gone at Xero (disconnected there) is fine.
+            with contextlib.suppress(NotFoundError):
+                self._send("DELETE", f"{self.endpoints.connections}/{connection_id}", tenant=False)
         # Deleting the connection leaves the refresh token alive: revoke it too.
         refresh_token = self.context.credentials.refresh_token if self.context.credentials else ""
         if refresh_token:

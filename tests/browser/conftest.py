@@ -51,9 +51,10 @@ def sign_in_as(page, live_server):
 def xero_emulator_server(settings):
     """The Xero emulator as a real HTTP server on a free loopback port: yields (url, emulator).
 
-    Emulator addresses are allowed for the test (the live server thread reads the same settings
-    object); the server is stopped when the test ends.
+    Its address is the configured emulator address for the test (the live server thread reads
+    the same settings object); the server is stopped when the test ends.
     """
     settings.LEDGER_EMULATOR_ALLOWED = True
     with running_emulator(port=0) as (url, emulator):
+        settings.XERO_EMULATOR_URL = url
         yield url, emulator

@@ -64,15 +64,23 @@ def test_key_rotation_keeps_old_credentials_readable(connection, settings):
     ("base_url", "allowed"),
     [
         ("http://127.0.0.1:8123", True),
-        ("http://localhost:8123/", True),
-        ("http://[::1]:8123", True),
+        ("http://127.0.0.1:8123/", True),
+        ("http://emulator:8124", True),
+        ("http://localhost:8123/", False),  # loopback, but not a configured address
+        ("http://[::1]:8123", False),
+        ("http://127.0.0.1:6379", False),  # any other port on this machine
+        ("http://127.0.0.1", False),
+        ("https://127.0.0.1:8123", False),
+        ("http://emulator:8123", False),
         ("http://10.0.0.5:8123", False),
         ("https://api.example.com", False),
         ("ftp://127.0.0.1", False),
     ],
 )
-def test_base_url_only_loopback(settings, base_url, allowed):
+def test_base_url_only_a_configured_emulator_address(settings, base_url, allowed):
     settings.LEDGER_EMULATOR_ALLOWED = True
+    settings.XERO_EMULATOR_URL = "http://127.0.0.1:8123"
+    settings.LEDGER_EMULATOR_URLS = ["http://emulator:8124/"]
     if allowed:
         assert services.base_url_validate(base_url) == base_url.rstrip("/")
     else:

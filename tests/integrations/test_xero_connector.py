@@ -327,7 +327,6 @@ def test_consent_page_address_for_the_browser(settings):
     from integrations.services import connection_authorization_url
 
     settings.LEDGER_EMULATOR_ALLOWED = True
-    settings.LEDGER_EMULATOR_HOSTS = ["emulator"]
     settings.XERO_EMULATOR_URL = "http://emulator:8123"
     settings.XERO_EMULATOR_PUBLIC_URL = "http://127.0.0.1:8123"
     url = connection_authorization_url(

@@ -69,11 +69,13 @@ def fast_sync(settings):
 
 
 @pytest.fixture
-def xero_server(caplog):
-    """The emulator as a real threaded HTTP server on a free loopback port."""
+def xero_server(caplog, settings):
+    """The emulator as a real threaded HTTP server on a free loopback port (the configured
+    emulator address for the test and its workers)."""
     # httpx logs every request at INFO: it would drown the figures printed with -s.
     caplog.set_level(logging.WARNING, logger="httpx")
     with running_emulator(port=0) as (url, emulator):
+        settings.XERO_EMULATOR_URL = url
         emulator.set_rate_limits(calls_per_window=100_000, max_concurrent=100, calls_per_day=10**7)
         yield url, emulator
 

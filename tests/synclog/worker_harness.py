@@ -263,6 +263,10 @@ class WorkerPool:
             CELERY_BROKER_URL=self.broker_url,
             CELERY_RESULT_BACKEND=self.broker_url,
             LEDGER_EMULATOR_ALLOWED="1",
+            # The emulator addresses this test allowed (only those may be pushed to).
+            LEDGER_EMULATOR_URLS=",".join(
+                [settings.XERO_EMULATOR_URL, *settings.LEDGER_EMULATOR_URLS]
+            ),
             PYTHONUNBUFFERED="1",
         )
         env.update({key: str(value) for key, value in self.extra_env.items()})

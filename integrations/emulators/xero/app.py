@@ -163,9 +163,7 @@ class XeroEmulator:
                 access = self.oauth.access(request.headers.get("Authorization"))
             except BearerError as exc:
                 return self._logged(request, tenant_id, bearer_failure(exc))
-            if tenant_id not in self.tenants or not self.oauth.is_connected(
-                access.client_id, tenant_id
-            ):
+            if tenant_id not in self.tenants or not self.oauth.is_connected(access, tenant_id):
                 return self._logged(request, tenant_id, forbidden())
             # Injected faults come first and are not counted against the limits.
             fault = self.faults.next_fault()
@@ -380,14 +378,33 @@ class XeroEmulator:
                 "tenants": tenants,
                 "calls": {t["tenantId"]: t["calls"] for t in tenants},
                 "connections": [
-                    {"id": c.id, "tenantId": c.tenant_id, "authEventId": c.auth_event_id}
+                    {
+                        "id": c.id,
+                        "tenantId": c.tenant_id,
+                        "authEventId": c.auth_event_id,
+                        "userId": c.user_id,
+                    }
                     for c in self.oauth.store.connections.values()
+                ],
+                "users": [
+                    {"userId": u.user_id, "email": u.email, "tenantIds": u.tenant_ids}
+                    for u in self.oauth.store.users.values()
                 ],
                 "faults": self.faults.settings.as_dict(),
                 "rateLimits": self.limiter.limits.as_dict(),
                 "idempotencyKeys": len(self.idempotency),
                 "requests": list(self.requests),
             }
+
+    def add_user(self, email: str, tenant_ids: list[str] | None = None) -> dict:
+        """A Xero user who may access only these tenants (None: every tenant); the consent
+        page then asks who signs in."""
+        with self._lock:
+            unknown = [t for t in tenant_ids or () if t not in self.tenants]
+            if unknown:
+                raise KeyError(f"unknown tenant(s): {', '.join(unknown)}")
+            user = self.oauth.add_user(email, None if tenant_ids is None else list(tenant_ids))
+            return {"userId": user.user_id, "email": user.email, "tenantIds": user.tenant_ids}
 
     def add_tenant(self, name: str) -> dict:
         """Another organisation; connect it with a new consent (or `connect()`)."""
@@ -476,15 +493,24 @@ class XeroEmulator:
         with self._lock:
             self.oauth.revoke_all()
 
-    def connect(self, *, tenant_ids: list[str] | None = None, scope: str = DEFAULT_SCOPE) -> dict:
-        """Consent without a browser: connects the tenants (default: all) to the configured
-        client and returns the token endpoint's answer (access_token, refresh_token, ...)."""
+    def connect(
+        self,
+        *,
+        tenant_ids: list[str] | None = None,
+        scope: str = DEFAULT_SCOPE,
+        user: str | None = None,
+    ) -> dict:
+        """Consent without a browser: the user (email; default the demo user) connects the
+        tenants (default: all they may access) to the configured client; returns the token
+        endpoint's answer (access_token, refresh_token, ...)."""
         with self._lock:
-            tenant_ids = tenant_ids if tenant_ids is not None else list(self.tenants)
-            unknown = [t for t in tenant_ids if t not in self.tenants]
+            account = self.oauth.user_by_email(user)
+            if tenant_ids is None:
+                tenant_ids = [t for t in self.tenants if self.oauth.may_access(account, t)]
+            unknown = [t for t in tenant_ids if not self.oauth.may_access(account, t)]
             if unknown:
                 raise KeyError(f"unknown tenant(s): {', '.join(unknown)}")
-            return self.oauth.connect(self.config.client_id, scope, tenant_ids)
+            return self.oauth.connect(self.config.client_id, scope, tenant_ids, account.user_id)
 
     def _ledger(self, tenant: Tenant) -> Ledger:
         return Ledger(

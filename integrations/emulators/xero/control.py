@@ -46,6 +46,13 @@ def add_tenant(emulator, request):
     return emulator.add_tenant(name), 201
 
 
+def add_user(emulator, request):
+    body = _body(request)
+    if not body.get("email"):
+        raise ValueError("email is required")
+    return emulator.add_user(body["email"], body.get("tenant_ids")), 201
+
+
 def faults(emulator, request):
     if request.method == "POST":
         return emulator.set_faults(**_body(request))
@@ -91,7 +98,7 @@ def revoke_tokens(emulator, request):
 
 def connect(emulator, request):
     body = _body(request)
-    kwargs = {k: body[k] for k in ("tenant_ids", "scope") if k in body}
+    kwargs = {k: body[k] for k in ("tenant_ids", "scope", "user") if k in body}
     return emulator.connect(**kwargs)
 
 
@@ -117,6 +124,7 @@ ROUTES = [
     _rule("/state", ["GET"], state),
     _rule("/writes", ["GET"], writes),
     _rule("/tenants", ["POST"], add_tenant),
+    _rule("/users", ["POST"], add_user),
     _rule("/faults", ["GET", "POST", "DELETE"], faults),
     _rule("/invoices/<invoice_id>/book", ["POST"], book),
     _rule("/invoices/<invoice_id>/void", ["POST"], void),

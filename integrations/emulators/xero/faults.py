@@ -18,6 +18,9 @@ class FaultSettings:
     fail_next_status: int = 503
     burst_429: int = 0  # the next N calls are refused as rate limited
     drop_response_next: int = 0  # the next N writes are applied, then never answered
+    # The next N answers of the token endpoint are 200 without an access_token (a broken proxy
+    # or identity service): the client must say so, not crash.
+    token_without_access_token_next: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -76,6 +79,12 @@ class Faults:
         if s.error_rate and self.random.random() < s.error_rate:
             return Fault("status", self.random.choice((500, 503)))
         return None
+
+    def take_token_fault(self) -> bool:
+        if self.settings.token_without_access_token_next:
+            self.settings.token_without_access_token_next -= 1
+            return True
+        return False
 
     def take_drop(self) -> bool:
         if self.settings.drop_response_next:

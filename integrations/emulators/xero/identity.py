@@ -8,10 +8,13 @@ from werkzeug.wrappers import Request, Response
 
 from . import wire
 from .oauth import BearerError, OAuthError, expired_detail
-from .pages import consent_page, error_page
+from .pages import consent_page, error_page, sign_in_page
 from .responses import json_response, not_found, unauthorized
 
 AUTHORIZE_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state")
+# Who signs in on the consent page (an email of the emulator's users; the emulator's own
+# stand-in for Xero's login form). Absent with one user: that user.
+LOGIN_PARAM = "login"
 
 
 def bearer_failure(error: BearerError) -> Response:
@@ -44,16 +47,34 @@ def authorize(emulator, request: Request) -> Response:
         return _back_to_client(redirect_uri, error="unsupported_response_type", state=state)
     if not params["scope"].strip():
         return _back_to_client(redirect_uri, error="invalid_scope", state=state)
-    tenants = emulator.tenant_names()
+    users = oauth.store.users
+    login = source.get(LOGIN_PARAM, request.args.get(LOGIN_PARAM, ""))
+    if request.method == "GET" and not login and len(users) > 1:
+        emails = [u.email for u in users.values()]
+        return _html(sign_in_page(params=params, emails=emails))
+    try:
+        user = oauth.user_by_email(login)
+    except KeyError:
+        return _html(error_page(f"There is no Xero user '{login}'."), 400)
+    tenants = [(t, name) for t, name in emulator.tenant_names() if oauth.may_access(user, t)]
     if request.method == "GET":
-        return _html(consent_page(client_id=params["client_id"], params=params, tenants=tenants))
+        return _html(
+            consent_page(
+                client_id=params["client_id"],
+                params={**params, LOGIN_PARAM: user.email},
+                tenants=tenants,
+                email=user.email,
+            )
+        )
     chosen = request.form.getlist("tenant_id")
     if "tenant_choice" not in request.form and not chosen:
         chosen = [tenant_id for tenant_id, _ in tenants]  # a scripted POST: connect them all
     tenant_ids = [tenant_id for tenant_id, _ in tenants if tenant_id in chosen]
     if request.form.get("action") == "cancel" or not tenant_ids:
         return _back_to_client(redirect_uri, error="access_denied", state=state)
-    code = oauth.approve(params["client_id"], redirect_uri, params["scope"], tenant_ids)
+    code = oauth.approve(
+        params["client_id"], redirect_uri, params["scope"], tenant_ids, user.user_id
+    )
     return _back_to_client(redirect_uri, code=code, scope=params["scope"], state=state)
 
 
@@ -69,6 +90,8 @@ def _client(emulator, request: Request) -> str:
 
 def token(emulator, request: Request) -> Response:
     form = request.form
+    if emulator.faults.take_token_fault():
+        return json_response({"token_type": "Bearer", "expires_in": 1800})
     try:
         client_id = _client(emulator, request)
         grant_type = form.get("grant_type")
@@ -98,7 +121,7 @@ def get_connections(emulator, request: Request, access) -> Response:
     auth_event_id = request.args.get("authEventId")
     connections = [
         c
-        for c in emulator.oauth.connections(access.client_id)
+        for c in emulator.oauth.connections(access)
         if auth_event_id is None or c.auth_event_id == auth_event_id
     ]
     names = dict(emulator.tenant_names())
@@ -118,7 +141,7 @@ def get_connections(emulator, request: Request, access) -> Response:
 
 
 def delete_connection(emulator, request: Request, access, connection_id: str) -> Response:
-    if not emulator.oauth.delete_connection(access.client_id, connection_id):
+    if not emulator.oauth.delete_connection(access, connection_id):
         return not_found()
     return Response(status=204)
 

@@ -22,6 +22,7 @@ DEFAULT_SCOPE = (
     "accounting.settings accounting.attachments"
 )
 USER_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://ledgersync.local/emulators/xero/user"))
+DEFAULT_USER_EMAIL = "demo@ledgersync.local"
 
 
 class OAuthError(Exception):
@@ -41,12 +42,23 @@ class BearerError(Exception):
 
 
 @dataclass
+class User:
+    """A Xero user: signs in on the consent page and sees only the tenants they may access
+    (`tenant_ids` None: every tenant, as the seeded demo user)."""
+
+    user_id: str
+    email: str
+    tenant_ids: list[str] | None = None
+
+
+@dataclass
 class AuthorizationCode:
     client_id: str
     redirect_uri: str
     scope: str
     auth_event_id: str
     expires_at: float
+    user_id: str = USER_ID
 
 
 @dataclass
@@ -56,6 +68,7 @@ class AccessToken:
     auth_event_id: str
     expires_at: float
     revoked: bool = False
+    user_id: str = USER_ID
 
 
 @dataclass
@@ -67,16 +80,21 @@ class RefreshToken:
     used_at: float | None = None
     successor: dict | None = None  # the answer to its one use, replayed within the grace window
     revoked: bool = False
+    user_id: str = USER_ID
 
 
 @dataclass
 class Connection:
+    """As in Xero, one per (app, user, tenant): "the connections for this user". A new consent
+    to a tenant the user already connected keeps the id and takes the new authEventId."""
+
     id: str
     client_id: str
     tenant_id: str
     auth_event_id: str
     created: float
     updated: float
+    user_id: str = USER_ID
 
 
 @dataclass
@@ -85,6 +103,9 @@ class _Store:
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)
+    users: dict[str, User] = field(
+        default_factory=lambda: {USER_ID: User(USER_ID, DEFAULT_USER_EMAIL)}
+    )
 
 
 class OAuthServer:
@@ -122,21 +143,55 @@ class OAuthServer:
 
     # --- consent and token endpoint ---------------------------------------------------------
 
-    def approve(self, client_id: str, redirect_uri: str, scope: str, tenant_ids) -> str:
-        """The user clicked "Allow access": connect the tenants and hand out a one-time code."""
+    # --- users ------------------------------------------------------------------------------
+
+    def add_user(self, email: str, tenant_ids: list[str] | None) -> User:
+        if any(u.email == email for u in self.store.users.values()):
+            raise ValueError(f"a user with email {email!r} exists")
+        user = User(str(uuid.uuid5(uuid.NAMESPACE_URL, f"mailto:{email}")), email, tenant_ids)
+        self.store.users[user.user_id] = user
+        return user
+
+    def user_by_email(self, email: str | None) -> User:
+        """The user signing in (no email: the seeded demo user)."""
+        if not email:
+            return self.store.users[USER_ID]
+        user = next((u for u in self.store.users.values() if u.email == email), None)
+        if user is None:
+            raise KeyError(f"unknown user '{email}'")
+        return user
+
+    def may_access(self, user: User, tenant_id: str) -> bool:
+        return self.tenant_exists(tenant_id) and (
+            user.tenant_ids is None or tenant_id in user.tenant_ids
+        )
+
+    # --- consent and token endpoint ---------------------------------------------------------
+
+    def approve(
+        self, client_id: str, redirect_uri: str, scope: str, tenant_ids, user_id: str = USER_ID
+    ) -> str:
+        """The user clicked "Allow access": connect the tenants and hand out a one-time code.
+        Every consent is a new authentication event; its id tells the app which tenants were
+        connected by *this* consent (`GET /connections?authEventId=`)."""
         now = self.clock()
         auth_event_id = str(uuid.uuid4())
         for tenant_id in tenant_ids:
-            connection = self._connection(client_id, tenant_id)
+            connection = self._connection(client_id, user_id, tenant_id)
             if connection is None:
                 connection = Connection(
-                    str(uuid.uuid4()), client_id, tenant_id, auth_event_id, now, now
+                    str(uuid.uuid4()), client_id, tenant_id, auth_event_id, now, now, user_id
                 )
                 self.store.connections[connection.id] = connection
             connection.auth_event_id, connection.updated = auth_event_id, now
         code = secrets.token_urlsafe(32)
         self.store.codes[code] = AuthorizationCode(
-            client_id, redirect_uri, scope, auth_event_id, now + self.config.authorization_code_ttl
+            client_id,
+            redirect_uri,
+            scope,
+            auth_event_id,
+            now + self.config.authorization_code_ttl,
+            user_id,
         )
         return code
 
@@ -149,7 +204,7 @@ class OAuthServer:
             or self.clock() >= grant.expires_at
         ):
             raise OAuthError("invalid_grant")
-        return self._issue(client_id, grant.scope, grant.auth_event_id)
+        return self._issue(client_id, grant.scope, grant.auth_event_id, grant.user_id)
 
     def refresh(self, client_id: str, token: str | None) -> dict:
         record = self.store.refresh_tokens.get(token or "")
@@ -164,7 +219,9 @@ class OAuthServer:
         if now >= record.expires_at:
             raise OAuthError("invalid_grant")
         record.used_at = now
-        record.successor = self._issue(client_id, record.scope, record.auth_event_id)
+        record.successor = self._issue(
+            client_id, record.scope, record.auth_event_id, record.user_id
+        )
         return record.successor
 
     def revoke_token(self, client_id: str, token: str | None) -> None:
@@ -179,13 +236,14 @@ class OAuthServer:
             if access.auth_event_id == record.auth_event_id:
                 access.revoked = True
 
-    def connect(self, client_id: str, scope: str, tenant_ids) -> dict:
+    def connect(self, client_id: str, scope: str, tenant_ids, user_id: str = USER_ID) -> dict:
         """Consent and code exchange in one step, for tests and the demo set-up."""
-        code = self.approve(client_id, "urn:emulator", scope, tenant_ids)
+        code = self.approve(client_id, "urn:emulator", scope, tenant_ids, user_id)
         return self.exchange_code(client_id, code, "urn:emulator")
 
-    def _issue(self, client_id: str, scope: str, auth_event_id: str) -> dict:
+    def _issue(self, client_id: str, scope: str, auth_event_id: str, user_id: str) -> dict:
         now = self.clock()
+        user = self.store.users.get(user_id) or User(user_id, DEFAULT_USER_EMAIL)
         ttl = self.config.access_token_ttl
         access_token = self._jwt(
             {
@@ -194,9 +252,9 @@ class OAuthServer:
                 "iss": "https://identity.xero.com",
                 "aud": "https://identity.xero.com/resources",
                 "client_id": client_id,
-                "sub": USER_ID,
+                "sub": user_id,
                 "auth_time": int(now),
-                "xero_userid": USER_ID,
+                "xero_userid": user_id,
                 "global_session_id": auth_event_id,
                 "jti": secrets.token_hex(16),
                 "authentication_event_id": auth_event_id,
@@ -204,7 +262,7 @@ class OAuthServer:
             }
         )
         self.store.access_tokens[access_token] = AccessToken(
-            client_id, scope, auth_event_id, now + ttl
+            client_id, scope, auth_event_id, now + ttl, user_id=user_id
         )
         answer = {
             "id_token": self._jwt(
@@ -213,9 +271,9 @@ class OAuthServer:
                     "exp": int(now + 300),
                     "iss": "https://identity.xero.com",
                     "aud": client_id,
-                    "sub": USER_ID,
-                    "xero_userid": USER_ID,
-                    "email": "demo@ledgersync.local",
+                    "sub": user_id,
+                    "xero_userid": user_id,
+                    "email": user.email,
                     "given_name": "Demo",
                     "family_name": "User",
                 }
@@ -228,7 +286,11 @@ class OAuthServer:
         if "offline_access" in scope.split():
             refresh_token = secrets.token_hex(32)
             self.store.refresh_tokens[refresh_token] = RefreshToken(
-                client_id, scope, auth_event_id, now + self.config.refresh_token_ttl
+                client_id,
+                scope,
+                auth_event_id,
+                now + self.config.refresh_token_ttl,
+                user_id=user_id,
             )
             answer["refresh_token"] = refresh_token
         answer["scope"] = scope
@@ -255,29 +317,37 @@ class OAuthServer:
             raise BearerError(expired_at=record.expires_at)
         return record
 
-    def connections(self, client_id: str) -> list[Connection]:
+    def connections(self, access: AccessToken) -> list[Connection]:
+        """The connections of the token's user to this app (not another user's)."""
         return [
             c
             for c in self.store.connections.values()
-            if c.client_id == client_id and self.tenant_exists(c.tenant_id)
+            if c.client_id == access.client_id
+            and c.user_id == access.user_id
+            and self.tenant_exists(c.tenant_id)
         ]
 
-    def is_connected(self, client_id: str, tenant_id: str) -> bool:
-        return self._connection(client_id, tenant_id) is not None and self.tenant_exists(tenant_id)
+    def is_connected(self, access: AccessToken, tenant_id: str) -> bool:
+        connection = self._connection(access.client_id, access.user_id, tenant_id)
+        return connection is not None and self.tenant_exists(tenant_id)
 
-    def delete_connection(self, client_id: str, connection_id: str) -> bool:
+    def delete_connection(self, access: AccessToken, connection_id: str) -> bool:
         connection = self.store.connections.get(connection_id)
-        if connection is None or connection.client_id != client_id:
+        if (
+            connection is None
+            or connection.client_id != access.client_id
+            or connection.user_id != access.user_id
+        ):
             return False
         del self.store.connections[connection_id]
         return True
 
-    def _connection(self, client_id: str, tenant_id: str) -> Connection | None:
+    def _connection(self, client_id: str, user_id: str, tenant_id: str) -> Connection | None:
         return next(
             (
                 c
                 for c in self.store.connections.values()
-                if c.client_id == client_id and c.tenant_id == tenant_id
+                if c.client_id == client_id and c.user_id == user_id and c.tenant_id == tenant_id
             ),
             None,
         )

@@ -13,10 +13,32 @@ cursor:pointer}
 """
 
 
-def consent_page(*, client_id: str, params: dict[str, str], tenants: list[tuple[str, str]]):
-    hidden = "".join(
+def _hidden(params: dict[str, str]) -> str:
+    return "".join(
         f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in params.items()
     )
+
+
+def sign_in_page(*, params: dict[str, str], emails: list[str]) -> str:
+    """Stands in for Xero's login form when the emulator has several users."""
+    options = "".join(f"<option>{escape(email)}</option>" for email in emails)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Xero (emulated) – Log in</title>
+<style>{_STYLE}</style></head>
+<body><main>
+<h1>Log in to Xero (emulated)</h1>
+<form method="get">
+{_hidden(params)}
+<label>Email address <select name="login">{options}</select></label>
+<p><button class="allow" type="submit">Log in</button></p>
+</form>
+</main></body></html>"""
+
+
+def consent_page(
+    *, client_id: str, params: dict[str, str], tenants: list[tuple[str, str]], email: str = ""
+):
+    hidden = _hidden(params)
     organisations = "".join(
         f'<li><label><input type="checkbox" name="tenant_id" value="{escape(tenant_id)}" checked>'
         f" {escape(name)}</label></li>"
@@ -29,6 +51,7 @@ def consent_page(*, client_id: str, params: dict[str, str], tenants: list[tuple[
 <body><main>
 <h1>{escape(client_id)} wants to access your Xero organisation</h1>
 <p class="muted">This is the local Xero emulator: no real Xero account is involved.</p>
+<p class="muted" id="signed-in-as">Signed in as {escape(email)}</p>
 <form method="post">
 {hidden}<input type="hidden" name="tenant_choice" value="1">
 <h2>Organisations</h2><ul>{organisations}</ul>
