@@ -6,6 +6,7 @@ filesystem broker (no server). DATABASE_URL and REDIS_URL (or CELERY_BROKER_URL)
 at external PostgreSQL and Redis.
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -268,3 +269,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# Sign-in throttling (django-axes, accounts/signin.py): failed sign-ins are counted per username
+# and, apart, per client address; SIGNIN_FAILURE_LIMIT failures within SIGNIN_LOCKOUT_MINUTES
+# lock that username or address out for that long, with the same answer for unknown users.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "accounts.signin.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes asks
+AXES_FAILURE_LIMIT = int(os.environ.get("SIGNIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = datetime.timedelta(
+    minutes=float(os.environ.get("SIGNIN_LOCKOUT_MINUTES", "15"))
+)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A success does not wipe the count: it would let one working account reset its address's count.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "accounts.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.signin.client_ip"
