@@ -96,3 +96,36 @@ class Mapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.local_id} → {self.external_name or self.external_id}"
+
+
+class ConnectionEventKind(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    RECONNECTED = "reconnected", "Reconnected"
+    DISABLED = "disabled", "Disabled"
+    ENABLED = "enabled", "Enabled"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+class ConnectionEvent(models.Model):
+    """Audit of a connection: who connected, disabled, enabled or disconnected it, and when;
+    written in the transaction of the change itself."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=ConnectionEventKind.choices)
+    actor = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    # e.g. "Revoking access at the ledger failed: …" on a disconnect.
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["connection", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} {self.kind} at {self.at:%Y-%m-%d %H:%M}"

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
 from integrations.connectors.base import LedgerAccount, LedgerContact, LedgerTrackingOption
-from integrations.models import Connection, ConnectionStatus, Mapping
+from integrations.models import Connection, ConnectionEvent, ConnectionStatus, Mapping
 
 
 def connection_list(*, org: Organization) -> QuerySet[Connection]:
@@ -14,6 +14,11 @@ def connection_list(*, org: Organization) -> QuerySet[Connection]:
 
 def connection_get(*, org: Organization, connection_id: int) -> Connection:
     return get_object_or_404(Connection.objects.for_org(org), pk=connection_id)
+
+
+def connection_event_list(*, connection: Connection, limit: int = 50) -> list[ConnectionEvent]:
+    """The connection's latest events (who connected, disabled, enabled, disconnected)."""
+    return list(connection.events.select_related("actor")[:limit])
 
 
 def connection_tenant_bound_elsewhere(

@@ -22,7 +22,14 @@ from integrations.connectors.base import (
 )
 from integrations.connectors.errors import AuthError, ConfigurationError, ConnectorError
 from integrations.crypto import decrypt_json, encrypt_json
-from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind
+from integrations.models import (
+    Connection,
+    ConnectionEvent,
+    ConnectionEventKind,
+    ConnectionStatus,
+    Mapping,
+    MappingKind,
+)
 from integrations.selectors import connection_ledger_link_shared, connection_tenant_bound_elsewhere
 from syncsvc.outages import save_through_outage
 
@@ -311,6 +318,9 @@ def connection_bind(
         )
 
     with transaction.atomic():
+        kind = (
+            ConnectionEventKind.CONNECTED if connection is None else ConnectionEventKind.RECONNECTED
+        )
         if connection is None:
             connection = Connection(org=org, provider=consent.provider)
         connection.name = name or connection.name or tenant.name
@@ -324,8 +334,19 @@ def connection_bind(
         connection.connected_at = timezone.now()
         connection.last_error = ""
         connection.save()
+        _connection_event(connection=connection, kind=kind, actor=actor)
         _resume_syncs(connection)
     return connection
+
+
+def _connection_event(*, connection: Connection, kind: str, actor, note: str = "") -> None:
+    # Called inside the change's transaction: no change without its audit row, nor the reverse.
+    ConnectionEvent.objects.create(
+        connection=connection,
+        kind=kind,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        note=note,
+    )
 
 
 def _resume_syncs(connection: Connection) -> None:
@@ -372,19 +393,23 @@ def connection_mark_needs_reauth(*, connection: Connection, error: ConnectorErro
     connection.refresh_from_db()
 
 
+@transaction.atomic
 def connection_disable(*, connection: Connection, actor) -> Connection:
     if connection.status == ConnectionStatus.DISCONNECTED:
         raise ValidationError("A disconnected connection cannot be disabled; reconnect it first.")
     connection.status = ConnectionStatus.DISABLED
     connection.save(update_fields=["status", "updated_at"])
+    _connection_event(connection=connection, kind=ConnectionEventKind.DISABLED, actor=actor)
     return connection
 
 
+@transaction.atomic
 def connection_enable(*, connection: Connection, actor) -> Connection:
     if connection.status != ConnectionStatus.DISABLED:
         raise ValidationError("Only a disabled connection can be enabled.")
     connection.status = ConnectionStatus.ACTIVE
     connection.save(update_fields=["status", "updated_at"])
+    _connection_event(connection=connection, kind=ConnectionEventKind.ENABLED, actor=actor)
     _resume_syncs(connection)
     return connection
 
@@ -402,9 +427,19 @@ def connection_disconnect(*, connection: Connection, actor) -> Connection:
         except ConnectorError as error:
             # The credentials go anyway: the user asked to cut the link on our side.
             connection.last_error = f"Revoking access at the ledger failed: {error.message}"
-    connection.credentials = {}
-    connection.status = ConnectionStatus.DISCONNECTED
-    connection.save(update_fields=["credentials_encrypted", "status", "last_error", "updated_at"])
+    # The ledger was asked above, outside any transaction; our change and its audit go together.
+    with transaction.atomic():
+        connection.credentials = {}
+        connection.status = ConnectionStatus.DISCONNECTED
+        connection.save(
+            update_fields=["credentials_encrypted", "status", "last_error", "updated_at"]
+        )
+        _connection_event(
+            connection=connection,
+            kind=ConnectionEventKind.DISCONNECTED,
+            actor=actor,
+            note=connection.last_error,
+        )
     return connection
 
 

@@ -234,7 +234,11 @@ class ConnectionDetailView(IntegrationsView):
         return render(
             request,
             "integrations/connection_detail.html",
-            {"connection": connection, "mapping_counts": mapping_counts},
+            {
+                "connection": connection,
+                "mapping_counts": mapping_counts,
+                "events": selectors.connection_event_list(connection=connection),
+            },
         )
 
 
