@@ -800,6 +800,12 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
     connection = record.connection
     if connection.status != ConnectionStatus.ACTIVE:
         # needs_reauth, disabled, disconnected: the record waits; reconnect or enable resumes it.
+        if connection.status == ConnectionStatus.NEEDS_REAUTH and _in_open_run(record):
+            # A sync waits for it: tell it why now (4220), not after the reconnect.
+            log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
+            _wait_for_reauth(
+                connection, [record], log, _reconnect_error(connection), mark_connection=False
+            )
         return None
     log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
     address_error = connection_address_error(connection)
@@ -857,20 +863,56 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
 
 
 def _wait_for_reauth(
-    connection: Connection, records: list[SyncRecord], log: _AttemptLog, error: AuthError
+    connection: Connection,
+    records: list[SyncRecord],
+    log: _AttemptLog,
+    error: AuthError,
+    *,
+    mark_connection: bool = True,
 ) -> None:
     """The ledger refused our access: the connection needs a reconnect, and these records wait
-    for it Pending, not Failed (the error says why)."""
+    for it Pending, not Failed (the error says why). The syncs waiting for them count them
+    failed with 4220 and the reconnect hint (so they end, and send sync.failed, instead of
+    staying 1000); once reconnected, their pushes count there as fixed since.
+
+    `mark_connection=False`: the connection is marked already, nothing was sent (Skipped)."""
+    error.hint = error.hint or _reconnect_error(connection).hint
+    outcome = Outcome.FAILED if mark_connection else Outcome.SKIPPED
 
     def write():
         with transaction.atomic():
-            connection_mark_needs_reauth(connection=connection, error=error)
+            if mark_connection:
+                connection_mark_needs_reauth(connection=connection, error=error)
             for record in records:
                 _set_error(record, error, status=RecordStatus.PENDING)
-                _write_attempt(record, log, Outcome.FAILED, StatusCode.DEAUTHORISED, error=error)
+                _write_attempt(record, log, outcome, StatusCode.DEAUTHORISED, error=error)
+            _finish_run_items(
+                {
+                    record.pk: (SyncRunItem.Outcome.FAILED, StatusCode.DEAUTHORISED)
+                    for record in records
+                }
+            )
 
     if records:
         _save_answer(log, write, attempt_of=records[0].pk)
+
+
+def _in_open_run(record: SyncRecord) -> bool:
+    return SyncRunItem.objects.filter(
+        record_id=record.pk, outcome=SyncRunItem.Outcome.PENDING
+    ).exists()
+
+
+def _reconnect_error(connection: Connection) -> AuthError:
+    """Why a record of a connection that needs a reconnect waits, and what to do."""
+    ledger = connection.get_provider_display()
+    return AuthError(
+        connection.last_error or f"{ledger} refused ledgersync's access.",
+        explanation=f"{ledger} no longer accepts this connection's authorisation (it was "
+        "revoked or expired): nothing can be pushed until an admin reconnects.",
+        hint=f"An admin must reconnect {ledger}: Integrations › {connection.name} › Reconnect. "
+        "The waiting entries are pushed then.",
+    )
 
 
 def _limits(connection: Connection) -> Limits:

@@ -311,3 +311,63 @@ def test_a_failure_marked_complete_by_hand_is_fixed_in_its_sync(
         1,
     )
     assert api.post(f"/api/v1/syncs/{sync['id']}/retry-failed").status_code == 400
+
+
+def test_a_sync_after_the_ledger_revoked_access_ends_4220_with_the_reconnect_hint(
+    api, approved, connection, drain, ledger, org, settings, webhook_tasks
+):
+    """Issue 12 item 7: the ledger revokes our tokens; a sync started then ends 4220 (it stayed
+    1000 with pending transactions and no error), says how to fix it, and sends sync.failed.
+    After the reconnect its entries go through and it reads as fixed."""
+    from integrations import services as integration_services
+    from tests.ledger_fixtures import credentials_from_token
+    from webhooks import services as webhook_services
+    from webhooks.models import WebhookMessage
+
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
+    webhook_services.webhook_endpoint_create(
+        org=org, url="http://127.0.0.1:9/hooks", events=["sync.failed", "sync.completed"]
+    )
+    for document in approved:  # changed since their last push: each has something to send
+        document_services.document_update(
+            document=document,
+            actor=None,
+            data={"due_date": document.due_date + datetime.timedelta(days=7)},
+        )
+    ledger.revoke_tokens()  # the emulator's control API: POST /_control/tokens/revoke
+
+    sync = start(api, document_ids=[d.pk for d in approved]).json()
+    drain()
+    body = api.get(f"/api/v1/syncs/{sync['id']}").json()
+    assert (body["status_code"], body["finished"]) == (4220, True)
+    assert body["counts"]["failed"] == 3 and body["counts"]["pending"] == 0
+    transactions = api.get(f"/api/v1/syncs/{sync['id']}/transactions").json()["results"]
+    assert [(t["status"], t["status_code"]) for t in transactions] == [("failed", 4220)] * 3
+    for transaction in transactions:
+        assert transaction["error"]["status_code"] == 4220
+        assert "reconnect" in transaction["error"]["hint"].lower()
+    messages = WebhookMessage.objects.filter(event_type="sync.failed")
+    assert [(m.payload["id"], m.payload["status_code"]) for m in messages] == [(sync["id"], 4220)]
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.NEEDS_REAUTH
+    # The records wait for the reconnect (Pending), they are not given up.
+    records = api.get("/api/v1/sync-records", {"status": "pending"}).json()["results"]
+    assert {r["last_error"]["status_code"] for r in records} == {4220} and len(records) == 3
+
+    # A second sync while it waits ends at once with the same answer.
+    second = start(api, document_ids=[approved[0].pk]).json()
+    drain()
+    assert api.get(f"/api/v1/syncs/{second['id']}").json()["status_code"] == 4220
+
+    # The admin reconnects: the entries go through, and both syncs read as fixed since.
+    integration_services.connection_credentials_save(
+        connection=connection, credentials=credentials_from_token(ledger.connect())
+    )
+    integration_services.connection_test(connection=connection)
+    drain()
+    after = api.get(f"/api/v1/syncs/{sync['id']}").json()
+    assert (after["status_code"], after["counts"]["failed"], after["counts"]["resolved"]) == (
+        2000,
+        0,
+        3,
+    )
