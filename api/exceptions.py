@@ -118,7 +118,13 @@ def api_exception_handler(exc, context):
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
 
-    if isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        view = context.get("view")
+        accepted = [parser.media_type for parser in view.get_parsers()] if view else []
+        body = error_body(
+            "unsupported_media_type", f"{exc.detail} Send the body as {' or '.join(accepted)}."
+        )
+    elif isinstance(exc, exceptions.ValidationError):
         fields = flatten_errors(exc.detail)
         message = _summary(fields, "Some fields are not valid; see `fields`.")
         body = error_body("invalid", message, fields)

@@ -3,6 +3,7 @@ error shape, cursor pagination and django-filter FilterSets that know the organi
 
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import generics
+from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
 from api.authentication import ApiKeyAuthentication
@@ -26,6 +27,9 @@ class ApiView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiKey]
     throttle_classes = [ApiKeyRateThrottle]
+    # JSON bodies only (415 otherwise): a form-encoded PATCH reads an absent checkbox as false,
+    # so `-F description=renamed` disabled a webhook endpoint. Uploads set their own parsers.
+    parser_classes = [JSONParser]
 
     def get_exception_handler(self):
         return api_exception_handler

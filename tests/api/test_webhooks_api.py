@@ -143,3 +143,31 @@ def test_webhook_endpoints_need_a_key(anonymous, receiver):
     assert anonymous.get("/api/v1/webhook-endpoints").status_code == 401
     assert create(anonymous, receiver.url()).status_code == 401
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_form_encoded_update_is_refused_and_leaves_the_endpoint_active(api, receiver):
+    """Issue 12 item 8: `curl -X PATCH -F description=renamed` disabled the endpoint (a form
+    without the is_active box reads as false). The API takes JSON bodies only: 415."""
+    body = create(api, receiver.url(), description="ERP").json()
+    url = f"/api/v1/webhook-endpoints/{body['id']}"
+    for content_type in ("multipart", "form"):
+        if content_type == "multipart":
+            refused = api.patch(url, {"description": "renamed"}, format="multipart")
+        else:
+            refused = api.generic(
+                "PATCH", url, "description=renamed", "application/x-www-form-urlencoded"
+            )
+        assert refused.status_code == 415, refused.content
+        assert refused.json()["error"]["code"] == "unsupported_media_type"
+        assert "application/json" in refused.json()["error"]["message"]
+    endpoint = WebhookEndpoint.objects.get(pk=body["id"])
+    assert (endpoint.is_active, endpoint.description) == (True, "ERP")
+
+    # The same change in JSON renames it and leaves it active.
+    renamed = api.patch(url, {"description": "renamed"}, format="json").json()
+    assert (renamed["description"], renamed["is_active"]) == ("renamed", True)
+    # A form-encoded create is refused the same way (it would subscribe to nothing useful).
+    refused = api.post(
+        "/api/v1/webhook-endpoints", {"url": receiver.url(), "events": EVENTS}, format="multipart"
+    )
+    assert refused.status_code == 415
