@@ -40,7 +40,7 @@ run: install
 		echo "  Xero emulator at $(EMULATOR_URL) — sign in as admin, open Integrations, Connect"; \
 		echo ""; \
 		trap "kill 0" EXIT; \
-		$(BIN)/python manage.py run_xero_emulator --port $(EMULATOR_PORT) & \
+		$(BIN)/python manage.py run_xero_emulator --port $(EMULATOR_PORT) --tenant "Globex (Emulated)" & \
 		$(BIN)/celery -A syncsvc worker -Q interactive,sync,bulk -B \
 			--schedule $(abspath $(VAR_DIR))/celerybeat-schedule --loglevel=INFO --concurrency=2 & \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT)'

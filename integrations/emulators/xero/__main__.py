@@ -14,10 +14,20 @@ def main(argv=None) -> None:
     parser.add_argument("--client-id", default=EmulatorConfig.client_id)
     parser.add_argument("--client-secret", default=EmulatorConfig.client_secret)
     parser.add_argument("--quiet", action="store_true", help="do not log each request")
+    parser.add_argument(
+        "--tenant", action="append", default=[], help="another organisation, with its own user"
+    )
     args = parser.parse_args(argv)
     config = EmulatorConfig(client_id=args.client_id, client_secret=args.client_secret)
     try:
-        serve(args.host, args.port, config, allow_remote=args.allow_remote, quiet=args.quiet)
+        serve(
+            args.host,
+            args.port,
+            config,
+            allow_remote=args.allow_remote,
+            quiet=args.quiet,
+            tenants=tuple(args.tenant),
+        )
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
 

@@ -14,6 +14,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import XeroEmulator
 from .config import EmulatorConfig
+from .oauth import DEFAULT_USER_EMAIL
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -128,15 +129,31 @@ def serve(
     *,
     allow_remote: bool = False,
     quiet: bool = False,
+    tenants: tuple[str, ...] = (),
 ) -> None:
-    """Serve in the foreground until interrupted, printing the base URL first."""
+    """Serve in the foreground until interrupted, printing the base URL first.
+
+    Each of `tenants` is another organisation with a user of its own who may access only it
+    (`<first word>@ledgersync.local`): the demo's second company consents as that user and so
+    reaches its own ledger, as a Xero user of another company would.
+    """
     server = EmulatorServer(
         host=host, port=port, config=config, allow_remote=allow_remote, quiet=quiet
     )
     print(f"Xero emulator listening on {server.url}", flush=True)
     print(f"  client_id={server.emulator.config.client_id}", flush=True)
     emulator = server.emulator
-    print(f"  tenant {emulator.default_tenant_id} ({emulator.config.tenant_name})", flush=True)
+    print(
+        f"  tenant {emulator.default_tenant_id} ({emulator.config.tenant_name}), "
+        f"user {DEFAULT_USER_EMAIL} (every tenant)",
+        flush=True,
+    )
+    for name in tenants:
+        tenant = emulator.add_tenant(name)
+        user = emulator.add_user(
+            f"{name.split()[0].lower()}@ledgersync.local", [tenant["tenantId"]]
+        )
+        print(f"  tenant {tenant['tenantId']} ({name}), user {user['email']}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -17,6 +17,9 @@ class Command(BaseCommand):
         parser.add_argument("--client-id", default=EmulatorConfig.client_id)
         parser.add_argument("--client-secret", default=EmulatorConfig.client_secret)
         parser.add_argument("--quiet", action="store_true", help="do not log each request")
+        parser.add_argument(
+            "--tenant", action="append", default=[], help="another organisation, with its own user"
+        )
 
     def handle(self, *args, **options):
         config = EmulatorConfig(
@@ -29,6 +32,7 @@ class Command(BaseCommand):
                 config,
                 allow_remote=options["allow_remote"],
                 quiet=options["quiet"],
+                tenants=tuple(options["tenant"]),
             )
         except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from exc

@@ -95,3 +95,48 @@ def test_an_existing_emulator_can_be_served():
     with running_emulator(emulator=emulator) as (url, served):
         assert served is emulator
         assert httpx.get(f"{url}/_emulator/state").json()["tenants"][0]["tenantName"]
+
+
+def test_the_demo_emulator_serves_a_second_company_to_its_own_user(tmp_path):
+    """`make run`'s emulator (`--tenant "Globex (Emulated)"`): Globex's user consents and sees
+    Globex's ledger only, while the demo user still sees every company."""
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "integrations.emulators.xero", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--quiet", "--tenant", "Globex (Emulated)"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/_emulator/health", timeout=0.5).raise_for_status()
+                break
+            except httpx.HTTPError:
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "the emulator did not answer"
+                time.sleep(0.1)
+        tenants = {
+            t["tenantName"]: t for t in httpx.get(f"{url}/_emulator/state").json()["tenants"]
+        }
+        assert set(tenants) == {"Demo Company (Emulated)", "Globex (Emulated)"}
+
+        def tenants_seen_by(user):
+            token = httpx.post(f"{url}/_emulator/connect", json={"user": user}).json()
+            auth = {"Authorization": f"Bearer {token['access_token']}"}
+            return {c["tenantName"] for c in httpx.get(f"{url}/connections", headers=auth).json()}
+
+        assert tenants_seen_by("globex@ledgersync.local") == {"Globex (Emulated)"}
+        assert tenants_seen_by("demo@ledgersync.local") == set(tenants)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
