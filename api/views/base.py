@@ -3,12 +3,12 @@ error shape, cursor pagination and django-filter FilterSets that know the organi
 
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import generics
-from rest_framework.parsers import JSONParser
 from rest_framework.views import APIView
 
 from api.authentication import ApiKeyAuthentication
 from api.exceptions import api_exception_handler
 from api.pagination import ApiCursorPagination
+from api.parsers import ApiJSONParser
 from api.permissions import HasApiKey
 from api.throttling import ApiKeyRateThrottle
 
@@ -29,7 +29,7 @@ class ApiView(APIView):
     throttle_classes = [ApiKeyRateThrottle]
     # JSON bodies only (415 otherwise): a form-encoded PATCH reads an absent checkbox as false,
     # so `-F description=renamed` disabled a webhook endpoint. Uploads set their own parsers.
-    parser_classes = [JSONParser]
+    parser_classes = [ApiJSONParser]
 
     def get_exception_handler(self):
         return api_exception_handler
