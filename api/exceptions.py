@@ -7,6 +7,7 @@ empty when the error is not about one field. Django's ValidationError from the s
 keys (the document services already use paths like "lines.0.unit_amount").
 """
 
+import logging
 import math
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -17,6 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 NON_FIELD = "non_field_errors"
+SERVER_ERROR_MESSAGE = "Something failed on our side; it is logged. Retry later."
+
+logger = logging.getLogger(__name__)
 
 
 class ApplicationError(Exception):
@@ -88,7 +92,7 @@ def _summary(fields: dict[str, list[str]], default: str) -> str:
 
 
 def api_exception_handler(exc, context):
-    """Every error as the one shape; anything unexpected is left to Django (a 500)."""
+    """Every error as the one shape, a 500 too (logged with its traceback)."""
     if isinstance(exc, DjangoValidationError):
         fields = _django_validation_fields(exc)
         message = " ".join(exc.messages) if not fields else _summary(fields, "")
@@ -108,7 +112,15 @@ def api_exception_handler(exc, context):
             headers=exc.headers,
         )
     if not isinstance(exc, exceptions.APIException):
-        return None
+        view = context.get("view")
+        logger.error(
+            "Unexpected error in %s", type(view).__name__ if view else "the API", exc_info=exc
+        )
+        set_rollback()
+        return Response(
+            error_body("server_error", SERVER_ERROR_MESSAGE),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
 
     headers = {}
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):

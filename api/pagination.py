@@ -31,6 +31,17 @@ class ApiCursorPagination(CursorPagination):
             raise ValidationError({self.cursor_query_param: [INVALID_CURSOR]})
         return cursor
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                # What get_page_size enforces (400 outside it).
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+                parameter["description"] = (
+                    f"Results per page, 1 to {self.max_page_size} (default {self.page_size})."
+                )
+        return parameters
+
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is not None and not (DIGITS.fullmatch(raw) and 1 <= int(raw) <= self.max_page_size):

@@ -1,7 +1,10 @@
 """OpenAPI helpers: the error shape, the standard error answers of every operation, and the
 settings of the schema view (title, description a partner developer reads first)."""
 
-from drf_spectacular.types import OpenApiTypes
+import re
+
+import django_filters
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -12,6 +15,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
+from api.idempotency import MAX_KEY_LENGTH
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -91,10 +95,19 @@ CONFLICT = _error(f"A request with the same {IDEMPOTENCY_HEADER} is still runnin
 UNPROCESSABLE = _error(f"The {IDEMPOTENCY_HEADER} was used with a different request.")
 THROTTLED = _error("Too many calls with this API key: wait for `Retry-After` seconds.")
 UNSUPPORTED = _error("Unsupported media type: send JSON (or multipart for uploads).")
+SERVER_ERROR = _error("Something failed on our side (code `server_error`): retry later.")
+
+# What api.idempotency accepts: 1 to 255 printable ASCII characters.
+IDEMPOTENCY_KEY_PATTERN = rf"^[ -~]{{1,{MAX_KEY_LENGTH}}}$"
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    OpenApiTypes.STR,
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": IDEMPOTENCY_KEY_PATTERN,
+    },
     location=OpenApiParameter.HEADER,
     required=False,
     description="Optional, recommended. Retrying a POST with the same key and body within 24 "
@@ -129,6 +142,7 @@ def api_schema(
         **responses,
         401: UNAUTHORIZED,
         429: THROTTLED,
+        500: SERVER_ERROR,
     }
     all_responses.setdefault(400, BAD_REQUEST)
     if lookup:
@@ -152,6 +166,58 @@ def api_schema(
     if operation_id:
         kwargs["operation_id"] = operation_id
     return extend_schema(**kwargs)
+
+
+class OrgFilterExtension(DjangoFilterExtension):
+    """The API's filters as django-filter's extension documents them, plus what the server
+    enforces beyond the type: an id filter takes only the organisation's own ids."""
+
+    target_class = "api.views.base.OrgFilterBackend"
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        if isinstance(filter_field, django_filters.ModelChoiceFilter):
+            for parameter in parameters:
+                described = parameter.get("description") or field_name.replace("_", " ").title()
+                parameter["description"] = (
+                    f"{described}: the id of one of your organisation's objects; an unknown id "
+                    "(or another organisation's) answers 400."
+                )
+        return parameters
+
+
+# drf-spectacular's pattern for a DecimalField, ^-?\d{0,12}(?:\.\d{0,2})?$, also matches "",
+# "-" and ".", which the server refuses: a number needs a digit.
+_DECIMAL_PATTERN = re.compile(r"^\^-\?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$$")
+
+
+def _decimal_pattern(pattern: str) -> str:
+    match = _DECIMAL_PATTERN.match(pattern)
+    if match is None:
+        return pattern
+    whole, places = match.groups()
+    return rf"^-?(?:\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})$"
+
+
+def fix_decimal_patterns(result, generator, request, public):
+    """Postprocessing hook: decimal strings documented as the server reads them."""
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("format") == "decimal" and isinstance(node.get("pattern"), str):
+                node["pattern"] = _decimal_pattern(node["pattern"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(result.get("components", {}))
+    walk(result.get("paths", {}))
+    return result
 
 
 def add_retry_after_header(result, generator, request, public):
@@ -189,7 +255,9 @@ Every error has one shape:
 
 ## Conventions
 - **Lists** are cursor-paginated, newest first: follow `next` until it is null
-  (`page_size` up to 200, default 50).
+  (`page_size` 1 to 200, default 50). A filter given blank (`?status=`) is a 400: leave it out.
+- **Bodies** are JSON (`Content-Type: application/json`; 415 otherwise), file uploads multipart.
+- **Errors on our side** answer 500 in the same shape, code `server_error`.
 - **Idempotency-Key** (optional, recommended) on every POST: retrying with the same key and body
   within 24 hours replays the first answer; the same key with another body answers 422, and 409
   while the first request is still running.
@@ -236,5 +304,6 @@ SCHEMA_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_retry_after_header",
+        "api.schema.fix_decimal_patterns",
     ],
 }

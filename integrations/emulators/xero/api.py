@@ -208,6 +208,18 @@ def get_contacts(call: ApiCall) -> Response:
     return call.ok("Contacts", items, pagination)
 
 
+def get_contact(call: ApiCall, contact_id: str) -> Response:
+    """getContact (and getContactByContactNumber, which shares the path): archived ones too."""
+    contacts = call.tenant.contacts
+    contact = contacts.get(contact_id) or next(
+        (c for c in contacts.values() if c.contact_number and c.contact_number == contact_id),
+        None,
+    )
+    if contact is None:
+        return not_found()
+    return call.ok("Contacts", [wire.contact_json(contact)])
+
+
 def put_contacts(call: ApiCall) -> Response:
     elements = _elements(call, "Contacts")
     if isinstance(elements, Response):
@@ -446,6 +458,7 @@ ROUTES = [
     _rule("/Accounts", ["GET"], get_accounts),
     _rule("/Contacts", ["GET"], get_contacts),
     _rule("/Contacts", ["PUT"], put_contacts),
+    _rule("/Contacts/<contact_id>", ["GET"], get_contact),
     _rule("/TrackingCategories", ["GET"], get_tracking_categories),
     _rule("/Invoices", ["GET"], get_invoices),
     _rule("/Invoices", ["PUT"], put_invoices),

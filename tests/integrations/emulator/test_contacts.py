@@ -89,3 +89,20 @@ def test_concurrent_writes_in_process_are_all_saved(api):
 
     assert statuses == [200] * 20
     assert len({i["InvoiceNumber"] for i in api.emulator.invoices()}) == 20
+
+
+def test_one_contact_by_id_or_number_archived_too(api):
+    """Issue 12 item 16: GET /Contacts/{ContactID} answered 404 for every contact."""
+    everything = api.get("/Contacts", params={"includeArchived": "true"}).json()["Contacts"]
+    archived = next(c for c in everything if c["Name"] == "Old Vendor Inc")
+    one = api.get(f"/Contacts/{archived['ContactID']}")
+    assert one.status_code == 200, one.text
+    assert [c["ContactID"] for c in one.json()["Contacts"]] == [archived["ContactID"]]
+
+    created = api.put(
+        "/Contacts", json={"Contacts": [{"Name": "Acme Parts", "ContactNumber": "VEND-9"}]}
+    ).json()["Contacts"][0]
+    by_number = api.get("/Contacts/VEND-9").json()["Contacts"]
+    assert [c["ContactID"] for c in by_number] == [created["ContactID"]]
+    missing = api.get("/Contacts/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404
