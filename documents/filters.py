@@ -14,7 +14,10 @@ class DocumentFilter(django_filters.FilterSet):
         field_name="number",
         lookup_expr="icontains",
         label="Number",
-        widget=forms.TextInput(attrs={"placeholder": "Search by number", "type": "search"}),
+        # Its own "change" would repeat what typing did (static/js/app.js).
+        widget=forms.TextInput(
+            attrs={"placeholder": "Search by number", "type": "search", "data-no-change-event": ""}
+        ),
     )
     kind = django_filters.ChoiceFilter(choices=DocumentKind.choices, empty_label="Any kind")
     status = django_filters.ChoiceFilter(choices=DocumentStatus.choices, empty_label="Any status")
