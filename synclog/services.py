@@ -421,7 +421,8 @@ def resync_as_new_entry(*, document: Document, connection: Connection, actor) ->
         synced_at=None,
         payload_hash="",
         booked=False,
-        unknown_outcome=False,
+        # Linked before: the push looks for a live entry of ours before it creates one.
+        unknown_outcome=True,
         uploaded_attachment_ids=[],
     )
     payment_ids = [r.payment_id for r in records if r.is_payment]
@@ -731,7 +732,7 @@ def sync_sweep(*, now: datetime.datetime | None = None) -> int:
     batched = [pk for pk, trigger in rows if trigger in BATCHED_TRIGGERS]
     alone = [pk for pk, trigger in rows if trigger not in BATCHED_TRIGGERS]
     with transaction.atomic():
-        # Bulk work stays in batches (a search and a create per 50 bills, not per bill) on the
+        # Bulk work stays in batches (one create per 50 new bills, not per bill) on the
         # bulk queue; the attempts keep the trigger the records were marked with.
         sync_records_enqueue(batched, trigger=Trigger.BULK)
         sync_records_enqueue(alone, trigger=Trigger.SWEEP)
@@ -824,7 +825,8 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
             _fail(record, log, error)
             return None
         digest = payload_hash(payload)
-    expected = _expected_calls(record, payload, digest)
+    linked = _linked_elsewhere([record]) if payload is not None else set()
+    expected = _expected_calls(record, payload, digest, linked)
     if expected == 0:
         # Nothing to send (an unchanged entry, a pushed payment): no quota, no connector.
         log.operation = Operation.NOOP
@@ -844,7 +846,7 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
         if record.is_payment:
             result = _push_payment(record, connector, log)
         else:
-            result = _push_entry(record, payload, digest, connector, log)
+            result = _push_entry(record, payload, digest, connector, log, linked=linked)
     except RateLimitedError as error:
         limiter.pause(quota_key, error.retry_after)
         return _retry_later(record, log, error, minimum=error.retry_after)
@@ -925,7 +927,9 @@ def _limits(connection: Connection) -> Limits:
         return Limits()
 
 
-def _expected_calls(record: SyncRecord, payload, digest: str | None) -> int:
+def _expected_calls(
+    record: SyncRecord, payload, digest: str | None, linked: Iterable[int] = ()
+) -> int:
     """The ledger calls this push will make (the quota it asks for); 0 when nothing is to send."""
     if record.is_payment:
         # Ledgers do not edit payments: one pushed once is done.
@@ -940,8 +944,65 @@ def _expected_calls(record: SyncRecord, payload, digest: str | None) -> int:
         if _reads_ledger_first(record):
             return uploads + 2  # read the entry, then update it if it differs
         return uploads + (0 if digest == record.payload_hash else 1)
-    # Not linked yet: a search, then a create (or an update of what the search found).
-    return 2 + uploads
+    # Not linked yet: a create; a search first where an entry of ours may be there already.
+    return (2 if _searches_first(record, linked) else 1) + uploads
+
+
+def _searches_first(record: SyncRecord, linked_elsewhere: Iterable[int] = ()) -> bool:
+    """Whether an unlinked record looks for its entry in the ledger before creating it.
+
+    Only where one of ours may be there: an earlier create's outcome is unknown (a timeout, a
+    dropped connection, a worker killed mid-call: `unknown_outcome` is written before every
+    create and cleared only by its answer), or the document was linked before (a link dropped
+    to push it as a new entry, another connection to the same ledger). A record never
+    attempted, or whose attempts all ended with a known outcome, cannot have an entry there:
+    the create alone, with its idempotency key, is one call instead of two."""
+    return record.unknown_outcome or record.pk in linked_elsewhere
+
+
+def _linked_elsewhere(records: list[SyncRecord]) -> set[int]:
+    """The unlinked records whose document has, or may have, an entry of ours in the same
+    ledger through another connection (disconnected and connected again as a new one): one
+    query for all of them."""
+    fresh = [r for r in records if not r.external_id and not r.unknown_outcome]
+    if not fresh:
+        return set()
+    connection = fresh[0].connection
+    elsewhere = set(
+        SyncRecord.objects.filter(
+            document_id__in={r.document_id for r in fresh},
+            payment__isnull=True,
+            connection__provider=connection.provider,
+            connection__tenant_id=connection.tenant_id,
+        )
+        .exclude(connection_id=connection.pk)
+        .filter(Q(unknown_outcome=True) | ~Q(external_id=""))
+        .values_list("document_id", "entry_type")
+    )
+    return {r.pk for r in fresh if (r.document_id, r.entry_type) in elsewhere}
+
+
+def _creating(records: list[SyncRecord], create):
+    """Send a create: until its answer is saved, the records say that its outcome is unknown
+    (written before the call, so that a worker killed mid-call leaves them searching first).
+    Any answer from the ledger is known: what it made is in the result, and an error means
+    it made nothing; only a lost answer leaves them unknown."""
+    fresh = [r for r in records if not r.unknown_outcome]
+    if fresh:
+        SyncRecord.objects.filter(pk__in=[r.pk for r in fresh]).update(unknown_outcome=True)
+    for record in records:
+        record.unknown_outcome = True
+    try:
+        result = create()
+    except UnknownOutcomeError:
+        raise
+    except ConnectorError:
+        for record in records:
+            record.unknown_outcome = False
+        raise
+    for record in records:
+        record.unknown_outcome = False
+    return result
 
 
 def _reads_ledger_first(record: SyncRecord) -> bool:
@@ -984,7 +1045,13 @@ class _PushResult:
 
 
 def _push_entry(
-    record: SyncRecord, payload, digest: str, connector: Connector, log: _AttemptLog
+    record: SyncRecord,
+    payload,
+    digest: str,
+    connector: Connector,
+    log: _AttemptLog,
+    *,
+    linked: Iterable[int] = (),
 ) -> _PushResult:
     kind = CONNECTOR_KIND[record.entry_type]
     key = f"ls-{record.pk}-v{record.version}"
@@ -1001,10 +1068,13 @@ def _push_entry(
             operation = Operation.UPDATE
         external_id = record.external_id
     else:
-        # Look before creating: an earlier attempt may have made the entry (lost answer, crash).
-        found = connector.find_entries(
-            kind=kind, reference=payload.reference, number=payload.number
-        )
+        # Look before creating where an earlier attempt may have made the entry (a lost answer,
+        # a crash); a first push cannot have made one.
+        found = []
+        if _searches_first(record, linked):
+            found = connector.find_entries(
+                kind=kind, reference=payload.reference, number=payload.number
+            )
         # A voided or deleted entry with our reference is history, not this document's entry.
         found = [state for state in found if not state.gone]
         if len(found) > 1:
@@ -1017,7 +1087,9 @@ def _push_entry(
                     state.external_id, payload, idempotency_key=f"{key}-update"
                 )
         else:
-            state = connector.create_entry(payload, idempotency_key=f"{key}-create")
+            state = _creating(
+                [record], lambda: connector.create_entry(payload, idempotency_key=f"{key}-create")
+            )
             operation = Operation.CREATE
         external_id = state.external_id
     log.operation = operation
@@ -1342,7 +1414,9 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
                     SyncRunItem.Outcome.FAILED,
                     finish.error.status_code,
                 )
-            _update_rows([f.record for f in failed], [*_ERROR_FIELDS, *_CLAIM_FIELDS])
+            _update_rows(
+                [f.record for f in failed], [*_ERROR_FIELDS, "unknown_outcome", *_CLAIM_FIELDS]
+            )
         _insert_attempts(attempts)
         _finish_run_items(item_outcomes, now=now)
         webhook_emit_records_failed(records=[finish.record for finish in failed])
@@ -1431,6 +1505,8 @@ def _retry_later(
     record: SyncRecord, log: _AttemptLog, error: TransientError, minimum: float = 0
 ) -> float | None:
     unknown = isinstance(error, UnknownOutcomeError)
+    if unknown:
+        record.unknown_outcome = True
     attempts = record.attempt_count + 1
     outcome = Outcome.UNKNOWN if unknown else Outcome.FAILED
     if attempts >= settings.SYNC_MAX_ATTEMPTS:
@@ -1475,8 +1551,8 @@ def _set_error(
         "last_error_hint": error.hint,
         "updated_at": timezone.now(),
     }
-    if unknown:
-        changes["unknown_outcome"] = True
+    # As the push left it: set by a lost answer, cleared by a known one (see _creating).
+    changes["unknown_outcome"] = bool(unknown) or record.unknown_outcome
     records = SyncRecord.objects.filter(pk=record.pk)
     if status == RecordStatus.FAILED:
         # A newer change arrived during the push: it stays Pending for that one.
@@ -1660,7 +1736,7 @@ BATCHED_TRIGGERS = frozenset({Trigger.BULK, Trigger.FORCE, Trigger.RETRY, Trigge
 def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
     """Push several records of one connection; new entries go to the ledger in one batch call.
 
-    A bulk run of N new bills then costs a search and a create per batch instead of per bill,
+    A bulk run of N new bills then costs one create per batch instead of one per bill,
     which is what fits a month-end backlog under Xero's 60 calls a minute. Updates, payments and
     documents with attachments take the one-record path. Returns {record id: seconds} for the
     records to run again later.
@@ -1737,7 +1813,8 @@ def _batch_quota_wait(record_ids: list[int]) -> float:
     if connection is None or connection.status != ConnectionStatus.ACTIVE:
         return 0.0
     limits = _limits(connection)
-    return get_rate_limiter().wait_for(_quota_key(connection), limits, calls=2)
+    # A batch of first pushes is one call (a search first only after an unknown outcome).
+    return get_rate_limiter().wait_for(_quota_key(connection), limits, calls=1)
 
 
 def _quota_key(connection: Connection) -> str:
@@ -1785,14 +1862,18 @@ def _push_new_entries(
     records: list[SyncRecord], payloads: dict, digests: dict[int, str], log: _AttemptLog
 ) -> dict[int, float]:
     connection = records[0].connection
+    linked = _linked_elsewhere(records)
+    # One call for a batch of first pushes; a search first only for the records that need it.
+    searching = [record for record in records if _searches_first(record, linked)]
+    calls = 2 if searching else 1
     limiter = get_rate_limiter()
     quota_key = _quota_key(connection)
     limits = _limits(connection)
     grant = limiter.try_acquire(
         quota_key,
         limits,
-        calls=min(2, limits.per_window),
-        lease_seconds=30 + 2 * settings.LEDGER_HTTP_TIMEOUT_SECONDS,
+        calls=min(calls, limits.per_window),
+        lease_seconds=30 + calls * settings.LEDGER_HTTP_TIMEOUT_SECONDS,
     )
     if not isinstance(grant, Grant):
         return {record.pk: float(grant) for record in records}
@@ -1806,11 +1887,16 @@ def _push_new_entries(
         return [record for record in records if record.pk not in done]
 
     try:
-        found = connector.find_entries_many(
-            kind=kind, numbers=[payloads[record.pk].number for record in records]
-        )
+        found, searched = {}, {record.pk for record in searching}
+        if searching:
+            found = connector.find_entries_many(
+                kind=kind, numbers=[payloads[record.pk].number for record in searching]
+            )
         to_create = []
         for record in records:
+            if record.pk not in searched:
+                to_create.append(record)
+                continue
             # A voided or deleted entry with our reference is history, not this document's.
             states = [s for s in found.get(payloads[record.pk].reference, []) if not s.gone]
             if len(states) > 1:
@@ -1825,8 +1911,11 @@ def _push_new_entries(
         if to_create:
             versions = ",".join(f"{record.pk}-v{record.version}" for record in to_create)
             key = "ls-batch-" + hashlib.sha256(versions.encode()).hexdigest()[:40]
-            results = connector.create_entries(
-                [payloads[record.pk] for record in to_create], idempotency_key=key
+            results = _creating(
+                to_create,
+                lambda: connector.create_entries(
+                    [payloads[record.pk] for record in to_create], idempotency_key=key
+                ),
             )
             log.operation = Operation.CREATE
             for record, result in zip(to_create, results, strict=True):

@@ -1,4 +1,5 @@
-"""Bulk runs push new entries in batches: one search and one create per batch."""
+"""Bulk runs push new entries in batches: one create per batch (a search first only where an
+earlier outcome is unknown)."""
 
 import pytest
 
@@ -6,7 +7,14 @@ from documents import services as document_services
 from integrations import services as integration_services
 from integrations.models import MappingKind
 from synclog import services
-from synclog.models import Operation, Outcome, RecordStatus, StatusCode, SyncRecord
+from synclog.models import (
+    Operation,
+    Outcome,
+    RecordStatus,
+    StatusCode,
+    SyncAttempt,
+    SyncRecord,
+)
 from tests.factories import CategoryFactory, DocumentFactory
 
 
@@ -48,18 +56,19 @@ def test_bulk_run_is_sent_in_batches_per_connection(
     assert sorted(pk for ids, _ in batch_sent for pk in ids) == run_records(run)
 
 
-def test_thirty_new_bills_cost_two_calls(org, clerk, connection, office, ledger):
+def test_thirty_new_bills_cost_one_call(org, clerk, connection, office, ledger):
     documents = approved_bills(org, clerk, office, 30)
     (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
     calls_before = ledger.call_count()
     assert services.sync_batch_push(record_ids=run_records(run), worker="w") == {}
-    assert ledger.call_count() - calls_before == 2
+    assert ledger.call_count() - calls_before == 1
     assert len(ledger.invoices()) == 30
     run.refresh_from_db()
     assert (run.status_code, run.pushed, run.failed) == (StatusCode.SUCCESS, 30, 0)
     attempt = SyncRecord.objects.filter(run=run).first().attempts.get()
     assert (attempt.operation, attempt.outcome) == (Operation.CREATE, Outcome.SUCCESS)
-    assert [call["method"] for call in attempt.calls] == ["GET", "PUT"]
+    assert [call["method"] for call in attempt.calls] == ["PUT"]
+    assert not SyncRecord.objects.filter(run=run, unknown_outcome=True).exists()
 
 
 def test_one_bad_bill_does_not_sink_the_batch(org, clerk, connection, office, ledger):
@@ -194,3 +203,114 @@ def test_a_failing_batch_costs_the_same_queries_whatever_its_size(org, clerk, co
         return len(captured)
 
     assert queries_for(20, "TWENTY") == queries_for(5, "FIVE")
+
+
+def test_a_worker_killed_mid_call_leaves_its_batch_searching_first(
+    org, clerk, connection, office, ledger, monkeypatch
+):
+    """The ledger made the bills, the worker died before saving the answer: written before the
+    call, the unknown outcome makes the next push search, find and link them (no duplicate)."""
+    from integrations.connectors.xero import XeroConnector
+
+    class WorkerKilled(BaseException):
+        pass
+
+    documents = approved_bills(org, clerk, office, 4)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    ids = run_records(run)
+    create_entries = XeroConnector.create_entries
+
+    def killed_once_the_ledger_made_them(self, payloads, *, idempotency_key):
+        create_entries(self, payloads, idempotency_key=idempotency_key)
+        raise WorkerKilled
+
+    monkeypatch.setattr(XeroConnector, "create_entries", killed_once_the_ledger_made_them)
+    with pytest.raises(WorkerKilled):
+        services.sync_batch_push(record_ids=ids, worker="w")
+    monkeypatch.setattr(XeroConnector, "create_entries", create_entries)
+    assert len(ledger.invoices()) == 4
+    assert SyncRecord.objects.filter(pk__in=ids, unknown_outcome=True).count() == 4
+    assert not SyncAttempt.objects.exists()  # nothing was saved of that push
+
+    assert services.sync_batch_push(record_ids=ids, worker="w") == {}
+    assert len(ledger.invoices()) == 4
+    records = SyncRecord.objects.filter(pk__in=ids)
+    assert {(r.status, r.unknown_outcome) for r in records} == {(RecordStatus.COMPLETE, False)}
+    assert {r.external_id for r in records} == {i["InvoiceID"] for i in ledger.invoices()}
+    for record in records:
+        attempt = record.attempts.get()
+        assert (attempt.operation, [c["method"] for c in attempt.calls]) == (
+            Operation.LINK,
+            ["GET"],
+        )
+
+
+def test_a_retry_after_a_known_failure_creates_without_a_search(
+    org, clerk, connection, office, ledger
+):
+    """A 503 is an answer: the ledger made nothing, so the retry is one create again."""
+    documents = approved_bills(org, clerk, office, 3)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    ids = run_records(run)
+    ledger.set_faults(fail_next={"count": 1, "status": 503})
+    assert set(services.sync_batch_push(record_ids=ids, worker="w")) == set(ids)
+    assert not SyncRecord.objects.filter(unknown_outcome=True).exists()
+    SyncRecord.objects.update(next_retry_at=None)
+    calls_before = ledger.call_count()
+    assert services.sync_batch_push(record_ids=ids, worker="w") == {}
+    assert ledger.call_count() - calls_before == 1
+    assert len(ledger.invoices()) == 3
+
+
+def test_a_lost_answer_then_a_known_failure_keeps_searching(org, clerk, connection, office, ledger):
+    """Unknown first (the bills were made), then a 429 on the search: still unknown, so the
+    third push searches again and links; never a second entry."""
+    documents = approved_bills(org, clerk, office, 3)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    ids = run_records(run)
+    ledger.set_faults(drop_response_next=1)
+    services.sync_batch_push(record_ids=ids, worker="w")
+    SyncRecord.objects.update(next_retry_at=None)
+    ledger.set_faults(fail_next={"count": 1, "status": 503})
+    services.sync_batch_push(record_ids=ids, worker="w")
+    assert SyncRecord.objects.filter(pk__in=ids, unknown_outcome=True).count() == 3
+    SyncRecord.objects.update(next_retry_at=None)
+    assert services.sync_batch_push(record_ids=ids, worker="w") == {}
+    assert len(ledger.invoices()) == 3
+    assert set(SyncRecord.objects.values_list("status", flat=True)) == {RecordStatus.COMPLETE}
+
+
+def test_a_document_linked_through_another_connection_is_searched_first(
+    org, clerk, connection, office, ledger
+):
+    """Disconnected and connected again as a new connection to the same Xero organisation:
+    the entries made through the first one carry our reference, so the new one links them."""
+    from integrations.models import Connection, ConnectionStatus
+    from tests.ledger_fixtures import credentials_from_token
+
+    documents = approved_bills(org, clerk, office, 3)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    assert services.sync_batch_push(record_ids=run_records(run), worker="w") == {}
+    Connection.objects.filter(pk=connection.pk).update(status=ConnectionStatus.DISCONNECTED)
+    again = Connection.objects.create(
+        org=org,
+        provider=connection.provider,
+        name="Xero again",
+        base_url=connection.base_url,
+        tenant_id=connection.tenant_id,
+        settings=connection.settings,
+    )
+    integration_services.connection_credentials_save(
+        connection=again, credentials=credentials_from_token(ledger.connect())
+    )
+    accounts = integration_services.connector_for(again).list_accounts()
+    integration_services.mappings_auto_map_accounts(connection=again, accounts=accounts)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    assert run.connection == again
+    assert services.sync_batch_push(record_ids=run_records(run), worker="w") == {}
+    assert len(ledger.invoices()) == 3
+    operations = set(
+        SyncAttempt.objects.filter(record__connection=again).values_list("operation", flat=True)
+    )
+    assert operations == {Operation.LINK}
+
