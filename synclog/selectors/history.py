@@ -1,12 +1,24 @@
 """Reads of the Accounting Sync History page: records by tab and filter, scoped to one org."""
 
 from django.core.paginator import Page, Paginator
-from django.db.models import BooleanField, DecimalField, ExpressionWrapper, F, Q
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organization
 from synclog.filters_history import SyncHistoryFilter
-from synclog.models import SYNC_DATE, RecordStatus, SyncRecord
+from synclog.models import SYNC_DATE, RecordStatus, SyncRecord, SyncStatusChange
 
 
 def sync_history_queryset(*, org: Organization):
@@ -63,10 +75,31 @@ def sync_history_page(
     )
     page = Paginator(ids, per_page).get_page(number)
     page_ids = list(page.object_list)
-    rows = sync_history_queryset(org=org).filter(pk__in=page_ids).in_bulk()
+    rows = _with_last_status_change(sync_history_queryset(org=org).filter(pk__in=page_ids))
+    rows = rows.in_bulk()
     # A record deleted between the two reads is left out of the page.
     page.object_list = [rows[pk] for pk in page_ids if pk in rows]
     return page
+
+
+def _with_last_status_change(records):
+    """Each record's last Update Sync Status (who, when, from, to, note), for its row to show;
+    read for a page's rows only (a subquery per column over the record's few changes)."""
+    from_label = Case(
+        *[When(from_status=value, then=Value(label)) for value, label in RecordStatus.choices],
+        output_field=CharField(),
+    )
+    last = (
+        SyncStatusChange.objects.filter(record=OuterRef("pk"))
+        .annotate(from_label=from_label)
+        .order_by("-changed_at", "-id")
+    )
+    return records.annotate(
+        status_changed_at=Subquery(last.values("changed_at")[:1]),
+        status_changed_by=Subquery(last.values("actor__username")[:1]),
+        status_changed_from=Subquery(last.values("from_label")[:1]),
+        status_changed_note=Subquery(last.values("note")[:1]),
+    )
 
 
 def sync_history_record_ids(*, org: Organization, record_ids) -> list[int]:
