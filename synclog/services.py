@@ -825,6 +825,10 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
             _fail(record, log, error)
             return None
         digest = payload_hash(payload)
+        refusal = _known_booked_refusal(record, digest)
+        if refusal is not None:
+            _fail(record, log, refusal)
+            return None
     linked = _linked_elsewhere([record]) if payload is not None else set()
     expected = _expected_calls(record, payload, digest, linked)
     if expected == 0:
@@ -1003,6 +1007,33 @@ def _creating(records: list[SyncRecord], create):
     for record in records:
         record.unknown_outcome = False
     return result
+
+
+def _known_booked_refusal(record: SyncRecord, digest: str) -> BookedError | None:
+    """A change to an entry that an earlier push found booked (paid, or in a locked period),
+    in a bulk, force, API or retry run: not sent. The ledger refuses it every time, and such a
+    run over N paid bills whose payloads all changed (say, vendors mapped to contacts since)
+    spent N calls of the quota on refusals at every run. A manual re-sync reads the entry
+    first (its payment may be gone since); the push after an edit asks the ledger once."""
+    if (
+        not record.booked
+        or not record.external_id
+        or record.is_payment
+        or record.pending_trigger not in BATCHED_TRIGGERS
+        or digest == record.payload_hash
+    ):
+        return None
+    ledger = record.connection.get_provider_display()
+    entry = f"{record.document.get_kind_display()} entry"
+    return BookedError(
+        f"{ledger} holds this entry as paid or closed: the change was not sent.",
+        explanation=f"The entry is paid, voided or otherwise closed in {ledger}, so {ledger} "
+        "refuses any change to it; ledgersync knows this from an earlier push and did not send "
+        "the change again.",
+        hint=f"If the change must reach {ledger}, remove the payment there, then Re-sync › "
+        f"{entry} on the document (it reads {ledger} first); otherwise correct the document "
+        f"here to match {ledger}, or mark this record Complete after checking.",
+    )
 
 
 def _reads_ledger_first(record: SyncRecord) -> bool:
