@@ -169,3 +169,41 @@ class WebhookDeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"Attempt of {self.delivery_id}: {self.status_code or self.error[:40]}"
+
+
+class WebhookEndpointEventKind(models.TextChoices):
+    SECRET_ROTATED = "secret_rotated", "Secret rotated"
+    DELETED = "deleted", "Deleted"
+
+
+class WebhookEndpointEvent(OrgScopedModel):
+    """Audit of an endpoint: who rotated its secret or deleted it, and when; written in the
+    transaction of the change. Kept after a delete (the endpoint link is cleared, its URL kept)."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit"
+    )
+    endpoint_url = models.URLField(max_length=2000)
+    kind = models.CharField(max_length=16, choices=WebhookEndpointEventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Who, when it was not a signed-in user: "API key Expense app".
+    actor_label = models.CharField(max_length=200, blank=True, default="")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["endpoint", "-at"]),
+            models.Index(fields=["org", "kind", "-at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_url} {self.kind} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def who(self) -> str:
+        if self.actor_id:
+            return self.actor.get_username()
+        return self.actor_label or "someone no longer known"

@@ -12,6 +12,8 @@ from webhooks.models import (
     WebhookDelivery,
     WebhookDeliveryAttempt,
     WebhookEndpoint,
+    WebhookEndpointEvent,
+    WebhookEndpointEventKind,
 )
 
 
@@ -82,3 +84,17 @@ __all__ = [
     "webhook_delivery_attempt_list",
     "webhook_delivery_counts",
 ]
+
+
+def webhook_endpoint_event_list(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookEndpointEvent]:
+    """Who rotated the endpoint's secret (and other audited changes), newest first."""
+    return WebhookEndpointEvent.objects.filter(endpoint=endpoint).select_related("actor")
+
+
+def webhook_endpoints_deleted(*, org: Organization, limit: int = 10) -> list[WebhookEndpointEvent]:
+    """The organisation's last deleted endpoints: which URL, who, when."""
+    return list(
+        WebhookEndpointEvent.objects.for_org(org)
+        .filter(kind=WebhookEndpointEventKind.DELETED)
+        .select_related("actor")[:limit]
+    )

@@ -44,6 +44,8 @@ from webhooks.models import (
     WebhookDelivery,
     WebhookDeliveryAttempt,
     WebhookEndpoint,
+    WebhookEndpointEvent,
+    WebhookEndpointEventKind,
     WebhookEventType,
     WebhookMessage,
 )
@@ -237,17 +239,49 @@ def webhook_endpoint_enable(*, endpoint: WebhookEndpoint, actor=None) -> Webhook
     return endpoint
 
 
-def webhook_endpoint_secret_rotate(*, endpoint: WebhookEndpoint, actor=None) -> str:
-    """A new secret, in force at once for every later attempt; shown to the user this once."""
+def _endpoint_event(*, endpoint: WebhookEndpoint, kind: str, actor, actor_label: str) -> None:
+    """The audit row of a change, in the caller's transaction."""
+    WebhookEndpointEvent.objects.create(
+        org_id=endpoint.org_id,
+        endpoint=endpoint,
+        endpoint_url=endpoint.url,
+        kind=kind,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label[:200],
+    )
+
+
+def webhook_endpoint_secret_rotate(
+    *, endpoint: WebhookEndpoint, actor=None, actor_label: str = ""
+) -> str:
+    """A new secret, in force at once for every later attempt; shown to the user this once.
+    Audited with who and when (`actor`, or `actor_label` for an API key)."""
     secret = webhook_secret_generate()
-    endpoint.secret = secret
-    endpoint.save(update_fields=["secret_encrypted", "updated_at"])
+    with transaction.atomic():
+        endpoint.secret = secret
+        endpoint.save(update_fields=["secret_encrypted", "updated_at"])
+        _endpoint_event(
+            endpoint=endpoint,
+            kind=WebhookEndpointEventKind.SECRET_ROTATED,
+            actor=actor,
+            actor_label=actor_label,
+        )
     return secret
 
 
-def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor=None) -> None:
-    """Delete the endpoint with its deliveries and their log; messages of other endpoints stay."""
-    endpoint.delete()
+def webhook_endpoint_delete(
+    *, endpoint: WebhookEndpoint, actor=None, actor_label: str = ""
+) -> None:
+    """Delete the endpoint with its deliveries and their log; messages of other endpoints stay.
+    The audit row stays too, with the endpoint's URL."""
+    with transaction.atomic():
+        _endpoint_event(
+            endpoint=endpoint,
+            kind=WebhookEndpointEventKind.DELETED,
+            actor=actor,
+            actor_label=actor_label,
+        )
+        endpoint.delete()
 
 
 # --- emitting events -----------------------------------------------------------------------------

@@ -67,6 +67,7 @@ class EndpointListView(WebhooksView):
                 "disable_after_days": DISABLE_AFTER.days,
                 "schedule": _schedule_text(),
                 "attempts": len(RETRY_SCHEDULE_SECONDS),
+                "deleted": selectors.webhook_endpoints_deleted(org=request.org),
             },
         )
 
@@ -119,6 +120,7 @@ class EndpointDetailView(WebhooksView):
                 "status": status,
                 "statuses": DeliveryStatus.choices,
                 "counts": selectors.webhook_delivery_counts(endpoint=endpoint),
+                "events": selectors.webhook_endpoint_event_list(endpoint=endpoint),
                 "disable_after_days": DISABLE_AFTER.days,
                 "banner": [endpoint],
             },

@@ -108,7 +108,9 @@ class WebhookEndpointDetailApi(ApiView):
     )
     def delete(self, request, endpoint_id: int):
         endpoint = selectors.webhook_endpoint_get(org=request.org, endpoint_id=endpoint_id)
-        services.webhook_endpoint_delete(endpoint=endpoint, actor=None)
+        services.webhook_endpoint_delete(
+            endpoint=endpoint, actor=None, actor_label=self.actor_label
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -126,7 +128,9 @@ class WebhookEndpointRotateSecretApi(ApiView):
     @idempotent
     def post(self, request, endpoint_id: int):
         endpoint = selectors.webhook_endpoint_get(org=request.org, endpoint_id=endpoint_id)
-        secret = services.webhook_endpoint_secret_rotate(endpoint=endpoint, actor=None)
+        secret = services.webhook_endpoint_secret_rotate(
+            endpoint=endpoint, actor=None, actor_label=self.actor_label
+        )
         return Response({"secret": secret})
 
 
