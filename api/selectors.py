@@ -106,7 +106,13 @@ def sync_run_item_last_attempts(*, run: SyncRun, record_ids: list[int]) -> dict[
         "record_id", "-started_at", "-id"
     )
     for attempt in attempts.only(
-        "record_id", "status_code", "outcome", "error_message", "explanation", "hint"
+        "record_id",
+        "status_code",
+        "outcome",
+        "error_message",
+        "explanation",
+        "hint",
+        "error_detail",
     ):
         latest.setdefault(attempt.record_id, attempt)
     return latest

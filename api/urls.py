@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 
 from api.exceptions import error_body
 from api.schema import SCHEMA_SETTINGS
-from api.views import datasets, documents, payments, reference, syncs, webhooks
+from api.views import datasets, documents, mappings, payments, reference, syncs, webhooks
 
 app_name = "api"
 
@@ -80,6 +80,16 @@ v1 = [
     ),
     path("connections", syncs.ConnectionListApi.as_view(), name="connections"),
     path("connections/<int:connection_id>", syncs.ConnectionDetailApi.as_view(), name="connection"),
+    path(
+        "connections/<int:connection_id>/mapping-options",
+        mappings.MappingOptionsApi.as_view(),
+        name="connection-mapping-options",
+    ),
+    path(
+        "connections/<int:connection_id>/mappings",
+        mappings.MappingsApi.as_view(),
+        name="connection-mappings",
+    ),
     path(
         "connections/<int:connection_id>/force-sync",
         syncs.ConnectionForceSyncApi.as_view(),

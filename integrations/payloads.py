@@ -24,6 +24,8 @@ ENTRY_KIND = {
     DocumentKind.INVOICE: EntryKind.INVOICE,
     DocumentKind.EXPENSE: EntryKind.BILL,
 }
+# The kind a missing payment bank account is named by (a setting of the connection, not a Mapping).
+PAYMENT_ACCOUNT_KIND = "payment_bank_account"
 MAPPINGS_HINT = "Map it in Integrations › {connection} › Mappings, then re-sync."
 
 
@@ -36,12 +38,15 @@ def payment_reference(payment: Payment) -> str:
     return f"ls-{payment.org_id}-{payment.document_id}-p{payment.pk}"
 
 
-def _missing(connection: Connection, what: str) -> ConfigurationError:
+def _missing(
+    connection: Connection, what: str, *, kind: str, local_id: int, name: str
+) -> ConfigurationError:
     return ConfigurationError(
         f"{what} has no {connection.get_provider_display()} mapping.",
         explanation=f"{what} is not mapped to anything in {connection.name}, so the entry "
         "cannot be built.",
         hint=MAPPINGS_HINT.format(connection=connection.name),
+        missing_mapping={"kind": kind, "local_id": local_id, "name": name},
     )
 
 
@@ -53,7 +58,14 @@ def build_entry_payload(
     if document.department_id:
         department_mapping = mappings.get((MappingKind.TRACKING, document.department_id))
         if department_mapping is None:
-            raise _missing(connection, f"Department {document.department.name}")
+            department = document.department
+            raise _missing(
+                connection,
+                f"Department {department.name}",
+                kind=MappingKind.TRACKING,
+                local_id=department.pk,
+                name=department.name,
+            )
         tracking = (
             TrackingRef(
                 category_name=department_mapping.extra.get("category_name", ""),
@@ -73,7 +85,13 @@ def build_entry_payload(
             )
         account_mapping = mappings.get((MappingKind.ACCOUNT, category.pk))
         if account_mapping is None:
-            raise _missing(connection, f"Category {category.name}")
+            raise _missing(
+                connection,
+                f"Category {category.name}",
+                kind=MappingKind.ACCOUNT,
+                local_id=category.pk,
+                name=category.name,
+            )
         lines.append(
             LinePayload(
                 description=line.description,
@@ -111,6 +129,11 @@ def build_payment_payload(
             f"{connection.name} has no bank account for payments.",
             explanation="Payments need the ledger bank account they are paid from.",
             hint=f"Choose it in Integrations › {connection.name} › Mappings, then re-sync.",
+            missing_mapping={
+                "kind": PAYMENT_ACCOUNT_KIND,
+                "local_id": None,
+                "name": "Payment bank account",
+            },
         )
     return PaymentPayload(
         reference=payment.reference or payment_reference(payment),

@@ -1,11 +1,22 @@
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
-from integrations.connectors.base import LedgerAccount, LedgerContact, LedgerTrackingOption
-from integrations.models import Connection, ConnectionEvent, ConnectionStatus, Mapping
+from integrations.connectors.base import (
+    LedgerAccount,
+    LedgerContact,
+    LedgerTaxRate,
+    LedgerTrackingOption,
+)
+from integrations.models import (
+    Connection,
+    ConnectionEvent,
+    ConnectionStatus,
+    Mapping,
+    MappingKind,
+)
 
 
 def connection_list(*, org: Organization) -> QuerySet[Connection]:
@@ -65,10 +76,25 @@ class LedgerChoices:
     accounts: list[LedgerAccount]
     tracking_options: list[LedgerTrackingOption]
     contacts: list[LedgerContact]
+    tax_rates: list[LedgerTaxRate] = field(default_factory=list)
 
     @property
     def active_accounts(self) -> list[LedgerAccount]:
         return [account for account in self.accounts if account.status == "ACTIVE"]
+
+    @property
+    def bookable_accounts(self) -> list[LedgerAccount]:
+        """What a category maps to: bills and invoices book to expense and revenue accounts,
+        never to bank or system ones."""
+        return [
+            a
+            for a in self.active_accounts
+            if a.type != "BANK" and a.account_class in ("EXPENSE", "REVENUE", "")
+        ]
+
+    @property
+    def bank_accounts(self) -> list[LedgerAccount]:
+        return [a for a in self.active_accounts if a.type == "BANK"]
 
     def account(self, external_id: str) -> LedgerAccount | None:
         return next((a for a in self.accounts if a.external_id == external_id), None)
@@ -80,8 +106,11 @@ class LedgerChoices:
         return next((c for c in self.contacts if c.external_id == external_id), None)
 
 
-def connection_ledger_choices(*, connection: Connection) -> LedgerChoices:
-    """Accounts, tracking options and contacts, from the ledger (raises ConnectorError)."""
+def connection_ledger_choices(
+    *, connection: Connection, with_tax_rates: bool = False
+) -> LedgerChoices:
+    """Accounts, tracking options and contacts (and tax rates when asked), from the ledger
+    (raises ConnectorError)."""
     from integrations.services import connector_for
 
     connector = connector_for(connection)
@@ -89,4 +118,71 @@ def connection_ledger_choices(*, connection: Connection) -> LedgerChoices:
         accounts=connector.list_accounts(),
         tracking_options=connector.list_tracking_options(),
         contacts=[c for c in connector.list_contacts() if c.status == "ACTIVE"],
+        tax_rates=[r for r in connector.list_tax_rates() if r.status == "ACTIVE"]
+        if with_tax_rates
+        else [],
     )
+
+
+def connection_mappings(*, connection: Connection) -> dict:
+    """Every category, department and vendor of the organisation with what it maps to on this
+    connection (null when nothing), and the payment bank account: from our rows, no ledger call."""
+    from documents.selectors import category_list, department_list, vendor_list
+
+    org = connection.org
+    index = mapping_index(connection=connection)
+
+    def mapped(kind: str, local_id: int) -> Mapping | None:
+        return index.get((kind, local_id))
+
+    accounts = []
+    for category in category_list(org=org).order_by("name", "pk"):
+        mapping = mapped(MappingKind.ACCOUNT, category.pk)
+        accounts.append(
+            {
+                "category_id": category.pk,
+                "category_name": category.name,
+                "account": {
+                    "id": mapping.external_id,
+                    "code": mapping.extra.get("code", ""),
+                    "name": mapping.extra.get("name", mapping.external_name),
+                }
+                if mapping
+                else None,
+            }
+        )
+    tracking = []
+    for department in department_list(org=org).order_by("name", "pk"):
+        mapping = mapped(MappingKind.TRACKING, department.pk)
+        tracking.append(
+            {
+                "department_id": department.pk,
+                "department_name": department.name,
+                "tracking_option": {
+                    "id": mapping.external_id,
+                    "name": mapping.extra.get("option_name", ""),
+                    "category_id": mapping.extra.get("category_id", ""),
+                    "category_name": mapping.extra.get("category_name", ""),
+                }
+                if mapping
+                else None,
+            }
+        )
+    contacts = []
+    for vendor in vendor_list(org=org).order_by("name", "pk"):
+        mapping = mapped(MappingKind.CONTACT, vendor.pk)
+        contacts.append(
+            {
+                "vendor_id": vendor.pk,
+                "vendor_name": vendor.name,
+                "contact": {"id": mapping.external_id, "name": mapping.external_name}
+                if mapping
+                else None,
+            }
+        )
+    return {
+        "accounts": accounts,
+        "tracking": tracking,
+        "contacts": contacts,
+        "payment_bank_account_code": connection.settings.get("payment_account_code") or None,
+    }

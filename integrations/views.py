@@ -306,12 +306,7 @@ class MappingView(IntegrationsView):
     template_name = "integrations/mappings.html"
 
     def _form(self, request, connection, choices, data=None):
-        # Bills and invoices book to expense and revenue accounts, never to bank or system ones.
-        accounts = [
-            (a.external_id, f"{a.code} {a.name}")
-            for a in choices.active_accounts
-            if a.type != "BANK" and a.account_class in ("EXPENSE", "REVENUE", "")
-        ]
+        accounts = [(a.external_id, f"{a.code} {a.name}") for a in choices.bookable_accounts]
         return MappingForm(
             data,
             categories=category_list(org=request.org),
@@ -319,11 +314,7 @@ class MappingView(IntegrationsView):
             vendors=vendor_list(org=request.org),
             choices={
                 "accounts": accounts,
-                "bank_accounts": [
-                    (a.code, f"{a.code} {a.name}")
-                    for a in choices.active_accounts
-                    if a.type == "BANK"
-                ],
+                "bank_accounts": [(a.code, f"{a.code} {a.name}") for a in choices.bank_accounts],
                 "tracking": [
                     (o.option_id, f"{o.category_name}: {o.option_name}")
                     for o in choices.tracking_options

@@ -322,6 +322,8 @@ class SyncAttempt(models.Model):
     error_message = models.TextField(blank=True, default="")
     explanation = models.TextField(blank=True, default="")
     hint = models.TextField(blank=True, default="")
+    # Machine-readable parts of the error, e.g. {"missing_mapping": {"kind", "local_id", "name"}}.
+    error_detail = models.JSONField(default=dict, blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     # Each HTTP exchange of the attempt: method, url, status, redacted and truncated bodies.
     calls = models.JSONField(default=list, blank=True)

@@ -1612,6 +1612,12 @@ def _insert_attempts(attempts: list[SyncAttempt]) -> None:
     SyncAttempt.objects.bulk_create(attempts)
 
 
+def _error_detail(error) -> dict:
+    """What a program needs of the error: the mapping to add, for a missing one."""
+    missing = getattr(error, "missing_mapping", None)
+    return {"missing_mapping": missing} if missing else {}
+
+
 def _attempt(
     record: SyncRecord,
     log: _AttemptLog,
@@ -1639,6 +1645,7 @@ def _attempt(
         error_message=(error.message if error else "")[:4000],
         explanation=error.explanation if error else "",
         hint=error.hint if error else "",
+        error_detail=_error_detail(error),
         http_status=error.http_status if error and error.http_status else last_status,
         calls=[dataclasses.asdict(call) for call in calls[: settings.SYNC_LOGGED_CALLS]],
         duration_ms=int((time.monotonic() - log.monotonic) * 1000),

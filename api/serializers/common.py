@@ -30,6 +30,18 @@ class OrgRelatedField(serializers.PrimaryKeyRelatedField):
         return self.model.objects.for_org(self.context["org"])
 
 
+class MissingMappingSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["account", "tracking", "payment_bank_account"],
+        help_text="account: a category's ledger account; tracking: a department's tracking "
+        "option; payment_bank_account: the connection's bank account for payments.",
+    )
+    local_id = serializers.IntegerField(
+        allow_null=True, help_text="The category or department id (null for the bank account)."
+    )
+    name = serializers.CharField(help_text="Its name here.")
+
+
 class ErrorInfoSerializer(serializers.Serializer):
     """Why a push failed: the ledger's words, what they mean and how to fix it."""
 
@@ -37,9 +49,22 @@ class ErrorInfoSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="The ledger's (or our) message, as given.")
     explanation = serializers.CharField(help_text="What it means.")
     hint = serializers.CharField(help_text="How to fix it.")
+    missing_mapping = MissingMappingSerializer(
+        allow_null=True,
+        help_text="For a 4000 missing mapping: what to map (set it with PATCH "
+        "/connections/{id}/mappings, then retry); null otherwise.",
+    )
 
 
-def error_info(*, code, message: str, explanation: str, hint: str) -> dict | None:
+def error_info(
+    *, code, message: str, explanation: str, hint: str, detail: dict | None = None
+) -> dict | None:
     if not (code or message):
         return None
-    return {"status_code": code, "message": message, "explanation": explanation, "hint": hint}
+    return {
+        "status_code": code,
+        "message": message,
+        "explanation": explanation,
+        "hint": hint,
+        "missing_mapping": (detail or {}).get("missing_mapping"),
+    }

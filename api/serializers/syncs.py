@@ -3,7 +3,12 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers.common import ErrorInfoSerializer, error_info, id_field
+from api.serializers.common import (
+    ErrorInfoSerializer,
+    MissingMappingSerializer,
+    error_info,
+    id_field,
+)
 from integrations.models import Connection
 from synclog.models import (
     EntryType,
@@ -165,6 +170,7 @@ class TransactionSerializer(serializers.Serializer):
                 message=attempt.error_message,
                 explanation=attempt.explanation,
                 hint=attempt.hint,
+                detail=attempt.error_detail,
             )
         record = item.record
         return error_info(
@@ -254,6 +260,9 @@ class AttemptSerializer(serializers.ModelSerializer):
     sync_id = serializers.SerializerMethodField()
     actor = serializers.SerializerMethodField(help_text="Who: a user, an API key, or automatic.")
     outcome = serializers.ChoiceField(choices=Outcome.choices)
+    missing_mapping = serializers.SerializerMethodField(
+        help_text="For a 4000 missing mapping: what to map; null otherwise."
+    )
 
     class Meta:
         model = SyncAttempt
@@ -272,12 +281,17 @@ class AttemptSerializer(serializers.ModelSerializer):
             "error_message",
             "explanation",
             "hint",
+            "missing_mapping",
             "http_status",
             "duration_ms",
             "started_at",
             "finished_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(MissingMappingSerializer(allow_null=True))
+    def get_missing_mapping(self, attempt: SyncAttempt) -> dict | None:
+        return attempt.error_detail.get("missing_mapping")
 
     @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_sync_id(self, attempt: SyncAttempt):

@@ -195,6 +195,14 @@ class LedgerTrackingOption:
 
 
 @dataclass(frozen=True)
+class LedgerTaxRate:
+    tax_type: str  # what a line sends (Xero: TaxType)
+    name: str
+    rate: Decimal  # percent
+    status: str = "ACTIVE"
+
+
+@dataclass(frozen=True)
 class LedgerTenant:
     tenant_id: str
     name: str
@@ -348,3 +356,6 @@ class Connector(ABC):
 
     @abstractmethod
     def list_tracking_options(self) -> list[LedgerTrackingOption]: ...
+
+    @abstractmethod
+    def list_tax_rates(self) -> list[LedgerTaxRate]: ...

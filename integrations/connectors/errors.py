@@ -96,3 +96,8 @@ class ConfigurationError(PermanentError):
     """Our side is not set up: a missing mapping or setting. Names what to map."""
 
     status_code = 4000
+
+    def __init__(self, message: str, *, missing_mapping: dict | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        # Machine-readable: {"kind", "local_id", "name"} of what to map (the API shows it).
+        self.missing_mapping = missing_mapping

@@ -36,6 +36,7 @@ from integrations.connectors.base import (
     EntryState,
     LedgerAccount,
     LedgerContact,
+    LedgerTaxRate,
     LedgerTenant,
     LedgerTrackingOption,
     LinePayload,
@@ -568,6 +569,18 @@ class XeroConnector(Connector):
             )
             for category in response.json().get("TrackingCategories", [])
             for option in category.get("Options", [])
+        ]
+
+    def list_tax_rates(self) -> list[LedgerTaxRate]:
+        response = self._send("GET", f"{self.endpoints.api}/TaxRates")
+        return [
+            LedgerTaxRate(
+                tax_type=rate["TaxType"],
+                name=rate.get("Name", ""),
+                rate=_money(rate.get("EffectiveRate", rate.get("DisplayTaxRate", 0))),
+                status=rate.get("Status", "ACTIVE"),
+            )
+            for rate in response.json().get("TaxRates", [])
         ]
 
     # --- writes --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from werkzeug.http import parse_date as parse_http_date
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from . import wire
+from . import seed, wire
 from .ledger import Ledger, LedgerError
 from .models import Tenant
 from .responses import (
@@ -247,6 +247,28 @@ def get_tracking_categories(call: ApiCall) -> Response:
     return items if isinstance(items, Response) else call.ok("TrackingCategories", items)
 
 
+def get_tax_rates(call: ApiCall) -> Response:
+    """getTaxRates: the seeded rates, in Xero's wire format (numbers with four decimals)."""
+    items = [
+        {
+            "Name": name,
+            "TaxType": tax_type,
+            "ReportTaxType": tax_type,
+            **{
+                f"CanApplyTo{kind}": kind in applies_to
+                for kind in ("Assets", "Equity", "Expenses", "Liabilities", "Revenue")
+            },
+            "DisplayTaxRate": float(rate),
+            "EffectiveRate": float(rate),
+            "Status": status,
+            "TaxComponents": [{"Name": "Sales Tax", "Rate": float(rate), "IsCompound": False}],
+        }
+        for name, tax_type, rate, status, applies_to in seed.TAX_RATES
+    ]
+    items = _filtered(call, items)
+    return items if isinstance(items, Response) else call.ok("TaxRates", items)
+
+
 # --- invoices ----------------------------------------------------------------------------------
 
 
@@ -460,6 +482,7 @@ ROUTES = [
     _rule("/Contacts", ["PUT"], put_contacts),
     _rule("/Contacts/<contact_id>", ["GET"], get_contact),
     _rule("/TrackingCategories", ["GET"], get_tracking_categories),
+    _rule("/TaxRates", ["GET"], get_tax_rates),
     _rule("/Invoices", ["GET"], get_invoices),
     _rule("/Invoices", ["PUT"], put_invoices),
     _rule("/Invoices", ["POST"], post_invoices),

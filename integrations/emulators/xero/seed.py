@@ -41,6 +41,14 @@ CONTACTS = [
     ("Old Vendor Inc", "ARCHIVED", True, False),
 ]
 
+# A US organisation's tax rates: name, TaxType, rate (percent), status, what it applies to
+TAX_RATES = [
+    ("Tax Exempt", "NONE", "0.0000", "ACTIVE", ("Expenses", "Revenue", "Assets", "Liabilities")),
+    ("Tax on Purchases", "INPUT", "8.5000", "ACTIVE", ("Expenses", "Assets")),
+    ("Tax on Sales", "OUTPUT", "8.5000", "ACTIVE", ("Revenue",)),
+    ("Sales Tax on Imports", "GSTONIMPORTS", "0.0000", "ACTIVE", ("Liabilities",)),
+]
+
 TRACKING = {"Department": ["Sales", "Operations", "Finance", "Engineering", "Marketing"]}
 
 
