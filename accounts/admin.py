@@ -11,7 +11,8 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "currency", "created_at"]
+    list_display = ["name", "slug", "currency", "dataset_sync", "created_at"]
+    list_filter = ["dataset_sync"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]

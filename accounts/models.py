@@ -2,12 +2,27 @@ from django.conf import settings
 from django.db import models
 
 
+class DatasetSync(models.TextChoices):
+    """When the items of an expense dataset pushed over the API go to the ledger."""
+
+    STAGED = "staged", "Held until a sync over the dataset starts"
+    ON_PUSH = "on_push", "Each item syncs as soon as it is pushed"
+
+
 class Organization(models.Model):
     """A tenant. Every tenant-owned row points at one."""
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     currency = models.CharField(max_length=3, default="USD", help_text="Default ISO 4217 currency.")
+    # Staged (Codat's model) lets a sync push a whole dataset on the batched path; on_push
+    # keeps the older behaviour of one push per item as it arrives.
+    dataset_sync = models.CharField(
+        max_length=16,
+        choices=DatasetSync.choices,
+        default=DatasetSync.STAGED,
+        help_text="When pushed expense datasets sync: held until POST /syncs, or on push.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

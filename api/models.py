@@ -46,12 +46,15 @@ class IdempotencyRecord(models.Model):
 class ExpenseDataset(OrgScopedModel):
     """A batch of expense transactions pushed by a partner system in one call.
 
-    Each item became an expense document (created, submitted and approved), so it syncs like
-    any approved document; `POST /syncs` with the dataset's id pushes them again in a sync.
+    Each item became an approved expense document. A staged dataset (the organisation's
+    default) is held: nothing syncs until `POST /syncs` names it, and that sync pushes all of
+    it on the batched path. An accepted one (organisations that sync on push) syncs item by
+    item as it arrives; `POST /syncs` then pushes them again in a sync the partner can follow.
     """
 
     class Status(models.TextChoices):
-        ACCEPTED = "accepted", "Accepted"
+        STAGED = "staged", "Staged (held until a sync starts)"
+        ACCEPTED = "accepted", "Accepted (syncing on push)"
         SYNC_REQUESTED = "sync_requested", "Sync requested"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -1,19 +1,22 @@
 """Expense datasets: a partner system pushes a batch of expense transactions in one call.
 
-Each transaction becomes an expense document created, submitted and approved through
-documents.services, in one transaction for the whole batch (all or nothing; every item's errors
-are reported at once, keyed `items.<n>.<field>`). Approval makes the sync engine push them on
-its own, as it does for any approved document; `POST /syncs` with the dataset's id pushes them
-again in a sync the partner can follow (an entry pushed already is updated or left as it is,
-never doubled). Datasets may be pushed while a sync runs.
+Each transaction becomes an approved expense document (documents_create_approved: the checks
+of create, submit and approve, in bulk), in one transaction for the whole batch (all or
+nothing; every item's errors are reported at once, keyed `items.<n>.<field>`). A staged dataset
+(the default, Codat's model) is held until `POST /syncs` names it, and that sync pushes its
+items on the batched path; an organisation set to sync on push has each item pushed as it
+arrives, and `POST /syncs` pushes them again in a sync the partner can follow (an entry pushed
+already is updated or left as it is, never doubled). Datasets may be pushed while a sync runs:
+they wait for the next one.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 
-from accounts.models import ApiKey, Organization
+from accounts.models import ApiKey, DatasetSync, Organization
 from api.models import ExpenseDataset, ExpenseDatasetItem
 from documents import services as document_services
 from documents.models import Contact, ContactKind, DocumentKind
@@ -62,23 +65,29 @@ def _check_transaction_ids(org: Organization, items: list[dict], errors: dict) -
 
 
 def _vendors_by_name(org: Organization, items: list[dict]) -> dict[str, Contact]:
-    """The vendor of each merchant name without a contact id: found by name, else created."""
+    """The vendor of each merchant name without a contact id: found by name, else created
+    (all in two queries, however many names)."""
     names = {item["merchant_name"].strip() for item in items if not item.get("contact")}
     names.discard("")
     if not names:
         return {}
     vendors: dict[str, Contact] = {}
     lowered = {name.lower() for name in names}
-    for contact in Contact.objects.for_org(org).filter(kind=ContactKind.VENDOR).order_by("id"):
-        key = contact.name.lower()
-        if key in lowered:
-            vendors.setdefault(key, contact)
+    found = (
+        Contact.objects.for_org(org)
+        .filter(kind=ContactKind.VENDOR)
+        .annotate(lowered_name=Lower("name"))
+        .filter(lowered_name__in=lowered)
+        .order_by("id")
+    )
+    for contact in found:
+        vendors.setdefault(contact.name.lower(), contact)
+    new = {}
     for name in sorted(names):
         if name.lower() not in vendors:
-            vendors[name.lower()] = document_services.contact_create(
-                org=org, name=name, kind=ContactKind.VENDOR
-            )
-    return vendors
+            new.setdefault(name.lower(), Contact(org=org, name=name, kind=ContactKind.VENDOR))
+    Contact.objects.bulk_create(new.values())
+    return {**vendors, **new}
 
 
 def _item_errors(index: int, item: dict, error: ValidationError) -> dict[str, list[str]]:
@@ -102,46 +111,51 @@ def _item_errors(index: int, item: dict, error: ValidationError) -> dict[str, li
 def expense_dataset_create(
     *, org: Organization, api_key: ApiKey | None, items: list[dict]
 ) -> ExpenseDataset:
-    """Create the dataset and one approved expense document per item; all or nothing."""
+    """Create the dataset and one approved expense document per item; all or nothing, in a
+    fixed number of queries. A staged dataset (the default) is held until a sync names it;
+    an organisation that syncs on push has each item pushed as it arrives."""
     errors: dict[str, list[str]] = {}
     _check_transaction_ids(org, items, errors)
     if errors:
         raise ValidationError(errors)
+    staged = org.dataset_sync == DatasetSync.STAGED
     vendors = _vendors_by_name(org, items)
-    documents = []
-    for index, item in enumerate(items):
-        contact = item.get("contact") or vendors.get(item["merchant_name"].strip().lower())
+    fields = []
+    for item in items:
         lines = [
             {**line, "category": line.get("category") or item.get("category")}
             for line in item["lines"]
         ]
-        try:
-            document = document_services.document_create(
-                org=org,
-                actor=None,
-                kind=DocumentKind.EXPENSE,
-                number=item.get("reference") or item["id"],
-                contact=contact,
-                issue_date=item["issue_date"],
-                due_date=item["issue_date"],
-                currency=item["currency"],
-                total=_line_total(lines),
-                lines=lines,
-                category=item.get("category"),
-                department=item.get("department"),
-                description=item.get("notes", ""),
-            )
-            document = document_services.document_submit(document=document, actor=None)
-            document = document_services.document_approve(document=document, actor=None)
-        except ValidationError as error:
-            for path, messages in _item_errors(index, item, error).items():
-                errors.setdefault(path, []).extend(messages)
-            continue
-        documents.append((index, item["id"], document))
+        fields.append(
+            {
+                "number": item.get("reference") or item["id"],
+                "contact": item.get("contact")
+                or vendors.get(item["merchant_name"].strip().lower()),
+                "issue_date": item["issue_date"],
+                "due_date": item["issue_date"],
+                "currency": item["currency"],
+                "total": _line_total(lines),
+                "lines": lines,
+                "category": item.get("category"),
+                "department": item.get("department"),
+                "description": item.get("notes", ""),
+            }
+        )
+    created, failed = document_services.documents_create_approved(
+        org=org, actor=None, kind=DocumentKind.EXPENSE, items=fields, sync=not staged
+    )
+    for index, error in sorted(failed.items()):
+        for path, messages in _item_errors(index, items[index], error).items():
+            errors.setdefault(path, []).extend(messages)
     if errors:
         raise ValidationError(errors)
+    documents = [
+        (index, item["id"], doc)
+        for index, (item, doc) in enumerate(zip(items, created, strict=True))
+    ]
+    status = ExpenseDataset.Status.STAGED if staged else ExpenseDataset.Status.ACCEPTED
     dataset = ExpenseDataset.objects.create(
-        org=org, created_by_key=api_key, item_count=len(documents)
+        org=org, created_by_key=api_key, item_count=len(documents), status=status
     )
     try:
         with transaction.atomic():

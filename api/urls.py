@@ -10,7 +10,16 @@ from rest_framework.permissions import AllowAny
 
 from api.exceptions import error_body
 from api.schema import SCHEMA_SETTINGS
-from api.views import datasets, documents, mappings, payments, reference, syncs, webhooks
+from api.views import (
+    datasets,
+    documents,
+    mappings,
+    organization,
+    payments,
+    reference,
+    syncs,
+    webhooks,
+)
 
 app_name = "api"
 
@@ -53,6 +62,7 @@ v1 = [
         name="document-payments",
     ),
     path("payments", payments.PaymentListApi.as_view(), name="payments"),
+    path("organization", organization.OrganizationApi.as_view(), name="organization"),
     path("expense-datasets", datasets.DatasetListCreateApi.as_view(), name="datasets"),
     path("expense-datasets/<uuid:dataset_id>", datasets.DatasetDetailApi.as_view(), name="dataset"),
     path("syncs", syncs.SyncListCreateApi.as_view(), name="syncs"),

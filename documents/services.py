@@ -40,7 +40,7 @@ from documents.validation import (
     parse_money,
     parse_quantity,
 )
-from synclog.services import request_sync, request_sync_for_update
+from synclog.services import request_sync, request_sync_documents, request_sync_for_update
 
 # The fields of a document that a user may edit; the ledger holds all of them.
 EDITABLE_FIELDS = (
@@ -573,3 +573,78 @@ def _sniff_content_type(upload: UploadedFile) -> str | None:
         if head.startswith(magic):
             return content_type
     return None
+
+
+@transaction.atomic
+def documents_create_approved(
+    *, org: Organization, actor, kind: str, items: list[dict], sync: bool = True
+) -> tuple[list[Document], dict[int, ValidationError]]:
+    """Create many approved documents at once (an expense dataset of up to 500 items): the same
+    checks as document_create, submit and approve, in a fixed number of queries whatever the
+    count. `items` hold document_create's fields. Returns the documents, or (nothing written)
+    each failing item's errors by its index. With `sync`, they sync as approval makes them."""
+    failed: dict[int, ValidationError] = {}
+    documents: list[Document] = []
+    lines_of: list[list[dict]] = []
+    for index, item in enumerate(items):
+        errors = ErrorCollector()
+        values = _clean_document_fields(
+            errors,
+            org=org,
+            kind=kind,
+            values={name: item.get(name) for name in EDITABLE_FIELDS if name in item},
+        )
+        cleaned_lines = _clean_lines(errors, org=org, lines=item.get("lines") or [])
+        document = Document(org=org, kind=kind, created_by=actor, **values)
+        _check_totals_and_dates(errors, document=document, lines=cleaned_lines)
+        try:
+            errors.raise_if_any()
+        except ValidationError as error:
+            failed[index] = error
+            continue
+        documents.append(document)
+        lines_of.append(cleaned_lines)
+    # Numbers: one query for the ones taken already, and no two alike within the batch.
+    taken = set(
+        Document.objects.for_org(org)
+        .filter(
+            kind=kind,
+            contact_id__in={d.contact_id for d in documents},
+            number__in={d.number for d in documents},
+        )
+        .values_list("contact_id", "number")
+    )
+    positions = [index for index in range(len(items)) if index not in failed]
+    for index, document in zip(positions, documents, strict=True):
+        key = (document.contact_id, document.number)
+        if key in taken:
+            failed[index] = ValidationError(
+                {
+                    "number": f"{document.contact.name} already has a {kind} numbered "
+                    f"{document.number}."
+                }
+            )
+        taken.add(key)
+    if failed:
+        return [], failed
+    now = timezone.now()
+    for document in documents:
+        document.status = DocumentStatus.APPROVED
+        document.approved_by = actor
+        document.approved_at = now
+    try:
+        with transaction.atomic():
+            Document.objects.bulk_create(documents)
+    except IntegrityError:
+        # A concurrent writer took one of the numbers between our check and the insert.
+        raise ValidationError(
+            {"number": "Another document with one of these contacts and numbers was just saved."}
+        ) from None
+    DocumentLine.objects.bulk_create(
+        DocumentLine(document=document, **line)
+        for document, lines in zip(documents, lines_of, strict=True)
+        for line in lines
+    )
+    if sync:
+        request_sync_documents(org=org, documents=documents, reason="approved", actor=actor)
+    return documents, {}

@@ -46,9 +46,12 @@ class DatasetListCreateApi(ApiListView):
         summary="Push expense transactions",
         description="Up to 500 expense transactions in one dataset, all or nothing (every "
         "item's errors at once, e.g. `items.3.lines.0.unit_amount`). Each becomes an approved "
-        "expense document and starts syncing; start a sync you can follow with "
-        '`POST /syncs {"dataset_ids": [id]}`. A transaction id pushed before is refused: '
-        "update its document and retry instead.",
+        "expense document. The dataset is `staged`: held until you start its sync with "
+        '`POST /syncs {"dataset_ids": [id]}`, which pushes its items in batches. Datasets '
+        "pushed while a sync runs wait for the next one. An organisation whose "
+        "`dataset_sync` is `on_push` (`GET /organization`) has each item synced as it is "
+        "pushed instead. A transaction id pushed before is refused: update its document and "
+        "retry instead.",
         request=ExpenseDatasetCreateSerializer,
         responses={201: ExpenseDatasetSerializer},
         post=True,

@@ -2,6 +2,7 @@
 
 import pytest
 
+from accounts.models import DatasetSync
 from api.models import ExpenseDataset
 from documents.models import Contact, Document, DocumentKind, DocumentStatus
 from tests.api.conftest import error_fields
@@ -34,8 +35,14 @@ def test_push_a_batch_and_read_it(api, org, category, vendor):
     response = push(api, items)
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["status"], body["item_count"]) == ("accepted", 3)
-    assert body["counts"] == {"not_synced": 3, "pending": 0, "complete": 0, "failed": 0}
+    assert (body["status"], body["item_count"]) == ("staged", 3)
+    assert body["counts"] == {
+        "staged": 3,
+        "not_synced": 0,
+        "pending": 0,
+        "complete": 0,
+        "failed": 0,
+    }
     assert [item["transaction_id"] for item in body["items"]] == [
         "txn-0001",
         "txn-0002",
@@ -58,13 +65,21 @@ def test_push_a_batch_and_read_it(api, org, category, vendor):
     assert [row["id"] for row in listed] == [body["id"]]
 
 
-def test_items_sync_and_their_status_follows(api, category, connection, drain):
+def test_items_sync_and_their_status_follows(api, org, category, connection, drain):
+    org.dataset_sync = DatasetSync.ON_PUSH  # (staged datasets: test_datasets_staged.py)
+    org.save(update_fields=["dataset_sync"])
     body = push(api, [expense(1, category), expense(2, category)]).json()
     assert body["counts"]["pending"] == 2
     assert body["items"][0]["records"][0]["status"] == "pending"
     drain()
     after = api.get(f"/api/v1/expense-datasets/{body['id']}").json()
-    assert after["counts"] == {"not_synced": 0, "pending": 0, "complete": 2, "failed": 0}
+    assert after["counts"] == {
+        "staged": 0,
+        "not_synced": 0,
+        "pending": 0,
+        "complete": 2,
+        "failed": 0,
+    }
     record = after["items"][0]["records"][0]
     assert (record["status"], record["connection"], record["error"]) == (
         "complete",
