@@ -7,6 +7,9 @@ from rest_framework import authentication, exceptions
 
 from accounts.api_keys import api_key_authenticate
 from accounts.models import ApiKey
+from partners.models import PartnerApiKey
+from partners.selectors import partner_grant_for
+from partners.services import is_partner_key, partner_key_authenticate
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,25 @@ class ApiKeyPrincipal:
         return self.username
 
 
+@dataclass(frozen=True)
+class PartnerPrincipal:
+    """A partner system, by its partner key, on its own endpoints (no organisation)."""
+
+    partner_key: PartnerApiKey
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    pk = None
+
+    @property
+    def username(self) -> str:
+        return f"Partner {self.partner_key.partner.name}"
+
+    def __str__(self) -> str:
+        return self.username
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -44,13 +66,41 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             plaintext = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid API key.") from None
+        # /api/v1/organizations/{org_id}/…: the organisation named in the path (ApiView.dispatch).
+        path_org_id = getattr(request._request, "path_org_id", None)
+        if is_partner_key(plaintext):
+            return self._authenticate_partner(request, plaintext, path_org_id)
         api_key = api_key_authenticate(plaintext=plaintext)
         if api_key is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        if path_org_id is not None and path_org_id != api_key.org_id:
+            raise exceptions.NotFound()  # another organisation: as if it did not exist
+        return self._acting_for(request, api_key)
+
+    @staticmethod
+    def _acting_for(request, api_key: ApiKey):
         # Every selector and service of the API is scoped by request.org.
         request.org = api_key.org
         request._request.org = api_key.org
         return ApiKeyPrincipal(api_key=api_key), api_key
+
+    def _authenticate_partner(self, request, plaintext: str, path_org_id: int | None):
+        partner_key = partner_key_authenticate(plaintext=plaintext)
+        if partner_key is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.")
+        request.partner = partner_key.partner
+        request._request.partner = partner_key.partner
+        if path_org_id is None:
+            # The partner's own endpoints (/partner/…); per-organisation ones answer 403.
+            request.org = None
+            request._request.org = None
+            return PartnerPrincipal(partner_key=partner_key), partner_key
+        grant = partner_grant_for(partner=partner_key.partner, org_id=path_org_id)
+        if grant is None:
+            raise exceptions.NotFound()  # not in this partner's scope: as if it did not exist
+        # The grant's organisation key: throttling, idempotency and the actor label as for any
+        # organisation key.
+        return self._acting_for(request, grant.api_key)
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="api"'
@@ -65,5 +115,7 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "type": "http",
             "scheme": "bearer",
             "description": "An API key created by an admin on the API keys page "
-            "(`Authorization: Bearer lsk_…`). Each key acts for one organisation.",
+            "(`Authorization: Bearer lsk_…`). Each key acts for one organisation. A partner's key "
+            "(`lsp_…`, created by our staff) acts on the organisations it created or was "
+            "granted, named in the path: `/api/v1/organizations/{org_id}/…`.",
         }

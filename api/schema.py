@@ -239,6 +239,15 @@ def add_retry_after_header(result, generator, request, public):
     return result
 
 
+ORG_PATH_PREFIX = "/api/v1/organizations/{org_id}/"
+
+
+def drop_organization_path_copies(endpoints):
+    """/api/v1/organizations/{org_id}/… repeats every endpoint for partner keys: documented once
+    in the description, not as a second copy of each operation."""
+    return [endpoint for endpoint in endpoints if not endpoint[0].startswith(ORG_PATH_PREFIX)]
+
+
 API_DESCRIPTION = """
 Push bills and expenses from your system, start syncs to the accounting system (Xero), follow them
 to the end and learn the outcome by signed webhooks.
@@ -247,6 +256,15 @@ to the end and learn the outcome by signed webhooks.
 Every call carries `Authorization: Bearer <API key>`. An admin of the organisation creates keys on
 the API keys page (the key is shown once). A key acts for its organisation only: ids of another
 organisation answer 404, like missing ones. No key, or an unknown or revoked one: 401.
+
+## Partners
+A partner serving many companies gets a partner key (`lsp_…`) from our staff. With it:
+`POST /api/v1/partner/organizations` creates a company, `POST /api/v1/partner/organizations/{id}/
+connect-links` gives a one-time link for the company's owner to sign in and connect the ledger,
+`GET /api/v1/partner/connections` lists the companies' connections and their health. Every
+endpoint below also answers at `/api/v1/organizations/{org_id}/…` (e.g.
+`/api/v1/organizations/42/syncs`): with a partner key, for the companies it created or was
+granted (any other id answers 404); an organisation's own key may use its own id there.
 
 ## Errors
 Every error has one shape:
@@ -301,6 +319,7 @@ SCHEMA_SETTINGS = {
         "WebhookEventTypeEnum": "webhooks.models.WebhookEventType",
         "DeliveryStatusEnum": "webhooks.models.DeliveryStatus",
     },
+    "PREPROCESSING_HOOKS": ["api.schema.drop_organization_path_copies"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_retry_after_header",

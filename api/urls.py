@@ -15,6 +15,7 @@ from api.views import (
     documents,
     mappings,
     organization,
+    partners,
     payments,
     reference,
     syncs,
@@ -144,7 +145,31 @@ def endpoint_not_found(request, *args, **kwargs):
 # The schema and the docs are public (they hold no data), so a partner can read them first.
 PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
+# A partner key's own endpoints (no organisation in the path).
+partner = [
+    path(
+        "organizations",
+        partners.PartnerOrganizationListCreateApi.as_view(),
+        name="partner-organizations",
+    ),
+    path(
+        "organizations/<int:company_id>",
+        partners.PartnerOrganizationDetailApi.as_view(),
+        name="partner-organization",
+    ),
+    path(
+        "organizations/<int:company_id>/connect-links",
+        partners.PartnerConnectLinkApi.as_view(),
+        name="partner-connect-links",
+    ),
+    path("connections", partners.PartnerConnectionListApi.as_view(), name="partner-connections"),
+]
+
 urlpatterns = [
+    path("v1/partner/", include(partner)),
+    # Every endpoint again with the organisation in the path, for partner keys (an
+    # organisation's own key may use it too, with its own id). Left out of the schema.
+    path("v1/organizations/<int:org_id>/", include(v1)),
     path("v1/", include(v1)),
     re_path(r"^v1/", endpoint_not_found),
     path(

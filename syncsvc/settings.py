@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "synclog",
     "webhooks",
     "api",
+    "partners",
 ]
 
 MIDDLEWARE = [

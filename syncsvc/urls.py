@@ -11,5 +11,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("settings/api-keys/", include("accounts.urls_api_keys")),
+    path("connect/", include("partners.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -49,6 +49,12 @@ class ApiView(APIView):
     # so `-F description=renamed` disabled a webhook endpoint. Uploads set their own parsers.
     parser_classes = [ApiJSONParser]
 
+    def dispatch(self, request, *args, **kwargs):
+        # /api/v1/organizations/{org_id}/… serves every endpoint again: the organisation comes
+        # from the path (checked against the key in authentication), the view never sees it.
+        request.path_org_id = kwargs.pop("org_id", None)
+        return super().dispatch(request, *args, **kwargs)
+
     def get_exception_handler(self):
         return api_exception_handler
 
