@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from integrations.models import Connection, Mapping
+from integrations.models import Connection, ConnectionEvent, Mapping
 
 
 class MappingInline(admin.TabularInline):
@@ -59,3 +59,22 @@ class MappingAdmin(admin.ModelAdmin):
     list_filter = ["kind", "connection__provider"]
     search_fields = ["external_name", "external_id", "connection__name"]
     list_select_related = ["connection"]
+
+
+@admin.register(ConnectionEvent)
+class ConnectionEventAdmin(admin.ModelAdmin):
+    """The audit trail of connections: read only, as an audit record must be."""
+
+    list_display = ["at", "connection", "kind", "actor", "note"]
+    list_filter = ["kind", "connection__org"]
+    search_fields = ["connection__name", "connection__org__name", "actor__username", "note"]
+    list_select_related = ["connection", "actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -3,12 +3,15 @@ migrated, serving the page that broke on the old SQLite default (Requires attent
 failure causes), and stopped when its command ends."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import psutil
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,8 +64,18 @@ def postgres_running_on(data_dir: Path) -> bool:
     return psutil.pid_exists(int(pid_file.read_text().split()[0]))
 
 
-def test_embedded_server_from_a_fresh_folder_serves_requires_attention(tmp_path):
-    data_dir = tmp_path / "postgres"
+@pytest.fixture
+def data_parent():
+    """A folder for the data outside pytest's tmp_path: as root the server runs as its own OS
+    user, who must reach the data, and pytest keeps its tmp root private (0700) and makes it so
+    again whenever another pytest run starts."""
+    parent = Path(tempfile.mkdtemp(prefix="ledgersync-devdb-test-"))
+    yield parent
+    shutil.rmtree(parent, ignore_errors=True)
+
+
+def test_embedded_server_from_a_fresh_folder_serves_requires_attention(tmp_path, data_parent):
+    data_dir = data_parent / "postgres"
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     env.update(
         DJANGO_SETTINGS_MODULE="syncsvc.settings",
