@@ -97,6 +97,11 @@ class RateLimiter(ABC):
         return 0.0 if wait is None else max(wait, MIN_WAIT_SECONDS)
 
     @abstractmethod
+    def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
+        """The calls counted in the key's current window, and the seconds until the oldest of
+        them leaves it (0 when none): what the API's RateLimit-* headers tell a caller."""
+
+    @abstractmethod
     def _acquire(
         self,
         key: str,
@@ -199,6 +204,20 @@ redis.call('PEXPIRE', KEYS[3], math.ceil((tonumber(last[2]) - now) / 1000) + 100
 return {1, 0}
 """
 
+# KEYS: window zset. ARGV: window_us. Returns {calls in the window, us until the oldest leaves}.
+_USAGE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[1])
+local used = redis.call('ZCOUNT', KEYS[1], '(' .. (now - window), '+inf')
+local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - window), '+inf', 'WITHSCORES',
+  'LIMIT', 0, 1)
+if #oldest == 0 then
+  return {used, 0}
+end
+return {used, tonumber(oldest[2]) + window - now}
+"""
+
 # KEYS: pause key. ARGV: milliseconds. Only ever lengthens a running pause.
 _PAUSE_LUA = """
 local ms = tonumber(ARGV[1])
@@ -214,6 +233,13 @@ class RedisRateLimiter(RateLimiter):
         self.prefix = prefix
         self._acquire_script = redis_client.register_script(_ACQUIRE_LUA)
         self._pause_script = redis_client.register_script(_PAUSE_LUA)
+        self._usage_script = redis_client.register_script(_USAGE_LUA)
+
+    def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
+        used, reset_us = self._usage_script(
+            keys=self._keys(key)[:1], args=[_us(limits.window_seconds)]
+        )
+        return int(used), max(int(reset_us), 0) / 1_000_000
 
     def _keys(self, key: str) -> list[str]:
         # The braces are a Redis Cluster hash tag: all of a key's parts live on one node,
@@ -344,6 +370,15 @@ class FileRateLimiter(RateLimiter):
 
     def release(self, grant: Grant) -> None:
         self._locked(grant.key, lambda state, now: state["holders"].pop(grant.token, None))
+
+    def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
+        def read(state: dict, now: float) -> tuple[int, float]:
+            window = [e for e in state["calls"] if e[0] > now - limits.window_seconds]
+            if not window:
+                return 0, 0.0
+            return sum(count for _, count in window), window[0][0] + limits.window_seconds - now
+
+        return self._locked(key, read)
 
     def pause(self, key: str, seconds: float) -> None:
         def change(state: dict, now: float) -> None:

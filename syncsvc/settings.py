@@ -264,10 +264,33 @@ SPECTACULAR_SETTINGS = {
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=DEBUG)
 API_KEY_RATE_LIMIT_PER_MINUTE = int(os.environ.get("API_KEY_RATE_LIMIT_PER_MINUTE", "600"))
 
+# A request id on every answer (X-Request-ID: the caller's when given, else a new one) and on
+# every log line of its request (django-guid), so a partner's report finds our logs.
+INSTALLED_APPS += ["django_guid"]
+MIDDLEWARE.insert(0, "django_guid.middleware.guid_middleware")
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    # A partner's own id format (not only UUIDs) is kept, so both sides log the same id.
+    "VALIDATE_GUID": False,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": True,
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId"}},
+    "formatters": {
+        "default": {
+            "format": "%(asctime)s %(levelname)s [%(correlation_id)s] %(name)s: %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "default",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 

@@ -12,7 +12,7 @@ from api.exceptions import api_exception_handler
 from api.pagination import ApiCursorPagination
 from api.parsers import ApiJSONParser
 from api.permissions import HasApiKey
-from api.throttling import ApiKeyRateThrottle
+from api.throttling import ApiKeyRateThrottle, rate_limit_headers
 
 
 class OrgFilterBackend(DjangoFilterBackend):
@@ -57,6 +57,13 @@ class ApiView(APIView):
 
     def get_exception_handler(self):
         return api_exception_handler
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # On 2xx too: a partner paces itself before it meets a 429.
+        for name, value in rate_limit_headers(request).items():
+            response[name] = value
+        return response
 
     @property
     def actor_label(self) -> str:

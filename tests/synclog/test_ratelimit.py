@@ -347,3 +347,15 @@ def test_release_and_pause_survive_a_redis_outage():
         limiter.try_acquire("k", WIDE, calls=1, lease_seconds=1)  # nothing is granted blind
     limiter.release(Grant(key="k", token="t"))
     limiter.pause("k", 5)
+
+
+def test_window_usage_counts_the_window_and_when_its_oldest_call_leaves(limiter):
+    limits = Limits(per_window=5, window_seconds=2.0, max_concurrent=10)
+    assert limiter.window_usage("api", limits) == (0, 0.0)
+    for calls in (1, 2):
+        limiter.release(limiter.try_acquire("api", limits, calls=calls))
+    used, reset = limiter.window_usage("api", limits)
+    assert used == 3
+    assert 2.0 - TOLERANCE <= reset <= 2.0
+    # Reading counts nothing.
+    assert limiter.window_usage("api", limits)[0] == 3
