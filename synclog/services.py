@@ -966,8 +966,9 @@ def _expected_calls(
 ) -> int:
     """The ledger calls this push will make (the quota it asks for); 0 when nothing is to send."""
     if record.is_payment:
-        # Ledgers do not edit payments: one pushed once is done.
-        return 0 if record.external_id else 1
+        # Ledgers do not edit payments: one pushed once is done. After a lost answer, a look
+        # on the bill comes first.
+        return 0 if record.external_id else (2 if record.unknown_outcome else 1)
     if not record.external_id and payload.voided:
         return 0  # voided before it ever reached the ledger: nothing to void there
     uploaded = set(record.uploaded_attachment_ids)
@@ -1279,22 +1280,45 @@ def _push_payment(record: SyncRecord, connector: Connector, log: _AttemptLog) ->
     payload = build_payment_payload(
         record.payment, connection=record.connection, entry_external_id=bill.external_id
     )
-    try:
-        # Keyed by the bill entry too: pushed as a new entry, the bill takes a new payment.
-        state = connector.create_payment(
-            payload, idempotency_key=f"ls-{record.pk}-payment-{bill.external_id}"
-        )
-    except PermanentError as error:
-        raise _payment_refusal(record, bill, connector, log, error) from error
-    log.operation = Operation.CREATE
+    state, operation = None, Operation.CREATE
+    if record.unknown_outcome:
+        # An earlier push lost its answer (alone, or in a batch under the batch's key): look on
+        # the bill for a payment of ours before paying it again.
+        state, operation = _find_payment(record, payload, bill, connector), Operation.LINK
+    if state is None:
+        operation = Operation.CREATE
+        try:
+            # Keyed by the bill entry too: pushed as a new entry, the bill takes a new payment.
+            state = _creating(
+                [record],
+                lambda: connector.create_payment(
+                    payload, idempotency_key=f"ls-{record.pk}-payment-{bill.external_id}"
+                ),
+            )
+        except PermanentError as error:
+            raise _payment_refusal(record, bill, connector, log, error) from error
+    log.operation = operation
     _save_answer(log, lambda: SyncRecord.objects.filter(pk=bill.pk).update(booked=True))
     return _PushResult(
-        operation=Operation.CREATE,
+        operation=operation,
         external_id=state.external_id,
         amount=state.amount,
         booked=True,
         payload_hash=payload_hash(payload),
     )
+
+
+def _find_payment(record: SyncRecord, payload, bill: SyncRecord, connector: Connector):
+    """A live payment on the bill's entry with this payment's reference that no other record of
+    ours holds (a reference typed by a user may repeat), or None."""
+    held = set(
+        SyncRecord.objects.filter(connection=record.connection, document=record.document)
+        .exclude(pk=record.pk)
+        .exclude(external_id="")
+        .values_list("external_id", flat=True)
+    )
+    found = connector.find_payments(reference=payload.reference, entry_id=bill.external_id)
+    return next((state for state in found if state.external_id not in held), None)
 
 
 def _payment_refusal(
@@ -1858,8 +1882,23 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
             waits.update(batch_waits)
         else:
             alone = together
+        # New payments go together too, after the entries (a bill made just now takes its
+        # payments in the same run). One whose earlier push lost its answer goes alone, with
+        # its own stable idempotency key.
+        payments = [
+            record
+            for record in records
+            if record.is_payment and not record.external_id and not record.unknown_outcome
+        ]
+        if payments and payments[0].connection.status == ConnectionStatus.ACTIVE:
+            alone_payments, payment_waits = _push_payments_together(payments)
+            waits.update(payment_waits)
+        else:
+            alone_payments = payments
+        done = {r.pk for r in together if r not in alone}
+        done |= {r.pk for r in payments if r not in alone_payments}
         for record in records:
-            if record in together and record not in alone:
+            if record.pk in done:
                 continue
             try:
                 wait = _push_claimed(record.pk, token)
@@ -2008,6 +2047,105 @@ def _push_new_entries(
         # Whatever went wrong afterwards, what the ledger answered for these is kept.
         _finish_records(log, finishes)
     return waits
+
+
+def _push_payments_together(
+    records: list[SyncRecord],
+) -> tuple[list[SyncRecord], dict[int, float]]:
+    """New payments whose bill entry exists go to the ledger in one call, each answered on its
+    own (a refused one fails alone, in its own document's log). Returns the records left to the
+    one-record path (their bill is not in the ledger yet: it goes first there) and
+    {record id: seconds to wait}."""
+    connection = records[0].connection
+    bills = {
+        bill.document_id: bill
+        for bill in SyncRecord.objects.filter(
+            connection=connection,
+            document_id__in={record.document_id for record in records},
+            payment__isnull=True,
+            entry_type__in=set(ENTRY_TYPE_FOR_KIND.values()),
+        )
+    }
+    log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
+    payloads, ready, alone, unusable = {}, [], [], []
+    for record in records:
+        bill = bills.get(record.document_id)
+        if bill is None or not bill.external_id:
+            alone.append(record)
+            continue
+        try:
+            payloads[record.pk] = build_payment_payload(
+                record.payment, connection=connection, entry_external_id=bill.external_id
+            )
+        except ConnectorError as error:  # no payment account: nothing was sent
+            unusable.append(_Finish(record, error=error, operation=Operation.NONE))
+            continue
+        ready.append(record)
+    _finish_records(log, unusable)
+    if not ready:
+        return alone, {}
+    limiter = get_rate_limiter()
+    quota_key = _quota_key(connection)
+    grant = limiter.try_acquire(
+        quota_key,
+        _limits(connection),
+        calls=1,
+        lease_seconds=30 + settings.LEDGER_HTTP_TIMEOUT_SECONDS,
+    )
+    if not isinstance(grant, Grant):
+        return alone, {record.pk: float(grant) for record in ready}
+    connector = connector_for(connection, record_call=log.record)
+    waits: dict[int, float] = {}
+    finishes: list[_Finish] = []
+    # Keyed by the bill entries too, as one payment alone is (see _push_payment).
+    parts = ",".join(f"{r.pk}-{bills[r.document_id].external_id}" for r in ready)
+    key = "ls-payments-" + hashlib.sha256(parts.encode()).hexdigest()[:40]
+    try:
+        results = _creating(
+            ready,
+            lambda: connector.create_payments(
+                [payloads[record.pk] for record in ready], idempotency_key=key
+            ),
+        )
+        log.operation = Operation.CREATE
+        # Before a refusal's read of its bill joins the log: each keeps its own element.
+        batch_calls = list(log.calls)
+        paid_bills = []
+        for record, result in zip(ready, results, strict=True):
+            calls = _own_calls(batch_calls, result)
+            if result.error is not None:
+                bill = bills[record.document_id]
+                error = _payment_refusal(record, bill, connector, log, result.error)
+                finishes.append(_Finish(record, error=error, calls=calls))
+                continue
+            pushed = _PushResult(
+                operation=Operation.CREATE,
+                external_id=result.state.external_id,
+                amount=result.state.amount,
+                booked=True,
+                payload_hash=payload_hash(payloads[record.pk]),
+            )
+            finishes.append(_Finish(record, result=pushed, calls=calls))
+            paid_bills.append(bills[record.document_id].pk)
+        if paid_bills:
+            # A bill with a payment is booked in the ledger: it takes no edit any more.
+            _save_answer(
+                log, lambda: SyncRecord.objects.filter(pk__in=paid_bills).update(booked=True)
+            )
+    except RateLimitedError as error:
+        limiter.pause(quota_key, error.retry_after)
+        waits = _retry_all(ready, log, error, minimum=error.retry_after)
+    except TransientError as error:
+        waits = _retry_all(ready, log, error)
+    except AuthError as error:
+        _wait_for_reauth(connection, ready, log, error)
+    except ConnectorError as error:
+        finishes = [_Finish(record, error=error) for record in ready]
+    finally:
+        limiter.release(grant)
+        connector.close()
+        _finish_records(log, finishes)
+    return alone, waits
 
 
 def _own_calls(calls: list[CallRecord], result: BatchItemResult) -> list[CallRecord] | None:

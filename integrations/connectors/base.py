@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import httpx
 
-from integrations.connectors.errors import ConnectorError
+from integrations.connectors.errors import ConnectorError, PermanentError
 
 
 class EntryKind(StrEnum):
@@ -158,10 +158,11 @@ class AttachmentState:
 
 @dataclass(frozen=True)
 class BatchItemResult:
-    """One element of a batch create: its state, or the error the ledger gave for it."""
+    """One element of a batch create (of entries or payments): its state, or the error the
+    ledger gave for it."""
 
-    payload: EntryPayload
-    state: EntryState | None = None
+    payload: EntryPayload | PaymentPayload
+    state: EntryState | PaymentState | None = None
     error: ConnectorError | None = None
     # This element's part of the batch's request and answer (redacted, truncated): each
     # document's log shows its own entry, not the first few of a batch of 50.
@@ -341,6 +342,26 @@ class Connector(ABC):
 
     @abstractmethod
     def create_payment(self, payload: PaymentPayload, *, idempotency_key: str) -> PaymentState: ...
+
+    def find_payments(self, *, reference: str, entry_id: str) -> list[PaymentState]:
+        """The live payments of an entry that carry our reference: where a payment whose push
+        lost its answer may be."""
+        raise NotImplementedError
+
+    def create_payments(
+        self, payloads: list[PaymentPayload], *, idempotency_key: str
+    ) -> list[BatchItemResult]:
+        """Many payments in one call where the ledger takes them (each element answers with its
+        state or its own error). A ledger without such a call pushes them one by one here."""
+        results = []
+        for index, payload in enumerate(payloads):
+            try:
+                state = self.create_payment(payload, idempotency_key=f"{idempotency_key}-{index}")
+            except PermanentError as error:
+                results.append(BatchItemResult(payload=payload, error=error))
+            else:
+                results.append(BatchItemResult(payload=payload, state=state))
+        return results
 
     @abstractmethod
     def attach_file(

@@ -639,28 +639,53 @@ class XeroConnector(Connector):
         response = self._send(
             "PUT",
             f"{self.endpoints.api}/Payments",
-            json_body={
-                "Payments": [
-                    {
-                        "Invoice": {"InvoiceID": payload.entry_id},
-                        "Account": {"Code": payload.account_code},
-                        "Date": payload.paid_on.isoformat(),
-                        "Amount": _json_number(payload.amount),
-                        "Reference": payload.reference,
-                    }
-                ]
-            },
+            json_body={"Payments": [payment_body(payload)]},
             idempotency_key=idempotency_key,
         )
-        payment = response.json()["Payments"][0]
-        paid_on = parse_xero_date(payment.get("Date"))
-        return PaymentState(
-            external_id=payment["PaymentID"],
-            entry_id=payment.get("Invoice", {}).get("InvoiceID", payload.entry_id),
-            amount=_money(payment.get("Amount")),
-            status=payment.get("Status", ""),
-            paid_on=paid_on.date() if paid_on else None,
+        return _payment_state(response.json()["Payments"][0], entry_id=payload.entry_id)
+
+    def find_payments(self, *, reference: str, entry_id: str) -> list[PaymentState]:
+        reference = reference.replace('"', '\\"')
+        response = self._send(
+            "GET",
+            f"{self.endpoints.api}/Payments",
+            params={"where": f'Reference=="{reference}" AND Invoice.InvoiceID==Guid("{entry_id}")'},
         )
+        return [
+            _payment_state(payment, entry_id=entry_id)
+            for payment in response.json().get("Payments", [])
+            if payment.get("Status") != "DELETED"
+        ]
+
+    def create_payments(
+        self, payloads: list[PaymentPayload], *, idempotency_key: str
+    ) -> list[BatchItemResult]:
+        bodies = [payment_body(payload) for payload in payloads]
+        # summarizeErrors=false: one refused payment does not sink the others; each reports.
+        response = self._send(
+            "PUT",
+            f"{self.endpoints.api}/Payments",
+            params={"summarizeErrors": "false"},
+            json_body={"Payments": bodies},
+            idempotency_key=idempotency_key,
+        )
+        results = []
+        answers = response.json().get("Payments", [])
+        for payload, body, payment in zip(payloads, bodies, answers, strict=True):
+            logged = {
+                "request_body": _redact(json.dumps({"Payments": [body]})),
+                "response_body": _redact(json.dumps({"Payments": [payment]})),
+            }
+            failed = payment.get("StatusAttributeString") == "ERROR"
+            if payment.get("HasValidationErrors") or failed:
+                errors = payment.get("ValidationErrors", [])
+                messages = [item.get("Message", "") for item in errors]
+                error = _classified(messages, raw=json.dumps(payment)[:BODY_LOG_LIMIT])
+                results.append(BatchItemResult(payload=payload, error=error, **logged))
+            else:
+                state = _payment_state(payment, entry_id=payload.entry_id)
+                results.append(BatchItemResult(payload=payload, state=state, **logged))
+        return results
 
     def attach_file(
         self, *, kind: EntryKind, external_id: str, filename: str, content: bytes, content_type: str
@@ -720,6 +745,27 @@ def invoice_body(payload: EntryPayload) -> dict:
     if payload.url:
         body["Url"] = payload.url
     return body
+
+
+def payment_body(payload: PaymentPayload) -> dict:
+    return {
+        "Invoice": {"InvoiceID": payload.entry_id},
+        "Account": {"Code": payload.account_code},
+        "Date": payload.paid_on.isoformat(),
+        "Amount": _json_number(payload.amount),
+        "Reference": payload.reference,
+    }
+
+
+def _payment_state(payment: dict, *, entry_id: str) -> PaymentState:
+    paid_on = parse_xero_date(payment.get("Date"))
+    return PaymentState(
+        external_id=payment["PaymentID"],
+        entry_id=payment.get("Invoice", {}).get("InvoiceID", entry_id),
+        amount=_money(payment.get("Amount")),
+        status=payment.get("Status", ""),
+        paid_on=paid_on.date() if paid_on else None,
+    )
 
 
 def _reference_of(url: str) -> str:

@@ -314,3 +314,102 @@ def test_a_document_linked_through_another_connection_is_searched_first(
     )
     assert operations == {Operation.LINK}
 
+
+def paid_bills(org, clerk, category, count, *, prefix="PAID"):
+    """Approved bills with 1, 2, 3, 1, … payments of 10.00 each."""
+    documents = []
+    for index in range(count):
+        document = DocumentFactory(org=org, category=category, number=f"{prefix}-{index:03d}")
+        document_services.document_approve(document=document, actor=clerk)
+        for _ in range(1 + index % 3):
+            document_services.payment_record(
+                document=document, actor=clerk, amount="10.00", paid_at="2026-11-05"
+            )
+        documents.append(document)
+    return documents
+
+
+def test_new_paid_bills_cost_one_call_for_the_bills_and_one_for_their_payments(
+    org, clerk, connection, office, ledger
+):
+    documents = paid_bills(org, clerk, office, 6)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    ids = run_records(run)
+    assert len(ids) == 6 + 12
+    calls_before = ledger.call_count()
+    assert services.sync_batch_push(record_ids=ids, worker="w") == {}
+    assert ledger.call_count() - calls_before == 2
+    run.refresh_from_db()
+    assert (run.status_code, run.pushed, run.failed) == (StatusCode.SUCCESS, 18, 0)
+    payments = SyncRecord.objects.filter(run=run, payment__isnull=False)
+    assert all(p.status == RecordStatus.COMPLETE and p.external_id for p in payments)
+    for payment in payments:
+        (call,) = payment.attempts.get().calls
+        # Its own element of the batch, in its own document's log.
+        assert (call["method"], call["url"].split("?")[0].rsplit("/", 1)[1]) == ("PUT", "Payments")
+        assert payment.payment.reference in call["request_body"]
+        assert call["request_body"].count('"Amount"') == 1
+    for document in documents:
+        bill = SyncRecord.objects.get(document=document, payment=None)
+        assert bill.booked
+        assert ledger.invoice(bill.external_id)["AmountPaid"] == 10 * (
+            1 + documents.index(document) % 3
+        )
+
+
+def test_a_refused_payment_in_a_batch_fails_on_its_own_document_only(
+    org, clerk, connection, office, ledger, drain
+):
+    documents = approved_bills(org, clerk, office, 4)
+    drain()
+    voided = documents[1]
+    ledger.void_invoice(SyncRecord.objects.get(document=voided, payment=None).external_id)
+    for document in documents:
+        document_services.payment_record(
+            document=document, actor=clerk, amount="10.00", paid_at="2026-11-05"
+        )
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    calls_before = ledger.call_count()
+    services.sync_batch_push(record_ids=run_records(run), worker="w")
+    # One PUT /Payments for the four, and a read of the refused one's bill to say why.
+    assert ledger.call_count() - calls_before == 2
+    refused = SyncRecord.objects.get(document=voided, payment__isnull=False)
+    assert refused.status == RecordStatus.FAILED
+    assert "Authorised" in refused.last_error_message
+    assert "voided in Xero" in refused.last_error_explanation
+    attempt = refused.attempts.get()
+    assert attempt.outcome == Outcome.FAILED
+    assert "Authorised" in attempt.calls[0]["response_body"]
+    others = SyncRecord.objects.filter(payment__isnull=False).exclude(pk=refused.pk)
+    assert {(r.status, bool(r.external_id)) for r in others} == {(RecordStatus.COMPLETE, True)}
+    for record in others:
+        assert record.attempts.get().outcome == Outcome.SUCCESS
+    run.refresh_from_db()
+    assert run.failed >= 1 and run.pushed >= 3
+
+
+def test_a_lost_answer_to_a_batch_of_payments_is_linked_not_paid_twice(
+    org, clerk, connection, office, ledger, drain
+):
+    documents = approved_bills(org, clerk, office, 3)
+    drain()
+    for document in documents:
+        for _ in range(2):
+            document_services.payment_record(
+                document=document, actor=clerk, amount="10.00", paid_at="2026-11-05"
+            )
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    ledger.set_faults(drop_response_next=1)
+    waits = services.sync_batch_push(record_ids=run_records(run), worker="w")
+    payments = SyncRecord.objects.filter(payment__isnull=False)
+    assert set(waits) == set(payments.values_list("pk", flat=True))
+    assert payments.filter(unknown_outcome=True).count() == 6
+    SyncRecord.objects.update(next_retry_at=None)
+    assert services.sync_batch_push(record_ids=run_records(run), worker="w") == {}
+    for document in documents:
+        bill = SyncRecord.objects.get(document=document, payment=None)
+        assert ledger.invoice(bill.external_id)["AmountPaid"] == 20  # not 40
+    assert {(r.status, r.unknown_outcome) for r in payments} == {(RecordStatus.COMPLETE, False)}
+    assert len(set(payments.values_list("external_id", flat=True))) == 6
+    linked = [r.attempts.filter(outcome=Outcome.SUCCESS).get().operation for r in payments]
+    assert set(linked) == {Operation.LINK}
