@@ -57,6 +57,9 @@ class ApiCall:
     def invoice_json(self, invoice) -> dict:
         return wire.invoice_json(self.tenant, invoice, strict=self.strict)
 
+    def bank_transaction_json(self, transaction) -> dict:
+        return wire.bank_transaction_json(self.tenant, transaction, strict=self.strict)
+
     def payment_json(self, payment) -> dict:
         return wire.payment_json(self.tenant, payment, strict=self.strict)
 
@@ -365,6 +368,103 @@ def post_invoice(call: ApiCall, invoice_id: str) -> Response:
     )
 
 
+# --- bank transactions (spend / receive money) --------------------------------------------------
+
+
+def get_bank_transactions(call: ApiCall) -> Response:
+    transactions = list(call.tenant.bank_transactions.values())
+    since = _modified_since(call)
+    if since is not None:
+        transactions = [t for t in transactions if t.updated >= since]
+    items = _filtered(call, [call.bank_transaction_json(t) for t in transactions])
+    if isinstance(items, Response):
+        return items
+    items, pagination = _page(call, items)
+    return call.ok("BankTransactions", items, pagination)
+
+
+def get_bank_transaction(call: ApiCall, transaction_id: str) -> Response:
+    transaction = call.tenant.bank_transactions.get(transaction_id)
+    if transaction is None:
+        return not_found()
+    return call.ok("BankTransactions", [call.bank_transaction_json(transaction)])
+
+
+def _save_bank_transactions(call: ApiCall, *, allow_update: bool, transaction_id=None):
+    elements = _elements(call, "BankTransactions")
+    if isinstance(elements, Response):
+        return elements
+    if transaction_id is not None:  # POST /BankTransactions/{id}: that one, updated
+        if transaction_id not in call.tenant.bank_transactions:
+            return not_found()
+        first = elements[0] if elements and isinstance(elements[0], dict) else {}
+        elements = [{**first, "BankTransactionID": transaction_id}]
+    args = call.request.args
+    summarize = _flag(args.get("summarizeErrors"), True)
+    results = call.ledger().save_bank_transactions(
+        elements,
+        summarize_errors=summarize,
+        allow_update=allow_update,
+        unitdp=args.get("unitdp", 2, type=int),
+    )
+    return _batch(
+        call,
+        "BankTransactions",
+        results,
+        call.bank_transaction_json,
+        summarize=summarize,
+        id_field="BankTransactionID",
+        flag="HasErrors",
+    )
+
+
+def put_bank_transactions(call: ApiCall) -> Response:
+    return _save_bank_transactions(call, allow_update=False)
+
+
+def post_bank_transactions(call: ApiCall) -> Response:
+    return _save_bank_transactions(call, allow_update=True)
+
+
+def post_bank_transaction(call: ApiCall, transaction_id: str) -> Response:
+    return _save_bank_transactions(call, allow_update=True, transaction_id=transaction_id)
+
+
+def _bank_attachment_json(call: ApiCall, transaction, attachment) -> dict:
+    return {
+        "AttachmentID": attachment.attachment_id,
+        "FileName": attachment.file_name,
+        "Url": f"{call.base_url}{PREFIX}/BankTransactions/{transaction.bank_transaction_id}/"
+        f"Attachments/{attachment.file_name}",
+        "MimeType": attachment.mime_type,
+        "ContentLength": len(attachment.content),
+    }
+
+
+def get_bank_transaction_attachments(call: ApiCall, transaction_id: str) -> Response:
+    transaction = call.tenant.bank_transactions.get(transaction_id)
+    if transaction is None:
+        return not_found()
+    items = [_bank_attachment_json(call, transaction, a) for a in transaction.attachments]
+    return call.ok("Attachments", items)
+
+
+def put_bank_transaction_attachment(call: ApiCall, transaction_id: str, file_name: str):
+    transaction = call.tenant.bank_transactions.get(transaction_id)
+    if transaction is None:
+        return not_found()
+    content = call.request.get_data()
+    if len(content) > MAX_ATTACHMENT_BYTES:
+        body = wire.problem(413, "Request Entity Too Large", "Attachments are limited to 25 MB")
+        return json_response(body, 413)
+    mime_type = call.request.headers.get("Content-Type") or "application/octet-stream"
+    try:
+        attachment = call.ledger().attach(transaction, file_name, content, mime_type, False)
+    except LedgerError as exc:
+        return validation_failed([str(exc)])
+    return call.ok("Attachments", [_bank_attachment_json(call, transaction, attachment)])
+
+
 # --- attachments -------------------------------------------------------------------------------
 
 
@@ -491,6 +591,21 @@ ROUTES = [
     _rule("/Invoices/<invoice_id>/Attachments", ["GET"], get_attachments),
     _rule("/Invoices/<invoice_id>/Attachments/<file_name>", ["GET"], get_attachment_content),
     _rule("/Invoices/<invoice_id>/Attachments/<file_name>", ["PUT", "POST"], put_attachment),
+    _rule("/BankTransactions", ["GET"], get_bank_transactions),
+    _rule("/BankTransactions", ["PUT"], put_bank_transactions),
+    _rule("/BankTransactions", ["POST"], post_bank_transactions),
+    _rule("/BankTransactions/<transaction_id>", ["GET"], get_bank_transaction),
+    _rule("/BankTransactions/<transaction_id>", ["POST"], post_bank_transaction),
+    _rule(
+        "/BankTransactions/<transaction_id>/Attachments",
+        ["GET"],
+        get_bank_transaction_attachments,
+    ),
+    _rule(
+        "/BankTransactions/<transaction_id>/Attachments/<file_name>",
+        ["PUT", "POST"],
+        put_bank_transaction_attachment,
+    ),
     _rule("/Payments", ["GET"], get_payments),
     _rule("/Payments", ["PUT"], put_payments),
     _rule("/Payments", ["POST"], post_payments),

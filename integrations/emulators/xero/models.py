@@ -157,6 +157,43 @@ class Invoice:
         return self.status == "AUTHORISED" and self.amount_paid == ZERO
 
 
+# Bank transaction types this emulator books (Xero has prepayments, overpayments, transfers too).
+BANK_TRANSACTION_TYPES = ("SPEND", "RECEIVE")
+
+
+@dataclass
+class BankTransaction:
+    """Spend or receive money: paid at once from (or into) a bank account, no invoice."""
+
+    bank_transaction_id: str
+    type: str  # SPEND | RECEIVE
+    contact_id: str
+    bank_account_id: str
+    date: date
+    status: str  # AUTHORISED | DELETED | VOIDED
+    line_amount_types: str
+    currency_code: str
+    line_items: list[LineItem]
+    updated: float
+    reference: str = ""
+    url: str | None = None
+    currency_rate: Decimal = Decimal("1")
+    is_reconciled: bool = False
+    attachments: list[Attachment] = field(default_factory=list)
+
+    @property
+    def sub_total(self) -> Decimal:
+        return sum((line.line_amount for line in self.line_items), ZERO)
+
+    @property
+    def total_tax(self) -> Decimal:
+        return ZERO  # as for invoices: the emulator computes no tax amounts
+
+    @property
+    def total(self) -> Decimal:
+        return self.sub_total + self.total_tax
+
+
 @dataclass
 class Tenant:
     tenant_id: str
@@ -168,6 +205,7 @@ class Tenant:
     tracking: dict[str, TrackingCategory] = field(default_factory=dict)
     invoices: dict[str, Invoice] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)
+    bank_transactions: dict[str, BankTransaction] = field(default_factory=dict)
     lock_date: date | None = None
     next_sales_number: int = 1
     # When each invoice or payment write was applied and what it left (control API only).

@@ -313,6 +313,37 @@ def invoice_json(tenant: Tenant, invoice: Invoice, *, strict: bool, with_payment
     return body
 
 
+def bank_transaction_json(tenant: Tenant, transaction, *, strict: bool) -> dict:
+    contact = tenant.contacts[transaction.contact_id]
+    account = tenant.accounts[transaction.bank_account_id]
+    body = {
+        "BankTransactionID": transaction.bank_transaction_id,
+        "Type": transaction.type,
+        "Contact": {"ContactID": contact.contact_id, "Name": contact.name},
+        "BankAccount": {
+            "AccountID": account.account_id,
+            "Code": account.code,
+            "Name": account.name,
+        },
+        "IsReconciled": transaction.is_reconciled,
+        "Reference": transaction.reference,
+        "CurrencyCode": transaction.currency_code,
+        "CurrencyRate": float(transaction.currency_rate),
+        "Status": transaction.status,
+        "LineAmountTypes": transaction.line_amount_types,
+        "LineItems": [_line_item_json(line) for line in transaction.line_items],
+        "SubTotal": money(transaction.sub_total),
+        "TotalTax": money(transaction.total_tax),
+        "Total": money(transaction.total),
+        "UpdatedDateUTC": ms_timestamp(transaction.updated),
+        "HasAttachments": bool(transaction.attachments),
+    }
+    body["Date"] = ms_date(transaction.date)
+    if transaction.url:
+        body["Url"] = transaction.url
+    return body
+
+
 def _line_item_json(line) -> dict:
     body = {
         "LineItemID": line.line_item_id,
