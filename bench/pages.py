@@ -498,7 +498,7 @@ def _load_attempts(cursor, p: dict, attempts: int, hot_documents: int, hot_attem
         )
         INSERT INTO synclog_syncattempt (org_id, record_id, run_id, trigger, actor_id, reason,
             operation, outcome, status_code, error_message, explanation, hint, http_status,
-            calls, duration_ms, started_at, finished_at)
+            calls, duration_ms, started_at, finished_at, error_detail)
         SELECT %(org)s, a.id, ir.run_id, coalesce(ir.trigger, 'auto'),
             CASE WHEN ir.trigger IN ('manual', 'bulk') THEN %(user)s END,
             CASE WHEN ir.run_id IS NULL THEN 'Document changed' ELSE '' END,
@@ -520,7 +520,7 @@ def _load_attempts(cursor, p: dict, attempts: int, hot_documents: int, hot_attem
                 'error', ''))
             END,
             80 + mod(a.j * 13, 900), o.at,
-            o.at + make_interval(secs => 0.08 + mod(a.j, 9) / 10.0)
+            o.at + make_interval(secs => 0.08 + mod(a.j, 9) / 10.0), '{}'::jsonb
         FROM a
         LEFT JOIN ir ON ir.record_id = a.id AND ir.q = a.k
         CROSS JOIN LATERAL (SELECT
