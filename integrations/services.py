@@ -321,6 +321,7 @@ def connection_bind(
         kind = (
             ConnectionEventKind.CONNECTED if connection is None else ConnectionEventKind.RECONNECTED
         )
+        previous = connection.status if connection is not None else None
         if connection is None:
             connection = Connection(org=org, provider=consent.provider)
         connection.name = name or connection.name or tenant.name
@@ -335,6 +336,7 @@ def connection_bind(
         connection.last_error = ""
         connection.save()
         _connection_event(connection=connection, kind=kind, actor=actor)
+        _status_changed(connection, previous)
         _resume_syncs(connection)
     return connection
 
@@ -347,6 +349,14 @@ def _connection_event(*, connection: Connection, kind: str, actor, note: str = "
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         note=note,
     )
+
+
+def _status_changed(connection: Connection, previous: str | None) -> None:
+    # Partners learn that pushes stopped (or can go again) without polling the connection:
+    # the connection.status_changed webhook, written in the change's transaction.
+    from webhooks.services import webhook_emit_connection_status_changed
+
+    webhook_emit_connection_status_changed(connection=connection, previous=previous)
 
 
 def _resume_syncs(connection: Connection) -> None:
@@ -379,27 +389,39 @@ def connection_test(*, connection: Connection) -> ConnectionCheck:
         update_fields=["tenant_name", "last_error", "last_checked_at", "status", "updated_at"]
     )
     if recovered:
+        _status_changed(connection, ConnectionStatus.NEEDS_REAUTH)
         _resume_syncs(connection)
     return check
 
 
 def connection_mark_needs_reauth(*, connection: Connection, error: ConnectorError) -> None:
-    Connection.objects.filter(pk=connection.pk).update(
-        status=ConnectionStatus.NEEDS_REAUTH,
-        last_error=error.message,
-        last_checked_at=timezone.now(),
-        updated_at=timezone.now(),
-    )
-    connection.refresh_from_db()
+    with transaction.atomic():
+        # Told once: every push refused after the first finds the status set already.
+        previous = (
+            Connection.objects.select_for_update()
+            .filter(pk=connection.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        Connection.objects.filter(pk=connection.pk).update(
+            status=ConnectionStatus.NEEDS_REAUTH,
+            last_error=error.message,
+            last_checked_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        connection.refresh_from_db()
+        _status_changed(connection, previous)
 
 
 @transaction.atomic
 def connection_disable(*, connection: Connection, actor) -> Connection:
     if connection.status == ConnectionStatus.DISCONNECTED:
         raise ValidationError("A disconnected connection cannot be disabled; reconnect it first.")
+    previous = connection.status
     connection.status = ConnectionStatus.DISABLED
     connection.save(update_fields=["status", "updated_at"])
     _connection_event(connection=connection, kind=ConnectionEventKind.DISABLED, actor=actor)
+    _status_changed(connection, previous)
     return connection
 
 
@@ -410,6 +432,7 @@ def connection_enable(*, connection: Connection, actor) -> Connection:
     connection.status = ConnectionStatus.ACTIVE
     connection.save(update_fields=["status", "updated_at"])
     _connection_event(connection=connection, kind=ConnectionEventKind.ENABLED, actor=actor)
+    _status_changed(connection, ConnectionStatus.DISABLED)
     _resume_syncs(connection)
     return connection
 
@@ -429,6 +452,7 @@ def connection_disconnect(*, connection: Connection, actor) -> Connection:
             connection.last_error = f"Revoking access at the ledger failed: {error.message}"
     # The ledger was asked above, outside any transaction; our change and its audit go together.
     with transaction.atomic():
+        previous = connection.status
         connection.credentials = {}
         connection.status = ConnectionStatus.DISCONNECTED
         connection.save(
@@ -440,6 +464,7 @@ def connection_disconnect(*, connection: Connection, actor) -> Connection:
             actor=actor,
             note=connection.last_error,
         )
+        _status_changed(connection, previous)
     return connection
 
 

@@ -21,6 +21,7 @@ class WebhookEventType(models.TextChoices):
     SYNC_COMPLETED = "sync.completed", "Sync completed"
     SYNC_FAILED = "sync.failed", "Sync failed"
     RECORD_FAILED = "record.failed", "Record failed"
+    CONNECTION_STATUS_CHANGED = "connection.status_changed", "Connection status changed"
 
 
 def new_message_id() -> str:

@@ -335,8 +335,26 @@ def webhook_emit_run_finished(*, run) -> list[WebhookDelivery]:
     from webhooks.payloads import webhook_event_type_for_run, webhook_payload_for_run
 
     event_type = webhook_event_type_for_run(run)
+    payload = webhook_payload_for_run(run)
+    if event_type == WebhookEventType.SYNC_FAILED:
+        from webhooks.payloads import webhook_failed_transactions
+
+        payload.update(webhook_failed_transactions(run))
+    return webhook_event_emit(org=run.org, event_type=event_type, payload=payload)
+
+
+def webhook_emit_connection_status_changed(
+    *, connection, previous: str | None
+) -> list[WebhookDelivery]:
+    """connection.status_changed, when a connection's status has just changed."""
+    from webhooks.payloads import webhook_payload_for_connection_status
+
+    if previous == connection.status:
+        return []
     return webhook_event_emit(
-        org=run.org, event_type=event_type, payload=webhook_payload_for_run(run)
+        org=connection.org,
+        event_type=WebhookEventType.CONNECTION_STATUS_CHANGED,
+        payload=webhook_payload_for_connection_status(connection, previous=previous),
     )
 
 

@@ -11,7 +11,9 @@ from webhooks.models import (
     WebhookEventType,
 )
 
-EVENTS_HELP = "sync.completed, sync.failed, record.failed (at least one)."
+EVENTS_HELP = (
+    "sync.completed, sync.failed, record.failed, connection.status_changed (at least one)."
+)
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):

@@ -54,7 +54,12 @@ def test_a_finished_run_with_a_failure_is_sync_failed(
         "counts": {"total": 2, "pushed": 1, "nothing_to_push": 0, "failed": 1},
         "started_at": run.started_at.isoformat().replace("+00:00", "Z"),
         "finished_at": run.finished_at.isoformat().replace("+00:00", "Z"),
+        "failed_transactions": body["data"]["failed_transactions"],  # test_partner_events.py
+        "failed_transactions_url": f"http://127.0.0.1:8000/api/v1/syncs/{run.public_id}"
+        "/transactions?status=failed",
+        "failed_transactions_truncated": False,
     }
+    assert [t["record_id"] for t in body["data"]["failed_transactions"]] == [_record.pk]
 
 
 def test_a_successful_retry_is_sync_completed(
