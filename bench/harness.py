@@ -681,6 +681,56 @@ def pending_count(setups: Iterable[OrgSetup]) -> int:
     )
 
 
+REQUEST_LOG_SIZE = 1000  # integrations.emulators.xero.app keeps the last 1,000 calls
+ENTRY_TYPE_OF_PATH = {"Invoices": "bill", "Payments": "payment", "BankTransactions": "spend"}
+
+
+@dataclass
+class CallsByType:
+    """A tenant's admitted Accounting API calls since a moment, from the emulator's request log
+    (`state()["requests"]`): {entry type: {method: calls}}."""
+
+    calls: dict[str, Counter]
+    complete: bool  # False: the log had already dropped calls of the run
+
+    def total(self, entry_type: str) -> int:
+        return sum(self.calls.get(entry_type, Counter()).values())
+
+    def line(self, documents: dict[str, int]) -> str:
+        """`calls_bill=2(PUT:2) calls_per_bill=0.020 ...`; `documents`: {entry type: count}."""
+        parts = []
+        for entry_type in sorted(set(self.calls) | set(documents)):
+            methods = self.calls.get(entry_type, Counter())
+            count = documents.get(entry_type, 0)
+            per = fmt(self.total(entry_type) / count, 3) if count else "-"
+            detail = ",".join(f"{m}:{n}" for m, n in sorted(methods.items())) or "none"
+            parts.append(
+                f"calls_{entry_type}={self.total(entry_type)}({detail}) "
+                f"calls_per_{entry_type}={per}"
+            )
+        if not self.complete:
+            parts.append("(request log overflowed: counts are of its last 1,000 calls)")
+        return " ".join(parts)
+
+
+def calls_by_type(state: dict, tenant_id: str, since: float) -> CallsByType:
+    """Calls the ledger admitted (not 429, not injected timeouts) for the tenant at or after
+    `since` (epoch seconds), by the entry type of their path and their method."""
+    calls: dict[str, Counter] = {}
+    for request in state["requests"]:
+        if request["tenantId"] != tenant_id or request["at"] < since:
+            continue
+        if request["status"] in (None, 429):
+            continue
+        resource = request["path"].split("/api.xro/2.0/", 1)[-1].split("/", 1)[0]
+        entry_type = ENTRY_TYPE_OF_PATH.get(resource, resource.lower())
+        calls.setdefault(entry_type, Counter())[request["method"]] += 1
+    requests = state["requests"]
+    # A full log whose oldest call is of the run may have dropped earlier ones.
+    complete = len(requests) < REQUEST_LOG_SIZE or requests[0]["at"] < since
+    return CallsByType(calls=calls, complete=complete)
+
+
 def runs_finished(run_ids: list[int]) -> bool:
     from synclog.models import SyncRun
 

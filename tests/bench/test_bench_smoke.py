@@ -37,3 +37,11 @@ SMOKE_ENV = {
 def test_benchmark_runs_and_loses_nothing(script):
     stdout = run_benchmark(script, SMOKE_RUNS[script], env=SMOKE_ENV.get(script))
     assert_counted(stdout)
+    if script == "quota":
+        # Calls by entry type from the emulator's log: a first push is one create per batch of
+        # 50 new bills (100 bills: 2 calls), one per document alone.
+        assert "RESULT 1 quota batched:" in stdout
+        batched = next(line for line in stdout.splitlines() if "quota batched:" in line)
+        single = next(line for line in stdout.splitlines() if "one-per-document:" in line)
+        assert "calls_bill=2(PUT:2) calls_per_bill=0.020" in batched, batched
+        assert "calls_bill=10(PUT:10) calls_per_bill=1.000" in single, single
