@@ -64,6 +64,18 @@ class DocumentKind(models.TextChoices):
     EXPENSE = "expense", "Expense"
 
 
+class ExpenseType(models.TextChoices):
+    """How an expense was paid. Card and bank spends left the company's account at once (the
+    ledger's spend money); a reimbursable one is owed to the employee who paid it (a bill)."""
+
+    CARD = "card", "Card spend"
+    BANK = "bank", "Bank spend"
+    REIMBURSABLE = "reimbursable", "Reimbursable"
+
+
+SPEND_EXPENSE_TYPES = frozenset({ExpenseType.CARD, ExpenseType.BANK})
+
+
 class DocumentStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
@@ -94,6 +106,13 @@ class Document(OrgScopedModel):
         Department, on_delete=models.RESTRICT, null=True, blank=True, related_name="documents"
     )
     description = models.CharField(max_length=500, blank=True)
+    # Expenses only; empty on bills, invoices and expenses from before types.
+    expense_type = models.CharField(
+        max_length=16, choices=ExpenseType.choices, blank=True, default=""
+    )
+    # The ledger's rate for `currency` against its base currency (Xero's CurrencyRate: units of
+    # the currency per unit of the base); empty: the ledger's own rate of the day.
+    exchange_rate = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
     status = models.CharField(
         max_length=20, choices=DocumentStatus.choices, default=DocumentStatus.DRAFT
     )
@@ -146,6 +165,11 @@ class Document(OrgScopedModel):
         return self.status != DocumentStatus.VOID
 
     @property
+    def is_spend(self) -> bool:
+        """A card or bank expense: money already spent, booked as the ledger's spend money."""
+        return self.kind == DocumentKind.EXPENSE and self.expense_type in SPEND_EXPENSE_TYPES
+
+    @property
     def is_voidable(self) -> bool:
         # Mirrors documents.services.document_void, so pages offer only what will succeed.
         return self.status in VOIDABLE_STATUSES and not self.amount_paid
@@ -161,6 +185,13 @@ class DocumentLine(models.Model):
     category = models.ForeignKey(
         Category, on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
     )
+    # The line's own tracking; empty: the document's department.
+    department = models.ForeignKey(
+        Department, on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
+    )
+    # The ledger's tax rate for the line (Xero's TaxType, from the connection's mapping
+    # options); empty: the amount carries no tax.
+    tax_type = models.CharField(max_length=50, blank=True, default="")
 
     class Meta:
         ordering = ["position", "id"]

@@ -30,6 +30,7 @@ from documents.models import (
     DocumentKind,
     DocumentLine,
     DocumentStatus,
+    ExpenseType,
     Payment,
 )
 from documents.validation import (
@@ -43,6 +44,9 @@ from documents.validation import (
 from synclog.services import request_sync, request_sync_documents, request_sync_for_update
 
 # The fields of a document that a user may edit; the ledger holds all of them.
+# Set when the document is made: the type decides what the ledger holds (a bill, or spend
+# money), which an edit cannot turn into the other; the rate is the one of the day it was spent.
+CREATE_ONLY_FIELDS = ("expense_type", "exchange_rate")
 EDITABLE_FIELDS = (
     "number",
     "contact",
@@ -139,6 +143,11 @@ def _clean_lines(errors: ErrorCollector, *, org: Organization, lines: list[dict]
         )
         category = line.get("category")
         _check_owned(errors, org=org, field_name=f"{prefix}.category", obj=category)
+        department = line.get("department")
+        _check_owned(errors, org=org, field_name=f"{prefix}.department", obj=department)
+        tax_type = errors.run(
+            clean_text, line.get("tax_type") or "", field=f"{prefix}.tax_type", max_length=50
+        )
         amount = None
         if quantity is not None and unit_amount is not None:
             # Half up, as invoices are rounded (not the banker's rounding of Decimal's default).
@@ -151,6 +160,8 @@ def _clean_lines(errors: ErrorCollector, *, org: Organization, lines: list[dict]
                 "unit_amount": unit_amount,
                 "amount": amount,
                 "category": category,
+                "department": department,
+                "tax_type": tax_type or "",
             }
         )
     return cleaned
@@ -192,6 +203,24 @@ def _clean_document_fields(
         cleaned["description"] = errors.run(
             clean_text, values["description"], field="description", max_length=500
         )
+    if values.get("expense_type"):
+        if kind != DocumentKind.EXPENSE:
+            errors.add("expense_type", "Only an expense has a type.")
+        elif values["expense_type"] not in ExpenseType.values:
+            errors.add("expense_type", f"Choose one of: {', '.join(ExpenseType.values)}.")
+    elif "expense_type" in values:
+        cleaned["expense_type"] = ""
+    if values.get("exchange_rate") not in (None, ""):
+        try:
+            rate = Decimal(str(values["exchange_rate"]))
+        except ArithmeticError:
+            rate = None
+        if rate is None or not rate.is_finite() or rate <= 0 or rate >= 10**12:
+            errors.add("exchange_rate", "Give a positive number, e.g. 1.0850.")
+        else:
+            cleaned["exchange_rate"] = rate.quantize(Decimal("0.000001"))
+    elif "exchange_rate" in values:
+        cleaned["exchange_rate"] = None
     return cleaned
 
 
@@ -255,6 +284,8 @@ def document_create(
     category: Category | None = None,
     department: Department | None = None,
     description: str = "",
+    expense_type: str = "",
+    exchange_rate=None,
 ) -> Document:
     errors = ErrorCollector()
     if kind not in DocumentKind.values:
@@ -274,6 +305,8 @@ def document_create(
             "category": category,
             "department": department,
             "description": description,
+            "expense_type": expense_type,
+            "exchange_rate": exchange_rate,
         },
     )
     cleaned_lines = _clean_lines(errors, org=org, lines=lines)
@@ -289,7 +322,14 @@ def document_create(
 
 def _lines_as_tuples(lines) -> list[tuple]:
     return [
-        (line["description"], line["quantity"], line["unit_amount"], line["category"])
+        (
+            line["description"],
+            line["quantity"],
+            line["unit_amount"],
+            line["category"],
+            line.get("department"),
+            line.get("tax_type", ""),
+        )
         for line in lines
     ]
 
@@ -323,8 +363,10 @@ def document_update(
             "quantity": line.quantity,
             "unit_amount": line.unit_amount,
             "category": line.category,
+            "department": line.department,
+            "tax_type": line.tax_type,
         }
-        for line in document.lines.select_related("category")
+        for line in document.lines.select_related("category", "department")
     ]
     if cleaned_lines is not None and _lines_as_tuples(cleaned_lines) != _lines_as_tuples(old_lines):
         changed.add("lines")
@@ -462,6 +504,11 @@ def payment_record(
     """Record a full or partial payment; the document becomes paid when nothing is left due."""
     document = _lock(document)
     errors = ErrorCollector()
+    if document.is_spend:
+        raise ValidationError(
+            f"A {document.get_expense_type_display().lower()} was paid when it was spent: the "
+            "ledger books it as spend money, with no payment to record."
+        )
     if document.status != DocumentStatus.APPROVED:
         raise ValidationError(
             f"Payments can be recorded on approved documents only; this one is "
@@ -592,7 +639,11 @@ def documents_create_approved(
             errors,
             org=org,
             kind=kind,
-            values={name: item.get(name) for name in EDITABLE_FIELDS if name in item},
+            values={
+                name: item.get(name)
+                for name in (*EDITABLE_FIELDS, *CREATE_ONLY_FIELDS)
+                if name in item
+            },
         )
         cleaned_lines = _clean_lines(errors, org=org, lines=item.get("lines") or [])
         document = Document(org=org, kind=kind, created_by=actor, **values)

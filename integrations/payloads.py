@@ -7,7 +7,7 @@ is sent: the ledger's own 400 would be far less clear.
 from django.conf import settings
 from django.urls import reverse
 
-from documents.models import Document, DocumentKind, DocumentStatus, Payment
+from documents.models import Department, Document, DocumentKind, DocumentStatus, Payment
 from integrations.connectors.base import (
     EntryKind,
     EntryPayload,
@@ -18,7 +18,8 @@ from integrations.connectors.base import (
 from integrations.connectors.errors import ConfigurationError
 from integrations.models import Connection, Mapping, MappingKind
 
-# An expense is a supplier bill paid at once: Xero books it as ACCPAY plus a payment.
+# A card or bank expense is the ledger's spend money (EntryKind.SPEND); a reimbursable one is a
+# bill to the employee, paid when they are reimbursed; an expense without a type is a bill.
 ENTRY_KIND = {
     DocumentKind.BILL: EntryKind.BILL,
     DocumentKind.INVOICE: EntryKind.INVOICE,
@@ -26,6 +27,8 @@ ENTRY_KIND = {
 }
 # The kind a missing payment bank account is named by (a setting of the connection, not a Mapping).
 PAYMENT_ACCOUNT_KIND = "payment_bank_account"
+# Where a card or bank expense was spent from: Connection.settings["spend_account_codes"].
+SPEND_ACCOUNT_LABELS = {"card": "Card account", "bank": "Bank account for bank spends"}
 MAPPINGS_HINT = "Map it in Integrations › {connection} › Mappings, then re-sync."
 
 
@@ -50,30 +53,57 @@ def _missing(
     )
 
 
+def _tracking(
+    department_id: int | None, *, connection: Connection, mappings
+) -> tuple[TrackingRef, ...]:
+    if not department_id:
+        return ()
+    department_mapping = mappings.get((MappingKind.TRACKING, department_id))
+    if department_mapping is None:
+        department = Department.objects.get(pk=department_id)
+        raise _missing(
+            connection,
+            f"Department {department.name}",
+            kind=MappingKind.TRACKING,
+            local_id=department.pk,
+            name=department.name,
+        )
+    return (
+        TrackingRef(
+            category_name=department_mapping.extra.get("category_name", ""),
+            option_name=department_mapping.extra.get("option_name", ""),
+            category_id=department_mapping.extra.get("category_id", ""),
+            option_id=department_mapping.external_id,
+        ),
+    )
+
+
+def spend_account_code(document: Document, *, connection: Connection) -> str:
+    """The ledger bank (or card) account a card or bank expense was spent from."""
+    code = connection.settings.get("spend_account_codes", {}).get(document.expense_type, "")
+    if not code:
+        label = SPEND_ACCOUNT_LABELS[document.expense_type]
+        raise ConfigurationError(
+            f"{connection.name} has no {label.lower()} for {document.get_expense_type_display()}.",
+            explanation=f"A {document.get_expense_type_display().lower()} is booked as money "
+            f"spent from a {connection.get_provider_display()} bank account: which one is not "
+            "set.",
+            hint=f"Choose it in Integrations › {connection.name} › Mappings (or PATCH "
+            "/connections/{id}/mappings), then re-sync.",
+            missing_mapping={
+                "kind": f"{document.expense_type}_account",
+                "local_id": None,
+                "name": label,
+            },
+        )
+    return code
+
+
 def build_entry_payload(
     document: Document, *, connection: Connection, mappings: dict[tuple[str, int], Mapping]
 ) -> EntryPayload:
     contact_mapping = mappings.get((MappingKind.CONTACT, document.contact_id))
-    tracking = ()
-    if document.department_id:
-        department_mapping = mappings.get((MappingKind.TRACKING, document.department_id))
-        if department_mapping is None:
-            department = document.department
-            raise _missing(
-                connection,
-                f"Department {department.name}",
-                kind=MappingKind.TRACKING,
-                local_id=department.pk,
-                name=department.name,
-            )
-        tracking = (
-            TrackingRef(
-                category_name=department_mapping.extra.get("category_name", ""),
-                option_name=department_mapping.extra.get("option_name", ""),
-                category_id=department_mapping.extra.get("category_id", ""),
-                option_id=department_mapping.external_id,
-            ),
-        )
+    tracking = _tracking(document.department_id, connection=connection, mappings=mappings)
     lines = []
     for position, line in enumerate(document.lines.all(), start=1):
         category = line.category or document.category
@@ -98,14 +128,19 @@ def build_entry_payload(
                 quantity=line.quantity,
                 unit_amount=line.unit_amount,
                 account_code=account_mapping.extra.get("code") or account_mapping.external_name,
-                tracking=tracking,
+                # A line's own department tracks that line; else the document's.
+                tracking=_tracking(line.department_id, connection=connection, mappings=mappings)
+                if line.department_id
+                else tracking,
+                tax_type=line.tax_type,
             )
         )
     reference = document_reference(document)
     url = f"{settings.PUBLIC_BASE_URL.rstrip('/')}"
     url += f"{reverse('documents:detail', args=[document.pk])}?ref={reference}"
+    spend = document.is_spend
     return EntryPayload(
-        kind=ENTRY_KIND[document.kind],
+        kind=EntryKind.SPEND if spend else ENTRY_KIND[document.kind],
         reference=reference,
         number=document.number,
         issue_date=document.issue_date,
@@ -117,6 +152,8 @@ def build_entry_payload(
         contact_name=document.contact.name,
         url=url,
         voided=document.status == DocumentStatus.VOID,
+        bank_account_code=spend_account_code(document, connection=connection) if spend else "",
+        currency_rate=document.exchange_rate,
     )
 
 

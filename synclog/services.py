@@ -1115,7 +1115,7 @@ def _push_entry(
     *,
     linked: Iterable[int] = (),
 ) -> _PushResult:
-    kind = CONNECTOR_KIND[record.entry_type]
+    kind = payload.kind  # an expense's is its type's: spend money or a bill
     key = f"ls-{record.pk}-v{record.version}"
     state = None
     if record.external_id:
@@ -1960,9 +1960,12 @@ def _push_entries_together(
             alone.append(record)
     # Written before any call, so that these attempts do not show the batch's calls.
     _finish_records(log, unusable + unchanged)
-    if not new:
-        return alone, {}
-    return alone, _push_new_entries(new, payloads, digests, log)
+    waits: dict[int, float] = {}
+    # One call per kind of entry: card and bank expenses are spend money, others bills.
+    for kind in dict.fromkeys(payloads[record.pk].kind for record in new):
+        same = [record for record in new if payloads[record.pk].kind == kind]
+        waits.update(_push_new_entries(same, payloads, digests, log))
+    return alone, waits
 
 
 def _push_new_entries(
@@ -1985,7 +1988,7 @@ def _push_new_entries(
     if not isinstance(grant, Grant):
         return {record.pk: float(grant) for record in records}
     connector = connector_for(connection, record_call=log.record)
-    kind = CONNECTOR_KIND[records[0].entry_type]
+    kind = payloads[records[0].pk].kind  # one kind a batch (_push_entries_together)
     waits: dict[int, float] = {}
     finishes: list[_Finish] = []
 

@@ -22,6 +22,9 @@ from integrations.connectors.errors import ConnectorError, PermanentError
 class EntryKind(StrEnum):
     BILL = "bill"
     INVOICE = "invoice"
+    # Money spent from a bank or card account at once (Xero: a SPEND bank transaction; QBO: a
+    # Purchase): a card or bank expense, with no bill and no payment.
+    SPEND = "spend"
 
 
 # --- what we send ------------------------------------------------------------------------------
@@ -42,6 +45,7 @@ class LinePayload:
     unit_amount: Decimal
     account_code: str
     tracking: tuple[TrackingRef, ...] = ()
+    tax_type: str = ""  # the ledger's tax rate (Xero: TaxType); empty: amounts carry no tax
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,10 @@ class EntryPayload:
     contact_name: str = ""  # …else the ledger matches or creates the contact by name
     url: str = ""
     voided: bool = False
+    # SPEND: the ledger bank (or card) account code the money left from.
+    bank_account_code: str = ""
+    # Units of `currency` per unit of the ledger's base currency; None: the ledger's own rate.
+    currency_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,8 @@ def entry_differences(payload: EntryPayload, state: EntryState) -> list[str]:
         compare("contact", state.contact_id, payload.contact_id)
     if state.issue_date is not None:
         compare("issue date", state.issue_date, payload.issue_date)
-    compare("due date", state.due_date, payload.due_date)
+    if payload.kind != EntryKind.SPEND:  # spend money has no due date
+        compare("due date", state.due_date, payload.due_date)
     if state.currency:
         compare("currency", state.currency, payload.currency)
     compare("total", _cents(state.total), _cents(payload.total))

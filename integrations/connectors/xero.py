@@ -484,6 +484,8 @@ class XeroConnector(Connector):
     def find_entries(
         self, *, kind: EntryKind, reference: str, number: str = ""
     ) -> list[EntryState]:
+        if kind == EntryKind.SPEND:
+            return self._find_spends(reference=reference, number=number)
         params = {"where": f'Type=="{INVOICE_TYPE[kind]}"'}
         if number:
             params["InvoiceNumbers"] = number
@@ -500,6 +502,11 @@ class XeroConnector(Connector):
         self, *, kind: EntryKind, numbers: list[str]
     ) -> dict[str, list[EntryState]]:
         found: dict[str, list[EntryState]] = {}
+        if kind == EntryKind.SPEND:
+            for number in sorted(set(numbers)):
+                for state in self._find_spends(reference="", number=number):
+                    found.setdefault(_reference_of(state.url), []).append(state)
+            return found
         # Xero takes a comma-separated list; a number holding a comma is looked up on its own.
         plain = sorted({n for n in numbers if n and "," not in n})
         queries = [",".join(plain)] if plain else []
@@ -526,7 +533,23 @@ class XeroConnector(Connector):
                 page += 1
         return found
 
+    def _find_spends(self, *, reference: str, number: str) -> list[EntryState]:
+        """Spend money carrying our reference (in its Url), found by its Reference (our number)."""
+        where = 'Type=="SPEND"' + (f' AND Reference=="{_quoted(number)}"' if number else "")
+        response = self._send(
+            "GET", f"{self.endpoints.api}/BankTransactions", params={"where": where}
+        )
+        states = [_spend_state(t) for t in response.json().get("BankTransactions", [])]
+        wanted = [s for s in states if _reference_of(s.url)]
+        return [s for s in wanted if not reference or _reference_of(s.url) == reference]
+
     def get_entry(self, *, kind: EntryKind, external_id: str) -> EntryState:
+        if kind == EntryKind.SPEND:
+            response = self._send("GET", f"{self.endpoints.api}/BankTransactions/{external_id}")
+            transactions = response.json().get("BankTransactions", [])
+            if not transactions:
+                raise NotFoundError(f"Xero has no bank transaction {external_id}.")
+            return _spend_state(transactions[0])
         response = self._send("GET", f"{self.endpoints.api}/Invoices/{external_id}")
         invoices = response.json().get("Invoices", [])
         if not invoices:
@@ -586,6 +609,14 @@ class XeroConnector(Connector):
     # --- writes --------------------------------------------------------------------------------
 
     def create_entry(self, payload: EntryPayload, *, idempotency_key: str) -> EntryState:
+        if payload.kind == EntryKind.SPEND:
+            response = self._send(
+                "PUT",
+                f"{self.endpoints.api}/BankTransactions",
+                json_body={"BankTransactions": [spend_body(payload)]},
+                idempotency_key=idempotency_key,
+            )
+            return _spend_state(response.json()["BankTransactions"][0])
         response = self._send(
             "PUT",
             f"{self.endpoints.api}/Invoices",
@@ -597,34 +628,51 @@ class XeroConnector(Connector):
     def create_entries(
         self, payloads: list[EntryPayload], *, idempotency_key: str
     ) -> list[BatchItemResult]:
-        bodies = [invoice_body(payload) for payload in payloads]
+        # One batch is of one kind (the engine groups by entry type): spend money goes to
+        # BankTransactions, which takes many elements the same way.
+        spend = bool(payloads) and payloads[0].kind == EntryKind.SPEND
+        key, build, state_of = (
+            ("BankTransactions", spend_body, _spend_state)
+            if spend
+            else ("Invoices", invoice_body, _entry_state)
+        )
+        bodies = [build(payload) for payload in payloads]
         # summarizeErrors=false: one bad bill does not sink the batch; each element reports.
         response = self._send(
             "PUT",
-            f"{self.endpoints.api}/Invoices",
+            f"{self.endpoints.api}/{key}",
             params={"summarizeErrors": "false"},
-            json_body={"Invoices": bodies},
+            json_body={key: bodies},
             idempotency_key=idempotency_key,
         )
         results = []
-        answers = response.json().get("Invoices", [])
+        answers = response.json().get(key, [])
         for payload, body, invoice in zip(payloads, bodies, answers, strict=True):
             logged = {
-                "request_body": _redact(json.dumps({"Invoices": [body]})),
-                "response_body": _redact(json.dumps({"Invoices": [invoice]})),
+                "request_body": _redact(json.dumps({key: [body]})),
+                "response_body": _redact(json.dumps({key: [invoice]})),
             }
             if invoice.get("HasErrors") or invoice.get("StatusAttributeString") == "ERROR":
                 messages = [item.get("Message", "") for item in invoice.get("ValidationErrors", [])]
                 error = _classified(messages, raw=json.dumps(invoice)[:BODY_LOG_LIMIT])
                 results.append(BatchItemResult(payload=payload, error=error, **logged))
             else:
-                state = _entry_state(invoice)
+                state = state_of(invoice)
                 results.append(BatchItemResult(payload=payload, state=state, **logged))
         return results
 
     def update_entry(
         self, external_id: str, payload: EntryPayload, *, idempotency_key: str
     ) -> EntryState:
+        if payload.kind == EntryKind.SPEND:
+            body = {**spend_body(payload), "BankTransactionID": external_id}
+            response = self._send(
+                "POST",
+                f"{self.endpoints.api}/BankTransactions/{external_id}",
+                json_body={"BankTransactions": [body]},
+                idempotency_key=idempotency_key,
+            )
+            return _spend_state(response.json()["BankTransactions"][0])
         body = invoice_body(payload)
         body["InvoiceID"] = external_id
         response = self._send(
@@ -690,9 +738,10 @@ class XeroConnector(Connector):
     def attach_file(
         self, *, kind: EntryKind, external_id: str, filename: str, content: bytes, content_type: str
     ) -> AttachmentState:
+        collection = "BankTransactions" if kind == EntryKind.SPEND else "Invoices"
         response = self._send(
             "PUT",
-            f"{self.endpoints.api}/Invoices/{external_id}/Attachments/{quote(filename)}",
+            f"{self.endpoints.api}/{collection}/{external_id}/Attachments/{quote(filename)}",
             content=content,
             content_type=content_type,
             idempotency_key=f"attach-{external_id}-{uuid.uuid5(uuid.NAMESPACE_URL, filename)}",
@@ -720,31 +769,88 @@ def invoice_body(payload: EntryPayload) -> dict:
         "Date": payload.issue_date.isoformat(),
         "DueDate": payload.due_date.isoformat(),
         "CurrencyCode": payload.currency,
-        "LineAmountTypes": "NoTax",
+        "LineAmountTypes": "Exclusive" if any(line.tax_type for line in payload.lines) else "NoTax",
         "Status": "VOIDED" if payload.voided else "AUTHORISED",
-        "LineItems": [
-            {
-                "Description": line.description,
-                "Quantity": _json_number(line.quantity),
-                "UnitAmount": _json_number(line.unit_amount),
-                "AccountCode": line.account_code,
-                **(
-                    {
-                        "Tracking": [
-                            {"Name": ref.category_name, "Option": ref.option_name}
-                            for ref in line.tracking
-                        ]
-                    }
-                    if line.tracking
-                    else {}
-                ),
-            }
-            for line in payload.lines
-        ],
+        "LineItems": [_line_item(line) for line in payload.lines],
     }
+    if payload.currency_rate is not None:
+        body["CurrencyRate"] = _json_number(payload.currency_rate)
     if payload.url:
         body["Url"] = payload.url
     return body
+
+
+def _line_item(line: LinePayload) -> dict:
+    item = {
+        "Description": line.description,
+        "Quantity": _json_number(line.quantity),
+        "UnitAmount": _json_number(line.unit_amount),
+        "AccountCode": line.account_code,
+    }
+    if line.tax_type:
+        item["TaxType"] = line.tax_type
+    if line.tracking:
+        item["Tracking"] = [
+            {"Name": ref.category_name, "Option": ref.option_name} for ref in line.tracking
+        ]
+    return item
+
+
+def spend_body(payload: EntryPayload) -> dict:
+    """A card or bank expense as Xero's spend money (a SPEND bank transaction): paid at once from
+    the bank or card account, so there is no bill and no payment."""
+    contact = (
+        {"ContactID": payload.contact_id} if payload.contact_id else {"Name": payload.contact_name}
+    )
+    body = {
+        "Type": "SPEND",
+        "Contact": contact,
+        "BankAccount": {"Code": payload.bank_account_code},
+        "Date": payload.issue_date.isoformat(),
+        "Reference": payload.number,
+        "CurrencyCode": payload.currency,
+        # Amounts are net of tax when a line names a tax rate (Xero adds the tax).
+        "LineAmountTypes": "Exclusive" if any(line.tax_type for line in payload.lines) else "NoTax",
+        "Status": "DELETED" if payload.voided else "AUTHORISED",
+        "LineItems": [_line_item(line) for line in payload.lines],
+    }
+    if payload.currency_rate is not None:
+        body["CurrencyRate"] = _json_number(payload.currency_rate)
+    if payload.url:
+        body["Url"] = payload.url
+    return body
+
+
+def _spend_state(transaction: dict) -> EntryState:
+    status = transaction.get("Status", "")
+    total = _money(transaction.get("Total"))
+    return EntryState(
+        external_id=transaction["BankTransactionID"],
+        number=transaction.get("Reference", "") or "",
+        status=status,
+        total=total,
+        amount_due=Decimal("0.00"),  # spent: nothing is ever due
+        amount_paid=total,
+        # Reconciled with a bank statement, or deleted: Xero takes no change any more.
+        booked=bool(transaction.get("IsReconciled")) or status in GONE_STATUSES,
+        contact_id=transaction.get("Contact", {}).get("ContactID", ""),
+        url=transaction.get("Url", ""),
+        updated_at=parse_xero_date(transaction.get("UpdatedDateUTC")),
+        gone=status in GONE_STATUSES,
+        approved=status == "AUTHORISED" if status else None,
+        issue_date=_date_of(transaction.get("Date")),
+        due_date=None,
+        currency=transaction.get("CurrencyCode", ""),
+        lines=(
+            tuple(_line_payload(item) for item in transaction["LineItems"])
+            if "LineItems" in transaction
+            else None
+        ),
+    )
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def payment_body(payload: PaymentPayload) -> dict:

@@ -313,6 +313,15 @@ class XeroEmulator:
             strict = self.config.spec_strict
             return [wire.invoice_json(tenant, i, strict=strict) for i in tenant.invoices.values()]
 
+    def bank_transactions(self, tenant_id: str | None = None) -> list[dict]:
+        """Spend and receive money as the API would return them."""
+        with self._lock:
+            tenant = self._tenant(tenant_id)
+            return [
+                wire.bank_transaction_json(tenant, t, strict=self.config.spec_strict)
+                for t in tenant.bank_transactions.values()
+            ]
+
     def writes(self, tenant_id: str | None = None, since: float | None = None) -> list[dict]:
         """The tenant's write log, oldest first: every invoice or payment write as it was
         applied, with `at` (epoch seconds of the emulator's clock) and the values it left."""
