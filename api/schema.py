@@ -307,6 +307,7 @@ SCHEMA_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DocumentStatusEnum": "documents.models.DocumentStatus",
         "DocumentKindEnum": "documents.models.DocumentKind",
+        "ExpenseTypeEnum": "documents.models.ExpenseType",
         "ContactKindEnum": "documents.models.ContactKind",
         "ConnectionStatusEnum": "integrations.models.ConnectionStatus",
         "TransactionStatusEnum": "synclog.models.SyncRunItem.Outcome",

@@ -134,6 +134,8 @@ def expense_dataset_create(
                 "issue_date": item["issue_date"],
                 "due_date": item["issue_date"],
                 "currency": item["currency"],
+                "expense_type": item.get("type", ""),
+                "exchange_rate": item.get("currency_rate"),
                 "total": _line_total(lines),
                 "lines": lines,
                 "category": item.get("category"),

@@ -185,4 +185,8 @@ def connection_mappings(*, connection: Connection) -> dict:
         "tracking": tracking,
         "contacts": contacts,
         "payment_bank_account_code": connection.settings.get("payment_account_code") or None,
+        "spend_account_codes": {
+            kind: connection.settings.get("spend_account_codes", {}).get(kind) or None
+            for kind in ("card", "bank")
+        },
     }

@@ -474,6 +474,29 @@ def connection_settings_update(*, connection: Connection, payment_account_code: 
     return connection
 
 
+def connection_spend_accounts_update(
+    *, connection: Connection, codes: dict[str, str], choices
+) -> Connection:
+    """The ledger bank accounts card and bank expenses are spent from ({"card": "091"}; an
+    empty code unsets one), each checked against the ledger's active bank accounts."""
+    bank_codes = {a.code for a in choices.bank_accounts}
+    errors = {
+        f"spend_account_codes.{kind}": "Choose one of the ledger's bank accounts."
+        for kind, code in codes.items()
+        if code and code not in bank_codes
+    }
+    if errors:
+        raise ValidationError(errors)
+    current = dict(connection.settings.get("spend_account_codes", {}))
+    current.update(codes)
+    connection.settings = {
+        **connection.settings,
+        "spend_account_codes": {kind: code for kind, code in current.items() if code},
+    }
+    connection.save(update_fields=["settings", "updated_at"])
+    return connection
+
+
 def mapping_set(
     *,
     connection: Connection,

@@ -7,7 +7,7 @@ from api.models import ExpenseDataset, ExpenseDatasetItem
 from api.serializers.common import ErrorInfoSerializer, OrgRelatedField, error_info
 from api.serializers.documents import MONEY, QUANTITY
 from api.serializers.syncs import RECORD_STATUS_NAMES
-from documents.models import Category, Contact, Department, DocumentStatus
+from documents.models import Category, Contact, Department, DocumentStatus, ExpenseType
 from synclog.models import RecordStatus
 
 MAX_ITEMS = 500
@@ -60,17 +60,51 @@ class ExpenseLineSerializer(serializers.Serializer):
         default=None,
         help_text="Category id (the ledger account); defaults to the transaction's category.",
     )
+    department = DatasetRelatedField(
+        Department,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The line's tracking (department id); defaults to the transaction's.",
+    )
+    tax_type = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The ledger's tax type (mapping-options `tax_rates`); blank: no tax.",
+    )
 
 
 class ExpenseTransactionSerializer(serializers.Serializer):
-    """An expense paid by the company (a card or bank payment): it becomes an approved expense
-    document, booked in the ledger as a supplier bill."""
+    """An expense: it becomes an approved expense document, booked in the ledger by its
+    `type` (card or bank: spend money; reimbursable: a bill to the employee)."""
 
     id = serializers.CharField(
         max_length=64, help_text="Your id of the transaction, unique in your organisation."
     )
     issue_date = serializers.DateField()
     currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
+    currency_rate = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Units of `currency` per unit of the ledger's base currency; null: the "
+        "ledger's rate of the day.",
+    )
+    type = serializers.ChoiceField(
+        choices=ExpenseType.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="card or bank: spent from the company's card or bank account, booked as the "
+        "ledger's spend money (Xero: a SPEND bank transaction) from the account set in the "
+        "connection's mappings (`spend_account_codes`); reimbursable: paid by an employee "
+        "(`contact`), booked as a bill to them. Absent: a bill, as before types.",
+    )
     contact = DatasetRelatedField(
         Contact, required=False, allow_null=True, default=None, help_text="A vendor's id."
     )

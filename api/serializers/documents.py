@@ -12,6 +12,7 @@ from documents.models import (
     DocumentKind,
     DocumentLine,
     DocumentStatus,
+    ExpenseType,
     Payment,
 )
 
@@ -23,7 +24,16 @@ MAX_LINES = 500
 class DocumentLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = DocumentLine
-        fields = ["position", "description", "quantity", "unit_amount", "amount", "category"]
+        fields = [
+            "position",
+            "description",
+            "quantity",
+            "unit_amount",
+            "amount",
+            "category",
+            "department",
+            "tax_type",
+        ]
         read_only_fields = fields
 
 
@@ -43,6 +53,8 @@ class DocumentSerializer(serializers.ModelSerializer):
             "issue_date",
             "due_date",
             "currency",
+            "exchange_rate",
+            "expense_type",
             "total",
             "amount_paid",
             "amount_due",
@@ -66,6 +78,20 @@ class DocumentLineInputSerializer(serializers.Serializer):
     category = OrgRelatedField(
         Category, required=False, allow_null=True, default=None, help_text="Category id."
     )
+    department = OrgRelatedField(
+        Department,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The line's own tracking (department id); default: the document's.",
+    )
+    tax_type = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The ledger's tax type (mapping-options `tax_rates`); blank: no tax.",
+    )
 
 
 class DocumentCreateSerializer(serializers.Serializer):
@@ -77,6 +103,24 @@ class DocumentCreateSerializer(serializers.Serializer):
     issue_date = serializers.DateField()
     due_date = serializers.DateField()
     currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
+    exchange_rate = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The ledger's rate: units of `currency` per unit of its base currency "
+        "(Xero's CurrencyRate); null: the ledger's rate of the day.",
+    )
+    expense_type = serializers.ChoiceField(
+        choices=ExpenseType.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Expenses: card or bank (booked as spend money from the connection's card or "
+        "bank account), reimbursable (a bill to the employee, the contact).",
+    )
     total = serializers.DecimalField(**MONEY, min_value=0, help_text="The sum of the lines.")
     category = OrgRelatedField(Category, required=False, allow_null=True, default=None)
     department = OrgRelatedField(Department, required=False, allow_null=True, default=None)

@@ -99,12 +99,37 @@ class ContactMappingSerializer(serializers.Serializer):
     )
 
 
+class SpendAccountsSerializer(serializers.Serializer):
+    card = serializers.CharField(
+        allow_null=True, help_text="The bank account code card expenses are spent from."
+    )
+    bank = serializers.CharField(
+        allow_null=True, help_text="The bank account code bank expenses are spent from."
+    )
+
+
+class SpendAccountsInSerializer(serializers.Serializer):
+    card = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    bank = serializers.CharField(required=False, allow_blank=True, max_length=20)
+
+    def validate(self, attrs):
+        for kind, code in attrs.items():
+            if code and code not in self.context["choices"]["bank_accounts"]:
+                raise serializers.ValidationError(
+                    {kind: "Not an active bank account of the ledger: see mapping-options."}
+                )
+        return attrs
+
+
 class MappingsSerializer(serializers.Serializer):
     accounts = AccountMappingSerializer(many=True, help_text="Every category.")
     tracking = TrackingMappingSerializer(many=True, help_text="Every department.")
     contacts = ContactMappingSerializer(many=True, help_text="Every vendor.")
     payment_bank_account_code = serializers.CharField(
         allow_null=True, help_text="The bank account payments are paid from; null: none yet."
+    )
+    spend_account_codes = SpendAccountsSerializer(
+        help_text="The bank (or card) accounts card and bank expenses are spent from."
     )
 
 
@@ -171,6 +196,11 @@ class MappingsUpdateSerializer(serializers.Serializer):
         allow_blank=True,
         max_length=20,
         help_text="A code of mapping-options' bank_accounts; blank: none.",
+    )
+    spend_account_codes = SpendAccountsInSerializer(
+        required=False,
+        help_text="Codes of mapping-options' bank_accounts for card and bank expenses; "
+        "blank unsets one.",
     )
 
     def validate_payment_bank_account_code(self, value):

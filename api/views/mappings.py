@@ -142,6 +142,10 @@ class MappingsApi(ApiView):
             raise DjangoValidationError(
                 {SAVE_FIELDS.get(key, key): value for key, value in error.message_dict.items()}
             ) from error
+        if "spend_account_codes" in fields:
+            services.connection_spend_accounts_update(
+                connection=connection, codes=dict(fields["spend_account_codes"]), choices=choices
+            )
         connection.refresh_from_db()
         return Response(
             MappingsSerializer(selectors.connection_mappings(connection=connection)).data
