@@ -32,6 +32,7 @@ from integrations.connectors.base import (
     CallRecord,
     Connector,
     EntryKind,
+    EntryPayload,
     EntryState,
     entry_differences,
 )
@@ -39,10 +40,12 @@ from integrations.connectors.errors import (
     AuthError,
     BookedError,
     ConnectorError,
+    DataProcessingError,
     DuplicateError,
     EntryGoneError,
     LedgerValidationError,
     NotFoundError,
+    OrganisationGoneError,
     PermanentError,
     RateLimitedError,
     TransientError,
@@ -846,7 +849,7 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
     payload = digest = None
     if not record.is_payment:
         try:
-            payload = build_entry_payload(
+            payload = _build_payload(
                 record.document,
                 connection=connection,
                 mappings=mapping_index(connection=connection),
@@ -914,6 +917,8 @@ def _wait_for_reauth(
     `mark_connection=False`: the connection is marked already, nothing was sent (Skipped)."""
     error.hint = error.hint or _reconnect_error(connection).hint
     outcome = Outcome.FAILED if mark_connection else Outcome.SKIPPED
+    # 4220 de-authorised, or 4040 when the organisation itself is gone from the ledger.
+    code = error.status_code if error.status_code in StatusCode.values else StatusCode.DEAUTHORISED
 
     def write():
         with transaction.atomic():
@@ -921,16 +926,38 @@ def _wait_for_reauth(
                 connection_mark_needs_reauth(connection=connection, error=error)
             for record in records:
                 _set_error(record, error, status=RecordStatus.PENDING)
-                _write_attempt(record, log, outcome, StatusCode.DEAUTHORISED, error=error)
-            _finish_run_items(
-                {
-                    record.pk: (SyncRunItem.Outcome.FAILED, StatusCode.DEAUTHORISED)
-                    for record in records
-                }
-            )
+                _write_attempt(record, log, outcome, code, error=error)
+            _finish_run_items({record.pk: (SyncRunItem.Outcome.FAILED, code) for record in records})
 
     if records:
         _save_answer(log, write, attempt_of=records[0].pk)
+
+
+def _build_payload(document: Document, *, connection: Connection, mappings) -> EntryPayload:
+    """The entry as the ledger should hold it, checked before anything is sent. A document
+    that cannot be built (a value the payload cannot take, no line to book) is our own data
+    processing error (5120), named on its record, instead of a crashed task."""
+    try:
+        payload = build_entry_payload(document, connection=connection, mappings=mappings)
+    except ConnectorError:
+        raise  # a missing mapping names itself (4000)
+    except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as error:
+        logger.exception("Payload of document %s could not be built", document.pk)
+        raise DataProcessingError(
+            f"The entry of {document} could not be built: {error}",
+            explanation="ledgersync could not turn this document into a ledger entry; nothing "
+            "was sent.",
+            hint="Check the document's lines, amounts and mappings, correct it, then re-sync; "
+            "tell support if it persists.",
+        ) from error
+    if not payload.lines:
+        raise DataProcessingError(
+            f"{document} has no line to book.",
+            explanation="A ledger entry needs at least one line with an account; this document "
+            "has none, so nothing was sent.",
+            hint="Add a line to the document, then re-sync.",
+        )
+    return payload
 
 
 def _in_open_run(record: SyncRecord) -> bool:
@@ -942,7 +969,19 @@ def _in_open_run(record: SyncRecord) -> bool:
 def _reconnect_error(connection: Connection) -> AuthError:
     """Why a record of a connection that needs a reconnect waits, and what to do."""
     ledger = connection.get_provider_display()
-    return AuthError(
+    # The refusal that marked the connection decides the code: 4040 when the organisation
+    # itself is gone from the ledger, else 4220.
+    refused_with = (
+        SyncAttempt.objects.filter(
+            record__connection=connection,
+            status_code__in=(StatusCode.ORG_DELETED, StatusCode.DEAUTHORISED),
+        )
+        .order_by("-id")
+        .values_list("status_code", flat=True)
+        .first()
+    )
+    error_class = OrganisationGoneError if refused_with == StatusCode.ORG_DELETED else AuthError
+    return error_class(
         connection.last_error or f"{ledger} refused ledgersync's access.",
         explanation=f"{ledger} no longer accepts this connection's authorisation (it was "
         "revoked or expired): nothing can be pushed until an admin reconnects.",
@@ -1945,7 +1984,7 @@ def _push_entries_together(
         return [], {}
     for record in records:
         try:
-            payloads[record.pk] = build_entry_payload(
+            payloads[record.pk] = _build_payload(
                 record.document, connection=connection, mappings=mappings
             )
         except ConnectorError as error:  # a missing mapping: nothing was sent

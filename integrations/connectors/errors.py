@@ -65,8 +65,29 @@ class AuthError(ConnectorError):
     status_code = 4220
 
 
+class OrganisationGoneError(AuthError):
+    """The ledger organisation was deleted, or disconnected from us in the ledger: no
+    connection to it is left. Like any refused access, its records wait for a reconnect."""
+
+    status_code = 4040
+
+
 class PermanentError(ConnectorError):
     """The ledger will refuse this again until someone changes something."""
+
+
+class SubscriptionError(PermanentError):
+    """The organisation is still connected but no longer active in the ledger: its
+    subscription or free trial ended. Nothing is pushed until it is renewed."""
+
+    status_code = 4260
+
+
+class DataProcessingError(PermanentError):
+    """Our side: the entry could not be built from the document, or failed our own checks
+    before anything was sent (DESIGN §5: 5120)."""
+
+    status_code = 5120
 
 
 class LedgerValidationError(PermanentError):

@@ -51,7 +51,9 @@ from integrations.connectors.errors import (
     FieldError,
     LedgerValidationError,
     NotFoundError,
+    OrganisationGoneError,
     RateLimitedError,
+    SubscriptionError,
     TransientError,
     UnknownOutcomeError,
 )
@@ -334,9 +336,42 @@ class XeroConnector(Connector):
                 self.refresh_credentials()
                 continue
             break
+        if response.status_code == 403 and tenant:
+            raise self._tenant_refused(response)
         if response.status_code >= 400:
             raise self._error_for(response)
         return response
+
+    def _tenant_refused(self, response: httpx.Response) -> ConnectorError:
+        """Xero answers 403 (AuthenticationUnsuccessful) for a tenant it will not serve: the
+        organisation was deleted or disconnected from us (no connection to it is left: 4040),
+        or it is still connected but no longer active, its subscription or free trial ended
+        (4260). GET /connections tells which."""
+        refused = self._error_for(response)
+        try:
+            connected = any(t.tenant_id == self.context.tenant_id for t in self.list_tenants())
+        except ConnectorError:
+            return refused  # the token itself is refused: a reconnect decides
+        if not connected:
+            return OrganisationGoneError(
+                "The Xero organisation is gone: it was deleted, or disconnected from "
+                "ledgersync in Xero (HTTP 403).",
+                raw=refused.raw,
+                http_status=403,
+                explanation="Xero no longer lists a connection to this organisation, so it "
+                "takes nothing from ledgersync.",
+                hint="If the organisation still exists, an admin reconnects it: Integrations › "
+                "the Xero connection › Reconnect. The waiting entries are pushed then.",
+            )
+        return SubscriptionError(
+            "Xero refused the call: the organisation is connected but no longer active (HTTP 403).",
+            raw=refused.raw,
+            http_status=403,
+            explanation="Xero stops serving an organisation whose subscription or free trial "
+            "has ended (or whose connecting user lost the right to use the API).",
+            hint="Renew the organisation's Xero subscription (or give the connecting user back "
+            "their role), then retry the failed items.",
+        )
 
     def _record(self, method, url, response, started, body, response_text, error="") -> None:
         request_text = body.decode(errors="replace") if isinstance(body, bytes) else ""

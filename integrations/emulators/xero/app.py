@@ -69,6 +69,8 @@ class XeroEmulator:
         self.faults = Faults(self.config.random_seed)
         self.oauth = OAuthServer(self.config, clock, tenant_exists=lambda t: t in self.tenants)
         self.tenants: dict[str, Tenant] = {}
+        # Tenants still connected but no longer active (subscription or free trial ended).
+        self.lapsed_tenants: set[str] = set()
         self.requests: deque[dict] = deque(maxlen=REQUEST_LOG_SIZE)
         self._api_urls = _url_map(api.ROUTES)
         self._connection_urls = _url_map(CONNECTION_ROUTES)
@@ -164,6 +166,10 @@ class XeroEmulator:
             except BearerError as exc:
                 return self._logged(request, tenant_id, bearer_failure(exc))
             if tenant_id not in self.tenants or not self.oauth.is_connected(access, tenant_id):
+                return self._logged(request, tenant_id, forbidden())
+            if tenant_id in self.lapsed_tenants:
+                # Xero: "the tenant is no longer active … the free trial has ended" answers
+                # 403 like a tenant that is not connected, while /connections still lists it.
                 return self._logged(request, tenant_id, forbidden())
             # Injected faults come first and are not counted against the limits.
             fault = self.faults.next_fault()
@@ -346,6 +352,7 @@ class XeroEmulator:
             self.idempotency.reset()
             self.faults.clear()
             self.requests.clear()
+            self.lapsed_tenants.clear()
             if not keep_auth:
                 self.oauth.reset()
 
@@ -426,6 +433,26 @@ class XeroEmulator:
             )
             self.tenants[tenant.tenant_id] = tenant
             return {"tenantId": tenant.tenant_id, "tenantName": tenant.name}
+
+    def delete_tenant(self, tenant_id: str | None = None) -> dict:
+        """The organisation is deleted in Xero: its connections go (GET /connections no longer
+        lists it) and every call for it answers 403."""
+        with self._lock:
+            tenant = self._tenant(tenant_id)
+            del self.tenants[tenant.tenant_id]
+            self.lapsed_tenants.discard(tenant.tenant_id)
+            return {"tenantId": tenant.tenant_id, "deleted": True}
+
+    def set_subscription(self, tenant_id: str | None = None, *, active: bool) -> dict:
+        """The organisation's subscription (or free trial) ends, or is renewed: while it is
+        lapsed, calls for it answer 403 and /connections still lists it."""
+        with self._lock:
+            tenant = self._tenant(tenant_id)
+            if active:
+                self.lapsed_tenants.discard(tenant.tenant_id)
+            else:
+                self.lapsed_tenants.add(tenant.tenant_id)
+            return {"tenantId": tenant.tenant_id, "active": active}
 
     def set_faults(self, **settings) -> dict:
         """Merge fault settings: error_rate, latency_ms, timeout_rate, fail_next={count, status}

@@ -46,6 +46,17 @@ def add_tenant(emulator, request):
     return emulator.add_tenant(name), 201
 
 
+def delete_tenant(emulator, request, tenant_id):
+    return emulator.delete_tenant(tenant_id)
+
+
+def subscription(emulator, request, tenant_id):
+    active = _body(request).get("active")
+    if not isinstance(active, bool):
+        raise ValueError("active (true or false) is required")
+    return emulator.set_subscription(tenant_id, active=active)
+
+
 def add_user(emulator, request):
     body = _body(request)
     if not body.get("email"):
@@ -124,6 +135,8 @@ ROUTES = [
     _rule("/state", ["GET"], state),
     _rule("/writes", ["GET"], writes),
     _rule("/tenants", ["POST"], add_tenant),
+    _rule("/tenants/<tenant_id>", ["DELETE"], delete_tenant),
+    _rule("/tenants/<tenant_id>/subscription", ["POST"], subscription),
     _rule("/users", ["POST"], add_user),
     _rule("/faults", ["GET", "POST", "DELETE"], faults),
     _rule("/invoices/<invoice_id>/book", ["POST"], book),
