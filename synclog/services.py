@@ -1226,18 +1226,22 @@ def _repair_entry(
         return state, Operation.NOOP
     if state.booked:
         # Sending it would only be refused: say what differs and why it cannot change.
-        raise BookedError(
-            f"{ledger} holds this entry as {state.status} and refuses changes to it: "
-            + "; ".join(differences)
-            + ".",
-            explanation=f"The entry is paid (or closed) in {ledger}, so {ledger} does not let "
-            "anyone change it; ledgersync did not send the change.",
-            hint=f"If the change must reach {ledger}, remove the payment there and re-sync; "
-            f"otherwise correct the document here to match {ledger}, or mark this record "
-            "Complete after checking.",
-        )
+        raise _booked_differences_error(ledger, state, differences)
     state = connector.update_entry(record.external_id, payload, idempotency_key=f"{key}-update")
     return state, Operation.UPDATE
+
+
+def _booked_differences_error(ledger: str, state: EntryState, differences: list[str]):
+    return BookedError(
+        f"{ledger} holds this entry as {state.status} and refuses changes to it: "
+        + "; ".join(differences)
+        + ".",
+        explanation=f"The entry is paid (or closed) in {ledger}, so {ledger} does not let "
+        "anyone change it; ledgersync did not send the change.",
+        hint=f"If the change must reach {ledger}, remove the payment there and re-sync; "
+        f"otherwise correct the document here to match {ledger}, or mark this record "
+        "Complete after checking.",
+    )
 
 
 # How a Failed record whose entry is gone from the ledger begins its message (see
@@ -1868,9 +1872,10 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
     """Push several records of one connection; new entries go to the ledger in one batch call.
 
     A bulk run of N new bills then costs one create per batch instead of one per bill,
-    which is what fits a month-end backlog under Xero's 60 calls a minute. Updates, payments and
-    documents with attachments take the one-record path. Returns {record id: seconds} for the
-    records to run again later.
+    which is what fits a month-end backlog under Xero's 60 calls a minute. Changed entries are
+    read together and updated together, new payments go together; voids, documents with
+    attachments and payments whose earlier push lost its answer take the one-record path.
+    Returns {record id: seconds} for the records to run again later.
     """
     wait = _batch_quota_wait(record_ids)
     if wait:
@@ -1907,8 +1912,9 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
     )
     waits: dict[int, float] = {}
     try:
-        # Entries without attachments go together: new ones in one create call, unchanged ones
-        # end without a call. Updates, payments, voids and attachments go one by one.
+        # Entries without attachments go together: new ones in one create call, changed ones in
+        # one read and one update call, unchanged ones end without a call. Voids and attachments
+        # go one by one.
         together = [
             record
             for record in records
@@ -1970,12 +1976,14 @@ def _quota_key(connection: Connection) -> str:
 def _push_entries_together(
     records: list[SyncRecord],
 ) -> tuple[list[SyncRecord], dict[int, float]]:
-    """Unchanged entries end as no-ops and new ones are created in one call; returns the records
-    left to the one-record path (changed existing entries) and {record id: seconds to wait}."""
+    """Unchanged entries end as no-ops, new ones are created in one call, changed ones read and
+    updated together; returns the records left to the one-record path (voids, entries known
+    booked) and {record id: seconds to wait}."""
     connection = records[0].connection
     log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
     mappings = mapping_index(connection=connection)
     payloads, digests, unusable, unchanged, new, alone = {}, {}, [], [], [], []
+    changed: list[SyncRecord] = []
     address_error = connection_address_error(connection)
     if address_error is not None:  # nothing goes out: every record fails with the reason
         _finish_records(
@@ -1995,8 +2003,12 @@ def _push_entries_together(
             new.append(record)
         elif digests[record.pk] == record.payload_hash:
             unchanged.append(_Finish(record, result=_unchanged_result(record, digests[record.pk])))
-        else:
+        elif record.booked or payloads[record.pk].voided:
+            # A known refusal ends without a call, and a void is its own kind of write:
+            # the one-record path has both.
             alone.append(record)
+        else:
+            changed.append(record)
     # Written before any call, so that these attempts do not show the batch's calls.
     _finish_records(log, unusable + unchanged)
     waits: dict[int, float] = {}
@@ -2004,7 +2016,92 @@ def _push_entries_together(
     for kind in dict.fromkeys(payloads[record.pk].kind for record in new):
         same = [record for record in new if payloads[record.pk].kind == kind]
         waits.update(_push_new_entries(same, payloads, digests, log))
+    for kind in dict.fromkeys(payloads[record.pk].kind for record in changed):
+        same = [record for record in changed if payloads[record.pk].kind == kind]
+        batch_log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
+        waits.update(_update_entries_together(same, payloads, digests, batch_log))
     return alone, waits
+
+
+def _update_entries_together(
+    records: list[SyncRecord], payloads: dict, digests: dict[int, str], log: _AttemptLog
+) -> dict[int, float]:
+    """Changed entries of a batch: one read of them all (Xero: GET /Invoices?IDs=…), then one
+    write of those the ledger does not hold as the document says already. An entry that
+    matches costs no write (2040), one paid or voided there fails with the reason and no
+    refused write, the others are updated together, each answered on its own."""
+    connection = records[0].connection
+    ledger = connection.get_provider_display()
+    limiter = get_rate_limiter()
+    quota_key = _quota_key(connection)
+    limits = _limits(connection)
+    grant = limiter.try_acquire(
+        quota_key,
+        limits,
+        calls=min(2, limits.per_window),
+        lease_seconds=30 + 2 * settings.LEDGER_HTTP_TIMEOUT_SECONDS,
+    )
+    if not isinstance(grant, Grant):
+        return {record.pk: float(grant) for record in records}
+    connector = connector_for(connection, record_call=log.record)
+    kind = payloads[records[0].pk].kind
+    waits: dict[int, float] = {}
+    finishes: list[_Finish] = []
+
+    def unfinished() -> list[SyncRecord]:
+        done = {finish.record.pk for finish in finishes}
+        return [record for record in records if record.pk not in done]
+
+    try:
+        states = connector.get_entries(kind=kind, external_ids=[r.external_id for r in records])
+        read = list(log.calls)  # what a record that ends on the read shows in its log
+        to_update = []
+        for record in records:
+            payload, digest = payloads[record.pk], digests[record.pk]
+            state = states.get(record.external_id)
+            if state is None or state.gone:
+                status = state.status if state is not None else "DELETED"
+                error = _gone_error(ledger, status, record.external_number)
+                finishes.append(_Finish(record, error=error, operation=Operation.NONE, calls=read))
+                continue
+            differences = entry_differences(payload, state)
+            if not differences:
+                result = _state_result(Operation.NOOP, state, digest)
+                finishes.append(_Finish(record, result=result, calls=read))
+            elif state.booked:
+                error = _booked_differences_error(ledger, state, differences)
+                finishes.append(_Finish(record, error=error, operation=Operation.NONE, calls=read))
+            else:
+                to_update.append(record)
+        if to_update:
+            versions = ",".join(f"{record.pk}-v{record.version}" for record in to_update)
+            key = "ls-update-" + hashlib.sha256(versions.encode()).hexdigest()[:40]
+            results = connector.update_entries(
+                [(record.external_id, payloads[record.pk]) for record in to_update],
+                idempotency_key=key,
+            )
+            log.operation = Operation.UPDATE
+            for record, result in zip(to_update, results, strict=True):
+                calls = _own_calls(log.calls, result)
+                if result.error is not None:
+                    finishes.append(_Finish(record, error=result.error, calls=calls))
+                else:
+                    state = _state_result(Operation.UPDATE, result.state, digests[record.pk])
+                    finishes.append(_Finish(record, result=state, calls=calls))
+    except RateLimitedError as error:
+        limiter.pause(quota_key, error.retry_after)
+        waits = _retry_all(unfinished(), log, error, minimum=error.retry_after)
+    except TransientError as error:
+        waits = _retry_all(unfinished(), log, error)
+    except AuthError as error:
+        _wait_for_reauth(connection, unfinished(), log, error)
+    except ConnectorError as error:
+        finishes += [_Finish(record, error=error) for record in unfinished()]
+    finally:
+        limiter.release(grant)
+        connector.close()
+        _finish_records(log, finishes)
+    return waits
 
 
 def _push_new_entries(

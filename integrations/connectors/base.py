@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import httpx
 
-from integrations.connectors.errors import ConnectorError, PermanentError
+from integrations.connectors.errors import ConnectorError, NotFoundError, PermanentError
 
 
 class EntryKind(StrEnum):
@@ -348,6 +348,34 @@ class Connector(ABC):
     def update_entry(
         self, external_id: str, payload: EntryPayload, *, idempotency_key: str
     ) -> EntryState: ...
+
+    def get_entries(self, *, kind: EntryKind, external_ids: list[str]) -> dict[str, EntryState]:
+        """The entries with these ids, by id; one the ledger no longer has is left out. In as
+        few calls as the ledger allows; a ledger without such a read reads them one by one."""
+        found = {}
+        for external_id in external_ids:
+            try:
+                found[external_id] = self.get_entry(kind=kind, external_id=external_id)
+            except NotFoundError:
+                continue
+        return found
+
+    def update_entries(
+        self, updates: list[tuple[str, EntryPayload]], *, idempotency_key: str
+    ) -> list[BatchItemResult]:
+        """Many (external id, payload) updates in one call where the ledger takes them, each
+        element answered with its state or its own error; else one by one."""
+        results = []
+        for index, (external_id, payload) in enumerate(updates):
+            try:
+                state = self.update_entry(
+                    external_id, payload, idempotency_key=f"{idempotency_key}-{index}"
+                )
+            except PermanentError as error:
+                results.append(BatchItemResult(payload=payload, error=error))
+            else:
+                results.append(BatchItemResult(payload=payload, state=state))
+        return results
 
     @abstractmethod
     def create_payment(self, payload: PaymentPayload, *, idempotency_key: str) -> PaymentState: ...
