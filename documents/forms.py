@@ -3,8 +3,9 @@ import datetime
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
-from documents.models import DocumentKind
+from documents.models import DocumentKind, ExpenseType
 from documents.selectors import category_list, contact_list, department_list
+from documents.services import CREATE_ONLY_FIELDS
 from syncsvc.widgets import DateInput
 
 
@@ -21,6 +22,20 @@ class DocumentForm(forms.Form):
     category = forms.ModelChoiceField(queryset=None, required=False)
     department = forms.ModelChoiceField(queryset=None, required=False)
     description = forms.CharField(max_length=500, required=False)
+    expense_type = forms.ChoiceField(
+        choices=[("", "—"), *ExpenseType.choices],
+        required=False,
+        label="Expense type",
+        help_text="Expenses: card or bank spend (booked as spend money), or reimbursable.",
+    )
+    exchange_rate = forms.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        required=False,
+        label="Exchange rate",
+        help_text="Units of the currency per unit of the ledger's base currency; empty: the "
+        "ledger's rate of the day.",
+    )
 
     def __init__(self, *args, org, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,8 +43,10 @@ class DocumentForm(forms.Form):
         self.fields["category"].queryset = category_list(org=org)
         self.fields["department"].queryset = department_list(org=org)
         if editing:
-            # The kind is fixed once a document exists.
-            del self.fields["kind"]
+            # The kind is fixed once a document exists, and so is what the ledger holds for
+            # an expense (spend money or a bill) and the rate of the day it was spent.
+            for name in ("kind", *CREATE_ONLY_FIELDS):
+                del self.fields[name]
 
 
 class LineForm(forms.Form):
@@ -37,10 +54,13 @@ class LineForm(forms.Form):
     quantity = forms.DecimalField(max_digits=12, decimal_places=4, initial=1)
     unit_amount = forms.DecimalField(max_digits=14, decimal_places=2)
     category = forms.ModelChoiceField(queryset=None, required=False)
+    department = forms.ModelChoiceField(queryset=None, required=False)
+    tax_type = forms.CharField(max_length=50, required=False, label="Tax rate")
 
     def __init__(self, *args, org, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = category_list(org=org)
+        self.fields["department"].queryset = department_list(org=org)
 
 
 class BaseLineFormSet(forms.BaseFormSet):

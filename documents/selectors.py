@@ -41,7 +41,7 @@ def document_get(*, org: Organization, document_id: int) -> Document:
 def document_get_detail(*, org: Organization, document_id: int) -> Document:
     document = document_get(org=org, document_id=document_id)
     # Materialise the parts the detail page shows in three queries, whatever their number.
-    document.line_list = list(document.lines.select_related("category"))
+    document.line_list = list(document.lines.select_related("category", "department"))
     document.payment_list = list(document.payments.select_related("created_by"))
     document.attachment_list = list(document.attachments.select_related("uploaded_by"))
     return document

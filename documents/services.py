@@ -546,6 +546,10 @@ def document_mark_paid(
 ) -> Payment:
     """Mark a document paid outside this system: a payment of the balance, flagged as such."""
     document = _lock(document)
+    if document.is_spend:
+        raise ValidationError(
+            f"A {document.get_expense_type_display().lower()} was paid when it was spent."
+        )
     if document.status != DocumentStatus.APPROVED:
         raise ValidationError(
             f"Only an approved document can be marked paid; this one is "

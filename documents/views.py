@@ -105,6 +105,8 @@ class DocumentEditView(OrgPermissionRequiredMixin, DocumentFormMixin, View):
                     "quantity": line.quantity,
                     "unit_amount": line.unit_amount,
                     "category": line.category,
+                    "department": line.department,
+                    "tax_type": line.tax_type,
                 }
                 for line in document.line_list
             ],

@@ -38,6 +38,10 @@ class TenantChoiceForm(forms.Form):
         self.fields["tenant_id"].choices = [(t.tenant_id, t.name) for t in tenants]
 
 
+# Expense types spent from an account, and what the mapping page calls that account.
+SPEND_KINDS = {"card": "Card expenses are spent from", "bank": "Bank expenses are spent from"}
+
+
 def _choices(options, *, empty: str) -> list[tuple[str, str]]:
     return [("", empty), *options]
 
@@ -77,6 +81,18 @@ class MappingForm(forms.Form):
             label="Pay bills from",
             initial=connection.settings.get("payment_account_code", ""),
         )
+        spend = connection.settings.get("spend_account_codes", {})
+        for kind, label in SPEND_KINDS.items():
+            self.fields[f"spend_{kind}_account_code"] = forms.ChoiceField(
+                choices=_choices(choices["bank_accounts"], empty="— choose —"),
+                required=False,
+                label=label,
+                initial=spend.get(kind, ""),
+            )
+
+    @property
+    def spend_fields(self):
+        return [self[f"spend_{kind}_account_code"] for kind in SPEND_KINDS]
 
     @property
     def account_fields(self):

@@ -14,7 +14,7 @@ from accounts.permissions import Perm
 from documents.selectors import category_list, department_list, vendor_list
 from integrations import selectors, services
 from integrations.connectors.errors import ConfigurationError, ConnectorError
-from integrations.forms import ConnectForm, MappingForm, TenantChoiceForm
+from integrations.forms import SPEND_KINDS, ConnectForm, MappingForm, TenantChoiceForm
 from integrations.models import ConnectionStatus
 from synclog import services as sync_services
 
@@ -374,6 +374,11 @@ class MappingView(IntegrationsView):
                     tracking=picked("tracking"),
                     contacts=picked("contact"),
                     payment_account_code=data["payment_account_code"],
+                )
+                services.connection_spend_accounts_update(
+                    connection=connection,
+                    codes={kind: data[f"spend_{kind}_account_code"] for kind in SPEND_KINDS},
+                    choices=choices,
                 )
             except ValidationError as error:
                 for field, field_errors in error.message_dict.items():
