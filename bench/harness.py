@@ -530,9 +530,12 @@ def setup_org(
     connection_limits: dict,
     tenant_id: str | None = None,
     via_services: int = 20,
+    before_connect: Callable | None = None,
 ) -> OrgSetup:
     """An organisation with an admin, a category (account 429), a vendor, `bills` approved
-    bills, and a Xero connection to its own emulator tenant with mapped accounts."""
+    bills, and a Xero connection to its own emulator tenant with mapped accounts.
+    `before_connect(org, user, document_ids)` runs before the connection exists (what it does,
+    e.g. recording payments, enqueues no push)."""
     from django.contrib.auth import get_user_model
 
     from accounts.models import Membership, Organization, Role
@@ -551,6 +554,8 @@ def setup_org(
     document_ids = make_bills(
         org, contact=contact, category=category, actor=user, count=bills, via_services=via_services
     )
+    if before_connect is not None:
+        before_connect(org, user, document_ids)
     tenant_id = tenant_id or emulator.add_tenant(name)
     token = emulator.connect(tenant_id)
     connection = Connection.objects.create(
