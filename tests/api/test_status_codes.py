@@ -201,3 +201,34 @@ def test_5130_data_push_error(partner, ledger, connection):
     seen = partner.synced(partner.push())
     assert_code(seen, 5130, event="sync.failed")
     assert "lock date" in seen.transactions[0]["error"]["message"].lower()
+
+
+@pytest.mark.parametrize(
+    ("break_ledger", "code"),
+    [
+        (lambda ledger, tenant_id: ledger.delete_tenant(tenant_id), 4040),
+        (lambda ledger, tenant_id: ledger.set_subscription(tenant_id, active=False), 4260),
+    ],
+    ids=["4040", "4260"],
+)
+def test_the_batched_path_ends_with_the_same_codes(
+    partner, ledger, connection, monkeypatch, break_ledger, code, django_capture_on_commit_callbacks
+):
+    """POST /syncs sends its items to the workers in batches (sync_batch): same codes there."""
+    from synclog import services as sync_services
+    from synclog import tasks
+
+    batches = []
+    monkeypatch.setattr(
+        tasks.sync_batch,
+        "apply_async",
+        lambda args, countdown=0, queue=None: batches.append(args[0]),
+    )
+    dataset_id = partner.push(count=3)
+    break_ledger(ledger, connection.tenant_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_id = partner.start(dataset_id)
+    assert [len(batch) for batch in batches] == [3]
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_services.sync_batch_push(record_ids=batches[0], worker="test")
+    assert_code(partner.read(sync_id), code, event="sync.failed")
