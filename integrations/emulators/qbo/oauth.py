@@ -1,0 +1,297 @@
+"""Intuit's OAuth 2.0 service: authorization code with the company (realm) chosen on the consent
+page, bearer tokens that expire after an hour, refresh tokens that rotate, and revocation.
+
+Paths as Intuit's hosts have them: `/connect/oauth2` (appcenter.intuit.com),
+`/oauth2/v1/tokens/bearer` (oauth.platform.intuit.com) and `/v2/oauth2/tokens/revoke`
+(developer.api.intuit.com).
+"""
+
+import base64
+import binascii
+import hmac
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+from urllib.parse import urlencode
+
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from .config import EmulatorConfig
+from .wire import json_response
+
+ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
+AUTHORIZE_PARAMS = ("client_id", "response_type", "scope", "redirect_uri", "state")
+
+
+class OAuthError(Exception):
+    def __init__(self, error: str, status: int = 400) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+
+
+@dataclass
+class Grant:
+    """One consent: an app connected to one company. Revoking it ends every token of it."""
+
+    grant_id: str
+    client_id: str
+    realm_id: str
+    scope: str
+    created: float
+    revoked: bool = False
+
+
+@dataclass
+class Code:
+    grant_id: str
+    redirect_uri: str
+    expires_at: float
+
+
+@dataclass
+class AccessToken:
+    grant_id: str
+    expires_at: float
+
+
+@dataclass
+class RefreshToken:
+    grant_id: str
+    expires_at: float
+    used: bool = False
+
+
+@dataclass
+class _Store:
+    grants: dict[str, Grant] = field(default_factory=dict)
+    codes: dict[str, Code] = field(default_factory=dict)
+    access: dict[str, AccessToken] = field(default_factory=dict)
+    refresh: dict[str, RefreshToken] = field(default_factory=dict)
+
+
+class BearerError(Exception):
+    def __init__(self, expired: bool = False) -> None:
+        super().__init__("expired" if expired else "invalid")
+        self.expired = expired
+
+
+class OAuthServer:
+    def __init__(self, config: EmulatorConfig, clock: Callable[[], float]) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = _Store()
+
+    def reset(self) -> None:
+        self.store = _Store()
+
+    # --- grants and tokens -------------------------------------------------------------------
+
+    def approve(self, client_id: str, realm_id: str, scope: str, redirect_uri: str) -> str:
+        grant = Grant(secrets.token_hex(8), client_id, realm_id, scope, self.clock())
+        self.store.grants[grant.grant_id] = grant
+        code = "AB" + secrets.token_urlsafe(30)
+        self.store.codes[code] = Code(
+            grant.grant_id, redirect_uri, self.clock() + self.config.authorization_code_ttl
+        )
+        return code
+
+    def exchange(self, client_id: str, code: str, redirect_uri: str) -> dict:
+        found = self.store.codes.pop(code or "", None)  # single use
+        if found is None or self.clock() >= found.expires_at or found.redirect_uri != redirect_uri:
+            raise OAuthError("invalid_grant")
+        grant = self.store.grants[found.grant_id]
+        if grant.client_id != client_id or grant.revoked:
+            raise OAuthError("invalid_grant")
+        return self._issue(grant)
+
+    def refresh(self, client_id: str, token: str) -> dict:
+        found = self.store.refresh.get(token or "")
+        if found is None:
+            raise OAuthError("invalid_grant")
+        grant = self.store.grants[found.grant_id]
+        now = self.clock()
+        too_old = now >= grant.created + self.config.refresh_token_max_age
+        if (
+            grant.client_id != client_id
+            or grant.revoked
+            or found.used
+            or now >= found.expires_at
+            or too_old
+        ):
+            raise OAuthError("invalid_grant")
+        found.used = True  # rotation: the old refresh token is spent
+        return self._issue(grant)
+
+    def revoke(self, client_id: str, token: str) -> None:
+        found = self.store.refresh.get(token or "") or self.store.access.get(token or "")
+        if found is None:
+            return
+        grant = self.store.grants[found.grant_id]
+        if grant.client_id == client_id:
+            grant.revoked = True
+
+    def connect(self, client_id: str, realm_id: str, scope: str = ACCOUNTING_SCOPE) -> dict:
+        code = self.approve(client_id, realm_id, scope, "urn:emulator")
+        return {**self.exchange(client_id, code, "urn:emulator"), "realmId": realm_id}
+
+    def _issue(self, grant: Grant) -> dict:
+        now = self.clock()
+        access, refresh = "eyJ" + secrets.token_urlsafe(60), "RT1-" + secrets.token_hex(24)
+        self.store.access[access] = AccessToken(grant.grant_id, now + self.config.access_token_ttl)
+        expires = min(
+            now + self.config.refresh_token_ttl, grant.created + self.config.refresh_token_max_age
+        )
+        self.store.refresh[refresh] = RefreshToken(grant.grant_id, expires)
+        return {
+            "token_type": "bearer",
+            "access_token": access,
+            "expires_in": self.config.access_token_ttl,
+            "refresh_token": refresh,
+            "x_refresh_token_expires_in": int(expires - now),
+        }
+
+    # --- the resource server -------------------------------------------------------------------
+
+    def access(self, authorization: str | None) -> Grant:
+        scheme, _, token = (authorization or "").partition(" ")
+        found = self.store.access.get(token.strip()) if scheme.lower() == "bearer" else None
+        if found is None or self.store.grants[found.grant_id].revoked:
+            raise BearerError()
+        if self.clock() >= found.expires_at:
+            raise BearerError(expired=True)
+        return self.store.grants[found.grant_id]
+
+    def expire_access_tokens(self) -> None:
+        now = self.clock()
+        for token in self.store.access.values():
+            token.expires_at = min(token.expires_at, now)
+
+    def revoke_all(self) -> None:
+        for grant in self.store.grants.values():
+            grant.revoked = True
+
+    # --- the client ----------------------------------------------------------------------------
+
+    def authenticate(self, request: Request) -> str:
+        """HTTP Basic client credentials, as Intuit's token and revoke endpoints take them."""
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+        try:
+            client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise OAuthError("invalid_client", 401) from None
+        if not (
+            scheme.lower() == "basic"
+            and client_id == self.config.client_id
+            and hmac.compare_digest(secret, self.config.client_secret)
+        ):
+            raise OAuthError("invalid_client", 401)
+        return client_id
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        if self.config.redirect_uris:
+            return uri in self.config.redirect_uris
+        return uri.startswith(("http://", "https://"))
+
+
+# --- HTTP --------------------------------------------------------------------------------------
+
+_STYLE = """body{font-family:system-ui,sans-serif;background:#f4f5f8;margin:0;padding:3rem}
+main{max-width:30rem;margin:auto;background:#fff;border-radius:8px;padding:2rem;
+box-shadow:0 1px 4px rgba(0,0,0,.15)}h1{font-size:1.3rem}.muted{color:#555;font-size:.9rem}
+button{font-size:1rem;padding:.5rem 1.2rem;border-radius:4px;border:1px solid #2ca01c;
+cursor:pointer}.allow{background:#2ca01c;color:#fff}.cancel{background:#fff;color:#2ca01c}"""
+
+
+def _html(body: str, status: int = 200) -> Response:
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Intuit (emulated)</title><style>{_STYLE}</style></head><body><main>{body}"
+        "</main></body></html>"
+    )
+    return Response(page, status=status, content_type="text/html; charset=utf-8")
+
+
+def _back(redirect_uri: str, **params) -> Response:
+    separator = "&" if "?" in redirect_uri else "?"
+    query = urlencode({k: v for k, v in params.items() if v})
+    return redirect(f"{redirect_uri}{separator}{query}", code=302)
+
+
+def authorize(emulator, request: Request) -> Response:
+    """GET: the consent page, one company to choose; its form POSTs back here."""
+    source = request.form if request.method == "POST" else request.args
+    params = {name: source.get(name, "") for name in AUTHORIZE_PARAMS}
+    oauth = emulator.oauth
+    if params["client_id"] != emulator.config.client_id:
+        return _html(f"<h1>Unknown app</h1><p>client_id {escape(params['client_id'])}</p>", 400)
+    if not oauth.redirect_uri_allowed(params["redirect_uri"]):
+        return _html("<h1>The redirect_uri is missing or not registered.</h1>", 400)
+    redirect_uri, state = params["redirect_uri"], params["state"]
+    if params["response_type"] != "code":
+        return _back(redirect_uri, error="unsupported_response_type", state=state)
+    if ACCOUNTING_SCOPE not in params["scope"].split():
+        return _back(redirect_uri, error="invalid_scope", state=state)
+    realms = emulator.realm_names()
+    if request.method == "GET":
+        hidden = "".join(
+            f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+            for k, v in params.items()
+        )
+        choices = "".join(
+            f'<li><label><input type="radio" name="realm_id" value="{escape(realm_id)}"'
+            f"{' checked' if index == 0 else ''}> {escape(name)}</label></li>"
+            for index, (realm_id, name) in enumerate(realms)
+        )
+        return _html(
+            f"<h1>Connect {escape(params['client_id'])} to QuickBooks</h1>"
+            '<p class="muted">This is the local QuickBooks Online emulator: no Intuit account '
+            'is involved.</p><form method="post">'
+            f"{hidden}<h2>Choose a company</h2><ul>{choices}</ul>"
+            '<button class="allow" type="submit" name="action" value="allow">Connect</button> '
+            '<button class="cancel" type="submit" name="action" value="cancel">Cancel</button>'
+            "</form>"
+        )
+    realm_id = request.form.get("realm_id") or (realms[0][0] if len(realms) == 1 else "")
+    if request.form.get("action") == "cancel" or realm_id not in dict(realms):
+        return _back(redirect_uri, error="access_denied", state=state)
+    code = oauth.approve(params["client_id"], realm_id, params["scope"], redirect_uri)
+    return _back(redirect_uri, code=code, state=state, realmId=realm_id)
+
+
+def token(emulator, request: Request) -> Response:
+    oauth = emulator.oauth
+    try:
+        client_id = oauth.authenticate(request)
+        grant_type = request.form.get("grant_type")
+        if grant_type == "authorization_code":
+            answer = oauth.exchange(
+                client_id, request.form.get("code", ""), request.form.get("redirect_uri", "")
+            )
+        elif grant_type == "refresh_token":
+            answer = oauth.refresh(client_id, request.form.get("refresh_token", ""))
+        else:
+            raise OAuthError("unsupported_grant_type")
+    except OAuthError as exc:
+        return json_response({"error": exc.error}, exc.status)
+    return json_response(answer, headers={"Cache-Control": "no-store"})
+
+
+def revoke(emulator, request: Request) -> Response:
+    try:
+        client_id = emulator.oauth.authenticate(request)
+    except OAuthError as exc:
+        return json_response({"error": exc.error}, exc.status)
+    try:
+        body = json.loads(request.get_data() or b"{}")
+    except ValueError:
+        body = {}
+    token_value = body.get("token") if isinstance(body, dict) else None
+    token_value = token_value or request.form.get("token")
+    if not token_value:
+        return json_response({"error": "invalid_request"}, 400)
+    emulator.oauth.revoke(client_id, token_value)
+    return Response(b"", 200)
