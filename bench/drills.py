@@ -5,8 +5,11 @@ lost and nothing doubled in the ledger, and every attempt logged.
     python -m bench.drills --documents 100 --kills 1 --drills a,c   # a short run
     python -m bench.drills --documents 2000 --drills d   # PostgreSQL restarts, on a server of ours
 
-a) SIGKILL a worker (its whole process group: main process and pool children) every
-   --kill-every seconds, --kills times, during a bulk sync; a supervisor loop restarts it.
+a) SIGKILL a worker (its whole process group: main process and pool children) --kills times
+   during a bulk sync, at least --kill-every seconds apart, each time when a worker holds
+   claimed records with a ledger call in flight (each call takes --kill-latency-ms); a
+   supervisor loop restarts it. Printed: how many kills landed mid-push (the records the
+   victim held were still claimed by it with their answer unsaved once it was dead).
 b) Redis down for --outage-seconds mid-sync, then up again, empty: a redis-server of our own on a
    free port (no persistence), never the machine's. Queued tasks are lost with it.
 c) The emulator answers 5xx on 15% of calls (--error-rate) and never answers 5%
@@ -65,6 +68,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--kill-every", type=float, default=2.0, help="seconds between kills")
     parser.add_argument("--outage-seconds", type=float, default=5.0)
     parser.add_argument("--latency-ms", type=int, default=100, help="emulator latency per call")
+    parser.add_argument(
+        "--kill-latency-ms",
+        type=int,
+        default=1000,
+        help="drill a: emulator latency per call (a kill waits for a worker mid-call)",
+    )
     parser.add_argument("--lease", type=float, default=10.0, help="SYNC_LEASE_SECONDS")
     parser.add_argument(
         "--http-timeout", type=float, default=3.0, help="LEDGER_HTTP_TIMEOUT_SECONDS"
@@ -224,28 +233,88 @@ def finish(setup, args, what: str) -> float:
     return time.monotonic() - started
 
 
+def in_flight(setup, worker) -> dict[int, str]:
+    """{record id: claim} of the records `worker` holds claimed with a ledger call in flight: a
+    create (or its search) writes unknown_outcome before the call and clears it with the answer
+    (synclog.services._creating), so a claimed record that says so is mid-call."""
+    from django.utils import timezone
+
+    from synclog.models import SyncRecord
+
+    return dict(
+        SyncRecord.objects.filter(
+            connection=setup.connection,
+            claimed_by__startswith=f"{worker.name}:",
+            claimed_until__gt=timezone.now(),
+            unknown_outcome=True,
+        ).values_list("pk", "claimed_by")
+    )
+
+
+def still_in_flight(held: dict[int, str]) -> bool:
+    """After the kill: some record is still claimed by the dead worker, its answer never saved."""
+    from synclog.models import SyncRecord
+
+    return any(
+        claim == held[pk]
+        for pk, claim in SyncRecord.objects.filter(pk__in=held, unknown_outcome=True).values_list(
+            "pk", "claimed_by"
+        )
+    )
+
+
+def mid_push_victim(bench: Bench, setup, turn: int):
+    """An alive worker holding claimed records with a call in flight (taking turns), and those
+    records; (None, {}) once nothing is left to push."""
+    alive = [worker for worker in bench.workers if worker.alive]
+    for worker in alive[turn % len(alive) :] + alive[: turn % len(alive)] if alive else []:
+        held = in_flight(setup, worker)
+        if held:
+            return worker, held
+    if not pending_count([setup]):
+        return None, {}
+    return None
+
+
 def drill_kills(bench: Bench, emulator, args) -> bool:
     from synclog import services
 
     setup = setup_org(
         emulator, name="Drill kills", bills=args.documents, connection_limits=UNLIMITED_CONNECTION
     )
-    emulator.set_faults(latency_ms=args.latency_ms)
+    # Each call takes a while, so that a kill finds a worker mid-call (a run of 2,000 bills is
+    # 40 batch calls: with 100 ms it ended in 16 s, before the tenth kill was due).
+    emulator.set_faults(latency_ms=args.kill_latency_ms)
     bench.start_workers(args.workers, concurrency=args.concurrency, loglevel=args.loglevel)
     beat = bench.start_beat()
     bench.supervise()
     services.bulk_resync(org=setup.org, document_ids=setup.document_ids, actor=setup.user)
     started = time.monotonic()
-    kills = 0
-    while kills < args.kills and pending_count([setup]):
-        wait_for_moment(started + (kills + 1) * args.kill_every, what="the next kill")
-        alive = [worker for worker in bench.workers if worker.alive]
-        if not alive or not pending_count([setup]):
-            continue
-        victim = alive[kills % len(alive)]
+    kills = landed = 0
+    last_kill = None
+    while kills < args.kills:
+        if last_kill is not None:
+            wait_for_moment(last_kill + args.kill_every, what="the next kill")
+        # Paced by the work, not the clock: each kill waits for a worker that holds claimed
+        # records with a ledger call in flight (the case the drill is for).
+        victim, held = wait_until(
+            lambda turn=kills: mid_push_victim(bench, setup, turn),
+            timeout=args.timeout,
+            interval=0.02,
+            what="a worker mid-push",
+        )
+        if victim is None:
+            log(f"nothing left to push after {kills} of {args.kills} kills")
+            break
         victim.kill()
+        last_kill = time.monotonic()
         kills += 1
-        log(f"SIGKILLed {victim.name} ({kills}/{args.kills})")
+        hit = still_in_flight(held)
+        landed += hit
+        log(
+            f"SIGKILLed {victim.name} ({kills}/{args.kills}) holding {len(held)} records "
+            f"mid-call{'' if hit else ': its answer came first, the kill missed'}"
+        )
     finish(setup, args, "every record to be pushed after the kills")
     bench.stop_supervising()
     emulator.clear_faults()
@@ -254,7 +323,9 @@ def drill_kills(bench: Bench, emulator, args) -> bool:
         emulator,
         setup,
         "a worker kills",
-        f"kills={kills} restarts={bench.restarts} seconds={time.monotonic() - started:.1f}",
+        f"kills_asked={args.kills} kills={kills} kills_landed_mid_push={landed}/{args.kills} "
+        f"latency_ms={args.kill_latency_ms} restarts={bench.restarts} "
+        f"seconds={time.monotonic() - started:.1f}",
     )
     bench.stop_workers()
     beat.stop()

@@ -20,7 +20,8 @@ SMOKE_RUNS = {
     "accept": ["--documents", "50", "--workers", "1", "--concurrency", "2"],
     "drills": [
         "--drills", "a,c", "--documents", "100", "--kills", "1", "--kill-every", "1",
-        "--latency-ms", "200", "--lease", "5", "--http-timeout", "1", "--sweep-after", "3",
+        "--latency-ms", "200", "--kill-latency-ms", "300", "--lease", "5", "--http-timeout", "1",
+        "--sweep-after", "3",
         "--sweep-bulk-after", "4", "--rearm-429", "3", "--workers", "1", "--concurrency", "2",
         "--timeout", "120",
     ],
@@ -45,3 +46,6 @@ def test_benchmark_runs_and_loses_nothing(script):
         single = next(line for line in stdout.splitlines() if "one-per-document:" in line)
         assert "calls_bill=2(PUT:2) calls_per_bill=0.020" in batched, batched
         assert "calls_bill=10(PUT:10) calls_per_bill=1.000" in single, single
+    if script == "drills":
+        # The kill found a worker holding claimed records with a ledger call in flight.
+        assert "kills_landed_mid_push=1/1" in stdout, stdout[-6000:]
