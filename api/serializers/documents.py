@@ -1,5 +1,6 @@
 """Documents (bills, invoices, expenses) with their lines; attachments; payments."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers.common import OrgRelatedField
@@ -39,6 +40,10 @@ class DocumentLineSerializer(serializers.ModelSerializer):
 
 class DocumentSerializer(serializers.ModelSerializer):
     contact_name = serializers.CharField(source="contact.name", read_only=True)
+    expense_type = serializers.SerializerMethodField(
+        help_text="An expense's type: card, bank (spend money) or reimbursable (a bill to the "
+        "employee); null otherwise."
+    )
     amount_due = serializers.DecimalField(**MONEY, read_only=True)
     lines = DocumentLineSerializer(many=True, read_only=True)
 
@@ -69,6 +74,10 @@ class DocumentSerializer(serializers.ModelSerializer):
             "lines",
         ]
         read_only_fields = fields
+
+    @extend_schema_field({"type": "string", "enum": list(ExpenseType.values), "nullable": True})
+    def get_expense_type(self, document: Document) -> str | None:
+        return document.expense_type or None
 
 
 class DocumentLineInputSerializer(serializers.Serializer):

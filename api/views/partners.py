@@ -4,12 +4,13 @@ does on a company goes through /api/v1/organizations/{org_id}/… (the same endp
 organisation's key)."""
 
 from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import status
 from rest_framework.response import Response
 
 from accounts.models import Organization
 from api.permissions import HasPartnerKey
-from api.schema import api_schema
+from api.schema import ErrorSerializer, api_schema
 from api.serializers.partners import (
     ConnectionHealthSerializer,
     ConnectLinkSerializer,
@@ -21,6 +22,11 @@ from integrations.models import Connection
 from partners import selectors, services
 
 TAGS = ["Partner"]
+NOT_A_PARTNER = {
+    403: OpenApiResponse(
+        ErrorSerializer, description="Not a partner key (an organisation's key, for instance)."
+    )
+}
 
 
 class PartnerApiView(ApiView):
@@ -37,7 +43,7 @@ class PartnerOrganizationListCreateApi(PartnerApiView, ApiListView):
     @api_schema(
         summary="List your companies",
         description="The organisations your partner key created or was granted.",
-        responses={200: PartnerOrganizationSerializer(many=True)},
+        responses={200: PartnerOrganizationSerializer(many=True), **NOT_A_PARTNER},
         tags=TAGS,
     )
     def get(self, request):
@@ -47,7 +53,7 @@ class PartnerOrganizationListCreateApi(PartnerApiView, ApiListView):
         summary="Create a company",
         description="A new organisation in your scope. Then send its owner a connect link.",
         request=PartnerOrganizationCreateSerializer,
-        responses={201: PartnerOrganizationSerializer},
+        responses={201: PartnerOrganizationSerializer, **NOT_A_PARTNER},
         post=True,
         tags=TAGS,
     )
@@ -61,7 +67,7 @@ class PartnerOrganizationListCreateApi(PartnerApiView, ApiListView):
 class PartnerOrganizationDetailApi(PartnerApiView):
     @api_schema(
         summary="Read a company",
-        responses={200: PartnerOrganizationSerializer},
+        responses={200: PartnerOrganizationSerializer, **NOT_A_PARTNER},
         lookup=True,
         tags=TAGS,
     )
@@ -76,7 +82,7 @@ class PartnerConnectLinkApi(PartnerApiView):
         description="A one-time link (7 days): the owner creates their admin sign-in there and "
         "goes on to connect the company's ledger through its own consent pages.",
         request=None,
-        responses={201: ConnectLinkSerializer},
+        responses={201: ConnectLinkSerializer, **NOT_A_PARTNER},
         lookup=True,
         post=True,
         tags=TAGS,
@@ -103,7 +109,7 @@ class PartnerConnectionListApi(PartnerApiView, ApiListView):
         description="Every connection of every company in your scope: its status (active, "
         "needs_reauth, disabled, disconnected), the last check and error, and how many of its "
         "records failed or wait.",
-        responses={200: ConnectionHealthSerializer(many=True)},
+        responses={200: ConnectionHealthSerializer(many=True), **NOT_A_PARTNER},
         tags=TAGS,
     )
     def get(self, request):
