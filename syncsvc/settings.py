@@ -292,6 +292,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # It says at INFO, on every call, that it made an id: the id on each line says it already.
+    "loggers": {"django_guid": {"level": "WARNING"}},
 }
 
 # Sign-in throttling (django-axes, accounts/signin.py): failed sign-ins are counted per username
