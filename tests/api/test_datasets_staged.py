@@ -168,3 +168,23 @@ def test_the_organisation_setting_is_readable_over_the_api(api, other_api, org):
     body = api.get("/api/v1/organization").json()
     assert (body["name"], body["dataset_sync"]) == (org.name, "staged")
     assert other_api.get("/api/v1/organization").json()["name"] != org.name
+
+
+def test_an_admin_sets_sync_on_push_in_django_admin(client, django_user_model, api, org):
+    client.force_login(django_user_model.objects.create_superuser("root", password="x"))
+    url = f"/admin/accounts/organization/{org.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200 and b"Each item syncs as soon as it is pushed" in page.content
+    response = client.post(
+        url,
+        {
+            "name": org.name,
+            "slug": org.slug,
+            "currency": org.currency,
+            "dataset_sync": "on_push",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    assert api.get("/api/v1/organization").json()["dataset_sync"] == "on_push"
