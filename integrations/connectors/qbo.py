@@ -490,7 +490,8 @@ class QboConnector(Connector):
                 status="ACTIVE" if account.get("Active", True) else "ARCHIVED",
                 account_class=account.get("Classification", "").upper(),
             )
-            for account in self._query_all("Account")
+            # Inactive ones too (as archived): a mapping to one must show why it fails.
+            for account in self._query_all("Account", "Active in (true, false)")
         ]
 
     def list_contacts(self) -> list[LedgerContact]:
@@ -500,7 +501,7 @@ class QboConnector(Connector):
                 name=vendor.get("DisplayName", ""),
                 status="ACTIVE" if vendor.get("Active", True) else "ARCHIVED",
             )
-            for vendor in self._query_all("Vendor")
+            for vendor in self._query_all("Vendor", "Active in (true, false)")
         ]
 
     def list_tracking_options(self) -> list[LedgerTrackingOption]:

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request
 
 from . import query as qbo_query
 from . import wire
-from .books import ENTITIES, RESOURCES, Books, QboFault, fault
+from .books import ENTITIES, NAME_LISTS, RESOURCES, Books, QboFault, fault
 
 BATCH_OPERATIONS = ("create", "update", "delete", "void")
 
@@ -82,6 +82,11 @@ def run_query(call: Call, text: str) -> dict:
         parsed = qbo_query.parse(text or "", ENTITIES)
     except qbo_query.QueryError as exc:
         raise fault(4000, "Error parsing query", f"QueryParserError: {exc}") from None
+    if parsed.entity in NAME_LISTS and not any(
+        c.field.lower() == "active" for c in parsed.conditions
+    ):
+        # As Intuit's: `select * from Customer` lists the active ones only.
+        parsed.conditions.append(qbo_query.Condition("Active", "=", [True]))
     rows = [
         call.books.present(parsed.entity, stored)
         for stored in call.books.realm.entities[parsed.entity].values()

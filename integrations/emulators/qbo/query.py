@@ -7,7 +7,9 @@
 
 Operators: =, <, >, <=, >=, in, like ('%' wildcards). Conditions join with `and` only (Intuit has
 no `or`). Field names are matched case-insensitively; a Ref field compares its `value`; a dotted
-name (MetaData.LastUpdatedTime) reaches into an object. MAXRESULTS is at most 1000.
+name (MetaData.LastUpdatedTime) reaches into an object. MAXRESULTS is at most 1000. Name lists
+(Vendor, Account, ...) answer their active entries only unless the query names `Active`
+(`where Active in (true, false)` lists all): the API module adds that condition.
 """
 
 import re

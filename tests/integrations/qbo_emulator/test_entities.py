@@ -301,3 +301,13 @@ def test_attachable_upload(api):
 def test_minorversion_below_75_is_refused(api):
     assert fault(api.get("/preferences", params={"minorversion": "74"}))[0] == "2170"
     assert api.get("/preferences", params={"minorversion": "75"}).status_code == 200
+
+
+def test_name_lists_answer_active_entries_unless_asked(api):
+    names = [v["DisplayName"] for v in api.query("select * from Vendor")["Vendor"]]
+    assert "Old Vendor" not in names
+    every = api.query("select * from Vendor where Active in (true, false)")["Vendor"]
+    assert "Old Vendor" in [v["DisplayName"] for v in every]
+    assert [
+        v["DisplayName"] for v in api.query("select * from Vendor where Active = false")["Vendor"]
+    ] == ["Old Vendor"]
