@@ -1,6 +1,6 @@
-"""Intuit's throttles, per realm and app: 500 requests a minute (batch included), 10 a second,
-and 40 batch requests a minute. Refused calls are not counted, so a client that waits gets
-through. Intuit publishes no Retry-After: its page says to wait 60 seconds."""
+"""Intuit's throttles: 500 requests a minute per realm (every app together, batch included), and
+per realm and app 10 a second and 40 batch requests a minute. Refused calls are not counted, so
+a client that waits gets through. Intuit publishes no Retry-After: its page says wait 60 seconds."""
 
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -36,7 +36,8 @@ class Throttle:
         """Count the call, or name the throttle that refuses it (minute, second, batch)."""
         now = self.clock()
         scope = (realm_id, client_id)
-        minute, second, batches = self._minute[scope], self._second[scope], self._batch[scope]
+        minute = self._minute[(realm_id,)]
+        second, batches = self._second[scope], self._batch[scope]
         for calls, span in ((minute, 60), (second, 1), (batches, 60)):
             while calls and calls[0] <= now - span:
                 calls.popleft()

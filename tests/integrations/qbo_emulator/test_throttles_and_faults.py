@@ -79,3 +79,12 @@ def test_edits_behind_our_back(api):
     assert fault(api.post("/bill", json=api.bill(VendorRef=vendor, DocNumber="Q")))[0] == "610"
     api.emulator.delete_entity("Bill", bill["Id"])
     assert fault(api.get(f"/bill/{bill['Id']}"))[0] == "610"
+
+
+def test_latency_delays_every_call(api):
+    import time
+
+    api.emulator.set_faults(latency_ms=60)
+    started = time.monotonic()
+    assert api.get("/preferences").status_code == 200
+    assert time.monotonic() - started >= 0.06
