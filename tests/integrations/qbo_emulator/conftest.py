@@ -1,6 +1,6 @@
-"""Fixtures for the QBO emulator tests: an emulator with a hand-driven clock, an httpx client over
-the in-process transport whose every answer is checked against Intuit's XML Schemas, and a
-connected API helper. No database."""
+"""Fixtures for the QBO emulator tests: an emulator with a hand-driven clock, an httpx client
+over the in-process transport whose every request and answer is checked against Intuit's XML
+Schemas, and a connected API helper. No database."""
 
 from dataclasses import dataclass
 
@@ -31,20 +31,38 @@ def emulator(config, clock):
     return QboEmulator(config, clock=clock)
 
 
+class Traffic:
+    """What the contract check found: every answer must fit Intuit's schema, and every request
+    too unless the test sends bad ones on purpose (`bad_requests` fixture)."""
+
+    def __init__(self) -> None:
+        self.bad_requests_expected = False
+
+
 @pytest.fixture
-def http(emulator):
-    # Requests are not held to the schema here (these tests send bad ones on purpose); every
-    # answer must fit it.
+def traffic():
+    return Traffic()
+
+
+@pytest.fixture
+def bad_requests(traffic):
+    """For a test that sends requests outside the schema on purpose (to see the emulator's
+    Fault): their request side is not held to it."""
+    traffic.bad_requests_expected = True
+
+
+@pytest.fixture
+def http(emulator, traffic):
     checked = ContractCheckingTransport(EmulatorTransport(emulator), raise_on_violation=False)
     with httpx.Client(transport=checked, base_url=ROOT) as client:
         yield client
-    bad_answers = [
+    problems = [
         f"{violation.method} {violation.path}: {problem}"
         for violation in checked.violations
         for problem in violation.problems
-        if problem.where == "response"
+        if problem.where == "response" or not traffic.bad_requests_expected
     ]
-    assert not bad_answers, "emulator answers outside Intuit's schema:\n" + "\n".join(bad_answers)
+    assert not problems, "traffic outside Intuit's schema:\n" + "\n".join(problems)
 
 
 @dataclass

@@ -81,3 +81,11 @@ def test_python_dash_m_serves_and_refuses_a_remote_host():
         timeout=30,
     )
     assert refused.returncode != 0 and "non-loopback" in refused.stderr
+
+
+def test_the_manage_py_command_refuses_a_remote_host():
+    import pytest
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="non-loopback"):
+        call_command("run_qbo_emulator", "--host", "0.0.0.0", "--port", "0")

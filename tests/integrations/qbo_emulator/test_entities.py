@@ -67,7 +67,7 @@ def test_updates_need_the_current_sync_token(api):
     assert fault(api.post("/bill", json={"Id": bill["Id"], "sparse": True}))[0] == "2020"
 
 
-def test_references_and_required_fields(api):
+def test_references_and_required_fields(api, bad_requests):
     assert fault(api.post("/bill", json=api.bill(VendorRef={"value": "9999"})))[0] == "2500"
     inactive = api.bill(VendorRef=api.ref("Vendor", "Old Vendor"))
     code, message, _ = fault(api.post("/bill", json=inactive))
@@ -235,7 +235,7 @@ def test_invoices_and_customer_payments(api):
     )
 
 
-def test_name_lists(api):
+def test_name_lists(api, bad_requests):
     vendor = api.post(
         "/vendor",
         json={"DisplayName": "Acme Paper", "PrimaryEmailAddr": {"Address": "ap@acme.test"}},
