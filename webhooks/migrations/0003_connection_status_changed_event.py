@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('webhooks', '0002_endpoint_event'),
+        ("webhooks", "0002_endpoint_event"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='webhookmessage',
-            name='event_type',
-            field=models.CharField(choices=[('sync.completed', 'Sync completed'), ('sync.failed', 'Sync failed'), ('record.failed', 'Record failed'), ('connection.status_changed', 'Connection status changed')], max_length=40),
+            model_name="webhookmessage",
+            name="event_type",
+            field=models.CharField(
+                choices=[
+                    ("sync.completed", "Sync completed"),
+                    ("sync.failed", "Sync failed"),
+                    ("record.failed", "Record failed"),
+                    ("connection.status_changed", "Connection status changed"),
+                ],
+                max_length=40,
+            ),
         ),
     ]
