@@ -181,6 +181,13 @@ class QboConnector(Connector):
 
     @property
     def realm_id(self) -> str:
+        if not self.context.tenant_id:
+            # Intuit has no call that lists a token's companies: the callback's realmId is it.
+            raise ConfigurationError(
+                "The QuickBooks connection has no company (realmId).",
+                explanation="The connection was saved without the company chosen at sign-in.",
+                hint=RECONNECT_HINT,
+            )
         return self.context.tenant_id
 
     # --- OAuth2 --------------------------------------------------------------------------------
@@ -315,9 +322,20 @@ class QboConnector(Connector):
                 self.refresh_credentials()
                 continue
             break
-        if response.status_code >= 400:
+        if response.status_code >= 400 or self._has_fault(response):
             raise self._error_for(response)
         return response
+
+    @staticmethod
+    def _has_fault(response: httpx.Response) -> bool:
+        """Intuit: "200 OK ... the response body may contain a Fault element"."""
+        if b'"Fault"' not in response.content[:200]:
+            return False
+        try:
+            body = response.json()
+        except ValueError:
+            return False
+        return isinstance(body, dict) and "Fault" in body
 
     def _record(self, method, url, response, started, body, response_text, error="") -> None:
         request_text = body.decode(errors="replace") if isinstance(body, bytes) else ""

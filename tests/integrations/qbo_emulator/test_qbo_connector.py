@@ -402,3 +402,19 @@ def test_a_batch_item_gone_stale_is_read_and_retried_alone(qbo, emulator, tap):
     )
     assert [r.state.due_date for r in results] == [later, later]
     assert paths(tap) == ["POST query", "POST batch", f"GET {second.external_id}", "POST bill"]
+
+
+def test_a_fault_in_a_200_answer_is_an_error_and_a_missing_realm_is_said(emulator):
+    # Intuit's error-code page: "200 OK ... the response body may contain a Fault element".
+    fault = {"Fault": {"Error": [{"Message": "Stale Object Error", "code": "5010"}]}}
+    answered = httpx.MockTransport(lambda request: httpx.Response(200, json=fault))
+    token = emulator.connect()
+    context = ConnectorContext(
+        base_url=ROOT, tenant_id="1", credentials=credentials(token), transport=answered
+    )
+    with pytest.raises(TransientError) as raised:
+        QboConnector(context).list_contacts()
+    assert raised.value.qbo_code == "5010"
+    context.tenant_id = ""
+    with pytest.raises(ConfigurationError, match="realmId"):
+        QboConnector(context).check_connection()
