@@ -32,6 +32,7 @@ install: $(VENV)/.installed node_modules/.package-lock.json
 run: install
 	mkdir -p $(VAR_DIR)
 	@DEBUG=1 LEDGERSYNC_VAR_DIR=$(abspath $(VAR_DIR)) XERO_EMULATOR_URL=$(EMULATOR_URL) \
+	PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
 	$(BIN)/python -m syncsvc.devdb --data $(VAR_DIR)/postgres -- bash -c 'set -e; \
 		$(BIN)/python manage.py migrate --no-input; \
 		$(BIN)/python manage.py seed_demo; \

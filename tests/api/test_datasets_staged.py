@@ -2,7 +2,6 @@
 and that sync pushes it on the batched path; organisations may keep syncing on push."""
 
 import math
-import time
 
 import pytest
 
@@ -123,13 +122,11 @@ def test_500_items_ingest_in_bounded_queries_and_sync_in_few_ledger_calls(
         for n in range(500)
     ]
     push(api, [expense(9999, category)])  # a warm process, as a running server is
-    started = time.monotonic()
-    # The same count for 5 items or 500: every write is a bulk one.
+    # The same count for 5 items or 500: every write is a bulk one. (Its time is a figure for
+    # bench/, not an assertion: a timed test fails on a busy machine.)
     with django_assert_max_num_queries(40):
         response = push(api, items)
-    elapsed = time.monotonic() - started
     assert response.status_code == 201, response.content
-    assert elapsed < 1.0, f"ingest took {elapsed:.2f}s"
     body = response.json()
     assert body["counts"]["staged"] == 500
 
