@@ -4,6 +4,11 @@ from django.db.models import Exists, OuterRef
 
 from documents.models import Contact, Document, DocumentKind, DocumentStatus
 from synclog.models import SyncRunItem
+from synclog.selectors.document_state import (
+    SYNC_STATE_LEGEND,
+    DocumentSyncState,
+    document_sync_states,
+)
 from syncsvc.widgets import DateInput
 
 
@@ -36,6 +41,13 @@ class DocumentFilter(django_filters.FilterSet):
         label="Issued to",
         widget=DateInput(),
     )
+    sync_state = django_filters.ChoiceFilter(
+        choices=DocumentSyncState.choices,
+        method="filter_sync_state",
+        label="Sync status",
+        empty_label="Any sync status",
+        help_text=SYNC_STATE_LEGEND,
+    )
 
     # Not on the filter form: the links of a bulk re-sync's summary ("the 3 that failed").
     sync_run = django_filters.UUIDFilter(method="filter_sync_run", label="Sync")
@@ -52,6 +64,7 @@ class DocumentFilter(django_filters.FilterSet):
             "contact",
             "issued_from",
             "issued_to",
+            "sync_state",
             "sync_run",
             "sync_outcome",
         ]
@@ -65,6 +78,9 @@ class DocumentFilter(django_filters.FilterSet):
             items = items.filter(outcome=outcome)
         return queryset.filter(Exists(items))
 
+    def filter_sync_state(self, queryset, name, value):
+        return queryset.filter(self.sync_states.condition(value))
+
     def filter_sync_outcome(self, queryset, name, value):
         return queryset  # applied with sync_run, in one subquery
 
@@ -77,3 +93,7 @@ class DocumentFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         # Only this organisation's contacts can be chosen (another's id is "not a valid choice").
         self.filters["contact"].queryset = Contact.objects.for_org(org)
+        # Each row's sync status (the list's column) and the filter on it, from the same EXISTS
+        # tests (synclog.selectors.document_state).
+        self.sync_states = document_sync_states(org=org)
+        self.queryset = self.queryset.annotate(sync_state=self.sync_states.expression())

@@ -212,6 +212,12 @@ class SyncRecord(OrgScopedModel):
             models.Index(fields=["org", "entry_type", "-synced_at"]),
             models.Index(fields=["connection", "status", "next_retry_at"]),
             models.Index(fields=["run"]),
+            # The Documents list's sync status (synclog.selectors.document_state): each row's
+            # and the filter's EXISTS probes by document, connection and status.
+            models.Index(
+                fields=["document", "connection", "status"],
+                name="syncrecord_document_state_idx",
+            ),
             # Requires attention: the Failed records (and the Pending ones, which wait when their
             # connection needs a reconnect), a small part of all, in the order of a cause's
             # group (connection, code, digest of the message), newest first; with their

@@ -1,0 +1,109 @@
+"""A document's sync status on the Documents list: one word for all its ledger entries.
+
+A document has a record per connection and entry (the bill, each payment). Its status is the
+worst of them, in the order a person has to act on it:
+
+    Failed > Drifted > Not pushed > Pending > In the ledger
+
+- Failed: an entry failed (other than the ones below).
+- Drifted: an entry was voided or deleted in the ledger behind our back (SyncRecord.ledger_gone).
+- Not pushed: approved, paid or void, but with no record on a connection it is pushed to
+  (active, or waiting for a reconnect): nothing will push it until someone does (Force sync).
+- Pending: on its way.
+- In the ledger: every entry Complete.
+
+Only records on those connections count: a disabled or disconnected ledger's history is kept but
+is not where the document is meant to be. Each condition is an EXISTS on the record's
+(document, connection, status) index, so the column costs no query per row and the filter is a
+semi-join PostgreSQL serves from that index.
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
+
+from accounts.models import Organization
+from integrations.models import Connection
+from synclog.models import (
+    LEDGER_GONE_PREFIXES,
+    PAYMENT_ENTRY_TYPES,
+    RecordStatus,
+    SyncRecord,
+)
+from synclog.services import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_STATUSES
+
+
+class DocumentSyncState(models.TextChoices):
+    FAILED = "failed", "Failed"
+    DRIFTED = "drifted", "Drifted"
+    NOT_PUSHED = "not_pushed", "Not pushed"
+    PENDING = "pending", "Pending"
+    IN_LEDGER = "in_ledger", "In the ledger"
+
+
+SYNC_STATE_LEGEND = (
+    "The worst of the document's ledger entries (its bill and payments, on every connected "
+    "ledger): Failed, then Drifted (voided or deleted in the ledger), then Not pushed (approved, "
+    "paid or void but not in a connected ledger), then Pending, then In the ledger."
+)
+
+NEVER = Q(pk__in=[])
+
+
+@dataclass(frozen=True)
+class DocumentSyncStates:
+    """Each status's own test, worst first: a document has the first status whose test holds."""
+
+    tests: dict[str, Q]
+
+    def condition(self, state: str) -> Q:
+        """The documents whose status is `state`: its test holds and no worse one does."""
+        worse = list(self.tests)[: list(self.tests).index(state)]
+        return Q(self.tests[state], *(~self.tests[other] for other in worse))
+
+    def expression(self) -> Case:
+        """The status as a column (empty for a draft, or where nothing is connected)."""
+        return Case(
+            *(When(test, then=Value(state)) for state, test in self.tests.items()),
+            default=Value(""),
+            output_field=models.CharField(),
+        )
+
+
+def document_sync_states(*, org: Organization) -> DocumentSyncStates:
+    """The statuses of the documents of `org` (one query, for its connections)."""
+    connection_ids = list(
+        Connection.objects.for_org(org)
+        .filter(status__in=COLLECTING_STATUSES)
+        .values_list("pk", flat=True)
+    )
+    if not connection_ids:
+        # Nowhere to push to: no document has a sync status.
+        return DocumentSyncStates({state: NEVER for state in DocumentSyncState.values})
+
+    def has(**conditions) -> Q:
+        records = SyncRecord.objects.filter(
+            document=OuterRef("pk"), connection__in=connection_ids, **conditions
+        )
+        return Q(Exists(records))
+
+    ledger_gone = Q(
+        *(Q(last_error_message__startswith=prefix) for prefix in LEDGER_GONE_PREFIXES),
+        _connector=Q.OR,
+    ) & ~Q(entry_type__in=PAYMENT_ENTRY_TYPES)
+    failed = SyncRecord.objects.filter(
+        document=OuterRef("pk"), connection__in=connection_ids, status=RecordStatus.FAILED
+    )
+    missing = Q(*(~has(connection_id=pk) for pk in connection_ids), _connector=Q.OR)
+    # Worst first: a document has the first status whose test it passes.
+    tests = {
+        DocumentSyncState.FAILED: Q(Exists(failed.exclude(ledger_gone))),
+        DocumentSyncState.DRIFTED: Q(Exists(failed.filter(ledger_gone))),
+        DocumentSyncState.NOT_PUSHED: (
+            Q(status__in=SYNCABLE_STATUSES, kind__in=list(ENTRY_TYPE_FOR_KIND)) & missing
+        ),
+        DocumentSyncState.PENDING: has(status=RecordStatus.PENDING),
+        DocumentSyncState.IN_LEDGER: has(status=RecordStatus.COMPLETE),
+    }
+    return DocumentSyncStates(tests)

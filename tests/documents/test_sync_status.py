@@ -1,0 +1,205 @@
+"""The Documents list's sync status column and filter (issue 17, item 6): each document's status
+is the worst of its records on the connected ledgers, the filter matches the column, the bulk
+bar's "all matching" takes the filter along, and the list costs the same queries for 10 rows as
+for 50."""
+
+import datetime
+import re
+
+import pytest
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from documents import views
+from documents.models import DocumentStatus, Payment
+from integrations.models import Connection, ConnectionStatus, Provider
+from synclog.models import EntryType, RecordStatus, SyncRecord
+from synclog.selectors.attention import bulk_selection_documents
+from tests.factories import DocumentFactory
+from tests.synclog.test_page_indexes import ATTENTION_INDEX, PRICED_OUT
+
+RECORDS = "synclog_syncrecord"
+STATE_INDEX = "syncrecord_document_state_idx"
+
+
+@pytest.fixture
+def clerk_client(client, clerk):
+    client.force_login(clerk)
+    return client
+
+
+def connect(org, name="Xero", status=ConnectionStatus.ACTIVE):
+    return Connection.objects.create(org=org, provider=Provider.XERO, name=name, status=status)
+
+
+def record(connection, document, status, *, entry_type=EntryType.BILL, payment=None, error=""):
+    return SyncRecord.objects.create(
+        org=connection.org,
+        connection=connection,
+        document=document,
+        payment=payment,
+        entry_type=entry_type,
+        status=status,
+        last_error_message=error,
+    )
+
+
+def doc(org, number, status=DocumentStatus.APPROVED):
+    return DocumentFactory(org=org, number=number, status=status)
+
+
+def states(client, **params) -> dict[str, str]:
+    response = client.get(reverse("documents:list"), params)
+    assert response.status_code == 200
+    return {document.number: document.sync_state for document in response.context["page"]}
+
+
+def test_each_document_shows_the_worst_of_its_records_and_the_filter_matches_it(
+    clerk_client, org, other_org
+):
+    xero = connect(org)
+    second = connect(org, "Second ledger")
+    gone = connect(org, "Old ledger", ConnectionStatus.DISCONNECTED)
+
+    complete = doc(org, "COMPLETE")
+    record(xero, complete, RecordStatus.COMPLETE)
+    record(second, complete, RecordStatus.COMPLETE)
+    # Its bill is in both ledgers, its payment still on its way to one.
+    paid = doc(org, "PAID-PENDING", DocumentStatus.PAID)
+    payment = Payment.objects.create(
+        org=org, document=paid, amount=paid.total, paid_at=datetime.date(2026, 11, 20)
+    )
+    record(xero, paid, RecordStatus.COMPLETE)
+    record(second, paid, RecordStatus.COMPLETE)
+    record(xero, paid, RecordStatus.PENDING, entry_type=EntryType.BILL_PAYMENT, payment=payment)
+    # Complete in one ledger, failed in the other: Failed.
+    failed = doc(org, "FAILED")
+    record(xero, failed, RecordStatus.COMPLETE)
+    record(second, failed, RecordStatus.FAILED, error="Account code 429 is archived.")
+    # Voided in Xero behind our back.
+    drifted = doc(org, "DRIFTED")
+    record(xero, drifted, RecordStatus.FAILED, error="Voided in Xero on 2026-11-03.")
+    record(second, drifted, RecordStatus.COMPLETE)
+    # In one ledger only, or only in a disconnected one: not in every connected ledger.
+    half = doc(org, "HALF")
+    record(xero, half, RecordStatus.COMPLETE)
+    old = doc(org, "OLD", DocumentStatus.VOID)
+    record(gone, old, RecordStatus.COMPLETE)
+    doc(org, "NEVER")
+    doc(org, "DRAFT", DocumentStatus.DRAFT)
+    # Another organisation's records never colour this one's list.
+    theirs = connect(other_org, "Theirs")
+    record(theirs, doc(other_org, "THEIRS"), RecordStatus.FAILED, error="x")
+
+    assert states(clerk_client) == {
+        "COMPLETE": "in_ledger",
+        "PAID-PENDING": "pending",
+        "FAILED": "failed",
+        "DRIFTED": "drifted",
+        "HALF": "not_pushed",
+        "OLD": "not_pushed",
+        "NEVER": "not_pushed",
+        "DRAFT": "",
+    }
+    assert set(states(clerk_client, sync_state="failed")) == {"FAILED"}
+    assert set(states(clerk_client, sync_state="drifted")) == {"DRIFTED"}
+    assert set(states(clerk_client, sync_state="pending")) == {"PAID-PENDING"}
+    assert set(states(clerk_client, sync_state="in_ledger")) == {"COMPLETE"}
+    assert set(states(clerk_client, sync_state="not_pushed")) == {"HALF", "OLD", "NEVER"}
+    assert states(clerk_client, sync_state="nonsense") == {}
+
+    page = clerk_client.get(reverse("documents:list")).content.decode()
+    assert 'id="sync-state-heading" title="The worst of the document' in page
+    assert '<span class="badge badge-sync-drifted">Drifted</span>' in page
+
+
+def test_another_organisations_connection_does_not_count(clerk_client, org, other_org):
+    doc(org, "OURS")
+    record(connect(other_org), doc(other_org, "THEIRS"), RecordStatus.COMPLETE)
+    # Nothing connected here: no document has a sync status, and none is "not pushed".
+    assert states(clerk_client) == {"OURS": ""}
+    assert states(clerk_client, sync_state="not_pushed") == {}
+
+
+def test_select_all_matching_the_sync_status_filter(org):
+    xero = connect(org)
+    failures = [doc(org, f"F-{n}") for n in range(3)]
+    for document in failures:
+        record(xero, document, RecordStatus.FAILED, error="Account code 429 is archived.")
+    record(xero, doc(org, "OK"), RecordStatus.COMPLETE)
+    chosen = bulk_selection_documents(org=org, filter_query="sync_state=failed")
+    assert sorted(chosen.values_list("number", flat=True)) == ["F-0", "F-1", "F-2"]
+
+
+def fill(org, connections, count):
+    for n in range(count):
+        document = doc(org, f"N-{count}-{n}", DocumentStatus.PAID if n % 2 else "approved")
+        for connection in connections:
+            record(connection, document, [RecordStatus.COMPLETE, RecordStatus.FAILED][n % 2])
+
+
+def test_the_list_costs_the_same_queries_for_10_rows_as_for_50(
+    clerk_client, org, django_assert_max_num_queries, monkeypatch
+):
+    connections = [connect(org), connect(org, "Second")]
+    fill(org, connections, 10)
+    with CaptureQueriesContext(db) as for_10:
+        clerk_client.get(reverse("documents:list"), {"sync_state": "failed"})
+    fill(org, connections, 40)
+    monkeypatch.setattr(views, "PAGE_SIZE", 50)  # every row on one page
+    with django_assert_max_num_queries(len(for_10)):
+        response = clerk_client.get(reverse("documents:list"))
+    assert len(response.context["page"]) == 50
+
+
+def explain_with_indexes(sql: str, keep: set[str]) -> str:
+    """EXPLAIN with only `keep` (and the constraints' indexes) on the records, sequential scans
+    and sorts priced out: can these indexes serve the query? (as in test_page_indexes)"""
+    with db.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+            WHERE x.indrelid = %s::regclass AND NOT i.relname = ANY(%s)
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+            """,
+            [RECORDS, list(keep)],
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP INDEX "{name}"')
+        for setting in PRICED_OUT:
+            cursor.execute(f"SET {setting} = off")
+        try:
+            cursor.execute(f"EXPLAIN {sql}")
+            return "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            for setting in PRICED_OUT:
+                cursor.execute(f"RESET {setting}")
+
+
+@pytest.mark.parametrize("state", ["failed", "drifted", "not_pushed", "pending", "in_ledger"])
+def test_the_filter_and_the_column_read_the_records_through_their_indexes(clerk_client, org, state):
+    xero = connect(org)
+    record(xero, doc(org, "F"), RecordStatus.FAILED, error="Account code 429 is archived.")
+    record(xero, doc(org, "D"), RecordStatus.FAILED, error="Deleted in Xero.")
+    record(xero, doc(org, "P"), RecordStatus.PENDING)
+    record(xero, doc(org, "C"), RecordStatus.COMPLETE)
+    doc(org, "N")
+    with CaptureQueriesContext(db) as captured:
+        clerk_client.get(reverse("documents:list"), {"sync_state": state})
+    (sql,) = [
+        q["sql"]
+        for q in captured.captured_queries
+        if 'AS "sync_state"' in q["sql"] and "LIMIT" in q["sql"]
+    ]
+    explained = explain_with_indexes(sql, {STATE_INDEX, ATTENTION_INDEX})
+    # The filter: joins that read the records through the state or the attention index.
+    scans = [line for line in explained.splitlines() if f" on {RECORDS}" in line]
+    assert scans and all(STATE_INDEX in line or ATTENTION_INDEX in line for line in scans)
+    # The column (the subplans of the page's rows): one probe of the state index per status,
+    # bounded by the document.
+    subplans = re.split(r"(?m)^ {8}SubPlan \d+$", explained)[1:]
+    assert len(subplans) == 5
+    for subplan in subplans:
+        assert f"using {STATE_INDEX} on {RECORDS}" in subplan
+        assert "Index Cond: ((document_id = documents_document.id)" in subplan
