@@ -20,8 +20,35 @@ class ConnectForm(forms.Form):
         super().__init__(*args, **kwargs)
         if settings.LEDGER_EMULATOR_ALLOWED:
             self.fields["base_url"].initial = settings.XERO_EMULATOR_URL
+            self.fields["base_url"].help_text += " " + "; ".join(
+                f"{Provider(provider).label}: {url}"
+                for provider, url in emulator_urls_by_provider().items()
+            )
         else:
             del self.fields["base_url"]
+
+    def clean(self):
+        cleaned = super().clean()
+        provider, base_url = cleaned.get("provider"), cleaned.get("base_url", "")
+        # The address prefilled is Xero's emulator: one ledger's emulator cannot answer as the
+        # other's (its consent page would not even be found), so say which address to use.
+        emulators = emulator_urls_by_provider()
+        if base_url and provider in emulators:
+            others = {url for p, url in emulators.items() if p != provider}
+            if base_url.strip().rstrip("/") in others - {emulators[provider]}:
+                self.add_error(
+                    "base_url",
+                    f"That is another ledger's emulator; {Provider(provider).label}'s is at "
+                    f"{emulators[provider]}.",
+                )
+        return cleaned
+
+
+def emulator_urls_by_provider() -> dict[str, str]:
+    return {
+        Provider.XERO: settings.XERO_EMULATOR_URL.rstrip("/"),
+        Provider.QUICKBOOKS: settings.QBO_EMULATOR_URL.rstrip("/"),
+    }
 
 
 class TenantChoiceForm(forms.Form):

@@ -7,6 +7,7 @@ from integrations.crypto import decrypt_json, encrypt_json
 
 class Provider(models.TextChoices):
     XERO = "xero", "Xero"
+    QUICKBOOKS = "quickbooks", "QuickBooks Online"
 
 
 class ConnectionStatus(models.TextChoices):

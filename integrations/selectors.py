@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
 from integrations.connectors.base import (
+    AccountKind,
     LedgerAccount,
     LedgerContact,
     LedgerTaxRate,
@@ -87,14 +88,12 @@ class LedgerChoices:
         """What a category maps to: bills and invoices book to expense and revenue accounts,
         never to bank or system ones."""
         return [
-            a
-            for a in self.active_accounts
-            if a.type != "BANK" and a.account_class in ("EXPENSE", "REVENUE", "")
+            a for a in self.active_accounts if a.kind in (AccountKind.EXPENSE, AccountKind.REVENUE)
         ]
 
     @property
     def bank_accounts(self) -> list[LedgerAccount]:
-        return [a for a in self.active_accounts if a.type == "BANK"]
+        return [a for a in self.active_accounts if a.kind == AccountKind.BANK]
 
     def account(self, external_id: str) -> LedgerAccount | None:
         return next((a for a in self.accounts if a.external_id == external_id), None)

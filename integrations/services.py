@@ -71,7 +71,7 @@ def base_url_validate(base_url: str) -> str:
 
 
 def allowed_emulator_urls() -> set[str]:
-    urls = [settings.XERO_EMULATOR_URL, *settings.LEDGER_EMULATOR_URLS]
+    urls = [settings.XERO_EMULATOR_URL, settings.QBO_EMULATOR_URL, *settings.LEDGER_EMULATOR_URLS]
     return {url.strip().rstrip("/") for url in urls if url and url.strip()}
 
 
@@ -224,18 +224,20 @@ def connection_complete_oauth(
     actor,
     provider: str,
     base_url: str,
-    code: str,
+    callback: dict[str, str],
     redirect_uri: str,
     name: str = "",
     connection: Connection | None = None,
 ) -> Connection:
     """Finish the OAuth2 code flow: a new connection, or the reconnection of an existing one.
 
-    Only the tenants of this consent count (Xero: `GET /connections?authEventId=`), never the
-    first of every tenant the ledger user ever connected. Raises TenantChoiceRequired when the
-    admin must choose (several tenants, or one already bound to another organisation)."""
+    `callback` is every parameter of the ledger's redirect: besides `code`, a ledger may name
+    the tenant there (QBO: `realmId`). Only the tenants of this consent count (Xero:
+    `GET /connections?authEventId=`), never the first of every tenant the ledger user ever
+    connected. Raises TenantChoiceRequired when the admin must choose (several tenants, or one
+    already bound to another organisation)."""
     consent = connection_consent_read(
-        provider=provider, base_url=base_url, code=code, redirect_uri=redirect_uri
+        provider=provider, base_url=base_url, callback=callback, redirect_uri=redirect_uri
     )
     if connection is not None and connection.tenant_id:
         tenant_id = connection.tenant_id  # a reconnect keeps its organisation (checked below)
@@ -254,21 +256,22 @@ def connection_complete_oauth(
 
 
 def connection_consent_read(
-    *, provider: str, base_url: str, code: str, redirect_uri: str
+    *, provider: str, base_url: str, callback: dict[str, str], redirect_uri: str
 ) -> LedgerConsent:
     """Exchange the code and ask the ledger which tenants this consent granted."""
     base_url = base_url_validate(base_url)
     connector_class = connector_class_for(provider)
+    tenant_id = connector_class.tenant_from_callback(callback)
     credentials = connector_class.exchange_code(
         base_url=base_url,
-        code=code,
+        code=callback["code"],
         redirect_uri=redirect_uri,
         transport=ledger_transport(None),
     )
     probe = connector_class(
         ConnectorContext(
             base_url=base_url,
-            tenant_id="",
+            tenant_id=tenant_id,
             credentials=credentials,
             transport=ledger_transport(None),
             timeout_seconds=settings.LEDGER_HTTP_TIMEOUT_SECONDS,
@@ -618,7 +621,7 @@ def mappings_save(
             external_id=contact_id,
             external_name=contact.name if contact else "",
         )
-    bank_codes = {a.code for a in choices.active_accounts if a.type == "BANK"}
+    bank_codes = {a.code for a in choices.bank_accounts}
     if payment_account_code and payment_account_code not in bank_codes:
         errors["payment_account_code"] = "Choose one of the ledger's bank accounts."
     if errors:

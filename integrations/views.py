@@ -128,7 +128,8 @@ class OAuthCallbackView(IntegrationsView):
                 actor=request.user,
                 provider=pending["provider"],
                 base_url=pending["base_url"],
-                code=request.GET["code"],
+                # Every parameter: a ledger may name the tenant there (QBO's realmId).
+                callback=request.GET.dict(),
                 redirect_uri=request.build_absolute_uri(reverse("integrations:callback")),
                 name=pending["name"],
                 connection=connection,

@@ -27,9 +27,11 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from documents.models import Attachment, Document, DocumentKind, DocumentStatus, Payment
+from integrations.connectors import connector_class_for
 from integrations.connectors.base import (
     BatchItemResult,
     CallRecord,
+    Capabilities,
     Connector,
     EntryKind,
     EntryPayload,
@@ -224,13 +226,16 @@ def sync_records_enqueue(record_ids: list[int], *, trigger: str, countdown: floa
         records.update(enqueued_at=timezone.now())
         if trigger in BATCHED_TRIGGERS and len(record_ids) > 1:
             # Bulk work goes in batches per connection (see sync_batch_push).
-            by_connection: dict[int, list[int]] = {}
-            for pk, connection_id in records.values_list("pk", "connection_id"):
-                by_connection.setdefault(connection_id, []).append(pk)
-            size = settings.SYNC_BATCH_SIZE
+            by_connection: dict[tuple[int, str], list[int]] = {}
+            for pk, connection_id, provider in records.values_list(
+                "pk", "connection_id", "connection__provider"
+            ):
+                by_connection.setdefault((connection_id, provider), []).append(pk)
             messages = [
                 (sync_batch, sorted(ids[start : start + size]))
-                for ids in by_connection.values()
+                for (_, provider), ids in by_connection.items()
+                # As many as the ledger takes in one batch request, at most SYNC_BATCH_SIZE.
+                for size in [min(settings.SYNC_BATCH_SIZE, _provider_caps(provider).batch_size)]
                 for start in range(0, len(ids), size)
             ]
         else:
@@ -990,14 +995,34 @@ def _reconnect_error(connection: Connection) -> AuthError:
     )
 
 
+def _provider_caps(provider: str) -> Capabilities:
+    return connector_class_for(provider).capabilities
+
+
+def _caps(connection: Connection) -> Capabilities:
+    """What the connection's ledger allows and what its calls cost, as its connector says."""
+    return _provider_caps(connection.provider)
+
+
 def _limits(connection: Connection) -> Limits:
+    """The ledger's declared quota, with what the connection's settings override (tests, or a
+    ledger plan with other limits)."""
+    caps = _caps(connection)
+    declared = Limits(
+        per_window=caps.per_minute,
+        window_seconds=60.0,
+        max_concurrent=caps.max_concurrent,
+        per_day=caps.per_day,
+    )
     configured = connection.settings.get("rate_limits") or {}
     allowed = {f.name for f in dataclasses.fields(Limits)}
     try:
-        return Limits(**{key: value for key, value in configured.items() if key in allowed})
+        return dataclasses.replace(
+            declared, **{key: value for key, value in configured.items() if key in allowed}
+        )
     except (TypeError, ValueError):
         logger.warning("Ignoring invalid rate_limits on connection %s", connection.pk)
-        return Limits()
+        return declared
 
 
 def _expected_calls(
@@ -1015,9 +1040,10 @@ def _expected_calls(
         1 for pk in record.document.attachments.values_list("pk", flat=True) if pk not in uploaded
     )
     if record.external_id:
+        update = _caps(record.connection).update_calls
         if _reads_ledger_first(record):
-            return uploads + 2  # read the entry, then update it if it differs
-        return uploads + (0 if digest == record.payload_hash else 1)
+            return uploads + 1 + update  # read the entry, then update it if it differs
+        return uploads + (0 if digest == record.payload_hash else update)
     # Not linked yet: a create; a search first where an entry of ours may be there already.
     return (2 if _searches_first(record, linked) else 1) + uploads
 
@@ -1341,7 +1367,9 @@ def _push_payment(record: SyncRecord, connector: Connector, log: _AttemptLog) ->
         except PermanentError as error:
             raise _payment_refusal(record, bill, connector, log, error) from error
     log.operation = operation
-    _save_answer(log, lambda: SyncRecord.objects.filter(pk=bill.pk).update(booked=True))
+    if _caps(record.connection).paid_entry_is_booked:
+        # The ledger's rule: a bill with a payment takes no edit any more.
+        _save_answer(log, lambda: SyncRecord.objects.filter(pk=bill.pk).update(booked=True))
     return _PushResult(
         operation=operation,
         external_id=state.external_id,
@@ -1965,8 +1993,9 @@ def _batch_quota_wait(record_ids: list[int]) -> float:
     if connection is None or connection.status != ConnectionStatus.ACTIVE:
         return 0.0
     limits = _limits(connection)
-    # A batch of first pushes is one call (a search first only after an unknown outcome).
-    return get_rate_limiter().wait_for(_quota_key(connection), limits, calls=1)
+    # A batch of first pushes is one request (a search first only after an unknown outcome).
+    calls = min(_caps(connection).batch_call_cost, limits.per_window)
+    return get_rate_limiter().wait_for(_quota_key(connection), limits, calls=calls)
 
 
 def _quota_key(connection: Connection) -> str:
@@ -2038,7 +2067,8 @@ def _update_entries_together(
     grant = limiter.try_acquire(
         quota_key,
         limits,
-        calls=min(2, limits.per_window),
+        # One read of them all, then one batch request of updates.
+        calls=min(1 + _caps(connection).batch_call_cost, limits.per_window),
         lease_seconds=30 + 2 * settings.LEDGER_HTTP_TIMEOUT_SECONDS,
     )
     if not isinstance(grant, Grant):
@@ -2111,7 +2141,8 @@ def _push_new_entries(
     linked = _linked_elsewhere(records)
     # One call for a batch of first pushes; a search first only for the records that need it.
     searching = [record for record in records if _searches_first(record, linked)]
-    calls = 2 if searching else 1
+    requests = 2 if searching else 1
+    calls = (1 if searching else 0) + _caps(connection).batch_call_cost
     limiter = get_rate_limiter()
     quota_key = _quota_key(connection)
     limits = _limits(connection)
@@ -2119,7 +2150,7 @@ def _push_new_entries(
         quota_key,
         limits,
         calls=min(calls, limits.per_window),
-        lease_seconds=30 + calls * settings.LEDGER_HTTP_TIMEOUT_SECONDS,
+        lease_seconds=30 + requests * settings.LEDGER_HTTP_TIMEOUT_SECONDS,
     )
     if not isinstance(grant, Grant):
         return {record.pk: float(grant) for record in records}
@@ -2225,10 +2256,11 @@ def _push_payments_together(
         return alone, {}
     limiter = get_rate_limiter()
     quota_key = _quota_key(connection)
+    limits = _limits(connection)
     grant = limiter.try_acquire(
         quota_key,
-        _limits(connection),
-        calls=1,
+        limits,
+        calls=min(_caps(connection).batch_call_cost, limits.per_window),
         lease_seconds=30 + settings.LEDGER_HTTP_TIMEOUT_SECONDS,
     )
     if not isinstance(grant, Grant):
@@ -2266,7 +2298,7 @@ def _push_payments_together(
             )
             finishes.append(_Finish(record, result=pushed, calls=calls))
             paid_bills.append(bills[record.document_id].pk)
-        if paid_bills:
+        if paid_bills and _caps(connection).paid_entry_is_booked:
             # A bill with a payment is booked in the ledger: it takes no edit any more.
             _save_answer(
                 log, lambda: SyncRecord.objects.filter(pk__in=paid_bills).update(booked=True)

@@ -167,10 +167,10 @@ CREDENTIALS_ENCRYPTION_KEYS = env_list("CREDENTIALS_ENCRYPTION_KEYS", "")
 if not DEBUG and not CREDENTIALS_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("CREDENTIALS_ENCRYPTION_KEYS must be set when DEBUG is off.")
 
-# Ledger connections: the OAuth2 app's client credentials, and where an emulator may stand in for
-# the real ledger: only at XERO_EMULATOR_URL and the addresses in LEDGER_EMULATOR_URLS (never any
-# other port, loopback or not: the server sends the app's client secret there), and never in
-# production unless enabled.
+# Ledger connections: the OAuth2 apps' client credentials, and where an emulator may stand in for
+# the real ledger: only at XERO_EMULATOR_URL, QBO_EMULATOR_URL and the addresses in
+# LEDGER_EMULATOR_URLS (never any other port, loopback or not: the server sends the app's client
+# secret there), and never in production unless enabled.
 XERO_CLIENT_ID = os.environ.get("XERO_CLIENT_ID", "ledgersync-dev")
 XERO_CLIENT_SECRET = os.environ.get("XERO_CLIENT_SECRET", "ledgersync-dev-secret")
 LEDGER_EMULATOR_ALLOWED = env_bool("LEDGER_EMULATOR_ALLOWED", default=DEBUG)
@@ -179,6 +179,14 @@ XERO_EMULATOR_URL = os.environ.get("XERO_EMULATOR_URL", "http://127.0.0.1:8123")
 # Where the user's browser reaches the emulator's consent page, when that differs from where the
 # service reaches it (docker compose: the service says http://emulator:8123).
 XERO_EMULATOR_PUBLIC_URL = os.environ.get("XERO_EMULATOR_PUBLIC_URL", "")
+QBO_CLIENT_ID = os.environ.get("QBO_CLIENT_ID", "ledgersync-qbo-dev")
+QBO_CLIENT_SECRET = os.environ.get("QBO_CLIENT_SECRET", "ledgersync-qbo-dev-secret")
+QBO_EMULATOR_URL = os.environ.get("QBO_EMULATOR_URL", "http://127.0.0.1:8125")
+# The ledgers a connection can push to: provider (Connection.provider) → connector class.
+LEDGER_CONNECTORS = {
+    "xero": "integrations.connectors.xero.XeroConnector",
+    "quickbooks": "integrations.connectors.qbo.QboConnector",
+}
 # Where users reach this service; links in ledger entries point back here.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 LEDGER_HTTP_TIMEOUT_SECONDS = float(os.environ.get("LEDGER_HTTP_TIMEOUT_SECONDS", "20"))

@@ -1,20 +1,21 @@
-"""Connector registry: one module per ledger, found by the connection's provider name."""
+"""Connector registry: one class per ledger, named in settings.LEDGER_CONNECTORS (provider →
+dotted path), so a ledger is added by configuration and the engine imports none by name."""
+
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
 
 from integrations.connectors.base import Connector
 
-_REGISTRY: dict[str, type[Connector]] = {}
-
-
-def register(connector_class: type[Connector]) -> type[Connector]:
-    _REGISTRY[connector_class.provider] = connector_class
-    return connector_class
-
 
 def connector_class_for(provider: str) -> type[Connector]:
-    # Importing the modules registers them; kept here so the registry is complete on first use.
-    from integrations.connectors import xero  # noqa: F401
+    path = settings.LEDGER_CONNECTORS.get(provider)
+    if path is None:
+        raise LookupError(f"No connector for provider {provider!r}.")
+    return _import(path)
 
-    try:
-        return _REGISTRY[provider]
-    except KeyError:
-        raise LookupError(f"No connector for provider {provider!r}.") from None
+
+@cache
+def _import(path: str) -> type[Connector]:
+    return import_string(path)

@@ -179,14 +179,26 @@ class BatchItemResult:
     response_body: str = ""
 
 
+class AccountKind(StrEnum):
+    """What an account is for, in our words: each connector maps its ledger's account types
+    to these, so pages and rules never read a ledger's own type names."""
+
+    BANK = "bank"  # money is paid from it (a bank or card account)
+    EXPENSE = "expense"
+    REVENUE = "revenue"
+    PAYABLE = "payable"  # accounts payable
+    OTHER = "other"  # assets, liabilities, equity, …: nothing we book to
+
+
 @dataclass(frozen=True)
 class LedgerAccount:
     external_id: str
     code: str
     name: str
-    type: str
+    type: str  # the ledger's own word (Xero: BANK; QBO: Bank), shown, never compared
     status: str = "ACTIVE"
     account_class: str = ""  # EXPENSE, REVENUE, ASSET, …
+    kind: AccountKind = AccountKind.OTHER
 
 
 @dataclass(frozen=True)
@@ -283,12 +295,39 @@ class ConnectorContext:
     timeout_seconds: float = 20.0
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a ledger allows and what its calls cost, as the connector declares it: the engine
+    plans its quota, batches and booked rules from this and knows no ledger by name."""
+
+    per_minute: int  # calls a minute per tenant and app
+    per_day: int  # calls per rolling 24 h
+    max_concurrent: int  # calls in flight at once
+    batch_size: int  # entries (or payments) per batch request
+    # Quota calls one batch request counts for: a ledger with a tighter limit on batch requests
+    # than on calls (QBO: 40 a minute beside 500 calls) makes each one weigh more.
+    batch_call_cost: int
+    update_calls: int  # calls one update makes (a ledger that reads a version token first: 2)
+    paid_entry_is_booked: bool  # an entry with a payment takes no edit any more
+
+
 class Connector(ABC):
     provider: ClassVar[str]
     display_name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
 
     def __init__(self, context: ConnectorContext):
         self.context = context
+
+    @abstractmethod
+    def close(self) -> None:
+        """Let go of the HTTP client; the engine calls it when it is done with the connector."""
+
+    @classmethod
+    def tenant_from_callback(cls, params) -> str:
+        """The tenant the ledger named on the OAuth redirect (every parameter of it is given),
+        or empty where the ledger lists the consent's tenants through its API instead."""
+        return ""
 
     # OAuth2 set-up (class level: there is no connection yet)
     @classmethod

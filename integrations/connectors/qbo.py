@@ -7,7 +7,7 @@ context's tenant id). Our reference rides in the entry's PrivateNote (the docume
 one (Fault 5010) reads the entry again and retries once. Every write carries a `requestid`
 derived from our idempotency key, so a retry after a lost answer gets the first answer back.
 
-Not registered with the engine yet: `connector_class_for("quickbooks")` does not find it.
+Registered as `quickbooks` in settings.LEDGER_CONNECTORS.
 """
 
 import datetime
@@ -24,9 +24,11 @@ import httpx
 from django.conf import settings
 
 from integrations.connectors.base import (
+    AccountKind,
     AttachmentState,
     BatchItemResult,
     CallRecord,
+    Capabilities,
     ConnectionCheck,
     Connector,
     EntryKind,
@@ -105,6 +107,20 @@ class QboEndpoints:
         )
 
 
+# Intuit's AccountType values (Account.xsd's AccountTypeEnum) for our neutral kinds; a card
+# is what card expenses are spent from, like a bank account.
+QBO_ACCOUNT_KINDS = {
+    "Bank": AccountKind.BANK,
+    "Credit Card": AccountKind.BANK,
+    "Expense": AccountKind.EXPENSE,
+    "Other Expense": AccountKind.EXPENSE,
+    "Cost of Goods Sold": AccountKind.EXPENSE,
+    "Income": AccountKind.REVENUE,
+    "Other Income": AccountKind.REVENUE,
+    "Accounts Payable": AccountKind.PAYABLE,
+}
+
+
 def request_id(idempotency_key: str, *parts) -> str:
     """Intuit's requestid is at most 50 characters (36 on a batch): a UUID derived from our
     key (and what else makes this request distinct) fits both and is stable across retries."""
@@ -165,6 +181,20 @@ def _classified(errors: list[dict], *, raw: str, http_status: int | None) -> Con
 class QboConnector(Connector):
     provider = "quickbooks"
     display_name = "QuickBooks Online"
+    # Intuit's throttles per realm and app: 500 requests a minute, 10 a second, and 40 batch
+    # requests a minute of at most 30 operations each. A batch weighs 500/40 rounded up (13)
+    # calls, so a run of batches stays under 40 a minute; a second's burst of more than 10 is
+    # answered 429 and waited out like any throttle. No daily cap is published: the minute's
+    # bounds the day. An update reads the SyncToken first; a bill with a payment reads booked.
+    capabilities = Capabilities(
+        per_minute=500,
+        per_day=500 * 60 * 24,
+        max_concurrent=10,
+        batch_size=BATCH_SIZE,
+        batch_call_cost=-(-500 // 40),
+        update_calls=2,
+        paid_entry_is_booked=True,
+    )
 
     def __init__(self, context):
         super().__init__(context)
@@ -204,6 +234,10 @@ class QboConnector(Connector):
             }
         )
         return f"{QboEndpoints.for_base_url(base_url).authorize}?{query}"
+
+    @classmethod
+    def tenant_from_callback(cls, params) -> str:
+        return cls.realm_from_callback(params)
 
     @staticmethod
     def realm_from_callback(params) -> str:
@@ -507,6 +541,7 @@ class QboConnector(Connector):
                 type=account.get("AccountType", ""),
                 status="ACTIVE" if account.get("Active", True) else "ARCHIVED",
                 account_class=account.get("Classification", "").upper(),
+                kind=QBO_ACCOUNT_KINDS.get(account.get("AccountType", ""), AccountKind.OTHER),
             )
             # Inactive ones too (as archived): a mapping to one must show why it fails.
             for account in self._query_all("Account", "Active in (true, false)")

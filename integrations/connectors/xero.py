@@ -24,11 +24,12 @@ import certifi
 import httpx
 from django.conf import settings
 
-from integrations.connectors import register
 from integrations.connectors.base import (
+    AccountKind,
     AttachmentState,
     BatchItemResult,
     CallRecord,
+    Capabilities,
     ConnectionCheck,
     Connector,
     EntryKind,
@@ -209,10 +210,31 @@ def _json_or_text(response: httpx.Response):
         return response.text
 
 
-@register
+def _account_kind(account: dict) -> AccountKind:
+    if account.get("Type") == "BANK":  # card accounts too (BankAccountType CREDITCARD)
+        return AccountKind.BANK
+    if account.get("SystemAccount") == "CREDITORS":
+        return AccountKind.PAYABLE
+    return XERO_CLASS_KINDS.get(account.get("Class", ""), AccountKind.OTHER)
+
+
+XERO_CLASS_KINDS = {"EXPENSE": AccountKind.EXPENSE, "REVENUE": AccountKind.REVENUE}
+
+
 class XeroConnector(Connector):
     provider = "xero"
     display_name = "Xero"
+    # Xero's limits per tenant and app: 60 calls a minute, 5,000 a day, 5 at once; a create or
+    # update takes up to 50 entries in one call, which counts as one; a paid bill is locked.
+    capabilities = Capabilities(
+        per_minute=60,
+        per_day=5000,
+        max_concurrent=5,
+        batch_size=50,
+        batch_call_cost=1,
+        update_calls=1,
+        paid_entry_is_booked=True,
+    )
 
     def __init__(self, context):
         super().__init__(context)
@@ -652,6 +674,7 @@ class XeroConnector(Connector):
                 type=account.get("Type", ""),
                 status=account.get("Status", "ACTIVE"),
                 account_class=account.get("Class", ""),
+                kind=_account_kind(account),
             )
             for account in response.json().get("Accounts", [])
         ]

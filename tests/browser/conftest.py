@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from integrations.emulators.qbo.server import running_emulator as running_qbo_emulator
 from integrations.emulators.xero import running_emulator
 from tests.browser_fixtures import ARTIFACTS
 from tests.factories import TEST_PASSWORD
@@ -57,4 +58,14 @@ def xero_emulator_server(settings):
     settings.LEDGER_EMULATOR_ALLOWED = True
     with running_emulator(port=0) as (url, emulator):
         settings.XERO_EMULATOR_URL = url
+        yield url, emulator
+
+
+@pytest.fixture
+def qbo_emulator_server(settings):
+    """The QuickBooks Online emulator as a real HTTP server on a free loopback port: yields
+    (url, emulator), its address the configured QBO emulator address for the test."""
+    settings.LEDGER_EMULATOR_ALLOWED = True
+    with running_qbo_emulator(port=0) as (url, emulator):
+        settings.QBO_EMULATOR_URL = url
         yield url, emulator

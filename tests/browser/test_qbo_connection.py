@@ -1,0 +1,125 @@
+"""Connecting QuickBooks Online in the browser, against the QBO emulator as a real server on a
+free loopback port: the admin chooses the ledger on the connect form, picks the company on
+Intuit's (emulated) consent page, maps a category, a department and the vendor, approves a bill,
+and the bill lands in QuickBooks: Complete on its Integrations tab and a Bill in the emulator.
+The test plays the worker (push_pending)."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Role
+from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind, Provider
+from synclog.models import RecordStatus, SyncRecord
+from tests.browser.test_integrations_tab import enqueued, push_pending  # noqa: F401
+from tests.factories import (
+    CategoryFactory,
+    ContactFactory,
+    DepartmentFactory,
+    DocumentFactory,
+    MembershipFactory,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+MAPPINGS_URL = re.compile(r"/integrations/\d+/mappings/$")
+
+
+def message(page, text):
+    return page.locator(".messages .message").filter(has_text=text)
+
+
+def test_admin_connects_quickbooks_maps_and_a_bill_lands_there(
+    page,
+    live_server,
+    screenshot,
+    sign_in_as,
+    qbo_emulator_server,
+    enqueued,  # noqa: F811
+):
+    emulator_url, emulator = qbo_emulator_server
+    second = emulator.add_realm("Globex QBO")  # the consent page offers a choice of companies
+    membership = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc")
+    admin, org = membership.user, membership.org
+    office = CategoryFactory(org=org, name="Office", code="429")
+    sales = DepartmentFactory(org=org, name="Sales")
+    vendor = ContactFactory(org=org, name="Paper Co")
+    bill = DocumentFactory(
+        org=org, contact=vendor, category=office, department=sales, number="QB-1001"
+    )
+
+    # Connect: QuickBooks Online on our form -> the emulator's consent page -> back, mapped.
+    sign_in_as(admin.username)
+    page.get_by_role("link", name="Integrations", exact=True).click()
+    page.get_by_role("combobox", name=re.compile("^Ledger")).select_option(
+        label="QuickBooks Online"
+    )
+    page.get_by_label("Name").fill("QuickBooks demo")
+    page.get_by_label("Emulator address").fill(emulator_url)
+    page.get_by_role("button", name="Connect").click()
+
+    page.wait_for_url(f"{emulator_url}/connect/oauth2?*")
+    expect(page.get_by_role("heading", name="to QuickBooks")).to_be_visible()
+    screenshot("qbo-consent")
+    page.get_by_label("Globex QBO").check()
+    page.get_by_role("button", name="Connect").click()
+
+    page.wait_for_url(MAPPINGS_URL)
+    expect(message(page, "Connected to Globex QBO.")).to_be_visible()
+    connection = Connection.objects.get()
+    assert connection.provider == Provider.QUICKBOOKS
+    assert connection.tenant_id == second["realmId"]  # the callback's realmId
+    assert connection.tenant_name == "Globex QBO"
+    assert connection.base_url == emulator_url
+    assert connection.status == ConnectionStatus.ACTIVE
+
+    # Map: the category to an expense account, the department to a class, the vendor, and pay
+    # bills from the checking account (QBO's "Bank" type, offered as a bank account).
+    accounts = {a["Name"]: a for a in emulator.entities("Account", second["realmId"])}
+    vendors = {v["DisplayName"]: v for v in emulator.entities("Vendor", second["realmId"])}
+    office_account = accounts["Office Supplies"]
+    office_select = page.get_by_label("Office", exact=True)
+    office_select.select_option(label=f"{office_account['Id']} Office Supplies")
+    page.get_by_label("Sales", exact=True).select_option(label="Class: Sales")
+    bank_select = page.get_by_label("Pay bills from")
+    bank_select.select_option(label=f"{accounts['Checking']['Id']} Checking")
+    # Neither the Accounts Payable nor the bank account is offered for a category.
+    expect(office_select.locator("option", has_text="Accounts Payable")).to_have_count(0)
+    expect(office_select.locator("option", has_text="Checking")).to_have_count(0)
+    page.locator("summary", has_text="Vendors").click()
+    page.get_by_label("Paper Co", exact=True).select_option(label="Office Supplies Ltd")
+    page.get_by_role("button", name="Save mappings").click()
+    expect(message(page, "Mappings saved.")).to_be_visible()
+    screenshot("qbo-mappings")
+    mapping = Mapping.objects.get(
+        connection=connection, kind=MappingKind.ACCOUNT, local_id=office.pk
+    )
+    assert mapping.external_id == office_account["Id"]
+    connection.refresh_from_db()
+    assert connection.settings["payment_account_code"] == accounts["Checking"]["Id"]
+
+    # Approve the bill; the worker pushes it to QuickBooks.
+    page.get_by_role("link", name="Documents", exact=True).first.click()
+    page.get_by_role("link", name="QB-1001").click()
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#document-status")).to_have_text("Approved")
+    push_pending()
+
+    record = SyncRecord.objects.get(document=bill)
+    assert record.status == RecordStatus.COMPLETE
+    page.get_by_role("navigation", name="Document sections").get_by_role(
+        "link", name="Integrations"
+    ).click()
+    state = page.locator(f"#sync-records tbody[data-record-id='{record.pk}']")
+    expect(state).to_contain_text("Complete")
+    screenshot("qbo-bill-complete")
+
+    [entry] = emulator.entities("Bill", second["realmId"])
+    assert entry["Id"] == record.external_id
+    assert entry["DocNumber"] == "QB-1001"
+    assert entry["VendorRef"]["value"] == vendors["Office Supplies Ltd"]["Id"]
+    line = entry["Line"][0]["AccountBasedExpenseLineDetail"]
+    assert line["AccountRef"]["value"] == office_account["Id"]
+    assert line["ClassRef"]["name"] == "Sales"
+    assert emulator.entities("Bill", emulator.default_realm_id) == []
