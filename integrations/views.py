@@ -17,6 +17,7 @@ from integrations.connectors.errors import ConfigurationError, ConnectorError
 from integrations.forms import SPEND_KINDS, ConnectForm, MappingForm, TenantChoiceForm
 from integrations.models import ConnectionStatus
 from synclog import services as sync_services
+from synclog.selectors.document_state import connection_unpushed_document_count
 
 SESSION_OAUTH_KEY = "integrations_oauth"
 # A consent waiting for the admin's choice of organisation (its tokens encrypted).
@@ -239,6 +240,7 @@ class ConnectionDetailView(IntegrationsView):
                 "connection": connection,
                 "mapping_counts": mapping_counts,
                 "events": selectors.connection_event_list(connection=connection),
+                "unpushed_count": connection_unpushed_document_count(connection=connection),
             },
         )
 
@@ -344,7 +346,13 @@ class MappingView(IntegrationsView):
         if choices is None:
             return redirect("integrations:detail", connection_id=connection.pk)
         form = self._form(request, connection, choices)
-        return render(request, self.template_name, {"connection": connection, "form": form})
+        # Right after Connect this is the admin's page: say what is not in the ledger yet.
+        unpushed_count = connection_unpushed_document_count(connection=connection)
+        return render(
+            request,
+            self.template_name,
+            {"connection": connection, "form": form, "unpushed_count": unpushed_count},
+        )
 
     def post(self, request, connection_id):
         connection = selectors.connection_get(org=request.org, connection_id=connection_id)

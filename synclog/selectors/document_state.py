@@ -24,7 +24,8 @@ from django.db import models
 from django.db.models import Case, Exists, OuterRef, Q, Value, When
 
 from accounts.models import Organization
-from integrations.models import Connection
+from documents.models import Document
+from integrations.models import Connection, ConnectionStatus
 from synclog.models import (
     LEDGER_GONE_PREFIXES,
     PAYMENT_ENTRY_TYPES,
@@ -107,3 +108,20 @@ def document_sync_states(*, org: Organization) -> DocumentSyncStates:
         DocumentSyncState.IN_LEDGER: has(status=RecordStatus.COMPLETE),
     }
     return DocumentSyncStates(tests)
+
+
+def connection_unpushed_document_count(*, connection: Connection) -> int:
+    """After connecting: how many of the organisation's approved, paid or void documents have no
+    Complete record on this connection, i.e. are not in its ledger yet (what Force sync pushes).
+    Zero for a connection that is not active: there is nothing to push them to now."""
+    if connection.status != ConnectionStatus.ACTIVE:
+        return 0
+    in_ledger = SyncRecord.objects.filter(
+        document=OuterRef("pk"), connection=connection, status=RecordStatus.COMPLETE
+    )
+    return (
+        Document.objects.for_org(connection.org)
+        .filter(status__in=SYNCABLE_STATUSES, kind__in=list(ENTRY_TYPE_FOR_KIND))
+        .exclude(Exists(in_ledger))
+        .count()
+    )

@@ -1,0 +1,92 @@
+"""Right after connecting a ledger (issue 17, item 7): the admin's next page and the connection
+page say how many documents are not in the new ledger yet, and "Push them now" sends them.
+
+The Xero emulator runs as a real HTTP server; the test plays the worker (push_pending)."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Role
+from documents.models import DocumentStatus
+from integrations.models import Connection
+from synclog.models import RecordStatus, SyncRecord, SyncRun, Trigger
+from tests.browser.test_bulk_resync import no_broker, push_pending  # noqa: F401
+from tests.browser.test_xero_connection import (
+    MAPPINGS_URL,
+    TENANT_NAME,
+    message,
+    open_integrations,
+    wait_for_consent,
+)
+from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_admin_connects_sees_what_is_not_in_the_ledger_and_pushes_it(
+    page,
+    live_server,
+    screenshot,
+    sign_in_as,
+    xero_emulator_server,
+    no_broker,  # noqa: F811
+):
+    emulator_url, emulator = xero_emulator_server
+    membership = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc")
+    org = membership.org
+    office = CategoryFactory(org=org, name="Office", code="429")
+    # Approved, paid or void before any ledger was connected: nothing pushed them.
+    for index in range(3):
+        DocumentFactory(org=org, category=office, number=f"AP-{index}", status="approved")
+    DocumentFactory(org=org, category=office, number="PAID-1", status=DocumentStatus.PAID)
+    DocumentFactory(org=org, category=office, number="VOID-1", status=DocumentStatus.VOID)
+    DocumentFactory(org=org, category=office, number="DRAFT-1", status=DocumentStatus.DRAFT)
+
+    sign_in_as(membership.user.username)
+    open_integrations(page)
+    page.get_by_label("Name").fill("Xero demo")
+    page.get_by_label("Emulator address").fill(emulator_url)
+    page.get_by_role("button", name="Connect").click()
+    wait_for_consent(page, emulator_url)
+    page.get_by_role("button", name="Allow access").click()
+
+    # The admin's next page: the mappings, with what the ledger does not hold yet.
+    page.wait_for_url(MAPPINGS_URL)
+    expect(message(page, f"Connected to {TENANT_NAME}.")).to_be_visible()
+    prompt = page.locator("#unpushed-prompt")
+    expect(prompt).to_contain_text(f"5 documents are not in {TENANT_NAME} yet")
+    expect(prompt).to_contain_text("Map your categories first")
+    screenshot("connect-unpushed-prompt-mappings")
+    page.get_by_role("button", name="Map categories by account code").click()
+    expect(message(page, "1 category mapped by account code.")).to_be_visible()
+
+    # The connection page says it too, and pushes them.
+    connection = Connection.objects.get()
+    page.get_by_role("link", name="Xero demo").first.click()
+    expect(page).to_have_url(re.compile(rf"/integrations/{connection.pk}/$"))
+    expect(prompt).to_contain_text(f"5 documents are not in {TENANT_NAME} yet")
+    screenshot("connect-unpushed-prompt-connection")
+    assert not SyncRecord.objects.exists()
+    prompt.get_by_role("button", name="Push them now").click()
+
+    expect(message(page, "Force sync started: 5 entries to push.")).to_be_visible()
+    run = SyncRun.objects.get()
+    assert (run.trigger, run.connection, run.actor) == (Trigger.FORCE, connection, membership.user)
+    push_pending()
+    assert not SyncRecord.objects.exclude(status=RecordStatus.COMPLETE).exists()
+    assert sorted(i["InvoiceNumber"] for i in emulator.invoices()) == [
+        "AP-0",
+        "AP-1",
+        "AP-2",
+        "PAID-1",
+    ]
+
+    # In the ledger now: the prompt is gone from both pages.
+    page.goto(f"{live_server.url}/integrations/{connection.pk}/")
+    expect(page.locator("#connection-status")).to_be_visible()
+    expect(page.locator("#unpushed-prompt")).to_have_count(0)
+    page.goto(f"{live_server.url}/integrations/{connection.pk}/mappings/")
+    expect(page.get_by_role("heading", name="Mappings", exact=True)).to_be_visible()
+    expect(page.locator("#unpushed-prompt")).to_have_count(0)

@@ -1,0 +1,98 @@
+"""The connection page's "N documents are not in the ledger yet" (issue 17, item 7): what counts,
+for which connection and organisation, and where it is not offered."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Role
+from documents.models import DocumentStatus
+from integrations.models import Connection, ConnectionStatus, Provider
+from synclog.models import EntryType, RecordStatus, SyncRecord
+from synclog.selectors.document_state import connection_unpushed_document_count
+from tests.factories import DocumentFactory, MembershipFactory
+from tests.tenancy import assert_not_found_for_other_tenant
+
+
+@pytest.fixture
+def admin_client(client, org):
+    client.force_login(MembershipFactory(org=org, role=Role.ADMIN).user)
+    return client
+
+
+def connect(org, name="Xero", status=ConnectionStatus.ACTIVE):
+    return Connection.objects.create(
+        org=org, provider=Provider.XERO, name=name, status=status, tenant_name=f"{name} Ltd"
+    )
+
+
+def complete(connection, document):
+    SyncRecord.objects.create(
+        org=connection.org,
+        connection=connection,
+        document=document,
+        entry_type=EntryType.BILL,
+        status=RecordStatus.COMPLETE,
+    )
+
+
+def test_counts_the_syncable_documents_without_a_complete_record_on_this_connection(org, other_org):
+    new = connect(org)
+    old = connect(org, "Old ledger")
+    in_both = DocumentFactory(org=org, status=DocumentStatus.APPROVED)
+    complete(new, in_both)
+    complete(old, in_both)
+    complete(old, DocumentFactory(org=org, status=DocumentStatus.PAID))  # not in the new one
+    failed = DocumentFactory(org=org, status=DocumentStatus.VOID)
+    SyncRecord.objects.create(
+        org=org,
+        connection=new,
+        document=failed,
+        entry_type=EntryType.BILL,
+        status=RecordStatus.FAILED,
+    )
+    DocumentFactory(org=org, status=DocumentStatus.APPROVED)
+    DocumentFactory(org=org, status=DocumentStatus.DRAFT)
+    DocumentFactory(org=org, status=DocumentStatus.AWAITING_APPROVAL)
+    DocumentFactory(org=other_org, status=DocumentStatus.APPROVED)  # not ours
+    assert connection_unpushed_document_count(connection=new) == 3
+    assert connection_unpushed_document_count(connection=old) == 2
+
+
+def test_the_connection_page_offers_to_push_them(admin_client, org):
+    connection = connect(org)
+    DocumentFactory(org=org, status=DocumentStatus.APPROVED)
+    DocumentFactory(org=org, status=DocumentStatus.PAID)
+    page = admin_client.get(reverse("integrations:detail", args=[connection.pk]))
+    html = page.content.decode()
+    assert "2 documents are not in Xero Ltd yet" in html
+    force = reverse("integrations:action", args=[connection.pk, "force"])
+    assert f'<form method="post" action="{force}">' in html
+    assert 'id="push-now">Push them now</button>' in html
+
+
+@pytest.mark.parametrize(
+    "status", [ConnectionStatus.DISABLED, ConnectionStatus.NEEDS_REAUTH, "disconnected"]
+)
+def test_not_offered_where_nothing_can_be_pushed_now(admin_client, org, status):
+    connection = connect(org, status=status)
+    DocumentFactory(org=org, status=DocumentStatus.APPROVED)
+    page = admin_client.get(reverse("integrations:detail", args=[connection.pk]))
+    assert b"unpushed-prompt" not in page.content
+
+
+def test_nothing_to_say_when_the_ledger_has_everything(admin_client, org):
+    connection = connect(org)
+    complete(connection, DocumentFactory(org=org, status=DocumentStatus.APPROVED))
+    page = admin_client.get(reverse("integrations:detail", args=[connection.pk]))
+    assert b"unpushed-prompt" not in page.content
+
+
+def test_another_organisations_connection_is_not_found(admin_client, other_org):
+    theirs = connect(other_org)
+    DocumentFactory(org=other_org, status=DocumentStatus.APPROVED)
+    assert_not_found_for_other_tenant(
+        admin_client, "get", reverse("integrations:detail", args=[theirs.pk])
+    )
+    assert_not_found_for_other_tenant(
+        admin_client, "post", reverse("integrations:action", args=[theirs.pk, "force"])
+    )
