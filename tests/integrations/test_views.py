@@ -224,3 +224,31 @@ def test_list_shows_only_own_connections(admin_client, org, other_org):
     Connection.objects.create(org=other_org, provider=Provider.XERO, name="Theirs")
     page = admin_client.get(reverse("integrations:list")).content.decode()
     assert "Ours" in page and "Theirs" not in page
+
+
+def test_quickbooks_with_the_xero_emulators_address_says_which_address(admin_client, ledger):
+    # The form prefills Xero's emulator; an admin who chose QuickBooks is told its address.
+    response = admin_client.post(
+        reverse("integrations:list"),
+        {"provider": "quickbooks", "name": "Q", "base_url": EMULATOR_URL},
+    )
+    assert response.status_code == 400
+    assert "QuickBooks Online&#x27;s is at http://127.0.0.1:8125" in response.content.decode()
+    assert Connection.objects.count() == 0
+
+
+def test_a_quickbooks_callback_without_its_company_connects_nothing(admin_client, ledger, settings):
+    # Intuit names the company (realmId) on the redirect only: without it there is no company to
+    # push to, and the code is not even exchanged.
+    response = admin_client.post(
+        reverse("integrations:list"),
+        {"provider": "quickbooks", "name": "Q", "base_url": settings.QBO_EMULATOR_URL},
+    )
+    assert response.status_code == 302
+    assert response.url.startswith(f"{settings.QBO_EMULATOR_URL}/connect/oauth2?")
+    state = dict(parse_qsl(urlsplit(response.url).query))["state"]
+    answer = admin_client.get(
+        reverse("integrations:callback"), {"code": "a-code", "state": state}, follow=True
+    )
+    assert "The sign-in finished without naming the QuickBooks company." in answer.content.decode()
+    assert Connection.objects.count() == 0
