@@ -55,8 +55,9 @@ class DocumentListCreateApi(ApiListView):
     @api_schema(
         summary="List documents",
         description="Filters: `kind`, `status`, `contact` (id), `issued_from` / `issued_to` "
-        "(issue date range), `q` (number contains), `sync_run` (documents in that sync) and "
-        "`sync_outcome` (with `sync_run`: their outcome in it).",
+        "(issue date range), `q` (number contains), `sync_state` (the worst of the document's "
+        "ledger entries: `failed`, `drifted`, `not_pushed`, `pending` or `in_ledger`), `sync_run` "
+        "(documents in that sync) and `sync_outcome` (with `sync_run`: their outcome in it).",
         responses={200: DocumentSerializer(many=True)},
         tags=TAGS,
     )
