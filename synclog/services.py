@@ -770,7 +770,7 @@ def sync_sweep(*, now: datetime.datetime | None = None) -> int:
     batched = [pk for pk, trigger in rows if trigger in BATCHED_TRIGGERS]
     alone = [pk for pk, trigger in rows if trigger not in BATCHED_TRIGGERS]
     with transaction.atomic():
-        # Bulk work stays in batches (one create per 50 new bills, not per bill) on the
+        # Bulk work stays in batches (one create per batch of new bills, not per bill) on the
         # bulk queue; the attempts keep the trigger the records were marked with.
         sync_records_enqueue(batched, trigger=Trigger.BULK)
         sync_records_enqueue(alone, trigger=Trigger.SWEEP)
@@ -1900,7 +1900,8 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
     """Push several records of one connection; new entries go to the ledger in one batch call.
 
     A bulk run of N new bills then costs one create per batch instead of one per bill,
-    which is what fits a month-end backlog under Xero's 60 calls a minute. Changed entries are
+    which is what fits a month-end backlog under a ledger's quota (Xero: 60 calls a minute;
+    QBO: 40 batch requests a minute). Changed entries are
     read together and updated together, new payments go together; voids, documents with
     attachments and payments whose earlier push lost its answer take the one-record path.
     Returns {record id: seconds} for the records to run again later.
