@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 from django.conf import settings
 
@@ -20,6 +22,10 @@ class ConnectForm(forms.Form):
         super().__init__(*args, **kwargs)
         if settings.LEDGER_EMULATOR_ALLOWED:
             self.fields["base_url"].initial = settings.XERO_EMULATOR_URL
+            # static/js/connect.js puts the chosen ledger's emulator address in the field.
+            self.fields["provider"].widget.attrs["data-emulator-urls"] = json.dumps(
+                emulator_urls_by_provider()
+            )
             self.fields["base_url"].help_text += " " + "; ".join(
                 f"{Provider(provider).label}: {url}"
                 for provider, url in emulator_urls_by_provider().items()

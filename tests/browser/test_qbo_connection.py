@@ -55,8 +55,9 @@ def test_admin_connects_quickbooks_maps_and_a_bill_lands_there(
     page.get_by_role("combobox", name=re.compile("^Ledger")).select_option(
         label="QuickBooks Online"
     )
+    # Choosing the ledger puts its emulator's address in the field (Xero's was prefilled).
+    expect(page.get_by_label("Emulator address")).to_have_value(emulator_url)
     page.get_by_label("Name").fill("QuickBooks demo")
-    page.get_by_label("Emulator address").fill(emulator_url)
     page.get_by_role("button", name="Connect").click()
 
     page.wait_for_url(f"{emulator_url}/connect/oauth2?*")
