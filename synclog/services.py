@@ -1004,6 +1004,11 @@ def _caps(connection: Connection) -> Capabilities:
     return _provider_caps(connection.provider)
 
 
+def connection_quota(*, connection: Connection) -> Limits:
+    """The quota the engine keeps to for a connection (its ledger's, or its own setting's)."""
+    return _limits(connection)
+
+
 def _limits(connection: Connection) -> Limits:
     """The ledger's declared quota, with what the connection's settings override (tests, or a
     ledger plan with other limits)."""

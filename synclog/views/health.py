@@ -114,11 +114,19 @@ def _number(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def _rate_limits_text(settings: dict) -> str:
-    """The connection's own rate limits in words (the engine's defaults apply when unset)."""
+def _rate_limits_text(settings: dict, connection=None) -> str:
+    """The connection's own rate limits in words; else, for a connection, the limits its ledger
+    publishes (what its connector declares, which the engine plans by)."""
     limits = settings.get("rate_limits") or {}
     if not isinstance(limits, dict):
         return ""
+    if not limits and connection is not None:
+        quota = services.connection_quota(connection=connection)
+        return (
+            f"{_number(quota.per_window)} calls per {_number(int(quota.window_seconds))} s, "
+            f"{_number(quota.max_concurrent)} at once, {_number(quota.per_day)} a day "
+            f"({connection.get_provider_display()}'s published limits)"
+        )
     parts = []
     if "per_window" in limits:
         window = limits.get("window_seconds", 60)
@@ -229,7 +237,10 @@ class RunDetailView(HealthView):
         if request.htmx and request.htmx.target == "run-live":
             return render(request, "synclog/health/_run_live.html", context)
         config = selectors.connection_config(connection=run.connection)
-        context.update(config=config, rate_limits_text=_rate_limits_text(config["settings"]))
+        context.update(
+            config=config,
+            rate_limits_text=_rate_limits_text(config["settings"], run.connection),
+        )
         return render(request, "synclog/health/run_detail.html", context)
 
 
@@ -263,7 +274,7 @@ class ConnectionConfigView(HealthView):
             {
                 "connection": connection,
                 "config": config,
-                "rate_limits_text": _rate_limits_text(config["settings"]),
+                "rate_limits_text": _rate_limits_text(config["settings"], connection),
                 "on_config_page": True,
             },
         )

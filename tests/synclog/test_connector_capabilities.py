@@ -7,7 +7,9 @@ no more than 40 batches go in a minute."""
 import datetime
 
 import pytest
+from django.urls import reverse
 
+from accounts.models import Role
 from documents import services as document_services
 from integrations import services as integration_services
 from integrations.connectors import connector_class_for
@@ -19,7 +21,7 @@ from synclog import services
 from synclog.models import Operation, RecordStatus, StatusCode, SyncRecord
 from synclog.ratelimit import Limits, get_rate_limiter
 from tests.contract.qbo_contract import ContractCheckingTransport
-from tests.factories import DocumentFactory
+from tests.factories import DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import credentials_from_token
 
 
@@ -151,3 +153,15 @@ def test_thirty_new_bills_land_in_quickbooks_in_one_batch_request_weighing_13_ca
         f"connection:{qbo_connection.pk}", services._limits(qbo_connection)
     )
     assert used == 13  # 500 calls / 40 batch requests a minute, rounded up
+
+
+def test_sync_health_shows_the_limits_the_ledger_publishes(org, qbo_connection, client_for):
+    support = MembershipFactory(org=org, role=Role.SUPPORT).user
+    page = client_for(support).get(
+        reverse("synclog:health-connection-config", args=[qbo_connection.pk])
+    )
+    assert page.status_code == 200
+    assert (
+        "500 calls per 60 s, 10 at once, 720,000 a day (QuickBooks Online&#x27;s published limits)"
+        in page.content.decode()
+    )
