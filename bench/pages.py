@@ -154,6 +154,7 @@ def bulk_mode(cursor, tables: tuple[str, ...] = ("synclog_syncattempt",)):
     indexes of `tables` dropped during the load and built again after it in one pass."""
     cursor.execute("SET session_replication_role = replica")
     cursor.execute("SET maintenance_work_mem = '256MB'")
+    _model_defaults_in_the_database(cursor, tables)
     cursor.execute(
         "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) AND indexname NOT IN "
         "(SELECT conname FROM pg_constraint WHERE contype IN ('p', 'u', 'x'))",
@@ -170,6 +171,28 @@ def bulk_mode(cursor, tables: tuple[str, ...] = ("synclog_syncattempt",)):
             cursor.execute(definition)
         cursor.execute("SET session_replication_role = DEFAULT")
         log(f"  {len(indexes)} indexes built again in {time.perf_counter() - started:.1f}s")
+
+
+def _model_defaults_in_the_database(cursor, tables: tuple[str, ...]) -> None:
+    """Give the columns of `tables` the defaults their Django fields have, in this bench's own
+    database: the loader's INSERTs name only the columns it fills, and a field added later
+    with a Python default (and no database default) would otherwise fail them as NULL."""
+    from django.apps import apps
+    from django.db import connection
+    from django.db.models import NOT_PROVIDED
+
+    for model in apps.get_models():
+        if model._meta.db_table not in tables:
+            continue
+        for field in model._meta.concrete_fields:
+            if field.null or field.default is NOT_PROVIDED or field.db_default is not NOT_PROVIDED:
+                continue
+            value = field.get_db_prep_save(field.get_default(), connection=connection)
+            cursor.execute(
+                f'ALTER TABLE "{model._meta.db_table}" ALTER COLUMN "{field.column}" '
+                "SET DEFAULT %s",
+                [value],
+            )
 
 
 def _run(cursor, sql: str, params: dict, what: str) -> int:
