@@ -31,8 +31,9 @@ def test_only_the_configured_emulator_address_is_accepted(
         page.get_by_label("Emulator address").fill(other_url)
         page.get_by_role("button", name="Connect").click()
 
+        # The configured emulators are named (Xero's first; QuickBooks Online's after it).
         expect(page.locator("form").filter(has_text="Emulator address")).to_contain_text(
-            f"Only the configured ledger emulator may stand in for the ledger: {url}."
+            f"Only the configured ledger emulator may stand in for the ledger: {url}"
         )
         screenshot("xero-connect-other-port-refused")
         assert page.url == f"{live_server.url}/integrations/"
