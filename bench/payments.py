@@ -156,7 +156,8 @@ def main(argv=None) -> int:
         best = best_finish_seconds(min_calls, quota, window)
         wait_until(
             lambda: runs_finished([run.pk for run in runs]),
-            timeout=3 * best + 120,
+            # As long as one call per entry would take (a design that pushes payments alone).
+            timeout=best_finish_seconds(entries, quota, window) + 120,
             interval=0.1,
             what="the run to finish",
         )
