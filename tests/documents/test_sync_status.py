@@ -196,8 +196,10 @@ def test_the_filter_and_the_column_read_the_records_through_their_indexes(clerk_
     # The filter: joins that read the records through the state or the attention index.
     scans = [line for line in explained.splitlines() if f" on {RECORDS}" in line]
     assert scans and all(STATE_INDEX in line or ATTENTION_INDEX in line for line in scans)
-    # The column (the subplans of the page's rows): one probe of the state index per status,
-    # bounded by the document.
+    # The column (the subplans of the page's rows): the state index alone serves it, one probe
+    # per status bounded by the document. (With the attention index kept too, PostgreSQL 18
+    # probes that partial index for the Failed subplans instead: either is an index probe.)
+    explained = explain_with_indexes(sql, {STATE_INDEX})
     subplans = re.split(r"(?m)^ {8}SubPlan \d+$", explained)[1:]
     assert len(subplans) == 5
     for subplan in subplans:
