@@ -43,12 +43,12 @@ run: install
 		echo ""; \
 		echo "  ledgersync is starting at http://$(HOST):$(PORT)/  (sign in with a login above)"; \
 		echo "  Xero emulator at $(EMULATOR_URL) — sign in as admin, open Integrations, Connect"; \
-		echo "  QuickBooks Online emulator at $(QBO_EMULATOR_URL) — sign in as globex, Connect"; \
+		echo "  QuickBooks Online emulator at $(QBO_EMULATOR_URL) — sign in as initech, Connect"; \
 		echo ""; \
 		trap "kill 0" EXIT; \
 		$(BIN)/python manage.py run_xero_emulator --port $(EMULATOR_PORT) --tenant "Globex (Emulated)" & \
 		$(BIN)/python manage.py run_qbo_emulator --port $(QBO_EMULATOR_PORT) --quiet \
-			--company "Globex Ltd (QBO)" & \
+			--company "Initech Inc. (QBO)" & \
 		$(BIN)/celery -A syncsvc worker -Q interactive,sync,bulk -B \
 			--schedule $(abspath $(VAR_DIR))/celerybeat-schedule --loglevel=INFO --concurrency=2 & \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT)'

@@ -20,7 +20,20 @@ from documents.models import (
 
 pytestmark = pytest.mark.django_db
 
-DEMO_USERNAMES = ("admin", "clerk", "accounting", "auditor", "support", "multi", "globex")
+DEMO_USERNAMES = (
+    "admin",
+    "clerk",
+    "accounting",
+    "auditor",
+    "support",
+    "multi",
+    "globex",
+    "initech",
+    "initech-clerk",
+    "initech-accounting",
+    "initech-support",
+)
+DEMO_SLUGS = ["demo", "globex", "initech"]
 
 
 def seed(*args: str) -> str:
@@ -37,7 +50,7 @@ def printed_logins(output: str) -> dict[str, str]:
 
 
 def counts() -> dict[str, int]:
-    demo_orgs = Q(org__slug__in=["demo", "globex"])
+    demo_orgs = Q(org__slug__in=DEMO_SLUGS)
     return {
         "orgs": Organization.objects.count(),
         "users": get_user_model().objects.count(),
@@ -46,7 +59,7 @@ def counts() -> dict[str, int]:
         "categories": Category.objects.filter(demo_orgs).count(),
         "departments": Department.objects.filter(demo_orgs).count(),
         "documents": Document.objects.filter(demo_orgs).count(),
-        "lines": DocumentLine.objects.filter(document__org__slug__in=["demo", "globex"]).count(),
+        "lines": DocumentLine.objects.filter(document__org__slug__in=DEMO_SLUGS).count(),
         "payments": Payment.objects.filter(demo_orgs).count(),
     }
 
@@ -83,7 +96,7 @@ def test_seeds_both_organisations_with_documents_in_every_state():
     assert demo_kinds == set(DocumentKind.values)
     assert Document.objects.for_org(globex).filter(kind=DocumentKind.BILL).count() >= 15
 
-    documents = Document.objects.filter(org__in=[demo, globex])
+    documents = Document.objects.filter(org__slug__in=DEMO_SLUGS)
     for document in documents.prefetch_related("lines", "payments"):
         assert sum(line.amount for line in document.lines.all()) == document.total, document
         assert sum(p.amount for p in document.payments.all()) == document.amount_paid, document
@@ -118,3 +131,45 @@ def test_running_again_adds_nothing_and_reset_seeds_afresh():
     assert counts() == before
     assert Organization.objects.get(slug="demo").id != old_demo_id
     assert authenticate(username="clerk", password=printed_logins(output)["clerk"]) is not None
+
+
+def test_initech_is_an_ap_team_of_its_own_on_the_quickbooks_emulators_names():
+    from integrations.emulators.qbo import seed as qbo_seed
+
+    seed()
+
+    initech = Organization.objects.get(slug="initech", name="Initech Inc.", currency="USD")
+    members = Membership.objects.filter(org=initech)
+    # Every role, held by users of Initech alone (no one signs in through another organisation).
+    assert set(members.values_list("role", flat=True)) == set(Role.values)
+    assert not Membership.objects.filter(user__in=members.values("user")).exclude(org=initech)
+    assert members.get(user__username="initech").role == Role.ADMIN
+
+    bills = Document.objects.for_org(initech).filter(kind=DocumentKind.BILL)
+    assert set(bills.values_list("status", flat=True)) == set(DocumentStatus.values)
+    assert bills.filter(status=DocumentStatus.APPROVED, amount_paid__gt=0).exists()
+    assert Payment.objects.for_org(initech).exists()
+    # Each vendor and department has its namesake in the QuickBooks company (vendors, classes),
+    # so the admin maps them by picking the same name after Connect.
+    vendors = set(Contact.objects.for_org(initech).values_list("name", flat=True))
+    active_qbo_vendors = set(qbo_seed.VENDORS) - qbo_seed.INACTIVE_VENDORS
+    assert vendors and vendors <= active_qbo_vendors
+    departments = set(Department.objects.for_org(initech).values_list("name", flat=True))
+    assert departments and departments <= set(qbo_seed.CLASSES)
+    assert set(bills.values_list("contact__name", flat=True)) == vendors
+
+
+def test_a_demo_seeded_before_initech_gets_it_on_the_next_run():
+    seed()
+    Organization.objects.filter(slug="initech").delete()
+    get_user_model().objects.filter(username__startswith="initech").delete()
+    before = {slug: Document.objects.filter(org__slug=slug).count() for slug in ("demo", "globex")}
+
+    output = seed()
+
+    assert "Initech Inc.:" in output and "exists already" not in output
+    assert Document.objects.filter(org__slug="initech").count() >= 20
+    after = {slug: Document.objects.filter(org__slug=slug).count() for slug in ("demo", "globex")}
+    assert after == before
+    assert set(printed_logins(output)) == set(DEMO_USERNAMES)
+    assert authenticate(username="initech-clerk", password="ledgersync-demo") is not None

@@ -1,4 +1,8 @@
-"""Seed two demo organisations with users, contacts and documents in every state.
+"""Seed the demo organisations with users, contacts and documents in every state.
+
+Demo Company and Globex Ltd are the Xero teams; Initech Inc. is the AP team on QuickBooks Online,
+with users of its own and the vendors and classes the QuickBooks emulator's companies hold, so
+that mapping them after Connect is a matter of picking the same names.
 
 Organisations, users and memberships have no services, so they are written here; everything
 else goes through documents.services, so the demo data obeys the rules that hand-entered data does.
@@ -135,6 +139,10 @@ class OrgSpec:
     departments: tuple[str, ...]
     vendors: tuple[tuple[str, str], ...]  # (name, category code)
     bills: dict[str, int]  # outcome -> how many
+    # Who enters and who approves (and pays) the documents of an organisation seeded by
+    # _seed_team; the first two name theirs in _seed.
+    clerk: str = ""
+    approver: str = ""
 
 
 DEMO = OrgSpec(
@@ -225,6 +233,39 @@ GLOBEX = OrgSpec(
 )
 
 
+# An AP team on QuickBooks Online. Its vendors, categories and departments are named like the
+# QuickBooks emulator's company ("Initech Inc. (QBO)" under make run; integrations/emulators/qbo/
+# seed.py), whose vendors every bill must be mapped to: QuickBooks takes no vendor by name.
+INITECH = OrgSpec(
+    slug="initech",
+    name="Initech Inc.",
+    currency="USD",
+    category_codes=("412", "429", "445", "469", "493"),
+    departments=("Operations", "Sales", "Marketing"),  # the emulator's classes
+    vendors=(
+        ("Office Supplies Ltd", "429"),
+        ("City Power & Light", "445"),
+        ("Brosnahan Insurance Agency", "412"),
+    ),
+    bills={
+        DRAFT: 3,
+        AWAITING: 6,
+        APPROVED: 6,
+        PART_PAID: 2,
+        PAID: 5,
+        PAID_IN_TWO: 2,
+        MARKED_PAID: 2,
+        VOID: 2,
+    },
+    clerk="initech-clerk",
+    approver="initech",
+)
+# Organisations of other ledgers' teams, seeded after the first two: a demo database made before
+# one was added gets it on the next run, without a --reset. Each is seeded by _seed_team.
+LEDGER_TEAMS = (INITECH,)
+ALL_SLUGS = [DEMO.slug, GLOBEX.slug, *(spec.slug for spec in LEDGER_TEAMS)]
+
+
 @dataclass(frozen=True)
 class UserSpec:
     username: str
@@ -248,6 +289,11 @@ USERS = (
         (("demo", Role.AP_CLERK, False), ("globex", Role.AP_CLERK, False)),
     ),
     UserSpec("globex", "Greta", "Vogel", (("globex", Role.ADMIN, True),)),
+    # Initech's team on QuickBooks Online: one user per role, like Demo Company's.
+    UserSpec("initech", "Bill", "Lumbergh", (("initech", Role.ADMIN, True),)),
+    UserSpec("initech-clerk", "Peter", "Gibbons", (("initech", Role.AP_CLERK, False),)),
+    UserSpec("initech-accounting", "Joanna", "Harper", (("initech", Role.ACCOUNTING_SYNC, True),)),
+    UserSpec("initech-support", "Samir", "Nagheenanajar", (("initech", Role.SUPPORT, False),)),
 )
 USERNAMES = [spec.username for spec in USERS]
 
@@ -446,23 +492,30 @@ class Command(BaseCommand):
             if reset:
                 _delete_demo()
             existing = set(
-                Organization.objects.filter(slug__in=[DEMO.slug, GLOBEX.slug]).values_list(
-                    "slug", flat=True
-                )
+                Organization.objects.filter(slug__in=ALL_SLUGS).values_list("slug", flat=True)
             )
             if DEMO.slug in existing:
-                self.stdout.write("The demo data exists already (use --reset to seed it again).")
+                missing = [spec for spec in LEDGER_TEAMS if spec.slug not in existing]
+                if missing:
+                    counts = _seed_teams(missing, password)
+                    self._print_seeded(counts)
+                else:
+                    self.stdout.write(
+                        "The demo data exists already (use --reset to seed it again)."
+                    )
                 _ensure_passwords(get_user_model().objects.filter(username__in=USERNAMES), password)
             elif existing:
                 raise CommandError(
-                    f"An organisation with the slug {GLOBEX.slug!r} exists but is not demo data; "
-                    "use --reset to replace it."
+                    f"Organisations with the slugs {sorted(existing)!r} exist but are not demo "
+                    "data; use --reset to replace them."
                 )
             else:
-                counts = _seed(password)
-                summary = ", ".join(f"{name}: {count} documents" for name, count in counts.items())
-                self.stdout.write(self.style.SUCCESS(f"Seeded the demo data ({summary})."))
+                self._print_seeded(_seed(password))
         self._print_logins(password)
+
+    def _print_seeded(self, counts: dict[str, int]) -> None:
+        summary = ", ".join(f"{name}: {count} documents" for name, count in counts.items())
+        self.stdout.write(self.style.SUCCESS(f"Seeded the demo data ({summary})."))
 
     def _print_logins(self, password: str) -> None:
         memberships = defaultdict(list)
@@ -539,12 +592,52 @@ def _seed(password: str) -> dict[str, int]:
         plan=GLOBEX.bills,
         number_for=lambda payee, day: payee.next_number(rng, day),
     )
-    return {DEMO.name: demo.document_count, GLOBEX.name: globex.document_count}
+    return {
+        DEMO.name: demo.document_count,
+        GLOBEX.name: globex.document_count,
+        **_seed_teams(LEDGER_TEAMS, password),
+    }
+
+
+def _seed_teams(specs, password: str) -> dict[str, int]:
+    """Seed these ledger teams' organisations and users, each from a random generator of its
+    own, so that adding one later changes nothing in the others."""
+    today = timezone.localdate()
+    orgs = {
+        spec.slug: Organization.objects.create(
+            name=spec.name, slug=spec.slug, currency=spec.currency
+        )
+        for spec in specs
+    }
+    users = _create_users(orgs, password)
+    counts = {}
+    for spec in specs:
+        rng = random.Random(f"{SEED}-{spec.slug}")
+        seeder = _OrgSeeder(
+            org=orgs[spec.slug],
+            rng=rng,
+            today=today,
+            clerk=users[spec.clerk],
+            approver=users[spec.approver],
+        )
+        seeder.add_categories(spec.category_codes)
+        seeder.add_departments(spec.departments)
+        seeder.add_documents(
+            kind=DocumentKind.BILL,
+            payees=seeder.add_payees(spec.vendors),
+            plan=spec.bills,
+            number_for=lambda payee, day, rng=rng: payee.next_number(rng, day),
+        )
+        counts[spec.name] = seeder.document_count
+    return counts
 
 
 def _create_users(orgs: dict[str, Organization], password: str) -> dict:
+    """The users whose organisations are all among these, with their memberships there."""
     users = {}
     for spec in USERS:
+        if any(slug not in orgs for slug, _, _ in spec.memberships):
+            continue
         # update_or_create: a developer may already have a local user with one of these names.
         user, _ = get_user_model().objects.update_or_create(
             username=spec.username,
@@ -580,5 +673,5 @@ def _ensure_passwords(users, password: str) -> None:
 
 
 def _delete_demo() -> None:
-    Organization.objects.filter(slug__in=[DEMO.slug, GLOBEX.slug]).delete()
+    Organization.objects.filter(slug__in=ALL_SLUGS).delete()
     get_user_model().objects.filter(username__in=USERNAMES).delete()
