@@ -1,4 +1,5 @@
-"""QuickBooks Online Accounting API v3 connector (bills = Bill, invoices = Invoice) over httpx.
+"""QuickBooks Online Accounting API v3 connector over httpx: bills are Bills, invoices Invoices,
+card and bank expenses Purchases (spent at once from a card or bank account).
 
 Wire format per Intuit's XML Schemas (integrations/specs/qbo/, JSON keys = element names) and
 shared/specs/QBO_NOTES.md. The company is the realm (`realmId` on the OAuth callback, kept as the
@@ -59,8 +60,13 @@ from integrations.connectors.qbo_catalogue import RECONNECT_HINT, explain
 
 SCOPE = "com.intuit.quickbooks.accounting"
 MINOR_VERSION = "75"  # Intuit retired 1-74 on 2025-08-01
-ENTITY = {EntryKind.BILL: "Bill", EntryKind.INVOICE: "Invoice"}
-PARTY = {"Bill": "VendorRef", "Invoice": "CustomerRef"}
+ENTITY = {EntryKind.BILL: "Bill", EntryKind.INVOICE: "Invoice", EntryKind.SPEND: "Purchase"}
+PARTY = {"Bill": "VendorRef", "Invoice": "CustomerRef", "Purchase": "EntityRef"}
+# A Purchase's PaymentType follows the account it is spent from (Intuit: "Cash and Check should
+# have bank account, CreditCard should specify credit card account"). A bank expense is a Cash
+# one: Check is for written checks, which we do not know of.
+PURCHASE_PAYMENT_TYPES = {"Credit Card": "CreditCard"}
+BANK_PURCHASE = "Cash"
 PAYMENT_ENTITY = {"Bill": "BillPayment", "Invoice": "Payment"}
 BATCH_SIZE = 30  # Intuit's limits page: at most 30 operations per batch
 QUERY_PAGE = 1000  # MAXRESULTS at most 1000
@@ -205,6 +211,7 @@ class QboConnector(Connector):
             headers={"User-Agent": "ledgersync/0.1", "Accept": "application/json"},
         )
         self._close_date: datetime.date | None | bool = False  # False: not read yet
+        self._account_types: dict[str, str] = {}  # account Id -> AccountType, as read
 
     def close(self) -> None:
         self._client.close()
@@ -595,6 +602,8 @@ class QboConnector(Connector):
         if not payloads:
             return []
         entity = self._entity(payloads[0].kind)
+        if entity == "Purchase":
+            self._purchase_payment_types(payloads)  # their accounts in one read
         results: list[BatchItemResult] = []
         for start in range(0, len(payloads), BATCH_SIZE):
             chunk = payloads[start : start + BATCH_SIZE]
@@ -656,6 +665,8 @@ class QboConnector(Connector):
         if any(payload.voided for _, payload in updates):
             return super().update_entries(updates, idempotency_key=idempotency_key)
         current = {row["Id"]: row for row in self._rows_by_id(entity, [i for i, _ in updates])}
+        if entity == "Purchase":
+            self._purchase_payment_types([payload for _, payload in updates])
         results: list[BatchItemResult] = []
         items = []
         for external_id, payload in updates:
@@ -845,6 +856,12 @@ class QboConnector(Connector):
 
     def _entry_body(self, payload: EntryPayload) -> dict:
         entity = self._entity(payload.kind)
+        if entity == "Purchase":
+            # The payee is optional on a Purchase (a card charge at a taxi rank has none).
+            return entry_body(
+                payload,
+                payment_type=self._purchase_payment_types([payload])[payload.bank_account_code],
+            )
         if not payload.contact_id:
             raise ConfigurationError(
                 f"The contact {payload.contact_name!r} is not mapped to a QuickBooks "
@@ -854,6 +871,21 @@ class QboConnector(Connector):
                 missing_mapping={"kind": "contact", "local_id": None, "name": payload.contact_name},
             )
         return entry_body(payload)
+
+    def _purchase_payment_types(self, payloads) -> dict[str, str]:
+        """The PaymentType of a Purchase from each of these payloads' accounts, read once per
+        connector (one query for the accounts not read yet). An account QuickBooks does not
+        list (inactive, gone) is left to its own refusal of the Purchase."""
+        wanted = {p.bank_account_code for p in payloads if p.bank_account_code}
+        unread = wanted - set(self._account_types)
+        if unread:
+            found = {row["Id"]: row for row in self._rows_by_id("Account", unread)}
+            for code in unread:
+                self._account_types[code] = found.get(code, {}).get("AccountType", "")
+        return {
+            code: PURCHASE_PAYMENT_TYPES.get(self._account_types.get(code, ""), BANK_PURCHASE)
+            for code in wanted | {""}
+        }
 
 
 # --- bodies and answers ----------------------------------------------------------------------
@@ -865,19 +897,27 @@ def _in_order(results: list[BatchItemResult], payloads) -> list[BatchItemResult]
     return sorted(results, key=lambda result: position[id(result.payload)])
 
 
-def entry_body(payload: EntryPayload) -> dict:
-    """Our neutral payload as a QBO Bill or Invoice (lines by account or item id)."""
+def entry_body(payload: EntryPayload, *, payment_type: str = BANK_PURCHASE) -> dict:
+    """Our neutral payload as a QBO Bill, Invoice or Purchase (lines by account or item id);
+    a Purchase's `payment_type` follows the account it is spent from."""
     entity = ENTITY[payload.kind]
     body = {
-        PARTY[entity]: {"value": payload.contact_id},
         "DocNumber": payload.number,
         "TxnDate": payload.issue_date.isoformat(),
-        "DueDate": payload.due_date.isoformat(),
         "CurrencyRef": {"value": payload.currency},
         # Our reference, found again on the entry: QBO has no other free field on a bill.
         "PrivateNote": payload.url or f"?ref={payload.reference}",
         "Line": [],
     }
+    if entity == "Purchase":
+        # Spent at once from the bank or card account: no due date, no payment to come.
+        body["PaymentType"] = payment_type
+        body["AccountRef"] = {"value": payload.bank_account_code}
+        if payload.contact_id:
+            body["EntityRef"] = {"value": payload.contact_id, "type": "Vendor"}
+    else:
+        body[PARTY[entity]] = {"value": payload.contact_id}
+        body["DueDate"] = payload.due_date.isoformat()
     if payload.currency_rate:
         # QBO's ExchangeRate is home currency per unit of the foreign one: ours inverted.
         body["ExchangeRate"] = float(Decimal(1) / payload.currency_rate)
@@ -891,7 +931,7 @@ def entry_body(payload: EntryPayload) -> dict:
         ]
         if departments:
             body["DepartmentRef"] = {"value": departments[0].option_id}
-        if entity == "Bill":
+        if entity in ("Bill", "Purchase"):
             detail = {"AccountRef": {"value": line.account_code}}
             if classes:
                 detail["ClassRef"] = {"value": classes[0].option_id}
@@ -929,14 +969,21 @@ def entry_body(payload: EntryPayload) -> dict:
 
 def entry_state(entity: str, body: dict, close_date: datetime.date | None = None) -> EntryState:
     total = _money(body.get("TotalAmt"))
-    balance = _money(body.get("Balance", body.get("TotalAmt")))
+    spent = entity == "Purchase"  # paid when spent: nothing is ever due on it
+    balance = Decimal("0.00") if spent else _money(body.get("Balance", body.get("TotalAmt")))
     deleted = body.get("status") == "Deleted"
     voided = entity == "Invoice" and str(body.get("PrivateNote", "")).startswith("Voided")
     gone = deleted or voided
-    paid = total > 0 and balance == 0
+    # A paid bill or invoice takes no more edits; a Purchase stays editable until its books close.
+    paid = not spent and total > 0 and balance == 0
     txn_date = _date(body.get("TxnDate"))
     closed = bool(close_date and txn_date and txn_date <= close_date)
-    status = "Deleted" if deleted else "Voided" if voided else "Paid" if paid else "Open"
+    if gone:
+        status = "Deleted" if deleted else "Voided"
+    elif spent:
+        status = body.get("PaymentType", "")  # Cash, Check or CreditCard
+    else:
+        status = "Paid" if paid else "Open"
     return EntryState(
         external_id=body["Id"],
         number=body.get("DocNumber", ""),

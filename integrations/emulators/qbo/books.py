@@ -14,7 +14,7 @@ from decimal import Decimal
 from . import wire
 
 NAME_LISTS = ("Vendor", "Customer", "Account", "Class", "Department", "Item")
-TRANSACTIONS = ("Bill", "BillPayment", "Invoice", "Payment")
+TRANSACTIONS = ("Bill", "BillPayment", "Invoice", "Payment", "Purchase")
 ENTITIES = (*NAME_LISTS, *TRANSACTIONS, "Attachable")
 # The lower-case resource in the URL (`/v3/company/{realm}/bill`) -> entity name.
 RESOURCES = {name.lower(): name for name in ENTITIES}
@@ -124,11 +124,29 @@ WRITABLE = {
         "PaymentMethodRef",
         "ExchangeRate",
     },
+    # An expense, check or card charge: money spent from a bank or card account at once.
+    "Purchase": {
+        "PaymentType",
+        "AccountRef",
+        "EntityRef",
+        "Credit",
+        "TxnDate",
+        "DocNumber",
+        "CurrencyRef",
+        "ExchangeRate",
+        "DepartmentRef",
+        "PrivateNote",
+        "PaymentRefNum",
+        "PaymentMethodRef",
+        "GlobalTaxCalculation",
+        "Line",
+    },
     "Attachable": {"FileName", "ContentType", "AttachableRef", "Note", "Category", "Tag"},
 }
 READ_ONLY = {
     "Bill": {"TotalAmt", "Balance", "LinkedTxn", "HomeBalance"},
     "Invoice": {"TotalAmt", "Balance", "LinkedTxn", "HomeBalance"},
+    "Purchase": {"TotalAmt"},
     "Vendor": {"Balance"},
     "Customer": {"Balance", "FullyQualifiedName"},
     "Account": {"FullyQualifiedName", "Classification", "CurrentBalance"},
@@ -154,6 +172,9 @@ CLASSIFICATION = {
     "Other Income": "Revenue",
 }
 DOC_NUMBER_MAX = 21
+# The account a Purchase is spent from, by its PaymentType (Intuit: "Cash and Check should have
+# bank account, CreditCard should specify credit card account").
+PURCHASE_ACCOUNT_TYPES = {"Cash": ("Bank",), "Check": ("Bank",), "CreditCard": ("Credit Card",)}
 # What a paying transaction is called in the paid document's LinkedTxn (unverified against
 # Intuit: the names its UI uses).
 PAYMENT_TXN_TYPE = {"Check": "BillPaymentCheck", "CreditCard": "BillPaymentCreditCard"}
@@ -401,9 +422,9 @@ class Books:
         if current is None:
             raise KeyError(f"unknown {entity} '{entity_id}'")
         current.update(copy.deepcopy(changes))
-        if entity in ("Bill", "Invoice", "BillPayment", "Payment") and "Line" in changes:
+        if entity in TRANSACTIONS and "Line" in changes:
             self._number_lines(current["Line"])
-            if entity in ("Bill", "Invoice"):
+            if entity in ("Bill", "Invoice", "Purchase"):
                 current["TotalAmt"] = wire.number(self._lines_total(current["Line"]))
         self._bump(current)
         self._note("edit", entity, current)
@@ -683,6 +704,10 @@ class Books:
         )
         self._date(draft, "DueDate", default=draft["TxnDate"])
         self._ref(draft, "APAccountRef", "Account", required=False, types=("Accounts Payable",))
+        self._expense_lines(draft)
+
+    def _expense_lines(self, draft) -> None:
+        """A bill's or a purchase's lines: each books an amount to an account (or an item)."""
         for line in self._lines(draft):
             self._money(line, "Amount", "Line.Amount")
             kind = line.get("DetailType")
@@ -700,6 +725,39 @@ class Books:
             self._ref(detail, "ClassRef", "Class", required=False)
         self._number_lines(draft["Line"])
         draft["TotalAmt"] = wire.number(self._lines_total(draft["Line"]))
+
+    def _check_purchase(self, draft, current, _):
+        """An expense (Cash), a check (Check) or a card charge (CreditCard): its AccountRef is
+        the bank or card account the money left. Document numbers of purchases are not held
+        unique (a check number, a card's reference)."""
+        payment_type = draft.get("PaymentType")
+        if payment_type is None:
+            raise missing("PaymentType")
+        if payment_type not in PURCHASE_ACCOUNT_TYPES:
+            raise fault(
+                2170,
+                "Invalid Enumeration",
+                f"Invalid Enumeration : {payment_type}",
+                "PaymentType",
+            )
+        self._ref(draft, "AccountRef", "Account", types=PURCHASE_ACCOUNT_TYPES[payment_type])
+        payee = draft.get("EntityRef")
+        if payee is not None:
+            party = (payee.get("type") if isinstance(payee, dict) else None) or "Vendor"
+            if party not in ("Vendor", "Customer"):
+                raise fault(
+                    2170, "Invalid Enumeration", f"Invalid Enumeration : {party}", "EntityRef.type"
+                )
+            self._ref(draft, "EntityRef", party)
+            draft["EntityRef"]["type"] = party
+        if draft.get("Credit") and payment_type != "CreditCard":
+            raise business("Only a credit card purchase can be a credit (a refund)")
+        self._date(draft, "TxnDate", default=self._today())
+        self._check_date(wire.parse_date(draft["TxnDate"]))
+        self._currency(draft)
+        self._ref(draft, "DepartmentRef", "Department", required=False)
+        self._doc_number("Purchase", draft, current, None, True)  # the length rule only
+        self._expense_lines(draft)
 
     def _check_invoice(self, draft, current, allow_duplicate):
         self._txn_header(

@@ -33,7 +33,7 @@ from integrations.emulators.qbo import EmulatorConfig, EmulatorTransport, QboEmu
 from tests.contract.qbo_contract import ContractCheckingTransport
 
 ROOT = "http://qbo.emulator"
-OFFICE_SUPPLIES, TRAVEL, CHECKING = "8", "12", "2"
+OFFICE_SUPPLIES, TRAVEL, CHECKING, MASTERCARD = "8", "12", "2", "7"
 SUPPLIER, OLD_VENDOR, OPERATIONS, WAREHOUSE = "17", "20", "24", "28"
 
 
@@ -260,6 +260,96 @@ def test_voiding_deletes_a_bill(qbo):
         qbo.get_entry(kind=EntryKind.BILL, external_id=created.external_id)
 
 
+def spend(number="EXP-1", reference="exp-1", **fields) -> EntryPayload:
+    """A card or bank expense: spent from `bank_account_code` at once."""
+    fields = {"bank_account_code": MASTERCARD, **fields}
+    return bill(number=number, reference=reference, kind=EntryKind.SPEND, **fields)
+
+
+def test_card_and_bank_expenses_are_purchases_from_their_account(qbo, emulator, tap):
+    card = qbo.create_entry(spend(), idempotency_key="exp-1:create")
+    bank = qbo.create_entry(
+        spend(number="EXP-2", reference="exp-2", bank_account_code=CHECKING, contact_id=""),
+        idempotency_key="exp-2:create",
+    )
+    stored = {p["DocNumber"]: p for p in emulator.entities("Purchase")}
+    assert emulator.entities("Bill") == [] and emulator.entities("BillPayment") == []
+    # The PaymentType follows the account's type.
+    assert (stored["EXP-1"]["PaymentType"], stored["EXP-1"]["AccountRef"]["value"]) == (
+        "CreditCard",
+        MASTERCARD,
+    )
+    assert (stored["EXP-2"]["PaymentType"], stored["EXP-2"]["AccountRef"]["value"]) == (
+        "Cash",
+        CHECKING,
+    )
+    assert stored["EXP-1"]["EntityRef"] == {
+        "value": SUPPLIER,
+        "name": "Office Supplies Ltd",
+        "type": "Vendor",
+    }
+    assert "EntityRef" not in stored["EXP-2"]  # no payee mapped: none sent
+    [line] = stored["EXP-1"]["Line"]
+    detail = line["AccountBasedExpenseLineDetail"]
+    assert (line["Amount"], detail["AccountRef"]["value"], detail["ClassRef"]["value"]) == (
+        100.0,
+        OFFICE_SUPPLIES,
+        OPERATIONS,
+    )
+    assert stored["EXP-1"]["DepartmentRef"]["value"] == WAREHOUSE
+    # Paid when spent: nothing due, and still open to changes (not booked).
+    assert (card.total, card.amount_due, card.amount_paid, card.booked, card.status) == (
+        Decimal("100.00"),
+        Decimal("0.00"),
+        Decimal("100.00"),
+        False,
+        "CreditCard",
+    )
+    assert bank.status == "Cash" and bank.due_date is None
+
+    [found] = qbo.find_entries(kind=EntryKind.SPEND, reference="exp-1", number="EXP-1")
+    assert found.external_id == card.external_id and found.contact_id == SUPPLIER
+    assert set(qbo.find_entries_many(kind=EntryKind.SPEND, numbers=["EXP-1", "EXP-2"])) == {
+        "exp-1",
+        "exp-2",
+    }
+    read = qbo.get_entry(kind=EntryKind.SPEND, external_id=card.external_id)
+    assert read.lines[0].account_code == OFFICE_SUPPLIES
+
+    updated = qbo.update_entry(card.external_id, spend(number="EXP-1b"), idempotency_key="u")
+    assert (updated.number, emulator.entity("Purchase", card.external_id)["SyncToken"]) == (
+        "EXP-1b",
+        "1",
+    )
+    attached = qbo.attach_file(
+        kind=EntryKind.SPEND,
+        external_id=card.external_id,
+        filename="receipt.pdf",
+        content=b"%PDF-1.4 taxi",
+        content_type="application/pdf",
+    )
+    assert attached.size == len(b"%PDF-1.4 taxi")
+    voided = qbo.update_entry(card.external_id, spend(voided=True), idempotency_key="v")
+    assert voided.gone and voided.booked
+    with pytest.raises(NotFoundError):
+        qbo.get_entry(kind=EntryKind.SPEND, external_id=card.external_id)
+    # Each account's type was read once, by the connector that first spent from it.
+    account_reads = [r for r in tap.requests if b"from Account" in r.content]
+    assert len(account_reads) == 2
+
+
+def test_expenses_go_in_batches_with_their_accounts_read_once(qbo, emulator, tap):
+    payloads = [
+        spend(number=f"EXP-{n}", reference=f"exp-{n}", bank_account_code=account)
+        for n, account in enumerate([MASTERCARD, CHECKING, "999"])
+    ]
+    results = qbo.create_entries(payloads, idempotency_key="batch-1")
+    assert [r.error is None for r in results] == [True, True, False]
+    assert "999" in results[2].error.raw  # QuickBooks' own refusal of the unknown account
+    assert sorted(p["PaymentType"] for p in emulator.entities("Purchase")) == ["Cash", "CreditCard"]
+    assert paths(tap) == ["POST query", "POST batch"]
+
+
 def test_faults_become_our_errors_with_the_catalogue_words(qbo, emulator):
     qbo.create_entry(bill(), idempotency_key="a")
     with pytest.raises(DuplicateError) as duplicate:
@@ -278,8 +368,6 @@ def test_faults_become_our_errors_with_the_catalogue_words(qbo, emulator):
     assert old.booked and not old.gone  # dated in the closed books
     with pytest.raises(ConfigurationError):
         qbo.create_entry(bill(number="N-4", contact_id=""), idempotency_key="e")
-    with pytest.raises(ConfigurationError):
-        qbo.create_entry(bill(kind=EntryKind.SPEND), idempotency_key="f")
     emulator.set_faults(burst_429=1)
     with pytest.raises(RateLimitedError) as throttled:
         qbo.list_contacts()
