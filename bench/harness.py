@@ -294,7 +294,8 @@ class Worker(Process):
             "--without-mingle",
             f"--loglevel={loglevel}",
         ]
-        super().__init__(name, command, env=env, log_path=log_path)
+        # Celery logs through settings.LOGGING (django-guid's Celery integration): its level.
+        super().__init__(name, command, env={**env, "LOG_LEVEL": loglevel}, log_path=log_path)
         self.concurrency = concurrency
         self.loglevel = loglevel
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django_guid.integrations import CeleryIntegration
 
 from syncsvc import devdb
 
@@ -308,6 +309,9 @@ DJANGO_GUID = {
     "VALIDATE_GUID": False,
     "RETURN_HEADER": True,
     "EXPOSE_HEADER": True,
+    # The id travels with the tasks a request sends, and Celery logs through LOGGING below: the
+    # worker's lines about a partner's push carry the id of the request that caused it.
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True)],
 }
 LOGGING = {
     "version": 1,

@@ -19,6 +19,7 @@ from collections import Counter
 
 import pytest
 from django.conf import settings
+from django.urls import reverse
 from kombu.exceptions import OperationalError
 
 from documents import services as document_services
@@ -470,3 +471,33 @@ def test_an_interactive_resync_is_not_starved_by_a_bulk_run(
         f"\n[worker] interactive re-sync Complete in {interactive_seconds:.2f}s with "
         f"{bulk_left}/30 bulk records still pending; bulk run took {bulk_seconds:.2f}s"
     )
+
+
+# --- 6. a request's id in the worker's log ----------------------------------------------------
+
+
+def test_the_worker_logs_a_push_under_the_id_of_the_request_that_caused_it(
+    workers, xero_connection, org, clerk, vendor, category, client
+):
+    # A partner (or support) quotes the X-Request-ID of an answer; the worker's lines about the
+    # push it started must carry that id, or our logs cannot be searched for it.
+    workers.start()
+    bill = make_bills(org, vendor, category, 1)[0]
+    client.force_login(clerk)
+    response = client.post(
+        reverse("documents:approve", args=[bill.pk]), HTTP_X_REQUEST_ID="trace-approve-4711"
+    )
+    assert response.status_code in (200, 302)
+    assert response["X-Request-ID"] == "trace-approve-4711"
+    wait_complete([bill_record(bill).pk], timeout=30)
+
+    def task_lines() -> list[str]:
+        return [
+            line
+            for worker in workers.workers
+            for line in worker.log_path.read_text(errors="replace").splitlines()
+            if "[trace-approve-4711]" in line and "synclog.tasks.sync_record" in line
+        ]
+
+    # The success line is written just after the record is saved Complete.
+    assert wait_until(task_lines, timeout=10, message="the task's log line with the id")
