@@ -3,12 +3,14 @@
 from integrations.emulators.qbo import QboEmulator, EmulatorTransport, running_emulator
 """
 
-from .app import QboEmulator, SimulatedTimeout
+from ..common.app import SimulatedTimeout
+from ..common.clock import ManualClock
+from ..common.transport import EmulatorTransport
+from .app import QboEmulator
 from .books import QboFault
-from .config import EmulatorConfig, ManualClock
+from .config import EmulatorConfig
 from .oauth import ACCOUNTING_SCOPE
 from .server import EmulatorServer, running_emulator, serve
-from .transport import EmulatorTransport
 
 __all__ = [
     "ACCOUNTING_SCOPE",

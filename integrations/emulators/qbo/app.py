@@ -9,36 +9,23 @@ lost answer. The control API (`/_emulator/...`) and the Python methods drive it 
 import datetime
 import hashlib
 import secrets
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 from werkzeug.wrappers import Request, Response
 
+from ..common.app import LedgerEmulator
 from . import api, control, oauth, wire
 from .books import ENTITIES, Books, QboFault, Realm
 from .config import EmulatorConfig
-from .faults import Faults
 from .limits import Throttle, Throttles
 from .seed import build_realm
 
-IN_PROCESS_KEY = "qbo_emulator.in_process"
 PREFIX = "/v3/company/"
-REQUEST_LOG_SIZE = 1000
 FIRST_REALM_ID = 9341450000000001
 REQUESTID_MAX = 50
 BATCH_REQUESTID_MAX = 36
-
-
-class SimulatedTimeout(Exception):
-    """The emulator decided this call gets no answer (`applied`: the write happened)."""
-
-    def __init__(self, applied: bool) -> None:
-        self.applied = applied
-        what = "after applying the request" if applied else "without applying the request"
-        super().__init__(f"QBO emulator: simulated timeout {what}")
 
 
 @dataclass
@@ -48,18 +35,15 @@ class _Stored:
     stored_at: float
 
 
-class QboEmulator:
+class QboEmulator(LedgerEmulator):
+    label = "QBO emulator"
+
     def __init__(
         self, config: EmulatorConfig | None = None, *, clock: Callable[[], float] = time.time
     ) -> None:
-        self.config = config or EmulatorConfig()
-        self.clock = clock
-        self._lock = threading.RLock()
-        self.shutdown_event = threading.Event()
+        super().__init__(config or EmulatorConfig(), clock=clock)
         self.oauth = oauth.OAuthServer(self.config, clock)
-        self.faults = Faults(self.config.random_seed)
         self.throttle = Throttle(self._configured_throttles(), clock)
-        self.requests: deque[dict] = deque(maxlen=REQUEST_LOG_SIZE)
         self._replies: dict[tuple[str, str], _Stored] = {}
         self.realms: dict[str, Realm] = {}
         self._seed()
@@ -139,8 +123,8 @@ class QboEmulator:
                 throttled = self.throttle.admit(realm_id, grant.client_id, batch=batch)
         if injected is not None and injected.kind == "timeout":
             self._logged(request, realm_id, None)
-            return self._lose(request, applied=False)
-        if (injected is not None and injected.kind == "throttled") or throttled:
+            return self._lose_response(request, applied=False)
+        if (injected is not None and injected.kind == "rate_limited") or throttled:
             response = self._fault(
                 429,
                 3001,
@@ -173,7 +157,7 @@ class QboEmulator:
         response.headers.update(tid)
         self._logged(request, realm_id, response, dropped=dropped)
         if dropped:
-            return self._lose(request, applied=True, response=response)
+            return self._lose_response(request, applied=True, response=response)
         return response
 
     def _minorversion_problem(self, request: Request) -> str:
@@ -231,38 +215,21 @@ class QboEmulator:
             return wire.fault_response(exc.status, exc.errors, exc.fault_type, self.clock())
         return wire.json_response(body, status)
 
-    def _pause(self) -> None:
-        if self.faults.settings.latency_ms:
-            self.shutdown_event.wait(self.faults.settings.latency_ms / 1000)
-
-    def _lose(self, request: Request, *, applied: bool, response=None) -> Response:
-        if request.environ.get(IN_PROCESS_KEY):
-            raise SimulatedTimeout(applied)
-        self.shutdown_event.wait(self.config.timeout_sleep_seconds)
-        if response is not None:
-            return response
+    def _timeout_response(self) -> Response:
         return self._fault(
             504, 10000, "Gateway Timeout", "The emulator simulated a timeout", "SystemFault"
         )
 
     def _logged(self, request: Request, realm_id, response, *, dropped=False):
-        with self._lock:
-            self.requests.append(
-                {
-                    "method": request.method,
-                    "path": request.path,
-                    "query": request.query_string.decode(),
-                    "realmId": realm_id,
-                    "status": response.status_code if response is not None else None,
-                    "requestid": request.args.get("requestid"),
-                    "minorversion": request.args.get("minorversion"),
-                    "timedOut": response is None,
-                    "responseDropped": dropped,
-                    "at": self.clock(),
-                    "bodyHash": hashlib.sha256(request.get_data()).hexdigest()[:16],
-                }
-            )
-        return response
+        return self._log_call(
+            request,
+            response,
+            dropped=dropped,
+            realmId=realm_id,
+            requestid=request.args.get("requestid"),
+            minorversion=request.args.get("minorversion"),
+            bodyHash=hashlib.sha256(request.get_data()).hexdigest()[:16],
+        )
 
     # --- control API (each also over HTTP under /_emulator/) ------------------------------------
 
@@ -305,26 +272,6 @@ class QboEmulator:
         with self._lock:
             realm = self._realm(realm_id)
             return self.oauth.connect(self.config.client_id, realm.realm_id, scope)
-
-    def expire_tokens(self) -> None:
-        with self._lock:
-            self.oauth.expire_access_tokens()
-
-    def revoke_tokens(self) -> None:
-        with self._lock:
-            self.oauth.revoke_all()
-
-    def set_faults(self, **settings) -> dict:
-        with self._lock:
-            return self.faults.update(settings).as_dict()
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self.faults.clear()
-
-    def fault_settings(self) -> dict:
-        with self._lock:
-            return self.faults.settings.as_dict()
 
     def set_throttles(self, **limits) -> dict:
         known = {f.name for f in fields(Throttles)}

@@ -1,7 +1,5 @@
-"""Settings of the QBO emulator and a hand-driven clock for tests."""
+"""Settings of one QBO emulator instance."""
 
-import threading
-import time
 from dataclasses import dataclass
 
 
@@ -34,19 +32,3 @@ class EmulatorConfig:
     min_minorversion: int = 75
     max_minorversion: int = 75
     random_seed: int | None = None
-
-
-class ManualClock:
-    """A clock for tests: `clock()` returns the time, `advance(seconds)` moves it forward."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self._now = time.time() if start is None else start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds

@@ -3,11 +3,13 @@
 from integrations.emulators.xero import XeroEmulator, EmulatorTransport, running_emulator
 """
 
-from .app import SimulatedTimeout, XeroEmulator
-from .config import EmulatorConfig, ManualClock
+from ..common.app import SimulatedTimeout
+from ..common.clock import ManualClock
+from ..common.transport import EmulatorTransport
+from .app import XeroEmulator
+from .config import EmulatorConfig
 from .oauth import DEFAULT_SCOPE
 from .server import EmulatorServer, running_emulator, serve
-from .transport import EmulatorTransport
 
 __all__ = [
     "DEFAULT_SCOPE",

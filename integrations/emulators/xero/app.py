@@ -6,10 +6,8 @@ handler under the emulator's lock with idempotency replay, then an optional lost
 The control API (`/_emulator/...`) and the Python methods below drive the emulator in tests.
 """
 
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import fields
 
@@ -17,10 +15,12 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect
 from werkzeug.wrappers import Request, Response
 
+from ..common import control as common_control
+from ..common.app import LedgerEmulator
 from . import api, control, wire
 from .api import ApiCall
 from .config import EmulatorConfig
-from .faults import Fault, Faults
+from .faults import Fault, XeroFaults
 from .idempotency import MAX_KEY_LENGTH, IdempotencyStore, StoredResponse, fingerprint
 from .identity import CONNECTION_ROUTES, OAUTH_ROUTES, bearer_failure
 from .ledger import Ledger
@@ -37,41 +37,25 @@ from .responses import (
 )
 from .seed import build_tenant
 
-# Set by EmulatorTransport: a simulated timeout then raises instead of holding a socket open.
-IN_PROCESS_KEY = "xero_emulator.in_process"
-REQUEST_LOG_SIZE = 1000
-
 
 def _url_map(rules) -> Map:
     return Map([rule.empty() for rule in rules])  # a rule binds to one map: copy per emulator
 
 
-class SimulatedTimeout(Exception):
-    """The emulator decided this call never gets an answer (`applied`: the write happened)."""
+class XeroEmulator(LedgerEmulator):
+    label = "Xero emulator"
+    faults_class = XeroFaults
 
-    def __init__(self, applied: bool) -> None:
-        self.applied = applied
-        what = "after applying the request" if applied else "without applying the request"
-        super().__init__(f"Xero emulator: simulated timeout {what}")
-
-
-class XeroEmulator:
     def __init__(
         self, config: EmulatorConfig | None = None, *, clock: Callable[[], float] = time.time
     ) -> None:
-        self.config = config or EmulatorConfig()
-        self.clock = clock
-        self._lock = threading.RLock()
-        # Set when a server shuts down: wakes calls sleeping through a latency or timeout fault.
-        self.shutdown_event = threading.Event()
+        super().__init__(config or EmulatorConfig(), clock=clock)
         self.limiter = RateLimiter(self._configured_limits(), clock)
         self.idempotency = IdempotencyStore(self.config.idempotency_ttl, clock)
-        self.faults = Faults(self.config.random_seed)
         self.oauth = OAuthServer(self.config, clock, tenant_exists=lambda t: t in self.tenants)
         self.tenants: dict[str, Tenant] = {}
         # Tenants still connected but no longer active (subscription or free trial ended).
         self.lapsed_tenants: set[str] = set()
-        self.requests: deque[dict] = deque(maxlen=REQUEST_LOG_SIZE)
         self._api_urls = _url_map(api.ROUTES)
         self._connection_urls = _url_map(CONNECTION_ROUTES)
         self._oauth_urls = _url_map(OAUTH_ROUTES)
@@ -134,7 +118,7 @@ class XeroEmulator:
         if isinstance(matched, Response):
             return matched
         handler, args = matched
-        return control.handle(self, request, handler, args)
+        return common_control.handle(self, request, handler, args, respond=json_response)
 
     def _connections(self, request: Request) -> Response:
         matched = self._match(self._connection_urls, request)
@@ -250,38 +234,18 @@ class XeroEmulator:
         response.headers.update(headers)
         return response
 
-    def _pause(self) -> None:
-        latency_ms = self.faults.settings.latency_ms
-        if latency_ms:
-            self.shutdown_event.wait(latency_ms / 1000)
-
-    def _lose_response(self, request: Request, *, applied: bool, response=None) -> Response:
-        if request.environ.get(IN_PROCESS_KEY):
-            raise SimulatedTimeout(applied)
-        # Over a socket: hold the connection past any sane client timeout, then give up.
-        self.shutdown_event.wait(self.config.timeout_sleep_seconds)
-        if response is not None:
-            return response
+    def _timeout_response(self) -> Response:
         detail = "The emulator simulated a timeout"
         return json_response(wire.problem(504, "Gateway Timeout", detail), 504)
 
     def _logged(self, request, tenant_id, response: Response | None, *, dropped=False):
-        """Note an API call for `state()["requests"]`; response None = a simulated timeout."""
-        with self._lock:
-            self.requests.append(
-                {
-                    "method": request.method,
-                    "path": request.path,
-                    "query": request.query_string.decode(),
-                    "tenantId": tenant_id or None,
-                    "status": response.status_code if response is not None else None,
-                    "idempotencyKey": request.headers.get("Idempotency-Key"),
-                    "timedOut": response is None,
-                    "responseDropped": dropped,
-                    "at": self.clock(),
-                }
-            )
-        return response
+        return self._log_call(
+            request,
+            response,
+            dropped=dropped,
+            tenantId=tenant_id or None,
+            idempotencyKey=request.headers.get("Idempotency-Key"),
+        )
 
     # --- lookups ----------------------------------------------------------------------------
 
@@ -454,20 +418,6 @@ class XeroEmulator:
                 self.lapsed_tenants.add(tenant.tenant_id)
             return {"tenantId": tenant.tenant_id, "active": active}
 
-    def set_faults(self, **settings) -> dict:
-        """Merge fault settings: error_rate, latency_ms, timeout_rate, fail_next={count, status}
-        (or fail_next_count/fail_next_status), burst_429, drop_response_next."""
-        with self._lock:
-            return self.faults.update(settings).as_dict()
-
-    def clear_faults(self) -> None:
-        with self._lock:
-            self.faults.clear()
-
-    def fault_settings(self) -> dict:
-        with self._lock:
-            return self.faults.settings.as_dict()
-
     def book_invoice(self, invoice_id: str, paid_on=None) -> dict:
         """Someone pays the bill in Xero: a payment of the whole amount due (PAID)."""
         with self._lock:
@@ -518,16 +468,6 @@ class XeroEmulator:
     def rate_limits(self) -> dict:
         with self._lock:
             return self.limiter.limits.as_dict()
-
-    def expire_tokens(self) -> None:
-        """Every access token issued so far expires now (refresh tokens still work)."""
-        with self._lock:
-            self.oauth.expire_access_tokens()
-
-    def revoke_tokens(self) -> None:
-        """Every access and refresh token stops working: the user must consent again."""
-        with self._lock:
-            self.oauth.revoke_all()
 
     def connect(
         self,

@@ -1,7 +1,5 @@
-"""Settings of one emulator instance, and a clock that tests can move by hand."""
+"""Settings of one Xero emulator instance."""
 
-import threading
-import time
 from dataclasses import dataclass
 
 
@@ -44,19 +42,3 @@ class EmulatorConfig:
     reject_due_date_before_date: bool = True
     # Seed of the random source behind error_rate / timeout_rate (None: unseeded).
     random_seed: int | None = None
-
-
-class ManualClock:
-    """A clock for tests: `clock()` returns the time, `advance(seconds)` moves it forward."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self._now = time.time() if start is None else start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds

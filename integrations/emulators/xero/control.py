@@ -1,35 +1,8 @@
-"""HTTP side of the control API (`/_emulator/...`): JSON, no auth, for tests, benchmarks and the
-demo. Every handler calls the public Python method of the same name on XeroEmulator."""
+"""Xero's side of the control API (`/_emulator/...`), beside the shared endpoints of
+common/control.py: tenants, users, invoices edited behind our back, lock dates, rate limits and
+a consent without a browser. Every handler calls the XeroEmulator method of the same name."""
 
-import json
-
-from werkzeug.routing import Rule
-from werkzeug.wrappers import Request, Response
-
-from .responses import json_response
-
-
-def _body(request: Request) -> dict:
-    raw = request.get_data()
-    if not raw.strip():
-        return {}
-    body = json.loads(raw)
-    if not isinstance(body, dict):
-        raise ValueError("the body must be a JSON object")
-    return body
-
-
-def health(emulator, request):
-    return {"status": "ok"}
-
-
-def reset(emulator, request):
-    emulator.reset(keep_auth=bool(_body(request).get("keep_auth", False)))
-    return {"status": "reset"}
-
-
-def state(emulator, request):
-    return emulator.state()
+from ..common.control import common_rules, json_body, rule
 
 
 def writes(emulator, request):
@@ -40,7 +13,7 @@ def writes(emulator, request):
 
 
 def add_tenant(emulator, request):
-    name = _body(request).get("name")
+    name = json_body(request).get("name")
     if not name:
         raise ValueError("name is required")
     return emulator.add_tenant(name), 201
@@ -51,29 +24,21 @@ def delete_tenant(emulator, request, tenant_id):
 
 
 def subscription(emulator, request, tenant_id):
-    active = _body(request).get("active")
+    active = json_body(request).get("active")
     if not isinstance(active, bool):
         raise ValueError("active (true or false) is required")
     return emulator.set_subscription(tenant_id, active=active)
 
 
 def add_user(emulator, request):
-    body = _body(request)
+    body = json_body(request)
     if not body.get("email"):
         raise ValueError("email is required")
     return emulator.add_user(body["email"], body.get("tenant_ids")), 201
 
 
-def faults(emulator, request):
-    if request.method == "POST":
-        return emulator.set_faults(**_body(request))
-    if request.method == "DELETE":
-        emulator.clear_faults()
-    return emulator.fault_settings()
-
-
 def book(emulator, request, invoice_id):
-    return emulator.book_invoice(invoice_id, _body(request).get("date"))
+    return emulator.book_invoice(invoice_id, json_body(request).get("date"))
 
 
 def void(emulator, request, invoice_id):
@@ -81,11 +46,11 @@ def void(emulator, request, invoice_id):
 
 
 def edit(emulator, request, invoice_id):
-    return emulator.edit_invoice(invoice_id, _body(request))
+    return emulator.edit_invoice(invoice_id, json_body(request))
 
 
 def lock_date(emulator, request):
-    body = _body(request)
+    body = json_body(request)
     emulator.set_lock_date(body.get("tenant_id"), body.get("date"))
     tenant_id = body.get("tenant_id") or emulator.default_tenant_id
     return {"tenant_id": tenant_id, "date": body.get("date")}
@@ -93,58 +58,27 @@ def lock_date(emulator, request):
 
 def rate_limits(emulator, request):
     if request.method == "POST":
-        return emulator.set_rate_limits(**_body(request))
+        return emulator.set_rate_limits(**json_body(request))
     return emulator.rate_limits()
 
 
-def expire_tokens(emulator, request):
-    emulator.expire_tokens()
-    return {"status": "expired"}
-
-
-def revoke_tokens(emulator, request):
-    emulator.revoke_tokens()
-    return {"status": "revoked"}
-
-
 def connect(emulator, request):
-    body = _body(request)
+    body = json_body(request)
     kwargs = {k: body[k] for k in ("tenant_ids", "scope", "user") if k in body}
     return emulator.connect(**kwargs)
 
 
-def handle(emulator, request: Request, handler, args: dict) -> Response:
-    """Run a handler; unknown objects answer 404 and bad input 400, as `{"error": ...}`."""
-    try:
-        result = handler(emulator, request, **args)
-    except KeyError as exc:
-        return json_response({"error": exc.args[0] if exc.args else "not found"}, 404)
-    except (ValueError, TypeError) as exc:
-        return json_response({"error": str(exc)}, 400)
-    body, status = result if isinstance(result, tuple) else (result, 200)
-    return json_response(body, status)
-
-
-def _rule(path: str, methods: list[str], endpoint) -> Rule:
-    return Rule("/_emulator" + path, methods=methods, endpoint=endpoint)
-
-
 ROUTES = [
-    _rule("/health", ["GET"], health),
-    _rule("/reset", ["POST"], reset),
-    _rule("/state", ["GET"], state),
-    _rule("/writes", ["GET"], writes),
-    _rule("/tenants", ["POST"], add_tenant),
-    _rule("/tenants/<tenant_id>", ["DELETE"], delete_tenant),
-    _rule("/tenants/<tenant_id>/subscription", ["POST"], subscription),
-    _rule("/users", ["POST"], add_user),
-    _rule("/faults", ["GET", "POST", "DELETE"], faults),
-    _rule("/invoices/<invoice_id>/book", ["POST"], book),
-    _rule("/invoices/<invoice_id>/void", ["POST"], void),
-    _rule("/invoices/<invoice_id>/edit", ["POST"], edit),
-    _rule("/lock-date", ["POST"], lock_date),
-    _rule("/rate-limits", ["GET", "POST"], rate_limits),
-    _rule("/tokens/expire", ["POST"], expire_tokens),
-    _rule("/tokens/revoke", ["POST"], revoke_tokens),
-    _rule("/connect", ["POST"], connect),
+    *common_rules(),
+    rule("/writes", ["GET"], writes),
+    rule("/tenants", ["POST"], add_tenant),
+    rule("/tenants/<tenant_id>", ["DELETE"], delete_tenant),
+    rule("/tenants/<tenant_id>/subscription", ["POST"], subscription),
+    rule("/users", ["POST"], add_user),
+    rule("/invoices/<invoice_id>/book", ["POST"], book),
+    rule("/invoices/<invoice_id>/void", ["POST"], void),
+    rule("/invoices/<invoice_id>/edit", ["POST"], edit),
+    rule("/lock-date", ["POST"], lock_date),
+    rule("/rate-limits", ["GET", "POST"], rate_limits),
+    rule("/connect", ["POST"], connect),
 ]

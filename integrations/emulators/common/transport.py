@@ -8,11 +8,11 @@ network, instead of blocking the test.
 
 import httpx
 
-from .app import IN_PROCESS_KEY, SimulatedTimeout, XeroEmulator
+from .app import IN_PROCESS_KEY, LedgerEmulator, SimulatedTimeout
 
 
 class EmulatorTransport(httpx.BaseTransport):
-    def __init__(self, emulator: XeroEmulator) -> None:
+    def __init__(self, emulator: LedgerEmulator) -> None:
         self.emulator = emulator
 
         def in_process_app(environ, start_response):

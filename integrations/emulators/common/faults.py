@@ -1,7 +1,8 @@
-"""Faults injected through the control API into Accounting API calls.
+"""Faults injected through the control API into a ledger emulator's API calls.
 
 One call takes at most one counted fault, in this order: burst_429, fail_next, timeout_rate,
 error_rate. latency_ms delays every call; drop_response_next applies a write and loses its answer.
+A ledger with faults of its own subclasses FaultSettings and Faults (naming its settings_class).
 """
 
 import random
@@ -15,8 +16,8 @@ class FaultSettings:
     timeout_rate: float = 0.0  # share of calls never answered (nothing applied)
     fail_next_count: int = 0
     fail_next_status: int = 503
-    burst_429: int = 0
-    drop_response_next: int = 0
+    burst_429: int = 0  # the next N calls are refused as rate limited
+    drop_response_next: int = 0  # the next N writes are applied, then never answered
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -24,34 +25,42 @@ class FaultSettings:
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str  # "status" | "throttled" | "timeout"
+    kind: str  # "status" | "rate_limited" | "timeout"
     status: int = 0
 
 
 class Faults:
+    """Not thread-safe on its own: the emulator calls it under its lock."""
+
+    settings_class: type[FaultSettings] = FaultSettings
+
     def __init__(self, seed: int | None = None) -> None:
-        self.settings = FaultSettings()
+        self.settings = self.settings_class()
         self.random = random.Random(seed)
 
     def clear(self) -> None:
-        self.settings = FaultSettings()
+        self.settings = self.settings_class()
 
     def update(self, changes: dict) -> FaultSettings:
-        """Merge settings (`fail_next: {count, status}` is accepted); checked whole first."""
+        """Merge settings; accepts the control API shape (`fail_next: {count, status}`). The
+        whole change is checked before it replaces the current settings."""
         changes = dict(changes)
         fail_next = changes.pop("fail_next", None)
         if isinstance(fail_next, dict):
             changes["fail_next_count"] = fail_next.get("count", 1)
             changes["fail_next_status"] = fail_next.get("status", 503)
-        known = {f.name for f in fields(FaultSettings)}
+        known = {f.name for f in fields(self.settings_class)}
         unknown = set(changes) - known
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
         updated = replace(self.settings)
         for name, value in changes.items():
-            number = float(value) if name.endswith("_rate") else int(value)
-            if number < 0 or (name.endswith("_rate") and number > 1):
-                raise ValueError(f"{name} is out of range")
+            is_rate = name.endswith("_rate")
+            number = float(value) if is_rate else int(value)
+            if is_rate and not 0 <= number <= 1:
+                raise ValueError(f"{name} must be between 0 and 1")
+            if number < 0:
+                raise ValueError(f"{name} must not be negative")
             setattr(updated, name, number)
         if not 400 <= updated.fail_next_status <= 599:
             raise ValueError("fail_next status must be a 4xx or 5xx code")
@@ -62,11 +71,11 @@ class Faults:
         s = self.settings
         if s.burst_429:
             s.burst_429 -= 1
-            return Fault("throttled", 429)
+            return Fault("rate_limited", 429)
         if s.fail_next_count:
             s.fail_next_count -= 1
             if s.fail_next_status == 429:
-                return Fault("throttled", 429)
+                return Fault("rate_limited", 429)
             return Fault("status", s.fail_next_status)
         if s.timeout_rate and self.random.random() < s.timeout_rate:
             return Fault("timeout")
