@@ -1,0 +1,879 @@
+"""MYOB Business API (AccountRight v2) connector: bills = Purchase/Bill/Service, invoices =
+Sale/Invoice/Service, over httpx.
+
+Wire format per integrations/specs/myob/ (NOTES.md and a JSON Schema per entity). The company
+file the admin chose comes back on the OAuth redirect as `businessId` and is the context's
+tenant id; every call goes to `{api}/accountright/{businessId}/...` with the bearer token, our
+API key (`x-myobapi-key`) and `x-myobapi-version: v2`. Our reference rides in the entry's
+JournalMemo (the document URL with `?ref=`), found again through `$filter` on the supplier
+invoice number (bills) or number (invoices). Updates carry the entry's RowVersion; a stale one
+(409) reads the entry again and retries once. MYOB has no batch endpoint: one entry per call.
+
+MYOB's limits belong to our API key across every tenant (8 calls a second, 1,000,000 a day):
+a 429 (or a 403 "per-second") is a throttle to wait out, a 403 "daily" the day's quota spent.
+
+Registered as `myob` in settings.LEDGER_CONNECTORS.
+"""
+
+import base64
+import datetime
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import urlencode
+
+import httpx
+from django.conf import settings
+
+from integrations.connectors.base import (
+    AccountKind,
+    AttachmentState,
+    BatchItemResult,
+    CallRecord,
+    Capabilities,
+    ConnectionCheck,
+    Connector,
+    EntryKind,
+    EntryPayload,
+    EntryState,
+    LedgerAccount,
+    LedgerContact,
+    LedgerTaxRate,
+    LedgerTenant,
+    LedgerTrackingOption,
+    LinePayload,
+    OAuthCredentials,
+    PaymentPayload,
+    PaymentState,
+    TrackingRef,
+)
+from integrations.connectors.errors import (
+    AuthError,
+    ConfigurationError,
+    ConnectorError,
+    DataProcessingError,
+    LedgerValidationError,
+    NotFoundError,
+    PermanentError,
+    RateLimitedError,
+    TransientError,
+    UnknownOutcomeError,
+)
+from integrations.connectors.myob_catalogue import RECONNECT_HINT, explain
+
+# NOTES.md, "OAuth 2.0": granular scopes for keys made after 12 March 2025 (the exact set our
+# endpoints need is unverified).
+MYOB_SCOPES = (
+    "sme-company-file sme-contact-customer sme-contact-supplier sme-sales sme-purchases "
+    "sme-banking sme-general-ledger"
+)
+RESOURCE = {EntryKind.BILL: "Purchase/Bill/Service", EntryKind.INVOICE: "Sale/Invoice/Service"}
+PARTY = {EntryKind.BILL: "Supplier", EntryKind.INVOICE: "Customer"}
+# Where our document number goes: a bill's own Number is MYOB's purchase number (13
+# characters, numbered by MYOB); the supplier's invoice number is ours.
+NUMBER_FIELD = {EntryKind.BILL: "SupplierInvoiceNumber", EntryKind.INVOICE: "Number"}
+NUMBER_MAX = {EntryKind.BILL: 255, EntryKind.INVOICE: 13}
+PAYMENT_RESOURCE = {
+    EntryKind.BILL: "Purchase/SupplierPayment",
+    EntryKind.INVOICE: "Sale/CustomerPayment",
+}
+PAGE = 1000  # $top at most 1000
+NUMBERS_PER_FILTER = 20  # a $filter of ors stays a short URL
+DEFAULT_TAX_CODE = "N-T"  # "Not Reportable": a line without a tax rate
+REFRESH_MARGIN = datetime.timedelta(seconds=60)
+BODY_LOG_LIMIT = 4000
+PER_SECOND_RETRY = 1.0
+
+logger = logging.getLogger(__name__)
+
+# MYOB's account Types (NOTES.md) for our neutral kinds.
+MYOB_ACCOUNT_KINDS = {
+    "Bank": AccountKind.BANK,
+    "CreditCard": AccountKind.BANK,
+    "Expense": AccountKind.EXPENSE,
+    "OtherExpense": AccountKind.EXPENSE,
+    "CostOfSales": AccountKind.EXPENSE,
+    "Income": AccountKind.REVENUE,
+    "OtherIncome": AccountKind.REVENUE,
+    "AccountsPayable": AccountKind.PAYABLE,
+}
+
+
+def _client_id() -> str:
+    return getattr(settings, "MYOB_CLIENT_ID", "ledgersync-myob-dev")
+
+
+def _client_secret() -> str:
+    return getattr(settings, "MYOB_CLIENT_SECRET", "ledgersync-myob-dev-secret")
+
+
+@dataclass(frozen=True)
+class MyobEndpoints:
+    authorize: str
+    token: str
+    api: str  # up to /accountright
+
+    @classmethod
+    def for_base_url(cls, base_url: str) -> "MyobEndpoints":
+        if not base_url:
+            return cls(
+                authorize="https://secure.myob.com/oauth2/account/authorize",
+                token="https://secure.myob.com/oauth2/v1/authorize",
+                api="https://api.myob.com/accountright",
+            )
+        root = base_url.rstrip("/")  # an emulator serves every endpoint from one root
+        return cls(
+            authorize=f"{root}/oauth2/account/authorize",
+            token=f"{root}/oauth2/v1/authorize",
+            api=f"{root}/accountright",
+        )
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def _number(value: Decimal) -> float:
+    return float(_money(value))
+
+
+def _redact(text: str) -> str:
+    text = re.sub(
+        r'("?(access_token|refresh_token|client_secret|code)"?\s*[:=]\s*"?)[^"&,\s]+',
+        r"\1***",
+        text,
+    )
+    return text[:BODY_LOG_LIMIT]
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _reference_of(memo: str) -> str:
+    match = re.search(r"[?&]ref=([^&#\s]+)", memo or "")
+    return match.group(1) if match else ""
+
+
+def _wire_date(day: datetime.date) -> str:
+    return f"{day.isoformat()}T00:00:00"
+
+
+def _seconds_to_next_utc_day() -> float:
+    now = datetime.datetime.now(datetime.UTC)
+    tomorrow = (now + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1.0, (tomorrow - now).total_seconds())
+
+
+def _classified(errors: list[dict], *, raw: str, http_status: int | None) -> ConnectorError:
+    """Our error for MYOB's first error, with the catalogue's words; `myob_name` keeps MYOB's
+    Name for the callers that act on one (a stale RowVersion)."""
+    first = errors[0] if errors else {}
+    name = str(first.get("Name") or "")
+    message = str(first.get("Message") or "MYOB refused the request")
+    error_class, explanation, hint = explain(name, message)
+    error_class = error_class or LedgerValidationError
+    kwargs = {"raw": raw, "http_status": http_status, "explanation": explanation, "hint": hint}
+    if error_class is RateLimitedError:
+        daily = "daily" in message.lower()
+        retry_after = _seconds_to_next_utc_day() if daily else PER_SECOND_RETRY
+        error = RateLimitedError(
+            f"MYOB: {message}",
+            retry_after=retry_after,
+            problem="day" if daily else "second",
+            **kwargs,
+        )
+    else:
+        code = first.get("ErrorCode")
+        error = error_class(
+            f"MYOB: {message} ({name}{f' {code}' if code is not None else ''})", **kwargs
+        )
+    error.myob_name = name
+    return error
+
+
+class MyobConnector(Connector):
+    provider = "myob"
+    display_name = "MYOB Business"
+    # MYOB's limits are our API key's, every tenant together: 8 calls a second (480 a minute)
+    # and 1,000,000 a day. No batch endpoint: one entry per call. An update reads the
+    # RowVersion first; a paid bill takes no change.
+    capabilities = Capabilities(
+        per_minute=480,
+        per_day=1_000_000,
+        max_concurrent=8,
+        batch_size=1,
+        batch_call_cost=1,
+        update_calls=2,
+        paid_entry_is_booked=True,
+    )
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.endpoints = MyobEndpoints.for_base_url(context.base_url)
+        self._client = httpx.Client(
+            transport=context.transport,
+            timeout=httpx.Timeout(context.timeout_seconds, connect=5.0),
+            headers={
+                "User-Agent": "ledgersync/0.1",
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip,deflate",
+                "x-myobapi-version": "v2",
+            },
+        )
+        self._default_tax_code: str | None = None
+
+    def close(self) -> None:
+        self._client.close()
+
+    @property
+    def business_id(self) -> str:
+        if not self.context.tenant_id:
+            raise ConfigurationError(
+                "The MYOB connection has no company file (businessId).",
+                explanation="The connection was saved without the business chosen at sign-in.",
+                hint=RECONNECT_HINT,
+            )
+        return self.context.tenant_id
+
+    # --- OAuth2 --------------------------------------------------------------------------------
+
+    @classmethod
+    def authorization_url(cls, *, base_url: str, redirect_uri: str, state: str) -> str:
+        query = urlencode(
+            {
+                "client_id": _client_id(),
+                "redirect_uri": redirect_uri,
+                "response_type": "code",
+                "scope": MYOB_SCOPES,
+                "state": state,
+                # MYOB returns businessId only with a fresh consent (NOTES.md).
+                "prompt": "consent",
+            }
+        )
+        return f"{MyobEndpoints.for_base_url(base_url).authorize}?{query}"
+
+    @classmethod
+    def tenant_from_callback(cls, params) -> str:
+        business_id = params.get("businessId", "")
+        if not business_id:
+            raise AuthError(
+                "MYOB sent no company file (businessId) back.",
+                explanation="The sign-in finished without naming the MYOB business.",
+                hint="Try connecting again and choose a business.",
+            )
+        return business_id
+
+    @classmethod
+    def exchange_code(
+        cls, *, base_url: str, code: str, redirect_uri: str, transport=None
+    ) -> OAuthCredentials:
+        return _token_request(
+            MyobEndpoints.for_base_url(base_url).token,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "scope": MYOB_SCOPES,
+            },
+            transport=transport,
+        )
+
+    def refresh_credentials(self) -> OAuthCredentials:
+        credentials = self.context.credentials
+        if credentials is None or not credentials.refresh_token:
+            raise AuthError(
+                "There are no MYOB credentials to refresh.",
+                explanation="The connection holds no MYOB tokens (it was disconnected).",
+                hint=RECONNECT_HINT,
+            )
+        fresh = _token_request(
+            self.endpoints.token,
+            {"grant_type": "refresh_token", "refresh_token": credentials.refresh_token},
+            transport=self.context.transport,
+            timeout=self.context.timeout_seconds,
+        )
+        # Keep the latest refresh token, saved at once (whether MYOB rotates it is unverified).
+        self.context.credentials = fresh
+        self.context.save_credentials(fresh)
+        return fresh
+
+    def revoke(self, *, connection_id: str = "", keep_link: bool = False) -> None:
+        """MYOB publishes no revocation endpoint (NOTES.md): disconnecting forgets our tokens,
+        which the caller does; the admin removes the app's access in my.MYOB."""
+
+    def _access_token(self) -> str:
+        credentials = self.context.credentials
+        if credentials is None:
+            raise AuthError(
+                "The connection has no MYOB credentials.",
+                explanation="The connection holds no MYOB tokens (it was disconnected).",
+                hint=RECONNECT_HINT,
+            )
+        if credentials.expires_at - REFRESH_MARGIN <= datetime.datetime.now(datetime.UTC):
+            credentials = self.refresh_credentials()
+        return credentials.access_token
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path  # a Location or NextPageLink MYOB gave us
+        return f"{self.endpoints.api}/{self.business_id}/{path}"
+
+    def _send(
+        self, method: str, path: str, *, params: dict | None = None, json_body=None
+    ) -> httpx.Response:
+        """One call with MYOB's headers; refreshes and retries once on a 401; maps failures to
+        our errors."""
+        url = self._url(path)
+        headers = {"x-myobapi-key": _client_id()}
+        body = None
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
+        is_write = method in ("POST", "PUT", "DELETE")
+        for attempt in (1, 2):
+            headers["Authorization"] = f"Bearer {self._access_token()}"
+            started = time.monotonic()
+            try:
+                response = self._client.request(
+                    method, url, params=params, content=body, headers=headers
+                )
+            except httpx.TransportError as error:
+                self._record(method, url, None, started, body, error=repr(error))
+                reached = not isinstance(error, httpx.ConnectError | httpx.ConnectTimeout)
+                error_class = UnknownOutcomeError if is_write and reached else TransientError
+                raise error_class(
+                    f"MYOB did not answer ({type(error).__name__}).",
+                    explanation="The connection to MYOB failed or timed out.",
+                    hint="Nothing to do: ledgersync retries automatically and checks MYOB "
+                    "before creating anything again.",
+                ) from error
+            self._record(method, url, response, started, body)
+            if response.status_code == 401 and attempt == 1:
+                self.refresh_credentials()
+                continue
+            break
+        if response.status_code >= 400:
+            raise self._error_for(response)
+        return response
+
+    def _record(self, method, url, response, started, body, error="") -> None:
+        request_text = body.decode(errors="replace") if isinstance(body, bytes) else ""
+        if '"FileBase64Content"' in request_text:
+            request_text = re.sub(r'("FileBase64Content":\s*")[^"]*', r"\1<file>", request_text)
+        self.context.record_call(
+            CallRecord(
+                method=method,
+                url=str(response.request.url) if response is not None else str(url),
+                http_status=response.status_code if response is not None else None,
+                duration_ms=int((time.monotonic() - started) * 1000),
+                request_body=_redact(request_text),
+                response_body=_redact(response.text) if response is not None else "",
+                error=error,
+            )
+        )
+
+    def _error_for(self, response: httpx.Response) -> ConnectorError:
+        status = response.status_code
+        raw = response.text[:BODY_LOG_LIMIT]
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        errors = (
+            [e for e in (body or {}).get("Errors", []) if isinstance(e, dict)]
+            if isinstance(body, dict)
+            else []
+        )
+        if status == 429:
+            errors = errors or [{"Name": "RateLimitError", "Message": "per-second rate limit"}]
+            return _classified(errors, raw=raw, http_status=status)
+        if status >= 500:
+            return TransientError(
+                f"MYOB failed with HTTP {status}.",
+                raw=raw,
+                http_status=status,
+                explanation="MYOB had a problem of its own or is unavailable.",
+                hint="Nothing to do: ledgersync retries automatically.",
+            )
+        if status == 401:
+            errors = errors or [{"Name": "OAuthTokenIsInvalid", "Message": "unauthorised"}]
+            error = _classified(errors, raw=raw, http_status=status)
+            if not isinstance(error, AuthError):
+                _, explanation, hint = explain("OAuthTokenIsInvalid")
+                error = AuthError(
+                    "MYOB refused access (HTTP 401).",
+                    raw=raw,
+                    http_status=status,
+                    explanation=explanation,
+                    hint=hint,
+                )
+            return error
+        if status == 404:
+            errors = errors or [{"Name": "ResourceNotFound", "Message": "not found"}]
+            error = _classified(errors, raw=raw, http_status=status)
+            if not isinstance(error, NotFoundError):
+                error = NotFoundError(error.message, raw=raw, http_status=status)
+            return error
+        if status == 409:
+            errors = errors or [{"Name": "IncorrectRowVersion", "Message": "Incorrect RowVersion"}]
+        if status == 423:
+            errors = errors or [{"Name": "CompanyFileLocked", "Message": "locked"}]
+        if status == 403 and not errors:
+            errors = [{"Name": "AccessDenied", "Message": "forbidden"}]
+        return _classified(errors, raw=raw, http_status=status)
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def _rows(self, resource: str, where: str = "") -> list[dict]:
+        """Every row of a collection, following NextPageLink."""
+        rows: list[dict] = []
+        params = {"$top": str(PAGE)}
+        if where:
+            params["$filter"] = where
+        path: str = resource
+        while True:
+            page = self._send("GET", path, params=params).json()
+            rows += page.get("Items", [])
+            following = page.get("NextPageLink")
+            if not following:
+                return rows
+            path, params = following, None
+
+    def _read(self, kind: EntryKind, external_id: str) -> dict:
+        return self._send("GET", f"{RESOURCE[kind]}/{external_id}").json()
+
+    def list_tenants(self) -> list[LedgerTenant]:
+        check = self.check_connection()
+        return [LedgerTenant(tenant_id=check.tenant_id, name=check.tenant_name)]
+
+    def check_connection(self) -> ConnectionCheck:
+        company = self._send("GET", "Company").json()
+        return ConnectionCheck(
+            tenant_id=self.business_id, tenant_name=company.get("CompanyName", "")
+        )
+
+    def find_entries(
+        self, *, kind: EntryKind, reference: str, number: str = ""
+    ) -> list[EntryState]:
+        resource = self._resource(kind)
+        if not number:
+            return []  # MYOB's $filter cannot reach inside the memo reliably; the number can
+        rows = self._rows(resource, f"{NUMBER_FIELD[kind]} eq {_quoted(number)}")
+        return [
+            entry_state(kind, row)
+            for row in rows
+            if _reference_of(row.get("JournalMemo") or "") == reference
+        ]
+
+    def find_entries_many(
+        self, *, kind: EntryKind, numbers: list[str]
+    ) -> dict[str, list[EntryState]]:
+        resource = self._resource(kind)
+        wanted = sorted({n for n in numbers if n})
+        found: dict[str, list[EntryState]] = {}
+        for start in range(0, len(wanted), NUMBERS_PER_FILTER):
+            chunk = wanted[start : start + NUMBERS_PER_FILTER]
+            where = " or ".join(f"{NUMBER_FIELD[kind]} eq {_quoted(n)}" for n in chunk)
+            for row in self._rows(resource, where):
+                reference = _reference_of(row.get("JournalMemo") or "")
+                if reference:
+                    found.setdefault(reference, []).append(entry_state(kind, row))
+        return found
+
+    def get_entry(self, *, kind: EntryKind, external_id: str) -> EntryState:
+        self._resource(kind)
+        return entry_state(kind, self._read(kind, external_id))
+
+    def list_accounts(self) -> list[LedgerAccount]:
+        return [
+            LedgerAccount(
+                external_id=account["UID"],
+                # Lines name their account by UID; the DisplayID (6-1100) is what people read.
+                code=account["UID"],
+                name=f"{account.get('DisplayID', '')} {account.get('Name', '')}".strip(),
+                type=account.get("Type", ""),
+                status="ACTIVE" if account.get("IsActive", True) else "ARCHIVED",
+                account_class=str(account.get("Classification", "")).upper(),
+                # A header account only groups others: it takes no posting.
+                kind=AccountKind.OTHER
+                if account.get("IsHeader")
+                else MYOB_ACCOUNT_KINDS.get(account.get("Type", ""), AccountKind.OTHER),
+            )
+            for account in self._rows("GeneralLedger/Account")
+        ]
+
+    def list_contacts(self) -> list[LedgerContact]:
+        return [
+            LedgerContact(
+                external_id=card["UID"],
+                name=card.get("CompanyName")
+                or " ".join(p for p in (card.get("FirstName"), card.get("LastName")) if p),
+                status="ACTIVE" if card.get("IsActive", True) else "ARCHIVED",
+            )
+            for card in self._rows("Contact/Supplier")
+        ]
+
+    def list_tracking_options(self) -> list[LedgerTrackingOption]:
+        """Jobs (on each line) and categories (on the header)."""
+        options = [
+            LedgerTrackingOption(
+                category_id="Job",
+                category_name="Job",
+                option_id=job["UID"],
+                option_name=f"{job.get('Number', '')} {job.get('Name', '')}".strip(),
+            )
+            for job in self._rows("GeneralLedger/Job")
+            if job.get("IsActive", True) and not job.get("IsHeader")
+        ]
+        options += [
+            LedgerTrackingOption(
+                category_id="Category",
+                category_name="Category",
+                option_id=category["UID"],
+                option_name=category.get("Name", ""),
+            )
+            for category in self._rows("Category")
+            if not category.get("IsInactive")
+        ]
+        return options
+
+    def list_tax_rates(self) -> list[LedgerTaxRate]:
+        return [
+            LedgerTaxRate(
+                tax_type=code["UID"],
+                name=f"{code.get('Code', '')} {code.get('Description') or ''}".strip(),
+                rate=Decimal(str(code.get("Rate") or 0)),
+            )
+            for code in self._rows("GeneralLedger/TaxCode")
+        ]
+
+    def _default_tax_uid(self) -> str:
+        """MYOB needs a tax code on every line and the freight: N-T where we name none."""
+        if self._default_tax_code is None:
+            rows = self._rows("GeneralLedger/TaxCode", f"Code eq {_quoted(DEFAULT_TAX_CODE)}")
+            if not rows:
+                raise ConfigurationError(
+                    f"MYOB has no {DEFAULT_TAX_CODE} tax code for lines without a tax rate.",
+                    explanation="Every MYOB line needs a tax code, and this document names none.",
+                    hint="Give the lines a tax rate, or add the N-T (Not Reportable) tax code "
+                    "in MYOB, then re-sync.",
+                )
+            self._default_tax_code = rows[0]["UID"]
+        return self._default_tax_code
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def create_entry(self, payload: EntryPayload, *, idempotency_key: str) -> EntryState:
+        resource = self._resource(payload.kind)
+        response = self._send(
+            "POST", resource, params={"returnBody": "true"}, json_body=self._entry_body(payload)
+        )
+        return entry_state(payload.kind, self._answered(response))
+
+    def create_entries(
+        self, payloads: list[EntryPayload], *, idempotency_key: str
+    ) -> list[BatchItemResult]:
+        """No batch endpoint (capabilities.batch_size is 1): one POST each, a refusal kept on
+        its own entry; a throttle or outage stops the run for the engine to retry."""
+        results = []
+        for index, payload in enumerate(payloads):
+            try:
+                state = self.create_entry(payload, idempotency_key=f"{idempotency_key}-{index}")
+            except PermanentError as error:
+                results.append(BatchItemResult(payload=payload, error=error))
+            else:
+                results.append(BatchItemResult(payload=payload, state=state))
+        return results
+
+    def _answered(self, response: httpx.Response) -> dict:
+        """The record a write answered, or (no body) the one its Location names."""
+        if response.content.strip():
+            return response.json()
+        location = response.headers.get("Location")
+        if not location:
+            raise DataProcessingError("MYOB answered a write with neither a body nor a Location.")
+        return self._send("GET", location).json()
+
+    def update_entry(
+        self, external_id: str, payload: EntryPayload, *, idempotency_key: str
+    ) -> EntryState:
+        kind = payload.kind
+        resource = self._resource(kind)
+        current = self._read(kind, external_id)
+        if payload.voided:
+            # MYOB has no void: a voided bill or invoice is deleted (refused in a locked
+            # period, with payments, or where the file wants reversals: booked).
+            self._send("DELETE", f"{resource}/{current['UID']}")
+            return entry_state(kind, current, deleted=True)
+        try:
+            return self._update(kind, current, payload)
+        except TransientError as error:
+            if getattr(error, "myob_name", "") not in ("IncorrectRowVersion", "ConcurrencyError"):
+                raise
+        # Someone changed it since our read: read again and retry once.
+        return self._update(kind, self._read(kind, external_id), payload)
+
+    def _update(self, kind: EntryKind, current: dict, payload: EntryPayload) -> EntryState:
+        body = {
+            "UID": current["UID"],
+            **self._entry_body(payload),
+            "RowVersion": current["RowVersion"],
+        }
+        if kind == EntryKind.BILL:
+            body["Number"] = current["Number"]  # MYOB's own purchase number stays
+        response = self._send(
+            "PUT",
+            f"{RESOURCE[kind]}/{current['UID']}",
+            params={"returnBody": "true"},
+            json_body=body,
+        )
+        if response.content.strip():
+            return entry_state(kind, response.json())
+        return entry_state(kind, self._read(kind, current["UID"]))
+
+    def create_payment(self, payload: PaymentPayload, *, idempotency_key: str) -> PaymentState:
+        kind, document = self._paid_document(payload.entry_id)
+        party = PARTY[kind]
+        amount = _number(payload.amount)
+        memo = f"?ref={payload.reference}"
+        if kind == EntryKind.BILL:
+            body = {
+                "PayFrom": "Account",
+                "Account": {"UID": payload.account_code},
+                "Supplier": {"UID": document[party]["UID"]},
+                "Date": _wire_date(payload.paid_on),
+                "AmountPaid": amount,
+                "Memo": memo,
+                "Lines": [
+                    {"Type": "Bill", "Purchase": {"UID": document["UID"]}, "AmountApplied": amount}
+                ],
+            }
+        else:
+            body = {
+                "DepositTo": "Account",
+                "Account": {"UID": payload.account_code},
+                "Customer": {"UID": document[party]["UID"]},
+                "Date": _wire_date(payload.paid_on),
+                "AmountReceived": amount,
+                "Memo": memo,
+                "Lines": [
+                    {"Type": "Invoice", "Sale": {"UID": document["UID"]}, "AmountApplied": amount}
+                ],
+            }
+        response = self._send(
+            "POST", PAYMENT_RESOURCE[kind], params={"returnBody": "true"}, json_body=body
+        )
+        return payment_state(self._answered(response), entry_id=payload.entry_id)
+
+    def find_payments(self, *, reference: str, entry_id: str) -> list[PaymentState]:
+        kind, _ = self._paid_document(entry_id)
+        link = "Purchase" if kind == EntryKind.BILL else "Sale"
+        rows = self._rows(PAYMENT_RESOURCE[kind], f"Memo eq {_quoted(f'?ref={reference}')}")
+        return [
+            payment_state(row, entry_id=entry_id)
+            for row in rows
+            if any((line.get(link) or {}).get("UID") == entry_id for line in row.get("Lines", []))
+        ]
+
+    def _paid_document(self, entry_id: str) -> tuple[EntryKind, dict]:
+        try:
+            return EntryKind.BILL, self._read(EntryKind.BILL, entry_id)
+        except NotFoundError:
+            return EntryKind.INVOICE, self._read(EntryKind.INVOICE, entry_id)
+
+    def attach_file(
+        self, *, kind: EntryKind, external_id: str, filename: str, content: bytes, content_type: str
+    ) -> AttachmentState:
+        resource = self._resource(kind)
+        response = self._send(
+            "POST",
+            f"{resource}/{external_id}/Attachment",
+            json_body={
+                "Attachments": [
+                    {
+                        "OriginalFileName": filename,
+                        "FileBase64Content": base64.b64encode(content).decode(),
+                    }
+                ]
+            },
+        )
+        attachments = response.json().get("Attachments") or [{}]
+        mine = [a for a in attachments if a.get("OriginalFileName") == filename] or attachments
+        return AttachmentState(
+            external_id=mine[-1].get("UID", ""), filename=filename, size=len(content)
+        )
+
+    # --- payloads ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _resource(kind: EntryKind) -> str:
+        if kind not in RESOURCE:
+            raise ConfigurationError(
+                f"MYOB entries of kind {kind} are not synced yet.",
+                explanation="ledgersync does not push card and bank expenses to MYOB yet.",
+                hint="Record the expense in MYOB by hand (Spend Money) and mark this record "
+                "Complete.",
+            )
+        return RESOURCE[kind]
+
+    def _entry_body(self, payload: EntryPayload) -> dict:
+        kind = payload.kind
+        self._resource(kind)
+        party = PARTY[kind]
+        if not payload.contact_id:
+            raise ConfigurationError(
+                f"The contact {payload.contact_name!r} is not mapped to a MYOB {party.lower()}.",
+                explanation="MYOB needs the supplier or customer card's own id on every entry.",
+                hint="Map the contact (Integrations › Mappings), then re-sync.",
+                missing_mapping={"kind": "contact", "local_id": None, "name": payload.contact_name},
+            )
+        if len(payload.number) > NUMBER_MAX[kind]:
+            raise DataProcessingError(
+                f"The number {payload.number!r} is longer than MYOB takes ({NUMBER_MAX[kind]}).",
+                explanation="MYOB limits an invoice number to 13 characters.",
+                hint="Shorten the document number, then re-sync.",
+            )
+        default_tax = self._default_tax_uid()  # the freight's, and lines without a rate
+        memo = payload.url if payload.url and len(payload.url) <= 255 else ""
+        body = {
+            "Date": _wire_date(payload.issue_date),
+            NUMBER_FIELD[kind]: payload.number,
+            party: {"UID": payload.contact_id},
+            "Terms": {
+                "PaymentIsDue": "InAGivenNumberOfDays",
+                "BalanceDueDate": max(0, (payload.due_date - payload.issue_date).days),
+            },
+            "IsTaxInclusive": False,
+            "JournalMemo": memo or f"?ref={payload.reference}",
+            "FreightTaxCode": {"UID": default_tax},
+            "Lines": [],
+        }
+        for line in payload.lines:
+            jobs = [r for r in line.tracking if r.category_name.lower() == "job"]
+            categories = [r for r in line.tracking if r.category_name.lower() == "category"]
+            if categories:
+                body["Category"] = {"UID": categories[0].option_id}
+            stored = {
+                "Type": "Transaction",
+                "Description": line.description,
+                "Total": _number(line.quantity * line.unit_amount),
+                "Account": {"UID": line.account_code},
+                "TaxCode": {"UID": line.tax_type or default_tax},
+            }
+            if jobs:
+                stored["Job"] = {"UID": jobs[0].option_id}
+            body["Lines"].append(stored)
+        return body
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+
+def entry_state(kind: EntryKind, body: dict, *, deleted: bool = False) -> EntryState:
+    total = _money(body.get("TotalAmount"))
+    balance = _money(body.get("BalanceDueAmount", body.get("TotalAmount")))
+    applied = _money(body.get("AppliedToDate"))
+    paid = body.get("Status") == "Closed" or (total > 0 and balance <= 0)
+    status = "Deleted" if deleted else body.get("Status", "Open")
+    return EntryState(
+        external_id=body["UID"],
+        number=body.get(NUMBER_FIELD[kind]) or "",
+        status=status,
+        total=total,
+        amount_due=balance,
+        amount_paid=applied,
+        booked=paid or deleted,
+        contact_id=(body.get(PARTY[kind]) or {}).get("UID", ""),
+        url=body.get("JournalMemo") or "",
+        gone=deleted,
+        approved=not deleted,  # MYOB has no draft bills: an entry there is approved
+        issue_date=_date(body.get("Date")),
+        due_date=_date((body.get("Terms") or {}).get("DueDate")),
+        lines=tuple(_line_payload(line) for line in body["Lines"]) if "Lines" in body else None,
+    )
+
+
+def _line_payload(line: dict) -> LinePayload:
+    job = line.get("Job") or {}
+    tracking = ()
+    if job.get("UID"):
+        tracking = (
+            TrackingRef(
+                category_name="Job",
+                option_name=f"{job.get('Number', '')} {job.get('Name', '')}".strip(),
+                category_id="Job",
+                option_id=job["UID"],
+            ),
+        )
+    return LinePayload(
+        description=line.get("Description") or "",
+        quantity=Decimal(1),
+        unit_amount=_money(line.get("Total")),
+        account_code=(line.get("Account") or {}).get("UID", ""),
+        tracking=tracking,
+        tax_type=(line.get("TaxCode") or {}).get("UID", ""),
+    )
+
+
+def payment_state(payment: dict, *, entry_id: str) -> PaymentState:
+    amount = payment.get("AmountPaid", payment.get("AmountReceived"))
+    return PaymentState(
+        external_id=payment["UID"],
+        entry_id=entry_id,
+        amount=_money(amount),
+        status="AUTHORISED",
+        paid_on=_date(payment.get("Date")),
+    )
+
+
+def _date(value) -> datetime.date | None:
+    try:
+        return datetime.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _token_request(
+    token_url: str, data: dict, *, transport=None, timeout: float = 20.0
+) -> OAuthCredentials:
+    form = {"client_id": _client_id(), "client_secret": _client_secret(), **data}
+    try:
+        with httpx.Client(transport=transport, timeout=timeout) as client:
+            response = client.post(token_url, data=form, headers={"Accept": "application/json"})
+    except httpx.TransportError as error:
+        raise TransientError(f"MYOB's sign-in service did not answer: {error}") from error
+    if response.status_code >= 500:
+        raise TransientError(
+            f"MYOB's sign-in service failed ({response.status_code}).",
+            http_status=response.status_code,
+        )
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200 or not isinstance(body.get("access_token"), str):
+        code = body.get("error", "") if isinstance(body, dict) else ""
+        code = code if re.fullmatch(r"[a-z_]{1,40}", str(code)) else ""
+        logger.warning("MYOB's sign-in service refused (HTTP %s)", response.status_code)
+        _, explanation, hint = explain(code or "invalid_grant")
+        raise AuthError(
+            f"MYOB refused the token request (HTTP {response.status_code}"
+            f"{': ' + code if code else ''}).",
+            raw=_redact(response.text),
+            http_status=response.status_code,
+            explanation=explanation,
+            hint=hint,
+        )
+    return OAuthCredentials(
+        access_token=body["access_token"],
+        refresh_token=body.get("refresh_token", data.get("refresh_token", "")),
+        expires_at=datetime.datetime.now(datetime.UTC)
+        + datetime.timedelta(seconds=int(body.get("expires_in") or 1200)),
+        scope=body.get("scope", MYOB_SCOPES),
+    )

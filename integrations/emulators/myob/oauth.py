@@ -1,0 +1,244 @@
+"""MYOB's OAuth 2.0 (secure.myob.com): the consent page where the admin chooses one company file,
+the code exchange and refresh at `/oauth2/v1/authorize`, and bearer tokens for the API.
+
+The redirect carries `code`, `state`, `scope`, `businessId` (the company file's GUID) and
+`businessName`, as MYOB's post-March-2025 keys get them (NOTES.md, "OAuth 2.0").
+"""
+
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+from urllib.parse import urlencode
+
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from .config import EmulatorConfig
+from .wire import json_response
+
+AUTHORIZE_PARAMS = ("client_id", "redirect_uri", "response_type", "scope", "state", "prompt")
+
+
+class OAuthError(Exception):
+    def __init__(self, error: str, status: int = 400) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+
+
+class BearerError(Exception):
+    pass
+
+
+@dataclass
+class Grant:
+    grant_id: str
+    client_id: str
+    business_id: str
+    scope: str
+    revoked: bool = False
+
+
+@dataclass
+class _Token:
+    grant_id: str
+    expires_at: float
+    used: bool = False
+
+
+@dataclass
+class _Code:
+    grant_id: str
+    redirect_uri: str
+    expires_at: float
+
+
+@dataclass
+class _Store:
+    grants: dict[str, Grant] = field(default_factory=dict)
+    codes: dict[str, _Code] = field(default_factory=dict)
+    access: dict[str, _Token] = field(default_factory=dict)
+    refresh: dict[str, _Token] = field(default_factory=dict)
+
+
+class OAuthServer:
+    def __init__(self, config: EmulatorConfig, clock: Callable[[], float]) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = _Store()
+
+    def reset(self) -> None:
+        self.store = _Store()
+
+    def approve(self, client_id: str, business_id: str, scope: str, redirect_uri: str) -> str:
+        grant = Grant(secrets.token_hex(8), client_id, business_id, scope)
+        self.store.grants[grant.grant_id] = grant
+        code = secrets.token_urlsafe(24)
+        self.store.codes[code] = _Code(
+            grant.grant_id, redirect_uri, self.clock() + self.config.authorization_code_ttl
+        )
+        return code
+
+    def exchange(self, client_id: str, code: str, redirect_uri: str) -> dict:
+        found = self.store.codes.pop(code or "", None)  # single use
+        if found is None or self.clock() >= found.expires_at or found.redirect_uri != redirect_uri:
+            raise OAuthError("invalid_grant")
+        grant = self.store.grants[found.grant_id]
+        if grant.client_id != client_id or grant.revoked:
+            raise OAuthError("invalid_grant")
+        return self._issue(grant)
+
+    def refresh(self, client_id: str, token: str) -> dict:
+        found = self.store.refresh.get(token or "")
+        if found is None or found.used or self.clock() >= found.expires_at:
+            raise OAuthError("invalid_grant")
+        grant = self.store.grants[found.grant_id]
+        if grant.client_id != client_id or grant.revoked:
+            raise OAuthError("invalid_grant")
+        found.used = True  # rotation (unverified at MYOB): the old refresh token is spent
+        return self._issue(grant)
+
+    def connect(self, client_id: str, business_id: str, scope: str) -> dict:
+        code = self.approve(client_id, business_id, scope, "urn:emulator")
+        return self.exchange(client_id, code, "urn:emulator")
+
+    def _issue(self, grant: Grant) -> dict:
+        now = self.clock()
+        access, refresh = secrets.token_urlsafe(48), secrets.token_urlsafe(32)
+        self.store.access[access] = _Token(grant.grant_id, now + self.config.access_token_ttl)
+        self.store.refresh[refresh] = _Token(grant.grant_id, now + self.config.refresh_token_ttl)
+        return {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": str(self.config.access_token_ttl),
+            "refresh_token": refresh,
+            "scope": grant.scope,
+            "user": {"uid": grant.grant_id, "username": "admin@emulated.myob"},
+        }
+
+    def access(self, authorization: str | None) -> Grant:
+        scheme, _, token = (authorization or "").partition(" ")
+        found = self.store.access.get(token.strip()) if scheme.lower() == "bearer" else None
+        if found is None or self.clock() >= found.expires_at:
+            raise BearerError()
+        grant = self.store.grants[found.grant_id]
+        if grant.revoked:
+            raise BearerError()
+        return grant
+
+    def expire_access_tokens(self) -> None:
+        now = self.clock()
+        for token in self.store.access.values():
+            token.expires_at = min(token.expires_at, now)
+
+    def revoke_all(self) -> None:
+        for grant in self.store.grants.values():
+            grant.revoked = True
+
+    def client_allowed(self, client_id: str, secret: str) -> bool:
+        return client_id == self.config.client_id and hmac.compare_digest(
+            secret or "", self.config.client_secret
+        )
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        if self.config.redirect_uris:
+            return uri in self.config.redirect_uris
+        return uri.startswith(("http://", "https://"))
+
+
+# --- HTTP --------------------------------------------------------------------------------------
+
+_STYLE = """body{font-family:system-ui,sans-serif;background:#f3f0f8;margin:0;padding:3rem}
+main{max-width:30rem;margin:auto;background:#fff;border-radius:8px;padding:2rem;
+box-shadow:0 1px 4px rgba(0,0,0,.15)}h1{font-size:1.3rem}.muted{color:#555;font-size:.9rem}
+button{font-size:1rem;padding:.5rem 1.2rem;border-radius:4px;border:1px solid #6100a5;
+cursor:pointer}.allow{background:#6100a5;color:#fff}.cancel{background:#fff;color:#6100a5}"""
+
+
+def _html(body: str, status: int = 200) -> Response:
+    page = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>MYOB (emulated)</title><style>{_STYLE}</style></head><body><main>{body}"
+        "</main></body></html>"
+    )
+    return Response(page, status=status, content_type="text/html; charset=utf-8")
+
+
+def _back(redirect_uri: str, **params) -> Response:
+    separator = "&" if "?" in redirect_uri else "?"
+    query = urlencode({k: v for k, v in params.items() if v})
+    return redirect(f"{redirect_uri}{separator}{query}", code=302)
+
+
+def authorize(emulator, request: Request) -> Response:
+    """GET: sign-in and the company file choice; its form POSTs back here."""
+    source = request.form if request.method == "POST" else request.args
+    params = {name: source.get(name, "") for name in AUTHORIZE_PARAMS}
+    oauth = emulator.oauth
+    if params["client_id"] != emulator.config.client_id:
+        return _html(f"<h1>Unknown API key</h1><p>{escape(params['client_id'])}</p>", 400)
+    if not oauth.redirect_uri_allowed(params["redirect_uri"]):
+        return _html("<h1>The redirect_uri is missing or not registered.</h1>", 400)
+    redirect_uri, state = params["redirect_uri"], params["state"]
+    if params["response_type"] != "code":
+        return _back(redirect_uri, error="unsupported_response_type", state=state)
+    if not params["scope"].strip():
+        return _back(redirect_uri, error="invalid_scope", state=state)
+    files = emulator.company_file_names()
+    if request.method == "GET":
+        hidden = "".join(
+            f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+            for k, v in params.items()
+        )
+        choices = "".join(
+            f'<li><label><input type="radio" name="business_id" value="{escape(uid)}"'
+            f"{' checked' if index == 0 else ''}> {escape(name)}</label></li>"
+            for index, (uid, name) in enumerate(files)
+        )
+        return _html(
+            "<h1>Allow access to your MYOB business</h1>"
+            '<p class="muted">This is the local MYOB emulator: no my.MYOB account is '
+            "involved. Only an administrator of the company file can allow access.</p>"
+            f'<form method="post">{hidden}<h2>Choose a business</h2><ul>{choices}</ul>'
+            '<button class="allow" type="submit" name="action" value="allow">Allow access'
+            "</button> "
+            '<button class="cancel" type="submit" name="action" value="cancel">Cancel</button>'
+            "</form>"
+        )
+    business_id = request.form.get("business_id") or (files[0][0] if len(files) == 1 else "")
+    names = dict(files)
+    if request.form.get("action") == "cancel" or business_id not in names:
+        return _back(redirect_uri, error="access_denied", state=state)
+    code = oauth.approve(params["client_id"], business_id, params["scope"], redirect_uri)
+    return _back(
+        redirect_uri,
+        code=code,
+        state=state,
+        scope=params["scope"],
+        businessId=business_id,
+        businessName=names[business_id],
+    )
+
+
+def token(emulator, request: Request) -> Response:
+    """`POST /oauth2/v1/authorize`: the code exchange or a refresh, client credentials in the
+    form (as MYOB's page shows them)."""
+    oauth = emulator.oauth
+    form = request.form
+    try:
+        if not oauth.client_allowed(form.get("client_id", ""), form.get("client_secret", "")):
+            raise OAuthError("invalid_client", 401)
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            answer = oauth.exchange(
+                form["client_id"], form.get("code", ""), form.get("redirect_uri", "")
+            )
+        elif grant_type == "refresh_token":
+            answer = oauth.refresh(form["client_id"], form.get("refresh_token", ""))
+        else:
+            raise OAuthError("unsupported_grant_type")
+    except OAuthError as exc:
+        return json_response({"error": exc.error}, exc.status)
+    return json_response(answer, headers={"Cache-Control": "no-store"})

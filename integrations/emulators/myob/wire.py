@@ -1,0 +1,26 @@
+"""MYOB's JSON: money as numbers, error bodies, answers."""
+
+import json
+from decimal import Decimal
+
+from werkzeug.wrappers import Response
+
+from .books import error_body
+
+JSON = "application/json; charset=utf-8"
+
+
+def _default(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body, default=_default), status, headers, content_type=JSON)
+
+
+def error_response(
+    status: int, name: str, message: str, code: int | None = None, details: str = "", headers=None
+) -> Response:
+    return json_response(error_body(name, message, code, details), status, headers)

@@ -1,0 +1,174 @@
+"""Fixtures for the MYOB emulator and adapter tests: an emulator with a hand-driven clock, its
+in-process transport behind MYOB's contract check (every request and answer held to
+integrations/specs/myob/), and lookups of the seeded company file's records. No database."""
+
+import datetime
+
+import httpx
+import pytest
+
+from integrations.connectors.base import ConnectorContext, OAuthCredentials
+from integrations.connectors.myob import MyobConnector
+from integrations.emulators.myob import (
+    EmulatorConfig,
+    EmulatorTransport,
+    ManualClock,
+    MyobEmulator,
+)
+from tests.contract.myob_contract import ContractCheckingTransport
+
+ROOT = "http://myob.emulator"
+KEY = EmulatorConfig.client_id
+
+
+@pytest.fixture
+def clock():
+    return ManualClock(start=1_795_000_000.0)  # 2026-11-18T11:06:40Z
+
+
+@pytest.fixture
+def config():
+    # A frozen clock would refuse a test's ninth call in "one second"; the limit tests ask for
+    # MYOB's figures explicitly.
+    return EmulatorConfig(calls_per_second=100_000)
+
+
+@pytest.fixture
+def emulator(config, clock):
+    return MyobEmulator(config, clock=clock)
+
+
+class Tap(httpx.BaseTransport):
+    """Passes calls on; runs `before(request)` first when one is set (a change behind our back
+    between our read and our write)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.before = None
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request):
+        self.requests.append(request)
+        if self.before is not None:
+            self.before(request)
+        return self.inner.handle_request(request)
+
+
+class Traffic:
+    """Every answer must fit MYOB's schemas, and every request too unless the test sends bad
+    ones on purpose (`bad_requests`)."""
+
+    bad_requests_expected = False
+
+
+@pytest.fixture
+def traffic():
+    return Traffic()
+
+
+@pytest.fixture
+def bad_requests(traffic):
+    """For a test that sends requests outside MYOB's contract on purpose (to see the
+    emulator's answer): their request side is not held to it."""
+    traffic.bad_requests_expected = True
+
+
+@pytest.fixture
+def checked(emulator, traffic):
+    transport = ContractCheckingTransport(EmulatorTransport(emulator), raise_on_violation=False)
+    yield transport
+    problems = [
+        f"{violation.method} {violation.path}: {problem}"
+        for violation in transport.violations
+        for problem in violation.problems
+        if problem.where == "response" or not traffic.bad_requests_expected
+    ]
+    assert not problems, "traffic outside MYOB's contract:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def tap(checked):
+    return Tap(checked)
+
+
+@pytest.fixture
+def http(checked):
+    with httpx.Client(transport=checked, base_url=ROOT) as client:
+        yield client
+
+
+@pytest.fixture
+def token(emulator):
+    return emulator.connect()
+
+
+def api_headers(token: dict) -> dict:
+    return {
+        "Authorization": f"Bearer {token['access_token']}",
+        "x-myobapi-key": KEY,
+        "x-myobapi-version": "v2",
+    }
+
+
+def credentials(token: dict, *, expires_in: int | None = None) -> OAuthCredentials:
+    seconds = int(token["expires_in"]) if expires_in is None else expires_in
+    return OAuthCredentials(
+        access_token=token["access_token"],
+        refresh_token=token["refresh_token"],
+        expires_at=datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds),
+    )
+
+
+@pytest.fixture
+def saved():
+    return []
+
+
+@pytest.fixture
+def myob(token, tap, saved):
+    connector = MyobConnector(
+        ConnectorContext(
+            base_url=ROOT,
+            tenant_id=token["businessId"],
+            credentials=credentials(token),
+            save_credentials=saved.append,
+            transport=tap,
+        )
+    )
+    yield connector
+    connector.close()
+
+
+class Seeded:
+    """UIDs of the seeded company file's records, by what people call them."""
+
+    def __init__(self, emulator: MyobEmulator, business_id: str | None = None) -> None:
+        self.emulator = emulator
+        self.business_id = business_id
+
+    def _uid(self, resource: str, key: str, value: str) -> str:
+        [row] = [r for r in self.emulator.records(resource, self.business_id) if r[key] == value]
+        return row["UID"]
+
+    def account(self, display_id: str) -> str:
+        return self._uid("GeneralLedger/Account", "DisplayID", display_id)
+
+    def supplier(self, name: str) -> str:
+        return self._uid("Contact/Supplier", "CompanyName", name)
+
+    def customer(self, name: str) -> str:
+        return self._uid("Contact/Customer", "CompanyName", name)
+
+    def tax(self, code: str) -> str:
+        return self._uid("GeneralLedger/TaxCode", "Code", code)
+
+    def job(self, number: str) -> str:
+        return self._uid("GeneralLedger/Job", "Number", number)
+
+    def category(self, display_id: str) -> str:
+        return self._uid("Category", "DisplayID", display_id)
+
+
+@pytest.fixture
+def seeded(emulator):
+    return Seeded(emulator)
