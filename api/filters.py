@@ -16,9 +16,14 @@ from drf_spectacular.utils import extend_schema_field
 from documents.models import Contact, ContactKind
 from integrations.models import Connection
 from synclog.filters_history import STATUS_BY_NAME, sync_dated
-from synclog.models import EntryType, Outcome, RecordStatus, StatusCode, SyncRunItem
-
-LONG_RUNNING = datetime.timedelta(minutes=10)
+from synclog.models import (
+    EntryType,
+    Outcome,
+    RecordStatus,
+    StatusCode,
+    SyncRunItem,
+    display_status_q,
+)
 
 
 def day_start(day: datetime.date) -> datetime.datetime:
@@ -95,12 +100,7 @@ class SyncFilter(OrgFilterSet):
         self.filters["connection"].queryset = Connection.objects.for_org(org)
 
     def filter_status_code(self, queryset, name, value):
-        cutoff = timezone.now() - LONG_RUNNING
-        if value == StatusCode.IN_PROGRESS:
-            return queryset.filter(status_code=value, started_at__gte=cutoff)
-        if value == StatusCode.IN_PROGRESS_LONG:
-            return queryset.filter(status_code=StatusCode.IN_PROGRESS, started_at__lt=cutoff)
-        return queryset.filter(status_code=value)
+        return queryset.filter(display_status_q(value, timezone.now()))
 
     def filter_started_from(self, queryset, name, value):
         return queryset.filter(started_at__gte=day_start(value))

@@ -10,8 +10,8 @@ from django.shortcuts import get_object_or_404
 from accounts.models import Organization
 from api.models import ExpenseDataset, ExpenseDatasetItem
 from documents.models import Attachment, Category, Contact, Department, Document, Payment
-from integrations.models import Connection
 from synclog.models import SyncAttempt, SyncRecord, SyncRun, SyncRunItem
+from synclog.selectors import health as health_selectors
 
 DOCUMENT_RELATED = ("contact", "category", "department")
 SYNC_RECORD_RELATED = ("document", "payment", "connection")
@@ -73,49 +73,19 @@ def document_attempts(*, document: Document) -> QuerySet[SyncAttempt]:
     ).select_related("actor", "run", "record", "record__connection")
 
 
-def connection_list(*, org: Organization) -> QuerySet[Connection]:
-    return Connection.objects.for_org(org)
-
-
-def connection_get(*, org: Organization, connection_id: int) -> Connection:
-    return get_object_or_404(Connection.objects.for_org(org), pk=connection_id)
-
-
 def sync_run_list(*, org: Organization) -> QuerySet[SyncRun]:
     return SyncRun.objects.for_org(org).select_related("connection", "retry_of")
 
 
-def sync_run_get(*, org: Organization, public_id) -> SyncRun:
-    return get_object_or_404(sync_run_list(org=org), public_id=public_id)
-
-
 def sync_run_items(*, run: SyncRun) -> QuerySet[SyncRunItem]:
-    return SyncRunItem.objects.filter(run=run).select_related(
+    """The run's items with the records, documents and dataset items the API shows."""
+    return health_selectors.sync_run_items(run=run).select_related(
         "record", "record__document", "record__document__expense_dataset_item"
     )
 
 
 def sync_run_item_get(*, run: SyncRun, item_id: int) -> SyncRunItem:
     return get_object_or_404(sync_run_items(run=run), pk=item_id)
-
-
-def sync_run_item_last_attempts(*, run: SyncRun, record_ids: list[int]) -> dict[int, SyncAttempt]:
-    """The last attempt of each record within the run: what happened to it there (one query)."""
-    latest: dict[int, SyncAttempt] = {}
-    attempts = SyncAttempt.objects.filter(run=run, record_id__in=record_ids).order_by(
-        "record_id", "-started_at", "-id"
-    )
-    for attempt in attempts.only(
-        "record_id",
-        "status_code",
-        "outcome",
-        "error_message",
-        "explanation",
-        "hint",
-        "error_detail",
-    ):
-        latest.setdefault(attempt.record_id, attempt)
-    return latest
 
 
 def sync_record_list(*, org: Organization) -> QuerySet[SyncRecord]:

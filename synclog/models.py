@@ -55,6 +55,21 @@ class StatusCode(models.IntegerChoices):
     DATA_PUSH = 5130, "Data push error"
 
 
+# A run still in progress after this long shows as 1010 (In progress, over ten minutes).
+LONG_RUNNING = datetime.timedelta(minutes=10)
+
+
+def display_status_q(code: int, now: datetime.datetime) -> models.Q:
+    """Runs whose display_status_code is `code` at `now`, as a query: 1000 and 1010 are both
+    stored as 1000 and split on the run's age, the rule SyncRun.display_status_code applies."""
+    cutoff = now - LONG_RUNNING
+    if code == StatusCode.IN_PROGRESS:
+        return models.Q(status_code=StatusCode.IN_PROGRESS, started_at__gte=cutoff)
+    if code == StatusCode.IN_PROGRESS_LONG:
+        return models.Q(status_code=StatusCode.IN_PROGRESS, started_at__lt=cutoff)
+    return models.Q(status_code=code)
+
+
 class SyncRun(OrgScopedModel):
     """A sync in the API's sense: a bulk re-sync, a force sync, an API sync, a retry of failures."""
 
@@ -103,7 +118,7 @@ class SyncRun(OrgScopedModel):
     def display_status_code(self) -> int:
         if (
             self.status_code == StatusCode.IN_PROGRESS
-            and timezone.now() - self.started_at > datetime.timedelta(minutes=10)
+            and timezone.now() - self.started_at > LONG_RUNNING
         ):
             return StatusCode.IN_PROGRESS_LONG
         return self.status_code

@@ -23,9 +23,11 @@ from api.serializers.syncs import (
 )
 from api.views.base import ApiListView, ApiView
 from integrations.models import Connection
+from integrations.selectors import connection_get, connection_list
 from synclog import services as sync_services
 from synclog.filters_history import STATUS_BY_NAME
 from synclog.models import SyncRecord, SyncRun, SyncRunItem
+from synclog.selectors.health import sync_run_get, sync_run_item_attempts
 
 SYNCS = ["Syncs"]
 RECORDS = ["Sync records"]
@@ -33,7 +35,7 @@ CONNECTIONS = ["Connections"]
 
 
 def _sync_response(run, *, code: int = status.HTTP_200_OK) -> Response:
-    run = selectors.sync_run_get(org=run.org, public_id=run.public_id)
+    run = sync_run_get(org=run.org, public_id=run.public_id)
     return Response(SyncSerializer(run).data, status=code)
 
 
@@ -85,7 +87,7 @@ class SyncListCreateApi(ApiListView):
             dataset_ids=data.validated_data["dataset_ids"],
             actor_label=self.actor_label,
         )
-        runs = [selectors.sync_run_get(org=request.org, public_id=run.public_id) for run in runs]
+        runs = [sync_run_get(org=request.org, public_id=run.public_id) for run in runs]
         syncs = SyncSerializer(runs, many=True).data
         body = {"id": syncs[0]["id"], "status_code": syncs[0]["status_code"], "syncs": syncs}
         return Response(
@@ -106,7 +108,7 @@ class SyncDetailApi(ApiView):
         tags=SYNCS,
     )
     def get(self, request, sync_id):
-        return _sync_response(selectors.sync_run_get(org=request.org, public_id=sync_id))
+        return _sync_response(sync_run_get(org=request.org, public_id=sync_id))
 
 
 class TransactionPagination(ApiCursorPagination):
@@ -120,7 +122,7 @@ class SyncTransactionListApi(ApiListView):
     pagination_class = TransactionPagination
 
     def get_queryset(self):
-        self.run = selectors.sync_run_get(org=self.request.org, public_id=self.kwargs["sync_id"])
+        self.run = sync_run_get(org=self.request.org, public_id=self.kwargs["sync_id"])
         return selectors.sync_run_items(run=self.run)
 
     @api_schema(
@@ -135,7 +137,7 @@ class SyncTransactionListApi(ApiListView):
     def get(self, request, sync_id):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
-        attempts = selectors.sync_run_item_last_attempts(
+        attempts = sync_run_item_attempts(
             run=self.run, record_ids=[item.record_id for item in page]
         )
         data = TransactionSerializer(page, many=True, context={"attempts": attempts}).data
@@ -150,9 +152,9 @@ class SyncTransactionDetailApi(ApiView):
         tags=SYNCS,
     )
     def get(self, request, sync_id, transaction_id: int):
-        run = selectors.sync_run_get(org=request.org, public_id=sync_id)
+        run = sync_run_get(org=request.org, public_id=sync_id)
         item = selectors.sync_run_item_get(run=run, item_id=transaction_id)
-        attempts = selectors.sync_run_item_last_attempts(run=run, record_ids=[item.record_id])
+        attempts = sync_run_item_attempts(run=run, record_ids=[item.record_id])
         return Response(TransactionSerializer(item, context={"attempts": attempts}).data)
 
 
@@ -170,7 +172,7 @@ class SyncRetryFailedApi(ApiView):
     )
     @idempotent
     def post(self, request, sync_id):
-        run = selectors.sync_run_get(org=request.org, public_id=sync_id)
+        run = sync_run_get(org=request.org, public_id=sync_id)
         retry = api_services.sync_retry_failed(run=run, actor_label=self.actor_label)
         return _sync_response(retry, code=status.HTTP_202_ACCEPTED)
 
@@ -230,7 +232,7 @@ class ConnectionListApi(ApiListView):
     serializer_class = ConnectionSerializer
 
     def get_queryset(self):
-        return selectors.connection_list(org=self.request.org)
+        return connection_list(org=self.request.org)
 
     @api_schema(
         summary="List connections",
@@ -250,7 +252,7 @@ class ConnectionDetailApi(ApiView):
         tags=CONNECTIONS,
     )
     def get(self, request, connection_id: int):
-        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        connection = connection_get(org=request.org, connection_id=connection_id)
         return Response(ConnectionSerializer(connection).data)
 
 
@@ -267,7 +269,7 @@ class ConnectionForceSyncApi(ApiView):
     )
     @idempotent
     def post(self, request, connection_id: int):
-        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        connection = connection_get(org=request.org, connection_id=connection_id)
         run = api_services.connection_force_sync(
             org=request.org, connection=connection, actor_label=self.actor_label
         )

@@ -12,7 +12,6 @@ import django_filters
 from django import forms
 from django.db.models import Count, F, QuerySet
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
 from documents.models import Document, DocumentStatus
@@ -61,10 +60,6 @@ def connection_choose(*, connections: list[Connection], connection_id: str | Non
         if str(connection.pk) == str(connection_id):
             return connection
     raise Http404("No such connection.")
-
-
-def connection_get_for_tab(*, org: Organization, connection_id: int) -> Connection:
-    return get_object_or_404(Connection.objects.for_org(org), pk=connection_id)
 
 
 def document_sync_records(*, document: Document, connection: Connection) -> list[SyncRecord]:

@@ -33,10 +33,8 @@ from synclog.models import (
     SyncAttempt,
     SyncRun,
     SyncRunItem,
+    display_status_q,
 )
-
-# A run still in progress after this long is shown as 1010 (SyncRun.display_status_code).
-LONG_RUNNING = datetime.timedelta(minutes=10)
 
 # ?sort= values and the ordering each means; anything else falls back to DEFAULT_RUN_SORT.
 RUN_SORTS: dict[str, tuple] = {
@@ -85,16 +83,6 @@ def _local_day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def _display_code_q(code: int, now: datetime.datetime) -> Q:
-    """Runs whose display_status_code is `code` (1000 and 1010 split on the run's age)."""
-    cutoff = now - LONG_RUNNING
-    if code == StatusCode.IN_PROGRESS:
-        return Q(status_code=StatusCode.IN_PROGRESS, started_at__gte=cutoff)
-    if code == StatusCode.IN_PROGRESS_LONG:
-        return Q(status_code=StatusCode.IN_PROGRESS, started_at__lt=cutoff)
-    return Q(status_code=code)
-
-
 def _search_q(*, org: Organization, query: str) -> Q:
     """A sync id (whole or its first characters), or an organisation name: this organisation's
     own name (every run) or the ledger organisation / connection a run went to."""
@@ -133,7 +121,7 @@ def sync_run_totals(*, org: Organization, filters: RunFilters) -> list[StatusTot
     now = timezone.now()
     counts = _runs_in(org=org, filters=filters).aggregate(
         **{
-            f"code_{code.value}": Count("id", filter=_display_code_q(code, now))
+            f"code_{code.value}": Count("id", filter=display_status_q(code, now))
             for code in StatusCode
         }
     )
@@ -149,7 +137,7 @@ def sync_run_list(
     """The sync history: runs of the period, search and status code, in a whitelisted order."""
     runs = _runs_in(org=org, filters=filters)
     if filters.status_code is not None:
-        runs = runs.filter(_display_code_q(filters.status_code, timezone.now()))
+        runs = runs.filter(display_status_q(filters.status_code, timezone.now()))
     ordering = RUN_SORTS.get(sort, RUN_SORTS[DEFAULT_RUN_SORT])
     return (
         runs.select_related("connection", "actor")
@@ -244,7 +232,14 @@ def sync_run_item_attempts(*, run: SyncRun, record_ids: list[int]) -> dict[int, 
         "record_id", "-started_at", "-id"
     )
     for attempt in attempts.only(
-        "record_id", "status_code", "outcome", "error_message", "explanation", "hint", "started_at"
+        "record_id",
+        "status_code",
+        "outcome",
+        "error_message",
+        "explanation",
+        "hint",
+        "error_detail",
+        "started_at",
     ):
         latest.setdefault(attempt.record_id, attempt)
     return latest
@@ -270,10 +265,6 @@ def sync_run_error_summary(*, run: SyncRun) -> list[dict]:
     return [
         {**group, "label": labels.get(group["status_code"], "Unknown code")} for group in groups
     ]
-
-
-def connection_get(*, org: Organization, connection_id: int) -> Connection:
-    return get_object_or_404(Connection.objects.for_org(org), pk=connection_id)
 
 
 def connection_recent_runs(*, connection: Connection, limit: int = 5) -> list[SyncRun]:

@@ -10,6 +10,7 @@ from django.views import View
 from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
 from documents.selectors import document_get
+from integrations.selectors import connection_get
 from synclog import services
 from synclog.forms_document import ResyncForm
 from synclog.selectors import attempts as selectors
@@ -74,7 +75,7 @@ class DocumentIntegrationLogView(OrgPermissionRequiredMixin, View):
 
     def get(self, request, document_id, connection_id):
         document = document_get(org=request.org, document_id=document_id)
-        connection = selectors.connection_get_for_tab(org=request.org, connection_id=connection_id)
+        connection = connection_get(org=request.org, connection_id=connection_id)
         return render(
             request,
             "synclog/document/_integration_log.html",
@@ -87,7 +88,7 @@ class DocumentResyncView(OrgPermissionRequiredMixin, View):
 
     def post(self, request, document_id, connection_id):
         document = document_get(org=request.org, document_id=document_id)
-        connection = selectors.connection_get_for_tab(org=request.org, connection_id=connection_id)
+        connection = connection_get(org=request.org, connection_id=connection_id)
         form = ResyncForm(request.POST, document=document)
         if form.is_valid():
             entry = form.cleaned_data["entry"]
@@ -120,7 +121,7 @@ class DocumentPushNewView(OrgPermissionRequiredMixin, View):
 
     def post(self, request, document_id, connection_id):
         document = document_get(org=request.org, document_id=document_id)
-        connection = selectors.connection_get_for_tab(org=request.org, connection_id=connection_id)
+        connection = connection_get(org=request.org, connection_id=connection_id)
         try:
             services.resync_as_new_entry(
                 document=document, connection=connection, actor=request.user

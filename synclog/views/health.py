@@ -18,6 +18,7 @@ from django.views import View
 
 from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
+from integrations.selectors import connection_get
 from synclog import services
 from synclog.models import StatusCode, SyncRunItem
 from synclog.selectors import health as selectors
@@ -266,7 +267,7 @@ class RunRetryView(OrgPermissionRequiredMixin, View):
 
 class ConnectionConfigView(HealthView):
     def get(self, request, connection_id):
-        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        connection = connection_get(org=request.org, connection_id=connection_id)
         config = selectors.connection_config(connection=connection)
         return render(
             request,
@@ -282,7 +283,7 @@ class ConnectionConfigView(HealthView):
 
 class ConnectionConfigDownloadView(HealthView):
     def get(self, request, connection_id):
-        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        connection = connection_get(org=request.org, connection_id=connection_id)
         config = selectors.connection_config(connection=connection)
         body = json.dumps(config, indent=2, cls=DjangoJSONEncoder)
         filename = f"{slugify(connection.name) or 'connection'}-{connection.pk}-config.json"
@@ -295,7 +296,7 @@ class ConnectionRecentRunsView(HealthView):
     """The last runs of one connection: a fragment the connection page loads."""
 
     def get(self, request, connection_id):
-        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        connection = connection_get(org=request.org, connection_id=connection_id)
         recent_runs = selectors.connection_recent_runs(connection=connection)
         for run in recent_runs:
             _decorate(run)
