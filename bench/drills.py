@@ -472,9 +472,22 @@ def calls_logged(setup) -> tuple[int, int]:
     return len(calls), len(linked)
 
 
+# A worker whose ledger answer arrived while PostgreSQL was down saves it once the server is
+# back (syncsvc.outages: retries at most 5 s apart). Its lease may run out meanwhile, and another
+# worker then finds the entry and links the records, so that the run is over before the first
+# worker's attempt is in the log: the count waits for it, for at most this long.
+ANSWERS_SAVED_WITHIN_SECONDS = 30.0
+
+
 def call_log_check(emulator, setup, calls_before: int) -> tuple[str, bool]:
     """Every ledger call since `calls_before` is in an attempt's log: (details, all logged)."""
     calls = ledger_calls(emulator, setup) - calls_before
+    with contextlib.suppress(TimeoutError):  # then the figures below say what is missing
+        wait_until(
+            lambda: (counted := calls_logged(setup))[0] >= calls and counted[1] == 0,
+            timeout=ANSWERS_SAVED_WITHIN_SECONDS,
+            interval=0.2,
+        )
     logged, linked_unlogged = calls_logged(setup)
     details = (
         f"ledger_calls={calls} calls_logged={logged} unlogged_calls={calls - logged} "
