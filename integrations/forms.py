@@ -54,6 +54,7 @@ def emulator_urls_by_provider() -> dict[str, str]:
     return {
         Provider.XERO: settings.XERO_EMULATOR_URL.rstrip("/"),
         Provider.QUICKBOOKS: settings.QBO_EMULATOR_URL.rstrip("/"),
+        Provider.MYOB: settings.MYOB_EMULATOR_URL.rstrip("/"),
     }
 
 

@@ -8,6 +8,7 @@ from integrations.crypto import decrypt_json, encrypt_json
 class Provider(models.TextChoices):
     XERO = "xero", "Xero"
     QUICKBOOKS = "quickbooks", "QuickBooks Online"
+    MYOB = "myob", "MYOB Business"
 
 
 class ConnectionStatus(models.TextChoices):

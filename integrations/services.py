@@ -71,7 +71,12 @@ def base_url_validate(base_url: str) -> str:
 
 
 def allowed_emulator_urls() -> set[str]:
-    urls = [settings.XERO_EMULATOR_URL, settings.QBO_EMULATOR_URL, *settings.LEDGER_EMULATOR_URLS]
+    urls = [
+        settings.XERO_EMULATOR_URL,
+        settings.QBO_EMULATOR_URL,
+        settings.MYOB_EMULATOR_URL,
+        *settings.LEDGER_EMULATOR_URLS,
+    ]
     return {url.strip().rstrip("/") for url in urls if url and url.strip()}
 
 

@@ -169,9 +169,9 @@ if not DEBUG and not CREDENTIALS_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("CREDENTIALS_ENCRYPTION_KEYS must be set when DEBUG is off.")
 
 # Ledger connections: the OAuth2 apps' client credentials, and where an emulator may stand in for
-# the real ledger: only at XERO_EMULATOR_URL, QBO_EMULATOR_URL and the addresses in
-# LEDGER_EMULATOR_URLS (never any other port, loopback or not: the server sends the app's client
-# secret there), and never in production unless enabled.
+# the real ledger: only at XERO_EMULATOR_URL, QBO_EMULATOR_URL, MYOB_EMULATOR_URL and the
+# addresses in LEDGER_EMULATOR_URLS (never any other port, loopback or not: the server sends the
+# app's client secret there), and never in production unless enabled.
 XERO_CLIENT_ID = os.environ.get("XERO_CLIENT_ID", "ledgersync-dev")
 XERO_CLIENT_SECRET = os.environ.get("XERO_CLIENT_SECRET", "ledgersync-dev-secret")
 LEDGER_EMULATOR_ALLOWED = env_bool("LEDGER_EMULATOR_ALLOWED", default=DEBUG)
@@ -183,10 +183,16 @@ XERO_EMULATOR_PUBLIC_URL = os.environ.get("XERO_EMULATOR_PUBLIC_URL", "")
 QBO_CLIENT_ID = os.environ.get("QBO_CLIENT_ID", "ledgersync-qbo-dev")
 QBO_CLIENT_SECRET = os.environ.get("QBO_CLIENT_SECRET", "ledgersync-qbo-dev-secret")
 QBO_EMULATOR_URL = os.environ.get("QBO_EMULATOR_URL", "http://127.0.0.1:8125")
+# MYOB: the API key is the OAuth client id and the x-myobapi-key header; its limits hold across
+# every organisation connected with it.
+MYOB_CLIENT_ID = os.environ.get("MYOB_CLIENT_ID", "ledgersync-myob-dev")
+MYOB_CLIENT_SECRET = os.environ.get("MYOB_CLIENT_SECRET", "ledgersync-myob-dev-secret")
+MYOB_EMULATOR_URL = os.environ.get("MYOB_EMULATOR_URL", "http://127.0.0.1:8127")
 # The ledgers a connection can push to: provider (Connection.provider) → connector class.
 LEDGER_CONNECTORS = {
     "xero": "integrations.connectors.xero.XeroConnector",
     "quickbooks": "integrations.connectors.qbo.QboConnector",
+    "myob": "integrations.connectors.myob.MyobConnector",
 }
 # Where users reach this service; links in ledger entries point back here.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")

@@ -86,6 +86,7 @@ DEFAULT_TAX_CODE = "N-T"  # "Not Reportable": a line without a tax rate
 REFRESH_MARGIN = datetime.timedelta(seconds=60)
 BODY_LOG_LIMIT = 4000
 PER_SECOND_RETRY = 1.0
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +226,7 @@ class MyobConnector(Connector):
             },
         )
         self._default_tax_code: str | None = None
+        self._account_uids: dict[str, str] = {}
 
     def close(self) -> None:
         self._client.close()
@@ -494,9 +496,9 @@ class MyobConnector(Connector):
         return [
             LedgerAccount(
                 external_id=account["UID"],
-                # Lines name their account by UID; the DisplayID (6-1100) is what people read.
-                code=account["UID"],
-                name=f"{account.get('DisplayID', '')} {account.get('Name', '')}".strip(),
+                # The account number people read (6-1100); lines send its UID (_account_uid).
+                code=account.get("DisplayID", ""),
+                name=account.get("Name", ""),
                 type=account.get("Type", ""),
                 status="ACTIVE" if account.get("IsActive", True) else "ARCHIVED",
                 account_class=str(account.get("Classification", "")).upper(),
@@ -552,6 +554,23 @@ class MyobConnector(Connector):
             )
             for code in self._rows("GeneralLedger/TaxCode")
         ]
+
+    def _account_uid(self, code: str) -> str:
+        """An account's UID from its number (6-1100), read once per connector; a UID passes."""
+        if GUID.fullmatch(code or ""):
+            return code
+        if code not in self._account_uids:
+            rows = self._rows("GeneralLedger/Account", f"DisplayID eq {_quoted(code)}")
+            if not rows:
+                raise ConfigurationError(
+                    f"MYOB has no account {code}.",
+                    explanation="A category (or the bank account bills are paid from) is mapped "
+                    "to an account number this MYOB company file does not have.",
+                    hint="Map it to an existing MYOB account (Integrations › Mappings), then "
+                    "re-sync.",
+                )
+            self._account_uids[code] = rows[0]["UID"]
+        return self._account_uids[code]
 
     def _default_tax_uid(self) -> str:
         """MYOB needs a tax code on every line and the freight: N-T where we name none."""
@@ -645,7 +664,7 @@ class MyobConnector(Connector):
         if kind == EntryKind.BILL:
             body = {
                 "PayFrom": "Account",
-                "Account": {"UID": payload.account_code},
+                "Account": {"UID": self._account_uid(payload.account_code)},
                 "Supplier": {"UID": document[party]["UID"]},
                 "Date": _wire_date(payload.paid_on),
                 "AmountPaid": amount,
@@ -657,7 +676,7 @@ class MyobConnector(Connector):
         else:
             body = {
                 "DepositTo": "Account",
-                "Account": {"UID": payload.account_code},
+                "Account": {"UID": self._account_uid(payload.account_code)},
                 "Customer": {"UID": document[party]["UID"]},
                 "Date": _wire_date(payload.paid_on),
                 "AmountReceived": amount,
@@ -763,7 +782,7 @@ class MyobConnector(Connector):
                 "Type": "Transaction",
                 "Description": line.description,
                 "Total": _number(line.quantity * line.unit_amount),
-                "Account": {"UID": line.account_code},
+                "Account": {"UID": self._account_uid(line.account_code)},
                 "TaxCode": {"UID": line.tax_type or default_tax},
             }
             if jobs:
@@ -795,28 +814,41 @@ def entry_state(kind: EntryKind, body: dict, *, deleted: bool = False) -> EntryS
         approved=not deleted,  # MYOB has no draft bills: an entry there is approved
         issue_date=_date(body.get("Date")),
         due_date=_date((body.get("Terms") or {}).get("DueDate")),
-        lines=tuple(_line_payload(line) for line in body["Lines"]) if "Lines" in body else None,
+        lines=tuple(_line_payload(line, body.get("Category")) for line in body["Lines"])
+        if "Lines" in body
+        else None,
     )
 
 
-def _line_payload(line: dict) -> LinePayload:
+def _line_payload(line: dict, category: dict | None) -> LinePayload:
+    """A line as we send it: the account by number, the job and the entry's category (MYOB
+    keeps it on the header) as tracking."""
     job = line.get("Job") or {}
-    tracking = ()
+    tracking = []
     if job.get("UID"):
-        tracking = (
+        tracking.append(
             TrackingRef(
                 category_name="Job",
                 option_name=f"{job.get('Number', '')} {job.get('Name', '')}".strip(),
                 category_id="Job",
                 option_id=job["UID"],
-            ),
+            )
+        )
+    if category and category.get("UID"):
+        tracking.append(
+            TrackingRef(
+                category_name="Category",
+                option_name=category.get("Name", ""),
+                category_id="Category",
+                option_id=category["UID"],
+            )
         )
     return LinePayload(
         description=line.get("Description") or "",
         quantity=Decimal(1),
         unit_amount=_money(line.get("Total")),
-        account_code=(line.get("Account") or {}).get("UID", ""),
-        tracking=tracking,
+        account_code=(line.get("Account") or {}).get("DisplayID", ""),
+        tracking=tuple(tracking),
         tax_type=(line.get("TaxCode") or {}).get("UID", ""),
     )
 

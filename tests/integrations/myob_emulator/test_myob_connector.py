@@ -2,6 +2,7 @@
 gets held to MYOB's JSON Schemas (integrations/specs/myob/)."""
 
 import datetime
+from dataclasses import replace
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +17,7 @@ from integrations.connectors.base import (
     LinePayload,
     PaymentPayload,
     TrackingRef,
+    entry_differences,
 )
 from integrations.connectors.errors import (
     AuthError,
@@ -45,7 +47,7 @@ def bill(seeded, number="INV-5001", reference="doc-1", **fields) -> EntryPayload
                 description="Paper",
                 quantity=Decimal("2"),
                 unit_amount=Decimal("50"),
-                account_code=seeded.account("6-1100"),
+                account_code="6-1100",  # the account number; the adapter sends its UID
                 tracking=(
                     TrackingRef("Job", "100 Workshop", "Job", seeded.job("100")),
                     TrackingRef("Category", "Sydney", "Category", seeded.category("SYD")),
@@ -159,7 +161,7 @@ def test_payment_closes_the_bill_and_a_paid_bill_is_booked(myob, seeded, emulato
         PaymentPayload(
             reference="pay-1",
             entry_id=created.external_id,
-            account_code=seeded.account("1-1110"),
+            account_code="1-1110",
             paid_on=datetime.date(2026, 11, 20),
             amount=Decimal("110.00"),
         ),
@@ -214,7 +216,7 @@ def test_invoice_and_customer_payment(myob, seeded, emulator):
         PaymentPayload(
             "rcpt-1",
             created.external_id,
-            seeded.account("1-1110"),
+            "1-1110",
             datetime.date(2026, 11, 21),
             Decimal("220"),
         ),
@@ -356,6 +358,7 @@ def test_lists_use_neutral_kinds_and_offer_jobs_and_categories(myob, seeded):
     assert accounts[seeded.account("1-1110")].kind == AccountKind.BANK
     assert accounts[seeded.account("1-1180")].kind == AccountKind.BANK
     assert accounts[seeded.account("6-1100")].kind == AccountKind.EXPENSE
+    assert accounts[seeded.account("6-1100")].code == "6-1100"
     assert accounts[seeded.account("6-1000")].kind == AccountKind.OTHER  # a header
     assert accounts[seeded.account("6-1900")].status == "ARCHIVED"
     assert accounts[seeded.account("2-1510")].kind == AccountKind.PAYABLE
@@ -390,3 +393,20 @@ def test_every_call_carries_the_api_key_and_version(myob, tap):
     for request in tap.requests:
         assert request.headers["x-myobapi-key"] == "ledgersync-myob-dev"
         assert request.headers["x-myobapi-version"] == "v2"
+
+
+def test_an_unknown_account_number_names_what_to_map(myob, seeded):
+    line = LinePayload("Paper", Decimal(1), Decimal(10), "9-9999", tax_type=seeded.tax("GST"))
+    with pytest.raises(ConfigurationError) as caught:
+        myob.create_entry(bill(seeded, lines=(line,)), idempotency_key="k")
+    assert "9-9999" in str(caught.value)
+
+
+def test_a_read_entry_matches_the_document_it_came_from(myob, seeded):
+    """The state a read gives back compares equal to the payload (no drift reported): the
+    account by its number, the job and the header's category as each line's tracking."""
+    line = bill(seeded).lines[0]
+    payload = bill(seeded, lines=(replace(line, quantity=Decimal(1), unit_amount=Decimal(100)),))
+    created = myob.create_entry(payload, idempotency_key="k1")
+    state = myob.get_entry(kind=EntryKind.BILL, external_id=created.external_id)
+    assert entry_differences(payload, state) == []

@@ -1,0 +1,128 @@
+"""Connecting MYOB in the browser, against the MYOB emulator as a real server on a free loopback
+port: the admin chooses MYOB on the connect form, picks the company file on MYOB's (emulated)
+consent page, maps a category to an account number, a department to a job and the vendor to a
+supplier card, approves a bill, and the bill lands in MYOB: Complete on its Integrations tab and
+a service bill in the emulator's company file. The test plays the worker (push_pending)."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Role
+from integrations.emulators.myob import running_emulator as running_myob_emulator
+from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind, Provider
+from synclog.models import RecordStatus, SyncRecord
+from tests.browser.test_integrations_tab import enqueued, push_pending  # noqa: F401
+from tests.factories import (
+    CategoryFactory,
+    ContactFactory,
+    DepartmentFactory,
+    DocumentFactory,
+    MembershipFactory,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+MAPPINGS_URL = re.compile(r"/integrations/\d+/mappings/$")
+
+
+@pytest.fixture
+def myob_emulator_server(settings):
+    """The MYOB emulator as a real HTTP server on a free loopback port: yields (url, emulator),
+    its address the configured MYOB emulator address for the test."""
+    settings.LEDGER_EMULATOR_ALLOWED = True
+    with running_myob_emulator(port=0) as (url, emulator):
+        settings.MYOB_EMULATOR_URL = url
+        yield url, emulator
+
+
+def message(page, text):
+    return page.locator(".messages .message").filter(has_text=text)
+
+
+def test_admin_connects_myob_maps_and_a_bill_lands_there(
+    page,
+    live_server,
+    screenshot,
+    sign_in_as,
+    myob_emulator_server,
+    enqueued,  # noqa: F811
+):
+    emulator_url, emulator = myob_emulator_server
+    second = emulator.add_company_file("Harbour Bikes (Emulated)")  # a choice of files
+    business_id = second["businessId"]
+    membership = MembershipFactory(role=Role.ADMIN, org__name="Harbour Bikes")
+    admin, org = membership.user, membership.org
+    office = CategoryFactory(org=org, name="Office", code="429")
+    workshop = DepartmentFactory(org=org, name="Workshop")
+    vendor = ContactFactory(org=org, name="Paper Co")
+    bill = DocumentFactory(
+        org=org, contact=vendor, category=office, department=workshop, number="MY-1001"
+    )
+
+    # Connect: MYOB on our form -> the emulator's consent page -> back, mapped.
+    sign_in_as(admin.username)
+    page.get_by_role("link", name="Integrations", exact=True).click()
+    page.get_by_role("combobox", name=re.compile("^Ledger")).select_option(label="MYOB Business")
+    expect(page.get_by_label("Emulator address")).to_have_value(emulator_url)
+    page.get_by_label("Name").fill("MYOB demo")
+    page.get_by_role("button", name="Connect").click()
+
+    page.wait_for_url(f"{emulator_url}/oauth2/account/authorize?*")
+    expect(page.get_by_role("heading", name="Allow access to your MYOB business")).to_be_visible()
+    screenshot("myob-consent")
+    page.get_by_label("Harbour Bikes (Emulated)").check()
+    page.get_by_role("button", name="Allow access").click()
+
+    page.wait_for_url(MAPPINGS_URL)
+    expect(message(page, "Connected to Harbour Bikes (Emulated).")).to_be_visible()
+    connection = Connection.objects.get()
+    assert connection.provider == Provider.MYOB
+    assert connection.tenant_id == business_id  # the callback's businessId
+    assert connection.tenant_name == "Harbour Bikes (Emulated)"
+    assert connection.status == ConnectionStatus.ACTIVE
+
+    # Map: the category to an expense account by its number, the department to a job, the
+    # vendor to a supplier card, and pay bills from the bank account.
+    office_select = page.get_by_label("Office", exact=True)
+    office_select.select_option(label="6-1100 Office Supplies")
+    # Neither a header account nor the bank account is offered for a category.
+    expect(office_select.locator("option", has_text="General Expenses")).to_have_count(0)
+    expect(office_select.locator("option", has_text="Business Bank Account")).to_have_count(0)
+    page.get_by_label("Workshop", exact=True).select_option(label="Job: 100 Workshop")
+    page.get_by_label("Pay bills from").select_option(label="1-1110 Business Bank Account")
+    page.locator("summary", has_text="Vendors").click()
+    page.get_by_label("Paper Co", exact=True).select_option(label="Acme Supplies")
+    page.get_by_role("button", name="Save mappings").click()
+    expect(message(page, "Mappings saved.")).to_be_visible()
+    screenshot("myob-mappings")
+    mapping = Mapping.objects.get(
+        connection=connection, kind=MappingKind.ACCOUNT, local_id=office.pk
+    )
+    accounts = {a["DisplayID"]: a for a in emulator.records("GeneralLedger/Account", business_id)}
+    assert mapping.external_id == accounts["6-1100"]["UID"]
+
+    # Approve the bill; the worker pushes it to MYOB.
+    page.get_by_role("link", name="Documents", exact=True).first.click()
+    page.get_by_role("link", name="MY-1001").click()
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#document-status")).to_have_text("Approved")
+    push_pending()
+
+    record = SyncRecord.objects.get(document=bill)
+    assert record.status == RecordStatus.COMPLETE, record.__dict__
+    page.get_by_role("navigation", name="Document sections").get_by_role(
+        "link", name="Integrations"
+    ).click()
+    state = page.locator(f"#sync-records tbody[data-record-id='{record.pk}']")
+    expect(state).to_contain_text("Complete")
+    screenshot("myob-bill-complete")
+
+    [entry] = emulator.records("Purchase/Bill/Service", business_id)
+    assert entry["UID"] == record.external_id
+    assert entry["SupplierInvoiceNumber"] == "MY-1001"
+    assert entry["Supplier"]["Name"] == "Acme Supplies"
+    assert entry["Lines"][0]["Account"]["DisplayID"] == "6-1100"
+    assert entry["Lines"][0]["Job"]["Name"] == "Workshop"
+    assert emulator.records("Purchase/Bill/Service") == []  # not the other company file
