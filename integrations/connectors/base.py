@@ -137,11 +137,12 @@ def _cents(value) -> Decimal | None:
 
 
 def _line_keys(lines) -> list[tuple]:
+    # A line's amount, not its quantity and unit price apart: QuickBooks' account-based lines
+    # keep the amount alone, so 4 × 20.00 reads back as 1 × 80.00 and is the same line.
     return [
         (
             line.description,
-            Decimal(line.quantity).quantize(Decimal("0.0001")),
-            _cents(line.unit_amount),
+            _cents(Decimal(line.quantity) * Decimal(line.unit_amount)),
             line.account_code,
             sorted((ref.category_name, ref.option_name) for ref in line.tracking),
         )

@@ -1,5 +1,6 @@
-"""Sync engine fixtures: an organisation connected to the in-process Xero emulator, and a
-`drain` that plays the worker: it pushes every due Pending record until none is left."""
+"""Sync engine fixtures: an organisation connected to a ledger's emulator in process (Xero unless
+a test parametrises `provider`), and a `drain` that plays the worker: it pushes every due Pending
+record until none is left."""
 
 import datetime
 import time
@@ -7,15 +8,11 @@ import time
 import pytest
 
 from documents import services as document_services
-from integrations import services as integration_services
-from integrations.models import Connection, Provider
+from integrations.models import Provider
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord
 from synclog.ratelimit import get_rate_limiter
-from tests.ledger_fixtures import EMULATOR_URL, credentials_from_token
-
-# Generous, so that tests about other rules never wait for quota.
-UNLIMITED = {"per_window": 100_000, "window_seconds": 60, "max_concurrent": 100, "per_day": 10**7}
+from tests.ledger_fixtures import UNLIMITED  # noqa: F401 (imported from here by other tests)
 
 
 @pytest.fixture
@@ -47,22 +44,12 @@ def office(category):
 
 
 @pytest.fixture
-def connection(org, ledger, office, enqueued):
-    ledger.set_rate_limits(calls_per_window=100_000, max_concurrent=100, calls_per_day=10**7)
-    connection = Connection.objects.create(
-        org=org,
-        provider=Provider.XERO,
-        name="Xero",
-        base_url=EMULATOR_URL,
-        tenant_id=ledger.default_tenant_id,
-        settings={"payment_account_code": "090", "rate_limits": UNLIMITED},
-    )
-    integration_services.connection_credentials_save(
-        connection=connection, credentials=credentials_from_token(ledger.connect())
-    )
-    accounts = integration_services.connector_for(connection).list_accounts()
-    integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
-    get_rate_limiter().reset(f"connection:{connection.pk}")
+def connection(request, org, provider, ledger_books, office, enqueued):
+    """The organisation connected to the `provider`'s emulator (Xero unless parametrised), its
+    categories mapped; on QuickBooks the conftest's vendor too (QuickBooks takes none by name)."""
+    if provider == Provider.QUICKBOOKS:
+        request.getfixturevalue("vendor")
+    connection = ledger_books.connect_org(org)
     yield connection
     get_rate_limiter().reset(f"connection:{connection.pk}")
 

@@ -22,8 +22,7 @@ from integrations import services as integration_services
 from integrations.models import Connection, Provider
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord
-from tests.ledger_fixtures import credentials_from_token
-from tests.synclog.conftest import UNLIMITED
+from tests.ledger_fixtures import UNLIMITED, credentials_from_token
 
 pytestmark = pytest.mark.django_db
 
