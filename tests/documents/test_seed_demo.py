@@ -32,8 +32,12 @@ DEMO_USERNAMES = (
     "initech-clerk",
     "initech-accounting",
     "initech-support",
+    "clearwater",
+    "clearwater-clerk",
+    "clearwater-accounting",
+    "clearwater-support",
 )
-DEMO_SLUGS = ["demo", "globex", "initech"]
+DEMO_SLUGS = ["demo", "globex", "initech", "clearwater"]
 
 
 def seed(*args: str) -> str:
@@ -173,3 +177,32 @@ def test_a_demo_seeded_before_initech_gets_it_on_the_next_run():
     assert after == before
     assert set(printed_logins(output)) == set(DEMO_USERNAMES)
     assert authenticate(username="initech-clerk", password="ledgersync-demo") is not None
+
+
+def test_clearwater_is_an_ap_team_of_its_own_on_the_myob_emulators_names():
+    from integrations.emulators.myob import seed as myob_seed
+
+    seed()
+
+    clearwater = Organization.objects.get(slug="clearwater", currency="AUD")
+    members = Membership.objects.filter(org=clearwater)
+    assert set(members.values_list("role", flat=True)) == set(Role.values)
+    assert not Membership.objects.filter(user__in=members.values("user")).exclude(org=clearwater)
+    bills = Document.objects.for_org(clearwater).filter(kind=DocumentKind.BILL)
+    assert set(bills.values_list("status", flat=True)) == set(DocumentStatus.values)
+    assert Payment.objects.for_org(clearwater).exists()
+    # Each vendor, category and department has its namesake in the MYOB company file (active
+    # supplier cards, detail accounts, detail jobs): the admin maps them by picking the name.
+    suppliers = {name for _, name, active in myob_seed.SUPPLIER_CARDS if active}
+    vendors = set(Contact.objects.for_org(clearwater).values_list("name", flat=True))
+    assert vendors and vendors <= suppliers
+    accounts = {
+        name
+        for _, name, _, kind, header, active in myob_seed.CHART
+        if kind == "Expense" and active and not header
+    }
+    categories = set(Category.objects.for_org(clearwater).values_list("name", flat=True))
+    assert categories and categories <= accounts
+    jobs = {name for _, name, header in myob_seed.JOB_LIST if not header}
+    departments = set(Department.objects.for_org(clearwater).values_list("name", flat=True))
+    assert departments and departments <= jobs

@@ -1,8 +1,9 @@
 """Seed the demo organisations with users, contacts and documents in every state.
 
-Demo Company and Globex Ltd are the Xero teams; Initech Inc. is the AP team on QuickBooks Online,
-with users of its own and the vendors and classes the QuickBooks emulator's companies hold, so
-that mapping them after Connect is a matter of picking the same names.
+Demo Company and Globex Ltd are the Xero teams; Initech Inc. is the AP team on QuickBooks Online
+and Clearwater Workshop the one on MYOB, each with users of its own and the vendors and classes
+(jobs) its ledger emulator's companies hold, so that mapping them after Connect is a matter of
+picking the same names.
 
 Organisations, users and memberships have no services, so they are written here; everything
 else goes through documents.services, so the demo data obeys the rules that hand-entered data does.
@@ -260,9 +261,36 @@ INITECH = OrgSpec(
     clerk="initech-clerk",
     approver="initech",
 )
+# An AP team on MYOB (Australia, AUD). Its vendors, categories and departments are named like
+# the MYOB emulator's company files' suppliers, accounts and jobs (integrations/emulators/myob/
+# seed.py): MYOB takes a supplier card's UID on every bill, never a name.
+CLEARWATER = OrgSpec(
+    slug="clearwater",
+    name="Clearwater Workshop Pty Ltd",
+    currency="AUD",
+    category_codes=("429", "445", "469"),
+    departments=("Workshop", "Field Service"),  # the emulator's jobs
+    vendors=(
+        ("Acme Supplies", "429"),
+        ("Bright Power", "445"),
+        ("Harbour Property Group", "469"),
+    ),
+    bills={
+        DRAFT: 2,
+        AWAITING: 4,
+        APPROVED: 5,
+        PART_PAID: 2,
+        PAID: 4,
+        PAID_IN_TWO: 1,
+        MARKED_PAID: 1,
+        VOID: 1,
+    },
+    clerk="clearwater-clerk",
+    approver="clearwater",
+)
 # Organisations of other ledgers' teams, seeded after the first two: a demo database made before
 # one was added gets it on the next run, without a --reset. Each is seeded by _seed_team.
-LEDGER_TEAMS = (INITECH,)
+LEDGER_TEAMS = (INITECH, CLEARWATER)
 ALL_SLUGS = [DEMO.slug, GLOBEX.slug, *(spec.slug for spec in LEDGER_TEAMS)]
 
 
@@ -294,6 +322,13 @@ USERS = (
     UserSpec("initech-clerk", "Peter", "Gibbons", (("initech", Role.AP_CLERK, False),)),
     UserSpec("initech-accounting", "Joanna", "Harper", (("initech", Role.ACCOUNTING_SYNC, True),)),
     UserSpec("initech-support", "Samir", "Nagheenanajar", (("initech", Role.SUPPORT, False),)),
+    # Clearwater Workshop's team on MYOB, one user per role.
+    UserSpec("clearwater", "Mia", "Nguyen", (("clearwater", Role.ADMIN, True),)),
+    UserSpec("clearwater-clerk", "Jack", "Taylor", (("clearwater", Role.AP_CLERK, False),)),
+    UserSpec(
+        "clearwater-accounting", "Olivia", "Brown", (("clearwater", Role.ACCOUNTING_SYNC, True),)
+    ),
+    UserSpec("clearwater-support", "Noah", "Wilson", (("clearwater", Role.SUPPORT, False),)),
 )
 USERNAMES = [spec.username for spec in USERS]
 
@@ -463,6 +498,10 @@ class _OrgSeeder:
     def _tax_number(self) -> str:
         if self.org.currency == "USD":
             return f"{self.rng.randint(10, 99)}-{self.rng.randint(1000000, 9999999)}"
+        if self.org.currency == "AUD":  # an ABN: 11 digits
+            return f"{self.rng.randint(10, 99)} {self.rng.randint(100, 999)} " + " ".join(
+                str(self.rng.randint(100, 999)) for _ in range(2)
+            )
         return f"EU{self.rng.randint(100000000, 999999999)}"
 
 

@@ -16,6 +16,7 @@ CHART = (
     ("6-1100", "Office Supplies", "Expense", "Expense", False, True),
     ("6-1200", "Rent", "Expense", "Expense", False, True),
     ("6-1300", "Consulting Fees", "Expense", "Expense", False, True),
+    ("6-1400", "Utilities", "Expense", "Expense", False, True),
     ("6-1900", "Old Expenses", "Expense", "Expense", False, False),
 )
 # (Code, Description, Type, Rate)
@@ -29,6 +30,7 @@ SUPPLIER_CARDS = (
     ("SUPP000002", "Office Depot", True),
     ("SUPP000003", "Bright Power", True),
     ("SUPP000004", "Old Supplier", False),
+    ("SUPP000005", "Harbour Property Group", True),
 )
 CUSTOMER_CARDS = (("CUST000001", "Widget Co", True), ("CUST000002", "Harbour Cafe", True))
 JOB_LIST = (("100", "Workshop", False), ("200", "Field Service", False), ("900", "All Jobs", True))
