@@ -16,8 +16,8 @@ from accounts.models import Role
 from documents import services as document_services
 from documents.models import DocumentStatus
 from integrations.models import Connection, Provider
-from synclog import services as sync_services
 from synclog.models import EntryType, RecordStatus, StatusCode, SyncRecord, SyncRun, Trigger
+from synclog.services import marking
 from tests.factories import DocumentFactory, MembershipFactory
 from webhooks import services as webhook_services
 from webhooks import tasks as webhook_tasks
@@ -245,7 +245,7 @@ def _patterns() -> dict[str, tuple]:
 def quiet_workers(monkeypatch, settings):
     """Retries and redeliveries are accepted, but nothing is sent to a broker or a URL."""
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
-    monkeypatch.setattr(sync_services, "sync_records_enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr(marking, "sync_records_enqueue", lambda *args, **kwargs: None)
     monkeypatch.setattr(webhook_tasks.webhook_deliver, "apply_async", lambda *a, **k: None)
 
 

@@ -18,6 +18,8 @@ from integrations.models import Connection, Provider
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, SyncRun, Trigger
 from synclog.ratelimit import get_rate_limiter
+from synclog.services import marking
+from synclog.services import runs as run_services
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import EMULATOR_URL, credentials_from_token
 
@@ -29,7 +31,7 @@ UNLIMITED = {"per_window": 100_000, "window_seconds": 60, "max_concurrent": 100,
 @pytest.fixture
 def no_broker(monkeypatch):
     """Pending records stay in the outbox for the test to push; no task goes to a broker."""
-    monkeypatch.setattr(services, "sync_records_enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr(marking, "sync_records_enqueue", lambda *args, **kwargs: None)
 
 
 def connect_xero(org, ledger) -> Connection:
@@ -159,7 +161,7 @@ def test_a_large_selection_shows_preparing_then_its_progress(
     """Above SYNC_PREPARE_IN_WORKER_OVER the answer comes before the records are marked: the page
     says it is preparing, then follows the run by itself once a worker has prepared it."""
     settings.SYNC_PREPARE_IN_WORKER_OVER = 5
-    monkeypatch.setattr(services, "sync_runs_prepare_enqueue", lambda run_ids: None)
+    monkeypatch.setattr(run_services, "sync_runs_prepare_enqueue", lambda run_ids: None)
     membership = MembershipFactory(role=Role.AP_CLERK, org__name="Acme Inc")
     org = membership.org
     office = CategoryFactory(org=org, name="Office", code="429")

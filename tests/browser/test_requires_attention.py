@@ -32,9 +32,9 @@ MESSAGE = "Category Travel has no Xero mapping."
 
 @pytest.fixture
 def no_broker(monkeypatch):
-    from synclog import services
+    from synclog.services import marking
 
-    monkeypatch.setattr(services, "sync_records_enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr(marking, "sync_records_enqueue", lambda *args, **kwargs: None)
 
 
 def foreign_failure():

@@ -67,9 +67,9 @@ def test_clerk_and_accounting_are_told_who_retries(page, live_server, sign_in_as
 
 
 def test_support_retries_the_group(page, live_server, sign_in_as, failed_run, monkeypatch):
-    from synclog import services
+    from synclog.services import marking
 
-    monkeypatch.setattr(services, "sync_records_enqueue", lambda *args, **kwargs: None)
+    monkeypatch.setattr(marking, "sync_records_enqueue", lambda *args, **kwargs: None)
     org, run = failed_run
     user = MembershipFactory(org=org, role=Role.SUPPORT).user
     sign_in_as(user.username)

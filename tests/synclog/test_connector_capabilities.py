@@ -20,6 +20,7 @@ from integrations.models import Connection, MappingKind, Provider
 from synclog import services
 from synclog.models import Operation, RecordStatus, StatusCode, SyncRecord
 from synclog.ratelimit import Limits, get_rate_limiter
+from synclog.services import quota
 from tests.contract.qbo_contract import ContractCheckingTransport
 from tests.factories import DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import credentials_from_token
@@ -98,17 +99,17 @@ def test_settings_name_each_ledgers_connector():
 
 
 def test_a_connection_gets_its_ledgers_quota(qbo_connection, org):
-    assert services._limits(qbo_connection) == Limits(
+    assert quota._limits(qbo_connection) == Limits(
         per_window=500, window_seconds=60, max_concurrent=10, per_day=720_000
     )
     xero = Connection.objects.create(org=org, provider=Provider.XERO, name="Xero")
-    assert services._limits(xero) == Limits(
+    assert quota._limits(xero) == Limits(
         per_window=60, window_seconds=60, max_concurrent=5, per_day=5000
     )
     # A connection's own setting still overrides one figure, the ledger's others stay.
     qbo_connection.settings = {"rate_limits": {"per_window": 100}}
-    assert services._limits(qbo_connection).per_window == 100
-    assert services._limits(qbo_connection).max_concurrent == 10
+    assert quota._limits(qbo_connection).per_window == 100
+    assert quota._limits(qbo_connection).max_concurrent == 10
 
 
 def test_a_bulk_run_on_quickbooks_goes_in_batches_of_30(
@@ -150,7 +151,7 @@ def test_thirty_new_bills_land_in_quickbooks_in_one_batch_request_weighing_13_ca
     attempt = SyncRecord.objects.filter(run=run).first().attempts.get()
     assert attempt.operation == Operation.CREATE
     used, _ = get_rate_limiter().window_usage(
-        f"connection:{qbo_connection.pk}", services._limits(qbo_connection)
+        f"connection:{qbo_connection.pk}", quota._limits(qbo_connection)
     )
     assert used == 13  # 500 calls / 40 batch requests a minute, rounded up
 

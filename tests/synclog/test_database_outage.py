@@ -13,6 +13,7 @@ from django.db import connection as db_connection
 
 from synclog import services
 from synclog.models import Operation, Outcome, RecordStatus, SyncAttempt, SyncRecord
+from synclog.services import attempt_log
 from tests.synclog.test_batch import approved_bills, run_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,13 +39,13 @@ def outage_after_the_ledger_answers(monkeypatch, settings):
     """The database goes away for two statements right after each push's first ledger call."""
     settings.SYNC_DB_RETRY_SECONDS = 10
     outage = DatabaseOutage(queries=2)
-    record_call = services._AttemptLog.record
+    record_call = attempt_log._AttemptLog.record
 
     def record_and_arm(log, call):
         record_call(log, call)
         outage.armed = True
 
-    monkeypatch.setattr(services._AttemptLog, "record", record_and_arm)
+    monkeypatch.setattr(attempt_log._AttemptLog, "record", record_and_arm)
     with db_connection.execute_wrapper(outage):
         yield outage
 

@@ -18,6 +18,7 @@ from synclog.models import (
     SyncRun,
     Trigger,
 )
+from synclog.services import outcomes as record_outcomes
 from tests.factories import CategoryFactory, DocumentFactory
 
 
@@ -521,7 +522,7 @@ def test_the_ledgers_answer_survives_a_database_outage(
     from django.db import OperationalError
 
     settings.SYNC_DB_RETRY_SECONDS = 10
-    write = services._write_finishes
+    write = record_outcomes._write_finishes
     failures = []
 
     def flaky_write(log, finishes):
@@ -532,7 +533,7 @@ def test_the_ledgers_answer_survives_a_database_outage(
             write(log, finishes)
         raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr(services, "_write_finishes", flaky_write)
+    monkeypatch.setattr(record_outcomes, "_write_finishes", flaky_write)
     record = bill_record(approved_bill)
     assert services.sync_record_push(record_id=record.pk, worker="w") is None
     record.refresh_from_db()

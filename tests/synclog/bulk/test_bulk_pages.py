@@ -22,6 +22,7 @@ from synclog.models import (
     SyncRunItem,
     Trigger,
 )
+from synclog.services import runs as run_services
 from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
 from tests.tenancy import assert_not_found_for_other_tenant
 
@@ -518,7 +519,7 @@ def test_a_large_selection_is_prepared_a_chunk_at_a_time_and_resumes_where_it_st
     documents = approved(org, 4)
     draft = DocumentFactory(org=org, number="DRAFT-1", status=DocumentStatus.DRAFT)
     (run,) = services.bulk_resync(org=org, document_ids=ids_of(documents) + [draft.pk], actor=None)
-    bulk_specs = services._bulk_specs
+    bulk_specs = run_services._bulk_specs
     chunks = []
 
     def worker_lost_at_the_third_chunk(chunk_documents, connection):
@@ -527,7 +528,7 @@ def test_a_large_selection_is_prepared_a_chunk_at_a_time_and_resumes_where_it_st
             raise RuntimeError("the worker was killed")
         return bulk_specs(chunk_documents, connection)
 
-    monkeypatch.setattr(services, "_bulk_specs", worker_lost_at_the_third_chunk)
+    monkeypatch.setattr(run_services, "_bulk_specs", worker_lost_at_the_third_chunk)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         services.sync_run_prepare(run_id=run.pk)
     run.refresh_from_db()
@@ -540,7 +541,7 @@ def test_a_large_selection_is_prepared_a_chunk_at_a_time_and_resumes_where_it_st
     page = member_client().get(progress_url(run))
     assert b"Preparing the re-sync of 5 documents" in page.content
 
-    monkeypatch.setattr(services, "_bulk_specs", bulk_specs)
+    monkeypatch.setattr(run_services, "_bulk_specs", bulk_specs)
     assert services.sync_run_prepare(run_id=run.pk) == run  # the sweep's resent task
     run.refresh_from_db()
     assert (run.preparing, run.total, run.pushed) == (False, 4, 4)

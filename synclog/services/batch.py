@@ -1,0 +1,493 @@
+"""Pushing a batch of one connection's records (bulk, force, retry and API runs): new entries in
+one create call, changed ones in one read and one update call, new payments in one call."""
+
+import dataclasses
+import datetime
+import hashlib
+import time
+import uuid
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from documents.models import Attachment, DocumentStatus
+from integrations.connectors.base import (
+    BatchItemResult,
+    CallRecord,
+    entry_differences,
+)
+from integrations.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    RateLimitedError,
+    TransientError,
+)
+from integrations.models import Connection, ConnectionStatus
+from integrations.payloads import build_payment_payload
+from integrations.selectors import mapping_index
+from integrations.services import (
+    connection_address_error,
+    connector_for,
+)
+from synclog.models import (
+    Operation,
+    RecordStatus,
+    SyncRecord,
+)
+from synclog.ratelimit import Grant, get_rate_limiter
+from synclog.rules import ENTRY_TYPE_FOR_KIND
+from synclog.services.attempt_log import _AttemptLog, _save_answer
+from synclog.services.entries import (
+    _build_payload,
+    _creating,
+    _linked_elsewhere,
+    _payment_refusal,
+    _searches_first,
+    payload_hash,
+)
+from synclog.services.ledger_call import _Retry
+from synclog.services.outcomes import (
+    _Finish,
+    _finish_records,
+    _PushResult,
+    _retry_all,
+    _state_result,
+    _unchanged_result,
+    _wait_for_reauth,
+)
+from synclog.services.push import _push_claimed
+from synclog.services.quota import _caps, _limits, _quota_key
+from synclog.services.refusals import _booked_differences_error, _duplicate_error, _gone_error
+
+
+def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
+    """Push several records of one connection; new entries go to the ledger in one batch call.
+
+    A bulk run of N new bills then costs one create per batch instead of one per bill,
+    which is what fits a month-end backlog under a ledger's quota (Xero: 60 calls a minute;
+    QBO: 40 batch requests a minute). Changed entries are
+    read together and updated together, new payments go together; voids, documents with
+    attachments and payments whose earlier push lost its answer take the one-record path.
+    Returns {record id: seconds} for the records to run again later.
+    """
+    wait = _batch_quota_wait(record_ids)
+    if wait:
+        # No quota now: a batch refused after claiming and building its payloads would cost
+        # that work again at every window (every waiting batch of a month end wakes together).
+        return {pk: wait for pk in record_ids}
+    token = f"{worker}:{uuid.uuid4().hex[:8]}"[:200]
+    now = timezone.now()
+    SyncRecord.objects.filter(pk__in=record_ids, status=RecordStatus.PENDING).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    ).filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now)).update(
+        claimed_by=token,
+        claimed_until=now + datetime.timedelta(seconds=settings.SYNC_LEASE_SECONDS),
+    )
+    records = list(
+        # By id first: claimed_by has no index.
+        SyncRecord.objects.filter(pk__in=record_ids, claimed_by=token)
+        .select_related(
+            "connection",
+            "document",
+            "document__org",
+            "document__contact",
+            "document__category",
+            "document__department",
+            "payment",
+        )
+        .prefetch_related("document__lines")
+        .order_by("pk")
+    )
+    with_attachments = set(
+        Attachment.objects.filter(document_id__in={r.document_id for r in records}).values_list(
+            "document_id", flat=True
+        )
+    )
+    waits: dict[int, float] = {}
+    try:
+        # Entries without attachments go together: new ones in one create call, changed ones in
+        # one read and one update call, unchanged ones end without a call. Voids and attachments
+        # go one by one.
+        together = [
+            record
+            for record in records
+            if not record.is_payment
+            and record.document_id not in with_attachments
+            and (record.external_id or record.document.status != DocumentStatus.VOID)
+        ]
+        if together and together[0].connection.status == ConnectionStatus.ACTIVE:
+            alone, batch_waits = _push_entries_together(together)
+            waits.update(batch_waits)
+        else:
+            alone = together
+        # New payments go together too, after the entries (a bill made just now takes its
+        # payments in the same run). One whose earlier push lost its answer goes alone, with
+        # its own stable idempotency key.
+        payments = [
+            record
+            for record in records
+            if record.is_payment and not record.external_id and not record.unknown_outcome
+        ]
+        if payments and payments[0].connection.status == ConnectionStatus.ACTIVE:
+            alone_payments, payment_waits = _push_payments_together(payments)
+            waits.update(payment_waits)
+        else:
+            alone_payments = payments
+        done = {r.pk for r in together if r not in alone}
+        done |= {r.pk for r in payments if r not in alone_payments}
+        for record in records:
+            if record.pk in done:
+                continue
+            try:
+                wait = _push_claimed(record.pk, token)
+            except _Retry as retry:
+                wait = retry.seconds
+            if wait is not None:
+                waits[record.pk] = wait
+    finally:
+        SyncRecord.objects.filter(pk__in=record_ids, claimed_by=token).update(
+            claimed_by="", claimed_until=None
+        )
+    return waits
+
+
+def _batch_quota_wait(record_ids: list[int]) -> float:
+    connection = (
+        Connection.objects.filter(records__pk=record_ids[0]).first() if record_ids else None
+    )
+    if connection is None or connection.status != ConnectionStatus.ACTIVE:
+        return 0.0
+    limits = _limits(connection)
+    # A batch of first pushes is one request (a search first only after an unknown outcome).
+    calls = min(_caps(connection).batch_call_cost, limits.per_window)
+    return get_rate_limiter().wait_for(_quota_key(connection), limits, calls=calls)
+
+
+def _push_entries_together(
+    records: list[SyncRecord],
+) -> tuple[list[SyncRecord], dict[int, float]]:
+    """Unchanged entries end as no-ops, new ones are created in one call, changed ones read and
+    updated together; returns the records left to the one-record path (voids, entries known
+    booked) and {record id: seconds to wait}."""
+    connection = records[0].connection
+    log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
+    mappings = mapping_index(connection=connection)
+    payloads, digests, unusable, unchanged, new, alone = {}, {}, [], [], [], []
+    changed: list[SyncRecord] = []
+    address_error = connection_address_error(connection)
+    if address_error is not None:  # nothing goes out: every record fails with the reason
+        _finish_records(
+            log, [_Finish(r, error=address_error, operation=Operation.NONE) for r in records]
+        )
+        return [], {}
+    for record in records:
+        try:
+            payloads[record.pk] = _build_payload(
+                record.document, connection=connection, mappings=mappings
+            )
+        except ConnectorError as error:  # a missing mapping: nothing was sent
+            unusable.append(_Finish(record, error=error, operation=Operation.NONE))
+            continue
+        digests[record.pk] = payload_hash(payloads[record.pk])
+        if not record.external_id:
+            new.append(record)
+        elif digests[record.pk] == record.payload_hash:
+            unchanged.append(_Finish(record, result=_unchanged_result(record, digests[record.pk])))
+        elif record.booked or payloads[record.pk].voided:
+            # A known refusal ends without a call, and a void is its own kind of write:
+            # the one-record path has both.
+            alone.append(record)
+        else:
+            changed.append(record)
+    # Written before any call, so that these attempts do not show the batch's calls.
+    _finish_records(log, unusable + unchanged)
+    waits: dict[int, float] = {}
+    # One call per kind of entry: card and bank expenses are spend money, others bills.
+    for kind in dict.fromkeys(payloads[record.pk].kind for record in new):
+        same = [record for record in new if payloads[record.pk].kind == kind]
+        waits.update(_push_new_entries(same, payloads, digests, log))
+    for kind in dict.fromkeys(payloads[record.pk].kind for record in changed):
+        same = [record for record in changed if payloads[record.pk].kind == kind]
+        batch_log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
+        waits.update(_update_entries_together(same, payloads, digests, batch_log))
+    return alone, waits
+
+
+def _update_entries_together(
+    records: list[SyncRecord], payloads: dict, digests: dict[int, str], log: _AttemptLog
+) -> dict[int, float]:
+    """Changed entries of a batch: one read of them all (Xero: GET /Invoices?IDs=…), then one
+    write of those the ledger does not hold as the document says already. An entry that
+    matches costs no write (2040), one paid or voided there fails with the reason and no
+    refused write, the others are updated together, each answered on its own."""
+    connection = records[0].connection
+    ledger = connection.get_provider_display()
+    limiter = get_rate_limiter()
+    quota_key = _quota_key(connection)
+    limits = _limits(connection)
+    grant = limiter.try_acquire(
+        quota_key,
+        limits,
+        # One read of them all, then one batch request of updates.
+        calls=min(1 + _caps(connection).batch_call_cost, limits.per_window),
+        lease_seconds=30 + 2 * settings.LEDGER_HTTP_TIMEOUT_SECONDS,
+    )
+    if not isinstance(grant, Grant):
+        return {record.pk: float(grant) for record in records}
+    connector = connector_for(connection, record_call=log.record)
+    kind = payloads[records[0].pk].kind
+    waits: dict[int, float] = {}
+    finishes: list[_Finish] = []
+
+    def unfinished() -> list[SyncRecord]:
+        done = {finish.record.pk for finish in finishes}
+        return [record for record in records if record.pk not in done]
+
+    try:
+        states = connector.get_entries(kind=kind, external_ids=[r.external_id for r in records])
+        read = list(log.calls)  # what a record that ends on the read shows in its log
+        to_update = []
+        for record in records:
+            payload, digest = payloads[record.pk], digests[record.pk]
+            state = states.get(record.external_id)
+            if state is None or state.gone:
+                status = state.status if state is not None else "DELETED"
+                error = _gone_error(ledger, status, record.external_number)
+                finishes.append(_Finish(record, error=error, operation=Operation.NONE, calls=read))
+                continue
+            differences = entry_differences(payload, state)
+            if not differences:
+                result = _state_result(Operation.NOOP, state, digest)
+                finishes.append(_Finish(record, result=result, calls=read))
+            elif state.booked:
+                error = _booked_differences_error(ledger, state, differences)
+                finishes.append(_Finish(record, error=error, operation=Operation.NONE, calls=read))
+            else:
+                to_update.append(record)
+        if to_update:
+            versions = ",".join(f"{record.pk}-v{record.version}" for record in to_update)
+            key = "ls-update-" + hashlib.sha256(versions.encode()).hexdigest()[:40]
+            results = connector.update_entries(
+                [(record.external_id, payloads[record.pk]) for record in to_update],
+                idempotency_key=key,
+            )
+            log.operation = Operation.UPDATE
+            for record, result in zip(to_update, results, strict=True):
+                calls = _own_calls(log.calls, result)
+                if result.error is not None:
+                    finishes.append(_Finish(record, error=result.error, calls=calls))
+                else:
+                    state = _state_result(Operation.UPDATE, result.state, digests[record.pk])
+                    finishes.append(_Finish(record, result=state, calls=calls))
+    except RateLimitedError as error:
+        limiter.pause(quota_key, error.retry_after)
+        waits = _retry_all(unfinished(), log, error, minimum=error.retry_after)
+    except TransientError as error:
+        waits = _retry_all(unfinished(), log, error)
+    except AuthError as error:
+        _wait_for_reauth(connection, unfinished(), log, error)
+    except ConnectorError as error:
+        finishes += [_Finish(record, error=error) for record in unfinished()]
+    finally:
+        limiter.release(grant)
+        connector.close()
+        _finish_records(log, finishes)
+    return waits
+
+
+def _push_new_entries(
+    records: list[SyncRecord], payloads: dict, digests: dict[int, str], log: _AttemptLog
+) -> dict[int, float]:
+    connection = records[0].connection
+    linked = _linked_elsewhere(records)
+    # One call for a batch of first pushes; a search first only for the records that need it.
+    searching = [record for record in records if _searches_first(record, linked)]
+    requests = 2 if searching else 1
+    calls = (1 if searching else 0) + _caps(connection).batch_call_cost
+    limiter = get_rate_limiter()
+    quota_key = _quota_key(connection)
+    limits = _limits(connection)
+    grant = limiter.try_acquire(
+        quota_key,
+        limits,
+        calls=min(calls, limits.per_window),
+        lease_seconds=30 + requests * settings.LEDGER_HTTP_TIMEOUT_SECONDS,
+    )
+    if not isinstance(grant, Grant):
+        return {record.pk: float(grant) for record in records}
+    connector = connector_for(connection, record_call=log.record)
+    kind = payloads[records[0].pk].kind  # one kind a batch (_push_entries_together)
+    waits: dict[int, float] = {}
+    finishes: list[_Finish] = []
+
+    def unfinished() -> list[SyncRecord]:
+        done = {finish.record.pk for finish in finishes}
+        return [record for record in records if record.pk not in done]
+
+    try:
+        found, searched = {}, {record.pk for record in searching}
+        if searching:
+            found = connector.find_entries_many(
+                kind=kind, numbers=[payloads[record.pk].number for record in searching]
+            )
+        to_create = []
+        for record in records:
+            if record.pk not in searched:
+                to_create.append(record)
+                continue
+            # A voided or deleted entry with our reference is history, not this document's.
+            states = [s for s in found.get(payloads[record.pk].reference, []) if not s.gone]
+            if len(states) > 1:
+                error = _duplicate_error(len(states))
+                finishes.append(_Finish(record, error=error, operation=Operation.NONE))
+            elif states:
+                # Made by an earlier attempt whose answer was lost: link it, never a second one.
+                result = _state_result(Operation.LINK, states[0], digests[record.pk])
+                finishes.append(_Finish(record, result=result))
+            else:
+                to_create.append(record)
+        if to_create:
+            versions = ",".join(f"{record.pk}-v{record.version}" for record in to_create)
+            key = "ls-batch-" + hashlib.sha256(versions.encode()).hexdigest()[:40]
+            results = _creating(
+                to_create,
+                lambda: connector.create_entries(
+                    [payloads[record.pk] for record in to_create], idempotency_key=key
+                ),
+            )
+            log.operation = Operation.CREATE
+            for record, result in zip(to_create, results, strict=True):
+                calls = _own_calls(log.calls, result)
+                if result.error is not None:
+                    finishes.append(_Finish(record, error=result.error, calls=calls))
+                else:
+                    state = _state_result(Operation.CREATE, result.state, digests[record.pk])
+                    finishes.append(_Finish(record, result=state, calls=calls))
+    except RateLimitedError as error:
+        limiter.pause(quota_key, error.retry_after)
+        waits = _retry_all(unfinished(), log, error, minimum=error.retry_after)
+    except TransientError as error:
+        waits = _retry_all(unfinished(), log, error)
+    except AuthError as error:
+        _wait_for_reauth(connection, unfinished(), log, error)
+    except ConnectorError as error:
+        finishes += [_Finish(record, error=error) for record in unfinished()]
+    finally:
+        limiter.release(grant)
+        connector.close()
+        # Whatever went wrong afterwards, what the ledger answered for these is kept.
+        _finish_records(log, finishes)
+    return waits
+
+
+def _push_payments_together(
+    records: list[SyncRecord],
+) -> tuple[list[SyncRecord], dict[int, float]]:
+    """New payments whose bill entry exists go to the ledger in one call, each answered on its
+    own (a refused one fails alone, in its own document's log). Returns the records left to the
+    one-record path (their bill is not in the ledger yet: it goes first there) and
+    {record id: seconds to wait}."""
+    connection = records[0].connection
+    bills = {
+        bill.document_id: bill
+        for bill in SyncRecord.objects.filter(
+            connection=connection,
+            document_id__in={record.document_id for record in records},
+            payment__isnull=True,
+            entry_type__in=set(ENTRY_TYPE_FOR_KIND.values()),
+        )
+    }
+    log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
+    payloads, ready, alone, unusable = {}, [], [], []
+    for record in records:
+        bill = bills.get(record.document_id)
+        if bill is None or not bill.external_id:
+            alone.append(record)
+            continue
+        try:
+            payloads[record.pk] = build_payment_payload(
+                record.payment, connection=connection, entry_external_id=bill.external_id
+            )
+        except ConnectorError as error:  # no payment account: nothing was sent
+            unusable.append(_Finish(record, error=error, operation=Operation.NONE))
+            continue
+        ready.append(record)
+    _finish_records(log, unusable)
+    if not ready:
+        return alone, {}
+    limiter = get_rate_limiter()
+    quota_key = _quota_key(connection)
+    limits = _limits(connection)
+    grant = limiter.try_acquire(
+        quota_key,
+        limits,
+        calls=min(_caps(connection).batch_call_cost, limits.per_window),
+        lease_seconds=30 + settings.LEDGER_HTTP_TIMEOUT_SECONDS,
+    )
+    if not isinstance(grant, Grant):
+        return alone, {record.pk: float(grant) for record in ready}
+    connector = connector_for(connection, record_call=log.record)
+    waits: dict[int, float] = {}
+    finishes: list[_Finish] = []
+    # Keyed by the bill entries too, as one payment alone is (see _push_payment).
+    parts = ",".join(f"{r.pk}-{bills[r.document_id].external_id}" for r in ready)
+    key = "ls-payments-" + hashlib.sha256(parts.encode()).hexdigest()[:40]
+    try:
+        results = _creating(
+            ready,
+            lambda: connector.create_payments(
+                [payloads[record.pk] for record in ready], idempotency_key=key
+            ),
+        )
+        log.operation = Operation.CREATE
+        # Before a refusal's read of its bill joins the log: each keeps its own element.
+        batch_calls = list(log.calls)
+        paid_bills = []
+        for record, result in zip(ready, results, strict=True):
+            calls = _own_calls(batch_calls, result)
+            if result.error is not None:
+                bill = bills[record.document_id]
+                error = _payment_refusal(record, bill, connector, log, result.error)
+                finishes.append(_Finish(record, error=error, calls=calls))
+                continue
+            pushed = _PushResult(
+                operation=Operation.CREATE,
+                external_id=result.state.external_id,
+                amount=result.state.amount,
+                booked=True,
+                payload_hash=payload_hash(payloads[record.pk]),
+            )
+            finishes.append(_Finish(record, result=pushed, calls=calls))
+            paid_bills.append(bills[record.document_id].pk)
+        if paid_bills and _caps(connection).paid_entry_is_booked:
+            # A bill with a payment is booked in the ledger: it takes no edit any more.
+            _save_answer(
+                log, lambda: SyncRecord.objects.filter(pk__in=paid_bills).update(booked=True)
+            )
+    except RateLimitedError as error:
+        limiter.pause(quota_key, error.retry_after)
+        waits = _retry_all(ready, log, error, minimum=error.retry_after)
+    except TransientError as error:
+        waits = _retry_all(ready, log, error)
+    except AuthError as error:
+        _wait_for_reauth(connection, ready, log, error)
+    except ConnectorError as error:
+        finishes = [_Finish(record, error=error) for record in ready]
+    finally:
+        limiter.release(grant)
+        connector.close()
+        _finish_records(log, finishes)
+    return alone, waits
+
+
+def _own_calls(calls: list[CallRecord], result: BatchItemResult) -> list[CallRecord] | None:
+    """The batch's calls as one document's log shows them: the create call (the last) with its
+    own element of the request and the answer, when the connector gave them."""
+    if not calls or not (result.request_body or result.response_body):
+        return None
+    *before, create = calls
+    own = dataclasses.replace(
+        create, request_body=result.request_body, response_body=result.response_body
+    )
+    return [*before, own]

@@ -1,0 +1,254 @@
+"""Marking records Pending and sending their tasks (DESIGN §4.1, §4.9).
+
+Document changes mark records Pending in the caller's transaction and enqueue a task on commit;
+Pending records are the outbox (the sweep resends what the broker lost)."""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import Organization
+from documents.models import Document, DocumentKind, Payment
+from integrations.models import Connection
+from synclog.models import (
+    RecordStatus,
+    SyncRecord,
+    SyncRun,
+    SyncRunItem,
+    Trigger,
+)
+from synclog.rules import (
+    BATCHED_TRIGGERS,
+    COLLECTING_STATUSES,
+    ENTRY_TYPE_FOR_KIND,
+    PAYMENT_TYPE_FOR_KIND,
+    QUEUE_FOR_TRIGGER,
+    SYNCABLE_STATUSES,
+    UNSYNCED_FIELDS,
+)
+from synclog.services.quota import _provider_caps
+
+logger = logging.getLogger(__name__)
+
+
+FIELD_REASONS = {
+    "number": "number changed",
+    "contact": "contact changed",
+    "issue_date": "issue date changed",
+    "due_date": "due date changed",
+    "currency": "currency changed",
+    "total": "amount changed",
+    "category": "category changed",
+    "department": "department changed",
+    "description": "description changed",
+    "lines": "lines changed",
+}
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """One entry of one document to (re)push: the bill/invoice itself, or one payment of it."""
+
+    document_id: int
+    entry_type: str
+    payment_id: int | None = None
+
+
+def _entry_specs(
+    document_id: int, kind: str, *, entry: bool, payment_ids: Iterable[int]
+) -> list[EntrySpec]:
+    specs = []
+    if entry:
+        specs.append(EntrySpec(document_id, ENTRY_TYPE_FOR_KIND[kind]))
+    specs.extend(
+        EntrySpec(document_id, PAYMENT_TYPE_FOR_KIND[kind], payment_id)
+        for payment_id in payment_ids
+    )
+    return specs
+
+
+def _mark_pending(
+    *,
+    connection: Connection,
+    specs: list[EntrySpec],
+    reason: str,
+    trigger: str,
+    actor=None,
+    run: SyncRun | None = None,
+) -> list[int]:
+    """Create the missing records and make all of them Pending, in a fixed number of queries."""
+    if not specs:
+        return []
+    document_ids = {spec.document_id for spec in specs}
+
+    def existing() -> dict[tuple, int]:
+        rows = SyncRecord.objects.filter(
+            connection=connection, document_id__in=document_ids
+        ).values_list("id", "document_id", "entry_type", "payment_id")
+        return {(doc, entry_type, payment): pk for pk, doc, entry_type, payment in rows}
+
+    known = existing()
+    keys = [(spec.document_id, spec.entry_type, spec.payment_id) for spec in specs]
+    missing = [key for key in keys if key not in known]
+    if missing:
+        SyncRecord.objects.bulk_create(
+            [
+                SyncRecord(
+                    org_id=connection.org_id,
+                    connection=connection,
+                    document_id=document_id,
+                    entry_type=entry_type,
+                    payment_id=payment_id,
+                )
+                for document_id, entry_type, payment_id in missing
+            ],
+            # A concurrent request may have made the same record: the unique constraints decide.
+            ignore_conflicts=True,
+        )
+        known = existing()
+    ids = [known[key] for key in keys]
+    changes = {
+        "status": RecordStatus.PENDING,
+        "version": F("version") + 1,
+        "pending_reason": reason[:200],
+        "pending_trigger": trigger,
+        "pending_actor": actor if getattr(actor, "is_authenticated", False) else None,
+        "attempt_count": 0,
+        "next_retry_at": None,
+        "updated_at": timezone.now(),
+    }
+    if run is not None:
+        changes["run"] = run
+        SyncRunItem.objects.bulk_create(
+            [SyncRunItem(run=run, record_id=pk) for pk in ids], ignore_conflicts=True
+        )
+    records = SyncRecord.objects.filter(pk__in=ids)
+    if run is None:
+        # A change outside any run detaches finished records from their old run.
+        records.exclude(status=RecordStatus.PENDING).update(run=None)
+    records.update(**changes)
+    return ids
+
+
+def sync_records_enqueue(record_ids: list[int], *, trigger: str, countdown: float = 0) -> None:
+    """Send the records' tasks to the queue of their trigger, after the current transaction."""
+    if not record_ids:
+        return
+
+    def send():
+        from synclog.tasks import sync_batch, sync_record
+
+        queue = QUEUE_FOR_TRIGGER.get(trigger, "sync")
+        records = SyncRecord.objects.filter(pk__in=record_ids)
+        records.update(enqueued_at=timezone.now())
+        if trigger in BATCHED_TRIGGERS and len(record_ids) > 1:
+            # Bulk work goes in batches per connection (see sync_batch_push).
+            by_connection: dict[tuple[int, str], list[int]] = {}
+            for pk, connection_id, provider in records.values_list(
+                "pk", "connection_id", "connection__provider"
+            ):
+                by_connection.setdefault((connection_id, provider), []).append(pk)
+            messages = [
+                (sync_batch, sorted(ids[start : start + size]))
+                for (_, provider), ids in by_connection.items()
+                # As many as the ledger takes in one batch request, at most SYNC_BATCH_SIZE.
+                for size in [min(settings.SYNC_BATCH_SIZE, _provider_caps(provider).batch_size)]
+                for start in range(0, len(ids), size)
+            ]
+        else:
+            messages = [(sync_record, record_id) for record_id in record_ids]
+        for index, (task, argument) in enumerate(messages):
+            try:
+                task.apply_async(args=[argument], countdown=countdown, queue=queue)
+            except Exception:
+                # The broker is down. The change itself is saved and its records are Pending
+                # (the outbox): the next sweep sends them, so the user's action must not fail.
+                unsent = [
+                    pk
+                    for _, arg in messages[index:]
+                    for pk in (arg if isinstance(arg, list) else [arg])
+                ]
+                SyncRecord.objects.filter(pk__in=unsent).update(enqueued_at=None)
+                logger.warning("Broker unavailable: %d records left to the sweep", len(unsent))
+                return
+
+    transaction.on_commit(send)
+
+
+def request_sync(
+    *,
+    document: Document,
+    reason: str,
+    trigger: str = Trigger.AUTO,
+    actor=None,
+    entry: bool = True,
+    payments: Iterable[Payment] = (),
+) -> list[int]:
+    """Called by the document services in their transaction: the ledger must learn of a change.
+
+    Drafts and documents awaiting approval never sync; a document that was never pushed and is
+    now void has nothing to push.
+    """
+    if document.status not in SYNCABLE_STATUSES or document.kind not in ENTRY_TYPE_FOR_KIND:
+        return []
+    if document.kind == DocumentKind.EXPENSE and _held_in_dataset(document.pk):
+        return []
+    payment_ids = [payment.pk for payment in payments]
+    # The first change goes at once. A change made while the document still waits to be pushed
+    # is coalesced: the waiting push takes it along, so quick successive edits cost one push.
+    waiting = SyncRecord.objects.filter(document=document, status=RecordStatus.PENDING).exists()
+    record_ids = []
+    for connection in Connection.objects.for_org(document.org).filter(
+        status__in=COLLECTING_STATUSES
+    ):
+        specs = _entry_specs(document.pk, document.kind, entry=entry, payment_ids=payment_ids)
+        record_ids += _mark_pending(
+            connection=connection, specs=specs, reason=reason, trigger=trigger, actor=actor
+        )
+    countdown = settings.SYNC_COALESCE_SECONDS if waiting else 0
+    sync_records_enqueue(record_ids, trigger=trigger, countdown=countdown)
+    return record_ids
+
+
+def _held_in_dataset(document_id: int) -> bool:
+    """An expense of a staged dataset waits for the sync over its dataset (Codat's model):
+    an edit before then changes what that sync will push, it does not push on its own."""
+    return Document.objects.filter(
+        pk=document_id, expense_dataset_item__dataset__status="staged"
+    ).exists()
+
+
+def request_sync_documents(
+    *, org: Organization, documents: list[Document], reason: str, actor=None
+) -> list[int]:
+    """request_sync for many newly approved documents at once (an expense dataset of an
+    organisation that syncs on push): the same records and tasks, in a fixed number of queries."""
+    specs = [
+        spec
+        for document in documents
+        if document.status in SYNCABLE_STATUSES and document.kind in ENTRY_TYPE_FOR_KIND
+        for spec in _entry_specs(document.pk, document.kind, entry=True, payment_ids=())
+    ]
+    record_ids = []
+    for connection in Connection.objects.for_org(org).filter(status__in=COLLECTING_STATUSES):
+        record_ids += _mark_pending(
+            connection=connection, specs=specs, reason=reason, trigger=Trigger.AUTO, actor=actor
+        )
+    sync_records_enqueue(record_ids, trigger=Trigger.AUTO)
+    return record_ids
+
+
+def reason_for_changes(changed_fields: Iterable[str]) -> str:
+    reasons = [FIELD_REASONS.get(name, f"{name} changed") for name in sorted(changed_fields)]
+    return ", ".join(reasons)
+
+
+def request_sync_for_update(*, document: Document, changed_fields: Iterable[str], actor) -> None:
+    synced = set(changed_fields) - UNSYNCED_FIELDS
+    if synced:
+        request_sync(document=document, reason=reason_for_changes(synced), actor=actor)

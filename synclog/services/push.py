@@ -1,0 +1,199 @@
+"""The push of one record: claim it with a lease (no transaction is held across HTTP), build its
+payload from the document as it is now, push it through the connection's connector, and write
+the attempt, the record and the run together afterwards."""
+
+import datetime
+import time
+import uuid
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    RateLimitedError,
+    TransientError,
+)
+from integrations.models import ConnectionStatus
+from integrations.selectors import mapping_index
+from integrations.services import (
+    connection_address_error,
+    connector_for,
+)
+from synclog.models import (
+    Operation,
+    RecordStatus,
+    SyncRecord,
+    SyncRunItem,
+)
+from synclog.ratelimit import Grant, get_rate_limiter
+from synclog.services.attempt_log import _AttemptLog
+from synclog.services.entries import (
+    _build_payload,
+    _linked_elsewhere,
+    _push_entry,
+    _push_payment,
+    _reads_ledger_first,
+    _searches_first,
+    payload_hash,
+)
+from synclog.services.ledger_call import _Retry
+from synclog.services.outcomes import (
+    _Finish,
+    _finish_records,
+    _PushResult,
+    _retry_later,
+    _unchanged_result,
+    _wait_for_reauth,
+)
+from synclog.services.quota import _caps, _limits, _quota_key
+from synclog.services.refusals import _known_booked_refusal, _reconnect_error
+
+
+def sync_record_push(*, record_id: int, worker: str) -> float | None:
+    """Push one record if it is Pending and due; returns the seconds after which to run again."""
+    # Unique per call: the processes of one worker share its name, and a lease must be ours only.
+    worker = f"{worker}:{uuid.uuid4().hex[:8]}"
+    now = timezone.now()
+    claimed = (
+        SyncRecord.objects.filter(pk=record_id, status=RecordStatus.PENDING)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
+        .update(
+            claimed_by=worker[:200],
+            claimed_until=now + datetime.timedelta(seconds=settings.SYNC_LEASE_SECONDS),
+        )
+    )
+    if not claimed:
+        # Done, claimed by another worker, or waiting for its retry time (a task is scheduled).
+        return None
+    try:
+        return _push_claimed(record_id, worker)
+    except _Retry as retry:
+        return retry.seconds
+    finally:
+        SyncRecord.objects.filter(pk=record_id, claimed_by=worker[:200]).update(
+            claimed_by="", claimed_until=None
+        )
+
+
+def _push_claimed(record_id: int, worker: str) -> float | None:
+    record = SyncRecord.objects.select_related(
+        "connection",
+        "document",
+        "document__org",
+        "document__contact",
+        "document__category",
+        "document__department",
+        "payment",
+    ).get(pk=record_id)
+    connection = record.connection
+    if connection.status != ConnectionStatus.ACTIVE:
+        # needs_reauth, disabled, disconnected: the record waits; reconnect or enable resumes it.
+        if connection.status == ConnectionStatus.NEEDS_REAUTH and _in_open_run(record):
+            # A sync waits for it: tell it why now (4220), not after the reconnect.
+            log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
+            _wait_for_reauth(
+                connection, [record], log, _reconnect_error(connection), mark_connection=False
+            )
+        return None
+    log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
+    address_error = connection_address_error(connection)
+    if address_error is not None:  # e.g. an emulator address after emulators were switched off
+        _fail(record, log, address_error)
+        return None
+    payload = digest = None
+    if not record.is_payment:
+        try:
+            payload = _build_payload(
+                record.document,
+                connection=connection,
+                mappings=mapping_index(connection=connection),
+            )
+        except ConnectorError as error:  # a missing mapping: nothing was sent
+            _fail(record, log, error)
+            return None
+        digest = payload_hash(payload)
+        refusal = _known_booked_refusal(record, digest)
+        if refusal is not None:
+            _fail(record, log, refusal)
+            return None
+    linked = _linked_elsewhere([record]) if payload is not None else set()
+    expected = _expected_calls(record, payload, digest, linked)
+    if expected == 0:
+        # Nothing to send (an unchanged entry, a pushed payment): no quota, no connector.
+        log.operation = Operation.NOOP
+        return _complete(record, log, _unchanged_result(record, digest))
+    limiter = get_rate_limiter()
+    quota_key = _quota_key(connection)
+    limits = _limits(connection)
+    calls = min(expected, limits.per_window)
+    # The lease outlives the slowest push: every call may take the whole HTTP timeout.
+    lease = 30 + calls * settings.LEDGER_HTTP_TIMEOUT_SECONDS
+    grant = limiter.try_acquire(quota_key, limits, calls=calls, lease_seconds=lease)
+    if not isinstance(grant, Grant):
+        # No quota now: the task comes back when there is, instead of sleeping in a worker.
+        raise _Retry(float(grant))
+    connector = connector_for(connection, record_call=log.record)
+    try:
+        if record.is_payment:
+            result = _push_payment(record, connector, log)
+        else:
+            result = _push_entry(record, payload, digest, connector, log, linked=linked)
+    except RateLimitedError as error:
+        limiter.pause(quota_key, error.retry_after)
+        return _retry_later(record, log, error, minimum=error.retry_after)
+    except TransientError as error:
+        return _retry_later(record, log, error)
+    except AuthError as error:
+        _wait_for_reauth(connection, [record], log, error)
+        return None
+    except ConnectorError as error:
+        _fail(record, log, error)
+        return None
+    finally:
+        limiter.release(grant)
+        connector.close()
+    return _complete(record, log, result)
+
+
+def _in_open_run(record: SyncRecord) -> bool:
+    return SyncRunItem.objects.filter(
+        record_id=record.pk, outcome=SyncRunItem.Outcome.PENDING
+    ).exists()
+
+
+def _expected_calls(
+    record: SyncRecord, payload, digest: str | None, linked: Iterable[int] = ()
+) -> int:
+    """The ledger calls this push will make (the quota it asks for); 0 when nothing is to send."""
+    if record.is_payment:
+        # Ledgers do not edit payments: one pushed once is done. After a lost answer, a look
+        # on the bill comes first.
+        return 0 if record.external_id else (2 if record.unknown_outcome else 1)
+    if not record.external_id and payload.voided:
+        return 0  # voided before it ever reached the ledger: nothing to void there
+    uploaded = set(record.uploaded_attachment_ids)
+    uploads = sum(
+        1 for pk in record.document.attachments.values_list("pk", flat=True) if pk not in uploaded
+    )
+    if record.external_id:
+        update = _caps(record.connection).update_calls
+        if _reads_ledger_first(record):
+            return uploads + 1 + update  # read the entry, then update it if it differs
+        return uploads + (0 if digest == record.payload_hash else update)
+    # Not linked yet: a create; a search first where an entry of ours may be there already.
+    return (2 if _searches_first(record, linked) else 1) + uploads
+
+
+def _complete(record: SyncRecord, log: _AttemptLog, result: _PushResult) -> float | None:
+    completed = _finish_records(log, [_Finish(record, result=result)])
+    # Complete only if nothing changed while we pushed; otherwise the new version goes next.
+    return None if completed else 0.0
+
+
+def _fail(record: SyncRecord, log: _AttemptLog, error: ConnectorError) -> None:
+    _finish_records(log, [_Finish(record, error=error)])

@@ -1,0 +1,53 @@
+"""What a connection's ledger allows, as its connector declares it: capabilities, the quota the
+engine keeps to (with the connection's own overrides) and the key that quota is counted under."""
+
+import dataclasses
+import logging
+
+from integrations.connectors import connector_class_for
+from integrations.connectors.base import (
+    Capabilities,
+)
+from integrations.models import Connection
+from synclog.ratelimit import Limits
+
+logger = logging.getLogger(__name__)
+
+
+def _provider_caps(provider: str) -> Capabilities:
+    return connector_class_for(provider).capabilities
+
+
+def _caps(connection: Connection) -> Capabilities:
+    """What the connection's ledger allows and what its calls cost, as its connector says."""
+    return _provider_caps(connection.provider)
+
+
+def connection_quota(*, connection: Connection) -> Limits:
+    """The quota the engine keeps to for a connection (its ledger's, or its own setting's)."""
+    return _limits(connection)
+
+
+def _limits(connection: Connection) -> Limits:
+    """The ledger's declared quota, with what the connection's settings override (tests, or a
+    ledger plan with other limits)."""
+    caps = _caps(connection)
+    declared = Limits(
+        per_window=caps.per_minute,
+        window_seconds=60.0,
+        max_concurrent=caps.max_concurrent,
+        per_day=caps.per_day,
+    )
+    configured = connection.settings.get("rate_limits") or {}
+    allowed = {f.name for f in dataclasses.fields(Limits)}
+    try:
+        return dataclasses.replace(
+            declared, **{key: value for key, value in configured.items() if key in allowed}
+        )
+    except (TypeError, ValueError):
+        logger.warning("Ignoring invalid rate_limits on connection %s", connection.pk)
+        return declared
+
+
+def _quota_key(connection: Connection) -> str:
+    return f"connection:{connection.pk}"

@@ -1,0 +1,138 @@
+"""Status changes of records by hand (DESIGN §4.7), the resume after a reconnect, and the sweep
+that releases expired leases and resends what may have been lost (DESIGN §4.9)."""
+
+import datetime
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Organization
+from integrations.models import Connection, ConnectionStatus
+from synclog.models import (
+    RecordStatus,
+    SyncRecord,
+    SyncRun,
+    SyncRunItem,
+    SyncStatusChange,
+    Trigger,
+)
+from synclog.rules import BATCHED_TRIGGERS
+from synclog.services import marking
+from synclog.services.run_items import _finish_run_items
+from synclog.services.runs import sync_runs_prepare_enqueue
+
+
+@transaction.atomic
+def sync_status_update(
+    *, org: Organization, record_ids: Iterable[int], to_status: int, actor, note: str = ""
+) -> int:
+    """DESIGN §4.7: Failed → Complete after a manual reconcile, or any → Pending for a fresh try.
+
+    Changes only our record, audited with who, when, from and to.
+    """
+    if to_status not in (RecordStatus.COMPLETE, RecordStatus.PENDING):
+        raise ValidationError({"status": "Choose Complete or Pending."})
+    records = list(
+        SyncRecord.objects.for_org(org).select_for_update().filter(pk__in=list(record_ids))
+    )
+    if to_status == RecordStatus.COMPLETE:
+        refused = [r for r in records if r.status != RecordStatus.FAILED]
+        if refused:
+            raise ValidationError(
+                {"status": "Only failed records can be marked Complete (after a manual reconcile)."}
+            )
+    SyncStatusChange.objects.bulk_create(
+        SyncStatusChange(
+            record=record,
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            from_status=record.status,
+            to_status=to_status,
+            note=note[:300],
+        )
+        for record in records
+    )
+    ids = [record.pk for record in records]
+    if to_status == RecordStatus.PENDING:
+        SyncRecord.objects.filter(pk__in=ids).update(
+            status=RecordStatus.PENDING,
+            version=F("version") + 1,
+            pending_reason="status set to Pending",
+            pending_trigger=Trigger.MANUAL,
+            pending_actor=actor if getattr(actor, "is_authenticated", False) else None,
+            attempt_count=0,
+            next_retry_at=None,
+            updated_at=timezone.now(),
+        )
+        marking.sync_records_enqueue(ids, trigger=Trigger.MANUAL)
+    else:
+        # The failure stays in the attempts and the audit; the record itself is now reconciled.
+        SyncRecord.objects.filter(pk__in=ids).update(
+            status=RecordStatus.COMPLETE,
+            last_error_code=None,
+            last_error_message="",
+            last_error_explanation="",
+            last_error_hint="",
+            updated_at=timezone.now(),
+        )
+        # The runs these failed in count them as fixed since (their Retry no longer offers them).
+        _finish_run_items({pk: (SyncRunItem.Outcome.RESOLVED, None) for pk in ids})
+    return len(ids)
+
+
+def connection_resume(*, connection: Connection) -> int:
+    """After a reconnect or enable: push what waited meanwhile."""
+    ids = list(
+        SyncRecord.objects.filter(connection=connection, status=RecordStatus.PENDING).values_list(
+            "pk", flat=True
+        )
+    )
+    with transaction.atomic():
+        SyncRecord.objects.filter(pk__in=ids).update(next_retry_at=None)
+        marking.sync_records_enqueue(ids, trigger=Trigger.SWEEP)
+    return len(ids)
+
+
+def sync_sweep(*, now: datetime.datetime | None = None) -> int:
+    """Beat: release expired leases and re-enqueue Pending records whose task may have been lost
+    (a broker restart, a worker killed before it acknowledged)."""
+    now = now or timezone.now()
+    expired = SyncRecord.objects.filter(claimed_until__lt=now)
+    # A lease that ran out means its push died (a killed worker, a database outage): its task
+    # is gone, so these records go again now, however recently they were sent.
+    expired.filter(status=RecordStatus.PENDING).update(enqueued_at=None)
+    expired.update(claimed_by="", claimed_until=None)
+    stale = now - datetime.timedelta(seconds=settings.SYNC_SWEEP_AFTER_SECONDS)
+    # A bulk backlog waits in its queue for quota a long time: do not resend it every sweep.
+    stale_bulk = now - datetime.timedelta(seconds=settings.SYNC_SWEEP_BULK_AFTER_SECONDS)
+    rows = list(
+        SyncRecord.objects.filter(
+            status=RecordStatus.PENDING,
+            connection__status=ConnectionStatus.ACTIVE,
+            claimed_until__isnull=True,
+        )
+        .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
+        .filter(
+            Q(enqueued_at__isnull=True)
+            | Q(enqueued_at__lt=stale_bulk)
+            | (Q(enqueued_at__lt=stale) & ~Q(pending_trigger__in=list(BATCHED_TRIGGERS)))
+        )
+        .values_list("pk", "pending_trigger")[: settings.SYNC_SWEEP_BATCH]
+    )
+    lost_preparations = list(
+        SyncRun.objects.filter(selection__isnull=False, started_at__lt=stale).values_list(
+            "pk", flat=True
+        )
+    )
+    batched = [pk for pk, trigger in rows if trigger in BATCHED_TRIGGERS]
+    alone = [pk for pk, trigger in rows if trigger not in BATCHED_TRIGGERS]
+    with transaction.atomic():
+        # Bulk work stays in batches (one create per batch of new bills, not per bill) on the
+        # bulk queue; the attempts keep the trigger the records were marked with.
+        marking.sync_records_enqueue(batched, trigger=Trigger.BULK)
+        marking.sync_records_enqueue(alone, trigger=Trigger.SWEEP)
+        sync_runs_prepare_enqueue(lost_preparations)
+    return len(rows)
