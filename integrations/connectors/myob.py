@@ -80,6 +80,12 @@ PAYMENT_RESOURCE = {
     EntryKind.BILL: "Purchase/SupplierPayment",
     EntryKind.INVOICE: "Sale/CustomerPayment",
 }
+# A payment's own words: where the money comes from or goes to, its amount, and how a line
+# names the bill or invoice it pays (NOTES.md: Purchase/SupplierPayment, Sale/CustomerPayment).
+PAYMENT_FIELDS = {
+    EntryKind.BILL: ("PayFrom", "AmountPaid", "Bill", "Purchase"),
+    EntryKind.INVOICE: ("DepositTo", "AmountReceived", "Invoice", "Sale"),
+}
 PAGE = 1000  # $top at most 1000
 NUMBERS_PER_FILTER = 20  # a $filter of ors stays a short URL
 DEFAULT_TAX_CODE = "N-T"  # "Not Reportable": a line without a tax rate
@@ -658,33 +664,17 @@ class MyobConnector(Connector):
 
     def create_payment(self, payload: PaymentPayload, *, idempotency_key: str) -> PaymentState:
         kind, document = self._paid_document(payload.entry_id)
-        party = PARTY[kind]
+        source, amount_key, line_type, link = PAYMENT_FIELDS[kind]
         amount = _number(payload.amount)
-        memo = f"?ref={payload.reference}"
-        if kind == EntryKind.BILL:
-            body = {
-                "PayFrom": "Account",
-                "Account": {"UID": self._account_uid(payload.account_code)},
-                "Supplier": {"UID": document[party]["UID"]},
-                "Date": _wire_date(payload.paid_on),
-                "AmountPaid": amount,
-                "Memo": memo,
-                "Lines": [
-                    {"Type": "Bill", "Purchase": {"UID": document["UID"]}, "AmountApplied": amount}
-                ],
-            }
-        else:
-            body = {
-                "DepositTo": "Account",
-                "Account": {"UID": self._account_uid(payload.account_code)},
-                "Customer": {"UID": document[party]["UID"]},
-                "Date": _wire_date(payload.paid_on),
-                "AmountReceived": amount,
-                "Memo": memo,
-                "Lines": [
-                    {"Type": "Invoice", "Sale": {"UID": document["UID"]}, "AmountApplied": amount}
-                ],
-            }
+        body = {
+            source: "Account",
+            "Account": {"UID": self._account_uid(payload.account_code)},
+            PARTY[kind]: {"UID": document[PARTY[kind]]["UID"]},
+            "Date": _wire_date(payload.paid_on),
+            amount_key: amount,
+            "Memo": f"?ref={payload.reference}",
+            "Lines": [{"Type": line_type, link: {"UID": document["UID"]}, "AmountApplied": amount}],
+        }
         response = self._send(
             "POST", PAYMENT_RESOURCE[kind], params={"returnBody": "true"}, json_body=body
         )
@@ -692,7 +682,7 @@ class MyobConnector(Connector):
 
     def find_payments(self, *, reference: str, entry_id: str) -> list[PaymentState]:
         kind, _ = self._paid_document(entry_id)
-        link = "Purchase" if kind == EntryKind.BILL else "Sale"
+        link = PAYMENT_FIELDS[kind][3]
         rows = self._rows(PAYMENT_RESOURCE[kind], f"Memo eq {_quoted(f'?ref={reference}')}")
         return [
             payment_state(row, entry_id=entry_id)
@@ -823,32 +813,22 @@ def entry_state(kind: EntryKind, body: dict, *, deleted: bool = False) -> EntryS
 def _line_payload(line: dict, category: dict | None) -> LinePayload:
     """A line as we send it: the account by number, the job and the entry's category (MYOB
     keeps it on the header) as tracking."""
-    job = line.get("Job") or {}
-    tracking = []
-    if job.get("UID"):
-        tracking.append(
-            TrackingRef(
-                category_name="Job",
-                option_name=f"{job.get('Number', '')} {job.get('Name', '')}".strip(),
-                category_id="Job",
-                option_id=job["UID"],
-            )
-        )
-    if category and category.get("UID"):
-        tracking.append(
-            TrackingRef(
-                category_name="Category",
-                option_name=category.get("Name", ""),
-                category_id="Category",
-                option_id=category["UID"],
-            )
-        )
+    job, category = line.get("Job") or {}, category or {}
+    named = (
+        ("Job", job, f"{job.get('Number', '')} {job.get('Name', '')}".strip()),
+        ("Category", category, category.get("Name", "")),
+    )
+    tracking = tuple(
+        TrackingRef(category_name=kind, option_name=name, category_id=kind, option_id=link["UID"])
+        for kind, link, name in named
+        if link.get("UID")
+    )
     return LinePayload(
         description=line.get("Description") or "",
         quantity=Decimal(1),
         unit_amount=_money(line.get("Total")),
         account_code=(line.get("Account") or {}).get("DisplayID", ""),
-        tracking=tuple(tracking),
+        tracking=tracking,
         tax_type=(line.get("TaxCode") or {}).get("UID", ""),
     )
 
