@@ -277,7 +277,7 @@ def load_org(
                 CASE WHEN mod(i, %(inv_every)s) = 0 THEN 'INV-' ELSE 'B-' END AS prefix,
                 mod(i * 13, 200) AS age,
                 (%(now)s::date - mod(i * 13, 200)) AS issue,
-                round(50 + mod(i * 7919, 500000) / 100.0, 2) AS total,
+                round(50 + mod(i::bigint * 7919, 500000) / 100.0, 2) AS total,
                 mod(i * 7, 10) < %(paid)s AS paid) x
             """,
             p,
