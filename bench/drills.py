@@ -4,6 +4,7 @@ lost and nothing doubled in the ledger, and every attempt logged.
     python -m bench.drills --documents 2000 --kills 10 --outage-seconds 30   # the issue's sizes
     python -m bench.drills --documents 100 --kills 1 --drills a,c   # a short run
     python -m bench.drills --documents 2000 --drills d   # PostgreSQL restarts, on a server of ours
+    python -m bench.drills --ledger qbo --documents 100 --drills a   # on QuickBooks Online
 
 a) SIGKILL a worker (its whole process group: main process and pool children) --kills times
    during a bulk sync, at least --kill-every seconds apart, each time when a worker holds
@@ -35,6 +36,10 @@ separate `celery beat` re-enqueues Pending records whose task is older than --sw
 (--sweep-bulk-after for records of bulk runs; production waits 900 s there, so that a backlog
 waiting for quota is not re-sent by every sweep).
 Counts come from the emulator's invoices, by our reference (ls-<org>-<document>).
+With --ledger qbo every drill runs against the QuickBooks Online emulator instead (its throttles
+lifted as Xero's limits are; its bills counted by the reference in their PrivateNote). There a
+429 carries no Retry-After and the connector waits Intuit's 60 seconds, so drill c's injected
+429s each pause the connection a minute.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from bench.harness import (
     Bench,
     RedisServer,
     add_common_arguments,
+    add_ledger_argument,
     census,
     log,
     pending_count,
@@ -108,6 +114,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=600.0, help="per drill, seconds")
     parser.add_argument("--loglevel", default="WARNING", help="of the workers (see --keep-logs)")
     add_common_arguments(parser)
+    add_ledger_argument(parser)
     return parser.parse_args(argv)
 
 

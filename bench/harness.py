@@ -319,6 +319,9 @@ class Worker(Process):
 class Emulator:
     """The Xero emulator as a server process, driven through its control API."""
 
+    ledger = "xero"
+    module = "integrations.emulators.xero"
+
     def __init__(self, process: Process, url: str) -> None:
         self.process = process
         self.url = url
@@ -352,6 +355,76 @@ class Emulator:
 
     def close(self) -> None:
         self.http.close()
+
+
+class QboEmulator(Emulator):
+    """The QuickBooks Online emulator as a server process, in the harness's words: a realm is a
+    tenant, and `state()` adds the Xero-shaped keys the scripts read (`calls` and `tenants` by
+    tenant id, each tenant's bills as `invoices` with our reference in `Url`, `tenantId` on
+    every logged request), beside QBO's own `realms`."""
+
+    ledger = "qbo"
+    module = "integrations.emulators.qbo"
+    # Intuit's throttles per realm and app (the emulator's defaults): 500 calls a minute, 10 a
+    # second, 40 batch requests a minute. Its windows are Intuit's minute and second, unscaled.
+    INTUIT_THROTTLES = {
+        "calls_per_minute": 500,
+        "calls_per_second": 10,
+        "batch_calls_per_minute": 40,
+    }
+    UNLIMITED_THROTTLES = {
+        "calls_per_minute": 10**7,
+        "calls_per_second": 10**6,
+        "batch_calls_per_minute": 10**7,
+    }
+
+    def set_rate_limits(self, **limits) -> dict:
+        """Xero's limit names (calls_per_window, ...) mean "lift the throttles": the scripts pass
+        them for runs that are not about quota. QBO's own names set its throttles."""
+        if set(limits) - set(self.INTUIT_THROTTLES):
+            limits = self.UNLIMITED_THROTTLES
+        return self.control("POST", "/throttles", limits)
+
+    def add_tenant(self, name: str) -> str:
+        return self.control("POST", "/realms", {"name": name})["realmId"]
+
+    def connect(self, tenant_id: str) -> dict:
+        return self.control("POST", "/connect", {"realm_id": tenant_id})
+
+    def default_tenant_id(self) -> str:
+        return self.control("GET", "/state")["realms"][0]["realmId"]
+
+    def state(self) -> dict:
+        state = self.control("GET", "/state")
+        state["calls"] = {realm["realmId"]: realm["calls"] for realm in state["realms"]}
+        state["tenants"] = [
+            {
+                "tenantId": realm["realmId"],
+                "refusedCalls": realm["refusedCalls"],
+                # A deleted bill is no longer listed: every one here is live.
+                "invoices": [
+                    {"Url": bill.get("PrivateNote", ""), "Status": "AUTHORISED"}
+                    for bill in realm["entities"]["Bill"]
+                ],
+            }
+            for realm in state["realms"]
+        ]
+        for request in state["requests"]:
+            request["tenantId"] = request.get("realmId", "")
+            request["idempotencyKey"] = request.get("requestid")
+        return state
+
+
+EMULATORS = {emulator.ledger: emulator for emulator in (Emulator, QboEmulator)}
+
+
+def add_ledger_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ledger",
+        choices=sorted(EMULATORS),
+        default="xero",
+        help="the ledger whose emulator the run pushes to (default xero)",
+    )
 
 
 class RedisServer(Process):
@@ -409,6 +482,7 @@ class OrgSetup:
     connection: object
     tenant_id: str
     document_ids: list[int] = field(default_factory=list)
+    ledger: str = "xero"
 
     @property
     def references(self) -> set[str]:
@@ -534,9 +608,11 @@ def setup_org(
     before_connect: Callable | None = None,
 ) -> OrgSetup:
     """An organisation with an admin, a category (account 429), a vendor, `bills` approved
-    bills, and a Xero connection to its own emulator tenant with mapped accounts.
-    `before_connect(org, user, document_ids)` runs before the connection exists (what it does,
-    e.g. recording payments, enqueues no push)."""
+    bills, and a connection to its own tenant of the emulator's ledger with mapped accounts (on
+    QuickBooks the category to Office Supplies and the vendor to a QuickBooks vendor: it takes
+    none by name). `connection_limits` None: the ledger's own quota, as its connector declares
+    it. `before_connect(org, user, document_ids)` runs before the connection exists (what it
+    does, e.g. recording payments, enqueues no push)."""
     from django.contrib.auth import get_user_model
 
     from accounts.models import Membership, Organization, Role
@@ -559,14 +635,16 @@ def setup_org(
         before_connect(org, user, document_ids)
     tenant_id = tenant_id or emulator.add_tenant(name)
     token = emulator.connect(tenant_id)
+    qbo = emulator.ledger == "qbo"
     connection = Connection.objects.create(
         org=org,
-        provider=Provider.XERO,
-        name=f"Xero {name}",
+        provider=Provider.QUICKBOOKS if qbo else Provider.XERO,
+        name=f"{'QuickBooks' if qbo else 'Xero'} {name}",
         base_url=integration_services.base_url_validate(emulator.url),
         tenant_id=tenant_id,
         tenant_name=name,
-        settings={"payment_account_code": "090", "rate_limits": connection_limits},
+        settings={"payment_account_code": "090"}
+        | ({"rate_limits": connection_limits} if connection_limits else {}),
     )
     credentials = OAuthCredentials(
         access_token=token["access_token"],
@@ -576,12 +654,53 @@ def setup_org(
         scope=token.get("scope", ""),
     )
     integration_services.connection_credentials_save(connection=connection, credentials=credentials)
-    accounts = integration_services.connector_for(connection).list_accounts()
-    integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
-    # Setting up cost a call (list_accounts): start every run with a clean quota.
+    if qbo:
+        _map_on_quickbooks(connection, category=category, contact=contact)
+    else:
+        accounts = integration_services.connector_for(connection).list_accounts()
+        integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
+    # Setting up cost calls (the ledger's lists): start every run with a clean quota.
     get_rate_limiter().reset(f"connection:{connection.pk}")
     return OrgSetup(
-        org=org, user=user, connection=connection, tenant_id=tenant_id, document_ids=document_ids
+        org=org,
+        user=user,
+        connection=connection,
+        tenant_id=tenant_id,
+        document_ids=document_ids,
+        ledger=emulator.ledger,
+    )
+
+
+def _map_on_quickbooks(connection, *, category, contact) -> None:
+    """What the admin maps on the page for a QuickBooks company (the emulator's seeded one):
+    the category to Office Supplies, the vendor to a QuickBooks vendor, payments from Checking."""
+    from integrations import services as integration_services
+    from integrations.models import MappingKind
+
+    connector = integration_services.connector_for(connection)
+    try:
+        accounts = {account.name: account for account in connector.list_accounts()}
+        [vendor] = [v for v in connector.list_contacts() if v.name == "Office Supplies Ltd"]
+    finally:
+        connector.close()
+    office = accounts["Office Supplies"]
+    integration_services.mapping_set(
+        connection=connection,
+        kind=MappingKind.ACCOUNT,
+        local_id=category.pk,
+        external_id=office.external_id,
+        external_name=office.name,
+        extra=integration_services.account_mapping_extra(office),
+    )
+    integration_services.mapping_set(
+        connection=connection,
+        kind=MappingKind.CONTACT,
+        local_id=contact.pk,
+        external_id=vendor.external_id,
+        external_name=vendor.name,
+    )
+    integration_services.connection_settings_update(
+        connection=connection, payment_account_code=accounts["Checking"].code
     )
 
 
@@ -687,8 +806,17 @@ def pending_count(setups: Iterable[OrgSetup]) -> int:
     )
 
 
-REQUEST_LOG_SIZE = 1000  # integrations.emulators.xero.app keeps the last 1,000 calls
-ENTRY_TYPE_OF_PATH = {"Invoices": "bill", "Payments": "payment", "BankTransactions": "spend"}
+REQUEST_LOG_SIZE = 1000  # the emulators keep their last 1,000 calls
+ENTRY_TYPE_OF_PATH = {
+    "Invoices": "bill",
+    "Payments": "payment",
+    "BankTransactions": "spend",
+    # QuickBooks Online (/v3/company/{realm}/...): a batch holds entries of one type.
+    "bill": "bill",
+    "billpayment": "payment",
+    "purchase": "spend",
+}
+QBO_PATH = re.compile(r"^/v3/company/[^/]+/([^/?]+)")
 
 
 @dataclass
@@ -728,7 +856,11 @@ def calls_by_type(state: dict, tenant_id: str, since: float) -> CallsByType:
             continue
         if request["status"] in (None, 429):
             continue
-        resource = request["path"].split("/api.xro/2.0/", 1)[-1].split("/", 1)[0]
+        qbo = QBO_PATH.match(request["path"])
+        if qbo:
+            resource = qbo.group(1)
+        else:
+            resource = request["path"].split("/api.xro/2.0/", 1)[-1].split("/", 1)[0]
         entry_type = ENTRY_TYPE_OF_PATH.get(resource, resource.lower())
         calls.setdefault(entry_type, Counter())[request["method"]] += 1
     requests = state["requests"]
@@ -988,15 +1120,18 @@ class Bench:
 
     # processes
     def start_emulator(self, **rate_limits) -> Emulator:
+        """The emulator of the run's ledger (`--ledger`, default Xero), with these limits (in its
+        own words; none: lifted)."""
+        emulator_class = EMULATORS[getattr(self.args, "ledger", "xero")]
         port = free_port()
         process = Process(
             f"emulator-{port}",
-            [sys.executable, "-m", "integrations.emulators.xero", "--port", str(port), "--quiet"],
+            [sys.executable, "-m", emulator_class.module, "--port", str(port), "--quiet"],
             env=self.env(for_worker=True),
             log_path=self.tmp / f"emulator-{port}.log",
         ).launch()
         self.processes.append(process)
-        emulator = Emulator(process, f"http://127.0.0.1:{port}")
+        emulator = emulator_class(process, f"http://127.0.0.1:{port}")
         self.emulators.append(emulator)
         from django.conf import settings
 
@@ -1010,7 +1145,7 @@ class Bench:
             except httpx.HTTPError:
                 return False
 
-        wait_until(healthy, timeout=START_DEADLINE, interval=0.05, what="the Xero emulator")
+        wait_until(healthy, timeout=START_DEADLINE, interval=0.05, what="the ledger emulator")
         emulator.set_rate_limits(**(rate_limits or UNLIMITED_EMULATOR))
         return emulator
 

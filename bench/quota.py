@@ -5,6 +5,7 @@ side by side the simplest design a user might build: one push per document, no b
     python -m bench.quota --bills 10000                      # 10,000 at a 10x scaled window
     python -m bench.quota --bills 3000 --window-seconds 60   # Xero's real window
     python -m bench.quota --bills 300 --baseline-bills 60    # a smoke run
+    python -m bench.quota --ledger qbo --bills 1200          # QuickBooks Online, real minute
 
 The batched run goes the product's way: synclog.services.bulk_resync (trigger bulk), which sends
 `sync_batch` tasks of SYNC_BATCH_SIZE (50) records: a first push is one create call per batch
@@ -15,6 +16,13 @@ bulk re-sync with trigger "manual": every record then goes through the `sync_rec
 
 Quota-bound maximum: each window admits `calls` calls; a batch costs 1 call for 50 bills, so at
 most calls x 50 bills a window (Xero's own limit: 60 calls x 50 invoices = 3,000 bills a minute).
+On QuickBooks Online (`--ledger qbo`) the emulator keeps Intuit's throttles at their real
+windows (500 calls a minute, 10 a second, 40 batch requests a minute per realm and app; the
+--calls-per-window / --window-seconds / --max-concurrent options are Xero's and ignored) and the
+connections carry no rate_limits: the engine plans from the connector's declared capabilities
+(500 calls a minute, 10 at once, batches of 30, a batch request weighing 13 calls). Its bound
+is Intuit's batch throttle: 40 batch requests of 30 = 1,200 bills a minute; one per document,
+500 calls = 500 bills a minute.
 Printed too: a burst-aware efficiency: the rolling window starts empty, so the first window's
 calls are free at t=0 and the best possible finish is (ceil(calls/quota) - 1) x window seconds;
 efficiency = that / the measured time (the stricter of the two ratios); and the calls per
@@ -30,7 +38,9 @@ import time
 
 from bench.harness import (
     Bench,
+    QboEmulator,
     add_common_arguments,
+    add_ledger_argument,
     attempts_with_status,
     calls_by_type,
     census,
@@ -47,6 +57,10 @@ from bench.harness import (
 
 BATCH = 50
 REAL_WINDOW_SECONDS = 60
+# QuickBooks Online: Intuit's batch throttle and its batches (the connector's batch size).
+QBO_BATCH = 30
+QBO_BATCHES_PER_MINUTE = QboEmulator.INTUIT_THROTTLES["batch_calls_per_minute"]
+QBO_CALLS_PER_MINUTE = QboEmulator.INTUIT_THROTTLES["calls_per_minute"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -64,6 +78,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=3, help="processes per worker")
     add_common_arguments(parser)
+    add_ledger_argument(parser)
     args = parser.parse_args(argv)
     if args.bills < 1 or (args.baseline_bills is not None and args.baseline_bills < 1):
         # The figure is the two designs side by side: each run needs at least one bill.
@@ -78,17 +93,34 @@ def best_finish_seconds(calls: int, per_window: int, window: float) -> float:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    quota, window = args.calls_per_window, args.window_seconds
+    qbo = args.ledger == "qbo"
+    if qbo:
+        # Each run against its own throttle: batches against 40 a minute, single calls 500.
+        window, batch = float(REAL_WINDOW_SECONDS), QBO_BATCH
+        batched_quota, single_quota = QBO_BATCHES_PER_MINUTE, QBO_CALLS_PER_MINUTE
+        emulator_limits, connection_limits = dict(QboEmulator.INTUIT_THROTTLES), None
+        default_baseline = min(args.bills, single_quota // 2)
+        print(
+            "QuickBooks Online at Intuit's throttles, real time: 500 calls a minute, 10 a second, "
+            "40 batch requests a minute per realm and app; the engine plans from the connector "
+            "(500 a minute, 10 at once, batches of 30, a batch counting 13 calls)."
+        )
+    else:
+        quota, window = args.calls_per_window, args.window_seconds
+        batch, batched_quota, single_quota = BATCH, quota, quota
+        emulator_limits, connection_limits = engine_limits(
+            quota, window, args.max_concurrent, 10**7
+        )
+        speedup = REAL_WINDOW_SECONDS / window
+        default_baseline = min(args.bills, 3 * quota // 2)
+        print(
+            f"Scaling: {quota} calls per {fmt(window, 1)} s per tenant, {args.max_concurrent} "
+            f"concurrent (Xero: {quota} per 60 s) -> {fmt(speedup, 1)}x faster than real; "
+            "the daily limit is lifted (10^7). Per-minute figures are of the scaled clock."
+        )
     baseline_bills = args.baseline_bills
     if baseline_bills is None:
-        baseline_bills = min(args.bills, 3 * quota // 2)
-    emulator_limits, connection_limits = engine_limits(quota, window, args.max_concurrent, 10**7)
-    speedup = REAL_WINDOW_SECONDS / window
-    print(
-        f"Scaling: {quota} calls per {fmt(window, 1)} s per tenant, {args.max_concurrent} "
-        f"concurrent (Xero: {quota} per 60 s) -> {fmt(speedup, 1)}x faster than real; "
-        "the daily limit is lifted (10^7). Per-minute figures are of the scaled clock."
-    )
+        baseline_bills = default_baseline
     with Bench("quota", args) as bench:
         from synclog import services
         from synclog.models import Trigger
@@ -129,8 +161,8 @@ def main(argv=None) -> int:
         )
         run_ids = [run.pk for run in runs]
         expected = max(
-            best_finish_seconds(math.ceil(args.bills / BATCH), quota, window),
-            best_finish_seconds(baseline_bills, quota, window),
+            best_finish_seconds(math.ceil(args.bills / batch), batched_quota, window),
+            best_finish_seconds(baseline_bills, single_quota, window),
         )
         wait_until(
             lambda: runs_finished(run_ids),
@@ -155,27 +187,30 @@ def main(argv=None) -> int:
             ok = ok and counts.ok
             per_minute = bills / seconds * 60 if seconds > 0 else float("inf")
             # One create call per batch of new bills; one per document alone.
-            per_call = BATCH if label == "batched" else 1
+            per_call = batch if label == "batched" else 1
+            quota = batched_quota if label == "batched" else single_quota
             best = best_finish_seconds(math.ceil(bills / per_call), quota, window)
             bound = quota * per_call / window * 60
             by_type = calls_by_type(state, setup.tenant_id, since)
+            # QuickBooks' batch endpoint holds the creates: count its calls per bill too.
+            documents = {"bill": bills, "batch": bills} if qbo else {"bill": bills}
             bench.result(
-                f"1 quota {label}",
+                f"1 quota {label}{' (QuickBooks Online)' if qbo else ''}",
                 f"bills={bills} seconds={fmt(seconds)} bills_per_min={fmt(per_minute, 0)} "
                 f"quota_bound_per_min={fmt(bound, 0)} ratio={fmt(per_minute / bound, 3)} "
                 f"burst_aware_efficiency={fmt(best / seconds if seconds else 0, 3)} "
                 f"calls={tenant_calls} refused_429={refused} "
                 f"attempts_with_429={attempts_with_status(setup, 429)} "
-                f"failed_by_429={failed_by_429(setup)} {by_type.line({'bill': bills})} "
+                f"failed_by_429={failed_by_429(setup)} {by_type.line(documents)} "
                 f"{counts.line()}",
             )
             if label == "batched":
                 batched_rate = per_minute
             else:
                 single_rate = per_minute
-        ideal_single = quota / window * 60
+        ideal_single = single_quota / window * 60
         bench.result(
-            "1 quota side by side",
+            f"1 quota side by side{' (QuickBooks Online)' if qbo else ''}",
             f"batched_per_min={fmt(batched_rate, 0)} one_per_document_per_min="
             f"{fmt(single_rate, 0)} ratio={fmt(batched_rate / single_rate, 1)}x "
             f"ratio_vs_ideal_one_call_per_document={fmt(batched_rate / ideal_single, 1)}x",
