@@ -1,5 +1,5 @@
-"""Shared fixtures: the Xero and QuickBooks Online emulators in process, each reached through
-its contract check (Xero's OpenAPI, Intuit's XML Schemas)."""
+"""Shared fixtures: the Xero, QuickBooks Online and MYOB emulators in process, each reached
+through its contract check (Xero's OpenAPI, Intuit's XML Schemas, MYOB's JSON Schemas)."""
 
 import datetime
 from dataclasses import dataclass
@@ -10,10 +10,11 @@ import pytest
 from documents.models import Category, Contact
 from integrations import services as integration_services
 from integrations.connectors.base import OAuthCredentials
-from integrations.emulators import qbo
+from integrations.emulators import myob, qbo
 from integrations.emulators.xero import EmulatorTransport, XeroEmulator
 from integrations.models import Connection, Mapping, MappingKind, Provider
 from tests.contract import fixtures as contract
+from tests.contract.myob_contract import ContractCheckingTransport as MyobContractTransport
 from tests.contract.qbo_contract import ContractCheckingTransport as QboContractTransport
 
 # Loopback, so it passes base_url_validate; the in-process transport ignores the host anyway.
@@ -49,12 +50,27 @@ def qbo_transport(qbo_emulator):
     assert not problems, "traffic outside Intuit's schema:\n" + "\n".join(problems)
 
 
+@pytest.fixture
+def myob_emulator():
+    # MYOB's 8 calls a second is the emulator's own business (its tests ask for it).
+    return myob.MyobEmulator(myob.EmulatorConfig(calls_per_second=100_000))
+
+
+@pytest.fixture
+def myob_transport(myob_emulator):
+    # Every request we send and every answer the emulator gives must fit MYOB's JSON Schemas.
+    checked = MyobContractTransport(myob.EmulatorTransport(myob_emulator), raise_on_violation=False)
+    yield checked
+    problems = [f"{v.method} {v.path}: {p}" for v in checked.violations for p in v.problems]
+    assert not problems, "traffic outside MYOB's contract:\n" + "\n".join(problems)
+
+
 def credentials_from_token(token: dict) -> OAuthCredentials:
     return OAuthCredentials(
         access_token=token["access_token"],
         refresh_token=token["refresh_token"],
         expires_at=datetime.datetime.now(datetime.UTC)
-        + datetime.timedelta(seconds=token["expires_in"]),
+        + datetime.timedelta(seconds=int(token["expires_in"])),  # MYOB's is a string
         scope=token.get("scope", ""),
     )
 
@@ -283,6 +299,112 @@ class QboBooks(LedgerBooks):
         )
 
 
+# The MYOB emulator's seeded accounts (integrations/emulators/myob/seed.py) for our categories'
+# codes, by MYOB's account numbers, as an admin maps them on the page.
+MYOB_ACCOUNT_FOR_CODE = {
+    "412": "6-1300",
+    "429": "6-1100",
+    "445": "6-1400",
+    "469": "6-1200",
+    "493": "6-1500",
+}
+
+
+class MyobBooks(LedgerBooks):
+    provider = Provider.MYOB
+    display_name = "MYOB Business"
+    create_method = "POST"
+    throttle_wait_seconds = 1  # MYOB's limit is a second's; it sends no Retry-After
+    booked_words = "locked period"
+
+    def connect(self) -> dict:
+        return self.emulator.connect()
+
+    def connect_org(self, org) -> Connection:
+        from django.conf import settings
+
+        connection = _connection(
+            org,
+            self,
+            settings.MYOB_EMULATOR_URL,
+            self.emulator.default_business_id,
+            {"payment_account_code": "1-1110"},
+        )
+        self.map_categories(connection)
+        # MYOB takes no supplier by name: every vendor is mapped to a supplier card.
+        [card] = [
+            s
+            for s in self.emulator.records("Contact/Supplier")
+            if s["CompanyName"] == "Acme Supplies"
+        ]
+        for contact in Contact.objects.for_org(org):
+            integration_services.mapping_set(
+                connection=connection,
+                kind=MappingKind.CONTACT,
+                local_id=contact.pk,
+                external_id=card["UID"],
+                external_name=card["CompanyName"],
+            )
+        return connection
+
+    def map_categories(self, connection) -> None:
+        accounts = {
+            a.code: a for a in integration_services.connector_for(connection).list_accounts()
+        }
+        mapped = Mapping.objects.filter(connection=connection, kind=MappingKind.ACCOUNT)
+        categories = Category.objects.for_org(connection.org).exclude(
+            pk__in=mapped.values("local_id")
+        )
+        for category in categories.filter(code__in=MYOB_ACCOUNT_FOR_CODE):
+            account = accounts[MYOB_ACCOUNT_FOR_CODE[category.code]]
+            integration_services.mapping_set(
+                connection=connection,
+                kind=MappingKind.ACCOUNT,
+                local_id=category.pk,
+                external_id=account.external_id,
+                external_name=account.name,
+                extra=integration_services.account_mapping_extra(account),
+            )
+
+    def bills(self) -> list[BillView]:
+        return [self._view(bill) for bill in self.emulator.records("Purchase/Bill/Service")]
+
+    def bill(self, external_id: str) -> BillView:
+        return self._view(self.emulator.record(external_id))
+
+    def is_voided(self, external_id: str) -> bool:
+        # MYOB has no void: the bill is deleted.
+        return all(
+            bill["UID"] != external_id for bill in self.emulator.records("Purchase/Bill/Service")
+        )
+
+    def book(self, external_id: str) -> None:
+        # The period is locked up to the bill's date: MYOB then refuses any change to it.
+        self.emulator.set_lock_date(date=self.emulator.record(external_id)["Date"])
+
+    def change_due_date(self, external_id: str, due_date: datetime.date) -> None:
+        terms = self.emulator.record(external_id)["Terms"]
+        self.emulator.edit(external_id, {"Terms": {**terms, "DueDate": f"{due_date}T00:00:00"}})
+
+    spend_accounts = {"card": "1-1180", "bank": "1-1110"}
+
+    def spends(self) -> list[tuple]:
+        return [
+            (s["UID"], s["PaymentNumber"], s["Account"]["DisplayID"], Decimal(str(s["AmountPaid"])))
+            for s in self.emulator.records("Banking/SpendMoneyTxn")
+        ]
+
+    @staticmethod
+    def _view(bill: dict) -> BillView:
+        return BillView(
+            external_id=bill["UID"],
+            number=bill.get("SupplierInvoiceNumber") or "",
+            due_date=datetime.date.fromisoformat(bill["Terms"]["DueDate"][:10]),
+            amount_paid=Decimal(str(bill["AppliedToDate"])),
+            amount_due=Decimal(str(bill["BalanceDueAmount"])),
+        )
+
+
 def _connection(org, books: LedgerBooks, base_url: str, tenant_id: str, settings: dict):
     from synclog.ratelimit import get_rate_limiter
 
@@ -308,7 +430,7 @@ def provider():
     return Provider.XERO
 
 
-LEDGERS = [Provider.XERO, Provider.QUICKBOOKS]
+LEDGERS = [Provider.XERO, Provider.QUICKBOOKS, Provider.MYOB]
 
 
 @pytest.fixture
@@ -316,8 +438,9 @@ def ledger_books(request, provider, monkeypatch, settings) -> LedgerBooks:
     """The ledger behind the app's connectors, for tests that run on each one."""
     if provider == Provider.XERO:
         return XeroBooks(request.getfixturevalue("ledger"))
-    emulator = request.getfixturevalue("qbo_emulator")
-    transport = request.getfixturevalue("qbo_transport")
+    books_class, prefix = (MyobBooks, "myob") if provider == Provider.MYOB else (QboBooks, "qbo")
+    emulator = request.getfixturevalue(f"{prefix}_emulator")
+    transport = request.getfixturevalue(f"{prefix}_transport")
     settings.LEDGER_EMULATOR_ALLOWED = True
     monkeypatch.setattr(integration_services, "ledger_transport", lambda connection: transport)
-    return QboBooks(emulator)
+    return books_class(emulator)

@@ -20,6 +20,7 @@ import datetime
 import json
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -70,12 +71,27 @@ MYOB_SCOPES = (
     "sme-company-file sme-contact-customer sme-contact-supplier sme-sales sme-purchases "
     "sme-banking sme-general-ledger"
 )
-RESOURCE = {EntryKind.BILL: "Purchase/Bill/Service", EntryKind.INVOICE: "Sale/Invoice/Service"}
-PARTY = {EntryKind.BILL: "Supplier", EntryKind.INVOICE: "Customer"}
+RESOURCE = {
+    EntryKind.BILL: "Purchase/Bill/Service",
+    EntryKind.INVOICE: "Sale/Invoice/Service",
+    # A card or bank expense: money spent at once from that account, no bill and no payment.
+    EntryKind.SPEND: "Banking/SpendMoneyTxn",
+}
+PARTY = {EntryKind.BILL: "Supplier", EntryKind.INVOICE: "Customer", EntryKind.SPEND: "Contact"}
 # Where our document number goes: a bill's own Number is MYOB's purchase number (13
 # characters, numbered by MYOB); the supplier's invoice number is ours.
-NUMBER_FIELD = {EntryKind.BILL: "SupplierInvoiceNumber", EntryKind.INVOICE: "Number"}
-NUMBER_MAX = {EntryKind.BILL: 255, EntryKind.INVOICE: 13}
+NUMBER_FIELD = {
+    EntryKind.BILL: "SupplierInvoiceNumber",
+    EntryKind.INVOICE: "Number",
+    EntryKind.SPEND: "PaymentNumber",
+}
+NUMBER_MAX = {EntryKind.BILL: 255, EntryKind.INVOICE: 13, EntryKind.SPEND: 13}
+# Where our reference rides (the document URL with ?ref=).
+MEMO_FIELD = {
+    EntryKind.BILL: "JournalMemo",
+    EntryKind.INVOICE: "JournalMemo",
+    EntryKind.SPEND: "Memo",
+}
 PAYMENT_RESOURCE = {
     EntryKind.BILL: "Purchase/SupplierPayment",
     EntryKind.INVOICE: "Sale/CustomerPayment",
@@ -92,6 +108,19 @@ DEFAULT_TAX_CODE = "N-T"  # "Not Reportable": a line without a tax rate
 REFRESH_MARGIN = datetime.timedelta(seconds=60)
 BODY_LOG_LIMIT = 4000
 PER_SECOND_RETRY = 1.0
+REFERENCE_TTL = 600.0  # seconds an account's or tax code's UID is remembered in a process
+
+
+@dataclass(frozen=True)
+class _References:
+    loaded_at: float
+    accounts: dict[str, str]  # DisplayID -> UID
+    tax_codes: dict[str, str]  # Code -> UID
+
+
+# (API root, company file) -> its references, shared by the connectors of one process.
+_REFERENCES: dict[tuple[str, str], _References] = {}
+_REFERENCES_LOCK = threading.Lock()
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 logger = logging.getLogger(__name__)
@@ -231,8 +260,6 @@ class MyobConnector(Connector):
                 "x-myobapi-version": "v2",
             },
         )
-        self._default_tax_code: str | None = None
-        self._account_uids: dict[str, str] = {}
 
     def close(self) -> None:
         self._client.close()
@@ -476,7 +503,7 @@ class MyobConnector(Connector):
         return [
             entry_state(kind, row)
             for row in rows
-            if _reference_of(row.get("JournalMemo") or "") == reference
+            if _reference_of(row.get(MEMO_FIELD[kind]) or "") == reference
         ]
 
     def find_entries_many(
@@ -489,7 +516,7 @@ class MyobConnector(Connector):
             chunk = wanted[start : start + NUMBERS_PER_FILTER]
             where = " or ".join(f"{NUMBER_FIELD[kind]} eq {_quoted(n)}" for n in chunk)
             for row in self._rows(resource, where):
-                reference = _reference_of(row.get("JournalMemo") or "")
+                reference = _reference_of(row.get(MEMO_FIELD[kind]) or "")
                 if reference:
                     found.setdefault(reference, []).append(entry_state(kind, row))
         return found
@@ -513,7 +540,7 @@ class MyobConnector(Connector):
                 if account.get("IsHeader")
                 else MYOB_ACCOUNT_KINDS.get(account.get("Type", ""), AccountKind.OTHER),
             )
-            for account in self._rows("GeneralLedger/Account")
+            for account in self._load_references()[0]
         ]
 
     def list_contacts(self) -> list[LedgerContact]:
@@ -558,39 +585,61 @@ class MyobConnector(Connector):
                 name=f"{code.get('Code', '')} {code.get('Description') or ''}".strip(),
                 rate=Decimal(str(code.get("Rate") or 0)),
             )
-            for code in self._rows("GeneralLedger/TaxCode")
+            for code in self._load_references()[1]
         ]
 
+    def _load_references(self) -> tuple[list[dict], list[dict]]:
+        """Every account and tax code of the company file (two calls), remembered by number and
+        code for REFERENCE_TTL in this process: a push then names them by UID without a read
+        of its own, which on one key's 8 calls a second shared by every tenant counts."""
+        accounts = self._rows("GeneralLedger/Account")
+        tax_codes = self._rows("GeneralLedger/TaxCode")
+        with _REFERENCES_LOCK:
+            _REFERENCES[(self.endpoints.api, self.business_id)] = _References(
+                loaded_at=time.monotonic(),
+                accounts={a["DisplayID"]: a["UID"] for a in accounts if a.get("DisplayID")},
+                tax_codes={t["Code"]: t["UID"] for t in tax_codes if t.get("Code")},
+            )
+        return accounts, tax_codes
+
+    def _reference(self, table: str, key: str) -> str | None:
+        """The UID of an account number or tax code, read again once when it is not known (an
+        account added since) or the remembered list is older than REFERENCE_TTL."""
+        for attempt in (1, 2):
+            with _REFERENCES_LOCK:
+                known = _REFERENCES.get((self.endpoints.api, self.business_id))
+            fresh = known is not None and time.monotonic() - known.loaded_at < REFERENCE_TTL
+            if fresh and key in getattr(known, table):
+                return getattr(known, table)[key]
+            if attempt == 1:
+                self._load_references()
+        return None
+
     def _account_uid(self, code: str) -> str:
-        """An account's UID from its number (6-1100), read once per connector; a UID passes."""
+        """An account's UID from its number (6-1100); a UID passes as it is."""
         if GUID.fullmatch(code or ""):
             return code
-        if code not in self._account_uids:
-            rows = self._rows("GeneralLedger/Account", f"DisplayID eq {_quoted(code)}")
-            if not rows:
-                raise ConfigurationError(
-                    f"MYOB has no account {code}.",
-                    explanation="A category (or the bank account bills are paid from) is mapped "
-                    "to an account number this MYOB company file does not have.",
-                    hint="Map it to an existing MYOB account (Integrations › Mappings), then "
-                    "re-sync.",
-                )
-            self._account_uids[code] = rows[0]["UID"]
-        return self._account_uids[code]
+        uid = self._reference("accounts", code)
+        if uid is None:
+            raise ConfigurationError(
+                f"MYOB has no account {code}.",
+                explanation="A category (or the bank account bills are paid from) is mapped to "
+                "an account number this MYOB company file does not have.",
+                hint="Map it to an existing MYOB account (Integrations › Mappings), then re-sync.",
+            )
+        return uid
 
     def _default_tax_uid(self) -> str:
         """MYOB needs a tax code on every line and the freight: N-T where we name none."""
-        if self._default_tax_code is None:
-            rows = self._rows("GeneralLedger/TaxCode", f"Code eq {_quoted(DEFAULT_TAX_CODE)}")
-            if not rows:
-                raise ConfigurationError(
-                    f"MYOB has no {DEFAULT_TAX_CODE} tax code for lines without a tax rate.",
-                    explanation="Every MYOB line needs a tax code, and this document names none.",
-                    hint="Give the lines a tax rate, or add the N-T (Not Reportable) tax code "
-                    "in MYOB, then re-sync.",
-                )
-            self._default_tax_code = rows[0]["UID"]
-        return self._default_tax_code
+        uid = self._reference("tax_codes", DEFAULT_TAX_CODE)
+        if uid is None:
+            raise ConfigurationError(
+                f"MYOB has no {DEFAULT_TAX_CODE} tax code for lines without a tax rate.",
+                explanation="Every MYOB line needs a tax code, and this document names none.",
+                hint="Give the lines a tax rate, or add the N-T (Not Reportable) tax code in "
+                "MYOB, then re-sync.",
+            )
+        return uid
 
     # --- writes --------------------------------------------------------------------------------
 
@@ -725,9 +774,8 @@ class MyobConnector(Connector):
         if kind not in RESOURCE:
             raise ConfigurationError(
                 f"MYOB entries of kind {kind} are not synced yet.",
-                explanation="ledgersync does not push card and bank expenses to MYOB yet.",
-                hint="Record the expense in MYOB by hand (Spend Money) and mark this record "
-                "Complete.",
+                explanation=f"ledgersync does not push {kind} entries to MYOB.",
+                hint="Record the entry in MYOB by hand and mark this record Complete.",
             )
         return RESOURCE[kind]
 
@@ -754,27 +802,42 @@ class MyobConnector(Connector):
             "Date": _wire_date(payload.issue_date),
             NUMBER_FIELD[kind]: payload.number,
             party: {"UID": payload.contact_id},
-            "Terms": {
-                "PaymentIsDue": "InAGivenNumberOfDays",
-                "BalanceDueDate": max(0, (payload.due_date - payload.issue_date).days),
-            },
             "IsTaxInclusive": False,
-            "JournalMemo": memo or f"?ref={payload.reference}",
-            "FreightTaxCode": {"UID": default_tax},
+            MEMO_FIELD[kind]: memo or f"?ref={payload.reference}",
             "Lines": [],
         }
+        if kind == EntryKind.SPEND:
+            if not payload.bank_account_code:
+                raise ConfigurationError(
+                    "No MYOB account is chosen to spend this expense from.",
+                    explanation="A card or bank expense is recorded in MYOB as Spend Money from "
+                    "an account, and none is set for this kind of expense.",
+                    hint="Choose the account card or bank expenses are spent from (Integrations "
+                    "› Mappings), then re-sync.",
+                )
+            body["PayFrom"] = "Account"
+            body["Account"] = {"UID": self._account_uid(payload.bank_account_code)}
+        else:
+            body["Terms"] = {
+                "PaymentIsDue": "InAGivenNumberOfDays",
+                "BalanceDueDate": max(0, (payload.due_date - payload.issue_date).days),
+            }
+            body["FreightTaxCode"] = {"UID": default_tax}
         for line in payload.lines:
             jobs = [r for r in line.tracking if r.category_name.lower() == "job"]
             categories = [r for r in line.tracking if r.category_name.lower() == "category"]
             if categories:
                 body["Category"] = {"UID": categories[0].option_id}
+            amount = _number(line.quantity * line.unit_amount)
             stored = {
-                "Type": "Transaction",
-                "Description": line.description,
-                "Total": _number(line.quantity * line.unit_amount),
                 "Account": {"UID": self._account_uid(line.account_code)},
                 "TaxCode": {"UID": line.tax_type or default_tax},
             }
+            if kind == EntryKind.SPEND:  # a spend line has an amount and a memo
+                stored.update({"Amount": amount, "Memo": line.description})
+            else:
+                stored.update({"Type": "Transaction", "Description": line.description})
+                stored["Total"] = amount
             if jobs:
                 stored["Job"] = {"UID": jobs[0].option_id}
             body["Lines"].append(stored)
@@ -785,11 +848,16 @@ class MyobConnector(Connector):
 
 
 def entry_state(kind: EntryKind, body: dict, *, deleted: bool = False) -> EntryState:
-    total = _money(body.get("TotalAmount"))
-    balance = _money(body.get("BalanceDueAmount", body.get("TotalAmount")))
-    applied = _money(body.get("AppliedToDate"))
-    paid = body.get("Status") == "Closed" or (total > 0 and balance <= 0)
-    status = "Deleted" if deleted else body.get("Status", "Open")
+    if kind == EntryKind.SPEND:  # spent at once: nothing owing, nothing to pay later
+        total = applied = _money(body.get("AmountPaid"))
+        balance, paid, status = Decimal("0.00"), False, "Spent"
+    else:
+        total = _money(body.get("TotalAmount"))
+        balance = _money(body.get("BalanceDueAmount", body.get("TotalAmount")))
+        applied = _money(body.get("AppliedToDate"))
+        paid = body.get("Status") == "Closed" or (total > 0 and balance <= 0)
+        status = body.get("Status", "Open")
+    status = "Deleted" if deleted else status
     return EntryState(
         external_id=body["UID"],
         number=body.get(NUMBER_FIELD[kind]) or "",
@@ -799,7 +867,7 @@ def entry_state(kind: EntryKind, body: dict, *, deleted: bool = False) -> EntryS
         amount_paid=applied,
         booked=paid or deleted,
         contact_id=(body.get(PARTY[kind]) or {}).get("UID", ""),
-        url=body.get("JournalMemo") or "",
+        url=body.get(MEMO_FIELD[kind]) or "",
         gone=deleted,
         approved=not deleted,  # MYOB has no draft bills: an entry there is approved
         issue_date=_date(body.get("Date")),
@@ -824,9 +892,9 @@ def _line_payload(line: dict, category: dict | None) -> LinePayload:
         if link.get("UID")
     )
     return LinePayload(
-        description=line.get("Description") or "",
+        description=line.get("Description", line.get("Memo")) or "",
         quantity=Decimal(1),
-        unit_amount=_money(line.get("Total")),
+        unit_amount=_money(line.get("Total", line.get("Amount"))),
         account_code=(line.get("Account") or {}).get("DisplayID", ""),
         tracking=tracking,
         tax_type=(line.get("TaxCode") or {}).get("UID", ""),

@@ -49,8 +49,9 @@ RESOURCES = {
     "GeneralLedger/TaxCode": "tax_code",
     "GeneralLedger/Job": "job",
     "Category": "category",
+    "Banking/SpendMoneyTxn": "spend_money",
 }
-ATTACHABLE = ("Purchase/Bill/Service", "Sale/Invoice/Service")
+ATTACHABLE = ("Purchase/Bill/Service", "Sale/Invoice/Service", "Banking/SpendMoneyTxn")
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,8 @@ def office(category):
 @pytest.fixture
 def connection(request, org, provider, ledger_books, office, enqueued):
     """The organisation connected to the `provider`'s emulator (Xero unless parametrised), its
-    categories mapped; on QuickBooks the conftest's vendor too (QuickBooks takes none by name)."""
-    if provider == Provider.QUICKBOOKS:
+    categories mapped; on QuickBooks and MYOB the conftest's vendor too (they take none by name)."""
+    if provider in (Provider.QUICKBOOKS, Provider.MYOB):
         request.getfixturevalue("vendor")
     connection = ledger_books.connect_org(org)
     yield connection

@@ -21,33 +21,15 @@ from documents.models import (
 from integrations import selectors as integration_selectors
 from integrations import services as integration_services
 from integrations.connectors.base import OAuthCredentials
-from integrations.emulators import myob
 from integrations.models import Connection, Provider
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord
-from tests.contract.myob_contract import ContractCheckingTransport
 from tests.ledger_fixtures import UNLIMITED
 
 pytestmark = pytest.mark.django_db
 
 # README: "map each category to the MYOB account of the same name".
 COMPANY_FILE = "Clearwater Workshop Pty Ltd (MYOB)"
-
-
-@pytest.fixture
-def myob_emulator():
-    # MYOB's 8 a second is the emulator's own business (its tests ask for it).
-    return myob.MyobEmulator(myob.EmulatorConfig(calls_per_second=100_000))
-
-
-@pytest.fixture
-def myob_transport(myob_emulator):
-    checked = ContractCheckingTransport(
-        myob.EmulatorTransport(myob_emulator), raise_on_violation=False
-    )
-    yield checked
-    problems = [f"{v.method} {v.path}: {p}" for v in checked.violations for p in v.problems]
-    assert not problems, "traffic outside MYOB's contract:\n" + "\n".join(problems)
 
 
 @pytest.fixture

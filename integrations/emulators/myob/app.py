@@ -20,11 +20,13 @@ from werkzeug.wrappers import Request, Response
 from ..common.app import LedgerEmulator
 from . import control, oauth
 from .books import (
+    ATTACHABLE,
     BILLS,
     CUSTOMER_PAYMENTS,
     CUSTOMERS,
     PAYMENTS,
     RESOURCES,
+    SPEND_MONEY,
     SUPPLIER_PAYMENTS,
     SUPPLIERS,
     TRANSACTIONS,
@@ -188,7 +190,7 @@ class MyobEmulator(LedgerEmulator):
         if resource is None:
             raise MyobError(404, "ResourceNotFound", f"No endpoint {rest}")
         if attachment:
-            if resource not in TRANSACTIONS:
+            if resource not in ATTACHABLE:
                 raise MyobError(404, "ResourceNotFound", f"No endpoint {rest}")
             if method == "POST":
                 return self._present(request, books.attach(resource, uid, _body(request)), 200)
@@ -205,17 +207,23 @@ class MyobEmulator(LedgerEmulator):
                 record = books.create_transaction(resource, body)
             elif resource in (SUPPLIER_PAYMENTS, CUSTOMER_PAYMENTS):
                 record = books.create_payment(resource, body)
+            elif resource == SPEND_MONEY:
+                record = books.create_spend(body)
             else:
                 raise MyobError(405, "MethodNotAllowed", f"POST is not supported on {resource}")
             return self._written(request, record, 201)
         if method == "PUT" and uid and resource in TRANSACTIONS:
             record = books.update_transaction(resource, uid, _body(request))
             return self._written(request, record, 200)
+        if method == "PUT" and uid and resource == SPEND_MONEY:
+            return self._written(request, books.update_spend(uid, _body(request)), 200)
         if method == "DELETE" and uid:
             if resource in TRANSACTIONS:
                 books.delete_transaction(resource, uid)
             elif resource in PAYMENTS.values():
                 books.delete_payment(resource, uid)
+            elif resource == SPEND_MONEY:
+                books.delete_spend(uid)
             else:
                 raise MyobError(405, "MethodNotAllowed", f"DELETE is not supported on {resource}")
             return Response(b"", 200)

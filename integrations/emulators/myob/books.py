@@ -21,6 +21,7 @@ ACCOUNTS = "GeneralLedger/Account"
 TAX_CODES = "GeneralLedger/TaxCode"
 JOBS = "GeneralLedger/Job"
 CATEGORIES = "Category"
+SPEND_MONEY = "Banking/SpendMoneyTxn"
 RESOURCES = (
     BILLS,
     INVOICES,
@@ -32,8 +33,10 @@ RESOURCES = (
     TAX_CODES,
     JOBS,
     CATEGORIES,
+    SPEND_MONEY,
 )
 TRANSACTIONS = (BILLS, INVOICES)
+ATTACHABLE = (BILLS, INVOICES, SPEND_MONEY)
 PAYMENTS = {BILLS: SUPPLIER_PAYMENTS, INVOICES: CUSTOMER_PAYMENTS}
 PARTY = {BILLS: ("Supplier", SUPPLIERS), INVOICES: ("Customer", CUSTOMERS)}
 PAID_KINDS = {SUPPLIER_PAYMENTS: ("Purchase", "Bill"), CUSTOMER_PAYMENTS: ("Sale", "Invoice")}
@@ -388,6 +391,106 @@ class Books:
         record["AppliedToDate"] = applied
         record["BalanceDueAmount"] = record["TotalAmount"] - applied
         record["Status"] = "Closed" if record["BalanceDueAmount"] <= 0 else "Open"
+
+    # --- spend money (money paid out at once, no bill) -----------------------------------------
+
+    def create_spend(self, body: dict) -> dict:
+        if "UID" in body or "RowVersion" in body:
+            raise MyobError(
+                409, "IncorrectRowVersion", "A new record takes no UID or RowVersion", None
+            )
+        record = self._spend(body, previous=None)
+        self.company.records[SPEND_MONEY][record["UID"]] = record
+        self._write("create", SPEND_MONEY, record)
+        return record
+
+    def update_spend(self, uid: str, body: dict) -> dict:
+        current = self.record(SPEND_MONEY, uid)
+        if body.get("RowVersion") != current["RowVersion"]:
+            raise MyobError(409, "IncorrectRowVersion", "Incorrect RowVersion", None)
+        self._unlocked(current["Date"])
+        record = self._spend(body, previous=current)
+        self.company.records[SPEND_MONEY][record["UID"]] = record
+        self._write("update", SPEND_MONEY, record)
+        return record
+
+    def delete_spend(self, uid: str) -> None:
+        current = self.record(SPEND_MONEY, uid)
+        if self.company.must_reverse:
+            raise MyobError(
+                400,
+                "TransactionsCannotBeDeleted",
+                "Transactions cannot be deleted and must be reversed",
+                25003,
+            )
+        self._unlocked(current["Date"])
+        del self.company.records[SPEND_MONEY][current["UID"]]
+        self.company.attachments.pop(current["UID"], None)
+        self._write("delete", SPEND_MONEY, current)
+
+    def _spend(self, body: dict, previous: dict | None) -> dict:
+        if "Date" not in body:
+            raise MyobError(400, "Required", "Date is required", 100)
+        paid_on = parse_date(body["Date"])
+        self._unlocked(wire_date(paid_on))
+        account_link = self._link(
+            ACCOUNTS, (body.get("Account") or {}).get("UID"), "Account", names=("Name", "DisplayID")
+        )
+        if self.company.records[ACCOUNTS][account_link["UID"]]["Type"] not in PAYABLE_ACCOUNT_TYPES:
+            raise MyobError(
+                400, "AccountNotValid", "Account must be bank or credit card type", 29001
+            )
+        contact_uid = (body.get("Contact") or {}).get("UID")
+        contact_resource = next(
+            (
+                r
+                for r in (SUPPLIERS, CUSTOMERS)
+                if str(contact_uid).lower() in self.company.records[r]
+            ),
+            SUPPLIERS,
+        )
+        contact = self._party(contact_resource, contact_uid, "Contact")
+        contact["Type"] = "Supplier" if contact_resource == SUPPLIERS else "Customer"
+        lines = body.get("Lines")
+        if not isinstance(lines, list) or not lines:
+            raise MyobError(400, "Required", "Lines is required", 100)
+        stored_lines, total, tax = [], ZERO, ZERO
+        for index, line in enumerate(lines):
+            stored, tax_amount = self._line({**line, "Total": line.get("Amount")}, index)
+            stored_lines.append(
+                {
+                    "RowID": stored["RowID"],
+                    "Account": stored["Account"],
+                    "Job": stored["Job"],
+                    "TaxCode": stored["TaxCode"],
+                    "Amount": stored["Total"],
+                    "Memo": line.get("Memo"),
+                    "RowVersion": stored["RowVersion"],
+                }
+            )
+            total += stored["Total"]
+            tax += tax_amount
+        inclusive = bool(body.get("IsTaxInclusive", False))
+        uid = previous["UID"] if previous else self.company.new_uid()
+        record = {
+            "UID": uid,
+            "PayFrom": body.get("PayFrom", "Account"),
+            "Account": account_link,
+            "Contact": contact,
+            "PaymentNumber": body.get("PaymentNumber") or self._next_number(SPEND_MONEY),
+            "Date": wire_date(paid_on),
+            "AmountPaid": total if inclusive else total + tax,
+            "IsTaxInclusive": inclusive,
+            "TotalTax": tax,
+            "Memo": body.get("Memo"),
+            "Lines": stored_lines,
+            "Category": self._optional(
+                CATEGORIES, body.get("Category"), "Category", ("DisplayID", "Name")
+            ),
+            "DeliveryStatus": "Nothing",
+            "URI": self.company.uri(SPEND_MONEY, uid),
+        }
+        return self.company.stamp(record)
 
     # --- payments --------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ CHART = (
     ("6-1200", "Rent", "Expense", "Expense", False, True),
     ("6-1300", "Consulting Fees", "Expense", "Expense", False, True),
     ("6-1400", "Utilities", "Expense", "Expense", False, True),
+    ("6-1500", "Travel", "Expense", "Expense", False, True),
     ("6-1900", "Old Expenses", "Expense", "Expense", False, False),
 )
 # (Code, Description, Type, Rate)

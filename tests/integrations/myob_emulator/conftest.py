@@ -7,6 +7,7 @@ import datetime
 import httpx
 import pytest
 
+from integrations.connectors import myob as myob_connector
 from integrations.connectors.base import ConnectorContext, OAuthCredentials
 from integrations.connectors.myob import MyobConnector
 from integrations.emulators.myob import (
@@ -19,6 +20,12 @@ from tests.contract.myob_contract import ContractCheckingTransport
 
 ROOT = "http://myob.emulator"
 KEY = EmulatorConfig.client_id
+
+
+@pytest.fixture(autouse=True)
+def forget_references():
+    """Each test starts without the accounts and tax codes an earlier one read."""
+    myob_connector._REFERENCES.clear()
 
 
 @pytest.fixture

@@ -297,7 +297,7 @@ def test_per_second_throttle_is_a_short_rate_limit(myob, emulator):
 
 def test_daily_limit_is_a_rate_limit_until_the_next_day(myob, emulator):
     emulator.set_limits(calls_per_day=2)
-    myob.list_tax_rates()
+    myob.check_connection()
     myob.list_contacts()
     with pytest.raises(RateLimitedError) as caught:
         myob.list_accounts()
@@ -319,9 +319,9 @@ def test_daily_limit_is_shared_by_every_company_file_of_the_key(emulator, tap):
         )
         for token in (emulator.connect(), emulator.connect(second["businessId"]))
     ]
-    connectors[0].list_tax_rates()
+    connectors[0].check_connection()
     connectors[0].list_contacts()
-    connectors[1].list_tax_rates()
+    connectors[1].check_connection()
     with pytest.raises(RateLimitedError):
         connectors[1].list_contacts()  # the other tenant spent the key's day
     for connector in connectors:
@@ -410,3 +410,27 @@ def test_a_read_entry_matches_the_document_it_came_from(myob, seeded):
     created = myob.create_entry(payload, idempotency_key="k1")
     state = myob.get_entry(kind=EntryKind.BILL, external_id=created.external_id)
     assert entry_differences(payload, state) == []
+
+
+def test_a_second_push_in_the_process_names_accounts_without_reading_them(
+    myob, seeded, token, tap, emulator
+):
+    myob.create_entry(bill(seeded), idempotency_key="k1")
+    assert [r.url.path.rsplit("/", 2)[-2:] for r in tap.requests if r.method == "GET"] == [
+        ["GeneralLedger", "Account"],
+        ["GeneralLedger", "TaxCode"],
+    ]
+    tap.requests.clear()
+    other = MyobConnector(
+        ConnectorContext(
+            base_url=ROOT,
+            tenant_id=token["businessId"],
+            credentials=credentials(token),
+            transport=tap,
+        )
+    )
+    try:
+        other.create_entry(bill(seeded, number="INV-5002", reference="doc-2"), idempotency_key="k2")
+    finally:
+        other.close()
+    assert [r.method for r in tap.requests] == ["POST"]  # one call on the key's quota
