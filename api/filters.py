@@ -1,10 +1,10 @@
 """django-filter FilterSets of the API lists. Each takes the request's organisation (choices of
 contacts and connections are the organisation's own); an invalid value is a 400.
 
-Documents use documents.filters.DocumentFilter, the one the documents page uses.
+Where a page lists the same model, the API uses the page's FilterSet: documents
+documents.filters.DocumentFilter, attempts and sync records synclog.filters.
 """
 
-import datetime
 import re
 
 import django_filters
@@ -15,26 +15,13 @@ from drf_spectacular.utils import extend_schema_field
 
 from documents.models import Contact, ContactKind
 from integrations.models import Connection
-from synclog.filters_history import STATUS_BY_NAME, sync_dated
 from synclog.models import (
     EntryType,
-    Outcome,
-    RecordStatus,
     StatusCode,
     SyncRunItem,
     display_status_q,
 )
-
-
-def day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
-def day_end(day: datetime.date) -> datetime.datetime | None:
-    """The start of the next day: the open end of a range to `day`; None past the calendar."""
-    if day >= datetime.date.max:
-        return None
-    return day_start(day + datetime.timedelta(days=1))
+from syncsvc.dates import day_end, day_start
 
 
 class OrgFilterSet(django_filters.FilterSet):
@@ -129,65 +116,6 @@ class TransactionFilter(OrgFilterSet):
         field_name="record__entry_type", choices=EntryType.choices
     )
     document = django_filters.NumberFilter(field_name="record__document_id")
-
-
-RECORD_STATUS_CHOICES = [(name, status.label) for name, status in STATUS_BY_NAME.items()]
-
-
-class SyncRecordFilter(OrgFilterSet):
-    """The Accounting Sync History page's filters, without its defaults: entry type (the page's
-    tabs, plus expense), status, date range (of the sync, or of the failure; ignored for
-    Pending, as on the page), connection and document."""
-
-    entry_type = django_filters.ChoiceFilter(choices=EntryType.choices)
-    status = django_filters.ChoiceFilter(choices=RECORD_STATUS_CHOICES, method="filter_nothing")
-    date_from = django_filters.DateFilter(method="filter_nothing")
-    date_to = django_filters.DateFilter(method="filter_nothing")
-    connection = django_filters.ModelChoiceFilter(queryset=Connection.objects.none())
-    document = django_filters.NumberFilter(field_name="document_id")
-
-    def __init__(self, *args, org, **kwargs):
-        super().__init__(*args, org=org, **kwargs)
-        self.filters["connection"].queryset = Connection.objects.for_org(org)
-
-    def filter_nothing(self, queryset, name, value):
-        return queryset  # status and dates depend on each other: see filter_queryset
-
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
-        data = self.form.cleaned_data
-        status = STATUS_BY_NAME.get(data.get("status") or "")
-        if status is not None:
-            queryset = queryset.filter(status=status)
-        if status == RecordStatus.PENDING:
-            return queryset
-        start, end = data.get("date_from"), data.get("date_to")
-        if start:
-            queryset = queryset.filter(self._dated(status, "gte", day_start(start)))
-        if end and day_end(end) is not None:
-            queryset = queryset.filter(self._dated(status, "lt", day_end(end)))
-        return queryset
-
-    @staticmethod
-    def _dated(status, lookup: str, moment: datetime.datetime) -> Q:
-        if status is None:
-            # No status chosen: Pending records have no sync date yet and are always listed.
-            return sync_dated(lookup, moment) | Q(status=RecordStatus.PENDING)
-        return sync_dated(lookup, moment)
-
-
-class AttemptFilter(OrgFilterSet):
-    connection = django_filters.ModelChoiceFilter(
-        field_name="record__connection", queryset=Connection.objects.none()
-    )
-    entry_type = django_filters.ChoiceFilter(
-        field_name="record__entry_type", choices=EntryType.choices
-    )
-    outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
-
-    def __init__(self, *args, org, **kwargs):
-        super().__init__(*args, org=org, **kwargs)
-        self.filters["connection"].queryset = Connection.objects.for_org(org)
 
 
 class DatasetFilter(OrgFilterSet):

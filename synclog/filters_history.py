@@ -1,7 +1,8 @@
 """Filters of the Accounting Sync History page, and the Update Sync Status form.
 
-One FilterSet serves the page, the Excel export and (later) the API's sync-records list, so the
-three always agree on which rows "the active tab and filter" are.
+SyncHistoryFilter is synclog.filters.SyncRecordFilter, the API's sync-records filter, with the
+page's tabs and defaults; it serves the page and the Excel export, so the page, the export and
+the API always agree on which rows "the active tab and filter" are.
 """
 
 import calendar
@@ -9,13 +10,13 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import DateTimeField, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 from accounts.models import Organization
-from integrations.models import Connection
-from synclog.models import SYNC_DATE, EntryType, RecordStatus
+from synclog.filters import SyncRecordFilter
+from synclog.models import EntryType, RecordStatus
 from syncsvc.widgets import DateInput
 
 # The page's tabs, in the order the page shows them.
@@ -28,13 +29,6 @@ HISTORY_TABS = [
 # Bills are what an accounts-payable team works on first, so the page opens on them.
 DEFAULT_TAB = EntryType.BILL.value
 
-# Statuses by name in URLs (?status=failed reads better than ?status=2).
-STATUS_BY_NAME = {
-    "failed": RecordStatus.FAILED,
-    "complete": RecordStatus.COMPLETE,
-    "pending": RecordStatus.PENDING,
-}
-STATUS_CHOICES = [(name, status.label) for name, status in STATUS_BY_NAME.items()]
 DEFAULT_STATUS = "failed"
 PENDING = "pending"
 
@@ -53,11 +47,6 @@ def default_date_range() -> tuple[datetime.date, datetime.date]:
     """The last month, up to today, in the user's time zone."""
     today = timezone.localdate()
     return one_month_before(today), today
-
-
-def start_of_day(day: datetime.date) -> datetime.datetime:
-    # Midnight in the user's time zone (activated by the time-zone middleware).
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
 def with_defaults(data) -> dict:
@@ -87,44 +76,16 @@ class SyncHistoryFilterForm(forms.Form):
         return cleaned
 
 
-def sync_dated(lookup: str, moment: datetime.datetime) -> Q:
-    """Records whose sync date (SYNC_DATE: when a Complete one was pushed, when a Failed one
-    failed) is `lookup` `moment`; the API's filter uses it too.
+class SyncHistoryFilter(SyncRecordFilter):
+    """The page's filter: a tab (entry type) and a status are always chosen (Bills and Failed
+    unless asked otherwise), the dates default to the last month, and the end date may not come
+    before the start (unless Pending, which ignores them). SyncRecordFilter says which date is a
+    record's."""
 
-    On the expression itself, the one syncrecord_history_idx is built on, so that a range bounds
-    the index scan (a test of the columns read every record of the tab and status).
-    """
-    return Q(DateTimeField().get_lookup(lookup)(SYNC_DATE, moment))
-
-
-class SyncHistoryFilter(django_filters.FilterSet):
-    """Tab (entry type), status, date range and connection over the organisation's records.
-
-    The date range applies to a record's sync date: when it was pushed (`synced_at`) for a
-    Complete record, falling back to `updated_at` for one marked Complete without ever being
-    pushed; when it failed (`updated_at`, which the engine sets with the error) for a Failed one.
-    A Failed record is not dated by an older successful push, or a fresh failure of a bill synced
-    long ago would hide outside the default last month. Pending records are waiting for their
-    push, so a date range means nothing for them: it is ignored (and disabled on the page).
-    """
-
+    entry_type = None  # the tabs choose it
+    document = None
     tab = django_filters.ChoiceFilter(
-        choices=HISTORY_TABS, required=True, method="filter_nothing", widget=forms.HiddenInput
-    )
-    status = django_filters.ChoiceFilter(
-        choices=STATUS_CHOICES,
-        required=True,
-        empty_label=None,
-        method="filter_nothing",
-        label="Sync status",
-    )
-    date_from = django_filters.DateFilter(method="filter_nothing", label="From", widget=DateInput())
-    date_to = django_filters.DateFilter(method="filter_nothing", label="To", widget=DateInput())
-    connection = django_filters.ModelChoiceFilter(
-        queryset=Connection.objects.none(),
-        method="filter_nothing",
-        empty_label="All connections",
-        label="Connection",
+        field_name="entry_type", choices=HISTORY_TABS, required=True, widget=forms.HiddenInput
     )
 
     class Meta:
@@ -132,33 +93,12 @@ class SyncHistoryFilter(django_filters.FilterSet):
         fields = list(FILTER_FIELDS)
 
     def __init__(self, data=None, *args, org: Organization, **kwargs):
-        super().__init__(with_defaults(data or {}), *args, **kwargs)
+        super().__init__(with_defaults(data or {}), *args, org=org, **kwargs)
+        self.filters["status"].extra.update(required=True, empty_label=None)
         if self.data.get("status") == PENDING:
             # Rendered disabled (so not sent either); the script keeps this in step on change.
             for name in ("date_from", "date_to"):
                 self.filters[name].extra["widget"] = DateInput(attrs={"disabled": True})
-        # Only this organisation's connections can be chosen (another's id is not a valid choice).
-        self.filters["connection"].queryset = Connection.objects.for_org(org)
-
-    def filter_nothing(self, queryset, name, value):
-        # The fields depend on each other (Pending ignores dates): filter_queryset applies them.
-        return queryset
-
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        data = self.form.cleaned_data
-        status = STATUS_BY_NAME[data["status"]]
-        queryset = queryset.filter(entry_type=data["tab"], status=status)
-        if data.get("connection"):
-            queryset = queryset.filter(connection=data["connection"])
-        if status == RecordStatus.PENDING:
-            return queryset
-        start, end = data.get("date_from"), data.get("date_to")
-        if start:
-            queryset = queryset.filter(sync_dated("gte", start_of_day(start)))
-        if end:
-            next_day = start_of_day(end + datetime.timedelta(days=1))
-            queryset = queryset.filter(sync_dated("lt", next_day))
-        return queryset
 
     @property
     def results(self) -> QuerySet:

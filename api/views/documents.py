@@ -6,7 +6,6 @@ from rest_framework.response import Response
 
 from api import selectors
 from api import services as api_services
-from api.filters import AttemptFilter
 from api.idempotency import idempotent
 from api.schema import api_schema
 from api.serializers.documents import (
@@ -19,6 +18,7 @@ from api.views.base import ApiListView, ApiView
 from documents import services
 from documents.filters import DocumentFilter
 from documents.models import Document, DocumentStatus
+from synclog.filters import AttemptFilter
 from synclog.models import SyncAttempt
 
 TAGS = ["Documents"]

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from api import selectors
 from api import services as api_services
-from api.filters import SyncFilter, SyncRecordFilter, TransactionFilter
+from api.filters import SyncFilter, TransactionFilter
 from api.idempotency import idempotent
 from api.pagination import ApiCursorPagination
 from api.schema import api_schema
@@ -25,7 +25,7 @@ from api.views.base import ApiListView, ApiView
 from integrations.models import Connection
 from integrations.selectors import connection_get, connection_list
 from synclog import services as sync_services
-from synclog.filters_history import STATUS_BY_NAME
+from synclog.filters import STATUS_BY_NAME, SyncRecordFilter
 from synclog.models import SyncRecord, SyncRun, SyncRunItem
 from synclog.selectors.health import sync_run_get, sync_run_item_attempts
 

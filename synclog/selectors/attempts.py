@@ -8,17 +8,15 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import django_filters
-from django import forms
 from django.db.models import Count, F, QuerySet
 from django.http import Http404
 
 from accounts.models import Organization
 from documents.models import Document, DocumentStatus
 from integrations.models import Connection, ConnectionStatus
-from synclog.models import Outcome, RecordStatus, StatusCode, SyncAttempt, SyncRecord
+from synclog.filters import AttemptFilter
+from synclog.models import RecordStatus, StatusCode, SyncAttempt, SyncRecord
 from synclog.services import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_STATUSES
-from syncsvc.widgets import DateInput
 
 # What the log pages read of an attempt and of what it belongs to, in the same query.
 ATTEMPT_RELATED = (
@@ -174,69 +172,6 @@ def records_pending(records: list[SyncRecord]) -> bool:
 
 
 # --- the event log -------------------------------------------------------------------------------
-
-
-class AttemptFilter(django_filters.FilterSet):
-    """The event log's search and filters."""
-
-    q = django_filters.CharFilter(
-        method="filter_number",
-        label="Document number",
-        widget=forms.TextInput(
-            attrs={
-                "type": "search",
-                "placeholder": "Document number, e.g. 1042",
-                "autocomplete": "off",
-                # Where a support agent starts: typing a number.
-                "autofocus": True,
-            }
-        ),
-    )
-    connection = django_filters.ModelChoiceFilter(
-        field_name="record__connection",
-        queryset=Connection.objects.none(),
-        empty_label="Any connection",
-    )
-    outcome = django_filters.ChoiceFilter(choices=Outcome.choices, empty_label="Any outcome")
-    status_code = django_filters.ChoiceFilter(
-        choices=[(str(code.value), f"{code.value} {code.label}") for code in StatusCode],
-        label="Code",
-        empty_label="Any code",
-    )
-    date_from = django_filters.DateFilter(
-        # __date compares in the active time zone: the user's day, not UTC's.
-        field_name="started_at__date",
-        lookup_expr="gte",
-        label="From",
-        widget=DateInput(),
-    )
-    date_to = django_filters.DateFilter(
-        field_name="started_at__date",
-        lookup_expr="lte",
-        label="To",
-        widget=DateInput(),
-    )
-
-    class Meta:
-        model = SyncAttempt
-        fields = ["q", "connection", "outcome", "status_code", "date_from", "date_to"]
-
-    def __init__(self, *args, org: Organization, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Only this organisation's connections (another's id is "not a valid choice").
-        self.filters["connection"].queryset = Connection.objects.for_org(org)
-
-    def filter_number(self, queryset, name, value):
-        number = value.strip().lstrip("#")
-        if not number:
-            return queryset
-        # A payment's record points at its bill, so the bill's number finds its payments too.
-        return queryset.filter(record__document__number__icontains=number)
-
-    @property
-    def results(self) -> QuerySet[SyncAttempt]:
-        """The matching attempts; an invalid filter (shown on the form) matches nothing."""
-        return self.qs if self.is_valid() else self.queryset.none()
 
 
 def attempt_filterset(*, org: Organization, filters: dict | None = None) -> AttemptFilter:

@@ -35,6 +35,7 @@ from synclog.models import (
     SyncRunItem,
     display_status_q,
 )
+from syncsvc.dates import day_end, day_start
 
 # ?sort= values and the ordering each means; anything else falls back to DEFAULT_RUN_SORT.
 RUN_SORTS: dict[str, tuple] = {
@@ -79,10 +80,6 @@ class StatusTotal:
         return code_family(self.code)
 
 
-def _local_day_start(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
 def _search_q(*, org: Organization, query: str) -> Q:
     """A sync id (whole or its first characters), or an organisation name: this organisation's
     own name (every run) or the ledger organisation / connection a run went to."""
@@ -101,10 +98,9 @@ def _runs_in(*, org: Organization, filters: RunFilters) -> QuerySet[SyncRun]:
     """The organisation's runs in the period and search, whatever their status code."""
     runs = SyncRun.objects.for_org(org)
     if filters.date_from:
-        runs = runs.filter(started_at__gte=_local_day_start(filters.date_from))
-    if filters.date_to:
-        next_day = filters.date_to + datetime.timedelta(days=1)
-        runs = runs.filter(started_at__lt=_local_day_start(next_day))
+        runs = runs.filter(started_at__gte=day_start(filters.date_from))
+    if filters.date_to and day_end(filters.date_to) is not None:
+        runs = runs.filter(started_at__lt=day_end(filters.date_to))
     if filters.query.strip():
         # Hyphens dropped on both sides: an id is pasted with or without them.
         runs = runs.annotate(

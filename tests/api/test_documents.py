@@ -257,3 +257,23 @@ def test_document_attempts_list_the_integration_log(api, bill, connection, drain
         api.get(f"/api/v1/documents/{bill.pk}/attempts", {"outcome": "failed"}).json()["results"]
         == []
     )
+
+
+def test_document_attempts_take_the_event_logs_filters(api, bill, connection, drain):
+    """The API's attempts list and the event log share one FilterSet (synclog.filters)."""
+    api.post(f"/api/v1/documents/{bill.pk}/approve")
+    drain()
+    url = f"/api/v1/documents/{bill.pk}/attempts"
+
+    def codes(params):
+        response = api.get(url, params)
+        assert response.status_code == 200, response.json()
+        return [attempt["status_code"] for attempt in response.json()["results"]]
+
+    assert codes({"status_code": 2000, "entry_type": "bill"}) == [2000]
+    assert codes({"status_code": 5000}) == []
+    assert codes({"entry_type": "bill_payment"}) == []
+    assert codes({"date_to": "2000-01-01"}) == []
+    assert codes({"q": bill.number}) == [2000]
+    assert codes({"q": bill.number + "-none"}) == []
+    assert api.get(url, {"status_code": "nope"}).status_code == 400

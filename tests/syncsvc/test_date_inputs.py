@@ -8,9 +8,9 @@ from django.utils import translation
 
 from documents.filters import DocumentFilter
 from documents.forms import DocumentForm, PaymentForm
+from synclog.filters import AttemptFilter
 from synclog.filters_history import SyncHistoryFilter
 from synclog.models import SyncRecord
-from synclog.selectors.attempts import AttemptFilter
 from synclog.views.health import RunFilterForm
 from tests.factories import OrganizationFactory
 
