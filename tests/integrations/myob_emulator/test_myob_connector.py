@@ -434,3 +434,37 @@ def test_a_second_push_in_the_process_names_accounts_without_reading_them(
     finally:
         other.close()
     assert [r.method for r in tap.requests] == ["POST"]  # one call on the key's quota
+
+
+def test_card_expense_is_spend_money_from_its_account_with_its_receipt(myob, seeded, emulator):
+    spend = bill(
+        seeded,
+        kind=EntryKind.SPEND,
+        number="EXP-7",
+        bank_account_code="1-1180",
+        lines=(LinePayload("Taxi", Decimal(1), Decimal("58.50"), "6-1500"),),
+    )
+    created = myob.create_entry(spend, idempotency_key="s1")
+    assert (created.total, created.amount_due, created.booked) == (Decimal("58.50"), 0, False)
+    stored = emulator.record(created.external_id)
+    assert stored["Account"]["DisplayID"] == "1-1180" and stored["PaymentNumber"] == "EXP-7"
+    assert stored["Lines"][0]["TaxCode"]["Code"] == "N-T"  # no rate named: not reportable
+    [found] = myob.find_entries(kind=EntryKind.SPEND, reference="doc-1", number="EXP-7")
+    assert found.external_id == created.external_id
+    attached = myob.attach_file(
+        kind=EntryKind.SPEND,
+        external_id=created.external_id,
+        filename="taxi.pdf",
+        content=b"%PDF",
+        content_type="application/pdf",
+    )
+    assert attached.external_id
+    myob.update_entry(created.external_id, replace(spend, voided=True), idempotency_key="s2")
+    assert emulator.records("Banking/SpendMoneyTxn") == []
+
+
+def test_a_spend_without_its_account_names_what_to_set(myob, seeded):
+    spend = bill(seeded, kind=EntryKind.SPEND, number="EXP-8")
+    with pytest.raises(ConfigurationError) as caught:
+        myob.create_entry(spend, idempotency_key="s1")
+    assert "spent from" in caught.value.hint
