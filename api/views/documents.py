@@ -174,7 +174,9 @@ class DocumentAttemptListApi(ApiListView):
         summary="List a document's sync attempts",
         description="The integration log of the document (its entry and its payments), newest "
         "first: trigger, operation, outcome, status code, the ledger's error with its "
-        "explanation and fix hint.",
+        "explanation and fix hint. Filters (the event log's): `q` (document number), "
+        "`connection`, `entry_type`, `outcome`, `status_code`, `date_from` / `date_to` (day "
+        "started).",
         responses={200: AttemptSerializer(many=True)},
         lookup=True,
         tags=TAGS,
