@@ -108,6 +108,8 @@ DEFAULT_TAX_CODE = "N-T"  # "Not Reportable": a line without a tax rate
 REFRESH_MARGIN = datetime.timedelta(seconds=60)
 BODY_LOG_LIMIT = 4000
 PER_SECOND_RETRY = 1.0
+# A read's wait for the next second (tests replace it: no test sleeps).
+_pause = time.sleep
 REFERENCE_TTL = 600.0  # seconds an account's or tax code's UID is remembered in a process
 
 
@@ -250,6 +252,7 @@ class MyobConnector(Connector):
     def __init__(self, context):
         super().__init__(context)
         self.endpoints = MyobEndpoints.for_base_url(context.base_url)
+        self._reference_rows: tuple[list[dict], list[dict]] | None = None
         self._client = httpx.Client(
             transport=context.transport,
             timeout=httpx.Timeout(context.timeout_seconds, connect=5.0),
@@ -362,8 +365,10 @@ class MyobConnector(Connector):
     def _send(
         self, method: str, path: str, *, params: dict | None = None, json_body=None
     ) -> httpx.Response:
-        """One call with MYOB's headers; refreshes and retries once on a 401; maps failures to
-        our errors."""
+        """One call with MYOB's headers; refreshes and retries once on a 401; a read refused by
+        the per-second limit waits that second out and is sent once more (the key's 8 a second
+        are every tenant's, and a page's lists must not fail on a neighbour's burst); maps
+        failures to our errors."""
         url = self._url(path)
         headers = {"x-myobapi-key": _client_id()}
         body = None
@@ -371,7 +376,8 @@ class MyobConnector(Connector):
             body = json.dumps(json_body).encode()
             headers["Content-Type"] = "application/json"
         is_write = method in ("POST", "PUT", "DELETE")
-        for attempt in (1, 2):
+        refreshed = waited = False
+        while True:
             headers["Authorization"] = f"Bearer {self._access_token()}"
             started = time.monotonic()
             try:
@@ -389,8 +395,13 @@ class MyobConnector(Connector):
                     "before creating anything again.",
                 ) from error
             self._record(method, url, response, started, body)
-            if response.status_code == 401 and attempt == 1:
+            if response.status_code == 401 and not refreshed:
+                refreshed = True
                 self.refresh_credentials()
+                continue
+            if response.status_code == 429 and not is_write and not waited:
+                waited = True
+                _pause(PER_SECOND_RETRY)
                 continue
             break
         if response.status_code >= 400:
@@ -588,10 +599,13 @@ class MyobConnector(Connector):
             for code in self._load_references()[1]
         ]
 
-    def _load_references(self) -> tuple[list[dict], list[dict]]:
-        """Every account and tax code of the company file (two calls), remembered by number and
-        code for REFERENCE_TTL in this process: a push then names them by UID without a read
-        of its own, which on one key's 8 calls a second shared by every tenant counts."""
+    def _load_references(self, *, again: bool = False) -> tuple[list[dict], list[dict]]:
+        """Every account and tax code of the company file (two calls, once per connector unless
+        `again`), remembered by number and code for REFERENCE_TTL in this process: a push then
+        names them by UID without a read of its own, which on one key's 8 calls a second
+        shared by every tenant counts."""
+        if self._reference_rows is not None and not again:
+            return self._reference_rows
         accounts = self._rows("GeneralLedger/Account")
         tax_codes = self._rows("GeneralLedger/TaxCode")
         with _REFERENCES_LOCK:
@@ -600,7 +614,8 @@ class MyobConnector(Connector):
                 accounts={a["DisplayID"]: a["UID"] for a in accounts if a.get("DisplayID")},
                 tax_codes={t["Code"]: t["UID"] for t in tax_codes if t.get("Code")},
             )
-        return accounts, tax_codes
+        self._reference_rows = (accounts, tax_codes)
+        return self._reference_rows
 
     def _reference(self, table: str, key: str) -> str | None:
         """The UID of an account number or tax code, read again once when it is not known (an
@@ -612,7 +627,7 @@ class MyobConnector(Connector):
             if fresh and key in getattr(known, table):
                 return getattr(known, table)[key]
             if attempt == 1:
-                self._load_references()
+                self._load_references(again=True)
         return None
 
     def _account_uid(self, code: str) -> str:

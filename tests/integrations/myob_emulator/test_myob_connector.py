@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from integrations.connectors import myob as myob_module
 from integrations.connectors.base import (
     AccountKind,
     ConnectorContext,
@@ -287,12 +288,27 @@ def test_company_file_locked_is_transient(myob, seeded, emulator):
     assert caught.value.http_status == 423 and "offline" in caught.value.explanation
 
 
-def test_per_second_throttle_is_a_short_rate_limit(myob, emulator):
+def test_a_write_refused_by_the_per_second_limit_is_a_short_rate_limit(myob, seeded, emulator):
+    myob.list_accounts()  # the references a push names by UID
     emulator.set_faults(burst_429=1)
     with pytest.raises(RateLimitedError) as caught:
-        myob.list_accounts()
+        myob.create_entry(bill(seeded), idempotency_key="k1")
     assert caught.value.retry_after == 1.0 and caught.value.problem == "second"
-    assert myob.list_accounts()  # the next second goes through
+    assert emulator.records("Purchase/Bill/Service") == []  # refused: the engine retries
+
+
+def test_a_read_refused_by_the_per_second_limit_waits_the_second_out(
+    myob, emulator, monkeypatch, tap
+):
+    waits = []
+    monkeypatch.setattr(myob_module, "_pause", waits.append)
+    emulator.set_faults(burst_429=1)
+    assert myob.list_contacts()
+    assert waits == [1.0]
+    assert [r.url.path.rsplit("/", 1)[-1] for r in tap.requests] == ["Supplier", "Supplier"]
+    emulator.set_faults(burst_429=2)
+    with pytest.raises(RateLimitedError):  # once only: a second refusal is the engine's
+        myob.list_contacts()
 
 
 def test_daily_limit_is_a_rate_limit_until_the_next_day(myob, emulator):
