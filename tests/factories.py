@@ -3,8 +3,10 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from accounts.models import Membership, Organization, Role
+from accounts.api_keys import api_key_create
+from accounts.models import ApiKey, Membership, Organization, Role
 from documents.models import (
     Category,
     Contact,
@@ -15,6 +17,19 @@ from documents.models import (
     DocumentLine,
     DocumentStatus,
 )
+from integrations.models import Connection, Mapping, MappingKind, Provider
+from synclog.models import (
+    EntryType,
+    Operation,
+    Outcome,
+    RecordStatus,
+    StatusCode,
+    SyncAttempt,
+    SyncRecord,
+    SyncRun,
+    Trigger,
+)
+from webhooks.models import WebhookEndpoint
 
 TEST_PASSWORD = "test-pass-123"
 
@@ -107,3 +122,101 @@ class DocumentFactory(factory.django.DjangoModelFactory):
                 unit_amount=obj.total,
                 amount=obj.total,
             )
+
+
+# --- integrations, the sync log, webhooks and API keys: rows written directly, no ledger ------
+# (a connection here has no credentials: for pages and reads; `connect_org` in
+# tests/ledger_fixtures.py connects one to an emulator)
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Connection
+
+    org = factory.SubFactory(OrganizationFactory)
+    provider = Provider.XERO
+    name = "Xero"
+
+
+class MappingFactory(factory.django.DjangoModelFactory):
+    """A category of the connection's organisation mapped to a ledger account."""
+
+    class Meta:
+        model = Mapping
+
+    connection = factory.SubFactory(ConnectionFactory)
+    kind = MappingKind.ACCOUNT
+    local_id = factory.LazyAttribute(lambda m: CategoryFactory(org=m.connection.org).pk)
+    external_id = factory.Sequence(lambda n: f"ledger-account-{n}")
+    external_name = factory.Sequence(lambda n: f"Account {n}")
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    """A run of the connection's organisation (pass `connection`; its org is the run's)."""
+
+    class Meta:
+        model = SyncRun
+
+    connection = factory.SubFactory(ConnectionFactory)
+    org = factory.LazyAttribute(lambda run: run.connection.org)
+    trigger = Trigger.BULK
+
+
+class SyncRecordFactory(factory.django.DjangoModelFactory):
+    """A bill's record on a connection, Pending unless told (pass `connection`, and `document`
+    of the same organisation, or one is made)."""
+
+    class Meta:
+        model = SyncRecord
+
+    connection = factory.SubFactory(ConnectionFactory)
+    org = factory.LazyAttribute(lambda record: record.connection.org)
+    document = factory.SubFactory(
+        DocumentFactory, org=factory.SelfAttribute("..org"), status=DocumentStatus.APPROVED
+    )
+    entry_type = EntryType.BILL
+    status = RecordStatus.PENDING
+
+
+class SyncAttemptFactory(factory.django.DjangoModelFactory):
+    """A successful create of the record, now (or at `started_at`), taking a second."""
+
+    class Meta:
+        model = SyncAttempt
+
+    record = factory.SubFactory(SyncRecordFactory)
+    org = factory.LazyAttribute(lambda attempt: attempt.record.org)
+    trigger = Trigger.AUTO
+    operation = Operation.CREATE
+    outcome = Outcome.SUCCESS
+    status_code = StatusCode.SUCCESS
+    started_at = factory.LazyFunction(timezone.now)
+    finished_at = factory.LazyAttribute(
+        lambda attempt: attempt.started_at + datetime.timedelta(seconds=1)
+    )
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    org = factory.SubFactory(OrganizationFactory)
+    url = factory.Sequence(lambda n: f"https://partner.example.com/hooks/{n}")
+    events = factory.LazyFunction(lambda: ["sync.completed", "sync.failed"])
+    secret = factory.Sequence(lambda n: f"whsec_test{n:032d}")  # the model encrypts it
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """A key made by the service (only its digest is stored); the key itself is `.plaintext`."""
+
+    class Meta:
+        model = ApiKey
+
+    org = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Partner {n}")
+
+    @classmethod
+    def _create(cls, model_class, *, org, name, **kwargs):
+        created = api_key_create(org=org, name=name, actor=kwargs.pop("created_by", None))
+        created.api_key.plaintext = created.plaintext
+        return created.api_key

@@ -133,16 +133,21 @@ class XeroBooks(LedgerBooks):
     def connect(self) -> dict:
         return self.emulator.connect()
 
-    def connect_org(self, org) -> Connection:
+    def connect_org(self, org, *, base_url: str = EMULATOR_URL, **fields) -> Connection:
+        """`org` connected to the emulator's demo company with no quota to wait for (at
+        `base_url`: a served emulator's own address; other Connection `fields` such as `name`),
+        paying from account 090, its categories mapped by account code: the starting point of
+        most tests that push to Xero."""
         self.emulator.set_rate_limits(
             calls_per_window=100_000, max_concurrent=100, calls_per_day=10**7
         )
         connection = _connection(
             org,
             self,
-            EMULATOR_URL,
+            base_url,
             self.emulator.default_tenant_id,
             {"payment_account_code": "090"},
+            **fields,
         )
         self.map_categories(connection)
         return connection
@@ -405,16 +410,21 @@ class MyobBooks(LedgerBooks):
         )
 
 
-def _connection(org, books: LedgerBooks, base_url: str, tenant_id: str, settings: dict):
+def _connection(
+    org, books: LedgerBooks, base_url: str, tenant_id: str, settings: dict, **fields
+) -> Connection:
+    """A connection with fresh credentials from the emulator's consent without a browser, and
+    no quota to wait for (UNLIMITED)."""
     from synclog.ratelimit import get_rate_limiter
 
     connection = Connection.objects.create(
         org=org,
         provider=books.provider,
-        name=books.display_name,
+        name=fields.pop("name", books.display_name),
         base_url=base_url,
         tenant_id=tenant_id,
         settings={**settings, "rate_limits": UNLIMITED},
+        **fields,
     )
     integration_services.connection_credentials_save(
         connection=connection, credentials=credentials_from_token(books.connect())

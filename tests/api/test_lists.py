@@ -12,16 +12,24 @@ from api.models import ExpenseDataset, ExpenseDatasetItem
 from documents.models import Attachment, DocumentStatus, Payment
 from integrations.models import Connection, Provider
 from synclog.models import (
-    Operation,
     Outcome,
     SyncAttempt,
     SyncRecord,
-    SyncRun,
     SyncRunItem,
     Trigger,
 )
 from tests.api.conftest import error_fields
-from tests.factories import CategoryFactory, ContactFactory, DepartmentFactory, DocumentFactory
+from tests.factories import (
+    CategoryFactory,
+    ConnectionFactory,
+    ContactFactory,
+    DepartmentFactory,
+    DocumentFactory,
+    SyncAttemptFactory,
+    SyncRecordFactory,
+    SyncRunFactory,
+    WebhookEndpointFactory,
+)
 from webhooks.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
 
 pytestmark = pytest.mark.django_db
@@ -34,14 +42,12 @@ class Rows:
         self.org = org
         self.vendor = ContactFactory(org=org, name="Vendor")
         self.category = CategoryFactory(org=org)
-        self.connection = Connection.objects.create(org=org, provider=Provider.XERO, name="X")
+        self.connection = ConnectionFactory(org=org, name="X")
         self.document = DocumentFactory(org=org, contact=self.vendor, category=self.category)
-        self.run = SyncRun.objects.create(org=org, connection=self.connection, trigger="api")
-        self.endpoint = WebhookEndpoint(
+        self.run = SyncRunFactory(connection=self.connection, trigger=Trigger.API)
+        self.endpoint = WebhookEndpointFactory(
             org=org, url="https://example.com/h", events=["sync.failed"]
         )
-        self.endpoint.secret = "whsec_x"
-        self.endpoint.save()
 
     def documents(self, n, start):
         return [
@@ -52,9 +58,7 @@ class Rows:
     def records(self, n, start):
         documents = self.documents(n, start)
         return [
-            SyncRecord.objects.create(
-                org=self.org, connection=self.connection, entry_type="bill", document=document
-            )
+            SyncRecordFactory(connection=self.connection, document=document)
             for document in documents
         ]
 
@@ -96,20 +100,16 @@ class Rows:
             return f"/api/v1/documents/{self.document.pk}/payments"
         if name == "attempts":
             record = (
-                SyncRecord.objects.create(
-                    org=org, connection=self.connection, entry_type="bill", document=self.document
-                )
+                SyncRecordFactory(connection=self.connection, document=self.document)
                 if not SyncRecord.objects.filter(document=self.document).exists()
                 else (SyncRecord.objects.get(document=self.document))
             )
             now = timezone.now()
             for _ in range(n):
-                SyncAttempt.objects.create(
-                    org=org,
+                SyncAttemptFactory(
                     record=record,
                     run=self.run,
                     trigger=Trigger.API,
-                    operation=Operation.CREATE,
                     outcome=Outcome.FAILED,
                     status_code=4000,
                     started_at=now,
@@ -118,7 +118,7 @@ class Rows:
             return f"/api/v1/documents/{self.document.pk}/attempts"
         if name == "syncs":
             for _ in range(n):
-                SyncRun.objects.create(org=org, connection=self.connection, trigger="bulk")
+                SyncRunFactory(connection=self.connection)
             return "/api/v1/syncs"
         if name == "transactions":
             for record in self.records(n, start):

@@ -13,14 +13,12 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from documents import services as document_services
-from integrations import services as integration_services
-from integrations.models import Connection, Provider
+from integrations.models import Connection
 from synclog import services
 from synclog.models import RecordStatus, SyncAttempt, SyncRecord, SyncRun, Trigger
-from synclog.ratelimit import get_rate_limiter
 from tests.browser_fixtures import ARTIFACTS
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
-from tests.ledger_fixtures import EMULATOR_URL, credentials_from_token
+from tests.ledger_fixtures import XeroBooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,22 +40,7 @@ def enqueued(monkeypatch):
 
 
 def connect_xero(org, ledger) -> Connection:
-    ledger.set_rate_limits(calls_per_window=100_000, max_concurrent=100, calls_per_day=10**7)
-    connection = Connection.objects.create(
-        org=org,
-        provider=Provider.XERO,
-        name="Xero",
-        base_url=EMULATOR_URL,
-        tenant_id=ledger.default_tenant_id,
-        settings={"payment_account_code": "090", "rate_limits": UNLIMITED},
-    )
-    integration_services.connection_credentials_save(
-        connection=connection, credentials=credentials_from_token(ledger.connect())
-    )
-    accounts = integration_services.connector_for(connection).list_accounts()
-    integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
-    get_rate_limiter().reset(f"connection:{connection.pk}")
-    return connection
+    return XeroBooks(ledger).connect_org(org)
 
 
 def push_pending() -> None:

@@ -16,12 +16,12 @@ from accounts.models import Role
 from documents import services as document_services
 from documents.models import DocumentStatus
 from integrations import services as integration_services
-from integrations.models import Connection, MappingKind, Provider
+from integrations.models import Connection, MappingKind
 from synclog import services
 from synclog.models import RecordStatus, StatusCode, SyncRecord, SyncRun, Trigger
 from synclog.ratelimit import get_rate_limiter
 from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
-from tests.ledger_fixtures import EMULATOR_URL, credentials_from_token
+from tests.ledger_fixtures import XeroBooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,26 +50,12 @@ def no_broker(monkeypatch):
 @pytest.fixture
 def acme(ledger, no_broker):
     """Acme, connected to the emulated Xero; Office maps to account 429, Travel (999) to nothing."""
-    ledger.set_rate_limits(calls_per_window=100_000, max_concurrent=100, calls_per_day=10**7)
     admin = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc", user__username="ada")
     org = admin.org
     office = CategoryFactory(org=org, name="Office", code="429")
     travel = CategoryFactory(org=org, name="Travel", code="999")
-    connection = Connection.objects.create(
-        org=org,
-        provider=Provider.XERO,
-        name="Xero",
-        base_url=EMULATOR_URL,
-        tenant_id=ledger.default_tenant_id,
-        tenant_name="Demo Company (Emulated)",
-        settings={"payment_account_code": "090", "rate_limits": UNLIMITED},
-    )
-    integration_services.connection_credentials_save(
-        connection=connection, credentials=credentials_from_token(ledger.connect())
-    )
+    connection = XeroBooks(ledger).connect_org(org, tenant_name="Demo Company (Emulated)")
     accounts = integration_services.connector_for(connection).list_accounts()
-    integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
-    get_rate_limiter().reset(f"connection:{connection.pk}")
     yield {
         "org": org,
         "admin": admin.user,

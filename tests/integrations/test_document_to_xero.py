@@ -8,35 +8,17 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from documents import services as document_services
 from integrations import services
-from integrations.connectors.base import EntryKind, OAuthCredentials
-from integrations.emulators.xero import XeroEmulator
-from integrations.models import Connection, MappingKind, Provider
+from integrations.connectors.base import EntryKind
+from integrations.models import MappingKind
 from integrations.payloads import build_entry_payload, build_payment_payload
 from integrations.selectors import mapping_index
 from tests.factories import CategoryFactory, DepartmentFactory, DocumentFactory
+from tests.ledger_fixtures import XeroBooks
 
 
 @pytest.fixture
-def connected(monkeypatch, org, xero_emulator: XeroEmulator, xero_transport):
-    monkeypatch.setattr(services, "ledger_transport", lambda connection: xero_transport)
-    token = xero_emulator.connect()
-    connection = Connection.objects.create(
-        org=org,
-        provider=Provider.XERO,
-        name="Xero",
-        base_url="http://127.0.0.1:8123",
-        tenant_id=xero_emulator.default_tenant_id,
-        settings={"payment_account_code": "090"},
-    )
-    services.connection_credentials_save(
-        connection=connection,
-        credentials=OAuthCredentials(
-            access_token=token["access_token"],
-            refresh_token=token["refresh_token"],
-            expires_at=datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=30),
-        ),
-    )
-    return connection
+def connected(org, ledger):
+    return XeroBooks(ledger).connect_org(org)
 
 
 def test_a_bill_and_its_payment_reach_xero(

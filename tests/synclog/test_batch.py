@@ -16,6 +16,7 @@ from synclog.models import (
     SyncRecord,
 )
 from tests.factories import CategoryFactory, DocumentFactory
+from tests.ledger_fixtures import XeroBooks
 
 
 @pytest.fixture
@@ -48,6 +49,7 @@ def test_bulk_run_is_sent_in_batches_per_connection(
     org, clerk, connection, office, batch_sent, django_capture_on_commit_callbacks, settings
 ):
     settings.SYNC_BATCH_SIZE = 4
+    settings.SYNC_BULK_BATCHES_IN_FLIGHT = 3  # room for all of them (test_pacing.py: less)
     documents = approved_bills(org, clerk, office, 10)
     with django_capture_on_commit_callbacks(execute=True):
         (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
@@ -286,25 +288,12 @@ def test_a_document_linked_through_another_connection_is_searched_first(
     """Disconnected and connected again as a new connection to the same Xero organisation:
     the entries made through the first one carry our reference, so the new one links them."""
     from integrations.models import Connection, ConnectionStatus
-    from tests.ledger_fixtures import credentials_from_token
 
     documents = approved_bills(org, clerk, office, 3)
     (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
     assert services.sync_batch_push(record_ids=run_records(run), worker="w") == {}
     Connection.objects.filter(pk=connection.pk).update(status=ConnectionStatus.DISCONNECTED)
-    again = Connection.objects.create(
-        org=org,
-        provider=connection.provider,
-        name="Xero again",
-        base_url=connection.base_url,
-        tenant_id=connection.tenant_id,
-        settings=connection.settings,
-    )
-    integration_services.connection_credentials_save(
-        connection=again, credentials=credentials_from_token(ledger.connect())
-    )
-    accounts = integration_services.connector_for(again).list_accounts()
-    integration_services.mappings_auto_map_accounts(connection=again, accounts=accounts)
+    again = XeroBooks(ledger).connect_org(org, name="Xero again", base_url=connection.base_url)
     (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
     assert run.connection == again
     assert services.sync_batch_push(record_ids=run_records(run), worker="w") == {}

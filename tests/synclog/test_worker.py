@@ -24,16 +24,13 @@ from kombu.exceptions import OperationalError
 
 from documents import services as document_services
 from documents.models import DocumentStatus
-from integrations import services as integration_services
 from integrations.emulators.xero import running_emulator
-from integrations.models import Connection, Provider
 from integrations.payloads import document_reference
 from synclog import services
 from synclog.models import Operation, Outcome, RecordStatus, SyncAttempt, SyncRecord, Trigger
-from synclog.ratelimit import get_rate_limiter
 from syncsvc.celery import app
 from tests.factories import DocumentFactory
-from tests.ledger_fixtures import credentials_from_token
+from tests.ledger_fixtures import XeroBooks
 from tests.synclog.worker_harness import (
     FAST_SYNC,
     own_redis,
@@ -84,21 +81,7 @@ def xero_server(caplog, settings):
 @pytest.fixture
 def xero_connection(org, category, xero_server, fast_sync):
     url, emulator = xero_server
-    connection = Connection.objects.create(
-        org=org,
-        provider=Provider.XERO,
-        name="Xero",
-        base_url=url,
-        tenant_id=emulator.default_tenant_id,
-        settings={"payment_account_code": "090", "rate_limits": UNLIMITED},
-    )
-    integration_services.connection_credentials_save(
-        connection=connection, credentials=credentials_from_token(emulator.connect())
-    )
-    accounts = integration_services.connector_for(connection).list_accounts()
-    integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
-    get_rate_limiter().reset(f"connection:{connection.pk}")
-    return connection
+    return XeroBooks(emulator).connect_org(org, base_url=url)
 
 
 @pytest.fixture

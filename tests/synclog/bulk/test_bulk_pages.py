@@ -24,6 +24,7 @@ from synclog.models import (
 )
 from synclog.services import runs as run_services
 from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
+from tests.ledger_fixtures import XeroBooks
 from tests.tenancy import assert_not_found_for_other_tenant
 
 ROLES = [Role.ADMIN, Role.AP_CLERK, Role.ACCOUNTING_SYNC, Role.SUPPORT]
@@ -338,23 +339,7 @@ def test_a_second_bulk_of_unchanged_documents_is_nothing_to_push(
 def test_several_connections_give_one_progress_page_for_all_runs(
     member_client, org, connection, drain, ledger
 ):
-    from integrations import services as integration_services
-    from tests.ledger_fixtures import EMULATOR_URL, credentials_from_token
-    from tests.synclog.conftest import UNLIMITED
-
-    second = Connection.objects.create(
-        org=org,
-        provider=Provider.XERO,
-        name="Second Xero",
-        base_url=EMULATOR_URL,
-        tenant_id=ledger.default_tenant_id,
-        settings={"payment_account_code": "090", "rate_limits": UNLIMITED},
-    )
-    integration_services.connection_credentials_save(
-        connection=second, credentials=credentials_from_token(ledger.connect())
-    )
-    accounts = integration_services.connector_for(second).list_accounts()
-    integration_services.mappings_auto_map_accounts(connection=second, accounts=accounts)
+    XeroBooks(ledger).connect_org(org, name="Second Xero")
     documents = approved(org, 2)
     client = member_client()
     confirm = client.post(reverse("synclog:bulk-confirm"), {"document_ids": ids_of(documents)})

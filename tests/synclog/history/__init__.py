@@ -7,15 +7,15 @@ from decimal import Decimal
 from django.utils import timezone
 
 from documents.models import DocumentKind, DocumentStatus, Payment
-from integrations.models import Connection, Provider
+from integrations.models import Connection
 from synclog.models import EntryType, RecordStatus, SyncRecord
-from tests.factories import DocumentFactory
+from tests.factories import ConnectionFactory, DocumentFactory, SyncRecordFactory
 
 PAYMENT_TYPES = (EntryType.BILL_PAYMENT, EntryType.INVOICE_PAYMENT)
 
 
 def make_connection(org, name="Xero") -> Connection:
-    return Connection.objects.create(org=org, provider=Provider.XERO, name=name)
+    return ConnectionFactory(org=org, name=name)
 
 
 def make_record(
@@ -46,8 +46,7 @@ def make_record(
             paid_at=datetime.date(2026, 11, 5),
             reference=payment_reference,
         )
-    record = SyncRecord.objects.create(
-        org=org,
+    record = SyncRecordFactory(
         connection=connection,
         entry_type=entry_type,
         document=document,

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.models import Role
 from documents import services as document_services
-from integrations.models import Connection, ConnectionStatus, Provider
+from integrations.models import ConnectionStatus
 from synclog.models import (
     EntryType,
     Operation,
@@ -15,10 +15,15 @@ from synclog.models import (
     RecordStatus,
     StatusCode,
     SyncAttempt,
-    SyncRecord,
     Trigger,
 )
-from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
+from tests.factories import (
+    CategoryFactory,
+    ConnectionFactory,
+    DocumentFactory,
+    MembershipFactory,
+    SyncRecordFactory,
+)
 
 ROLES = [Role.ADMIN, Role.AP_CLERK, Role.ACCOUNTING_SYNC, Role.SUPPORT]
 T0 = datetime.datetime(2026, 11, 5, 12, 0, tzinfo=datetime.UTC)
@@ -37,14 +42,12 @@ def member(org):
 @pytest.fixture
 def plain_connection(org):
     """A connection row without credentials: enough for pages that only read the log."""
-    return Connection.objects.create(
-        org=org, provider=Provider.XERO, name="Xero", status=ConnectionStatus.ACTIVE
-    )
+    return ConnectionFactory(org=org, status=ConnectionStatus.ACTIVE)
 
 
 @pytest.fixture
 def other_connection(other_org):
-    return Connection.objects.create(org=other_org, provider=Provider.XERO, name="Globex Xero")
+    return ConnectionFactory(org=other_org, name="Globex Xero")
 
 
 @pytest.fixture
@@ -54,8 +57,7 @@ def other_document(other_org):
 
 def make_record(document, connection, *, status=RecordStatus.COMPLETE, payment=None, **fields):
     entry_type = EntryType.BILL_PAYMENT if payment else EntryType.BILL
-    return SyncRecord.objects.create(
-        org=document.org,
+    return SyncRecordFactory(
         connection=connection,
         document=document,
         payment=payment,
