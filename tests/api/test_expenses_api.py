@@ -1,10 +1,12 @@
 """Real expenses over the API, as a partner pushes them: card spends from a card account, a
 reimbursable expense owed to an employee, each line's tax rate and tracking, the currency rate;
 the missing card account named by the 4000 and set over the mappings API; then the retry books
-Xero spend money (no bill) and the employee's bill."""
+Xero spend money (no bill) and the employee's bill. On QuickBooks Online the card and bank
+expenses are Purchases from the card and the bank account."""
 
 import pytest
 
+from integrations.models import Provider
 from synclog import services
 from tests.api.test_datasets import push
 from tests.api.test_datasets_staged import start_sync, work
@@ -134,3 +136,55 @@ def test_a_partner_pushes_card_and_reimbursable_expenses_and_fixes_the_card_acco
     assert (card_doc["expense_type"], card_doc["exchange_rate"]) == ("card", "1.085000")
     assert card_doc["lines"][0]["tax_type"] == "INPUT"
     assert card_doc["lines"][0]["department"] == sales.pk
+
+
+@pytest.mark.parametrize("provider", [Provider.QUICKBOOKS])
+def test_a_partners_card_and_bank_expenses_are_quickbooks_purchases(
+    api,
+    connection,
+    ledger_books,
+    enqueued,
+    sent_batches,
+    django_capture_on_commit_callbacks,
+    category,
+):
+    accounts = ledger_books.spend_accounts  # QuickBooks' Mastercard and Checking
+    mapped = api.patch(
+        f"/api/v1/connections/{connection.pk}/mappings",
+        {"spend_account_codes": accounts},
+        format="json",
+    )
+    assert mapped.status_code == 200, mapped.content
+
+    def expense(item_id, kind, amount):
+        return {
+            "id": item_id,
+            "type": kind,
+            "issue_date": "2026-11-03",
+            "currency": "USD",
+            "merchant_name": "Taxi Co",
+            "category": category.pk,
+            "lines": [{"description": "Taxi", "unit_amount": amount}],
+        }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dataset = push(api, [expense("card-1", "card", "44.00"), expense("bank-1", "bank", "9.50")])
+    assert dataset.status_code == 201, dataset.content
+    sync_id = start_sync(api, dataset.json()["id"], django_capture_on_commit_callbacks)
+    work(sent_batches)
+    for record_id in pending_ids():
+        services.sync_record_push(record_id=record_id, worker="test")
+
+    assert api.get(f"/api/v1/syncs/{sync_id}").json()["status_code"] == 2000
+    # Spent at once from the card or the bank account: Purchases, no bill, no payment.
+    assert ledger_books.bills() == []
+    purchases = {p["DocNumber"]: p for p in ledger_books.emulator.entities("Purchase")}
+    assert {number: p["PaymentType"] for number, p in purchases.items()} == {
+        "card-1": "CreditCard",
+        "bank-1": "Cash",
+    }
+    assert purchases["card-1"]["AccountRef"]["value"] == accounts["card"]
+    assert purchases["bank-1"]["AccountRef"]["value"] == accounts["bank"]
+    assert (purchases["card-1"]["TotalAmt"], purchases["bank-1"]["TotalAmt"]) == (44.0, 9.5)
+    [line] = purchases["card-1"]["Line"]
+    assert line["AccountBasedExpenseLineDetail"]["AccountRef"]["name"] == "Office Supplies"
