@@ -5,6 +5,7 @@ lost and nothing doubled in the ledger, and every attempt logged.
     python -m bench.drills --documents 100 --kills 1 --drills a,c   # a short run
     python -m bench.drills --documents 2000 --drills d   # PostgreSQL restarts, on a server of ours
     python -m bench.drills --ledger qbo --documents 100 --drills a   # on QuickBooks Online
+    python -m bench.drills --ledger myob --documents 100 --drills a  # on MYOB
 
 a) SIGKILL a worker (its whole process group: main process and pool children) --kills times
    during a bulk sync, at least --kill-every seconds apart, each time when a worker holds
@@ -40,6 +41,9 @@ With --ledger qbo every drill runs against the QuickBooks Online emulator instea
 lifted as Xero's limits are; its bills counted by the reference in their PrivateNote). There a
 429 carries no Retry-After and the connector waits Intuit's 60 seconds, so drill c's injected
 429s each pause the connection a minute.
+
+With --ledger myob they run against the MYOB emulator (its API key's limits lifted; its bills
+counted by the reference in their JournalMemo); a 429 there pauses the connection a second.
 """
 
 from __future__ import annotations

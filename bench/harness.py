@@ -415,7 +415,57 @@ class QboEmulator(Emulator):
         return state
 
 
-EMULATORS = {emulator.ledger: emulator for emulator in (Emulator, QboEmulator)}
+class MyobEmulator(Emulator):
+    """The MYOB emulator as a server process, in the harness's words: a company file is a
+    tenant, and `state()` adds the Xero-shaped keys the scripts read (`calls` and `tenants` by
+    tenant id, each company file's bills as `invoices` with our reference in `Url`, `tenantId`
+    on every logged request). MYOB's limits are the API key's, every company file together."""
+
+    ledger = "myob"
+    module = "integrations.emulators.myob"
+    # MYOB's limits per API key (the emulator's defaults): 8 calls a second, 1,000,000 a day.
+    MYOB_LIMITS = {"calls_per_second": 8, "calls_per_day": 1_000_000}
+    UNLIMITED_LIMITS = {"calls_per_second": 10**6, "calls_per_day": 10**9}
+
+    def set_rate_limits(self, **limits) -> dict:
+        """Xero's limit names mean "lift the limits" (runs that are not about quota); MYOB's own
+        names set them."""
+        if set(limits) - set(self.MYOB_LIMITS):
+            limits = self.UNLIMITED_LIMITS
+        return self.control("POST", "/limits", limits)
+
+    def add_tenant(self, name: str) -> str:
+        return self.control("POST", "/company-files", {"name": name})["businessId"]
+
+    def connect(self, tenant_id: str) -> dict:
+        return self.control("POST", "/connect", {"business_id": tenant_id})
+
+    def default_tenant_id(self) -> str:
+        return self.control("GET", "/state")["companyFiles"][0]["businessId"]
+
+    def state(self) -> dict:
+        state = self.control("GET", "/state")
+        usage = state["limits"]
+        state["calls"] = dict(usage["accepted"])
+        state["tenants"] = [
+            {
+                "tenantId": company["businessId"],
+                "refusedCalls": usage["refused"].get(company["businessId"], 0),
+                # A deleted bill is no longer listed: every one here is live.
+                "invoices": [
+                    {"Url": bill.get("JournalMemo") or "", "Status": "AUTHORISED"}
+                    for bill in company["records"]["Purchase/Bill/Service"]
+                ],
+            }
+            for company in state["companyFiles"]
+        ]
+        for request in state["requests"]:
+            request["tenantId"] = request.get("businessId", "")
+            request["idempotencyKey"] = None  # MYOB takes none
+        return state
+
+
+EMULATORS = {emulator.ledger: emulator for emulator in (Emulator, QboEmulator, MyobEmulator)}
 
 
 def add_ledger_argument(parser: argparse.ArgumentParser) -> None:
@@ -635,11 +685,12 @@ def setup_org(
         before_connect(org, user, document_ids)
     tenant_id = tenant_id or emulator.add_tenant(name)
     token = emulator.connect(tenant_id)
-    qbo = emulator.ledger == "qbo"
+    qbo, on_myob = emulator.ledger == "qbo", emulator.ledger == "myob"
+    provider = Provider.QUICKBOOKS if qbo else Provider.MYOB if on_myob else Provider.XERO
     connection = Connection.objects.create(
         org=org,
-        provider=Provider.QUICKBOOKS if qbo else Provider.XERO,
-        name=f"{'QuickBooks' if qbo else 'Xero'} {name}",
+        provider=provider,
+        name=f"{provider.label} {name}",
         base_url=integration_services.base_url_validate(emulator.url),
         tenant_id=tenant_id,
         tenant_name=name,
@@ -650,12 +701,14 @@ def setup_org(
         access_token=token["access_token"],
         refresh_token=token["refresh_token"],
         expires_at=datetime.datetime.now(datetime.UTC)
-        + datetime.timedelta(seconds=token["expires_in"]),
+        + datetime.timedelta(seconds=int(token["expires_in"])),  # MYOB's is a string
         scope=token.get("scope", ""),
     )
     integration_services.connection_credentials_save(connection=connection, credentials=credentials)
     if qbo:
         _map_on_quickbooks(connection, category=category, contact=contact)
+    elif on_myob:
+        _map_on_myob(connection, category=category, contact=contact)
     else:
         accounts = integration_services.connector_for(connection).list_accounts()
         integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
@@ -668,6 +721,40 @@ def setup_org(
         tenant_id=tenant_id,
         document_ids=document_ids,
         ledger=emulator.ledger,
+    )
+
+
+def _map_on_myob(connection, *, category, contact) -> None:
+    """What the admin maps on the page for a MYOB company file (the emulator's seed): the
+    category to 6-1100 Office Supplies, the vendor to a supplier card (MYOB takes none by name),
+    payments from 1-1110 Business Bank Account."""
+    from integrations import services as integration_services
+    from integrations.models import MappingKind
+
+    connector = integration_services.connector_for(connection)
+    try:
+        accounts = {account.code: account for account in connector.list_accounts()}
+        [supplier] = [c for c in connector.list_contacts() if c.name == "Acme Supplies"]
+    finally:
+        connector.close()
+    office = accounts["6-1100"]
+    integration_services.mapping_set(
+        connection=connection,
+        kind=MappingKind.ACCOUNT,
+        local_id=category.pk,
+        external_id=office.external_id,
+        external_name=office.name,
+        extra=integration_services.account_mapping_extra(office),
+    )
+    integration_services.mapping_set(
+        connection=connection,
+        kind=MappingKind.CONTACT,
+        local_id=contact.pk,
+        external_id=supplier.external_id,
+        external_name=supplier.name,
+    )
+    integration_services.connection_settings_update(
+        connection=connection, payment_account_code=accounts["1-1110"].code
     )
 
 
@@ -815,8 +902,13 @@ ENTRY_TYPE_OF_PATH = {
     "bill": "bill",
     "billpayment": "payment",
     "purchase": "spend",
+    # MYOB (/accountright/{company file}/...): one entry per call.
+    "Purchase/Bill/Service": "bill",
+    "Purchase/SupplierPayment": "payment",
+    "Banking/SpendMoneyTxn": "spend",
 }
 QBO_PATH = re.compile(r"^/v3/company/[^/]+/([^/?]+)")
+MYOB_PATH = re.compile(r"^/accountright/[^/]+/(.+?)(?:/[0-9a-fA-F-]{36})?(?:/Attachment)?$")
 
 
 @dataclass
@@ -857,8 +949,11 @@ def calls_by_type(state: dict, tenant_id: str, since: float) -> CallsByType:
         if request["status"] in (None, 429):
             continue
         qbo = QBO_PATH.match(request["path"])
+        myob = MYOB_PATH.match(request["path"])
         if qbo:
             resource = qbo.group(1)
+        elif myob:
+            resource = myob.group(1)
         else:
             resource = request["path"].split("/api.xro/2.0/", 1)[-1].split("/", 1)[0]
         entry_type = ENTRY_TYPE_OF_PATH.get(resource, resource.lower())
