@@ -108,6 +108,12 @@ def wire_date(day: datetime.date) -> str:
     return f"{day.isoformat()}T00:00:00"
 
 
+def _new_record(body: dict) -> None:
+    """A POST names no UID or RowVersion: MYOB answers 409 (NOTES.md)."""
+    if "UID" in body or "RowVersion" in body:
+        raise MyobError(409, "IncorrectRowVersion", "A new record takes no UID or RowVersion", None)
+
+
 @dataclass
 class CompanyFile:
     uid: str
@@ -172,10 +178,7 @@ class Books:
     # --- transactions (bills and invoices) -------------------------------------------------------
 
     def create_transaction(self, resource: str, body: dict) -> dict:
-        if "UID" in body or "RowVersion" in body:
-            raise MyobError(
-                409, "IncorrectRowVersion", "A new record takes no UID or RowVersion", None
-            )
+        _new_record(body)
         record = self._transaction(resource, body, previous=None)
         self.company.records[resource][record["UID"]] = record
         self._write("create", resource, record)
@@ -202,14 +205,7 @@ class Books:
 
     def delete_transaction(self, resource: str, uid: str) -> None:
         current = self.record(resource, uid)
-        if self.company.must_reverse:
-            raise MyobError(
-                400,
-                "TransactionsCannotBeDeleted",
-                "Transactions cannot be deleted and must be reversed",
-                25003,
-            )
-        self._unlocked(current["Date"])
+        self._deletable(current)
         if current["AppliedToDate"] > 0:
             raise MyobError(
                 400,
@@ -220,6 +216,32 @@ class Books:
         del self.company.records[resource][current["UID"]]
         self.company.attachments.pop(current["UID"], None)
         self._write("delete", resource, current)
+
+    def _deletable(self, current: dict) -> None:
+        """A file that wants reversals, or a locked period, refuses a delete."""
+        if self.company.must_reverse:
+            raise MyobError(
+                400,
+                "TransactionsCannotBeDeleted",
+                "Transactions cannot be deleted and must be reversed",
+                25003,
+            )
+        self._unlocked(current["Date"])
+
+    def _money_out(self, body: dict) -> tuple[datetime.date, dict]:
+        """The date (not locked) and the Bank or CreditCard account a payment or spend uses."""
+        if "Date" not in body:
+            raise MyobError(400, "Required", "Date is required", 100)
+        paid_on = parse_date(body["Date"])
+        self._unlocked(wire_date(paid_on))
+        account_link = self._link(
+            ACCOUNTS, (body.get("Account") or {}).get("UID"), "Account", names=("Name", "DisplayID")
+        )
+        if self.company.records[ACCOUNTS][account_link["UID"]]["Type"] not in PAYABLE_ACCOUNT_TYPES:
+            raise MyobError(
+                400, "AccountNotValid", "Account must be bank or credit card type", 29001
+            )
+        return paid_on, account_link
 
     def _unlocked(self, date_text: str) -> None:
         lock = self.company.lock_date
@@ -395,10 +417,7 @@ class Books:
     # --- spend money (money paid out at once, no bill) -----------------------------------------
 
     def create_spend(self, body: dict) -> dict:
-        if "UID" in body or "RowVersion" in body:
-            raise MyobError(
-                409, "IncorrectRowVersion", "A new record takes no UID or RowVersion", None
-            )
+        _new_record(body)
         record = self._spend(body, previous=None)
         self.company.records[SPEND_MONEY][record["UID"]] = record
         self._write("create", SPEND_MONEY, record)
@@ -416,30 +435,13 @@ class Books:
 
     def delete_spend(self, uid: str) -> None:
         current = self.record(SPEND_MONEY, uid)
-        if self.company.must_reverse:
-            raise MyobError(
-                400,
-                "TransactionsCannotBeDeleted",
-                "Transactions cannot be deleted and must be reversed",
-                25003,
-            )
-        self._unlocked(current["Date"])
+        self._deletable(current)
         del self.company.records[SPEND_MONEY][current["UID"]]
         self.company.attachments.pop(current["UID"], None)
         self._write("delete", SPEND_MONEY, current)
 
     def _spend(self, body: dict, previous: dict | None) -> dict:
-        if "Date" not in body:
-            raise MyobError(400, "Required", "Date is required", 100)
-        paid_on = parse_date(body["Date"])
-        self._unlocked(wire_date(paid_on))
-        account_link = self._link(
-            ACCOUNTS, (body.get("Account") or {}).get("UID"), "Account", names=("Name", "DisplayID")
-        )
-        if self.company.records[ACCOUNTS][account_link["UID"]]["Type"] not in PAYABLE_ACCOUNT_TYPES:
-            raise MyobError(
-                400, "AccountNotValid", "Account must be bank or credit card type", 29001
-            )
+        paid_on, account_link = self._money_out(body)
         contact_uid = (body.get("Contact") or {}).get("UID")
         contact_resource = next(
             (
@@ -495,23 +497,10 @@ class Books:
     # --- payments --------------------------------------------------------------------------------
 
     def create_payment(self, resource: str, body: dict) -> dict:
-        if "UID" in body or "RowVersion" in body:
-            raise MyobError(
-                409, "IncorrectRowVersion", "A new record takes no UID or RowVersion", None
-            )
+        _new_record(body)
         link_key, line_type = PAID_KINDS[resource]
         party_key, party_resource = PAYMENT_PARTY[resource]
-        if "Date" not in body:
-            raise MyobError(400, "Required", "Date is required", 100)
-        paid_on = parse_date(body["Date"])
-        self._unlocked(wire_date(paid_on))
-        account_link = self._link(
-            ACCOUNTS, (body.get("Account") or {}).get("UID"), "Account", names=("Name", "DisplayID")
-        )
-        if self.company.records[ACCOUNTS][account_link["UID"]]["Type"] not in PAYABLE_ACCOUNT_TYPES:
-            raise MyobError(
-                400, "AccountNotValid", "Account must be bank or credit card type", 29001
-            )
+        paid_on, account_link = self._money_out(body)
         party = self._party(party_resource, (body.get(party_key) or {}).get("UID"), party_key)
         lines = body.get("Lines")
         if not isinstance(lines, list) or not lines:
