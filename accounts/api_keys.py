@@ -28,6 +28,8 @@ LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 
 @dataclass(frozen=True)
 class CreatedApiKey:
+    """A new key: the row, and the key itself, which is shown once and never stored."""
+
     api_key: ApiKey
     plaintext: str  # shown to the admin once, never stored
 
@@ -46,6 +48,8 @@ def _split(plaintext: str) -> str | None:
 
 
 def api_key_create(*, org: Organization, name: str, actor) -> CreatedApiKey:
+    """A new API key for the organisation, named after the system that uses it; only its digest
+    is stored. ValidationError for a blank or over-long name."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Name the key after the system that will use it."})
@@ -105,8 +109,10 @@ def _touch(api_key: ApiKey) -> None:
 
 
 def api_key_list(*, org: Organization) -> QuerySet[ApiKey]:
+    """The organisation's API keys, revoked ones included, with who created and revoked them."""
     return ApiKey.objects.for_org(org).select_related("created_by", "revoked_by")
 
 
 def api_key_get(*, org: Organization, api_key_id: int) -> ApiKey:
+    """One API key of the organisation; another organisation's id is a 404."""
     return get_object_or_404(ApiKey.objects.for_org(org), pk=api_key_id)

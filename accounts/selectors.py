@@ -4,6 +4,7 @@ from accounts.models import Membership
 
 
 def membership_list_for_user(*, user: AbstractBaseUser) -> list[Membership]:
+    """The user's memberships with their organisations, by organisation name."""
     return list(Membership.objects.filter(user=user).select_related("org").order_by("org__name"))
 
 

@@ -18,30 +18,38 @@ SYNC_RECORD_RELATED = ("document", "payment", "connection")
 
 
 def contact_list(*, org: Organization) -> QuerySet[Contact]:
+    """The organisation's contacts (vendors and customers)."""
     return Contact.objects.for_org(org)
 
 
 def contact_get(*, org: Organization, contact_id: int) -> Contact:
+    """One contact of the organisation; another organisation's id is a 404."""
     return get_object_or_404(Contact.objects.for_org(org), pk=contact_id)
 
 
 def category_list(*, org: Organization) -> QuerySet[Category]:
+    """The organisation's categories (each booked to a ledger account by its code)."""
     return Category.objects.for_org(org)
 
 
 def category_get(*, org: Organization, category_id: int) -> Category:
+    """One category of the organisation; another organisation's id is a 404."""
     return get_object_or_404(Category.objects.for_org(org), pk=category_id)
 
 
 def department_list(*, org: Organization) -> QuerySet[Department]:
+    """The organisation's departments."""
     return Department.objects.for_org(org)
 
 
 def department_get(*, org: Organization, department_id: int) -> Department:
+    """One department of the organisation; another organisation's id is a 404."""
     return get_object_or_404(Department.objects.for_org(org), pk=department_id)
 
 
 def document_list(*, org: Organization) -> QuerySet[Document]:
+    """The organisation's documents with their contact, category, department and lines
+    joined or prefetched: a page of any size costs the same few queries."""
     return Document.objects.for_org(org).select_related(*DOCUMENT_RELATED).prefetch_related("lines")
 
 
@@ -56,10 +64,12 @@ def document_owned(*, org: Organization, document_id: int) -> Document:
 
 
 def attachment_list(*, document: Document) -> QuerySet[Attachment]:
+    """The document's attachments (the document is the caller's, already scoped)."""
     return Attachment.objects.filter(org_id=document.org_id, document=document)
 
 
 def payment_list(*, org: Organization, document: Document | None = None) -> QuerySet[Payment]:
+    """The organisation's payments with their documents, or one document's."""
     payments = Payment.objects.for_org(org).select_related("document")
     if document is not None:
         payments = payments.filter(document=document)
@@ -74,6 +84,7 @@ def document_attempts(*, document: Document) -> QuerySet[SyncAttempt]:
 
 
 def sync_run_list(*, org: Organization) -> QuerySet[SyncRun]:
+    """The organisation's syncs with their connections and the run each retried."""
     return SyncRun.objects.for_org(org).select_related("connection", "retry_of")
 
 
@@ -85,18 +96,22 @@ def sync_run_items(*, run: SyncRun) -> QuerySet[SyncRunItem]:
 
 
 def sync_run_item_get(*, run: SyncRun, item_id: int) -> SyncRunItem:
+    """One item of the run; an id of another run (or organisation) is a 404."""
     return get_object_or_404(sync_run_items(run=run), pk=item_id)
 
 
 def sync_record_list(*, org: Organization) -> QuerySet[SyncRecord]:
+    """The organisation's sync records with their documents, payments and connections."""
     return SyncRecord.objects.for_org(org).select_related(*SYNC_RECORD_RELATED)
 
 
 def dataset_list(*, org: Organization) -> QuerySet[ExpenseDataset]:
+    """The organisation's expense datasets."""
     return ExpenseDataset.objects.for_org(org)
 
 
 def dataset_get(*, org: Organization, public_id) -> ExpenseDataset:
+    """One expense dataset of the organisation by its public id; another's is a 404."""
     return get_object_or_404(ExpenseDataset.objects.for_org(org), public_id=public_id)
 
 

@@ -39,6 +39,8 @@ def document_get(*, org: Organization, document_id: int) -> Document:
 
 
 def document_get_detail(*, org: Organization, document_id: int) -> Document:
+    """One document of the organisation with its lines, payments and attachments read (three
+    queries, whatever their number); another organisation's id is a 404."""
     document = document_get(org=org, document_id=document_id)
     # Materialise the parts the detail page shows in three queries, whatever their number.
     document.line_list = list(document.lines.select_related("category", "department"))
@@ -48,29 +50,36 @@ def document_get_detail(*, org: Organization, document_id: int) -> Document:
 
 
 def contact_list(*, org: Organization, kind: str | None = None) -> QuerySet[Contact]:
+    """The organisation's contacts, or those of one kind (vendor or customer)."""
     queryset = Contact.objects.for_org(org)
     return queryset.filter(kind=kind) if kind else queryset
 
 
 def contact_get(*, org: Organization, contact_id: int) -> Contact:
+    """One contact of the organisation; another organisation's id is a 404."""
     return get_object_or_404(Contact.objects.for_org(org), pk=contact_id)
 
 
 def vendor_list(*, org: Organization) -> QuerySet[Contact]:
+    """The organisation's vendors."""
     return contact_list(org=org, kind=ContactKind.VENDOR)
 
 
 def category_list(*, org: Organization) -> QuerySet[Category]:
+    """The organisation's categories."""
     return Category.objects.for_org(org)
 
 
 def department_list(*, org: Organization) -> QuerySet[Department]:
+    """The organisation's departments."""
     return Department.objects.for_org(org)
 
 
 def payment_get(*, org: Organization, payment_id: int) -> Payment:
+    """One payment of the organisation, with its document; another organisation's is a 404."""
     return get_object_or_404(Payment.objects.for_org(org).select_related("document"), pk=payment_id)
 
 
 def attachment_get(*, org: Organization, attachment_id: int) -> Attachment:
+    """One attachment of the organisation; another organisation's id is a 404."""
     return get_object_or_404(Attachment.objects.for_org(org), pk=attachment_id)

@@ -67,6 +67,8 @@ CONTACT_KIND_FOR_DOCUMENT = {
 
 @dataclass(frozen=True)
 class DocumentUpdateResult:
+    """What document_update saved: the document, and the fields whose values changed."""
+
     document: Document
     changed_fields: frozenset[str] = field(default_factory=frozenset)
 
@@ -82,6 +84,8 @@ def contact_create(
     tax_number: str = "",
     email: str = "",
 ) -> Contact:
+    """A vendor or customer of the organisation, named; a blank name or an unknown kind is
+    a ValidationError and nothing is written."""
     errors = ErrorCollector()
     if not (name or "").strip():
         errors.add("name", "Enter the contact's name.")
@@ -95,6 +99,8 @@ def contact_create(
 
 
 def category_create(*, org: Organization, name: str, code: str) -> Category:
+    """A category booked to ledger account `code`, which no other category of the
+    organisation uses (ValidationError otherwise; nothing written)."""
     if Category.objects.for_org(org).filter(code=code).exists():
         raise ValidationError({"code": f"A category with account code {code} exists already."})
     category = Category(org=org, name=name, code=code)
@@ -104,6 +110,7 @@ def category_create(*, org: Organization, name: str, code: str) -> Category:
 
 
 def department_create(*, org: Organization, name: str) -> Department:
+    """A department of the organisation, its name unique there (ValidationError otherwise)."""
     if Department.objects.for_org(org).filter(name=name).exists():
         raise ValidationError({"name": f"A department named {name} exists already."})
     department = Department(org=org, name=name)
@@ -287,6 +294,9 @@ def document_create(
     expense_type: str = "",
     exchange_rate=None,
 ) -> Document:
+    """A document with its lines, every field checked first (contact, category and department
+    the organisation's own, lines adding up to the total): ValidationError by field and nothing
+    written, or the document in one transaction."""
     errors = ErrorCollector()
     if kind not in DocumentKind.values:
         errors.add("kind", f"Choose one of: {', '.join(DocumentKind.values)}.")
@@ -420,6 +430,8 @@ def _transition(document: Document, *, allowed_from: set[str], to: str, error: s
 
 @transaction.atomic
 def document_submit(*, document: Document, actor) -> Document:
+    """A draft goes to awaiting approval (ValidationError from any other status), under a row
+    lock so two submits cannot both pass the check."""
     document = _transition(
         document,
         allowed_from={DocumentStatus.DRAFT},
@@ -432,6 +444,8 @@ def document_submit(*, document: Document, actor) -> Document:
 
 @transaction.atomic
 def document_approve(*, document: Document, actor) -> Document:
+    """A document awaiting approval becomes approved by `actor` (ValidationError from any other
+    status), and its push to the connected ledgers is requested in the same transaction."""
     document = _transition(
         document,
         allowed_from={DocumentStatus.AWAITING_APPROVAL},
@@ -447,6 +461,8 @@ def document_approve(*, document: Document, actor) -> Document:
 
 @transaction.atomic
 def document_void(*, document: Document, actor) -> Document:
+    """A document not yet paid becomes void and a void of its ledger entry is requested;
+    ValidationError when its status cannot be voided or payments remain."""
     document = _transition(
         document,
         allowed_from=VOIDABLE_STATUSES,
@@ -584,6 +600,8 @@ def document_mark_paid(
 
 @transaction.atomic
 def attachment_add(*, document: Document, actor, upload: UploadedFile) -> Attachment:
+    """A PDF, PNG or JPEG (judged by its bytes, within ATTACHMENT_MAX_BYTES) attached to a
+    document that is not void, and its upload to the ledger requested; ValidationError otherwise."""
     document = _lock(document)
     if document.status == DocumentStatus.VOID:
         raise ValidationError("Files cannot be attached to a void document.")

@@ -21,10 +21,13 @@ from integrations.models import (
 
 
 def connection_list(*, org: Organization) -> QuerySet[Connection]:
+    """The organisation's connections to ledgers."""
     return Connection.objects.for_org(org)
 
 
 def connection_get(*, org: Organization, connection_id: int) -> Connection:
+    """One connection of the organisation; another organisation's id is a 404, like a missing
+    one."""
     return get_object_or_404(Connection.objects.for_org(org), pk=connection_id)
 
 

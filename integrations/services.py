@@ -71,6 +71,8 @@ def base_url_validate(base_url: str) -> str:
 
 
 def allowed_emulator_urls() -> set[str]:
+    """The emulator addresses this service may send credentials to: each ledger's configured
+    emulator and LEDGER_EMULATOR_URLS, without trailing slashes."""
     urls = [
         settings.XERO_EMULATOR_URL,
         settings.QBO_EMULATOR_URL,
@@ -81,6 +83,8 @@ def allowed_emulator_urls() -> set[str]:
 
 
 def allowed_emulator_addresses() -> set[tuple[str, str, int, str]]:
+    """allowed_emulator_urls as (scheme, host, port, path), the port explicit, to compare an
+    address however it is written."""
     return {a for a in (_address(url) for url in allowed_emulator_urls()) if a is not None}
 
 
@@ -156,6 +160,8 @@ def connection_credentials_save(*, connection: Connection, credentials: OAuthCre
 def connection_authorization_url(
     *, provider: str, base_url: str, redirect_uri: str, state: str
 ) -> str:
+    """The ledger's consent page for a new connection (checked address; the Xero emulator's
+    public address when the browser reaches it elsewhere), carrying `state` back to us."""
     base_url = base_url_validate(base_url)
     public = settings.XERO_EMULATOR_PUBLIC_URL
     if public and base_url and base_url == settings.XERO_EMULATOR_URL.rstrip("/"):
@@ -403,6 +409,8 @@ def connection_test(*, connection: Connection) -> ConnectionCheck:
 
 
 def connection_mark_needs_reauth(*, connection: Connection, error: ConnectorError) -> None:
+    """The ledger refused our tokens: the connection waits for a reconnect (needs_reauth) with
+    the ledger's words, and the change is announced once, however many pushes were refused."""
     with transaction.atomic():
         # Told once: every push refused after the first finds the status set already.
         previous = (
@@ -423,6 +431,8 @@ def connection_mark_needs_reauth(*, connection: Connection, error: ConnectorErro
 
 @transaction.atomic
 def connection_disable(*, connection: Connection, actor) -> Connection:
+    """Stop pushing through the connection and log who did it; ValidationError for a
+    disconnected one."""
     if connection.status == ConnectionStatus.DISCONNECTED:
         raise ValidationError("A disconnected connection cannot be disabled; reconnect it first.")
     previous = connection.status
@@ -435,6 +445,8 @@ def connection_disable(*, connection: Connection, actor) -> Connection:
 
 @transaction.atomic
 def connection_enable(*, connection: Connection, actor) -> Connection:
+    """Push through a disabled connection again, resuming what waited, and log who did it;
+    ValidationError unless it was disabled."""
     if connection.status != ConnectionStatus.DISABLED:
         raise ValidationError("Only a disabled connection can be enabled.")
     connection.status = ConnectionStatus.ACTIVE
@@ -477,6 +489,7 @@ def connection_disconnect(*, connection: Connection, actor) -> Connection:
 
 
 def connection_settings_update(*, connection: Connection, payment_account_code: str) -> Connection:
+    """The ledger bank account bills are paid from (by its code)."""
     connection.settings = {**connection.settings, "payment_account_code": payment_account_code}
     connection.save(update_fields=["settings", "updated_at"])
     return connection
@@ -537,6 +550,7 @@ def mapping_set(
 
 
 def account_mapping_extra(account: LedgerAccount) -> dict:
+    """What a category's mapping keeps of its ledger account: the code and name shown."""
     return {"code": account.code, "name": account.name}
 
 

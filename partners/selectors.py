@@ -10,12 +10,14 @@ from synclog.models import RecordStatus
 
 
 def partner_organizations(*, partner: Partner) -> QuerySet[Organization]:
+    """The organisations in the partner's scope, by name."""
     return Organization.objects.filter(
         pk__in=PartnerOrganization.objects.filter(partner=partner).values("org_id")
     ).order_by("name", "pk")
 
 
 def partner_organization_get(*, partner: Partner, org_id: int) -> Organization:
+    """One organisation in the partner's scope; any other id is a 404."""
     return get_object_or_404(partner_organizations(partner=partner), pk=org_id)
 
 

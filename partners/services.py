@@ -29,16 +29,20 @@ def _digest(plaintext: str) -> str:
 
 
 def is_partner_key(plaintext: str) -> bool:
+    """Whether the plaintext is shaped like a partner key (not an organisation's API key)."""
     return plaintext.startswith(f"{KEY_SCHEME}_")
 
 
 @dataclass(frozen=True)
 class CreatedPartnerKey:
+    """A new partner key: the row, and the key itself, shown once and never stored."""
+
     api_key: PartnerApiKey
     plaintext: str  # shown once
 
 
 def partner_key_create(*, partner: Partner, name: str, actor) -> CreatedPartnerKey:
+    """A new key for the partner (only its digest is stored)."""
     name = (name or "").strip()[:100] or "Partner key"
     for _ in range(3):
         prefix = secrets.token_hex(PREFIX_BYTES)
@@ -60,6 +64,7 @@ def partner_key_create(*, partner: Partner, name: str, actor) -> CreatedPartnerK
 
 
 def partner_key_revoke(*, api_key: PartnerApiKey) -> PartnerApiKey:
+    """The key stops working from now; revoking it again changes nothing."""
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
@@ -111,6 +116,8 @@ def _free_slug(name: str) -> str:
 
 @transaction.atomic
 def partner_organization_create(*, partner: Partner, name: str, currency: str) -> Organization:
+    """A new organisation (a free slug from its name) in the partner's scope, in one
+    transaction."""
     org = Organization.objects.create(name=name, slug=_free_slug(name), currency=currency)
     partner_grant(partner=partner, org=org, created_org=True)
     return org
@@ -118,11 +125,15 @@ def partner_organization_create(*, partner: Partner, name: str, currency: str) -
 
 @dataclass(frozen=True)
 class CreatedConnectLink:
+    """A new connect link: the row, and the token its URL carries (only the digest is kept)."""
+
     link: ConnectLink
     token: str  # in the URL; only its digest is kept
 
 
 def connect_link_create(*, partner: Partner, org: Organization) -> CreatedConnectLink:
+    """A link the organisation's admin opens to connect its ledger for the partner; it expires
+    after CONNECT_LINK_TTL."""
     token = secrets.token_urlsafe(32)
     link = ConnectLink.objects.create(
         org=org,

@@ -18,10 +18,12 @@ from webhooks.models import (
 
 
 def webhook_endpoint_list(*, org: Organization) -> QuerySet[WebhookEndpoint]:
+    """The organisation's webhook endpoints, newest first."""
     return WebhookEndpoint.objects.for_org(org)
 
 
 def webhook_endpoint_get(*, org: Organization, endpoint_id: int) -> WebhookEndpoint:
+    """One endpoint of the organisation; another organisation's id is a 404."""
     return get_object_or_404(WebhookEndpoint.objects.for_org(org), pk=endpoint_id)
 
 
@@ -51,6 +53,8 @@ def webhook_delivery_list(
 def webhook_delivery_get(
     *, org: Organization, delivery_id: int, endpoint: WebhookEndpoint | None = None
 ) -> WebhookDelivery:
+    """One delivery of the organisation (of `endpoint`, when given) with its message; any
+    other is a 404."""
     deliveries = WebhookDelivery.objects.for_org(org).select_related("message", "endpoint")
     if endpoint is not None:
         deliveries = deliveries.filter(endpoint=endpoint)

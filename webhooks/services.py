@@ -78,6 +78,7 @@ SECRET_BYTES = 24
 
 
 def webhook_secret_generate() -> str:
+    """A new endpoint signing secret, `whsec_` and 24 random bytes in base64 (Standard Webhooks)."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
@@ -219,6 +220,7 @@ def _disable(endpoint: WebhookEndpoint, *, reason: str, now: datetime.datetime) 
 
 
 def webhook_endpoint_disable(*, endpoint: WebhookEndpoint, actor=None) -> WebhookEndpoint:
+    """Stop sending to the endpoint, saying who did; already disabled, nothing changes."""
     if not endpoint.is_active:
         return endpoint
     who = f" by {actor}" if getattr(actor, "is_authenticated", False) else ""

@@ -71,6 +71,8 @@ def code_family(code: int | None) -> str:
 
 @dataclass(frozen=True)
 class StatusTotal:
+    """How many runs have one status code, for the dashboard's totals."""
+
     code: int
     label: str
     count: int
@@ -264,6 +266,7 @@ def sync_run_error_summary(*, run: SyncRun) -> list[dict]:
 
 
 def connection_recent_runs(*, connection: Connection, limit: int = 5) -> list[SyncRun]:
+    """The connection's latest runs, newest first, with who started them."""
     return list(
         SyncRun.objects.filter(org_id=connection.org_id, connection=connection)
         .select_related("actor")
