@@ -31,6 +31,7 @@ ATTEMPT_RELATED = (
 
 
 def status_code_label(code: int | None) -> str:
+    """The label of a status code; empty for none or an unknown one."""
     if code is None:
         return ""
     try:
@@ -168,6 +169,7 @@ def document_booked_entries(*, document: Document) -> list[SyncRecord]:
 
 
 def records_pending(records: list[SyncRecord]) -> bool:
+    """Whether any of the records still waits for its push."""
     return any(record.status == RecordStatus.PENDING for record in records)
 
 
@@ -175,6 +177,8 @@ def records_pending(records: list[SyncRecord]) -> bool:
 
 
 def attempt_filterset(*, org: Organization, filters: dict | None = None) -> AttemptFilter:
+    """The event log's FilterSet over the organisation's attempts, newest first, with what the
+    log shows of each joined."""
     queryset = (
         SyncAttempt.objects.filter(org=org)
         .select_related(*ATTEMPT_RELATED)

@@ -355,6 +355,9 @@ def bulk_selection_documents(
 
 @dataclass
 class SelectionSummary:
+    """What a bulk re-sync of the chosen documents would do: how many sync, how many are
+    skipped and why, and the connections they go to."""
+
     total: int
     syncable_ids: list[int]
     drafts: int  # drafts and documents awaiting approval never sync
@@ -396,6 +399,8 @@ def bulk_selection_summary(*, documents: QuerySet[Document], org: Organization) 
 
 @dataclass
 class RunProgress:
+    """One run of a bulk re-sync, counted by item outcome for the progress page."""
+
     run: SyncRun
     pushed: int = 0
     nothing_to_push: int = 0
@@ -421,6 +426,8 @@ class RunProgress:
 
 @dataclass
 class BulkProgress:
+    """Every run of one bulk re-sync and the failed items to show, for the progress page."""
+
     runs: list[RunProgress]
     failed_items: list[SyncRunItem]
 

@@ -36,6 +36,8 @@ from synclog.services import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_
 
 
 class DocumentSyncState(models.TextChoices):
+    """A document's sync status on the documents list, worst first (SYNC_STATE_LEGEND)."""
+
     FAILED = "failed", "Failed"
     DRIFTED = "drifted", "Drifted"
     NOT_PUSHED = "not_pushed", "Not pushed"
