@@ -8,7 +8,9 @@ from django.conf import settings
 from django.urls import reverse
 
 from documents.models import Department, Document, DocumentKind, DocumentStatus, Payment
+from integrations.connectors import connector_class_for
 from integrations.connectors.base import (
+    Capabilities,
     EntryKind,
     EntryPayload,
     LinePayload,
@@ -39,6 +41,10 @@ def document_reference(document: Document) -> str:
 
 def payment_reference(payment: Payment) -> str:
     return f"ls-{payment.org_id}-{payment.document_id}-p{payment.pk}"
+
+
+def _capabilities(connection: Connection) -> Capabilities:
+    return connector_class_for(connection.provider).capabilities
 
 
 def _missing(
@@ -135,12 +141,22 @@ def build_entry_payload(
                 tax_type=line.tax_type,
             )
         )
+    kind = EntryKind.SPEND if document.is_spend else ENTRY_KIND[document.kind]
+    if contact_mapping is None and kind in _capabilities(connection).contact_needs_mapping:
+        # Named by our id, so that a partner fixes it over the API (PATCH .../mappings).
+        raise _missing(
+            connection,
+            f"Contact {document.contact.name}",
+            kind=MappingKind.CONTACT,
+            local_id=document.contact_id,
+            name=document.contact.name,
+        )
     reference = document_reference(document)
     url = f"{settings.PUBLIC_BASE_URL.rstrip('/')}"
     url += f"{reverse('documents:detail', args=[document.pk])}?ref={reference}"
     spend = document.is_spend
     return EntryPayload(
-        kind=EntryKind.SPEND if spend else ENTRY_KIND[document.kind],
+        kind=kind,
         reference=reference,
         number=document.number,
         issue_date=document.issue_date,

@@ -310,6 +310,9 @@ class Capabilities:
     batch_call_cost: int
     update_calls: int  # calls one update makes (a ledger that reads a version token first: 2)
     paid_entry_is_booked: bool  # an entry with a payment takes no edit any more
+    # Entry kinds whose contact the ledger takes only by its own id (no match by name): an
+    # unmapped contact fails before any call, naming our contact to map.
+    contact_needs_mapping: frozenset = frozenset()
 
 
 class Connector(ABC):

@@ -247,6 +247,7 @@ class MyobConnector(Connector):
         batch_call_cost=1,
         update_calls=2,
         paid_entry_is_booked=True,
+        contact_needs_mapping=frozenset({EntryKind.BILL, EntryKind.INVOICE, EntryKind.SPEND}),
     )
 
     def __init__(self, context):

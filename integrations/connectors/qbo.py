@@ -200,6 +200,8 @@ class QboConnector(Connector):
         batch_call_cost=-(-500 // 40),
         update_calls=2,
         paid_entry_is_booked=True,
+        # A Purchase's payee is optional; a Bill's vendor and an Invoice's customer are not.
+        contact_needs_mapping=frozenset({EntryKind.BILL, EntryKind.INVOICE}),
     )
 
     def __init__(self, context):
