@@ -1,7 +1,6 @@
 """The connect link's page: the company's owner creates their admin sign-in (the link works
 once), is signed in, and lands on Integrations to connect the ledger through its OAuth pages."""
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
@@ -10,19 +9,7 @@ from django.views import View
 
 from accounts.middleware import SESSION_ORG_KEY
 from partners import services
-
-
-class OwnerForm(forms.Form):
-    username = forms.CharField(max_length=150)
-    email = forms.EmailField()
-    password1 = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
-    password2 = forms.CharField(label="Password again", widget=forms.PasswordInput, strip=False)
-
-    def clean(self):
-        data = super().clean()
-        if data.get("password1") and data.get("password1") != data.get("password2"):
-            self.add_error("password2", "The two passwords differ.")
-        return data
+from partners.forms import OwnerForm
 
 
 class ConnectLinkView(View):

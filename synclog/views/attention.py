@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
 from django.views import View
 
 from accounts.mixins import OrgPermissionRequiredMixin
@@ -101,18 +100,3 @@ class AttentionRetryView(OrgPermissionRequiredMixin, View):
         count = len(document_ids)
         messages.success(request, f"Retry of {count} document{'s' if count != 1 else ''} started.")
         return redirect(bulk_progress_url(runs))
-
-
-urlpatterns = [
-    path("attention/", AttentionView.as_view(), name="attention"),
-    path(
-        "attention/<int:connection_id>/<int:code>/<slug:digest>/",
-        AttentionGroupView.as_view(),
-        name="attention-group",
-    ),
-    path(
-        "attention/<int:connection_id>/<int:code>/<slug:digest>/retry/",
-        AttentionRetryView.as_view(),
-        name="attention-retry",
-    ),
-]

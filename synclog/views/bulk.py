@@ -6,56 +6,20 @@ the list's query string is posted, and re-applied here with the list's own Filte
 
 import uuid
 
-from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.views import View
 
 from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
 from synclog import services
+from synclog.forms import BulkSelectionForm
 from synclog.selectors import attention as selectors
 
-# Far above a page (ticked rows); more is "every document matching the filter".
-MAX_PICKED_IDS = 500
 SESSION_SKIPPED_KEY = "bulk_resync_skipped"
-
-
-class DocumentIdsField(forms.Field):
-    """The ids of the ticked rows (repeated `document_ids` values)."""
-
-    widget = forms.MultipleHiddenInput
-
-    def to_python(self, value):
-        if not value:
-            return []
-        try:
-            ids = [int(item) for item in value]
-        except (TypeError, ValueError):
-            message = "The selection is not valid; select the documents again."
-            raise ValidationError(message) from None
-        if len(ids) > MAX_PICKED_IDS:
-            raise ValidationError(
-                f"Select at most {MAX_PICKED_IDS} documents by hand, or select all documents "
-                "matching the filter."
-            )
-        return list(dict.fromkeys(pk for pk in ids if pk > 0))
-
-
-class BulkSelectionForm(forms.Form):
-    document_ids = DocumentIdsField(required=False)
-    select_all_matching = forms.BooleanField(required=False)
-    filter_query = forms.CharField(required=False, max_length=2000, strip=False)
-
-    def clean(self):
-        data = super().clean()
-        if not data.get("select_all_matching") and not data.get("document_ids"):
-            raise ValidationError("Select at least one document.")
-        return data
 
 
 def _selection_summary(request, form: BulkSelectionForm):
@@ -152,10 +116,3 @@ class BulkProgressView(BulkView):
         context = {"progress": progress, "skipped": skipped}
         template = "synclog/bulk/_progress.html" if request.htmx else "synclog/bulk/progress.html"
         return render(request, template, context)
-
-
-urlpatterns = [
-    path("bulk/confirm/", BulkConfirmView.as_view(), name="bulk-confirm"),
-    path("bulk/", BulkResyncView.as_view(), name="bulk-resync"),
-    path("bulk/<uuid:public_id>/", BulkProgressView.as_view(), name="bulk-progress"),
-]

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.views import View
 
 from accounts.mixins import OrgPermissionRequiredMixin
@@ -12,7 +12,7 @@ from accounts.permissions import Perm
 from documents.selectors import document_get
 from integrations.selectors import connection_get
 from synclog import services
-from synclog.forms_document import ResyncForm
+from synclog.forms import ResyncForm
 from synclog.selectors import attempts as selectors
 
 LOG_PAGE_SIZE = 25
@@ -136,27 +136,3 @@ class DocumentPushNewView(OrgPermissionRequiredMixin, View):
                 "updates when it is done.",
             )
         return redirect(tab_url(document, connection))
-
-
-urlpatterns = [
-    path(
-        "documents/<int:document_id>/integrations/",
-        DocumentIntegrationsView.as_view(),
-        name="document-integrations",
-    ),
-    path(
-        "documents/<int:document_id>/integrations/<int:connection_id>/log/",
-        DocumentIntegrationLogView.as_view(),
-        name="document-integration-log",
-    ),
-    path(
-        "documents/<int:document_id>/integrations/<int:connection_id>/resync/",
-        DocumentResyncView.as_view(),
-        name="document-resync",
-    ),
-    path(
-        "documents/<int:document_id>/integrations/<int:connection_id>/push-new/",
-        DocumentPushNewView.as_view(),
-        name="document-push-new",
-    ),
-]

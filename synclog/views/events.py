@@ -2,7 +2,6 @@
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.urls import path
 from django.views import View
 
 from accounts.mixins import OrgPermissionRequiredMixin
@@ -39,8 +38,3 @@ class EventLogView(OrgPermissionRequiredMixin, View):
             else "synclog/events/event_log.html"
         )
         return render(request, template, context)
-
-
-urlpatterns = [
-    path("events/", EventLogView.as_view(), name="events"),
-]

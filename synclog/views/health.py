@@ -4,14 +4,12 @@ failed items), and a connection's configuration as a page and as a JSON download
 import datetime
 import json
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views import View
@@ -20,67 +18,15 @@ from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
 from integrations.selectors import connection_get
 from synclog import services
-from synclog.models import StatusCode, SyncRunItem
+from synclog.forms import ItemFilterForm, RunFilterForm
+from synclog.models import StatusCode
 from synclog.selectors import health as selectors
-from syncsvc.widgets import DateInput
 
 RUNS_PER_PAGE = 25
 ITEMS_PER_PAGE = 50
 DEFAULT_PERIOD_DAYS = 7
 # How often an open run page asks for news while the run is in progress.
 POLL_SECONDS = 2
-
-
-class RunFilterForm(forms.Form):
-    q = forms.CharField(
-        label="Sync id or organisation",
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "e.g. 3f2a9c or Demo Company"}
-        ),
-    )
-    date_from = forms.DateField(label="From", required=False, widget=DateInput())
-    date_to = forms.DateField(label="To", required=False, widget=DateInput())
-    status_code = forms.TypedChoiceField(
-        label="Status code",
-        required=False,
-        coerce=int,
-        empty_value=None,
-        choices=[("", "All codes"), *[(c.value, f"{c.value} {c.label}") for c in StatusCode]],
-    )
-
-    def clean(self):
-        data = super().clean()
-        start, end = data.get("date_from"), data.get("date_to")
-        if start and end and start > end:
-            self.add_error("date_to", "The end of the period is before its start.")
-        return data
-
-    def filters(self) -> selectors.RunFilters:
-        """What was valid of the input; an invalid field counts as not given (shown as an
-        error beside it)."""
-        data = self.cleaned_data if self.is_bound else {}
-        return selectors.RunFilters(
-            query=data.get("q") or "",
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-            status_code=data.get("status_code"),
-        )
-
-
-class ItemFilterForm(forms.Form):
-    q = forms.CharField(
-        label="Document number, record id or entry type",
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. INV-1042 or bill"}),
-    )
-    outcome = forms.ChoiceField(
-        label="Outcome",
-        required=False,
-        choices=[("", "All outcomes"), *SyncRunItem.Outcome.choices],
-    )
 
 
 class HealthView(OrgPermissionRequiredMixin, View):
@@ -305,25 +251,3 @@ class ConnectionRecentRunsView(HealthView):
             "synclog/health/_connection_runs.html",
             {"connection": connection, "recent_runs": recent_runs},
         )
-
-
-urlpatterns = [
-    path("health/", DashboardView.as_view(), name="health"),
-    path("health/runs/<uuid:public_id>/", RunDetailView.as_view(), name="health-run"),
-    path("health/runs/<uuid:public_id>/retry/", RunRetryView.as_view(), name="health-run-retry"),
-    path(
-        "health/connections/<int:connection_id>/config/",
-        ConnectionConfigView.as_view(),
-        name="health-connection-config",
-    ),
-    path(
-        "health/connections/<int:connection_id>/config.json",
-        ConnectionConfigDownloadView.as_view(),
-        name="health-connection-config-download",
-    ),
-    path(
-        "health/connections/<int:connection_id>/runs/",
-        ConnectionRecentRunsView.as_view(),
-        name="health-connection-runs",
-    ),
-]

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
@@ -159,10 +159,3 @@ class SyncHistoryExportView(OrgPermissionRequiredMixin, View):
             f"{timezone.localdate().isoformat()}.xlsx"
         ).replace("_", "-")
         return FileResponse(handle, as_attachment=True, filename=filename, content_type=XLSX)
-
-
-urlpatterns = [
-    path("history/", SyncHistoryView.as_view(), name="history"),
-    path("history/update-status/", SyncStatusUpdateView.as_view(), name="history-update-status"),
-    path("history/export/", SyncHistoryExportView.as_view(), name="history-export"),
-]

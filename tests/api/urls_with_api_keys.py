@@ -2,9 +2,10 @@
 
 from django.urls import include, path
 
+from accounts.urls import api_keys_urlpatterns
 from syncsvc.urls import urlpatterns as site_urlpatterns
 
 already = any(getattr(pattern, "namespace", None) == "api_keys" for pattern in site_urlpatterns)
 urlpatterns = list(site_urlpatterns)
 if not already:
-    urlpatterns.append(path("settings/api-keys/", include("accounts.urls_api_keys")))
+    urlpatterns.append(path("settings/api-keys/", include(api_keys_urlpatterns)))

@@ -10,8 +10,8 @@ from documents.filters import DocumentFilter
 from documents.forms import DocumentForm, PaymentForm
 from synclog.filters import AttemptFilter
 from synclog.filters_history import SyncHistoryFilter
+from synclog.forms import RunFilterForm
 from synclog.models import SyncRecord
-from synclog.views.health import RunFilterForm
 from tests.factories import OrganizationFactory
 
 DAY = datetime.date(2026, 11, 28)

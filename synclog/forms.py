@@ -1,0 +1,133 @@
+"""The sync pages' forms: the Re-sync dialog, the bulk re-sync selection and Sync Health's
+filters."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from documents.models import Document
+from synclog.models import StatusCode, SyncRunItem
+from synclog.selectors import health as health_selectors
+from synclog.selectors.attempts import document_has_payment_entry
+from syncsvc.widgets import DateInput
+
+# --- a document's Re-sync dialog: which entry of the document to push again -------------------
+
+BILL_ENTRY, PAYMENT_ENTRY = "bill", "payment"
+
+
+class ResyncForm(forms.Form):
+    entry = forms.ChoiceField(
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose the entry to re-sync.",
+            "invalid_choice": "This document has no such entry to re-sync.",
+        },
+    )
+
+    def __init__(self, *args, document: Document, **kwargs):
+        super().__init__(*args, **kwargs)
+        # "Bill entry" for a bill, "Invoice entry" for an invoice: the service calls both "bill".
+        choices = [(BILL_ENTRY, f"{document.get_kind_display()} entry")]
+        # The payment entry exists only once the document is paid or marked paid (DESIGN §4.3).
+        if document_has_payment_entry(document=document):
+            choices.append((PAYMENT_ENTRY, "Payment entry"))
+        self.fields["entry"].choices = choices
+        self.fields["entry"].initial = BILL_ENTRY
+
+    def add_service_error(self, error: ValidationError) -> None:
+        for message in error.messages:
+            self.add_error(None, message)
+
+
+# --- bulk re-sync: the documents chosen on the list --------------------------------------------
+
+# Far above a page (ticked rows); more is "every document matching the filter".
+MAX_PICKED_IDS = 500
+
+
+class DocumentIdsField(forms.Field):
+    """The ids of the ticked rows (repeated `document_ids` values)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        if not value:
+            return []
+        try:
+            ids = [int(item) for item in value]
+        except (TypeError, ValueError):
+            message = "The selection is not valid; select the documents again."
+            raise ValidationError(message) from None
+        if len(ids) > MAX_PICKED_IDS:
+            raise ValidationError(
+                f"Select at most {MAX_PICKED_IDS} documents by hand, or select all documents "
+                "matching the filter."
+            )
+        return list(dict.fromkeys(pk for pk in ids if pk > 0))
+
+
+class BulkSelectionForm(forms.Form):
+    document_ids = DocumentIdsField(required=False)
+    select_all_matching = forms.BooleanField(required=False)
+    filter_query = forms.CharField(required=False, max_length=2000, strip=False)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("select_all_matching") and not data.get("document_ids"):
+            raise ValidationError("Select at least one document.")
+        return data
+
+
+# --- Sync Health's filters ---------------------------------------------------------------------
+
+
+class RunFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Sync id or organisation",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "e.g. 3f2a9c or Demo Company"}
+        ),
+    )
+    date_from = forms.DateField(label="From", required=False, widget=DateInput())
+    date_to = forms.DateField(label="To", required=False, widget=DateInput())
+    status_code = forms.TypedChoiceField(
+        label="Status code",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "All codes"), *[(c.value, f"{c.value} {c.label}") for c in StatusCode]],
+    )
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end of the period is before its start.")
+        return data
+
+    def filters(self) -> health_selectors.RunFilters:
+        """What was valid of the input; an invalid field counts as not given (shown as an
+        error beside it)."""
+        data = self.cleaned_data if self.is_bound else {}
+        return health_selectors.RunFilters(
+            query=data.get("q") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            status_code=data.get("status_code"),
+        )
+
+
+class ItemFilterForm(forms.Form):
+    q = forms.CharField(
+        label="Document number, record id or entry type",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "e.g. INV-1042 or bill"}),
+    )
+    outcome = forms.ChoiceField(
+        label="Outcome",
+        required=False,
+        choices=[("", "All outcomes"), *SyncRunItem.Outcome.choices],
+    )
