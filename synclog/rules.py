@@ -3,10 +3,7 @@ on which queue. The engine, its pages, the API and the selectors read them here.
 
 from documents.models import DocumentKind, DocumentStatus
 from integrations.models import ConnectionStatus
-from synclog.models import (
-    EntryType,
-    Trigger,
-)
+from synclog.models import EntryType, Trigger
 
 ENTRY_TYPE_FOR_KIND = {
     DocumentKind.BILL: EntryType.BILL,

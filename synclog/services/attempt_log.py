@@ -10,14 +10,8 @@ from django.conf import settings
 from django.db.models import JSONField, Value
 from django.utils import timezone
 
-from integrations.connectors.base import (
-    CallRecord,
-)
-from synclog.models import (
-    Operation,
-    SyncAttempt,
-    SyncRecord,
-)
+from integrations.connectors.base import CallRecord
+from synclog.models import Operation, SyncAttempt, SyncRecord
 from syncsvc.outages import save_through_outage
 
 

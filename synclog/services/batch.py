@@ -12,30 +12,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from documents.models import Attachment, DocumentStatus
-from integrations.connectors.base import (
-    BatchItemResult,
-    CallRecord,
-    entry_differences,
-)
-from integrations.connectors.errors import (
-    AuthError,
-    ConnectorError,
-    RateLimitedError,
-    TransientError,
-)
+from integrations.connectors.base import BatchItemResult, CallRecord, entry_differences
+from integrations.connectors.errors import ConnectorError
 from integrations.models import Connection, ConnectionStatus
 from integrations.payloads import build_payment_payload
 from integrations.selectors import mapping_index
-from integrations.services import (
-    connection_address_error,
-    connector_for,
-)
-from synclog.models import (
-    Operation,
-    RecordStatus,
-    SyncRecord,
-)
-from synclog.ratelimit import Grant, get_rate_limiter
+from integrations.services import connection_address_error
+from synclog.models import Operation, RecordStatus, SyncRecord
+from synclog.ratelimit import get_rate_limiter
 from synclog.rules import ENTRY_TYPE_FOR_KIND
 from synclog.services.attempt_log import _AttemptLog, _save_answer
 from synclog.services.entries import (
@@ -46,15 +30,13 @@ from synclog.services.entries import (
     _searches_first,
     payload_hash,
 )
-from synclog.services.ledger_call import _Retry
+from synclog.services.ledger_call import LedgerCall, _Retry
 from synclog.services.outcomes import (
     _Finish,
     _finish_records,
     _PushResult,
-    _retry_all,
     _state_result,
     _unchanged_result,
-    _wait_for_reauth,
 )
 from synclog.services.push import _push_claimed
 from synclog.services.quota import _caps, _limits, _quota_key
@@ -217,34 +199,19 @@ def _push_entries_together(
 def _update_entries_together(
     records: list[SyncRecord], payloads: dict, digests: dict[int, str], log: _AttemptLog
 ) -> dict[int, float]:
-    """Changed entries of a batch: one read of them all (Xero: GET /Invoices?IDs=…), then one
+    """Changed entries of a batch: one read of them all (one request for the batch), then one
     write of those the ledger does not hold as the document says already. An entry that
     matches costs no write (2040), one paid or voided there fails with the reason and no
     refused write, the others are updated together, each answered on its own."""
     connection = records[0].connection
     ledger = connection.get_provider_display()
-    limiter = get_rate_limiter()
-    quota_key = _quota_key(connection)
-    limits = _limits(connection)
-    grant = limiter.try_acquire(
-        quota_key,
-        limits,
-        # One read of them all, then one batch request of updates.
-        calls=min(1 + _caps(connection).batch_call_cost, limits.per_window),
-        lease_seconds=30 + 2 * settings.LEDGER_HTTP_TIMEOUT_SECONDS,
-    )
-    if not isinstance(grant, Grant):
-        return {record.pk: float(grant) for record in records}
-    connector = connector_for(connection, record_call=log.record)
+    # One read of them all, then one batch request of updates.
+    calls = 1 + _caps(connection).batch_call_cost
+    call = LedgerCall(connection, records, log, calls=calls, requests=2)
+    if not call.granted:
+        return call.waits
     kind = payloads[records[0].pk].kind
-    waits: dict[int, float] = {}
-    finishes: list[_Finish] = []
-
-    def unfinished() -> list[SyncRecord]:
-        done = {finish.record.pk for finish in finishes}
-        return [record for record in records if record.pk not in done]
-
-    try:
+    with call as connector:
         states = connector.get_entries(kind=kind, external_ids=[r.external_id for r in records])
         read = list(log.calls)  # what a record that ends on the read shows in its log
         to_update = []
@@ -254,15 +221,19 @@ def _update_entries_together(
             if state is None or state.gone:
                 status = state.status if state is not None else "DELETED"
                 error = _gone_error(ledger, status, record.external_number)
-                finishes.append(_Finish(record, error=error, operation=Operation.NONE, calls=read))
+                call.finishes.append(
+                    _Finish(record, error=error, operation=Operation.NONE, calls=read)
+                )
                 continue
             differences = entry_differences(payload, state)
             if not differences:
                 result = _state_result(Operation.NOOP, state, digest)
-                finishes.append(_Finish(record, result=result, calls=read))
+                call.finishes.append(_Finish(record, result=result, calls=read))
             elif state.booked:
                 error = _booked_differences_error(ledger, state, differences)
-                finishes.append(_Finish(record, error=error, operation=Operation.NONE, calls=read))
+                call.finishes.append(
+                    _Finish(record, error=error, operation=Operation.NONE, calls=read)
+                )
             else:
                 to_update.append(record)
         if to_update:
@@ -276,24 +247,11 @@ def _update_entries_together(
             for record, result in zip(to_update, results, strict=True):
                 calls = _own_calls(log.calls, result)
                 if result.error is not None:
-                    finishes.append(_Finish(record, error=result.error, calls=calls))
+                    call.finishes.append(_Finish(record, error=result.error, calls=calls))
                 else:
                     state = _state_result(Operation.UPDATE, result.state, digests[record.pk])
-                    finishes.append(_Finish(record, result=state, calls=calls))
-    except RateLimitedError as error:
-        limiter.pause(quota_key, error.retry_after)
-        waits = _retry_all(unfinished(), log, error, minimum=error.retry_after)
-    except TransientError as error:
-        waits = _retry_all(unfinished(), log, error)
-    except AuthError as error:
-        _wait_for_reauth(connection, unfinished(), log, error)
-    except ConnectorError as error:
-        finishes += [_Finish(record, error=error) for record in unfinished()]
-    finally:
-        limiter.release(grant)
-        connector.close()
-        _finish_records(log, finishes)
-    return waits
+                    call.finishes.append(_Finish(record, result=state, calls=calls))
+    return call.waits
 
 
 def _push_new_entries(
@@ -305,27 +263,11 @@ def _push_new_entries(
     searching = [record for record in records if _searches_first(record, linked)]
     requests = 2 if searching else 1
     calls = (1 if searching else 0) + _caps(connection).batch_call_cost
-    limiter = get_rate_limiter()
-    quota_key = _quota_key(connection)
-    limits = _limits(connection)
-    grant = limiter.try_acquire(
-        quota_key,
-        limits,
-        calls=min(calls, limits.per_window),
-        lease_seconds=30 + requests * settings.LEDGER_HTTP_TIMEOUT_SECONDS,
-    )
-    if not isinstance(grant, Grant):
-        return {record.pk: float(grant) for record in records}
-    connector = connector_for(connection, record_call=log.record)
+    call = LedgerCall(connection, records, log, calls=calls, requests=requests)
+    if not call.granted:
+        return call.waits
     kind = payloads[records[0].pk].kind  # one kind a batch (_push_entries_together)
-    waits: dict[int, float] = {}
-    finishes: list[_Finish] = []
-
-    def unfinished() -> list[SyncRecord]:
-        done = {finish.record.pk for finish in finishes}
-        return [record for record in records if record.pk not in done]
-
-    try:
+    with call as connector:
         found, searched = {}, {record.pk for record in searching}
         if searching:
             found = connector.find_entries_many(
@@ -340,11 +282,11 @@ def _push_new_entries(
             states = [s for s in found.get(payloads[record.pk].reference, []) if not s.gone]
             if len(states) > 1:
                 error = _duplicate_error(len(states))
-                finishes.append(_Finish(record, error=error, operation=Operation.NONE))
+                call.finishes.append(_Finish(record, error=error, operation=Operation.NONE))
             elif states:
                 # Made by an earlier attempt whose answer was lost: link it, never a second one.
                 result = _state_result(Operation.LINK, states[0], digests[record.pk])
-                finishes.append(_Finish(record, result=result))
+                call.finishes.append(_Finish(record, result=result))
             else:
                 to_create.append(record)
         if to_create:
@@ -360,25 +302,11 @@ def _push_new_entries(
             for record, result in zip(to_create, results, strict=True):
                 calls = _own_calls(log.calls, result)
                 if result.error is not None:
-                    finishes.append(_Finish(record, error=result.error, calls=calls))
+                    call.finishes.append(_Finish(record, error=result.error, calls=calls))
                 else:
                     state = _state_result(Operation.CREATE, result.state, digests[record.pk])
-                    finishes.append(_Finish(record, result=state, calls=calls))
-    except RateLimitedError as error:
-        limiter.pause(quota_key, error.retry_after)
-        waits = _retry_all(unfinished(), log, error, minimum=error.retry_after)
-    except TransientError as error:
-        waits = _retry_all(unfinished(), log, error)
-    except AuthError as error:
-        _wait_for_reauth(connection, unfinished(), log, error)
-    except ConnectorError as error:
-        finishes += [_Finish(record, error=error) for record in unfinished()]
-    finally:
-        limiter.release(grant)
-        connector.close()
-        # Whatever went wrong afterwards, what the ledger answered for these is kept.
-        _finish_records(log, finishes)
-    return waits
+                    call.finishes.append(_Finish(record, result=state, calls=calls))
+    return call.waits
 
 
 def _push_payments_together(
@@ -407,7 +335,9 @@ def _push_payments_together(
             continue
         try:
             payloads[record.pk] = build_payment_payload(
-                record.payment, connection=connection, entry_external_id=bill.external_id
+                record.payment,
+                connection=connection,
+                entry_external_id=bill.external_id,
             )
         except ConnectorError as error:  # no payment account: nothing was sent
             unusable.append(_Finish(record, error=error, operation=Operation.NONE))
@@ -416,24 +346,13 @@ def _push_payments_together(
     _finish_records(log, unusable)
     if not ready:
         return alone, {}
-    limiter = get_rate_limiter()
-    quota_key = _quota_key(connection)
-    limits = _limits(connection)
-    grant = limiter.try_acquire(
-        quota_key,
-        limits,
-        calls=min(_caps(connection).batch_call_cost, limits.per_window),
-        lease_seconds=30 + settings.LEDGER_HTTP_TIMEOUT_SECONDS,
-    )
-    if not isinstance(grant, Grant):
-        return alone, {record.pk: float(grant) for record in ready}
-    connector = connector_for(connection, record_call=log.record)
-    waits: dict[int, float] = {}
-    finishes: list[_Finish] = []
+    call = LedgerCall(connection, ready, log, calls=_caps(connection).batch_call_cost, requests=1)
+    if not call.granted:
+        return alone, call.waits
     # Keyed by the bill entries too, as one payment alone is (see _push_payment).
     parts = ",".join(f"{r.pk}-{bills[r.document_id].external_id}" for r in ready)
     key = "ls-payments-" + hashlib.sha256(parts.encode()).hexdigest()[:40]
-    try:
+    with call as connector:
         results = _creating(
             ready,
             lambda: connector.create_payments(
@@ -449,7 +368,7 @@ def _push_payments_together(
             if result.error is not None:
                 bill = bills[record.document_id]
                 error = _payment_refusal(record, bill, connector, log, result.error)
-                finishes.append(_Finish(record, error=error, calls=calls))
+                call.finishes.append(_Finish(record, error=error, calls=calls))
                 continue
             pushed = _PushResult(
                 operation=Operation.CREATE,
@@ -458,27 +377,15 @@ def _push_payments_together(
                 booked=True,
                 payload_hash=payload_hash(payloads[record.pk]),
             )
-            finishes.append(_Finish(record, result=pushed, calls=calls))
+            call.finishes.append(_Finish(record, result=pushed, calls=calls))
             paid_bills.append(bills[record.document_id].pk)
         if paid_bills and _caps(connection).paid_entry_is_booked:
             # A bill with a payment is booked in the ledger: it takes no edit any more.
             _save_answer(
-                log, lambda: SyncRecord.objects.filter(pk__in=paid_bills).update(booked=True)
+                log,
+                lambda: SyncRecord.objects.filter(pk__in=paid_bills).update(booked=True),
             )
-    except RateLimitedError as error:
-        limiter.pause(quota_key, error.retry_after)
-        waits = _retry_all(ready, log, error, minimum=error.retry_after)
-    except TransientError as error:
-        waits = _retry_all(ready, log, error)
-    except AuthError as error:
-        _wait_for_reauth(connection, ready, log, error)
-    except ConnectorError as error:
-        finishes = [_Finish(record, error=error) for record in ready]
-    finally:
-        limiter.release(grant)
-        connector.close()
-        _finish_records(log, finishes)
-    return alone, waits
+    return alone, call.waits
 
 
 def _own_calls(calls: list[CallRecord], result: BatchItemResult) -> list[CallRecord] | None:

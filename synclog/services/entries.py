@@ -29,13 +29,7 @@ from integrations.connectors.errors import (
 )
 from integrations.models import Connection
 from integrations.payloads import build_entry_payload, build_payment_payload
-from synclog.models import (
-    EntryType,
-    Operation,
-    RecordStatus,
-    SyncRecord,
-    Trigger,
-)
+from synclog.models import EntryType, Operation, RecordStatus, SyncRecord, Trigger
 from synclog.rules import ENTRY_TYPE_FOR_KIND
 from synclog.services import marking
 from synclog.services.attempt_log import _AttemptLog, _save_answer

@@ -10,10 +10,7 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.connectors.base import (
-    CallRecord,
-    EntryState,
-)
+from integrations.connectors.base import CallRecord, EntryState
 from integrations.connectors.errors import (
     AuthError,
     ConnectorError,
@@ -21,17 +18,8 @@ from integrations.connectors.errors import (
     UnknownOutcomeError,
 )
 from integrations.models import Connection
-from integrations.services import (
-    connection_mark_needs_reauth,
-)
-from synclog.models import (
-    Operation,
-    Outcome,
-    RecordStatus,
-    StatusCode,
-    SyncRecord,
-    SyncRunItem,
-)
+from integrations.services import connection_mark_needs_reauth
+from synclog.models import Operation, Outcome, RecordStatus, StatusCode, SyncRecord, SyncRunItem
 from synclog.services.attempt_log import (
     _attempt,
     _AttemptLog,

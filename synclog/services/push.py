@@ -11,25 +11,11 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from integrations.connectors.errors import (
-    AuthError,
-    ConnectorError,
-    RateLimitedError,
-    TransientError,
-)
+from integrations.connectors.errors import ConnectorError
 from integrations.models import ConnectionStatus
 from integrations.selectors import mapping_index
-from integrations.services import (
-    connection_address_error,
-    connector_for,
-)
-from synclog.models import (
-    Operation,
-    RecordStatus,
-    SyncRecord,
-    SyncRunItem,
-)
-from synclog.ratelimit import Grant, get_rate_limiter
+from integrations.services import connection_address_error
+from synclog.models import Operation, RecordStatus, SyncRecord, SyncRunItem
 from synclog.services.attempt_log import _AttemptLog
 from synclog.services.entries import (
     _build_payload,
@@ -40,16 +26,15 @@ from synclog.services.entries import (
     _searches_first,
     payload_hash,
 )
-from synclog.services.ledger_call import _Retry
+from synclog.services.ledger_call import LedgerCall, _Retry
 from synclog.services.outcomes import (
     _Finish,
     _finish_records,
     _PushResult,
-    _retry_later,
     _unchanged_result,
     _wait_for_reauth,
 )
-from synclog.services.quota import _caps, _limits, _quota_key
+from synclog.services.quota import _caps
 from synclog.services.refusals import _known_booked_refusal, _reconnect_error
 
 
@@ -97,7 +82,11 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
             # A sync waits for it: tell it why now (4220), not after the reconnect.
             log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
             _wait_for_reauth(
-                connection, [record], log, _reconnect_error(connection), mark_connection=False
+                connection,
+                [record],
+                log,
+                _reconnect_error(connection),
+                mark_connection=False,
             )
         return None
     log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
@@ -127,36 +116,17 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
         # Nothing to send (an unchanged entry, a pushed payment): no quota, no connector.
         log.operation = Operation.NOOP
         return _complete(record, log, _unchanged_result(record, digest))
-    limiter = get_rate_limiter()
-    quota_key = _quota_key(connection)
-    limits = _limits(connection)
-    calls = min(expected, limits.per_window)
-    # The lease outlives the slowest push: every call may take the whole HTTP timeout.
-    lease = 30 + calls * settings.LEDGER_HTTP_TIMEOUT_SECONDS
-    grant = limiter.try_acquire(quota_key, limits, calls=calls, lease_seconds=lease)
-    if not isinstance(grant, Grant):
-        # No quota now: the task comes back when there is, instead of sleeping in a worker.
-        raise _Retry(float(grant))
-    connector = connector_for(connection, record_call=log.record)
-    try:
+    call = LedgerCall(connection, [record], log, calls=expected, alone=True)
+    if not call.granted:
+        raise _Retry(call.quota_wait)
+    result = None
+    with call as connector:
         if record.is_payment:
             result = _push_payment(record, connector, log)
         else:
             result = _push_entry(record, payload, digest, connector, log, linked=linked)
-    except RateLimitedError as error:
-        limiter.pause(quota_key, error.retry_after)
-        return _retry_later(record, log, error, minimum=error.retry_after)
-    except TransientError as error:
-        return _retry_later(record, log, error)
-    except AuthError as error:
-        _wait_for_reauth(connection, [record], log, error)
-        return None
-    except ConnectorError as error:
-        _fail(record, log, error)
-        return None
-    finally:
-        limiter.release(grant)
-        connector.close()
+    if result is None:  # the ledger refused or did not answer: the call has ended the record
+        return call.waits.get(record.pk)
     return _complete(record, log, result)
 
 

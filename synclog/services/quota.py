@@ -5,9 +5,7 @@ import dataclasses
 import logging
 
 from integrations.connectors import connector_class_for
-from integrations.connectors.base import (
-    Capabilities,
-)
+from integrations.connectors.base import Capabilities
 from integrations.models import Connection
 from synclog.ratelimit import Limits
 

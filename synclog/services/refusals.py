@@ -1,9 +1,7 @@
 """The engine's own errors, in words AP staff can act on: an entry gone from the ledger, a booked
 entry that takes no change, duplicates carrying our reference, a connection needing a reconnect."""
 
-from integrations.connectors.base import (
-    EntryState,
-)
+from integrations.connectors.base import EntryState
 from integrations.connectors.errors import (
     AuthError,
     BookedError,
@@ -12,11 +10,7 @@ from integrations.connectors.errors import (
     OrganisationGoneError,
 )
 from integrations.models import Connection
-from synclog.models import (
-    StatusCode,
-    SyncAttempt,
-    SyncRecord,
-)
+from synclog.models import StatusCode, SyncAttempt, SyncRecord
 from synclog.rules import BATCHED_TRIGGERS
 
 

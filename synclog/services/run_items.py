@@ -6,11 +6,7 @@ from collections import Counter
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils import timezone
 
-from synclog.models import (
-    StatusCode,
-    SyncRun,
-    SyncRunItem,
-)
+from synclog.models import StatusCode, SyncRun, SyncRunItem
 from webhooks.services import webhook_emit_run_finished
 
 
