@@ -13,7 +13,14 @@ from django.utils import timezone
 from accounts.models import Organization
 from documents.models import Document, DocumentStatus, Payment
 from integrations.models import Connection, ConnectionStatus
-from synclog.models import RecordStatus, StatusCode, SyncRecord, SyncRun, SyncRunItem, Trigger
+from synclog.models import (
+    RecordStatus,
+    StatusCode,
+    SyncRecord,
+    SyncRun,
+    SyncRunItem,
+    Trigger,
+)
 from synclog.rules import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_STATUSES
 from synclog.services import marking
 from synclog.services.marking import EntrySpec, _entry_specs, _mark_pending
@@ -92,8 +99,7 @@ def _mark_run_pending(
     elif run.selection is None and not ids:
         # The last chunk added nothing, and the earlier ones may all have ended already.
         _run_count(run.pk, Counter(), now=timezone.now())
-    # A bulk run's records wait for their connection's turn in the broker.
-    marking.sync_records_enqueue_paced(ids, trigger=run.trigger)
+    marking.sync_records_enqueue(ids, trigger=run.trigger)
 
 
 @transaction.atomic
