@@ -14,7 +14,7 @@ from api.serializers.datasets import (
     ExpenseDatasetSerializer,
     ExpenseDatasetSummarySerializer,
 )
-from api.services_datasets import expense_dataset_create
+from api.services import expense_dataset_create
 from api.views.base import ApiListView, ApiView
 
 TAGS = ["Expense datasets"]
