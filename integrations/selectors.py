@@ -49,6 +49,20 @@ def connection_tenant_bound_elsewhere(
     )
 
 
+def connection_live_for_tenant(
+    *, org: Organization, provider: str, base_url: str, tenant_id: str
+) -> Connection | None:
+    """This organisation's live connection to that ledger tenant, if it has one."""
+    return (
+        Connection.objects.filter(
+            org=org, provider=provider, base_url=base_url, tenant_id=tenant_id
+        )
+        .exclude(status=ConnectionStatus.DISCONNECTED)
+        .order_by("pk")
+        .first()
+    )
+
+
 def connection_ledger_link_shared(*, connection: Connection) -> bool:
     """Does another live connection of ours use the same link at the ledger?"""
     if not connection.ledger_connection_id:

@@ -30,7 +30,11 @@ from integrations.models import (
     Mapping,
     MappingKind,
 )
-from integrations.selectors import connection_ledger_link_shared, connection_tenant_bound_elsewhere
+from integrations.selectors import (
+    connection_ledger_link_shared,
+    connection_live_for_tenant,
+    connection_tenant_bound_elsewhere,
+)
 from syncsvc.outages import save_through_outage
 
 LOCAL_MODEL_FOR_KIND = {
@@ -313,8 +317,14 @@ def connection_bind(
     connection: Connection | None = None,
     confirm_shared: bool = False,
 ) -> Connection:
-    """Bind a (new or reconnected) connection to one tenant of the consent."""
+    """Bind a (new or reconnected) connection to one tenant of the consent. Connecting a
+    tenant the organisation is connected to already reconnects that connection: a second one
+    would push every document to the same ledger again."""
     tenant = consent.tenant(tenant_id)
+    if connection is None and tenant is not None:
+        connection = connection_live_for_tenant(
+            org=org, provider=consent.provider, base_url=consent.base_url, tenant_id=tenant_id
+        )
     if connection is not None and connection.tenant_id:
         if tenant is None or tenant.tenant_id != connection.tenant_id:
             raise ValidationError(

@@ -8,7 +8,14 @@ from django.urls import reverse
 
 from accounts.models import Role
 from integrations.emulators.xero import EmulatorTransport
-from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind, Provider
+from integrations.models import (
+    Connection,
+    ConnectionEventKind,
+    ConnectionStatus,
+    Mapping,
+    MappingKind,
+    Provider,
+)
 from tests.factories import CategoryFactory, DepartmentFactory, MembershipFactory
 from tests.ledger_fixtures import EMULATOR_URL
 from tests.tenancy import assert_not_found_for_other_tenant
@@ -54,6 +61,26 @@ def test_connect_over_oauth(admin_client, ledger, org):
     # Secrets never reach a page.
     assert connection.credentials["access_token"] not in page
     assert connection.credentials["refresh_token"] not in page
+
+
+def test_connecting_the_same_ledger_again_reconnects_instead_of_a_second_connection(
+    admin_client, ledger, org
+):
+    # An admin unsure whether the first Connect worked presses it again: a second live
+    # connection would push every document to the same ledger a second time.
+    first = connect(admin_client, ledger, name="Books")
+    old_token = first.credentials["access_token"]
+    response = admin_client.post(
+        reverse("integrations:list"), {"provider": "xero", "name": "", "base_url": EMULATOR_URL}
+    )
+    done = admin_client.get(consent(ledger, response.url))
+    assert done.status_code == 302
+    assert Connection.objects.filter(org=org).count() == 1
+    first.refresh_from_db()
+    assert (first.name, first.status) == ("Books", ConnectionStatus.ACTIVE)
+    assert first.credentials["access_token"] != old_token
+    kinds = list(first.events.order_by("pk").values_list("kind", flat=True))
+    assert kinds == [ConnectionEventKind.CONNECTED, ConnectionEventKind.RECONNECTED]
 
 
 def test_consent_cancelled_connects_nothing(admin_client, ledger):
