@@ -49,18 +49,16 @@ def connection_tenant_bound_elsewhere(
     )
 
 
-def connection_live_for_tenant(
+def connection_for_tenant(
     *, org: Organization, provider: str, base_url: str, tenant_id: str
 ) -> Connection | None:
-    """This organisation's live connection to that ledger tenant, if it has one."""
-    return (
-        Connection.objects.filter(
-            org=org, provider=provider, base_url=base_url, tenant_id=tenant_id
-        )
-        .exclude(status=ConnectionStatus.DISCONNECTED)
-        .order_by("pk")
-        .first()
+    """This organisation's connection to that ledger tenant: its live one, else the latest
+    it disconnected (whose records still know what is in that ledger), else None."""
+    connections = Connection.objects.filter(
+        org=org, provider=provider, base_url=base_url, tenant_id=tenant_id
     )
+    live = connections.exclude(status=ConnectionStatus.DISCONNECTED).order_by("pk").first()
+    return live or connections.order_by("-pk").first()
 
 
 def connection_ledger_link_shared(*, connection: Connection) -> bool:

@@ -31,8 +31,8 @@ from integrations.models import (
     MappingKind,
 )
 from integrations.selectors import (
+    connection_for_tenant,
     connection_ledger_link_shared,
-    connection_live_for_tenant,
     connection_tenant_bound_elsewhere,
 )
 from syncsvc.outages import save_through_outage
@@ -317,12 +317,13 @@ def connection_bind(
     connection: Connection | None = None,
     confirm_shared: bool = False,
 ) -> Connection:
-    """Bind a (new or reconnected) connection to one tenant of the consent. Connecting a
-    tenant the organisation is connected to already reconnects that connection: a second one
-    would push every document to the same ledger again."""
+    """Bind a (new or reconnected) connection to one tenant of the consent. Connecting a tenant
+    the organisation is (or was) connected to reconnects that connection: a second live one
+    would push every document to the same ledger again, and a new one after a disconnect would
+    not know the entries (nor the payments) its records made there."""
     tenant = consent.tenant(tenant_id)
     if connection is None and tenant is not None:
-        connection = connection_live_for_tenant(
+        connection = connection_for_tenant(
             org=org, provider=consent.provider, base_url=consent.base_url, tenant_id=tenant_id
         )
     if connection is not None and connection.tenant_id:

@@ -82,6 +82,17 @@ def test_connecting_the_same_ledger_again_reconnects_instead_of_a_second_connect
     kinds = list(first.events.order_by("pk").values_list("kind", flat=True))
     assert kinds == [ConnectionEventKind.CONNECTED, ConnectionEventKind.RECONNECTED]
 
+    # Disconnected, then connected again from the same form: the same connection comes back
+    # (its records know which entries and payments are in that ledger already).
+    admin_client.post(reverse("integrations:action", args=[first.pk, "disconnect"]))
+    response = admin_client.post(
+        reverse("integrations:list"), {"provider": "xero", "name": "", "base_url": EMULATOR_URL}
+    )
+    admin_client.get(consent(ledger, response.url))
+    assert list(Connection.objects.filter(org=org).values_list("pk", "status")) == [
+        (first.pk, ConnectionStatus.ACTIVE)
+    ]
+
 
 def test_consent_cancelled_connects_nothing(admin_client, ledger):
     response = admin_client.post(
