@@ -43,6 +43,7 @@ def test_approval_creates_one_bill_entry(approved_bill, drain, ledger_books, cle
     assert (attempt.status_code, attempt.actor) == (StatusCode.SUCCESS, clerk)
     # A first push cannot have made an entry before: created at once, without a search.
     assert [call["method"] for call in attempt.calls] == [ledger_books.create_method]
+    assert record.unknown_outcome is False
 
 
 def test_an_edit_updates_the_same_entry(approved_bill, drain, ledger_books, clerk):
@@ -89,7 +90,11 @@ def test_a_resync_of_an_unchanged_document_writes_nothing(
     assert (attempt.operation, attempt.status_code) == (Operation.NOOP, StatusCode.NOTHING_TO_PUSH)
     assert attempt.calls and len(ledger_books.writes()) == writes
     run.refresh_from_db()
-    assert (run.status_code, run.nothing_to_push) == (StatusCode.NOTHING_TO_PUSH, 1)
+    assert (run.status_code, run.nothing_to_push, run.finished_at is not None) == (
+        StatusCode.NOTHING_TO_PUSH,
+        1,
+        True,
+    )
     assert len(ledger_books.bills()) == 1
 
 
@@ -130,6 +135,8 @@ def test_a_server_error_is_retried_then_complete(approved_bill, drain, ledger_bo
     record.refresh_from_db()
     assert wait > 0 and record.status == RecordStatus.PENDING
     assert record.attempt_count == 1 and record.next_retry_at is not None
+    # Not due yet: a second worker does nothing.
+    assert services.sync_record_push(record_id=record.pk, worker="w2") is None
     drain()
     record.refresh_from_db()
     assert record.status == RecordStatus.COMPLETE
