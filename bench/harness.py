@@ -705,10 +705,8 @@ def setup_org(
         scope=token.get("scope", ""),
     )
     integration_services.connection_credentials_save(connection=connection, credentials=credentials)
-    if qbo:
-        _map_on_quickbooks(connection, category=category, contact=contact)
-    elif on_myob:
-        _map_on_myob(connection, category=category, contact=contact)
+    if emulator.ledger in ADMIN_MAPPINGS:
+        _map_as_an_admin(connection, ledger=emulator.ledger, category=category, contact=contact)
     else:
         accounts = integration_services.connector_for(connection).list_accounts()
         integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
@@ -724,60 +722,35 @@ def setup_org(
     )
 
 
-def _map_on_myob(connection, *, category, contact) -> None:
-    """What the admin maps on the page for a MYOB company file (the emulator's seed): the
-    category to 6-1100 Office Supplies, the vendor to a supplier card (MYOB takes none by name),
-    payments from 1-1110 Business Bank Account."""
+# What the admin maps on the page for a ledger that takes no vendor by name, in its emulator's
+# seeded company: how its accounts are named on the page (by name or by code), the category's
+# account, the vendor (a QuickBooks vendor, a MYOB supplier card) and the account bills are paid
+# from.
+ADMIN_MAPPINGS = {
+    "qbo": ("name", "Office Supplies", "Office Supplies Ltd", "Checking"),
+    "myob": ("code", "6-1100", "Acme Supplies", "1-1110"),
+}
+
+
+def _map_as_an_admin(connection, *, ledger: str, category, contact) -> None:
     from integrations import services as integration_services
     from integrations.models import MappingKind
 
+    key, account_name, vendor_name, bank_name = ADMIN_MAPPINGS[ledger]
     connector = integration_services.connector_for(connection)
     try:
-        accounts = {account.code: account for account in connector.list_accounts()}
-        [supplier] = [c for c in connector.list_contacts() if c.name == "Acme Supplies"]
+        accounts = {getattr(account, key): account for account in connector.list_accounts()}
+        [vendor] = [v for v in connector.list_contacts() if v.name == vendor_name]
     finally:
         connector.close()
-    office = accounts["6-1100"]
+    account = accounts[account_name]
     integration_services.mapping_set(
         connection=connection,
         kind=MappingKind.ACCOUNT,
         local_id=category.pk,
-        external_id=office.external_id,
-        external_name=office.name,
-        extra=integration_services.account_mapping_extra(office),
-    )
-    integration_services.mapping_set(
-        connection=connection,
-        kind=MappingKind.CONTACT,
-        local_id=contact.pk,
-        external_id=supplier.external_id,
-        external_name=supplier.name,
-    )
-    integration_services.connection_settings_update(
-        connection=connection, payment_account_code=accounts["1-1110"].code
-    )
-
-
-def _map_on_quickbooks(connection, *, category, contact) -> None:
-    """What the admin maps on the page for a QuickBooks company (the emulator's seeded one):
-    the category to Office Supplies, the vendor to a QuickBooks vendor, payments from Checking."""
-    from integrations import services as integration_services
-    from integrations.models import MappingKind
-
-    connector = integration_services.connector_for(connection)
-    try:
-        accounts = {account.name: account for account in connector.list_accounts()}
-        [vendor] = [v for v in connector.list_contacts() if v.name == "Office Supplies Ltd"]
-    finally:
-        connector.close()
-    office = accounts["Office Supplies"]
-    integration_services.mapping_set(
-        connection=connection,
-        kind=MappingKind.ACCOUNT,
-        local_id=category.pk,
-        external_id=office.external_id,
-        external_name=office.name,
-        extra=integration_services.account_mapping_extra(office),
+        external_id=account.external_id,
+        external_name=account.name,
+        extra=integration_services.account_mapping_extra(account),
     )
     integration_services.mapping_set(
         connection=connection,
@@ -787,7 +760,7 @@ def _map_on_quickbooks(connection, *, category, contact) -> None:
         external_name=vendor.name,
     )
     integration_services.connection_settings_update(
-        connection=connection, payment_account_code=accounts["Checking"].code
+        connection=connection, payment_account_code=accounts[bank_name].code
     )
 
 
