@@ -1,11 +1,22 @@
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
+from documents.models import (
+    SPEND_EXPENSE_TYPES,
+    Category,
+    Contact,
+    Department,
+    DocumentKind,
+    DocumentLine,
+    Payment,
+)
+from integrations.connectors import connector_class_for
 from integrations.connectors.base import (
     AccountKind,
+    EntryKind,
     LedgerAccount,
     LedgerContact,
     LedgerTaxRate,
@@ -59,6 +70,70 @@ def connection_for_tenant(
     )
     live = connections.exclude(status=ConnectionStatus.DISCONNECTED).order_by("pk").first()
     return live or connections.order_by("-pk").first()
+
+
+@dataclass(frozen=True)
+class UnmappedBeforePush:
+    """What a push of some documents would fail on for want of a mapping, by name (at most
+    UNMAPPED_NAMES_SHOWN of each)."""
+
+    categories: list[str]
+    departments: list[str]
+    contacts: list[str]
+    payment_account: bool  # payments to push, and no bank account to pay them from
+
+    def __bool__(self) -> bool:
+        return bool(self.categories or self.departments or self.contacts or self.payment_account)
+
+
+UNMAPPED_NAMES_SHOWN = 10
+
+
+def connection_unmapped_before_push(
+    *, connection: Connection, documents: QuerySet
+) -> UnmappedBeforePush:
+    """The categories, departments and (where the ledger takes contacts only by its own id)
+    vendors of these documents that have no mapping on the connection, and whether their
+    payments lack the bank account: what to map before pushing them (a few queries)."""
+    mapped = Mapping.objects.filter(connection=connection)
+    lines = DocumentLine.objects.filter(document__in=documents.values("pk"))
+
+    def unmapped(model, kind: str, *used: QuerySet) -> list[str]:
+        used_ids = Q()
+        for ids in used:
+            used_ids |= Q(pk__in=ids)
+        names = (
+            model.objects.filter(used_ids)
+            .exclude(pk__in=mapped.filter(kind=kind).values("local_id"))
+            .order_by("name")
+            .values_list("name", flat=True)
+        )
+        return list(names[:UNMAPPED_NAMES_SHOWN])
+
+    needs_contacts = connector_class_for(connection.provider).capabilities.contact_needs_mapping
+    with_contact = documents
+    if EntryKind.SPEND not in needs_contacts:  # a spend's payee is optional there
+        spends = Q(kind=DocumentKind.EXPENSE, expense_type__in=SPEND_EXPENSE_TYPES)
+        with_contact = documents.exclude(spends)
+    return UnmappedBeforePush(
+        categories=unmapped(
+            Category,
+            MappingKind.ACCOUNT,
+            documents.values("category_id"),
+            lines.values("category_id"),
+        ),
+        departments=unmapped(
+            Department,
+            MappingKind.TRACKING,
+            documents.values("department_id"),
+            lines.values("department_id"),
+        ),
+        contacts=unmapped(Contact, MappingKind.CONTACT, with_contact.values("contact_id"))
+        if needs_contacts
+        else [],
+        payment_account=not connection.settings.get("payment_account_code")
+        and Payment.objects.filter(document__in=documents.values("pk")).exists(),
+    )
 
 
 def connection_ledger_link_shared(*, connection: Connection) -> bool:

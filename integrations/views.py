@@ -17,7 +17,7 @@ from integrations.connectors.errors import ConfigurationError, ConnectorError
 from integrations.forms import SPEND_KINDS, ConnectForm, MappingForm, TenantChoiceForm
 from integrations.models import ConnectionStatus
 from synclog import services as sync_services
-from synclog.selectors.document_state import connection_unpushed_document_count
+from synclog.selectors.document_state import connection_unpushed_documents
 
 SESSION_OAUTH_KEY = "integrations_oauth"
 # A consent waiting for the admin's choice of organisation (its tokens encrypted).
@@ -227,6 +227,21 @@ class TenantChoiceView(IntegrationsView):
         return redirect("integrations:list")
 
 
+def _unpushed_context(connection) -> dict:
+    """Right after Connect: how many documents are not in the ledger yet, and what to map
+    before pushing them (else they fail on it)."""
+    documents = connection_unpushed_documents(connection=connection)
+    count = documents.count()
+    return {
+        "unpushed_count": count,
+        "unmapped": selectors.connection_unmapped_before_push(
+            connection=connection, documents=documents
+        )
+        if count
+        else None,
+    }
+
+
 class ConnectionDetailView(IntegrationsView):
     def get(self, request, connection_id):
         connection = selectors.connection_get(org=request.org, connection_id=connection_id)
@@ -240,7 +255,7 @@ class ConnectionDetailView(IntegrationsView):
                 "connection": connection,
                 "mapping_counts": mapping_counts,
                 "events": selectors.connection_event_list(connection=connection),
-                "unpushed_count": connection_unpushed_document_count(connection=connection),
+                **_unpushed_context(connection),
             },
         )
 
@@ -347,11 +362,10 @@ class MappingView(IntegrationsView):
             return redirect("integrations:detail", connection_id=connection.pk)
         form = self._form(request, connection, choices)
         # Right after Connect this is the admin's page: say what is not in the ledger yet.
-        unpushed_count = connection_unpushed_document_count(connection=connection)
         return render(
             request,
             self.template_name,
-            {"connection": connection, "form": form, "unpushed_count": unpushed_count},
+            {"connection": connection, "form": form, **_unpushed_context(connection)},
         )
 
     def post(self, request, connection_id):

@@ -21,7 +21,7 @@ semi-join PostgreSQL serves from that index.
 from dataclasses import dataclass
 
 from django.db import models
-from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
 
 from accounts.models import Organization
 from documents.models import Document
@@ -112,12 +112,12 @@ def document_sync_states(*, org: Organization) -> DocumentSyncStates:
     return DocumentSyncStates(tests)
 
 
-def connection_unpushed_document_count(*, connection: Connection) -> int:
-    """After connecting: how many of the organisation's approved, paid or void documents have no
-    Complete record on this connection, i.e. are not in its ledger yet (what Force sync pushes).
-    Zero for a connection that is not active: there is nothing to push them to now."""
+def connection_unpushed_documents(*, connection: Connection) -> QuerySet[Document]:
+    """After connecting: the organisation's approved, paid or void documents with no Complete
+    record on this connection, i.e. not in its ledger yet (what Force sync pushes). None for a
+    connection that is not active: there is nothing to push them to now."""
     if connection.status != ConnectionStatus.ACTIVE:
-        return 0
+        return Document.objects.none()
     in_ledger = SyncRecord.objects.filter(
         document=OuterRef("pk"), connection=connection, status=RecordStatus.COMPLETE
     )
@@ -125,5 +125,9 @@ def connection_unpushed_document_count(*, connection: Connection) -> int:
         Document.objects.for_org(connection.org)
         .filter(status__in=SYNCABLE_STATUSES, kind__in=list(ENTRY_TYPE_FOR_KIND))
         .exclude(Exists(in_ledger))
-        .count()
     )
+
+
+def connection_unpushed_document_count(*, connection: Connection) -> int:
+    """How many documents connection_unpushed_documents holds."""
+    return connection_unpushed_documents(connection=connection).count()

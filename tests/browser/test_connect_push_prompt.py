@@ -57,7 +57,8 @@ def test_admin_connects_sees_what_is_not_in_the_ledger_and_pushes_it(
     expect(message(page, f"Connected to {TENANT_NAME}.")).to_be_visible()
     prompt = page.locator("#unpushed-prompt")
     expect(prompt).to_contain_text(f"5 documents are not in {TENANT_NAME} yet")
-    expect(prompt).to_contain_text("Map your categories first")
+    # What to map first: the documents' category has no account yet.
+    expect(prompt.locator("#unmapped-before-push")).to_contain_text("Categories: Office")
     screenshot("connect-unpushed-prompt-mappings")
     page.get_by_role("button", name="Map categories by account code").click()
     expect(message(page, "1 category mapped by account code.")).to_be_visible()
@@ -67,6 +68,7 @@ def test_admin_connects_sees_what_is_not_in_the_ledger_and_pushes_it(
     page.get_by_role("link", name="Xero demo").first.click()
     expect(page).to_have_url(re.compile(rf"/integrations/{connection.pk}/$"))
     expect(prompt).to_contain_text(f"5 documents are not in {TENANT_NAME} yet")
+    expect(page.locator("#unmapped-before-push")).to_have_count(0)  # mapped by code just now
     screenshot("connect-unpushed-prompt-connection")
     assert not SyncRecord.objects.exists()
     prompt.get_by_role("button", name="Push them now").click()

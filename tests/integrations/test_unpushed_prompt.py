@@ -5,11 +5,21 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Role
-from documents.models import DocumentStatus
-from integrations.models import Connection, ConnectionStatus, Provider
+from documents.models import DocumentStatus, Payment
+from integrations.models import Connection, ConnectionStatus, MappingKind, Provider
+from integrations.selectors import connection_unmapped_before_push
 from synclog.models import EntryType, RecordStatus, SyncRecord
-from synclog.selectors.document_state import connection_unpushed_document_count
-from tests.factories import DocumentFactory, MembershipFactory
+from synclog.selectors.document_state import (
+    connection_unpushed_document_count,
+    connection_unpushed_documents,
+)
+from tests.factories import (
+    CategoryFactory,
+    DepartmentFactory,
+    DocumentFactory,
+    MappingFactory,
+    MembershipFactory,
+)
 from tests.tenancy import assert_not_found_for_other_tenant
 
 
@@ -96,3 +106,55 @@ def test_another_organisations_connection_is_not_found(admin_client, other_org):
     assert_not_found_for_other_tenant(
         admin_client, "post", reverse("integrations:action", args=[theirs.pk, "force"])
     )
+
+
+def test_the_prompt_names_what_to_map_before_pushing(
+    admin_client, org, other_org, django_assert_max_num_queries
+):
+    # Found on the demo: Push them now right after mapping categories by code sent 289 entries,
+    # and 90 documents failed on departments and the bank account nobody had said were needed.
+    connection = connect(org)
+    travel = CategoryFactory(org=org, name="Travel")
+    office = CategoryFactory(org=org, name="Office")
+    MappingFactory(connection=connection, local_id=office.pk)
+    sales = DepartmentFactory(org=org, name="Sales")
+    paid = DocumentFactory(org=org, status=DocumentStatus.PAID, category=office, department=sales)
+    Payment.objects.create(org=org, document=paid, amount=paid.total, paid_at=paid.issue_date)
+    DocumentFactory(org=org, status=DocumentStatus.APPROVED, category=travel)
+    DocumentFactory(org=org, status=DocumentStatus.DRAFT, category=CategoryFactory(org=org))
+    # Another organisation's unmapped names never show here.
+    DocumentFactory(org=other_org, status=DocumentStatus.APPROVED, category__name="Secret")
+
+    unmapped = connection_unmapped_before_push(
+        connection=connection, documents=connection_unpushed_documents(connection=connection)
+    )
+    assert (unmapped.categories, unmapped.departments, unmapped.contacts) == (
+        ["Travel"],
+        ["Sales"],
+        [],  # Xero takes contacts by name
+    )
+    assert unmapped.payment_account
+    with django_assert_max_num_queries(20):
+        page = admin_client.get(reverse("integrations:detail", args=[connection.pk]))
+    prompt = page.content.decode()
+    assert "Categories: Travel" in prompt and "Departments: Sales" in prompt
+    assert "The bank account bills are paid from" in prompt and "Secret" not in prompt
+
+    # Mapped: nothing left to name; the push is still offered.
+    MappingFactory(connection=connection, local_id=travel.pk)
+    MappingFactory(connection=connection, kind=MappingKind.TRACKING, local_id=sales.pk)
+    connection.settings = {"payment_account_code": "090"}
+    connection.save()
+    page = admin_client.get(reverse("integrations:detail", args=[connection.pk])).content.decode()
+    assert "unmapped-before-push" not in page and 'id="push-now"' in page
+
+
+def test_a_ledger_that_takes_contacts_by_id_names_the_vendors_too(org):
+    connection = connect(org)
+    connection.provider = Provider.QUICKBOOKS
+    connection.save()
+    DocumentFactory(org=org, status=DocumentStatus.APPROVED, contact__name="Paper Co")
+    unmapped = connection_unmapped_before_push(
+        connection=connection, documents=connection_unpushed_documents(connection=connection)
+    )
+    assert unmapped.contacts == ["Paper Co"]
