@@ -105,9 +105,34 @@ class LedgerBooks:
     display_name: str
     create_method: str  # the HTTP method of a single create
     booked_words: str  # what the ledger says when it refuses a change to a booked entry
+    # Where the accounts carry none of our codes: the account for each category code, as the
+    # admin picks it on the page (the page names it by `account_key`: its name, or its code).
+    account_for_code: dict[str, str] = {}
+    account_key = "name"
 
     def __init__(self, emulator):
         self.emulator = emulator
+
+    def map_categories(self, connection) -> None:
+        """The fix for a missing category mapping: each unmapped category to its account."""
+        accounts = {
+            getattr(account, self.account_key): account
+            for account in integration_services.connector_for(connection).list_accounts()
+        }
+        mapped = Mapping.objects.filter(connection=connection, kind=MappingKind.ACCOUNT)
+        categories = Category.objects.for_org(connection.org).exclude(
+            pk__in=mapped.values("local_id")
+        )
+        for category in categories.filter(code__in=self.account_for_code):
+            account = accounts[self.account_for_code[category.code]]
+            integration_services.mapping_set(
+                connection=connection,
+                kind=MappingKind.ACCOUNT,
+                local_id=category.pk,
+                external_id=account.external_id,
+                external_name=account.name,
+                extra=integration_services.account_mapping_extra(account),
+            )
 
     def set_faults(self, **settings) -> None:
         self.emulator.set_faults(**settings)
@@ -216,6 +241,7 @@ class QboBooks(LedgerBooks):
     create_method = "POST"
     throttle_wait_seconds = 60  # no Retry-After: Intuit says to wait 60 seconds
     booked_words = "Account Period Closed"
+    account_for_code = QBO_ACCOUNT_FOR_CODE
 
     def connect(self) -> dict:
         return self.emulator.connect()
@@ -243,25 +269,6 @@ class QboBooks(LedgerBooks):
                 external_name=contact.name,
             )
         return connection
-
-    def map_categories(self, connection) -> None:
-        accounts = {
-            a.name: a for a in integration_services.connector_for(connection).list_accounts()
-        }
-        mapped = Mapping.objects.filter(connection=connection, kind=MappingKind.ACCOUNT)
-        categories = Category.objects.for_org(connection.org).exclude(
-            pk__in=mapped.values("local_id")
-        )
-        for category in categories.filter(code__in=QBO_ACCOUNT_FOR_CODE):
-            account = accounts[QBO_ACCOUNT_FOR_CODE[category.code]]
-            integration_services.mapping_set(
-                connection=connection,
-                kind=MappingKind.ACCOUNT,
-                local_id=category.pk,
-                external_id=account.external_id,
-                external_name=account.name,
-                extra=integration_services.account_mapping_extra(account),
-            )
 
     def bills(self) -> list[BillView]:
         return [self._view(bill) for bill in self.emulator.entities("Bill")]
@@ -321,6 +328,8 @@ class MyobBooks(LedgerBooks):
     create_method = "POST"
     throttle_wait_seconds = 1  # MYOB's limit is a second's; it sends no Retry-After
     booked_words = "locked period"
+    account_for_code = MYOB_ACCOUNT_FOR_CODE
+    account_key = "code"
 
     def connect(self) -> dict:
         return self.emulator.connect()
@@ -351,25 +360,6 @@ class MyobBooks(LedgerBooks):
                 external_name=card["CompanyName"],
             )
         return connection
-
-    def map_categories(self, connection) -> None:
-        accounts = {
-            a.code: a for a in integration_services.connector_for(connection).list_accounts()
-        }
-        mapped = Mapping.objects.filter(connection=connection, kind=MappingKind.ACCOUNT)
-        categories = Category.objects.for_org(connection.org).exclude(
-            pk__in=mapped.values("local_id")
-        )
-        for category in categories.filter(code__in=MYOB_ACCOUNT_FOR_CODE):
-            account = accounts[MYOB_ACCOUNT_FOR_CODE[category.code]]
-            integration_services.mapping_set(
-                connection=connection,
-                kind=MappingKind.ACCOUNT,
-                local_id=category.pk,
-                external_id=account.external_id,
-                external_name=account.name,
-                extra=integration_services.account_mapping_extra(account),
-            )
 
     def bills(self) -> list[BillView]:
         return [self._view(bill) for bill in self.emulator.records("Purchase/Bill/Service")]
