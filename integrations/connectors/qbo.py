@@ -851,8 +851,8 @@ class QboConnector(Connector):
         if kind not in ENTITY:
             raise ConfigurationError(
                 f"QuickBooks entries of kind {kind} are not synced yet.",
-                explanation="ledgersync does not push card and bank expenses to QuickBooks yet.",
-                hint="Record the expense in QuickBooks by hand and mark this record Complete.",
+                explanation=f"ledgersync does not push {kind} entries to QuickBooks yet.",
+                hint="Record the entry in QuickBooks by hand and mark this record Complete.",
             )
         return ENTITY[kind]
 
