@@ -38,10 +38,9 @@ class EmulatorCommandLine:
     description: str
     default_port: int
     config_class: type
-    serve: Callable[..., None]  # the ledger's serve(host, port, config, *, allow_remote, quiet, …)
-    more_flag: str  # "--tenant": another company, repeatable
+    serve: Callable[..., None]  # the ledger's EmulatorServer.serve
+    more_flag: str  # "--tenant": another company, repeatable (serve()'s `companies`)
     more_help: str
-    more_keyword: str  # serve()'s keyword for them: "tenants"
 
     def add_arguments(self, parser) -> None:
         add_server_arguments(parser, default_port=self.default_port, config_class=self.config_class)
@@ -51,7 +50,7 @@ class EmulatorCommandLine:
         """Serve in the foreground with the parsed options; ValueError or OSError (a remote
         host not allowed, a port taken) for the caller to report."""
         more = tuple(options[self.more_flag.lstrip("-").replace("-", "_")])
-        self.serve(**server_options(options, self.config_class), **{self.more_keyword: more})
+        self.serve(**server_options(options, self.config_class), companies=more)
 
     def main(self, argv=None) -> None:
         parser = argparse.ArgumentParser(description=self.description)

@@ -129,6 +129,27 @@ class EmulatorServer:
         finally:
             server.stop()
 
+    def add_companies(self, names: tuple[str, ...]) -> list[str]:
+        """Add a company per name (given on the command line); return the lines that describe
+        every company (and user) the emulator now serves, printed when it starts."""
+        raise NotImplementedError
+
+    @classmethod
+    def serve(
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        config=None,
+        *,
+        allow_remote: bool = False,
+        quiet: bool = False,
+        companies: tuple[str, ...] = (),
+    ) -> None:
+        """Serve in the foreground until interrupted, with `companies` added, printing the base
+        URL, the client id and the companies first."""
+        server = cls(host=host, port=port, config=config, allow_remote=allow_remote, quiet=quiet)
+        server.serve_until_interrupted(server.add_companies(tuple(companies)))
+
     def serve_until_interrupted(self, lines: list[str]) -> None:
         """Serve in the foreground until Ctrl-C, after printing the base URL, the client id and
         `lines` (what the emulator holds: its companies and users)."""

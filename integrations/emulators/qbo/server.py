@@ -13,30 +13,15 @@ from .config import EmulatorConfig
 class EmulatorServer(common_server.EmulatorServer):
     emulator_class = QboEmulator
 
+    def add_companies(self, names: tuple[str, ...]) -> list[str]:
+        """Each name is another company (realm)."""
+        for name in names:
+            self.emulator.add_realm(name)
+        return [f"  realm {realm_id} ({name})" for realm_id, name in self.emulator.realm_names()]
+
 
 running_emulator = EmulatorServer.running
-
-
-def serve(
-    host: str = "127.0.0.1",
-    port: int = 0,
-    config: EmulatorConfig | None = None,
-    *,
-    allow_remote: bool = False,
-    quiet: bool = False,
-    companies: tuple[str, ...] = (),
-) -> None:
-    """Serve in the foreground until interrupted, printing the base URL and realms first."""
-    server = EmulatorServer(
-        host=host, port=port, config=config, allow_remote=allow_remote, quiet=quiet
-    )
-    emulator = server.emulator
-    for name in companies:
-        emulator.add_realm(name)
-    server.serve_until_interrupted(
-        [f"  realm {realm_id} ({name})" for realm_id, name in emulator.realm_names()]
-    )
-
+serve = EmulatorServer.serve
 
 COMMAND_LINE = EmulatorCommandLine(
     description="Local QuickBooks Online API emulator",
@@ -45,5 +30,4 @@ COMMAND_LINE = EmulatorCommandLine(
     serve=serve,
     more_flag="--company",
     more_help="another company (realm)",
-    more_keyword="companies",
 )
