@@ -66,6 +66,7 @@ def test_a_successful_retry_is_sync_completed(
     org,
     clerk,
     connection,
+    ledger_books,
     drain,
     failed_and_pushed_run,
     allow_private,
@@ -73,15 +74,13 @@ def test_a_successful_retry_is_sync_completed(
     make_endpoint,
     webhook_tasks,
 ):
-    from integrations import services as integration_services
 
     run, record = failed_and_pushed_run
     # The fix: the category gets a code the ledger knows, and is mapped by it.
     category = record.document.category
     category.code = "493"
     category.save()
-    accounts = integration_services.connector_for(connection).list_accounts()
-    integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
+    ledger_books.map_categories(connection)
     retry = sync_services.retry_failed(run=run, actor=clerk)
     drain()
     retry.refresh_from_db()

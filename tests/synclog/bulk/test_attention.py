@@ -15,7 +15,6 @@ from accounts.models import Role
 from accounts.permissions import Perm
 from documents import services as document_services
 from documents.models import Category, DocumentStatus
-from integrations import services as integration_services
 from integrations.models import Connection, ConnectionStatus, Provider
 from synclog.models import (
     EntryType,
@@ -270,17 +269,16 @@ def test_a_large_group_shows_its_first_20_and_a_page_with_all(
 
 
 def test_retry_makes_a_run_of_exactly_the_groups_documents_and_the_fix_clears_it(
-    member_client, org, connection, drain, ledger, two_causes, travel
+    member_client, org, connection, drain, ledger_books, two_causes, travel
 ):
     travel_bills, sundries_bills, fine = two_causes
     client = member_client()
     travel_group = client.get(reverse("synclog:attention")).context["groups"][0]
     args = [connection.pk, travel_group.code, travel_group.digest]
     # The fix: map Travel to an account of Xero's chart.
-    accounts = integration_services.connector_for(connection).list_accounts()
     travel.code = "493"
     travel.save()
-    integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
+    ledger_books.map_categories(connection)
 
     response = client.post(reverse("synclog:attention-retry", args=args))
     run = SyncRun.objects.get(trigger=Trigger.RETRY)
