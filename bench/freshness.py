@@ -287,7 +287,7 @@ def attempt_facts(change: Change, setup) -> None:
     was sent back to wait (quota, the bill first) after the first enqueue."""
     from documents.models import Document
     from synclog.models import Outcome, SyncAttempt, SyncRecord
-    from synclog.services import ENTRY_TYPE_FOR_KIND
+    from synclog.rules import ENTRY_TYPE_FOR_KIND
 
     records = SyncRecord.objects.filter(connection=setup.connection, document_id=change.document_id)
     if change.kind == "payment":

@@ -1,17 +1,20 @@
 """The sync rules (DESIGN §4): which documents sync, as which entries, over which connections,
-on which queue. The engine, its pages, the API and the selectors read them here."""
+and on which queue. The engine applies them; its pages, the API and the selectors read them here
+instead of restating them."""
+
+from django.db.models import Q
 
 from documents.models import DocumentKind, DocumentStatus
 from integrations.models import ConnectionStatus
 from synclog.models import EntryType, Trigger
 
+# §4.1: the ledger entry a document is pushed as, and the entry of each of its payments. A kind
+# missing here is not pushed at all.
 ENTRY_TYPE_FOR_KIND = {
     DocumentKind.BILL: EntryType.BILL,
     DocumentKind.INVOICE: EntryType.INVOICE,
     DocumentKind.EXPENSE: EntryType.EXPENSE,
 }
-
-
 PAYMENT_TYPE_FOR_KIND = {
     DocumentKind.BILL: EntryType.BILL_PAYMENT,
     DocumentKind.INVOICE: EntryType.INVOICE_PAYMENT,
@@ -19,21 +22,18 @@ PAYMENT_TYPE_FOR_KIND = {
     DocumentKind.EXPENSE: EntryType.BILL_PAYMENT,
 }
 
-
+# §4.1: a document syncs once approved (drafts and documents awaiting approval never do).
 SYNCABLE_STATUSES = (DocumentStatus.APPROVED, DocumentStatus.PAID, DocumentStatus.VOID)
 
-
-# Connections whose records are kept: needs_reauth records wait for the reconnect.
+# §4.6: connections whose records are kept: needs_reauth records wait for the reconnect.
 COLLECTING_STATUSES = (ConnectionStatus.ACTIVE, ConnectionStatus.NEEDS_REAUTH)
 
-
-# Payload fields a change of which the ledger does not hold (it keeps no description).
+# §4.1: payload fields a change of which the ledger does not hold (it keeps no description).
 UNSYNCED_FIELDS = frozenset({"description"})
 
-
+# §4.10: bulk work is pushed in batches, on its own queue, so that it cannot starve one user's
+# re-sync (interactive).
 BATCHED_TRIGGERS = frozenset({Trigger.BULK, Trigger.FORCE, Trigger.RETRY, Trigger.API})
-
-
 QUEUE_FOR_TRIGGER = {
     Trigger.MANUAL: "interactive",
     Trigger.AUTO: "sync",
@@ -43,3 +43,31 @@ QUEUE_FOR_TRIGGER = {
     Trigger.FORCE: "bulk",
     Trigger.RETRY: "bulk",
 }
+
+# The documents that sync (§4.1), as a filter of Document querysets.
+SYNCABLE_DOCUMENTS = Q(status__in=SYNCABLE_STATUSES, kind__in=list(ENTRY_TYPE_FOR_KIND))
+
+
+def document_syncs(document) -> bool:
+    """§4.1: whether the document is pushed to the ledger (approved, paid or void, of a kind
+    pushed as an entry)."""
+    return document.kind in ENTRY_TYPE_FOR_KIND and document.status in SYNCABLE_STATUSES
+
+
+def sync_refusal(document, connection) -> str:
+    """Why this document cannot be pushed to this connection now, "" when it can: "kind" (not
+    pushed as an entry), "status" (not approved yet) or "connection" (neither active nor
+    waiting for a reconnect). Each caller words it for its own reader."""
+    if document.kind not in ENTRY_TYPE_FOR_KIND:
+        return "kind"
+    if document.status not in SYNCABLE_STATUSES:
+        return "status"
+    if connection.status not in COLLECTING_STATUSES:
+        return "connection"
+    return ""
+
+
+def is_paid(*, status: str, marked_paid: bool) -> bool:
+    """§4.3, §4.4: a document whose payments are pushed (paid, or marked paid): only then is
+    there a payment entry to choose, and a bulk re-sync pushes its payments."""
+    return status == DocumentStatus.PAID or marked_paid

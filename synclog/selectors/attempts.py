@@ -12,11 +12,11 @@ from django.db.models import Count, F, QuerySet
 from django.http import Http404
 
 from accounts.models import Organization
-from documents.models import Document, DocumentStatus
+from documents.models import Document
 from integrations.models import Connection, ConnectionStatus
 from synclog.filters import AttemptFilter
 from synclog.models import RecordStatus, StatusCode, SyncAttempt, SyncRecord
-from synclog.services import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_STATUSES
+from synclog.rules import COLLECTING_STATUSES, is_paid, sync_refusal
 
 # What the log pages read of an attempt and of what it belongs to, in the same query.
 ATTEMPT_RELATED = (
@@ -126,18 +126,19 @@ class SyncAvailability:
 
 
 def document_sync_availability(*, document: Document, connection: Connection) -> SyncAvailability:
-    # The same rules as synclog.services.resync, read here so the page offers only what works.
-    if document.kind not in ENTRY_TYPE_FOR_KIND:
+    # The rules synclog.services.resync applies, so that the page offers only what works.
+    refusal = sync_refusal(document, connection)
+    if refusal == "kind":
         return SyncAvailability(
             False, f"{document.get_kind_display()}s are not pushed to the ledger as entries."
         )
-    if document.status not in SYNCABLE_STATUSES:
+    if refusal == "status":
         return SyncAvailability(
             False,
             f"This {document.get_kind_display().lower()} is "
             f"{document.get_status_display().lower()}: it is pushed to the ledger once approved.",
         )
-    if connection.status not in COLLECTING_STATUSES:
+    if refusal == "connection":
         return SyncAvailability(
             False,
             f"{connection.name} is {connection.get_status_display().lower()}: an admin can "
@@ -148,7 +149,7 @@ def document_sync_availability(*, document: Document, connection: Connection) ->
 
 def document_has_payment_entry(*, document: Document) -> bool:
     """DESIGN §4.3: the payment entry can be chosen only for a paid or marked-paid document."""
-    return document.status == DocumentStatus.PAID or document.marked_paid
+    return is_paid(status=document.status, marked_paid=document.marked_paid)
 
 
 def document_booked_entries(*, document: Document) -> list[SyncRecord]:

@@ -36,7 +36,12 @@ from synclog.models import (
     SyncRunItem,
     Trigger,
 )
-from synclog.services import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_STATUSES
+from synclog.rules import (
+    COLLECTING_STATUSES,
+    ENTRY_TYPE_FOR_KIND,
+    SYNCABLE_DOCUMENTS,
+    SYNCABLE_STATUSES,
+)
 
 # A group shows its newest records; the rest are one click away on the group's own page.
 GROUP_PREVIEW_SIZE = 20
@@ -382,11 +387,7 @@ def bulk_selection_summary(*, documents: QuerySet[Document], org: Organization) 
             filter=Q(status__in=SYNCABLE_STATUSES) & ~Q(kind__in=list(ENTRY_TYPE_FOR_KIND)),
         ),
     )
-    syncable_ids = list(
-        documents.filter(
-            status__in=SYNCABLE_STATUSES, kind__in=list(ENTRY_TYPE_FOR_KIND)
-        ).values_list("pk", flat=True)
-    )
+    syncable_ids = list(documents.filter(SYNCABLE_DOCUMENTS).values_list("pk", flat=True))
     connections = list(Connection.objects.for_org(org).filter(status__in=COLLECTING_STATUSES))
     return SelectionSummary(
         total=counts["total"],

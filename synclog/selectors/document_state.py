@@ -32,7 +32,7 @@ from synclog.models import (
     RecordStatus,
     SyncRecord,
 )
-from synclog.services import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_STATUSES
+from synclog.rules import COLLECTING_STATUSES, SYNCABLE_DOCUMENTS
 
 
 class DocumentSyncState(models.TextChoices):
@@ -103,9 +103,7 @@ def document_sync_states(*, org: Organization) -> DocumentSyncStates:
     tests = {
         DocumentSyncState.FAILED: Q(Exists(failed.exclude(ledger_gone))),
         DocumentSyncState.DRIFTED: Q(Exists(failed.filter(ledger_gone))),
-        DocumentSyncState.NOT_PUSHED: (
-            Q(status__in=SYNCABLE_STATUSES, kind__in=list(ENTRY_TYPE_FOR_KIND)) & missing
-        ),
+        DocumentSyncState.NOT_PUSHED: SYNCABLE_DOCUMENTS & missing,
         DocumentSyncState.PENDING: has(status=RecordStatus.PENDING),
         DocumentSyncState.IN_LEDGER: has(status=RecordStatus.COMPLETE),
     }
@@ -123,7 +121,7 @@ def connection_unpushed_documents(*, connection: Connection) -> QuerySet[Documen
     )
     return (
         Document.objects.for_org(connection.org)
-        .filter(status__in=SYNCABLE_STATUSES, kind__in=list(ENTRY_TYPE_FOR_KIND))
+        .filter(SYNCABLE_DOCUMENTS)
         .exclude(Exists(in_ledger))
     )
 

@@ -18,7 +18,6 @@ Callers use `from synclog import services` and the names below; the modules are 
 What syncs when (DESIGN §4) is in `synclog.rules`.
 """
 
-from synclog.rules import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_STATUSES
 from synclog.services.batch import sync_batch_push
 from synclog.services.entries import payload_hash
 from synclog.services.marking import (
@@ -44,9 +43,6 @@ from synclog.services.runs import (
 from synclog.services.status import connection_resume, sync_status_update, sync_sweep
 
 __all__ = [
-    "COLLECTING_STATUSES",
-    "ENTRY_TYPE_FOR_KIND",
-    "SYNCABLE_STATUSES",
     "EntrySpec",
     "bulk_resync",
     "connection_quota",

@@ -28,8 +28,8 @@ from synclog.rules import (
     ENTRY_TYPE_FOR_KIND,
     PAYMENT_TYPE_FOR_KIND,
     QUEUE_FOR_TRIGGER,
-    SYNCABLE_STATUSES,
     UNSYNCED_FIELDS,
+    document_syncs,
 )
 from synclog.services.quota import _provider_caps
 
@@ -194,7 +194,7 @@ def request_sync(
     Drafts and documents awaiting approval never sync; a document that was never pushed and is
     now void has nothing to push.
     """
-    if document.status not in SYNCABLE_STATUSES or document.kind not in ENTRY_TYPE_FOR_KIND:
+    if not document_syncs(document):
         return []
     if document.kind == DocumentKind.EXPENSE and _held_in_dataset(document.pk):
         return []
@@ -231,7 +231,7 @@ def request_sync_documents(
     specs = [
         spec
         for document in documents
-        if document.status in SYNCABLE_STATUSES and document.kind in ENTRY_TYPE_FOR_KIND
+        if document_syncs(document)
         for spec in _entry_specs(document.pk, document.kind, entry=True, payment_ids=())
     ]
     record_ids = []

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Organization
-from documents.models import Document, DocumentStatus, Payment
+from documents.models import Document, Payment
 from integrations.models import Connection, ConnectionStatus
 from synclog.models import (
     RecordStatus,
@@ -21,7 +21,7 @@ from synclog.models import (
     SyncRunItem,
     Trigger,
 )
-from synclog.rules import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_STATUSES
+from synclog.rules import COLLECTING_STATUSES, SYNCABLE_DOCUMENTS, is_paid, sync_refusal
 from synclog.services import marking
 from synclog.services.marking import EntrySpec, _entry_specs, _mark_pending
 from synclog.services.run_items import _run_count
@@ -105,14 +105,15 @@ def _mark_run_pending(
 @transaction.atomic
 def resync(*, document: Document, connection: Connection, entry: str, actor) -> SyncRun:
     """The Re-sync dialog: push the bill entry, or the payment entry, of one document again."""
-    if document.kind not in ENTRY_TYPE_FOR_KIND:
+    refusal = sync_refusal(document, connection)
+    if refusal == "kind":
         raise ValidationError(f"{document.get_kind_display()}s are not pushed as ledger entries.")
-    if document.status not in SYNCABLE_STATUSES:
+    if refusal == "status":
         raise ValidationError("Only approved, paid or void documents are synced.")
-    if connection.org_id != document.org_id or connection.status not in COLLECTING_STATUSES:
+    if connection.org_id != document.org_id or refusal == "connection":
         raise ValidationError({"connection": "Choose an active connection."})
     if entry == "payment":
-        if not (document.status == DocumentStatus.PAID or document.marked_paid):
+        if not is_paid(status=document.status, marked_paid=document.marked_paid):
             raise ValidationError({"entry": "The payment entry exists only for paid documents."})
         payment_ids = [payment.pk for payment in document.payments.all()]
         specs = _entry_specs(document.pk, document.kind, entry=False, payment_ids=payment_ids)
@@ -187,16 +188,14 @@ def _bulk_specs(documents, connection: Connection) -> list[EntrySpec]:
     specs = []
     rows = documents.order_by("pk").values_list("pk", "kind", "status", "marked_paid")
     for pk, kind, status, marked_paid in rows:
-        paid = status == DocumentStatus.PAID or marked_paid
+        paid = is_paid(status=status, marked_paid=marked_paid)
         pushed = [p for p in payments.get(pk, ()) if paid or p in with_records]
         specs += _entry_specs(pk, kind, entry=True, payment_ids=pushed)
     return specs
 
 
 def _syncable_documents(org: Organization):
-    return Document.objects.for_org(org).filter(
-        status__in=SYNCABLE_STATUSES, kind__in=list(ENTRY_TYPE_FOR_KIND)
-    )
+    return Document.objects.for_org(org).filter(SYNCABLE_DOCUMENTS)
 
 
 def _bulk_reason(trigger: str) -> str:

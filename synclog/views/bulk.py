@@ -43,7 +43,7 @@ def _selection_summary(request, form: BulkSelectionForm):
         form.add_error(
             None,
             "None of the selected documents can be synced: drafts and documents awaiting "
-            "approval never sync, and expenses are not pushed as entries of their own.",
+            "approval never sync.",
         )
     return summary if not form.errors else None
 
