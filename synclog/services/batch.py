@@ -38,7 +38,7 @@ from synclog.services.outcomes import (
     _state_result,
     _unchanged_result,
 )
-from synclog.services.push import _push_claimed
+from synclog.services.push import PUSH_RELATED, _push_claimed
 from synclog.services.quota import _caps, _limits, _quota_key
 from synclog.services.refusals import _booked_differences_error, _duplicate_error, _gone_error
 
@@ -69,15 +69,7 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
     records = list(
         # By id first: claimed_by has no index.
         SyncRecord.objects.filter(pk__in=record_ids, claimed_by=token)
-        .select_related(
-            "connection",
-            "document",
-            "document__org",
-            "document__contact",
-            "document__category",
-            "document__department",
-            "payment",
-        )
+        .select_related(*PUSH_RELATED)
         .prefetch_related("document__lines")
         .order_by("pk")
     )
@@ -237,20 +229,13 @@ def _update_entries_together(
             else:
                 to_update.append(record)
         if to_update:
-            versions = ",".join(f"{record.pk}-v{record.version}" for record in to_update)
-            key = "ls-update-" + hashlib.sha256(versions.encode()).hexdigest()[:40]
+            versions = [f"{record.pk}-v{record.version}" for record in to_update]
             results = connector.update_entries(
                 [(record.external_id, payloads[record.pk]) for record in to_update],
-                idempotency_key=key,
+                idempotency_key=_batch_key("ls-update-", versions),
             )
             log.operation = Operation.UPDATE
-            for record, result in zip(to_update, results, strict=True):
-                calls = _own_calls(log.calls, result)
-                if result.error is not None:
-                    call.finishes.append(_Finish(record, error=result.error, calls=calls))
-                else:
-                    state = _state_result(Operation.UPDATE, result.state, digests[record.pk])
-                    call.finishes.append(_Finish(record, result=state, calls=calls))
+            _finish_items(call, to_update, results, Operation.UPDATE, digests)
     return call.waits
 
 
@@ -290,8 +275,8 @@ def _push_new_entries(
             else:
                 to_create.append(record)
         if to_create:
-            versions = ",".join(f"{record.pk}-v{record.version}" for record in to_create)
-            key = "ls-batch-" + hashlib.sha256(versions.encode()).hexdigest()[:40]
+            versions = [f"{record.pk}-v{record.version}" for record in to_create]
+            key = _batch_key("ls-batch-", versions)
             results = _creating(
                 to_create,
                 lambda: connector.create_entries(
@@ -299,13 +284,7 @@ def _push_new_entries(
                 ),
             )
             log.operation = Operation.CREATE
-            for record, result in zip(to_create, results, strict=True):
-                calls = _own_calls(log.calls, result)
-                if result.error is not None:
-                    call.finishes.append(_Finish(record, error=result.error, calls=calls))
-                else:
-                    state = _state_result(Operation.CREATE, result.state, digests[record.pk])
-                    call.finishes.append(_Finish(record, result=state, calls=calls))
+            _finish_items(call, to_create, results, Operation.CREATE, digests)
     return call.waits
 
 
@@ -350,8 +329,7 @@ def _push_payments_together(
     if not call.granted:
         return alone, call.waits
     # Keyed by the bill entries too, as one payment alone is (see _push_payment).
-    parts = ",".join(f"{r.pk}-{bills[r.document_id].external_id}" for r in ready)
-    key = "ls-payments-" + hashlib.sha256(parts.encode()).hexdigest()[:40]
+    key = _batch_key("ls-payments-", [f"{r.pk}-{bills[r.document_id].external_id}" for r in ready])
     with call as connector:
         results = _creating(
             ready,
@@ -386,6 +364,24 @@ def _push_payments_together(
                 lambda: SyncRecord.objects.filter(pk__in=paid_bills).update(booked=True),
             )
     return alone, call.waits
+
+
+def _batch_key(prefix: str, parts: list[str]) -> str:
+    """A batch request's idempotency key: the same records at the same versions, the same key."""
+    return prefix + hashlib.sha256(",".join(parts).encode()).hexdigest()[:40]
+
+
+def _finish_items(
+    call: LedgerCall, records: list[SyncRecord], results, operation: str, digests: dict[int, str]
+) -> None:
+    """Each record of a batch request ends with its own item of the answer."""
+    for record, result in zip(records, results, strict=True):
+        calls = _own_calls(call.log.calls, result)
+        if result.error is not None:
+            call.finishes.append(_Finish(record, error=result.error, calls=calls))
+        else:
+            state = _state_result(operation, result.state, digests[record.pk])
+            call.finishes.append(_Finish(record, result=state, calls=calls))
 
 
 def _own_calls(calls: list[CallRecord], result: BatchItemResult) -> list[CallRecord] | None:

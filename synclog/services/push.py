@@ -37,6 +37,18 @@ from synclog.services.outcomes import (
 from synclog.services.quota import _caps
 from synclog.services.refusals import _known_booked_refusal, _reconnect_error
 
+# What a push reads of a record with it: its connection, its document and the document's
+# contact, category and department (the payload), its payment.
+PUSH_RELATED = (
+    "connection",
+    "document",
+    "document__org",
+    "document__contact",
+    "document__category",
+    "document__department",
+    "payment",
+)
+
 
 def sync_record_push(*, record_id: int, worker: str) -> float | None:
     """Push one record if it is Pending and due; returns the seconds after which to run again."""
@@ -66,15 +78,7 @@ def sync_record_push(*, record_id: int, worker: str) -> float | None:
 
 
 def _push_claimed(record_id: int, worker: str) -> float | None:
-    record = SyncRecord.objects.select_related(
-        "connection",
-        "document",
-        "document__org",
-        "document__contact",
-        "document__category",
-        "document__department",
-        "payment",
-    ).get(pk=record_id)
+    record = SyncRecord.objects.select_related(*PUSH_RELATED).get(pk=record_id)
     connection = record.connection
     if connection.status != ConnectionStatus.ACTIVE:
         # needs_reauth, disabled, disconnected: the record waits; reconnect or enable resumes it.
