@@ -249,8 +249,8 @@ def drop_organization_path_copies(endpoints):
 
 
 API_DESCRIPTION = """
-Push bills and expenses from your system, start syncs to the accounting system (Xero), follow them
-to the end and learn the outcome by signed webhooks.
+Push bills and expenses from your system, start syncs to your organisation's ledger (its
+accounting system), follow them to the end and learn the outcome by signed webhooks.
 
 ## Authentication
 Every call carries `Authorization: Bearer <API key>`. An admin of the organisation creates keys on

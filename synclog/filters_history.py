@@ -166,7 +166,9 @@ class SyncStatusUpdateForm(forms.Form):
         max_length=300,
         required=False,
         label="Note (optional)",
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. Entered by hand in Xero"}),
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "e.g. Entered by hand in the ledger"}
+        ),
     )
 
     def clean(self):

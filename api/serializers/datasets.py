@@ -101,7 +101,7 @@ class ExpenseTransactionSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         help_text="card or bank: spent from the company's card or bank account, booked as the "
-        "ledger's spend money (Xero: a SPEND bank transaction) from the account set in the "
+        "ledger's spend money (a payment straight from that account) from the account set in the "
         "connection's mappings (`spend_account_codes`); reimbursable: paid by an employee "
         "(`contact`), booked as a bill to them. Absent: a bill, as before types.",
     )

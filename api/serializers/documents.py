@@ -120,7 +120,7 @@ class DocumentCreateSerializer(serializers.Serializer):
         allow_null=True,
         default=None,
         help_text="The ledger's rate: units of `currency` per unit of its base currency "
-        "(Xero's CurrencyRate); null: the ledger's rate of the day.",
+        "(stored with the entry); null: the ledger's rate of the day.",
     )
     expense_type = serializers.ChoiceField(
         choices=ExpenseType.choices,

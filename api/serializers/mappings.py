@@ -23,7 +23,9 @@ class LedgerBankAccountSerializer(serializers.Serializer):
 
 
 class LedgerTaxRateSerializer(serializers.Serializer):
-    tax_type = serializers.CharField(help_text="The ledger's tax type (Xero: TaxType).")
+    tax_type = serializers.CharField(
+        help_text="The ledger's tax type or tax code, as the ledger names it."
+    )
     name = serializers.CharField()
     rate = serializers.DecimalField(max_digits=8, decimal_places=2, help_text="Percent.")
 
