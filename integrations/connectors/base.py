@@ -313,6 +313,9 @@ class Capabilities:
     # Entry kinds whose contact the ledger takes only by its own id (no match by name): an
     # unmapped contact fails before any call, naming our contact to map.
     contact_needs_mapping: frozenset = frozenset()
+    # Whose calls one quota counts: "tenant", each connection's own (Xero, QBO); or "app", one
+    # quota for the app key across every tenant and organisation (MYOB).
+    quota_scope: str = "tenant"
 
 
 class Connector(ABC):

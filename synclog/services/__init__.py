@@ -29,7 +29,7 @@ from synclog.services.marking import (
     sync_records_enqueue,
 )
 from synclog.services.push import sync_record_push
-from synclog.services.quota import connection_quota
+from synclog.services.quota import connection_quota, connection_quota_key
 from synclog.services.runs import (
     bulk_resync,
     force_sync,
@@ -46,6 +46,7 @@ __all__ = [
     "EntrySpec",
     "bulk_resync",
     "connection_quota",
+    "connection_quota_key",
     "connection_resume",
     "force_sync",
     "payload_hash",

@@ -47,5 +47,14 @@ def _limits(connection: Connection) -> Limits:
         return declared
 
 
-def _quota_key(connection: Connection) -> str:
+def connection_quota_key(*, connection: Connection) -> str:
+    """The key the connection's quota is counted under: its own where the ledger counts calls
+    per tenant, its ledger's where it counts one quota for the app key (quota_scope "app"),
+    which every connection to that ledger, of every organisation, shares."""
+    if _caps(connection).quota_scope == "app":
+        return f"provider:{connection.provider}"
     return f"connection:{connection.pk}"
+
+
+def _quota_key(connection: Connection) -> str:
+    return connection_quota_key(connection=connection)

@@ -1,0 +1,89 @@
+"""A ledger's quota scope (DESIGN §4.10), as its connector declares it: per tenant (Xero, QBO),
+each connection counts its own calls; per app key (MYOB), every connection of that ledger, in
+every organisation, counts in one quota."""
+
+import dataclasses
+
+import pytest
+
+from documents.models import Category, DocumentStatus
+from integrations.connectors.xero import XeroConnector
+from integrations.models import Provider
+from synclog import services
+from synclog.models import RecordStatus, SyncRecord
+from synclog.ratelimit import get_rate_limiter
+from tests.factories import CategoryFactory, ContactFactory, DocumentFactory
+
+# One call a minute per quota: the first push of a new bill is one call (a create).
+ONE_CALL = {"per_window": 1, "window_seconds": 60, "max_concurrent": 5, "per_day": 1000}
+
+
+class AppScopedXero(XeroConnector):
+    """Xero as if it counted one quota for the whole app key across its tenants, as MYOB does."""
+
+    capabilities = dataclasses.replace(XeroConnector.capabilities, quota_scope="app")
+
+
+@pytest.fixture
+def two_organisations(org, other_org, ledger_books, connection):
+    """Acme's connection (the conftest's) and Globex's, to the same ledger, each allowed one
+    call a minute, each with an approved bill waiting."""
+    CategoryFactory(org=other_org, name="Office", code="429")
+    other = ledger_books.connect_org(other_org)
+    for conn in (connection, other):
+        conn.settings = {**conn.settings, "rate_limits": ONE_CALL}
+        conn.save(update_fields=["settings"])
+    records = []
+    for conn in (connection, other):
+        document = DocumentFactory(
+            org=conn.org,
+            contact=ContactFactory(org=conn.org, name="Office Supplies Ltd"),
+            category=Category.objects.get(org=conn.org, code="429"),
+            status=DocumentStatus.APPROVED,
+        )
+        [record_id] = services.request_sync(document=document, reason="approved")
+        records.append(record_id)
+    keys = {services.connection_quota_key(connection=c) for c in (connection, other)}
+    for key in keys:
+        get_rate_limiter().reset(key)
+    yield (connection, other), records
+    for key in keys:
+        get_rate_limiter().reset(key)
+
+
+def test_a_tenant_scoped_ledger_counts_each_connections_calls_apart(two_organisations):
+    (acme, globex), (acme_bill, globex_bill) = two_organisations
+    assert services.connection_quota_key(connection=acme) != services.connection_quota_key(
+        connection=globex
+    )
+    assert services.sync_record_push(record_id=acme_bill, worker="test") is None
+    # Acme's call does not count against Globex's quota: its bill goes at once.
+    assert services.sync_record_push(record_id=globex_bill, worker="test") is None
+    statuses = SyncRecord.objects.filter(pk__in=[acme_bill, globex_bill]).values_list(
+        "status", flat=True
+    )
+    assert set(statuses) == {RecordStatus.COMPLETE}
+
+
+def test_an_app_scoped_ledger_counts_every_connections_calls_in_one_quota(
+    two_organisations, settings
+):
+    (acme, globex), (acme_bill, globex_bill) = two_organisations
+    settings.LEDGER_CONNECTORS = {
+        **settings.LEDGER_CONNECTORS,
+        Provider.XERO: f"{__name__}.AppScopedXero",
+    }
+    key = services.connection_quota_key(connection=acme)
+    assert key == services.connection_quota_key(connection=globex)
+    get_rate_limiter().reset(key)
+    try:
+        assert services.sync_record_push(record_id=acme_bill, worker="test") is None
+        # Acme's call used the app's one call of the minute: Globex's bill waits for quota.
+        wait = services.sync_record_push(record_id=globex_bill, worker="test")
+        assert wait is not None and wait > 0
+        globex_record = SyncRecord.objects.get(pk=globex_bill)
+        assert (globex_record.status, globex_record.external_id) == (RecordStatus.PENDING, "")
+        assert not globex_record.attempts.exists()  # nothing was sent
+        assert SyncRecord.objects.get(pk=acme_bill).status == RecordStatus.COMPLETE
+    finally:
+        get_rate_limiter().reset(key)
