@@ -247,7 +247,7 @@ def finish(setup, args, what: str) -> float:
 def in_flight(setup, worker) -> dict[int, str]:
     """{record id: claim} of the records `worker` holds claimed with a ledger call in flight: a
     create (or its search) writes unknown_outcome before the call and clears it with the answer
-    (synclog.services._creating), so a claimed record that says so is mid-call."""
+    (synclog.services.entries._creating), so a claimed record that says so is mid-call."""
     from django.utils import timezone
 
     from synclog.models import SyncRecord
