@@ -406,6 +406,7 @@ def _connection(
     """A connection with fresh credentials from the emulator's consent without a browser, and
     no quota to wait for (UNLIMITED)."""
     from synclog.ratelimit import get_rate_limiter
+    from synclog.services import connection_quota_key
 
     connection = Connection.objects.create(
         org=org,
@@ -419,7 +420,8 @@ def _connection(
     integration_services.connection_credentials_save(
         connection=connection, credentials=credentials_from_token(books.connect())
     )
-    get_rate_limiter().reset(f"connection:{connection.pk}")
+    # The key its quota counts under: its own, or its ledger's (MYOB's quota is the app key's).
+    get_rate_limiter().reset(connection_quota_key(connection=connection))
     return connection
 
 

@@ -248,6 +248,8 @@ class MyobConnector(Connector):
         update_calls=2,
         paid_entry_is_booked=True,
         contact_needs_mapping=frozenset({EntryKind.BILL, EntryKind.INVOICE, EntryKind.SPEND}),
+        # The limits are our API key's across every tenant: one quota for every connection.
+        quota_scope="app",
     )
 
     def __init__(self, context):

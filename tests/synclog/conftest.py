@@ -51,7 +51,7 @@ def connection(request, org, provider, ledger_books, office, enqueued):
         request.getfixturevalue("vendor")
     connection = ledger_books.connect_org(org)
     yield connection
-    get_rate_limiter().reset(f"connection:{connection.pk}")
+    get_rate_limiter().reset(services.connection_quota_key(connection=connection))
 
 
 def pending_ids():

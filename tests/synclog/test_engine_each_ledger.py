@@ -153,8 +153,9 @@ def test_a_throttle_waits_and_succeeds(approved_bill, drain, ledger_books):
     assert wait >= ledger_books.throttle_wait_seconds
     record.refresh_from_db()
     assert record.status == RecordStatus.PENDING
-    # Until then the connection's quota is paused; then (as if the wait has passed) it goes.
-    limiter_key = f"connection:{record.connection_id}"
+    # Until then the connection's quota (MYOB: the app key's) is paused; then (as if the wait
+    # has passed) it goes.
+    limiter_key = services.connection_quota_key(connection=record.connection)
     assert get_rate_limiter().wait_for(limiter_key, Limits(**UNLIMITED)) > 0
     get_rate_limiter().reset(limiter_key)
     drain()

@@ -22,6 +22,8 @@ def test_capabilities_are_the_api_keys_limits_without_batches():
     assert capabilities.per_day == 1_000_000
     assert capabilities.batch_size == 1
     assert capabilities.paid_entry_is_booked
+    # MYOB's limits are the API key's: every connection, of every organisation, shares one.
+    assert capabilities.quota_scope == "app"
 
 
 def test_only_the_configured_myob_emulator_address_is_accepted(settings):
