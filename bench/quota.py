@@ -6,6 +6,7 @@ side by side the simplest design a user might build: one push per document, no b
     python -m bench.quota --bills 3000 --window-seconds 60   # Xero's real window
     python -m bench.quota --bills 300 --baseline-bills 60    # a smoke run
     python -m bench.quota --ledger qbo --bills 1200          # QuickBooks Online, real minute
+    python -m bench.quota --ledger myob --bills 480 --baseline-bills 240   # MYOB, real second
 
 The batched run goes the product's way: synclog.services.bulk_resync (trigger bulk), which sends
 `sync_batch` tasks of SYNC_BATCH_SIZE (50) records: a first push is one create call per batch
@@ -23,6 +24,12 @@ connections carry no rate_limits: the engine plans from the connector's declared
 (500 calls a minute, 10 at once, batches of 30, a batch request weighing 13 calls). Its bound
 is Intuit's batch throttle: 40 batch requests of 30 = 1,200 bills a minute; one per document,
 500 calls = 500 bills a minute.
+On MYOB (`--ledger myob`) the emulator keeps MYOB's limits, which are the API key's: 8 calls a
+second and 1,000,000 a day for every tenant together; the connections carry no rate_limits (the
+engine plans from the connector: 480 a minute, 8 at once, one entry per call, quota scope "app").
+There is no batch endpoint, so both runs make one create call per bill, and they share the key's
+quota: the figure is the two together against 8 calls a second = 480 bills a minute
+("1 quota together (MYOB)").
 Printed too: a burst-aware efficiency: the rolling window starts empty, so the first window's
 calls are free at t=0 and the best possible finish is (ceil(calls/quota) - 1) x window seconds;
 efficiency = that / the measured time (the stricter of the two ratios); and the calls per
@@ -38,6 +45,7 @@ import time
 
 from bench.harness import (
     Bench,
+    MyobEmulator,
     QboEmulator,
     add_common_arguments,
     add_ledger_argument,
@@ -93,8 +101,19 @@ def best_finish_seconds(calls: int, per_window: int, window: float) -> float:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    qbo = args.ledger == "qbo"
-    if qbo:
+    qbo, myob = args.ledger == "qbo", args.ledger == "myob"
+    if myob:
+        # One quota for the key, in real seconds: both runs share it, one call per bill.
+        window, batch = 1.0, 1
+        batched_quota = single_quota = MyobEmulator.MYOB_LIMITS["calls_per_second"]
+        emulator_limits, connection_limits = dict(MyobEmulator.MYOB_LIMITS), None
+        default_baseline = min(args.bills, 30 * single_quota)
+        print(
+            "MYOB at its API key's limits, real time: 8 calls a second and 1,000,000 a day for "
+            "every tenant together; the engine plans from the connector (480 a minute, 8 at "
+            "once, one entry per call, quota scope app: both runs share one quota)."
+        )
+    elif qbo:
         # Each run against its own throttle: batches against 40 a minute, single calls 500.
         window, batch = float(REAL_WINDOW_SECONDS), QBO_BATCH
         batched_quota, single_quota = QBO_BATCHES_PER_MINUTE, QBO_CALLS_PER_MINUTE
@@ -164,6 +183,8 @@ def main(argv=None) -> int:
             best_finish_seconds(math.ceil(args.bills / batch), batched_quota, window),
             best_finish_seconds(baseline_bills, single_quota, window),
         )
+        if myob:  # one quota for both
+            expected = best_finish_seconds(args.bills + baseline_bills, single_quota, window)
         wait_until(
             lambda: runs_finished(run_ids),
             timeout=3 * expected + 120,
@@ -208,6 +229,23 @@ def main(argv=None) -> int:
                 batched_rate = per_minute
             else:
                 single_rate = per_minute
+        if myob:
+            together = max(batched_seconds + started, single_seconds + started_single) - started
+            bills_together = args.bills + baseline_bills
+            refused = sum(
+                t["refusedCalls"]
+                for t in state["tenants"]
+                if t["tenantId"] in (batched.tenant_id, single.tenant_id)
+            )
+            bound = single_quota / window * 60
+            per_minute = bills_together / together * 60 if together > 0 else float("inf")
+            bench.result(
+                "1 quota together (MYOB)",
+                f"bills={bills_together} seconds={fmt(together)} bills_per_min="
+                f"{fmt(per_minute, 0)} quota_bound_per_min={fmt(bound, 0)} "
+                f"ratio={fmt(per_minute / bound, 3)} refused_429={refused} "
+                f"failed_by_429={failed_by_429(batched) + failed_by_429(single)}",
+            )
         ideal_single = single_quota / window * 60
         bench.result(
             f"1 quota side by side{' (QuickBooks Online)' if qbo else ''}",
