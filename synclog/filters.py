@@ -3,16 +3,21 @@ views name these classes; their filters are its query parameters):
 
 - AttemptFilter: the event log's search and filters, and a document's attempts in the API;
 - SyncRecordFilter: the API's sync-records list; the Accounting Sync History page's
-  SyncHistoryFilter (synclog.filters_history) is it with the page's tabs and defaults.
+  SyncHistoryFilter (below) is it with the page's tabs and defaults, and serves the page and the
+  Excel export, so the page, the export and the API agree on which rows "the active tab and
+  filter" are.
 
 Each takes the organisation (`org=`): the connections offered are the organisation's own.
 """
 
+import calendar
 import datetime
 
 import django_filters
 from django import forms
 from django.db.models import DateTimeField, Q, QuerySet
+from django.utils import timezone
+from django.utils.functional import cached_property
 
 from accounts.models import Organization
 from integrations.models import Connection
@@ -157,3 +162,117 @@ class SyncRecordFilter(OrgConnectionsMixin, django_filters.FilterSet):
             # No status chosen: Pending records have no sync date yet and are always listed.
             return sync_dated(lookup, moment) | Q(status=RecordStatus.PENDING)
         return sync_dated(lookup, moment)
+
+
+# --- the Accounting Sync History page ------------------------------------------------------------
+
+# The page's tabs, in the order the page shows them.
+HISTORY_TABS = [
+    (EntryType.INVOICE.value, "Invoices"),
+    (EntryType.INVOICE_PAYMENT.value, "Invoice Payments"),
+    (EntryType.BILL.value, "Bills"),
+    (EntryType.BILL_PAYMENT.value, "Bill Payments"),
+]
+# Bills are what an accounts-payable team works on first, so the page opens on them.
+DEFAULT_TAB = EntryType.BILL.value
+
+DEFAULT_STATUS = "failed"
+PENDING = "pending"
+
+# The fields that make up "the active tab and filter" (carried by the update and export forms).
+FILTER_FIELDS = ("tab", "status", "date_from", "date_to", "connection")
+
+
+def one_month_before(day: datetime.date) -> datetime.date:
+    year, month = (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
+
+
+def default_date_range() -> tuple[datetime.date, datetime.date]:
+    """The last month, up to today, in the user's time zone."""
+    today = timezone.localdate()
+    return one_month_before(today), today
+
+
+def with_defaults(data) -> dict:
+    """The query with the page's defaults filled in: Bills, Failed, the last month.
+
+    A missing or blank tab or status takes its default. A missing date takes its default, but a
+    date sent blank stays blank: the user cleared it to leave that end of the range open.
+    """
+    filled = {key: data.get(key) for key in FILTER_FIELDS if data.get(key) is not None}
+    if not filled.get("tab"):
+        filled["tab"] = DEFAULT_TAB
+    if not filled.get("status"):
+        filled["status"] = DEFAULT_STATUS
+    date_from, date_to = default_date_range()
+    filled.setdefault("date_from", date_from.isoformat())
+    filled.setdefault("date_to", date_to.isoformat())
+    return filled
+
+
+class SyncHistoryFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        # Pending ignores the dates, so a reversed range cannot be an error then.
+        if cleaned.get("status") != PENDING and start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return cleaned
+
+
+class SyncHistoryFilter(SyncRecordFilter):
+    """The page's filter: a tab (entry type) and a status are always chosen (Bills and Failed
+    unless asked otherwise), the dates default to the last month, and the end date may not come
+    before the start (unless Pending, which ignores them). SyncRecordFilter says which date is a
+    record's."""
+
+    entry_type = None  # the tabs choose it
+    document = None
+    tab = django_filters.ChoiceFilter(
+        field_name="entry_type", choices=HISTORY_TABS, required=True, widget=forms.HiddenInput
+    )
+
+    class Meta:
+        form = SyncHistoryFilterForm
+        fields = list(FILTER_FIELDS)
+
+    def __init__(self, data=None, *args, org: Organization, **kwargs):
+        super().__init__(with_defaults(data or {}), *args, org=org, **kwargs)
+        self.filters["status"].extra.update(required=True, empty_label=None)
+        if self.data.get("status") == PENDING:
+            # Rendered disabled (so not sent either); the script keeps this in step on change.
+            for name in ("date_from", "date_to"):
+                self.filters[name].extra["widget"] = DateInput(attrs={"disabled": True})
+
+    @property
+    def results(self) -> QuerySet:
+        """The matching records; an invalid filter (shown on the form) matches nothing."""
+        return self.qs if self.is_valid() else self.queryset.none()
+
+    @property
+    def active_tab(self) -> str:
+        tab = self.form.data.get("tab")
+        return tab if tab in dict(HISTORY_TABS) else DEFAULT_TAB
+
+    @property
+    def pending_selected(self) -> bool:
+        return self.form.data.get("status") == PENDING
+
+    @cached_property
+    def connection_count(self) -> int:
+        return self.filters["connection"].queryset.count()
+
+    def query_params(self) -> dict:
+        """The filter as sent, to rebuild links (tabs, pages, export) and redirects.
+
+        A cleared date stays in as blank, so the next link keeps that end of the range open.
+        """
+        return {
+            key: value
+            for key in FILTER_FIELDS
+            if (value := self.form.data.get(key)) is not None
+            and not (self.pending_selected and key in ("date_from", "date_to"))
+        }

@@ -1,11 +1,11 @@
-"""The sync pages' forms: the Re-sync dialog, the bulk re-sync selection and Sync Health's
-filters."""
+"""The sync pages' forms: the Re-sync dialog, the bulk re-sync selection, Sync History's Update
+Sync Status, and Sync Health's filters."""
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from documents.models import Document
-from synclog.models import StatusCode, SyncRunItem
+from synclog.models import RecordStatus, StatusCode, SyncRunItem
 from synclog.selectors import health as health_selectors
 from synclog.selectors.attempts import document_has_payment_entry
 from syncsvc.widgets import DateInput
@@ -76,6 +76,60 @@ class BulkSelectionForm(forms.Form):
         if not data.get("select_all_matching") and not data.get("document_ids"):
             raise ValidationError("Select at least one document.")
         return data
+
+
+# --- Accounting Sync History: Update Sync Status
+
+
+class RecordIdsField(forms.Field):
+    """Checked record ids. Any id is accepted here: the selector keeps the organisation's own."""
+
+    widget = forms.MultipleHiddenInput
+    MAX_DIGITS = 15  # far beyond any id, and below the database's integer range
+
+    def to_python(self, value) -> list[int]:
+        values = value if isinstance(value, list | tuple) else [value] if value else []
+        if not all(str(item).isdigit() and len(str(item)) <= self.MAX_DIGITS for item in values):
+            raise forms.ValidationError("The selection is not valid: reload the page and retry.")
+        return sorted({int(item) for item in values})
+
+
+class SyncStatusUpdateForm(forms.Form):
+    """Update Sync Status: the selected records (or every record of the filter) to a status."""
+
+    TO_STATUS = {"complete": RecordStatus.COMPLETE, "pending": RecordStatus.PENDING}
+
+    scope = forms.ChoiceField(
+        choices=[("selected", "The selected records"), ("matching", "Every matching record")],
+        initial="selected",
+    )
+    record_ids = RecordIdsField(required=False)
+    to_status = forms.ChoiceField(
+        choices=[
+            ("complete", "Complete — I reconciled it in the ledger by hand"),
+            ("pending", "Pending — push it again"),
+        ],
+        widget=forms.RadioSelect,
+        label="New status",
+    )
+    note = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Note (optional)",
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "e.g. Entered by hand in the ledger"}
+        ),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("scope") == "selected" and not cleaned.get("record_ids"):
+            raise forms.ValidationError("Select at least one record.")
+        return cleaned
+
+    @property
+    def to_record_status(self) -> int:
+        return self.TO_STATUS[self.cleaned_data["to_status"]]
 
 
 # --- Sync Health's filters ---------------------------------------------------------------------

@@ -132,9 +132,9 @@ class SyncRun(OrgScopedModel):
         return self.selection is not None
 
 
-# The date a Sync History row shows and sorts by (see synclog.filters_history): when a Complete
-# record was pushed (or marked Complete), when a Failed one failed. One expression, so that the
-# history index below serves the page's ORDER BY.
+# The date a Sync History row shows and sorts by (see synclog.filters.SyncRecordFilter): when a
+# Complete record was pushed (or marked Complete), when a Failed one failed. One expression, so
+# that the history index below serves the page's ORDER BY.
 SYNC_DATE = models.Case(
     models.When(status=RecordStatus.FAILED, then=models.F("updated_at")),
     default=Coalesce(models.F("synced_at"), models.F("updated_at")),

@@ -17,7 +17,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organization
-from synclog.filters_history import SyncHistoryFilter
+from synclog.filters import SyncHistoryFilter
 from synclog.models import SYNC_DATE, RecordStatus, SyncRecord, SyncStatusChange
 
 

@@ -13,8 +13,8 @@ from django.views import View
 from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm, membership_has_perm
 from synclog import export, services
-from synclog.filters import STATUS_CHOICES
-from synclog.filters_history import HISTORY_TABS, SyncHistoryFilter, SyncStatusUpdateForm
+from synclog.filters import HISTORY_TABS, STATUS_CHOICES, SyncHistoryFilter
+from synclog.forms import SyncStatusUpdateForm
 from synclog.models import RecordStatus
 from synclog.selectors import history as selectors
 

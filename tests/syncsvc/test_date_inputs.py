@@ -8,8 +8,7 @@ from django.utils import translation
 
 from documents.filters import DocumentFilter
 from documents.forms import DocumentForm, PaymentForm
-from synclog.filters import AttemptFilter
-from synclog.filters_history import SyncHistoryFilter
+from synclog.filters import AttemptFilter, SyncHistoryFilter
 from synclog.forms import RunFilterForm
 from synclog.models import SyncRecord
 from tests.factories import OrganizationFactory

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from documents import services as document_services
-from synclog.filters_history import one_month_before
+from synclog.filters import one_month_before
 from synclog.models import EntryType, RecordStatus, StatusCode, SyncRecord, SyncStatusChange
 from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
 from tests.synclog.history import days_ago, make_connection, make_record
