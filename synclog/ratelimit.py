@@ -35,6 +35,8 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 DAY_SECONDS = 86_400.0
+# A ledger's burst limit (QBO 10 calls a second, MYOB 8) is counted in its own rolling second.
+SECOND = 1.0
 # When all concurrency slots are taken, the holders usually release within seconds, long
 # before their leases expire, so waiting for the earliest expiry would be far too pessimistic.
 CONCURRENCY_RETRY_SECONDS = 0.5
@@ -48,9 +50,11 @@ class Limits:
     window_seconds: float = 60.0
     max_concurrent: int = 5
     per_day: int = 5000  # calls per rolling 24 h
+    per_second: int | None = None  # calls per rolling second, beside the window (None: no limit)
 
     def __post_init__(self):
-        if min(self.per_window, self.max_concurrent, self.per_day) < 1:
+        limits = [self.per_window, self.max_concurrent, self.per_day]
+        if min(limits + ([] if self.per_second is None else [self.per_second])) < 1:
             raise ValueError(f"every limit must be at least 1: {self}")
         if self.window_seconds <= 0:
             raise ValueError(f"window_seconds must be positive: {self}")
@@ -72,6 +76,10 @@ class RateLimiter(ABC):
 
         Granted calls are counted at once, and one concurrency slot is held until release() or
         until the lease expires (so a killed worker cannot hold a slot forever). Never sleeps.
+        In the rolling second (limits.per_second) a grant counts at most per_second calls: one
+        that weighs more than a second allows (a QBO batch request weighs 13 calls of the
+        minute's quota for its batch limit, yet is one request) takes the whole second instead
+        of never fitting.
         """
         if calls < 1:
             raise ValueError("calls must be at least 1")
@@ -130,9 +138,9 @@ class RateLimiter(ABC):
         """Forget everything about the key (tests and the demo)."""
 
 
-# KEYS: window zset, day zset, holders zset, pause key.
+# KEYS: window zset, day zset, holders zset, pause key, second zset.
 # ARGV: per_window, window_us, max_concurrent, per_day, calls, lease_us, token, day_us, retry_us,
-# dry_run (1: only answer, count nothing).
+# dry_run (1: only answer, count nothing), per_second (0: none), second_us.
 # Returns {1, 0} when granted, else {0, wait_us}. Times are microseconds of the server's clock.
 _ACQUIRE_LUA = """
 local t = redis.call('TIME')
@@ -146,6 +154,10 @@ local lease = tonumber(ARGV[6])
 local token = ARGV[7]
 local day = tonumber(ARGV[8])
 local retry = tonumber(ARGV[9])
+local per_second = tonumber(ARGV[11])
+local second = tonumber(ARGV[12])
+-- A grant counts at most a whole second's calls there (see try_acquire).
+local second_calls = math.min(calls, per_second)
 
 local paused = redis.call('PTTL', KEYS[4])
 if paused > 0 then
@@ -156,10 +168,11 @@ end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - day)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - second)
 
 local wait = 0
 -- Enough of the oldest calls must leave for `calls` more to fit: the last of them decides.
-local function wait_for(zkey, limit, span)
+local function wait_for(zkey, limit, span, calls)
   local excess = redis.call('ZCARD', zkey) + calls - limit
   if excess <= 0 then
     return 0
@@ -167,8 +180,11 @@ local function wait_for(zkey, limit, span)
   local entry = redis.call('ZRANGE', zkey, excess - 1, excess - 1, 'WITHSCORES')
   return tonumber(entry[2]) + span - now
 end
-wait = math.max(wait, wait_for(KEYS[1], per_window, window))
-wait = math.max(wait, wait_for(KEYS[2], per_day, day))
+wait = math.max(wait, wait_for(KEYS[1], per_window, window, calls))
+wait = math.max(wait, wait_for(KEYS[2], per_day, day, calls))
+if per_second > 0 then
+  wait = math.max(wait, wait_for(KEYS[5], per_second, second, second_calls))
+end
 
 local held = redis.call('ZCARD', KEYS[3])
 if held >= max_concurrent then
@@ -193,6 +209,12 @@ for i = 1, calls do
     redis.call('ZADD', KEYS[2], unpack(members))
     members = {}
   end
+end
+if per_second > 0 then
+  for i = 1, second_calls do
+    redis.call('ZADD', KEYS[5], now, token .. ':' .. i)
+  end
+  redis.call('PEXPIRE', KEYS[5], math.ceil(second / 1000) + 1000)
 end
 redis.call('ZADD', KEYS[3], now + lease, token)
 
@@ -245,7 +267,7 @@ class RedisRateLimiter(RateLimiter):
         # The braces are a Redis Cluster hash tag: all of a key's parts live on one node,
         # which a multi-key script requires.
         base = f"{self.prefix}{{{key}}}"
-        return [f"{base}:win", f"{base}:day", f"{base}:holders", f"{base}:pause"]
+        return [f"{base}:win", f"{base}:day", f"{base}:holders", f"{base}:pause", f"{base}:sec"]
 
     def _acquire(
         self,
@@ -270,6 +292,8 @@ class RedisRateLimiter(RateLimiter):
                 _us(DAY_SECONDS),
                 _us(CONCURRENCY_RETRY_SECONDS),
                 "1" if dry_run else "0",
+                limits.per_second or 0,
+                _us(SECOND),
             ],
         )
         return None if granted else int(wait_us) / 1_000_000
@@ -354,6 +378,11 @@ class FileRateLimiter(RateLimiter):
                 _wait_for(window, limits.per_window, calls, limits.window_seconds, now),
                 _wait_for(day, limits.per_day, calls, DAY_SECONDS, now),
             )
+            if limits.per_second is not None:
+                # A grant counts at most a whole second's calls there (see try_acquire).
+                second = [[at, min(n, limits.per_second)] for at, n in day if at > now - SECOND]
+                second_calls = min(calls, limits.per_second)
+                wait = max(wait, _wait_for(second, limits.per_second, second_calls, SECOND, now))
             if len(holders) >= limits.max_concurrent:
                 expiries = sorted(holders.values())
                 first_free = expiries[len(holders) - limits.max_concurrent] - now

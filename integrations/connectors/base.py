@@ -316,6 +316,8 @@ class Capabilities:
     # Whose calls one quota counts: "tenant", each connection's own (Xero, QBO); or "app", one
     # quota for the app key across every tenant and organisation (MYOB).
     quota_scope: str = "tenant"
+    # Calls a second, beside the minute's (QBO 10 a realm, MYOB 8 an API key); None: no such limit.
+    per_second: int | None = None
 
 
 class Connector(ABC):

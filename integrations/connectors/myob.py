@@ -241,6 +241,7 @@ class MyobConnector(Connector):
     # RowVersion first; a paid bill takes no change.
     capabilities = Capabilities(
         per_minute=480,
+        per_second=8,
         per_day=1_000_000,
         max_concurrent=8,
         batch_size=1,

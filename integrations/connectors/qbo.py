@@ -194,6 +194,7 @@ class QboConnector(Connector):
     # bounds the day. An update reads the SyncToken first; a bill with a payment reads booked.
     capabilities = Capabilities(
         per_minute=500,
+        per_second=10,
         per_day=500 * 60 * 24,
         max_concurrent=10,
         batch_size=BATCH_SIZE,

@@ -35,6 +35,7 @@ def _limits(connection: Connection) -> Limits:
         window_seconds=60.0,
         max_concurrent=caps.max_concurrent,
         per_day=caps.per_day,
+        per_second=caps.per_second,
     )
     configured = connection.settings.get("rate_limits") or {}
     allowed = {f.name for f in dataclasses.fields(Limits)}

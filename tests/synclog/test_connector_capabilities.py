@@ -100,16 +100,21 @@ def test_settings_name_each_ledgers_connector():
 
 def test_a_connection_gets_its_ledgers_quota(qbo_connection, org):
     assert quota._limits(qbo_connection) == Limits(
-        per_window=500, window_seconds=60, max_concurrent=10, per_day=720_000
+        per_window=500, window_seconds=60, max_concurrent=10, per_day=720_000, per_second=10
     )
     xero = Connection.objects.create(org=org, provider=Provider.XERO, name="Xero")
     assert quota._limits(xero) == Limits(
         per_window=60, window_seconds=60, max_concurrent=5, per_day=5000
     )
+    myob = Connection.objects.create(org=org, provider=Provider.MYOB, name="MYOB")
+    assert quota._limits(myob).per_second == 8
     # A connection's own setting still overrides one figure, the ledger's others stay.
     qbo_connection.settings = {"rate_limits": {"per_window": 100}}
     assert quota._limits(qbo_connection).per_window == 100
     assert quota._limits(qbo_connection).max_concurrent == 10
+    assert quota._limits(qbo_connection).per_second == 10
+    qbo_connection.settings = {"rate_limits": {"per_second": 20}}
+    assert quota._limits(qbo_connection).per_second == 20
 
 
 def test_a_bulk_run_on_quickbooks_goes_in_batches_of_30(

@@ -196,6 +196,39 @@ def test_pause_blocks_until_it_ends_and_reports_the_remaining_time(limiter):
     assert isinstance(limiter.try_acquire("other", limits), Grant)
 
 
+def test_the_second_admits_per_second_calls_then_waits_for_the_oldest_to_leave(limiter):
+    # The minute has room for far more: only the second holds the burst back.
+    limits = Limits(per_window=500, window_seconds=60, max_concurrent=100, per_second=3)
+    first_at = time.time()
+    assert isinstance(limiter.try_acquire("conn", limits, calls=2), Grant)
+    assert isinstance(limiter.try_acquire("conn", limits), Grant)
+    wait = limiter.try_acquire("conn", limits)
+    assert isinstance(wait, float)
+    assert 1.0 - (time.time() - first_at) - TOLERANCE <= wait <= 1.0
+    assert limiter.wait_for("conn", limits) > 0
+
+    time.sleep(wait)
+    assert isinstance(limiter.try_acquire("conn", limits, calls=3), Grant)
+    # Without a per-second limit the same key's minute still has room.
+    assert isinstance(
+        limiter.try_acquire("conn", Limits(per_window=500, max_concurrent=100)), Grant
+    )
+
+
+def test_a_grant_heavier_than_a_second_fills_the_second_instead_of_never_fitting(limiter):
+    # A QBO batch request weighs 13 calls of the minute (its batch limit) but is one request.
+    limits = Limits(per_window=500, window_seconds=60, max_concurrent=100, per_second=10)
+    asked_at = time.time()
+    assert isinstance(limiter.try_acquire("conn", limits, calls=13), Grant)
+    wait = limiter.try_acquire("conn", limits)
+    assert isinstance(wait, float)
+    assert 1.0 - (time.time() - asked_at) - TOLERANCE <= wait <= 1.0
+    time.sleep(wait)
+    assert isinstance(limiter.try_acquire("conn", limits, calls=13), Grant)
+    used, _ = limiter.window_usage("conn", limits)
+    assert used == 26  # the minute counts every call
+
+
 def test_daily_limit(limiter):
     limits = Limits(per_window=10, window_seconds=1.0, max_concurrent=10, per_day=4)
     assert isinstance(limiter.try_acquire("conn", limits, calls=2), Grant)
@@ -246,6 +279,8 @@ def test_limits_must_be_positive():
         Limits(max_concurrent=0)
     with pytest.raises(ValueError):
         Limits(window_seconds=0)
+    with pytest.raises(ValueError):
+        Limits(per_second=0)
 
 
 def test_get_rate_limiter_follows_settings(settings, tmp_path):
@@ -270,15 +305,15 @@ HAMMER_LIMITS = Limits(per_window=20, window_seconds=1.0, max_concurrent=2)
 HOLD_SECONDS = 0.002  # the "ledger call" made under each grant
 
 
-def hammer(spec, key, barrier, out_path):
+def hammer(spec, key, barrier, out_path, limits=HAMMER_LIMITS, seconds=HAMMER_SECONDS):
     """One worker process: ask, make the call, release; when refused, wait as told, like a
     rescheduled task would. Records when each grant was asked for, received and released."""
     limiter = make_limiter(spec)
     barrier.wait()
-    end = time.time() + HAMMER_SECONDS
+    end = time.time() + seconds
     grants = []
     while (before := time.time()) < end:
-        result = limiter.try_acquire(key, HAMMER_LIMITS, lease_seconds=5)
+        result = limiter.try_acquire(key, limits, lease_seconds=5)
         after = time.time()
         if isinstance(result, Grant):
             time.sleep(HOLD_SECONDS)
@@ -288,20 +323,27 @@ def hammer(spec, key, barrier, out_path):
         else:
             time.sleep(max(0.0, min(result, end - time.time())))
     with open(out_path, "w") as f:
-        json.dump({"start": end - HAMMER_SECONDS, "end": end, "grants": grants}, f)
+        json.dump({"start": end - seconds, "end": end, "grants": grants}, f)
 
 
-def test_across_processes_the_window_holds_and_the_quota_is_used(spec, tmp_path):
+def hammer_from_processes(spec, tmp_path, *args) -> list[dict]:
+    """Run hammer() in PROCESSES spawned processes at once; each one's record."""
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
     outs = [tmp_path / f"worker-{i}.json" for i in range(PROCESSES)]
-    workers = [ctx.Process(target=hammer, args=(spec, "shared", barrier, out)) for out in outs]
+    workers = [
+        ctx.Process(target=hammer, args=(spec, "shared", barrier, out, *args)) for out in outs
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(timeout=30)
         assert worker.exitcode == 0
-    runs = [json.loads(out.read_text()) for out in outs]
+    return [json.loads(out.read_text()) for out in outs]
+
+
+def test_across_processes_the_window_holds_and_the_quota_is_used(spec, tmp_path):
+    runs = hammer_from_processes(spec, tmp_path)
     grants = sorted(g for run in runs for g in run["grants"])
     limits = HAMMER_LIMITS
 
@@ -328,6 +370,29 @@ def test_across_processes_the_window_holds_and_the_quota_is_used(spec, tmp_path)
         f"quota-bound maximum {possible} ({share:.0%}); peak concurrency {peak}"
     )
     assert len(grants) <= possible
+    assert share >= 0.8
+
+
+# The minute has room for ten times more: only the second holds the processes back.
+BURST_LIMITS = Limits(per_window=500, window_seconds=60, max_concurrent=4, per_second=6)
+BURST_SECONDS = 2.5
+
+
+def test_across_processes_no_second_holds_more_than_per_second_calls(spec, tmp_path):
+    runs = hammer_from_processes(spec, tmp_path, BURST_LIMITS, BURST_SECONDS)
+    grants = sorted(g for run in runs for g in run["grants"])
+    limit = BURST_LIMITS.per_second
+
+    # As above: a violation is certain only if more than per_second grants fit, asking to
+    # receiving, in under a second.
+    for asked, _, _ in grants:
+        inside = [g for g in grants if g[0] >= asked and g[1] < asked + 1.0]
+        assert len(inside) <= limit, f"{len(inside)} grants within one second"
+
+    span = max(run["end"] for run in runs) - min(run["start"] for run in runs)
+    possible = limit * math.ceil(span)
+    share = len(grants) / possible
+    print(f"\n{spec[0]}: {len(grants)} grants in {span:.2f} s, at most {possible} ({share:.0%})")
     assert share >= 0.8
 
 
