@@ -70,38 +70,48 @@ class Grant:
 
 class RateLimiter(ABC):
     def try_acquire(
-        self, key: str, limits: Limits, *, calls: int = 1, lease_seconds: float = 120
+        self,
+        key: str,
+        limits: Limits,
+        *,
+        calls: int = 1,
+        requests: int | None = None,
+        lease_seconds: float = 120,
     ) -> Grant | float:
         """A Grant when `calls` calls fit in every limit now, else the seconds to wait (> 0).
 
         Granted calls are counted at once, and one concurrency slot is held until release() or
         until the lease expires (so a killed worker cannot hold a slot forever). Never sleeps.
-        In the rolling second (limits.per_second) a grant counts at most per_second calls: one
-        that weighs more than a second allows (a QBO batch request weighs 13 calls of the
-        minute's quota for its batch limit, yet is one request) takes the whole second instead
-        of never fitting.
+        The rolling second (limits.per_second) counts the HTTP requests the calls make,
+        `requests` (by default as many as the calls): a QBO batch request weighs 13 calls of
+        the minute for its batch limit, yet is one request. More requests than a second allows
+        take the whole second instead of never fitting.
         """
-        if calls < 1:
-            raise ValueError("calls must be at least 1")
+        if calls < 1 or (requests is not None and requests < 1):
+            raise ValueError("calls and requests must be at least 1")
         if calls > limits.per_window or calls > limits.per_day:
             # It would never fit: waiting would loop forever.
             raise ValueError(f"{calls} calls can never fit in {limits}")
         if lease_seconds <= 0:
             raise ValueError("lease_seconds must be positive")
         token = uuid.uuid4().hex
-        wait = self._acquire(key, limits, calls, lease_seconds, token)
+        requests = _second_requests(limits, requests or calls)
+        wait = self._acquire(key, limits, calls, requests, lease_seconds, token)
         if wait is None:
             return Grant(key=key, token=token)
         return max(wait, MIN_WAIT_SECONDS)
 
-    def wait_for(self, key: str, limits: Limits, *, calls: int = 1) -> float:
+    def wait_for(
+        self, key: str, limits: Limits, *, calls: int = 1, requests: int | None = None
+    ) -> float:
         """The seconds until `calls` calls would be granted (0: now), counting nothing.
 
         Lets a worker skip the work of preparing calls that could not be made now anyway; the
         later try_acquire() still decides.
         """
+        requests = _second_requests(limits, max(requests or calls, 1))
         calls = min(max(calls, 1), limits.per_window, limits.per_day)
-        wait = self._acquire(key, limits, calls, 1.0, "", dry_run=True)
+        wait = self._acquire(key, limits, calls, requests, 1.0, "", dry_run=True)
         return 0.0 if wait is None else max(wait, MIN_WAIT_SECONDS)
 
     @abstractmethod
@@ -115,6 +125,7 @@ class RateLimiter(ABC):
         key: str,
         limits: Limits,
         calls: int,
+        requests: int,
         lease_seconds: float,
         token: str,
         *,
@@ -140,7 +151,8 @@ class RateLimiter(ABC):
 
 # KEYS: window zset, day zset, holders zset, pause key, second zset.
 # ARGV: per_window, window_us, max_concurrent, per_day, calls, lease_us, token, day_us, retry_us,
-# dry_run (1: only answer, count nothing), per_second (0: none), second_us.
+# dry_run (1: only answer, count nothing), per_second (0: none), second_us, requests (what the
+# second counts, at most per_second).
 # Returns {1, 0} when granted, else {0, wait_us}. Times are microseconds of the server's clock.
 _ACQUIRE_LUA = """
 local t = redis.call('TIME')
@@ -156,8 +168,7 @@ local day = tonumber(ARGV[8])
 local retry = tonumber(ARGV[9])
 local per_second = tonumber(ARGV[11])
 local second = tonumber(ARGV[12])
--- A grant counts at most a whole second's calls there (see try_acquire).
-local second_calls = math.min(calls, per_second)
+local requests = tonumber(ARGV[13])
 
 local paused = redis.call('PTTL', KEYS[4])
 if paused > 0 then
@@ -183,7 +194,7 @@ end
 wait = math.max(wait, wait_for(KEYS[1], per_window, window, calls))
 wait = math.max(wait, wait_for(KEYS[2], per_day, day, calls))
 if per_second > 0 then
-  wait = math.max(wait, wait_for(KEYS[5], per_second, second, second_calls))
+  wait = math.max(wait, wait_for(KEYS[5], per_second, second, requests))
 end
 
 local held = redis.call('ZCARD', KEYS[3])
@@ -211,7 +222,7 @@ for i = 1, calls do
   end
 end
 if per_second > 0 then
-  for i = 1, second_calls do
+  for i = 1, requests do
     redis.call('ZADD', KEYS[5], now, token .. ':' .. i)
   end
   redis.call('PEXPIRE', KEYS[5], math.ceil(second / 1000) + 1000)
@@ -274,6 +285,7 @@ class RedisRateLimiter(RateLimiter):
         key: str,
         limits: Limits,
         calls: int,
+        requests: int,
         lease_seconds: float,
         token: str,
         *,
@@ -294,6 +306,7 @@ class RedisRateLimiter(RateLimiter):
                 "1" if dry_run else "0",
                 limits.per_second or 0,
                 _us(SECOND),
+                requests,
             ],
         )
         return None if granted else int(wait_us) / 1_000_000
@@ -361,6 +374,7 @@ class FileRateLimiter(RateLimiter):
         key: str,
         limits: Limits,
         calls: int,
+        requests: int,
         lease_seconds: float,
         token: str,
         *,
@@ -379,10 +393,8 @@ class FileRateLimiter(RateLimiter):
                 _wait_for(day, limits.per_day, calls, DAY_SECONDS, now),
             )
             if limits.per_second is not None:
-                # A grant counts at most a whole second's calls there (see try_acquire).
-                second = [[at, min(n, limits.per_second)] for at, n in day if at > now - SECOND]
-                second_calls = min(calls, limits.per_second)
-                wait = max(wait, _wait_for(second, limits.per_second, second_calls, SECOND, now))
+                second = state["second"]
+                wait = max(wait, _wait_for(second, limits.per_second, requests, SECOND, now))
             if len(holders) >= limits.max_concurrent:
                 expiries = sorted(holders.values())
                 first_free = expiries[len(holders) - limits.max_concurrent] - now
@@ -392,6 +404,8 @@ class FileRateLimiter(RateLimiter):
             if dry_run:
                 return None
             day.append([now, calls])
+            if limits.per_second is not None:
+                state["second"].append([now, requests])
             holders[token] = now + lease_seconds
             return None
 
@@ -432,16 +446,22 @@ def _wait_for(entries: list, limit: int, calls: int, span: float, now: float) ->
     return 0.0
 
 
+def _second_requests(limits: Limits, requests: int) -> int:
+    """What a grant counts in the rolling second: its requests, at most a whole second."""
+    return min(requests, limits.per_second or requests)
+
+
 def _prune(state: dict, now: float) -> None:
     # The same rule as the Redis script: a call leaves once now >= its time + span.
     state["calls"] = [e for e in state["calls"] if e[0] > now - DAY_SECONDS]
+    state["second"] = [e for e in state["second"] if e[0] > now - SECOND]
     state["holders"] = {t: exp for t, exp in state["holders"].items() if exp > now}
     if state["paused_until"] <= now:
         state["paused_until"] = 0.0
 
 
 def _empty_state() -> dict:
-    return {"calls": [], "holders": {}, "paused_until": 0.0}
+    return {"calls": [], "second": [], "holders": {}, "paused_until": 0.0}
 
 
 def _load(path: Path) -> dict:

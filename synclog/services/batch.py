@@ -135,7 +135,7 @@ def _batch_quota_wait(record_ids: list[int]) -> float:
     limits = _limits(connection)
     # A batch of first pushes is one request (a search first only after an unknown outcome).
     calls = min(_caps(connection).batch_call_cost, limits.per_window)
-    return get_rate_limiter().wait_for(_quota_key(connection), limits, calls=calls)
+    return get_rate_limiter().wait_for(_quota_key(connection), limits, calls=calls, requests=1)
 
 
 def _push_entries_together(

@@ -79,7 +79,7 @@ class LedgerCall:
         # The lease outlives the slowest call: every request may take the whole HTTP timeout.
         lease = 30 + (requests or calls) * settings.LEDGER_HTTP_TIMEOUT_SECONDS
         self._grant = self._limiter.try_acquire(
-            self._quota_key, limits, calls=calls, lease_seconds=lease
+            self._quota_key, limits, calls=calls, requests=requests, lease_seconds=lease
         )
         self.granted = isinstance(self._grant, Grant)
         if not self.granted:
