@@ -73,7 +73,9 @@ def test_a_partner_pushes_syncs_and_fixes_every_failure_over_the_api(
     api, org, office, connection, drain, ledger_books
 ):
     travel = CategoryFactory(org=org, name="Travel", code="999")  # mapped to nothing yet
-    pushed = api.post("/api/v1/expense-datasets", {"items": expenses(office, travel)}, format="json")
+    pushed = api.post(
+        "/api/v1/expense-datasets", {"items": expenses(office, travel)}, format="json"
+    )
     assert pushed.status_code == 201, pushed.content
     dataset = pushed.json()
 
