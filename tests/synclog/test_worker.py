@@ -261,11 +261,13 @@ KILL_LATENCY_MS = 1500  # a push (search + create) takes ~3 s: well inside the 5
 # Calls admitted by the emulator (in flight or done) since the worker started, before each kill.
 # Two processes each push a batch of 5 (SYNC_BATCH_SIZE) or, once swept, one record:
 # 4 = both creates in flight (the crashed worker's entries land in the ledger after it died),
-# 1 = a search in flight, 3 = a mix. 40 bills are 8 batches (16 calls without a kill): the third
-# kill still finds work in flight (the sweep keeps swept bulk records in batches, so the work does
-# not multiply into one search and one create per bill after a kill).
+# 1 = a search in flight, 3 = a mix. A first push is one create (no search), so 80 bills are 16
+# batches, 16 calls without a kill: twice the 8 the kills wait for, so the third kill still finds
+# work in flight however the batches fall (with 40, a loaded machine sometimes finished them
+# before it). The sweep keeps swept bulk records in batches, so the work does not multiply into
+# one search and one create per bill after a kill.
 KILL_AFTER_CALLS = (4, 1, 3)
-KILL_BILLS = 40
+KILL_BILLS = 80
 
 
 def test_a_worker_killed_mid_push_loses_nothing_and_doubles_nothing(
