@@ -4,6 +4,7 @@ from celery import shared_task
 
 from synclog import services
 from synclog.models import SyncRecord
+from synclog.services import marking
 from syncsvc.outages import DB_ERRORS
 
 # A task that fails because the database is away (a restart, a failover) is tried again later
@@ -45,6 +46,7 @@ def sync_batch(record_ids: list[int]) -> None:
         by_delay.setdefault(round(wait, 1), []).append(record_id)
     for wait, ids in by_delay.items():
         services.sync_records_enqueue(ids, trigger="bulk", countdown=wait)
+    marking.sync_batch_ended(record_ids=record_ids)
 
 
 @shared_task(acks_late=True, ignore_result=True, **RETRY_ON_DATABASE_ERRORS)

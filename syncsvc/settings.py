@@ -242,6 +242,9 @@ SYNC_SWEEP_BATCH = 5000
 SYNC_DB_RETRY_SECONDS = float(os.environ.get("SYNC_DB_RETRY_SECONDS", "120"))
 # New entries of bulk runs go to the ledger this many per call (Xero suggests about 50).
 SYNC_BATCH_SIZE = int(os.environ.get("SYNC_BATCH_SIZE", "50"))
+# A connection's bulk batches in the broker at once; the rest of its backlog waits in the
+# database and goes as these end, so that the bulk queue serves organisations in turn.
+SYNC_BULK_BATCHES_IN_FLIGHT = int(os.environ.get("SYNC_BULK_BATCHES_IN_FLIGHT", "2"))
 # A bulk re-sync of more documents than this is answered at once; a worker marks them Pending.
 SYNC_PREPARE_IN_WORKER_OVER = int(os.environ.get("SYNC_PREPARE_IN_WORKER_OVER", "500"))
 # ...this many documents per transaction, each chunk's batches sent as it commits.

@@ -3,18 +3,21 @@
 Document changes mark records Pending in the caller's transaction and enqueue a task on commit;
 Pending records are the outbox (the sweep resends what the broker lost)."""
 
+import itertools
 import logging
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Organization
 from documents.models import Document, DocumentKind, Payment
-from integrations.models import Connection
+from integrations.models import Connection, ConnectionStatus
 from synclog.models import (
     RecordStatus,
     SyncRecord,
@@ -135,8 +138,16 @@ def _mark_pending(
     return ids
 
 
+def _batch_size(provider: str) -> int:
+    """As many as the ledger takes in one batch request, at most SYNC_BATCH_SIZE."""
+    return min(settings.SYNC_BATCH_SIZE, _provider_caps(provider).batch_size)
+
+
 def sync_records_enqueue(record_ids: list[int], *, trigger: str, countdown: float = 0) -> None:
-    """Send the records' tasks to the queue of their trigger, after the current transaction."""
+    """Send the records' tasks to the queue of their trigger, after the current transaction.
+
+    Sends at once: a bulk run's records go through sync_records_enqueue_paced instead, and come
+    here only when they are sent again (a wait for quota, a retry) while still in flight."""
     if not record_ids:
         return
 
@@ -146,8 +157,9 @@ def sync_records_enqueue(record_ids: list[int], *, trigger: str, countdown: floa
         queue = QUEUE_FOR_TRIGGER.get(trigger, "sync")
         records = SyncRecord.objects.filter(pk__in=record_ids)
         records.update(enqueued_at=timezone.now())
-        if trigger in BATCHED_TRIGGERS and len(record_ids) > 1:
-            # Bulk work goes in batches per connection (see sync_batch_push).
+        if trigger in BATCHED_TRIGGERS:
+            # Bulk work goes in batches per connection (see sync_batch_push); a batch of one
+            # too, so that its end tops its connection up (connection_bulk_top_up).
             by_connection: dict[tuple[int, str], list[int]] = {}
             for pk, connection_id, provider in records.values_list(
                 "pk", "connection_id", "connection__provider"
@@ -156,28 +168,145 @@ def sync_records_enqueue(record_ids: list[int], *, trigger: str, countdown: floa
             messages = [
                 (sync_batch, sorted(ids[start : start + size]))
                 for (_, provider), ids in by_connection.items()
-                # As many as the ledger takes in one batch request, at most SYNC_BATCH_SIZE.
-                for size in [min(settings.SYNC_BATCH_SIZE, _provider_caps(provider).batch_size)]
+                for size in [_batch_size(provider)]
                 for start in range(0, len(ids), size)
             ]
         else:
             messages = [(sync_record, record_id) for record_id in record_ids]
-        for index, (task, argument) in enumerate(messages):
-            try:
-                task.apply_async(args=[argument], countdown=countdown, queue=queue)
-            except Exception:
-                # The broker is down. The change itself is saved and its records are Pending
-                # (the outbox): the next sweep sends them, so the user's action must not fail.
-                unsent = [
-                    pk
-                    for _, arg in messages[index:]
-                    for pk in (arg if isinstance(arg, list) else [arg])
-                ]
-                SyncRecord.objects.filter(pk__in=unsent).update(enqueued_at=None)
-                logger.warning("Broker unavailable: %d records left to the sweep", len(unsent))
-                return
+        _send(messages, queue=queue, countdown=countdown)
 
     transaction.on_commit(send)
+
+
+def _send(messages: list[tuple], *, queue: str, countdown: float = 0) -> None:
+    for index, (task, argument) in enumerate(messages):
+        try:
+            task.apply_async(args=[argument], countdown=countdown, queue=queue)
+        except Exception:
+            # The broker is down. The change itself is saved and its records are Pending
+            # (the outbox): the next sweep sends them, so the user's action must not fail.
+            unsent = [
+                pk
+                for _, arg in messages[index:]
+                for pk in (arg if isinstance(arg, list) else [arg])
+            ]
+            SyncRecord.objects.filter(pk__in=unsent).update(enqueued_at=None)
+            logger.warning("Broker unavailable: %d records left to the sweep", len(unsent))
+            return
+
+
+# Bulk work is paced into the broker per connection (issue 13, item 5): a connection has at most
+# SYNC_BULK_BATCHES_IN_FLIGHT batches sent and not finished; the rest of its backlog waits here,
+# Pending with no enqueued_at, and goes a batch at a time as its batches end. The bulk queue is
+# FIFO, so it then serves the connections in turn: no organisation waits behind another's
+# backlog, also where several share one quota (an app-wide one: each gets its turn at it).
+# A record counts as in flight from its send until it is no longer Pending; the sweep makes one
+# whose task was lost (lease run out, too old) wait again and tops every connection up.
+
+# The advisory lock namespace that makes one connection's top-ups take turns (two batches
+# ending at once would otherwise both see the same free slot and send the same records).
+_TOP_UP_LOCK = 0x7061_6365  # "pace"
+
+
+def _paced_records(connection_id: int):
+    return SyncRecord.objects.filter(
+        connection_id=connection_id,
+        status=RecordStatus.PENDING,
+        pending_trigger__in=list(BATCHED_TRIGGERS),
+    )
+
+
+def sync_records_enqueue_paced(record_ids: list[int], *, trigger: str) -> None:
+    """Send a run's records: bulk ones wait for their connection's turn (the next batches go
+    now if it has room), others go at once."""
+    if not record_ids:
+        return
+    if trigger not in BATCHED_TRIGGERS:
+        sync_records_enqueue(record_ids, trigger=trigger)
+        return
+    records = SyncRecord.objects.filter(pk__in=record_ids)
+    connection_ids = sorted(set(records.values_list("connection_id", flat=True).distinct()))
+    records.update(enqueued_at=None)
+
+    def top_up():
+        for connection_id in connection_ids:
+            connection_bulk_top_up(connection_id=connection_id)
+
+    transaction.on_commit(top_up)
+
+
+def connection_bulk_top_up(*, connection_id: int) -> int:
+    """Send the connection's next bulk batches until SYNC_BULK_BATCHES_IN_FLIGHT of them are
+    in the broker: by document (a document's bill and payments in one batch where it fits), in
+    id order. Called when a run starts, when one of its batches ends, and by the sweep; returns
+    how many records it sent."""
+    with transaction.atomic():
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_TOP_UP_LOCK, connection_id])
+        provider = (
+            Connection.objects.filter(pk=connection_id, status=ConnectionStatus.ACTIVE)
+            .values_list("provider", flat=True)
+            .first()
+        )
+        if provider is None:
+            return 0  # a connection that needs a reconnect: connection_resume sends its records
+        size = _batch_size(provider)
+        paced = _paced_records(connection_id)
+        in_flight = paced.filter(enqueued_at__isnull=False).count()
+        free = settings.SYNC_BULK_BATCHES_IN_FLIGHT - math.ceil(in_flight / size)
+        if free <= 0:
+            return 0
+        now = timezone.now()
+        rows = list(
+            paced.filter(enqueued_at__isnull=True, claimed_until__isnull=True)
+            .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
+            .order_by("document_id", "pk")
+            .values_list("pk", "document_id")[: (free + 1) * size]
+        )
+        batches = _batches_by_document(rows, size)[:free]
+        SyncRecord.objects.filter(pk__in=[pk for batch in batches for pk in batch]).update(
+            enqueued_at=now
+        )
+
+        def send():
+            from synclog.tasks import sync_batch
+
+            _send([(sync_batch, batch) for batch in batches], queue=QUEUE_FOR_TRIGGER[Trigger.BULK])
+
+        transaction.on_commit(send)
+    return sum(len(batch) for batch in batches)
+
+
+def sync_batch_ended(*, record_ids: list[int]) -> int:
+    """A bulk batch's task ended (pushed, or sent back to wait): its connection's next batch
+    goes if a slot is free. Returns how many records went."""
+    connection_id = (
+        SyncRecord.objects.filter(pk__in=record_ids[:1])
+        .values_list("connection_id", flat=True)
+        .first()
+    )
+    return connection_bulk_top_up(connection_id=connection_id) if connection_id else 0
+
+
+def _batches_by_document(rows: list[tuple[int, int]], size: int) -> list[list[int]]:
+    """Record ids in batches of at most `size`, a document's records in one batch unless they
+    do not fit in an empty one. `rows`: (record id, document id) ordered by document."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for _, group in itertools.groupby(rows, key=lambda row: row[1]):
+        ids = [pk for pk, _ in group]
+        if current and len(current) + len(ids) > size:
+            batches.append(current)
+            current = []
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            if len(current) + len(chunk) > size:
+                batches.append(current)
+                current = []
+            current += chunk
+    if current:
+        batches.append(current)
+    return batches
 
 
 def request_sync(

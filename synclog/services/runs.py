@@ -99,7 +99,8 @@ def _mark_run_pending(
     elif run.selection is None and not ids:
         # The last chunk added nothing, and the earlier ones may all have ended already.
         _run_count(run.pk, Counter(), now=timezone.now())
-    marking.sync_records_enqueue(ids, trigger=run.trigger)
+    # A bulk run's records wait for their connection's turn in the broker.
+    marking.sync_records_enqueue_paced(ids, trigger=run.trigger)
 
 
 @transaction.atomic

@@ -84,21 +84,29 @@ def sync_status_update(
 
 
 def connection_resume(*, connection: Connection) -> int:
-    """After a reconnect or enable: push what waited meanwhile."""
-    ids = list(
+    """After a reconnect or enable: push what waited meanwhile (bulk work at its pace)."""
+    rows = list(
         SyncRecord.objects.filter(connection=connection, status=RecordStatus.PENDING).values_list(
-            "pk", flat=True
+            "pk", "pending_trigger"
         )
     )
+    ids = [pk for pk, _ in rows]
     with transaction.atomic():
         SyncRecord.objects.filter(pk__in=ids).update(next_retry_at=None)
-        marking.sync_records_enqueue(ids, trigger=Trigger.SWEEP)
+        marking.sync_records_enqueue_paced(
+            [pk for pk, trigger in rows if trigger in BATCHED_TRIGGERS], trigger=Trigger.BULK
+        )
+        marking.sync_records_enqueue(
+            [pk for pk, trigger in rows if trigger not in BATCHED_TRIGGERS], trigger=Trigger.SWEEP
+        )
     return len(ids)
 
 
 def sync_sweep(*, now: datetime.datetime | None = None) -> int:
-    """Beat: release expired leases and re-enqueue Pending records whose task may have been lost
-    (a broker restart, a worker killed before it acknowledged)."""
+    """Beat: release expired leases, re-enqueue Pending records whose task may have been lost
+    (a broker restart, a worker killed before it acknowledged), and top every connection's bulk
+    work up to its share of the broker (marking.connection_bulk_top_up). Returns how many
+    records it sent."""
     now = now or timezone.now()
     expired = SyncRecord.objects.filter(claimed_until__lt=now)
     # A lease that ran out means its push died (a killed worker, a database outage): its task
@@ -108,31 +116,40 @@ def sync_sweep(*, now: datetime.datetime | None = None) -> int:
     stale = now - datetime.timedelta(seconds=settings.SYNC_SWEEP_AFTER_SECONDS)
     # A bulk backlog waits in its queue for quota a long time: do not resend it every sweep.
     stale_bulk = now - datetime.timedelta(seconds=settings.SYNC_SWEEP_BULK_AFTER_SECONDS)
-    rows = list(
+    due = (
         SyncRecord.objects.filter(
             status=RecordStatus.PENDING,
             connection__status=ConnectionStatus.ACTIVE,
             claimed_until__isnull=True,
         )
         .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
-        .filter(
-            Q(enqueued_at__isnull=True)
-            | Q(enqueued_at__lt=stale_bulk)
-            | (Q(enqueued_at__lt=stale) & ~Q(pending_trigger__in=list(BATCHED_TRIGGERS)))
-        )
-        .values_list("pk", "pending_trigger")[: settings.SYNC_SWEEP_BATCH]
+        .order_by()
+    )
+    bulk = due.filter(pending_trigger__in=list(BATCHED_TRIGGERS))
+    # A bulk record sent that long ago lost its task: it waits again (it no longer takes one of
+    # its connection's slots) and goes first in its connection's line.
+    bulk.filter(enqueued_at__lt=stale_bulk).update(enqueued_at=None)
+    alone = list(
+        due.exclude(pending_trigger__in=list(BATCHED_TRIGGERS))
+        .filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
+        .values_list("pk", flat=True)[: settings.SYNC_SWEEP_BATCH]
+    )
+    waiting = list(
+        bulk.filter(enqueued_at__isnull=True).values_list("connection_id", flat=True).distinct()
     )
     lost_preparations = list(
         SyncRun.objects.filter(selection__isnull=False, started_at__lt=stale).values_list(
             "pk", flat=True
         )
     )
-    batched = [pk for pk, trigger in rows if trigger in BATCHED_TRIGGERS]
-    alone = [pk for pk, trigger in rows if trigger not in BATCHED_TRIGGERS]
     with transaction.atomic():
-        # Bulk work stays in batches (one create per batch of new bills, not per bill) on the
-        # bulk queue; the attempts keep the trigger the records were marked with.
-        marking.sync_records_enqueue(batched, trigger=Trigger.BULK)
         marking.sync_records_enqueue(alone, trigger=Trigger.SWEEP)
         sync_runs_prepare_enqueue(lost_preparations)
-    return len(rows)
+    # Bulk work stays in batches (one create per batch of new bills, not per bill) on the bulk
+    # queue, at its connection's pace; the attempts keep the trigger the records were marked
+    # with.
+    sent = sum(
+        marking.connection_bulk_top_up(connection_id=connection_id)
+        for connection_id in sorted(waiting)
+    )
+    return len(alone) + sent

@@ -1,12 +1,13 @@
 """Staged expense datasets (Codat's model): a pushed dataset waits for the sync that names it,
 and that sync pushes it on the batched path; organisations may keep syncing on push."""
 
+import contextlib
 import math
 
 import pytest
 
 from accounts.models import DatasetSync
-from synclog import services
+from synclog import tasks
 from synclog.models import RecordStatus, SyncRecord
 from tests.api.test_datasets import expense, push
 
@@ -25,10 +26,13 @@ def batches(monkeypatch):
     return sent
 
 
-def work(batches):
-    """Play the workers: push every batch sent so far, as sync_batch does."""
+def work(batches, capture=None):
+    """Play the workers: run every batch sent, as a worker does; a batch's end sends its
+    connection's next one (a connection has SYNC_BULK_BATCHES_IN_FLIGHT in the broker) once
+    `capture` runs what waits for the commit."""
     while batches:
-        services.sync_batch_push(record_ids=batches.pop(0), worker="test")
+        with capture(execute=True) if capture else contextlib.nullcontext():
+            tasks.sync_batch(batches.pop(0))
 
 
 def start_sync(api, dataset_id, capture):
@@ -63,15 +67,16 @@ def test_a_dataset_is_held_until_its_sync_which_pushes_it_in_batches(
     assert (SyncRecord.objects.count(), enqueued, batches, ledger.invoices()) == (0, [], [], [])
 
     sync_id = start_sync(api, body["id"], django_capture_on_commit_callbacks)
-    assert [len(batch) for batch in batches] == [4, 4, 2]
+    # Two batches in the broker, the third waits for one of them to end.
+    assert [len(batch) for batch in batches] == [4, 4]
     assert enqueued == []  # nothing one by one
     # Pushed while the sync runs: it waits for the next sync.
     with django_capture_on_commit_callbacks(execute=True):
         later = push(api, [expense(n, category) for n in range(11, 14)]).json()
-    assert later["status"] == "staged" and len(batches) == 3
+    assert later["status"] == "staged" and len(batches) == 2
 
     calls_before = ledger.call_count()
-    work(batches)
+    work(batches, django_capture_on_commit_callbacks)
     assert ledger.call_count() - calls_before <= 2 * math.ceil(10 / 4)
     sync = api.get(f"/api/v1/syncs/{sync_id}").json()
     assert (sync["status_code"], sync["counts"]["pushed"], sync["counts"]["total"]) == (
@@ -86,7 +91,7 @@ def test_a_dataset_is_held_until_its_sync_which_pushes_it_in_batches(
 
     # The next sync takes the later dataset, and only it.
     next_id = start_sync(api, later["id"], django_capture_on_commit_callbacks)
-    work(batches)
+    work(batches, django_capture_on_commit_callbacks)
     sync = api.get(f"/api/v1/syncs/{next_id}").json()
     assert (sync["status_code"], sync["counts"]["total"]) == (2000, 3)
     assert len(ledger.invoices()) == 13
@@ -132,9 +137,9 @@ def test_500_items_ingest_in_bounded_queries_and_sync_in_few_ledger_calls(
 
     # The warm-up dataset stays held: only the named one syncs.
     sync_id = start_sync(api, body["id"], django_capture_on_commit_callbacks)
-    assert len(batches) == math.ceil(500 / 50)
+    assert len(batches) == settings.SYNC_BULK_BATCHES_IN_FLIGHT  # the rest as these end
     calls_before = ledger.call_count()
-    work(batches)
+    work(batches, django_capture_on_commit_callbacks)
     calls = ledger.call_count() - calls_before
     assert calls <= 2 * math.ceil(500 / 50), calls
     sync = api.get(f"/api/v1/syncs/{sync_id}").json()
