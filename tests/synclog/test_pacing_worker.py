@@ -2,10 +2,6 @@
 re-sync started after another's long backlog finishes first, instead of waiting behind every
 batch of it in the FIFO bulk queue. Harness and fixtures: test_worker.py."""
 
-import os
-
-import pytest
-
 from documents.models import DocumentStatus
 from synclog import services
 from synclog.models import SyncRun
@@ -14,20 +10,12 @@ from tests.ledger_fixtures import XeroBooks
 from tests.synclog.test_worker import (  # noqa: F401 (fixtures)
     fast_sync,
     make_bills,
+    pytestmark,  # real workers, a Redis broker, committed rows
     workers,
     xero_connection,
     xero_server,
 )
 from tests.synclog.worker_harness import wait_until
-
-pytestmark = [
-    pytest.mark.worker,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.environ.get("REDIS_URL"),
-        reason="real workers need a Redis broker: set REDIS_URL (CI does)",
-    ),
-]
 
 
 def test_a_small_bulk_run_does_not_wait_behind_another_organisations_backlog(
