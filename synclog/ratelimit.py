@@ -85,7 +85,9 @@ class RateLimiter(ABC):
         The rolling second (limits.per_second) counts the HTTP requests the calls make,
         `requests` (by default as many as the calls): a QBO batch request weighs 13 calls of
         the minute for its batch limit, yet is one request. More requests than a second allows
-        take the whole second instead of never fitting.
+        take the whole second instead of never fitting. The ledger counts a request when it
+        arrives, which can be well after the grant (a worker builds the connector first): so
+        the second counts the grant's requests until one second after release().
         """
         if calls < 1 or (requests is not None and requests < 1):
             raise ValueError("calls and requests must be at least 1")
@@ -251,6 +253,25 @@ end
 return {used, tonumber(oldest[2]) + window - now}
 """
 
+# KEYS: holders zset, second zset. ARGV: token. Frees the slot, and restarts the second of the
+# token's requests (members token:1..n) now: the ledger may have counted them as late as this.
+# Only the release that frees the slot does so: releasing again changes nothing.
+_RELEASE_LUA = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
+  return
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local i = 1
+while redis.call('ZSCORE', KEYS[2], ARGV[1] .. ':' .. i) do
+  redis.call('ZADD', KEYS[2], now, ARGV[1] .. ':' .. i)
+  i = i + 1
+end
+if i > 1 then
+  redis.call('PEXPIRE', KEYS[2], 2000)
+end
+"""
+
 # KEYS: pause key. ARGV: milliseconds. Only ever lengthens a running pause.
 _PAUSE_LUA = """
 local ms = tonumber(ARGV[1])
@@ -266,6 +287,7 @@ class RedisRateLimiter(RateLimiter):
         self.prefix = prefix
         self._acquire_script = redis_client.register_script(_ACQUIRE_LUA)
         self._pause_script = redis_client.register_script(_PAUSE_LUA)
+        self._release_script = redis_client.register_script(_RELEASE_LUA)
         self._usage_script = redis_client.register_script(_USAGE_LUA)
 
     def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
@@ -317,7 +339,8 @@ class RedisRateLimiter(RateLimiter):
 
     def release(self, grant: Grant) -> None:
         try:
-            self.redis.zrem(self._keys(grant.key)[2], grant.token)
+            keys = self._keys(grant.key)
+            self._release_script(keys=[keys[2], keys[4]], args=[grant.token])
         except RedisError as error:
             logger.warning("Rate limiter unavailable; the slot frees at its lease end: %s", error)
 
@@ -393,7 +416,7 @@ class FileRateLimiter(RateLimiter):
                 _wait_for(day, limits.per_day, calls, DAY_SECONDS, now),
             )
             if limits.per_second is not None:
-                second = state["second"]
+                second = [[at, n] for at, n, _ in state["second"]]
                 wait = max(wait, _wait_for(second, limits.per_second, requests, SECOND, now))
             if len(holders) >= limits.max_concurrent:
                 expiries = sorted(holders.values())
@@ -405,14 +428,23 @@ class FileRateLimiter(RateLimiter):
                 return None
             day.append([now, calls])
             if limits.per_second is not None:
-                state["second"].append([now, requests])
+                state["second"].append([now, requests, token])
             holders[token] = now + lease_seconds
             return None
 
         return self._locked(key, change)
 
     def release(self, grant: Grant) -> None:
-        self._locked(grant.key, lambda state, now: state["holders"].pop(grant.token, None))
+        def change(state: dict, now: float) -> None:
+            if state["holders"].pop(grant.token, None) is None:
+                return  # released already (or its lease ran out)
+            # The ledger may have counted the requests as late as now (see try_acquire).
+            for entry in state["second"]:
+                if entry[2] == grant.token:
+                    entry[0] = now
+            state["second"].sort(key=lambda entry: entry[0])
+
+        self._locked(grant.key, change)
 
     def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
         def read(state: dict, now: float) -> tuple[int, float]:

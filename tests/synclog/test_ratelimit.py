@@ -233,6 +233,23 @@ def test_the_second_counts_requests_and_a_heavier_grant_fills_it(limiter):
     assert 1.0 - (time.time() - asked_at) - TOLERANCE <= wait <= 1.0
 
 
+def test_a_call_stays_in_the_second_until_a_second_after_its_release(limiter):
+    # The ledger counts a request when it arrives, which may be as late as the release.
+    limits = Limits(per_window=500, window_seconds=60, max_concurrent=100, per_second=2)
+    grant = limiter.try_acquire("conn", limits, calls=2)
+    assert isinstance(grant, Grant)
+    time.sleep(0.5)  # the call being made
+    releasing_at = time.time()
+    limiter.release(grant)
+    wait = limiter.try_acquire("conn", limits)
+    assert isinstance(wait, float)
+    # Counted from the grant, the wait would be at most 0.5 s.
+    assert 1.0 - (time.time() - releasing_at) - TOLERANCE <= wait <= 1.0
+    limiter.release(grant)  # a second release does not restart the second again
+    time.sleep(wait)
+    assert isinstance(limiter.try_acquire("conn", limits, calls=2), Grant)
+
+
 def test_daily_limit(limiter):
     limits = Limits(per_window=10, window_seconds=1.0, max_concurrent=10, per_day=4)
     assert isinstance(limiter.try_acquire("conn", limits, calls=2), Grant)
