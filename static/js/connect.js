@@ -6,10 +6,13 @@
   if (!address) return;
   var urls = JSON.parse(select.dataset.emulatorUrls);
   var known = Object.keys(urls).map(function (key) { return urls[key]; });
-  select.addEventListener("change", function () {
+  function follow() {
     var current = address.value.trim().replace(/\/+$/, "");
     if ((current === "" || known.indexOf(current) !== -1) && urls[select.value]) {
       address.value = urls[select.value];
     }
-  });
+  }
+  select.addEventListener("change", follow);
+  // A ledger chosen before this deferred script ran (a fast hand, a restored form) counts too.
+  follow();
 })();
