@@ -69,15 +69,19 @@ def _rate_limits_text(settings: dict, connection=None) -> str:
         return ""
     if not limits and connection is not None:
         quota = services.connection_quota(connection=connection)
+        per_second = f"{_number(quota.per_second)} a second, " if quota.per_second else ""
         return (
             f"{_number(quota.per_window)} calls per {_number(int(quota.window_seconds))} s, "
-            f"{_number(quota.max_concurrent)} at once, {_number(quota.per_day)} a day "
-            f"({connection.get_provider_display()}'s published limits)"
+            f"{per_second}{_number(quota.max_concurrent)} at once, "
+            f"{_number(quota.per_day)} a day ({connection.get_provider_display()}'s published "
+            "limits)"
         )
     parts = []
     if "per_window" in limits:
         window = limits.get("window_seconds", 60)
         parts.append(f"{_number(limits['per_window'])} calls per {_number(window)} s")
+    if limits.get("per_second"):
+        parts.append(f"{_number(limits['per_second'])} a second")
     if "max_concurrent" in limits:
         parts.append(f"{_number(limits['max_concurrent'])} at once")
     if "per_day" in limits:

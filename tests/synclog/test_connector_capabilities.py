@@ -168,6 +168,6 @@ def test_sync_health_shows_the_limits_the_ledger_publishes(org, qbo_connection, 
     )
     assert page.status_code == 200
     assert (
-        "500 calls per 60 s, 10 at once, 720,000 a day (QuickBooks Online&#x27;s published limits)"
-        in page.content.decode()
+        "500 calls per 60 s, 10 a second, 10 at once, 720,000 a day (QuickBooks Online&#x27;s "
+        "published limits)" in page.content.decode()
     )
