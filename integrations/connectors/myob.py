@@ -50,6 +50,7 @@ from integrations.connectors.base import (
     PaymentPayload,
     PaymentState,
     TrackingRef,
+    oauth_token_request,
 )
 from integrations.connectors.errors import (
     AuthError,
@@ -941,38 +942,16 @@ def _date(value) -> datetime.date | None:
 def _token_request(
     token_url: str, data: dict, *, transport=None, timeout: float = 20.0
 ) -> OAuthCredentials:
-    form = {"client_id": _client_id(), "client_secret": _client_secret(), **data}
-    try:
-        with httpx.Client(transport=transport, timeout=timeout) as client:
-            response = client.post(token_url, data=form, headers={"Accept": "application/json"})
-    except httpx.TransportError as error:
-        raise TransientError(f"MYOB's sign-in service did not answer: {error}") from error
-    if response.status_code >= 500:
-        raise TransientError(
-            f"MYOB's sign-in service failed ({response.status_code}).",
-            http_status=response.status_code,
-        )
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.status_code != 200 or not isinstance(body.get("access_token"), str):
-        code = body.get("error", "") if isinstance(body, dict) else ""
-        code = code if re.fullmatch(r"[a-z_]{1,40}", str(code)) else ""
-        logger.warning("MYOB's sign-in service refused (HTTP %s)", response.status_code)
-        _, explanation, hint = explain(code or "invalid_grant")
-        raise AuthError(
-            f"MYOB refused the token request (HTTP {response.status_code}"
-            f"{': ' + code if code else ''}).",
-            raw=_redact(response.text),
-            http_status=response.status_code,
-            explanation=explanation,
-            hint=hint,
-        )
-    return OAuthCredentials(
-        access_token=body["access_token"],
-        refresh_token=body.get("refresh_token", data.get("refresh_token", "")),
-        expires_at=datetime.datetime.now(datetime.UTC)
-        + datetime.timedelta(seconds=int(body.get("expires_in") or 1200)),
-        scope=body.get("scope", MYOB_SCOPES),
+    # MYOB takes the API key and secret in the form, not as basic auth.
+    return oauth_token_request(
+        token_url,
+        {"client_id": _client_id(), "client_secret": _client_secret(), **data},
+        service="MYOB's sign-in service",
+        ledger="MYOB",
+        explain=explain,
+        redact=_redact,
+        default_expires_in=1200,
+        default_scope=MYOB_SCOPES,
+        transport=transport,
+        timeout=timeout,
     )

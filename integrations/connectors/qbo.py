@@ -45,6 +45,7 @@ from integrations.connectors.base import (
     PaymentPayload,
     PaymentState,
     TrackingRef,
+    oauth_token_request,
 )
 from integrations.connectors.errors import (
     AuthError,
@@ -1060,42 +1061,16 @@ def _datetime(value) -> datetime.datetime | None:
 def _token_request(
     token_url: str, data: dict, *, transport=None, timeout: float = 20.0
 ) -> OAuthCredentials:
-    try:
-        with httpx.Client(transport=transport, timeout=timeout) as client:
-            response = client.post(
-                token_url,
-                data=data,
-                auth=(_client_id(), _client_secret()),
-                headers={"Accept": "application/json"},
-            )
-    except httpx.TransportError as error:
-        raise TransientError(f"Intuit's token service did not answer: {error}") from error
-    if response.status_code >= 500:
-        raise TransientError(
-            f"Intuit's token service failed ({response.status_code}).",
-            http_status=response.status_code,
-        )
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.status_code != 200 or not isinstance(body.get("access_token"), str):
-        code = body.get("error", "") if isinstance(body, dict) else ""
-        code = code if re.fullmatch(r"[a-z_]{1,40}", str(code)) else ""
-        logger.warning("Intuit's token service refused (HTTP %s)", response.status_code)
-        _, explanation, hint = explain(code or "invalid_grant")
-        raise AuthError(
-            f"Intuit refused the token request (HTTP {response.status_code}"
-            f"{': ' + code if code else ''}).",
-            raw=_redact(response.text),
-            http_status=response.status_code,
-            explanation=explanation,
-            hint=hint,
-        )
-    return OAuthCredentials(
-        access_token=body["access_token"],
-        refresh_token=body.get("refresh_token", data.get("refresh_token", "")),
-        expires_at=datetime.datetime.now(datetime.UTC)
-        + datetime.timedelta(seconds=int(body.get("expires_in", 3600))),
-        scope=SCOPE,
+    return oauth_token_request(
+        token_url,
+        data,
+        service="Intuit's token service",
+        ledger="Intuit",
+        auth=(_client_id(), _client_secret()),
+        explain=explain,
+        redact=_redact,
+        default_expires_in=3600,
+        default_scope=SCOPE,
+        transport=transport,
+        timeout=timeout,
     )
