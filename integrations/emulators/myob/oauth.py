@@ -10,10 +10,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from urllib.parse import urlencode
 
-from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
+
+from integrations.emulators.common.oauth import html_page, redirect_back
 
 from .config import EmulatorConfig
 from .wire import json_response
@@ -158,18 +158,7 @@ cursor:pointer}.allow{background:#6100a5;color:#fff}.cancel{background:#fff;colo
 
 
 def _html(body: str, status: int = 200) -> Response:
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>MYOB (emulated)</title><style>{_STYLE}</style></head><body><main>{body}"
-        "</main></body></html>"
-    )
-    return Response(page, status=status, content_type="text/html; charset=utf-8")
-
-
-def _back(redirect_uri: str, **params) -> Response:
-    separator = "&" if "?" in redirect_uri else "?"
-    query = urlencode({k: v for k, v in params.items() if v})
-    return redirect(f"{redirect_uri}{separator}{query}", code=302)
+    return html_page(body, title="MYOB (emulated)", style=_STYLE, status=status)
 
 
 def authorize(emulator, request: Request) -> Response:
@@ -183,9 +172,9 @@ def authorize(emulator, request: Request) -> Response:
         return _html("<h1>The redirect_uri is missing or not registered.</h1>", 400)
     redirect_uri, state = params["redirect_uri"], params["state"]
     if params["response_type"] != "code":
-        return _back(redirect_uri, error="unsupported_response_type", state=state)
+        return redirect_back(redirect_uri, error="unsupported_response_type", state=state)
     if not params["scope"].strip():
-        return _back(redirect_uri, error="invalid_scope", state=state)
+        return redirect_back(redirect_uri, error="invalid_scope", state=state)
     files = emulator.company_file_names()
     if request.method == "GET":
         hidden = "".join(
@@ -210,9 +199,9 @@ def authorize(emulator, request: Request) -> Response:
     business_id = request.form.get("business_id") or (files[0][0] if len(files) == 1 else "")
     names = dict(files)
     if request.form.get("action") == "cancel" or business_id not in names:
-        return _back(redirect_uri, error="access_denied", state=state)
+        return redirect_back(redirect_uri, error="access_denied", state=state)
     code = oauth.approve(params["client_id"], business_id, params["scope"], redirect_uri)
-    return _back(
+    return redirect_back(
         redirect_uri,
         code=code,
         state=state,

@@ -14,10 +14,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
-from urllib.parse import urlencode
 
-from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
+
+from integrations.emulators.common.oauth import html_page, redirect_back
 
 from .config import EmulatorConfig
 from .wire import json_response
@@ -207,18 +207,7 @@ cursor:pointer}.allow{background:#2ca01c;color:#fff}.cancel{background:#fff;colo
 
 
 def _html(body: str, status: int = 200) -> Response:
-    page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>Intuit (emulated)</title><style>{_STYLE}</style></head><body><main>{body}"
-        "</main></body></html>"
-    )
-    return Response(page, status=status, content_type="text/html; charset=utf-8")
-
-
-def _back(redirect_uri: str, **params) -> Response:
-    separator = "&" if "?" in redirect_uri else "?"
-    query = urlencode({k: v for k, v in params.items() if v})
-    return redirect(f"{redirect_uri}{separator}{query}", code=302)
+    return html_page(body, title="Intuit (emulated)", style=_STYLE, status=status)
 
 
 def authorize(emulator, request: Request) -> Response:
@@ -232,9 +221,9 @@ def authorize(emulator, request: Request) -> Response:
         return _html("<h1>The redirect_uri is missing or not registered.</h1>", 400)
     redirect_uri, state = params["redirect_uri"], params["state"]
     if params["response_type"] != "code":
-        return _back(redirect_uri, error="unsupported_response_type", state=state)
+        return redirect_back(redirect_uri, error="unsupported_response_type", state=state)
     if ACCOUNTING_SCOPE not in params["scope"].split():
-        return _back(redirect_uri, error="invalid_scope", state=state)
+        return redirect_back(redirect_uri, error="invalid_scope", state=state)
     realms = emulator.realm_names()
     if request.method == "GET":
         hidden = "".join(
@@ -257,9 +246,9 @@ def authorize(emulator, request: Request) -> Response:
         )
     realm_id = request.form.get("realm_id") or (realms[0][0] if len(realms) == 1 else "")
     if request.form.get("action") == "cancel" or realm_id not in dict(realms):
-        return _back(redirect_uri, error="access_denied", state=state)
+        return redirect_back(redirect_uri, error="access_denied", state=state)
     code = oauth.approve(params["client_id"], realm_id, params["scope"], redirect_uri)
-    return _back(redirect_uri, code=code, state=state, realmId=realm_id)
+    return redirect_back(redirect_uri, code=code, state=state, realmId=realm_id)
 
 
 def token(emulator, request: Request) -> Response:
