@@ -671,6 +671,7 @@ def setup_org(
     from integrations.connectors.base import OAuthCredentials
     from integrations.models import Connection, Provider
     from synclog.ratelimit import get_rate_limiter
+    from synclog.services import connection_quota_key
 
     slug = re.sub(r"[^a-z0-9-]", "-", name.lower())[:60] + f"-{uuid.uuid4().hex[:6]}"
     org = Organization.objects.create(name=name, slug=slug, currency="USD")
@@ -710,8 +711,9 @@ def setup_org(
     else:
         accounts = integration_services.connector_for(connection).list_accounts()
         integration_services.mappings_auto_map_accounts(connection=connection, accounts=accounts)
-    # Setting up cost calls (the ledger's lists): start every run with a clean quota.
-    get_rate_limiter().reset(f"connection:{connection.pk}")
+    # Setting up cost calls (the ledger's lists): start every run with a clean quota (an
+    # app-scoped ledger's, MYOB's, is every organisation's).
+    get_rate_limiter().reset(connection_quota_key(connection=connection))
     return OrgSetup(
         org=org,
         user=user,

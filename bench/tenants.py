@@ -1,12 +1,15 @@
 """Figure 7, many tenants: N organisations x M bills, each organisation with a Xero tenant of its
 own in the emulator (so its own quota), one bulk re-sync per organisation started at once. Every
-organisation must finish; none should wait behind another's backlog.
+organisation must finish; none should wait behind another's backlog. With --ledger myob, every
+organisation has a company file of its own in one MYOB emulator, so they share one API key and
+its quota (8 calls a second, every tenant together): the fairness figure of issue 15.
 
     python -m bench.tenants --orgs 200 --bills 50                    # the issue's setting
     python -m bench.tenants --orgs 200 --bills 50 --batch-size 10 \\
         --calls-per-window 2 --window-seconds 60 --queue-first        # quota-bound variant
     python -m bench.tenants --orgs 200 --bills 50 --backlog 5000      # one big backlog first
     python -m bench.tenants --orgs 5 --bills 10                       # a smoke run
+    python -m bench.tenants --ledger myob --orgs 20 --bills 500 --interactive-every 5
 
 Set-up: `bench.harness.setup_org` per organisation (emulator add_tenant + connect, credentials
 and account mappings through integrations.services); only the first organisation's first 20
@@ -47,6 +50,18 @@ and runs once more.
 
 Total throughput is set against the sum of the quotas: every tenant's q // 2 batches of s bills
 per w seconds, added up.
+
+On MYOB (`--ledger myob`) the emulator keeps MYOB's limits (8 calls a second, 1,000,000 a day
+for the key; --calls-per-window / --window-seconds / --max-concurrent are Xero's and ignored)
+and the connections carry no rate_limits: the engine plans from the connector (quota scope
+"app": one quota, `provider:myob`, for every organisation). There is no batch endpoint: one call
+per bill. An organisation alone could finish in bills / 8 s (its quota-bound minimum); its fair
+share is its finish when the key's 8 calls a second are split equally among the organisations
+still running (processor sharing, as above, with the key's rate as the capacity), so the ratio
+time / fair share also holds the service's shortfall from 8 a second; the ratio against an equal
+split of the measured throughput is printed beside it. Printed too: each organisation's calls
+while every one of them was busy (last start to first finish, from the attempts' started_at)
+against an equal split of them (1.0: exactly its share), and the throughput against 8 a second.
 """
 
 from __future__ import annotations
@@ -58,12 +73,25 @@ import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
+from bench.fairness import (
+    CALLS_PER_BATCH,
+    GOAL_RATIO,
+    INTERACTIVE_PROBES,
+    InteractiveProbe,
+    Tenant,
+    app_quota_minimum,
+    fair_share_seconds,
+    myob_fairness,
+    percentile,
+    quota_bound_minimum,
+    spread,
+)
 from bench.harness import (
     Bench,
-    OrgSetup,
+    MyobEmulator,
     add_common_arguments,
+    add_ledger_argument,
     census,
     engine_limits,
     fmt,
@@ -73,8 +101,6 @@ from bench.harness import (
     wait_until,
 )
 
-GOAL_RATIO = 1.5
-CALLS_PER_BATCH = 2  # a search and a create
 TASK_DONE = re.compile(r"Task synclog\.tasks\.sync_batch\[[^\]]+\] succeeded in ([0-9.e-]+)s")
 
 
@@ -125,87 +151,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="seconds to wait for every run (default: 600 + 3x the largest quota-bound minimum)",
     )
     add_common_arguments(parser)
+    add_ledger_argument(parser)
     args = parser.parse_args(argv)
     if args.calls_per_window < CALLS_PER_BATCH:
         parser.error("--calls-per-window must be at least 2 (a batch costs 2 calls)")
     return args
-
-
-@dataclass
-class Tenant:
-    setup: OrgSetup
-    bills: int
-    label: str  # "small" or "backlog"
-    start: float = 0.0  # epoch seconds, before bulk_resync was called
-    accepted: float = 0.0  # epoch seconds, when bulk_resync returned
-    accept_seconds: float = 0.0
-    run_ids: tuple[int, ...] = ()
-    finished: float | None = None  # epoch seconds: the run's finished_at
-    first_call: float | None = None  # epoch seconds: its first attempt's started_at
-    quota_min: float = 0.0
-    fair: float = 0.0
-
-    @property
-    def seconds(self) -> float:
-        return self.finished - self.start
-
-
-def quota_bound_minimum(bills: int, args: argparse.Namespace) -> float:
-    """The earliest an organisation alone could finish under its own quota (see the docstring)."""
-    batches = math.ceil(bills / args.batch_size)
-    per_window = args.calls_per_window // CALLS_PER_BATCH
-    round_trip = CALLS_PER_BATCH * args.latency_ms / 1000
-    windows = math.ceil(batches / per_window)
-    last = batches - (windows - 1) * per_window
-    by_window = (windows - 1) * args.window_seconds + math.ceil(last / args.max_concurrent) * (
-        round_trip
-    )
-    by_slots = math.ceil(batches / args.max_concurrent) * round_trip
-    return max(by_window, by_slots)
-
-
-def fair_share_finish(
-    starts: list[float], sizes: list[float], caps: list[float], capacity: float
-) -> list[float]:
-    """Finish times under processor sharing: `capacity` split equally among the started and
-    unfinished jobs, a job never above its cap, what a capped job leaves going to the others."""
-    remaining = list(sizes)
-    finish = [math.inf] * len(sizes)
-    now = min(starts)
-    while True:
-        active = [i for i, r in enumerate(remaining) if r > 1e-9 and starts[i] <= now + 1e-12]
-        pending = [s for i, s in enumerate(starts) if remaining[i] > 1e-9 and s > now + 1e-12]
-        if not active and not pending:
-            return finish
-        if not active:
-            now = min(pending)
-            continue
-        rates, left = {}, capacity
-        ordered = sorted(active, key=lambda i: caps[i])
-        for position, index in enumerate(ordered):
-            rates[index] = min(caps[index], left / (len(ordered) - position))
-            left -= rates[index]
-        step = min(remaining[i] / rates[i] for i in active if rates[i] > 0)
-        if pending:
-            step = min(step, min(pending) - now)
-        now += step
-        for i in active:
-            remaining[i] -= rates[i] * step
-            if remaining[i] <= 1e-9 * max(1.0, sizes[i]):
-                remaining[i] = 0.0
-                finish[i] = now
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
-
-
-def spread(values: list[float]) -> str:
-    return (
-        f"p50={fmt(percentile(values, 0.5), 1)} p95={fmt(percentile(values, 0.95), 1)} "
-        f"max={fmt(max(values), 1)}"
-    )
 
 
 def override_password_hashers():
@@ -268,66 +218,6 @@ def start_all(tenants: list[Tenant], threads: int) -> None:
         list(pool.map(start_one, small))
 
 
-INTERACTIVE_PROBES = 200  # bills of the probe's organisation: one per re-sync
-
-
-class InteractiveProbe:
-    """A thread that re-syncs one bill of its own organisation every `every` seconds (each a
-    first push, from the Re-sync dialog's service) and records how long each took to finish."""
-
-    def __init__(self, setup: OrgSetup, every: float) -> None:
-        import threading
-
-        self.setup, self.every = setup, every
-        self.seconds: list[float] = []
-        self.unfinished = 0
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="interactive-probe", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        self.thread.join(timeout=90)
-
-    def _run(self) -> None:
-        from django.db import connection
-
-        from documents.models import Document
-        from synclog import services
-        from synclog.models import SyncRun
-
-        try:
-            for document_id in self.setup.document_ids:
-                if self.stop_event.is_set():
-                    return
-                started = time.time()
-                run = services.resync(
-                    document=Document.objects.get(pk=document_id),
-                    connection=self.setup.connection,
-                    entry="bill",
-                    actor=self.setup.user,
-                )
-                deadline = time.monotonic() + 60
-                finished = None
-                while finished is None and time.monotonic() < deadline:
-                    finished = (
-                        SyncRun.objects.filter(pk=run.pk)
-                        .values_list("finished_at", flat=True)
-                        .first()
-                    )
-                    if finished is None:
-                        time.sleep(0.02)
-                if finished is None:
-                    self.unfinished += 1
-                else:
-                    self.seconds.append(finished.timestamp() - started)
-                self.stop_event.wait(self.every)
-        finally:
-            connection.close()  # this thread's own connection
-
-
 def unfinished_runs(run_ids: list[int]) -> int:
     from synclog.models import SyncRun
 
@@ -374,22 +264,44 @@ def batch_task_runs(workers) -> tuple[int, float]:
     return runs, seconds
 
 
+def ledger_batch_size(ledger: str) -> int:
+    from integrations.connectors import connector_class_for
+    from integrations.models import Provider
+
+    provider = {"qbo": Provider.QUICKBOOKS, "myob": Provider.MYOB}.get(ledger, Provider.XERO)
+    return connector_class_for(provider).capabilities.batch_size
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    myob = args.ledger == "myob"
     quota, window = args.calls_per_window, args.window_seconds
-    emulator_limits, connection_limits = engine_limits(quota, window, args.max_concurrent, 10**7)
-    per_tenant_rate = (quota // CALLS_PER_BATCH) * args.batch_size / window
+    # MYOB: one quota for the API key, every organisation's calls together, one call per bill.
+    key_rate = MyobEmulator.MYOB_LIMITS["calls_per_second"] if myob else None
+    if myob:
+        emulator_limits, connection_limits = dict(MyobEmulator.MYOB_LIMITS), None
+        quota_words = f"one API key for all: {key_rate} calls a second, one call per bill"
+    else:
+        emulator_limits, connection_limits = engine_limits(
+            quota, window, args.max_concurrent, 10**7
+        )
+        emulator_limits["app_calls_per_minute"] = 10**7
+        per_tenant_rate = (quota // CALLS_PER_BATCH) * args.batch_size / window
+        quota_words = (
+            f"per tenant {quota} calls / {fmt(window, 0)} s, {args.max_concurrent} in flight; "
+            f"batches of {args.batch_size} (2 calls each) -> quota-bound rate "
+            f"{fmt(per_tenant_rate, 2)} bills/s per tenant"
+        )
     print(
         f"Setting: {args.orgs} organisations x {args.bills} bills"
         + (f" + one of {args.backlog} bills started first" if args.backlog else "")
-        + f"; per tenant {quota} calls / {fmt(window, 0)} s, {args.max_concurrent} in flight, "
-        f"{args.latency_ms} ms latency; batches of {args.batch_size} (2 calls each) -> quota-bound "
-        f"rate {fmt(per_tenant_rate, 2)} bills/s per tenant; {args.workers} worker(s) x "
-        f"{args.concurrency}. The machine's 2 vCPUs are shared with other benchmarks: times vary."
+        + f" on {args.ledger}; {quota_words}; {args.latency_ms} ms latency; {args.workers} "
+        f"worker(s) x {args.concurrency}. The machine's 2 vCPUs are shared with other "
+        "benchmarks: times vary."
     )
     sync_env = {"SYNC_BATCH_SIZE": args.batch_size}
     with Bench("tenants", args, sync_env=sync_env) as bench:
-        emulator = bench.start_emulator(**emulator_limits, app_calls_per_minute=10**7)
+        emulator = bench.start_emulator(**emulator_limits)
         log(f"setting up {args.orgs + bool(args.backlog)} organisations")
         setup_started = time.monotonic()
         tenants = set_up(emulator, args, connection_limits)
@@ -398,7 +310,11 @@ def main(argv=None) -> int:
         log(f"set up in {fmt(setup_seconds, 1)} s")
         emulator.set_faults(latency_ms=args.latency_ms)
         for tenant in tenants:
-            tenant.quota_min = quota_bound_minimum(tenant.bills, args)
+            tenant.quota_min = (
+                app_quota_minimum(tenant.bills, key_rate)
+                if myob
+                else quota_bound_minimum(tenant.bills, args)
+            )
         probe = None
         if args.interactive_every:
             with override_password_hashers():
@@ -415,7 +331,9 @@ def main(argv=None) -> int:
         # Set-up cost each tenant one call (the account list): when a tenant needs the whole
         # first window, let the emulator's window forget it first.
         most_calls = CALLS_PER_BATCH * math.ceil(max(t.bills for t in tenants) / args.batch_size)
-        if most_calls + 1 > quota:
+        if myob:  # the key's second (the engine's count was reset by setup_org)
+            wait_for_moment(time.monotonic() + 1, what="the emulator's second to drain")
+        elif most_calls + 1 > quota:
             log(f"waiting for the emulator's {fmt(window, 0)} s window to drain")
             wait_for_moment(setup_done + window, what="the emulator's window to drain")
         calls_before = emulator.state()["calls"]
@@ -429,7 +347,8 @@ def main(argv=None) -> int:
         if probe is not None:
             probe.start()
         run_ids = [pk for t in tenants for pk in t.run_ids]
-        timeout = args.timeout or 600 + 3 * max(t.quota_min for t in tenants)
+        slowest = sum(t.bills for t in tenants) / key_rate if myob else 0  # all share one key
+        timeout = args.timeout or 600 + 3 * max(slowest, *(t.quota_min for t in tenants))
         last_report = [time.monotonic()]
 
         def all_finished() -> bool:
@@ -468,7 +387,8 @@ def main(argv=None) -> int:
         duplicated = sum(c.duplicated for c in counts)
         unexpected = sum(c.unexpected for c in counts)
         calls = sum(
-            state["calls"][t.setup.tenant_id] - calls_before[t.setup.tenant_id] for t in tenants
+            state["calls"].get(t.setup.tenant_id, 0) - calls_before.get(t.setup.tenant_id, 0)
+            for t in tenants
         )
         refused = sum(t["refusedCalls"] for t in state["tenants"])
         bench.result(
@@ -487,19 +407,17 @@ def main(argv=None) -> int:
         makespan = last_finish - first_start
         total_bills = sum(t.bills for t in done)
         throughput = total_bills / makespan
-        sum_of_quotas = per_tenant_rate * len(tenants)
-        fair_finish = fair_share_finish(
-            [t.start for t in done],
-            [float(t.bills) for t in done],
-            [t.bills / t.quota_min for t in done],
-            throughput,
-        )
-        for tenant, finish in zip(done, fair_finish, strict=True):
-            tenant.fair = max(finish - tenant.start, tenant.quota_min)
+        # The bound: the sum of the tenants' quotas, or MYOB's one key for all of them. The fair
+        # share splits the measured throughput, or on MYOB the key's rate (what it could give).
+        bound = key_rate if myob else per_tenant_rate * len(tenants)
+        capacity = key_rate if myob else throughput
+        for tenant, fair in zip(done, fair_share_seconds(done, capacity), strict=True):
+            tenant.fair = fair
         worst_quota = max(done, key=lambda t: t.seconds / t.quota_min)
         worst_fair = max(done, key=lambda t: t.seconds / t.fair)
         runs, busy = batch_task_runs(bench.workers)
-        batches = sum(math.ceil(t.bills / args.batch_size) for t in tenants)
+        batch_size = min(args.batch_size, ledger_batch_size(args.ledger))
+        batches = sum(math.ceil(t.bills / batch_size) for t in tenants)
         bench.result(
             "7 tenants tasks",
             f"sync_batch_runs={runs} batches_needed={batches} "
@@ -510,8 +428,14 @@ def main(argv=None) -> int:
             "7 tenants throughput",
             f"bills={total_bills} setup_s={fmt(setup_seconds, 1)} "
             f"start_spread_s={fmt(starts_seconds, 2)} makespan_s={fmt(makespan, 1)} "
-            f"bills_per_s={fmt(throughput, 1)} sum_of_quotas_bills_per_s={fmt(sum_of_quotas, 1)} "
-            f"throughput_vs_sum_of_quotas={fmt(throughput / sum_of_quotas, 3)}",
+            f"bills_per_s={fmt(throughput, 2)} "
+            + (
+                f"key_quota_bills_per_s={bound} "
+                f"throughput_vs_key_quota={fmt(throughput / bound, 3)}"
+                if myob
+                else f"sum_of_quotas_bills_per_s={fmt(bound, 1)} "
+                f"throughput_vs_sum_of_quotas={fmt(throughput / bound, 3)}"
+            ),
         )
         for label in ("small", "backlog"):
             group = [t for t in done if t.label == label]
@@ -528,6 +452,8 @@ def main(argv=None) -> int:
                 f"ratio_to_quota_min {spread([t.seconds / t.quota_min for t in group])} "
                 f"ratio_to_fair_share {spread([t.seconds / t.fair for t in group])}",
             )
+        if myob:
+            bench.result("7 tenants fairness", myob_fairness(done, throughput))
         verdict = "met" if worst_quota.seconds / worst_quota.quota_min <= GOAL_RATIO else "MISSED"
         bench.result(
             "7 tenants fairness",
