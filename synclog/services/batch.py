@@ -39,7 +39,7 @@ from synclog.services.outcomes import (
     _unchanged_result,
 )
 from synclog.services.push import PUSH_RELATED, _push_claimed
-from synclog.services.quota import _caps, _limits, _quota_key
+from synclog.services.quota import _bulk_limits, _caps, _quota_key
 from synclog.services.refusals import _booked_differences_error, _duplicate_error, _gone_error
 
 
@@ -132,7 +132,7 @@ def _batch_quota_wait(record_ids: list[int]) -> float:
     )
     if connection is None or connection.status != ConnectionStatus.ACTIVE:
         return 0.0
-    limits = _limits(connection)
+    limits = _bulk_limits(connection)
     # A batch of first pushes is one request (a search first only after an unknown outcome).
     calls = min(_caps(connection).batch_call_cost, limits.per_window)
     return get_rate_limiter().wait_for(_quota_key(connection), limits, calls=calls, requests=1)
@@ -199,7 +199,7 @@ def _update_entries_together(
     ledger = connection.get_provider_display()
     # One read of them all, then one batch request of updates.
     calls = 1 + _caps(connection).batch_call_cost
-    call = LedgerCall(connection, records, log, calls=calls, requests=2)
+    call = LedgerCall(connection, records, log, calls=calls, requests=2, bulk=True)
     if not call.granted:
         return call.waits
     kind = payloads[records[0].pk].kind
@@ -248,7 +248,7 @@ def _push_new_entries(
     searching = [record for record in records if _searches_first(record, linked)]
     requests = 2 if searching else 1
     calls = (1 if searching else 0) + _caps(connection).batch_call_cost
-    call = LedgerCall(connection, records, log, calls=calls, requests=requests)
+    call = LedgerCall(connection, records, log, calls=calls, requests=requests, bulk=True)
     if not call.granted:
         return call.waits
     kind = payloads[records[0].pk].kind  # one kind a batch (_push_entries_together)
@@ -325,7 +325,9 @@ def _push_payments_together(
     _finish_records(log, unusable)
     if not ready:
         return alone, {}
-    call = LedgerCall(connection, ready, log, calls=_caps(connection).batch_call_cost, requests=1)
+    call = LedgerCall(
+        connection, ready, log, calls=_caps(connection).batch_call_cost, requests=1, bulk=True
+    )
     if not call.granted:
         return alone, call.waits
     # Keyed by the bill entries too, as one payment alone is (see _push_payment).

@@ -22,7 +22,7 @@ from synclog.services.outcomes import (
     _retry_later,
     _wait_for_reauth,
 )
-from synclog.services.quota import _limits, _quota_key
+from synclog.services.quota import _bulk_limits, _limits, _quota_key
 
 
 class _Retry(Exception):
@@ -60,10 +60,12 @@ class LedgerCall:
         calls: int,
         requests: int | None = None,
         alone: bool = False,
+        bulk: bool = False,
     ):
         """`calls`: the quota this call asks for; `requests`: the HTTP requests it makes, which
         the quota slot's lease must outlive (by default as many as the calls). `alone`: the
-        one-record push, whose record is claimed Pending by it."""
+        one-record push, whose record is claimed Pending by it. `bulk`: a bulk batch's call,
+        which keeps to the quota bulk work may use (quota._bulk_limits)."""
         self.connection = connection
         self.records = records
         self.log = log
@@ -74,7 +76,7 @@ class LedgerCall:
         self._alone = alone
         self._limiter = get_rate_limiter()
         self._quota_key = _quota_key(connection)
-        limits = _limits(connection)
+        limits = _bulk_limits(connection) if bulk else _limits(connection)
         calls = min(calls, limits.per_window)
         # The lease outlives the slowest call: every request may take the whole HTTP timeout.
         lease = 30 + (requests or calls) * settings.LEDGER_HTTP_TIMEOUT_SECONDS

@@ -3,6 +3,7 @@ engine keeps to (with the connection's own overrides) and the key that quota is 
 
 import dataclasses
 import logging
+import math
 
 from integrations.connectors import connector_class_for
 from integrations.connectors.base import Capabilities
@@ -46,6 +47,25 @@ def _limits(connection: Connection) -> Limits:
     except (TypeError, ValueError):
         logger.warning("Ignoring invalid rate_limits on connection %s", connection.pk)
         return declared
+
+
+def _bulk_limits(connection: Connection) -> Limits:
+    """The quota bulk batches keep to. Under an app-wide quota (MYOB: 8 calls a second for our
+    API key, every organisation together) they leave one request of each second, that second's
+    share of the window and one slot in flight to everything else: every organisation's backlog
+    shares that key, and a user's re-sync, or a change pushed as it happens, must still find
+    room at once instead of racing a queue of batches for each freed slot (issue 15, item 3).
+    A tenant's own quota is left whole (its bulk work is its own)."""
+    limits = _limits(connection)
+    per_second = limits.per_second or 0
+    if _caps(connection).quota_scope != "app" or per_second < 2:
+        return limits
+    return dataclasses.replace(
+        limits,
+        per_second=per_second - 1,
+        per_window=max(1, limits.per_window - math.ceil(limits.per_window / per_second)),
+        max_concurrent=max(1, limits.max_concurrent - 1),
+    )
 
 
 def connection_quota_key(*, connection: Connection) -> str:

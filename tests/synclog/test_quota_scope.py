@@ -87,3 +87,44 @@ def test_an_app_scoped_ledger_counts_every_connections_calls_in_one_quota(
         assert SyncRecord.objects.get(pk=acme_bill).status == RecordStatus.COMPLETE
     finally:
         get_rate_limiter().reset(key)
+
+
+def test_bulk_batches_leave_room_in_an_app_scoped_quota_for_a_users_resync(
+    two_organisations, settings
+):
+    """Two calls a minute (and a second) for the whole app key: a bulk batch takes one, and the
+    next organisation's bulk batch then waits, leaving the other for a change pushed on its own
+    (a user's re-sync, an approval), which goes at once."""
+    (acme, globex), (acme_bill, globex_bill) = two_organisations
+    settings.LEDGER_CONNECTORS = {
+        **settings.LEDGER_CONNECTORS,
+        Provider.XERO: f"{__name__}.AppScopedXero",
+    }
+    for conn in (acme, globex):
+        conn.settings = {
+            **conn.settings,
+            "rate_limits": {**ONE_CALL, "per_window": 2, "per_second": 2},
+        }
+        conn.save(update_fields=["settings"])
+    document = DocumentFactory(
+        org=globex.org,
+        contact=ContactFactory(org=globex.org, name="Office Supplies Ltd"),
+        category=Category.objects.get(org=globex.org, code="429"),
+        status=DocumentStatus.APPROVED,
+    )
+    [globex_bulk_bill] = services.request_sync(document=document, reason="approved")
+    key = services.connection_quota_key(connection=acme)
+    get_rate_limiter().reset(key)
+    try:
+        assert services.sync_batch_push(record_ids=[acme_bill], worker="test") == {}
+        waits = services.sync_batch_push(record_ids=[globex_bulk_bill], worker="test")
+        assert set(waits) == {globex_bulk_bill} and waits[globex_bulk_bill] > 0
+        assert not SyncRecord.objects.get(pk=globex_bulk_bill).attempts.exists()
+        # The key's other call of the minute was left for this one.
+        assert services.sync_record_push(record_id=globex_bill, worker="test") is None
+        statuses = SyncRecord.objects.filter(pk__in=[acme_bill, globex_bill]).values_list(
+            "status", flat=True
+        )
+        assert set(statuses) == {RecordStatus.COMPLETE}
+    finally:
+        get_rate_limiter().reset(key)
