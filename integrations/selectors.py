@@ -198,19 +198,19 @@ class LedgerChoices:
 def connection_ledger_choices(
     *, connection: Connection, with_tax_rates: bool = False
 ) -> LedgerChoices:
-    """Accounts, tracking options and contacts (and tax rates when asked), from the ledger
-    (raises ConnectorError)."""
-    from integrations.services import connector_for
+    """Accounts, tracking options and contacts (and tax rates when asked), from the ledger, each
+    request counted in the connection's quota (raises ConnectorError)."""
+    from integrations.services import connector_for_page
 
-    connector = connector_for(connection)
-    return LedgerChoices(
-        accounts=connector.list_accounts(),
-        tracking_options=connector.list_tracking_options(),
-        contacts=[c for c in connector.list_contacts() if c.status == "ACTIVE"],
-        tax_rates=[r for r in connector.list_tax_rates() if r.status == "ACTIVE"]
-        if with_tax_rates
-        else [],
-    )
+    with connector_for_page(connection) as connector:
+        return LedgerChoices(
+            accounts=connector.list_accounts(),
+            tracking_options=connector.list_tracking_options(),
+            contacts=[c for c in connector.list_contacts() if c.status == "ACTIVE"],
+            tax_rates=[r for r in connector.list_tax_rates() if r.status == "ACTIVE"]
+            if with_tax_rates
+            else [],
+        )
 
 
 def connection_mappings(*, connection: Connection) -> dict:

@@ -1,6 +1,8 @@
 """Every write to connections and mappings, and the one place a connector is built."""
 
 import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -20,7 +22,12 @@ from integrations.connectors.base import (
     LedgerTenant,
     OAuthCredentials,
 )
-from integrations.connectors.errors import AuthError, ConfigurationError, ConnectorError
+from integrations.connectors.errors import (
+    AuthError,
+    ConfigurationError,
+    ConnectorError,
+    RateLimitedError,
+)
 from integrations.crypto import decrypt_json, encrypt_json
 from integrations.models import (
     Connection,
@@ -125,7 +132,7 @@ def connection_address_error(connection: Connection) -> ConfigurationError | Non
     return None
 
 
-def connector_for(connection: Connection, *, record_call=None) -> Connector:
+def connector_for(connection: Connection, *, record_call=None, before_request=None) -> Connector:
     """The connector for a connection; refreshed tokens are saved as soon as they arrive.
 
     Do not call a connector inside a transaction: a rotated refresh token must be committed even
@@ -148,7 +155,34 @@ def connector_for(connection: Connection, *, record_call=None) -> Connector:
     )
     if record_call is not None:
         context.record_call = record_call
+    if before_request is not None:
+        context.before_request = before_request
     return connector_class_for(connection.provider)(context)
+
+
+@contextmanager
+def connector_for_page(connection: Connection) -> Iterator[Connector]:
+    """A connector for the calls a person waits on (a page's lists of accounts and contacts, a
+    connection test, a disconnect), closed after. Each request first takes its place in the
+    connection's quota beside the engine's pushes (waiting a few seconds at most), and a 429
+    pauses the pushes too: a page read must not spend what a sync in flight counts on."""
+    # The sync engine builds on integrations: imported here, not at the top.
+    from synclog.services.quota import connection_quota_pause, connection_quota_take_request
+
+    def take_request() -> None:
+        connection_quota_take_request(
+            connection=connection, wait_seconds=settings.LEDGER_PAGE_QUOTA_WAIT_SECONDS
+        )
+
+    connector = connector_for(connection, before_request=take_request)
+    try:
+        yield connector
+    except RateLimitedError as error:
+        if error.problem != "quota":  # the ledger's own 429, not our quota's "not now"
+            connection_quota_pause(connection=connection, seconds=error.retry_after)
+        raise
+    finally:
+        connector.close()
 
 
 def connection_credentials_save(*, connection: Connection, credentials: OAuthCredentials) -> None:
@@ -395,7 +429,8 @@ def _resume_syncs(connection: Connection) -> None:
 def connection_test(*, connection: Connection) -> ConnectionCheck:
     """Ask the ledger who we are connected to; an auth failure marks the connection needs_reauth."""
     try:
-        check = connector_for(connection).check_connection()
+        with connector_for_page(connection) as connector:
+            check = connector.check_connection()
     except AuthError as error:
         connection_mark_needs_reauth(connection=connection, error=error)
         raise
@@ -475,9 +510,8 @@ def connection_disconnect(*, connection: Connection, actor) -> Connection:
         # stays at the ledger: only our own tokens are revoked then.
         shared = connection_ledger_link_shared(connection=connection)
         try:
-            connector_for(connection).revoke(
-                connection_id=connection.ledger_connection_id, keep_link=shared
-            )
+            with connector_for_page(connection) as connector:
+                connector.revoke(connection_id=connection.ledger_connection_id, keep_link=shared)
         except ConnectorError as error:
             # The credentials go anyway: the user asked to cut the link on our side.
             connection.last_error = f"Revoking access at the ledger failed: {error.message}"

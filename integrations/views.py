@@ -13,7 +13,7 @@ from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
 from documents.selectors import category_list, department_list, vendor_list
 from integrations import selectors, services
-from integrations.connectors.errors import ConfigurationError, ConnectorError
+from integrations.connectors.errors import ConfigurationError, ConnectorError, RateLimitedError
 from integrations.forms import SPEND_KINDS, ConnectForm, MappingForm, TenantChoiceForm
 from integrations.models import ConnectionStatus
 from synclog import services as sync_services
@@ -38,6 +38,8 @@ def ledger_error_text(error: ConnectorError) -> str:
     )
     if isinstance(error, ConfigurationError):
         summary = error.message  # ours: names what to set up
+    elif isinstance(error, RateLimitedError):
+        summary = error.message  # ours, from the ledger's Retry-After: says when to try again
     elif error.retryable:
         summary = "The ledger did not answer or failed."
     elif error.status_code == 4220:

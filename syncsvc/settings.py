@@ -197,6 +197,9 @@ LEDGER_CONNECTORS = {
 # Where users reach this service; links in ledger entries point back here.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 LEDGER_HTTP_TIMEOUT_SECONDS = float(os.environ.get("LEDGER_HTTP_TIMEOUT_SECONDS", "20"))
+# How long a page's read of the ledger waits for room in the connection's quota before it says
+# "try again in N s" (a per-second window frees in a second; a spent minute does not).
+LEDGER_PAGE_QUOTA_WAIT_SECONDS = float(os.environ.get("LEDGER_PAGE_QUOTA_WAIT_SECONDS", "5"))
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)

@@ -30,6 +30,14 @@ def clerk(org):
 
 
 @pytest.fixture
+def admin_client(client, org):
+    """The test client signed in as an admin of `org` (who may do everything there, so a 404
+    for another organisation's id can only come from scoping)."""
+    client.force_login(MembershipFactory(org=org, role=Role.ADMIN).user)
+    return client
+
+
+@pytest.fixture
 def vendor(org):
     return ContactFactory(org=org, name="Office Supplies Ltd")
 

@@ -301,6 +301,9 @@ class ConnectorContext:
     save_credentials: Callable[[OAuthCredentials], None] = lambda credentials: None
     # Called with every HTTP exchange, for the attempt log and rate-limit bookkeeping.
     record_call: Callable[[CallRecord], None] = lambda record: None
+    # Called before every HTTP request to the ledger's API; may raise a ConnectorError to stop
+    # it (a page's read waits here for its place in the connection's quota).
+    before_request: Callable[[], None] = lambda: None
     # Tests pass the emulator's in-process transport; production uses the network.
     transport: httpx.BaseTransport | None = None
     timeout_seconds: float = 20.0
@@ -328,6 +331,17 @@ class Capabilities:
     quota_scope: str = "tenant"
     # Calls a second, beside the minute's (QBO 10 a realm, MYOB 8 an API key); None: no such limit.
     per_second: int | None = None
+
+
+def ledger_http_client(context: ConnectorContext, **options) -> httpx.Client:
+    """The HTTP client a connector calls its ledger's API with: the context's transport,
+    timeout and before-request hook, and the connector's own headers (and TLS context)."""
+    return httpx.Client(
+        transport=context.transport,
+        timeout=httpx.Timeout(context.timeout_seconds, connect=5.0),
+        event_hooks={"request": [lambda request: context.before_request()]},
+        **options,
+    )
 
 
 class Connector(ABC):

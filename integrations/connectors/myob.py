@@ -50,6 +50,7 @@ from integrations.connectors.base import (
     PaymentPayload,
     PaymentState,
     TrackingRef,
+    ledger_http_client,
     oauth_token_request,
 )
 from integrations.connectors.errors import (
@@ -258,9 +259,8 @@ class MyobConnector(Connector):
         super().__init__(context)
         self.endpoints = MyobEndpoints.for_base_url(context.base_url)
         self._reference_rows: tuple[list[dict], list[dict]] | None = None
-        self._client = httpx.Client(
-            transport=context.transport,
-            timeout=httpx.Timeout(context.timeout_seconds, connect=5.0),
+        self._client = ledger_http_client(
+            context,
             headers={
                 "User-Agent": "ledgersync/0.1",
                 "Accept": "application/json",

@@ -45,6 +45,7 @@ from integrations.connectors.base import (
     PaymentPayload,
     PaymentState,
     TrackingRef,
+    ledger_http_client,
     oauth_token_request,
 )
 from integrations.connectors.errors import (
@@ -209,9 +210,8 @@ class QboConnector(Connector):
     def __init__(self, context):
         super().__init__(context)
         self.endpoints = QboEndpoints.for_base_url(context.base_url)
-        self._client = httpx.Client(
-            transport=context.transport,
-            timeout=httpx.Timeout(context.timeout_seconds, connect=5.0),
+        self._client = ledger_http_client(
+            context,
             headers={"User-Agent": "ledgersync/0.1", "Accept": "application/json"},
         )
         self._close_date: datetime.date | None | bool = False  # False: not read yet

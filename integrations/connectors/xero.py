@@ -45,6 +45,7 @@ from integrations.connectors.base import (
     PaymentPayload,
     PaymentState,
     TrackingRef,
+    ledger_http_client,
 )
 from integrations.connectors.errors import (
     AuthError,
@@ -239,10 +240,9 @@ class XeroConnector(Connector):
     def __init__(self, context):
         super().__init__(context)
         self.endpoints = XeroEndpoints.for_base_url(context.base_url)
-        self._client = httpx.Client(
-            transport=context.transport,
+        self._client = ledger_http_client(
+            context,
             verify=_tls_context(),
-            timeout=httpx.Timeout(context.timeout_seconds, connect=5.0),
             headers={"User-Agent": "ledgersync/0.1", "Accept": "application/json"},
         )
 

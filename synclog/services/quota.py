@@ -4,13 +4,18 @@ engine keeps to (with the connection's own overrides) and the key that quota is 
 import dataclasses
 import logging
 import math
+import time
 
 from integrations.connectors import connector_class_for
 from integrations.connectors.base import Capabilities
+from integrations.connectors.errors import RateLimitedError
 from integrations.models import Connection
-from synclog.ratelimit import Limits
+from synclog.ratelimit import Grant, Limits, get_rate_limiter
 
 logger = logging.getLogger(__name__)
+
+# A page's request holds a concurrency slot only until it is counted (released at once).
+PAGE_REQUEST_LEASE_SECONDS = 30.0
 
 
 def _provider_caps(provider: str) -> Capabilities:
@@ -79,3 +84,37 @@ def connection_quota_key(*, connection: Connection) -> str:
 
 def _quota_key(connection: Connection) -> str:
     return connection_quota_key(connection=connection)
+
+
+def connection_quota_take_request(*, connection: Connection, wait_seconds: float) -> None:
+    """Count one request made outside the engine (a page reading the ledger's lists) in the
+    connection's quota, waiting up to `wait_seconds` for room in it. Raises RateLimitedError
+    when there is none by then: a page's read must not spend the calls a sync in flight counts
+    on, nor bring on the ledger's 429, which pauses every push of the key (QBO: a minute)."""
+    limiter = get_rate_limiter()
+    key, limits = _quota_key(connection), _limits(connection)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        grant = limiter.try_acquire(key, limits, calls=1, lease_seconds=PAGE_REQUEST_LEASE_SECONDS)
+        if isinstance(grant, Grant):
+            # Counted now; the rolling second keeps counting it until a second after release.
+            limiter.release(grant)
+            return
+        wait = float(grant)
+        if time.monotonic() + wait > deadline:
+            raise RateLimitedError(
+                f"The ledger's call quota is in use by syncs now; try again in {wait:.0f} s.",
+                retry_after=wait,
+                problem="quota",
+                explanation="Every call to the ledger counts against the quota it allows "
+                "(per second, minute and day), and the syncs in progress are using it; reading "
+                "the ledger now would make it refuse their calls.",
+                hint="Reload the page in a moment.",
+            )
+        time.sleep(wait)
+
+
+def connection_quota_pause(*, connection: Connection, seconds: float) -> None:
+    """The ledger refused a call for its rate limit: nobody calls it for `seconds` (Retry-After),
+    pushes and pages alike."""
+    get_rate_limiter().pause(_quota_key(connection), seconds)

@@ -17,13 +17,6 @@ def foreign_bill(other_org):
     return DocumentFactory(org=other_org, status=DocumentStatus.AWAITING_APPROVAL)
 
 
-@pytest.fixture
-def admin_client(client, org):
-    # An admin of A may do everything in A, so a 404 can only come from scoping.
-    client.force_login(MembershipFactory(org=org, role=Role.ADMIN).user)
-    return client
-
-
 @pytest.mark.parametrize(
     ("method", "url_name", "data"),
     [

@@ -4,7 +4,6 @@ for which connection and organisation, and where it is not offered."""
 import pytest
 from django.urls import reverse
 
-from accounts.models import Role
 from documents.models import DocumentStatus, Payment
 from integrations.models import Connection, ConnectionStatus, MappingKind, Provider
 from integrations.selectors import connection_unmapped_before_push
@@ -18,15 +17,8 @@ from tests.factories import (
     DepartmentFactory,
     DocumentFactory,
     MappingFactory,
-    MembershipFactory,
 )
 from tests.tenancy import assert_not_found_for_other_tenant
-
-
-@pytest.fixture
-def admin_client(client, org):
-    client.force_login(MembershipFactory(org=org, role=Role.ADMIN).user)
-    return client
 
 
 def connect(org, name="Xero", status=ConnectionStatus.ACTIVE):

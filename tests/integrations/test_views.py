@@ -21,12 +21,6 @@ from tests.ledger_fixtures import EMULATOR_URL
 from tests.tenancy import assert_not_found_for_other_tenant
 
 
-@pytest.fixture
-def admin_client(client, org):
-    client.force_login(MembershipFactory(org=org, role=Role.ADMIN).user)
-    return client
-
-
 def consent(emulator, authorize_url: str, action: str = "allow") -> str:
     """What the user's browser does on the ledger's consent page; returns our callback URL."""
     params = dict(parse_qsl(urlsplit(authorize_url).query))

@@ -14,10 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role
 from integrations.models import Connection, Provider
 from synclog.models import EntryType, RecordStatus, StatusCode, SyncRecord, SyncRun, SyncRunItem
-from tests.factories import DocumentFactory, MembershipFactory
+from tests.factories import DocumentFactory
 
 PRICED_OUT = ("enable_seqscan", "enable_bitmapscan", "enable_sort")
 
@@ -70,12 +69,6 @@ def index_conditions(explained: str) -> list[str]:
 
 RECORDS = "synclog_syncrecord"
 ATTENTION_INDEX = "syncrecord_attention_group_idx"
-
-
-@pytest.fixture
-def admin_client(client, org):
-    client.force_login(MembershipFactory(org=org, role=Role.ADMIN).user)
-    return client
 
 
 @pytest.fixture
