@@ -13,9 +13,9 @@ from integrations.connectors.base import OAuthCredentials
 from integrations.emulators import myob, qbo
 from integrations.emulators.xero import EmulatorTransport, XeroEmulator
 from integrations.models import Connection, Mapping, MappingKind, Provider
+from integrations.specs.myob import ContractCheckingTransport as MyobContractTransport
+from integrations.specs.qbo import ContractCheckingTransport as QboContractTransport
 from tests.contract import fixtures as contract
-from tests.contract.myob_contract import ContractCheckingTransport as MyobContractTransport
-from tests.contract.qbo_contract import ContractCheckingTransport as QboContractTransport
 
 # Loopback, so it passes base_url_validate; the in-process transport ignores the host anyway.
 EMULATOR_URL = "http://127.0.0.1:8123"

@@ -1,8 +1,8 @@
 """Xero Accounting API connector (bills = ACCPAY invoices, invoices = ACCREC) over httpx.
 
-Wire format per Xero's published OpenAPI spec (integrations/specs/xero_accounting.yaml) and the
-notes in shared/specs/XERO_NOTES.md. Tokens are refreshed before they expire and once on a 401;
-every refresh rotates the refresh token, which is saved through the context at once.
+Wire format per Xero's published OpenAPI spec (integrations/specs/xero/xero_accounting.yaml)
+and the notes in shared/specs/XERO_NOTES.md. Tokens are refreshed before they expire and once on
+a 401; every refresh rotates the refresh token, which is saved through the context at once.
 """
 
 import base64

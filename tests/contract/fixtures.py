@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from tests.contract.xero_contract import (
+from integrations.specs.xero import (
     AsyncContractCheckingTransport,
     ContractCheckingTransport,
     XeroSpec,

@@ -3,7 +3,7 @@ POST with a RowVersion, a missing API key, an answer outside the schema)."""
 
 import httpx
 
-from tests.contract.myob_contract import check_exchange, check_json
+from integrations.specs.myob import check_exchange, check_json
 
 BASE = "http://myob.emulator/accountright/3f9c8a52-0d5e-4c1b-9a77-5b2d7e1c4a01"
 HEADERS = {"Authorization": "Bearer t", "x-myobapi-key": "k", "x-myobapi-version": "v2"}

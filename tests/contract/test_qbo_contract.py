@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from integrations.emulators.qbo import EmulatorConfig, EmulatorTransport, QboEmulator
-from tests.contract.qbo_contract import (
+from integrations.specs.qbo import (
     ContractCheckingTransport,
     ContractViolation,
     check_exchange,

@@ -17,15 +17,16 @@ import httpx
 import jsonschema
 import pytest
 
-from tests.contract import fixtures
-from tests.contract import xero_contract as xc
-from tests.contract.xero_contract import (
+from integrations.specs import contract as common
+from integrations.specs.xero import (
     AsyncContractCheckingTransport,
     ContractCheckingTransport,
     ContractViolation,
     check_exchange,
     validate_exchange,
 )
+from integrations.specs.xero import strict as xc
+from tests.contract import fixtures
 
 TENANT = "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
 CONTACT_ID = "430fa14a-f945-44d3-9f97-5df5e28441b8"
@@ -680,7 +681,7 @@ def test_settings_and_contacts_bad_values_fail(path, body, location):
     target[location[-1]] = "NOT-A-VALID-VALUE"
     with pytest.raises(ContractViolation) as excinfo:
         exchange("GET", f"{EMULATOR}{path}", json_response(200, body))
-    assert {p.field for p in excinfo.value.problems} == {xc._json_path(location)}
+    assert {p.field for p in excinfo.value.problems} == {common.json_path(location)}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,11 +17,11 @@ from integrations.connectors.qbo import QboConnector
 from integrations.connectors.xero import XeroConnector
 from integrations.emulators.qbo import EmulatorConfig, EmulatorTransport, QboEmulator
 from integrations.models import Connection, MappingKind, Provider
+from integrations.specs.qbo import ContractCheckingTransport
 from synclog import services
 from synclog.models import Operation, RecordStatus, StatusCode, SyncRecord
 from synclog.ratelimit import Limits, get_rate_limiter
 from synclog.services import quota
-from tests.contract.qbo_contract import ContractCheckingTransport
 from tests.factories import DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import credentials_from_token
 

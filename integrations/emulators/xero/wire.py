@@ -1,8 +1,9 @@
 """Xero's JSON wire format: MS-JSON dates, money, envelopes, object and error bodies.
 
-Field names follow `integrations/specs/xero_accounting.yaml` exactly. The only names the schemas
-do not declare are the ones real Xero sends anyway (envelope Id/Status/ProviderName/DateTimeUTC,
-DateString/DueDateString, whole objects echoed in error Elements); `strict=True` leaves them out.
+Field names follow `integrations/specs/xero/xero_accounting.yaml` exactly. The only names the
+schemas do not declare are the ones real Xero sends anyway (envelope Id/Status/ProviderName/
+DateTimeUTC, DateString/DueDateString, whole objects echoed in error Elements); `strict=True`
+leaves them out.
 """
 
 import json

@@ -12,7 +12,7 @@ from integrations.emulators.xero import (
     ManualClock,
     XeroEmulator,
 )
-from tests.contract.xero_contract import ContractCheckingTransport
+from integrations.specs.xero import ContractCheckingTransport
 
 API = "/api.xro/2.0"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-SPECS = Path(__file__).resolve().parents[3] / "integrations" / "specs"
+SPECS = Path(__file__).resolve().parents[3] / "integrations" / "specs" / "xero"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

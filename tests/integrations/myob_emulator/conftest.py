@@ -16,7 +16,7 @@ from integrations.emulators.myob import (
     ManualClock,
     MyobEmulator,
 )
-from tests.contract.myob_contract import ContractCheckingTransport
+from integrations.specs.myob import ContractCheckingTransport
 
 ROOT = "http://myob.emulator"
 KEY = EmulatorConfig.client_id

@@ -14,7 +14,7 @@ from integrations.emulators.myob import (
     EmulatorTransport,
     MyobEmulator,
 )
-from tests.contract.myob_contract import ContractCheckingTransport
+from integrations.specs.myob import ContractCheckingTransport
 from tests.integrations.myob_emulator.conftest import KEY, ROOT, api_headers
 
 BILLS = "Purchase/Bill/Service"

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from integrations.emulators.qbo import EmulatorConfig, EmulatorTransport, ManualClock, QboEmulator
-from tests.contract.qbo_contract import ContractCheckingTransport
+from integrations.specs.qbo import ContractCheckingTransport
 
 ROOT = "http://qbo.emulator"
 MINOR = {"minorversion": "75"}

@@ -30,7 +30,7 @@ from integrations.connectors.errors import (
 )
 from integrations.connectors.qbo import QboConnector, request_id
 from integrations.emulators.qbo import EmulatorConfig, EmulatorTransport, QboEmulator
-from tests.contract.qbo_contract import ContractCheckingTransport
+from integrations.specs.qbo import ContractCheckingTransport
 
 ROOT = "http://qbo.emulator"
 OFFICE_SUPPLIES, TRAVEL, CHECKING, MASTERCARD = "8", "12", "2", "7"

@@ -17,8 +17,12 @@ is allowed (the ``Location`` header names the record). The token endpoint's 200 
 Public API::
 
     check_exchange(request, response=None) -> list[Problem]
+    validate_exchange(request, response=None)               # raises ContractViolation
     ContractCheckingTransport(inner, *, raise_on_violation=True)
     check_json(body, schema_name) -> list[Problem]
+
+What the ledgers share (the problem, the violation, the transport, JSON Schema errors as
+problems) is in ``integrations.specs.contract``.
 """
 
 from __future__ import annotations
@@ -26,13 +30,32 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from jsonschema import Draft202012Validator
 
-SPECS_DIR = Path(__file__).resolve().parents[2] / "integrations" / "specs" / "myob"
+from integrations.specs.contract import (
+    CheckingTransport,
+    ContractViolation,
+    Exchange,
+    Problem,
+    exchange_problems,
+    instance_problems,
+    parse_json,
+    rerooted,
+)
+
+__all__ = [
+    "ContractCheckingTransport",
+    "ContractViolation",
+    "Problem",
+    "check_exchange",
+    "check_json",
+    "validate_exchange",
+]
+
+SPECS_DIR = Path(__file__).resolve().parent
 API_PATH = re.compile(r"/accountright/(?P<cf>[^/]+)/(?P<rest>.+?)/?$")
 TOKEN_PATH = "/oauth2/v1/authorize"
 GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -54,25 +77,6 @@ RESOURCES = {
 ATTACHABLE = ("Purchase/Bill/Service", "Sale/Invoice/Service", "Banking/SpendMoneyTxn")
 
 
-@dataclass(frozen=True)
-class Problem:
-    where: str  # "request" or "response"
-    field: str  # a JSON path: $.Lines[0].Account
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.where} {self.field}: {self.reason}"
-
-
-class ContractViolation(AssertionError):
-    def __init__(self, method: str, path: str, problems: list[Problem]) -> None:
-        self.method = method
-        self.path = path
-        self.problems = problems
-        listed = "\n  ".join(str(p) for p in problems)
-        super().__init__(f"{method} {path} breaks MYOB's contract:\n  {listed}")
-
-
 @functools.cache
 def validator(name: str) -> Draft202012Validator:
     schema = json.loads((SPECS_DIR / f"{name}.json").read_text())
@@ -81,10 +85,8 @@ def validator(name: str) -> Draft202012Validator:
 
 
 def check_json(body, name: str, *, where: str = "response") -> list[Problem]:
-    return [
-        Problem(where, error.json_path, error.message)
-        for error in sorted(validator(name).iter_errors(body), key=lambda e: e.json_path)
-    ]
+    """One JSON body against one of the schemas (``bill_service``, ``errors``, ...)."""
+    return instance_problems(where, validator(name), body)
 
 
 def _route(path: str) -> tuple[str, bool, bool] | None:
@@ -106,13 +108,6 @@ def _route(path: str) -> tuple[str, bool, bool] | None:
         if resource in ATTACHABLE and re.fullmatch(GUID + "/Attachment", tail):
             return "attachment", True, True
     return "", False, False
-
-
-def _json(content: bytes, where: str) -> tuple[object, list[Problem]]:
-    try:
-        return json.loads(content), []
-    except ValueError as exc:
-        return None, [Problem(where, "$", f"not JSON: {exc}")]
 
 
 def _header_problems(request: httpx.Request) -> list[Problem]:
@@ -155,7 +150,7 @@ def check_request(request: httpx.Request) -> list[Problem]:
         return problems + [Problem("request", "$", f"no MYOB endpoint {request.url.path!r}")]
     if request.method not in ("POST", "PUT"):
         return problems
-    body, bad = _json(request.content, "request")
+    body, bad = parse_json(request.content, "request")
     if bad:
         return problems + bad
     if attachment:
@@ -170,20 +165,20 @@ def check_response(request: httpx.Request, response: httpx.Response) -> list[Pro
     if request.url.path.endswith(TOKEN_PATH):
         if response.status_code != 200:
             return []
-        body, bad = _json(content, "response")
+        body, bad = parse_json(content, "response")
         return bad or check_json(body, "token")
     route = _route(request.url.path)
     if route is None or not route[0]:
         return []
     name, single, attachment = route
     if response.status_code >= 400:
-        body, bad = _json(content, "response")
+        body, bad = parse_json(content, "response")
         return bad or check_json(body, "errors")
     if not content.strip():
         if request.method == "GET":
             return [Problem("response", "$", "a GET answered no body")]
         return []
-    body, bad = _json(content, "response")
+    body, bad = parse_json(content, "response")
     if bad:
         return bad
     if attachment:
@@ -191,48 +186,31 @@ def check_response(request: httpx.Request, response: httpx.Response) -> list[Pro
     if request.method == "GET" and not single:
         problems = check_json(body, "collection")
         for index, item in enumerate(body.get("Items", []) if isinstance(body, dict) else []):
-            problems += [
-                Problem(p.where, f"$.Items[{index}]{p.field[1:]}", p.reason)
-                for p in check_json(item, name)
-            ]
+            problems += rerooted(check_json(item, name), f"$.Items[{index}]")
         return problems
     return check_json(body, name)
 
 
+BREAKS = "MYOB's contract"
+
+
+def _begin(request: httpx.Request) -> Exchange:
+    return Exchange(request, check_request(request), check_response, BREAKS)
+
+
 def check_exchange(request: httpx.Request, response: httpx.Response | None = None):
-    problems = check_request(request)
-    if response is not None:
-        problems += check_response(request, response)
-    return problems
+    """All contract problems of one exchange (``response`` None: check the request only)."""
+    return exchange_problems(_begin, request, response)[1]
 
 
-class ContractCheckingTransport(httpx.BaseTransport):
-    """Checks every exchange through `inner`; keeps violations for `assert_no_violations()`
-    (a test fails even when the code under test swallows the exception)."""
+def validate_exchange(request: httpx.Request, response: httpx.Response | None = None) -> None:
+    """Raise ContractViolation unless the request (and response, if given) hold to the schemas."""
+    exchange, problems = exchange_problems(_begin, request, response)
+    if problems:
+        raise exchange.violation(problems)
 
-    def __init__(self, inner: httpx.BaseTransport, *, raise_on_violation: bool = True) -> None:
-        self.inner = inner
-        self.raise_on_violation = raise_on_violation
-        self.violations: list[ContractViolation] = []
-        self.checked = 0
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        problems = check_request(request)
-        response = self.inner.handle_request(request)
-        response.read()
-        problems += check_response(request, response)
-        self.checked += 1
-        if problems:
-            violation = ContractViolation(request.method, request.url.path, problems)
-            self.violations.append(violation)
-            if self.raise_on_violation:
-                raise violation
-        return response
+class ContractCheckingTransport(CheckingTransport):
+    """Checks every exchange through ``inner`` against MYOB's schemas (see CheckingTransport)."""
 
-    def close(self) -> None:
-        self.inner.close()
-
-    def assert_no_violations(self) -> None:
-        if self.violations:
-            raise AssertionError("\n".join(str(v) for v in self.violations))
+    begin = staticmethod(_begin)

@@ -26,12 +26,14 @@ Public API::
     validate_exchange(request, response=None)               # raises ContractViolation
     ContractCheckingTransport(inner, *, raise_on_violation=True)
     check_json(body, type_name) -> list[Problem]            # one body against one named type
+
+What the ledgers share (the problem, the violation, the transport) is in
+``integrations.specs.contract``.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -43,28 +45,28 @@ from pathlib import Path
 import httpx
 import xmlschema
 
-SPECS_DIR = Path(__file__).resolve().parents[2] / "integrations" / "specs" / "qbo"
+from integrations.specs.contract import (
+    CheckingTransport,
+    ContractViolation,
+    Exchange,
+    Problem,
+    exchange_problems,
+    parse_json,
+    rerooted,
+)
+
+__all__ = [
+    "ContractCheckingTransport",
+    "ContractViolation",
+    "Problem",
+    "check_exchange",
+    "check_json",
+    "validate_exchange",
+]
+
+SPECS_DIR = Path(__file__).resolve().parent
 ROOT_SCHEMA = SPECS_DIR / "IntuitRestServiceDef.xsd"
 PATH = re.compile(r"/v3/company/(?P<realm>[^/]+)(?:/(?P<resource>[^/?]+))?(?:/(?P<id>[^/?]+))?$")
-
-
-@dataclass(frozen=True)
-class Problem:
-    where: str  # "request" or "response"
-    field: str  # a JSON path: $.Line[0].AccountBasedExpenseLineDetail
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.where} {self.field}: {self.reason}"
-
-
-class ContractViolation(AssertionError):
-    def __init__(self, method: str, path: str, problems: list[Problem]) -> None:
-        self.method = method
-        self.path = path
-        self.problems = problems
-        listed = "\n  ".join(str(p) for p in problems)
-        super().__init__(f"{method} {path} breaks Intuit's schema:\n  {listed}")
 
 
 @functools.cache
@@ -197,13 +199,6 @@ def check_json(body, type_name: str, *, where: str = "response") -> list[Problem
     return walk.problems
 
 
-def _json(content: bytes, where: str) -> tuple[object, list[Problem]]:
-    try:
-        return json.loads(content), []
-    except ValueError as exc:
-        return None, [Problem(where, "$", f"not JSON: {exc}")]
-
-
 def _multipart_metadata(request: httpx.Request) -> list[tuple[str, bytes]]:
     content_type = request.headers.get("content-type", "")
     message = BytesParser(policy=HTTP).parsebytes(
@@ -226,13 +221,10 @@ def check_request(request: httpx.Request) -> list[Problem]:
     if resource == "upload":
         problems = []
         for name, content in _multipart_metadata(request):
-            body, bad = _json(content, "request")
-            problems += bad or [
-                Problem(p.where, f"{name}{p.field[1:]}", p.reason)
-                for p in check_json(body, "Attachable", where="request")
-            ]
+            body, bad = parse_json(content, "request")
+            problems += bad or rerooted(check_json(body, "Attachable", where="request"), name)
         return problems
-    body, bad = _json(request.content, "request")
+    body, bad = parse_json(request.content, "request")
     if bad:
         return bad
     if resource == "batch":
@@ -246,50 +238,30 @@ def check_request(request: httpx.Request) -> list[Problem]:
 def check_response(request: httpx.Request, response: httpx.Response) -> list[Problem]:
     if not PATH.search(request.url.path):
         return []
-    body, bad = _json(response.read(), "response")
+    body, bad = parse_json(response.read(), "response")
     return bad or check_json(body, "IntuitResponse")
 
 
+BREAKS = "Intuit's schema"
+
+
+def _begin(request: httpx.Request) -> Exchange:
+    return Exchange(request, check_request(request), check_response, BREAKS)
+
+
 def check_exchange(request: httpx.Request, response: httpx.Response | None = None):
-    problems = check_request(request)
-    if response is not None:
-        problems += check_response(request, response)
-    return problems
+    """All contract problems of one exchange (``response`` None: check the request only)."""
+    return exchange_problems(_begin, request, response)[1]
 
 
 def validate_exchange(request: httpx.Request, response: httpx.Response | None = None) -> None:
-    problems = check_exchange(request, response)
+    """Raise ContractViolation unless the request (and response, if given) hold to the schemas."""
+    exchange, problems = exchange_problems(_begin, request, response)
     if problems:
-        raise ContractViolation(request.method, request.url.path, problems)
+        raise exchange.violation(problems)
 
 
-class ContractCheckingTransport(httpx.BaseTransport):
-    """Checks every exchange through `inner`; keeps violations for `assert_no_violations()`
-    (so a test fails even when the code under test swallows the exception)."""
+class ContractCheckingTransport(CheckingTransport):
+    """Checks every exchange through ``inner`` against Intuit's schemas (see CheckingTransport)."""
 
-    def __init__(self, inner: httpx.BaseTransport, *, raise_on_violation: bool = True) -> None:
-        self.inner = inner
-        self.raise_on_violation = raise_on_violation
-        self.violations: list[ContractViolation] = []
-        self.checked = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        problems = check_request(request)
-        response = self.inner.handle_request(request)
-        response.read()
-        problems += check_response(request, response)
-        self.checked += 1
-        if problems:
-            violation = ContractViolation(request.method, request.url.path, problems)
-            self.violations.append(violation)
-            if self.raise_on_violation:
-                raise violation
-        return response
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def assert_no_violations(self) -> None:
-        if self.violations:
-            raise AssertionError("\n".join(str(v) for v in self.violations))
+    begin = staticmethod(_begin)
