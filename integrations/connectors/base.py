@@ -357,6 +357,12 @@ class Connector(ABC):
         """Let go of the HTTP client; the engine calls it when it is done with the connector."""
 
     @classmethod
+    def requests_before_push(cls, *, base_url: str, tenant_id: str) -> int:
+        """HTTP requests a new connector in this process makes before a push's own (lists it
+        reads once and remembers): the engine asks the quota for them too. None here."""
+        return 0
+
+    @classmethod
     def tenant_from_callback(cls, params) -> str:
         """The tenant the ledger named on the OAuth redirect (every parameter of it is given),
         or empty where the ledger lists the consent's tenants through its API instead."""

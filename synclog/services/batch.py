@@ -39,7 +39,7 @@ from synclog.services.outcomes import (
     _unchanged_result,
 )
 from synclog.services.push import PUSH_RELATED, _push_claimed
-from synclog.services.quota import _bulk_limits, _caps, _quota_key
+from synclog.services.quota import _bulk_limits, _caps, _quota_key, _setup_requests
 from synclog.services.refusals import _booked_differences_error, _duplicate_error, _gone_error
 
 
@@ -134,8 +134,11 @@ def _batch_quota_wait(record_ids: list[int]) -> float:
         return 0.0
     limits = _bulk_limits(connection)
     # A batch of first pushes is one request (a search first only after an unknown outcome).
-    calls = min(_caps(connection).batch_call_cost, limits.per_window)
-    return get_rate_limiter().wait_for(_quota_key(connection), limits, calls=calls, requests=1)
+    setup = _setup_requests(connection)
+    calls = min(_caps(connection).batch_call_cost + setup, limits.per_window)
+    return get_rate_limiter().wait_for(
+        _quota_key(connection), limits, calls=calls, requests=1 + setup
+    )
 
 
 def _push_entries_together(

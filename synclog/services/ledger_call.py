@@ -22,7 +22,7 @@ from synclog.services.outcomes import (
     _retry_later,
     _wait_for_reauth,
 )
-from synclog.services.quota import _bulk_limits, _limits, _quota_key
+from synclog.services.quota import _bulk_limits, _limits, _quota_key, _setup_requests
 
 
 class _Retry(Exception):
@@ -77,7 +77,10 @@ class LedgerCall:
         self._limiter = get_rate_limiter()
         self._quota_key = _quota_key(connection)
         limits = _bulk_limits(connection) if bulk else _limits(connection)
-        calls = min(calls, limits.per_window)
+        # The connector's own first reads count too, or they go over the ledger's second unseen.
+        setup = _setup_requests(connection)
+        requests = (requests or calls) + setup
+        calls = min(calls + setup, limits.per_window)
         # The lease outlives the slowest call: every request may take the whole HTTP timeout.
         lease = 30 + (requests or calls) * settings.LEDGER_HTTP_TIMEOUT_SECONDS
         self._grant = self._limiter.try_acquire(

@@ -73,6 +73,14 @@ def _bulk_limits(connection: Connection) -> Limits:
     )
 
 
+def _setup_requests(connection: Connection) -> int:
+    """Reads a push's connector makes before the push's own (MYOB: the company file's accounts
+    and tax codes, once a process), which the ledger counts like any other call."""
+    return connector_class_for(connection.provider).requests_before_push(
+        base_url=connection.base_url, tenant_id=connection.tenant_id
+    )
+
+
 def connection_quota_key(*, connection: Connection) -> str:
     """The key the connection's quota is counted under: its own where the ledger counts calls
     per tenant, its ledger's where it counts one quota for the app key (quota_scope "app"),

@@ -24,6 +24,14 @@ class AppScopedXero(XeroConnector):
     capabilities = dataclasses.replace(XeroConnector.capabilities, quota_scope="app")
 
 
+class ReadsFirstXero(AppScopedXero):
+    """...and as if a new connector read two lists first (MYOB's accounts and tax codes)."""
+
+    @classmethod
+    def requests_before_push(cls, *, base_url: str, tenant_id: str) -> int:
+        return 2
+
+
 @pytest.fixture
 def two_organisations(org, other_org, ledger_books, connection):
     """Acme's connection (the conftest's) and Globex's, to the same ledger, each allowed one
@@ -126,5 +134,27 @@ def test_bulk_batches_leave_room_in_an_app_scoped_quota_for_a_users_resync(
             "status", flat=True
         )
         assert set(statuses) == {RecordStatus.COMPLETE}
+    finally:
+        get_rate_limiter().reset(key)
+
+
+def test_the_reads_a_connector_makes_first_are_asked_of_the_quota_too(two_organisations, settings):
+    """Three calls a minute for the app key and a connector that reads two lists before its
+    push: Acme's push takes all three, so Globex's waits (counting the push alone, it went)."""
+    (acme, globex), (acme_bill, globex_bill) = two_organisations
+    settings.LEDGER_CONNECTORS = {
+        **settings.LEDGER_CONNECTORS,
+        Provider.XERO: f"{__name__}.ReadsFirstXero",
+    }
+    for conn in (acme, globex):
+        conn.settings = {**conn.settings, "rate_limits": {**ONE_CALL, "per_window": 3}}
+        conn.save(update_fields=["settings"])
+    key = services.connection_quota_key(connection=acme)
+    get_rate_limiter().reset(key)
+    try:
+        assert services.sync_record_push(record_id=acme_bill, worker="test") is None
+        wait = services.sync_record_push(record_id=globex_bill, worker="test")
+        assert wait is not None and wait > 0
+        assert not SyncRecord.objects.get(pk=globex_bill).attempts.exists()
     finally:
         get_rate_limiter().reset(key)

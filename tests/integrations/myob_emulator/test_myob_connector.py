@@ -431,11 +431,16 @@ def test_a_read_entry_matches_the_document_it_came_from(myob, seeded):
 def test_a_second_push_in_the_process_names_accounts_without_reading_them(
     myob, seeded, token, tap, emulator
 ):
+    # What the engine asks the key's quota for besides the push's own call (the two reads).
+    where = {"base_url": ROOT, "tenant_id": token["businessId"]}
+    assert MyobConnector.requests_before_push(**where) == 2
     myob.create_entry(bill(seeded), idempotency_key="k1")
     assert [r.url.path.rsplit("/", 2)[-2:] for r in tap.requests if r.method == "GET"] == [
         ["GeneralLedger", "Account"],
         ["GeneralLedger", "TaxCode"],
     ]
+    assert MyobConnector.requests_before_push(**where) == 0
+    assert MyobConnector.requests_before_push(base_url=ROOT, tenant_id="another-file") == 2
     tap.requests.clear()
     other = MyobConnector(
         ConnectorContext(
