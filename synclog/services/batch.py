@@ -39,7 +39,13 @@ from synclog.services.outcomes import (
     _unchanged_result,
 )
 from synclog.services.push import PUSH_RELATED, _push_claimed
-from synclog.services.quota import _bulk_limits, _caps, _quota_key, _setup_requests
+from synclog.services.quota import (
+    _bulk_held_back,
+    _bulk_limits,
+    _caps,
+    _quota_key,
+    _setup_requests,
+)
 from synclog.services.refusals import _booked_differences_error, _duplicate_error, _gone_error
 
 
@@ -136,7 +142,7 @@ def _batch_quota_wait(record_ids: list[int]) -> float:
     # A batch of first pushes is one request (a search first only after an unknown outcome).
     setup = _setup_requests(connection)
     calls = min(_caps(connection).batch_call_cost + setup, limits.per_window)
-    return get_rate_limiter().wait_for(
+    return _bulk_held_back(connection) or get_rate_limiter().wait_for(
         _quota_key(connection), limits, calls=calls, requests=1 + setup
     )
 

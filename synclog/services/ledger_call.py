@@ -22,7 +22,15 @@ from synclog.services.outcomes import (
     _retry_later,
     _wait_for_reauth,
 )
-from synclog.services.quota import _bulk_limits, _limits, _quota_key, _setup_requests
+from synclog.services.quota import (
+    _bulk_held_back,
+    _bulk_limits,
+    _hold_bulk_back,
+    _let_bulk_go,
+    _limits,
+    _quota_key,
+    _setup_requests,
+)
 
 
 class _Retry(Exception):
@@ -83,7 +91,8 @@ class LedgerCall:
         calls = min(calls + setup, limits.per_window)
         # The lease outlives the slowest call: every request may take the whole HTTP timeout.
         lease = 30 + (requests or calls) * settings.LEDGER_HTTP_TIMEOUT_SECONDS
-        self._grant = self._limiter.try_acquire(
+        held = _bulk_held_back(connection) if bulk else 0.0
+        self._grant = held or self._limiter.try_acquire(
             self._quota_key, limits, calls=calls, requests=requests, lease_seconds=lease
         )
         self.granted = isinstance(self._grant, Grant)
@@ -91,6 +100,10 @@ class LedgerCall:
             # No quota now: the records come back when there is, instead of sleeping in a worker.
             self.quota_wait = float(self._grant)
             self.waits = {record.pk: self.quota_wait for record in records}
+            if not bulk:
+                _hold_bulk_back(connection, seconds=self.quota_wait)
+        elif not bulk:
+            _let_bulk_go(connection)
 
     def __enter__(self) -> Connector:
         assert self.granted, "a ledger call without quota"

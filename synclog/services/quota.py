@@ -73,6 +73,33 @@ def _bulk_limits(connection: Connection) -> Limits:
     )
 
 
+# Under an app-wide quota, a push that is not bulk work (a user's re-sync, an approval) and
+# finds the quota full holds every bulk batch back until it has had its turn: the one request a
+# second bulk work leaves free is not enough for a push that reads first (MYOB's accounts and
+# tax codes, once a process), and batches of every organisation would take each freed slot.
+def _first_key(connection: Connection) -> str:
+    return f"{_quota_key(connection)}:first"
+
+
+def _bulk_held_back(connection: Connection) -> float:
+    """Seconds bulk batches wait for a push that goes first (0: none waits)."""
+    if _caps(connection).quota_scope != "app":
+        return 0.0
+    return get_rate_limiter().wait_for(_first_key(connection), _limits(connection))
+
+
+def _hold_bulk_back(connection: Connection, *, seconds: float) -> None:
+    """A push that goes first waits `seconds` for the quota: bulk batches wait a second more."""
+    if _caps(connection).quota_scope == "app":
+        get_rate_limiter().pause(_first_key(connection), seconds + 1.0)
+
+
+def _let_bulk_go(connection: Connection) -> None:
+    """The push that went first has its grant: bulk batches go again."""
+    if _caps(connection).quota_scope == "app":
+        get_rate_limiter().reset(_first_key(connection))
+
+
 def _setup_requests(connection: Connection) -> int:
     """Reads a push's connector makes before the push's own (MYOB: the company file's accounts
     and tax codes, once a process), which the ledger counts like any other call."""

@@ -11,7 +11,8 @@ from integrations.connectors.xero import XeroConnector
 from integrations.models import Provider
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord
-from synclog.ratelimit import get_rate_limiter
+from synclog.ratelimit import Grant, get_rate_limiter
+from synclog.services.quota import _first_key
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory
 
 # One call a minute per quota: the first push of a new bill is one call (a create).
@@ -158,3 +159,35 @@ def test_the_reads_a_connector_makes_first_are_asked_of_the_quota_too(two_organi
         assert not SyncRecord.objects.get(pk=globex_bill).attempts.exists()
     finally:
         get_rate_limiter().reset(key)
+
+
+def test_a_users_push_waiting_for_an_app_scoped_quota_holds_bulk_batches_back(
+    two_organisations, settings
+):
+    """The key's call of the minute is taken when Globex's user pushes: the push waits, and
+    until it has had its turn no bulk batch takes the call it waits for, though one is free
+    again; then it goes, and bulk batches go again."""
+    (acme, globex), (acme_bill, globex_bill) = two_organisations
+    settings.LEDGER_CONNECTORS = {
+        **settings.LEDGER_CONNECTORS,
+        Provider.XERO: f"{__name__}.AppScopedXero",
+    }
+    key, limiter = services.connection_quota_key(connection=acme), get_rate_limiter()
+    limits = services.connection_quota(connection=acme)
+    try:
+        assert isinstance(limiter.try_acquire(key, limits), Grant)
+        wait = services.sync_record_push(record_id=globex_bill, worker="test")
+        assert wait is not None and wait > 0
+        limiter.reset(key)  # the minute has passed
+        waits = services.sync_batch_push(record_ids=[acme_bill], worker="test")
+        assert set(waits) == {acme_bill} and waits[acme_bill] > 0
+        assert services.sync_record_push(record_id=globex_bill, worker="test") is None
+        limiter.reset(key)
+        assert services.sync_batch_push(record_ids=[acme_bill], worker="test") == {}
+        statuses = SyncRecord.objects.filter(pk__in=[acme_bill, globex_bill]).values_list(
+            "status", flat=True
+        )
+        assert set(statuses) == {RecordStatus.COMPLETE}
+    finally:
+        limiter.reset(key)
+        limiter.reset(_first_key(acme))
