@@ -7,8 +7,6 @@ our schema.
 """
 
 import datetime
-import logging
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,14 +17,10 @@ from typing import ClassVar
 import httpx
 
 from integrations.connectors.errors import (
-    AuthError,
     ConnectorError,
     NotFoundError,
     PermanentError,
-    TransientError,
 )
-
-logger = logging.getLogger(__name__)
 
 
 class EntryKind(StrEnum):
@@ -495,66 +489,3 @@ class Connector(ABC):
 
     @abstractmethod
     def list_tax_rates(self) -> list[LedgerTaxRate]: ...
-
-
-OAUTH_ERROR_CODE = re.compile(r"[a-z_]{1,40}")
-
-
-def oauth_token_request(
-    token_url: str,
-    form: dict,
-    *,
-    service: str,
-    ledger: str,
-    explain: Callable[[str], tuple],
-    redact: Callable[[str], str],
-    default_expires_in: int,
-    default_scope: str,
-    auth: tuple[str, str] | None = None,
-    transport: httpx.BaseTransport | None = None,
-    timeout: float = 20.0,
-) -> OAuthCredentials:
-    """POST an OAuth2 token request (a code exchange or a refresh) to a ledger's token service
-    and read its credentials: no answer or a 5xx is transient, anything but an access token an
-    AuthError explained by the ledger's catalogue (`explain(code)` → (class, explanation, hint)).
-    `service` names the token service in messages ("Intuit's token service"), `ledger` the one
-    that refused ("Intuit"); a refresh answered without a new refresh token keeps the old one."""
-    try:
-        with httpx.Client(transport=transport, timeout=timeout) as client:
-            response = client.post(
-                token_url, data=form, auth=auth, headers={"Accept": "application/json"}
-            )
-    except httpx.TransportError as error:
-        raise TransientError(f"{service} did not answer: {error}") from error
-    if response.status_code >= 500:
-        raise TransientError(
-            f"{service} failed ({response.status_code}).", http_status=response.status_code
-        )
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if (
-        response.status_code != 200
-        or not isinstance(body, dict)
-        or not isinstance(body.get("access_token"), str)
-    ):
-        code = body.get("error", "") if isinstance(body, dict) else ""
-        code = code if OAUTH_ERROR_CODE.fullmatch(str(code)) else ""
-        logger.warning("%s refused (HTTP %s)", service, response.status_code)
-        _, explanation, hint = explain(code or "invalid_grant")
-        raise AuthError(
-            f"{ledger} refused the token request (HTTP {response.status_code}"
-            f"{': ' + code if code else ''}).",
-            raw=redact(response.text),
-            http_status=response.status_code,
-            explanation=explanation,
-            hint=hint,
-        )
-    return OAuthCredentials(
-        access_token=body["access_token"],
-        refresh_token=body.get("refresh_token", form.get("refresh_token", "")),
-        expires_at=datetime.datetime.now(datetime.UTC)
-        + datetime.timedelta(seconds=int(body.get("expires_in") or default_expires_in)),
-        scope=body.get("scope") or default_scope,
-    )

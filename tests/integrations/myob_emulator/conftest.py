@@ -7,9 +7,9 @@ import datetime
 import httpx
 import pytest
 
-from integrations.connectors import myob as myob_connector
 from integrations.connectors.base import ConnectorContext, OAuthCredentials
 from integrations.connectors.myob import MyobConnector
+from integrations.connectors.myob import connector as myob_connector
 from integrations.emulators.myob import (
     EmulatorConfig,
     EmulatorTransport,

@@ -12,7 +12,7 @@ from integrations.connectors.errors import (
     RateLimitedError,
     TransientError,
 )
-from integrations.connectors.myob_catalogue import DEFAULT_HINT, explain
+from integrations.connectors.myob.catalogue import DEFAULT_HINT, explain
 
 
 @pytest.mark.parametrize(

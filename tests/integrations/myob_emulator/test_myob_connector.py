@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from integrations.connectors import myob as myob_module
 from integrations.connectors.base import (
     AccountKind,
     ConnectorContext,
@@ -31,6 +30,7 @@ from integrations.connectors.errors import (
     UnknownOutcomeError,
 )
 from integrations.connectors.myob import MyobConnector
+from integrations.connectors.myob import client as myob_client
 from tests.integrations.myob_emulator.conftest import ROOT, credentials
 
 
@@ -301,7 +301,7 @@ def test_a_read_refused_by_the_per_second_limit_waits_the_second_out(
     myob, emulator, monkeypatch, tap
 ):
     waits = []
-    monkeypatch.setattr(myob_module, "_pause", waits.append)
+    monkeypatch.setattr(myob_client, "_pause", waits.append)
     emulator.set_faults(burst_429=1)
     assert myob.list_contacts()
     assert waits == [1.0]

@@ -12,7 +12,7 @@ from integrations.connectors.errors import (
     SubscriptionError,
     TransientError,
 )
-from integrations.connectors.qbo_catalogue import explain
+from integrations.connectors.qbo.catalogue import explain
 
 INACTIVE = (
     "Object Not Found: Object Not Found : Something you're trying to use has been made inactive. "

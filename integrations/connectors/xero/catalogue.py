@@ -11,6 +11,7 @@ from integrations.connectors.errors import (
     AuthError,
     BookedError,
     ConnectorError,
+    FieldError,
     LedgerValidationError,
     NotFoundError,
     RateLimitedError,
@@ -139,3 +140,35 @@ def explain(message: str) -> tuple[type[ConnectorError] | None, str, str]:
                 entry.hint.format(**values),
             )
     return None, DEFAULT_EXPLANATION.format(message=message), DEFAULT_HINT
+
+
+def validation_messages(body) -> list[str]:
+    if not isinstance(body, dict):
+        return []
+    messages = [
+        error.get("Message", "")
+        for element in body.get("Elements", [])
+        for error in element.get("ValidationErrors", [])
+    ]
+    return messages or ([body["Message"]] if body.get("Message") else [])
+
+
+def classified(messages: list[str], *, raw: str, http_status: int | None = 400) -> ConnectorError:
+    """The first message the catalogue knows decides the class; all are kept as field errors."""
+    messages = [message for message in messages if message] or ["Xero rejected the request."]
+    chosen_class, explanation, hint = None, "", ""
+    for message in messages:
+        error_class, explanation_text, hint_text = explain(message)
+        if error_class is not None or not explanation:
+            chosen_class, explanation, hint = error_class, explanation_text, hint_text
+        if error_class is not None:
+            break
+    error_class = chosen_class or LedgerValidationError
+    return error_class(
+        "; ".join(messages),
+        raw=raw,
+        http_status=http_status,
+        field_errors=tuple(FieldError(message=message) for message in messages),
+        explanation=explanation,
+        hint=hint,
+    )

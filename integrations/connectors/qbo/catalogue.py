@@ -188,3 +188,35 @@ def explain(code: str, message: str = "") -> tuple[type[ConnectorError] | None, 
             continue
         return entry.error_class, entry.explanation, entry.hint
     return None, DEFAULT_EXPLANATION.format(message=message or code), DEFAULT_HINT
+
+
+DEFAULT_RETRY_AFTER = 60.0  # Intuit publishes no Retry-After: "wait 60 seconds"
+
+
+def fault_errors(body) -> list[dict]:
+    if isinstance(body, dict):
+        fault = body.get("Fault") or body.get("fault") or {}
+        errors = fault.get("Error") or fault.get("error") or []
+        return [e for e in errors if isinstance(e, dict)]
+    return []
+
+
+def classified(errors: list[dict], *, raw: str, http_status: int | None) -> ConnectorError:
+    """Our error for a Fault's first error, with the catalogue's words. `qbo_code` keeps
+    Intuit's code for the callers that act on one (a stale SyncToken)."""
+    first = errors[0] if errors else {}
+    code = str(first.get("code", "") or "")
+    message = first.get("Message") or first.get("message") or "QuickBooks refused the request"
+    detail = first.get("Detail") or first.get("detail") or ""
+    words = f"{message}: {detail}" if detail and detail != message else message
+    error_class, explanation, hint = explain(code, words)
+    error_class = error_class or LedgerValidationError
+    kwargs = {"raw": raw, "http_status": http_status, "explanation": explanation, "hint": hint}
+    if error_class is RateLimitedError:
+        error = RateLimitedError(
+            f"QuickBooks: {words}", retry_after=DEFAULT_RETRY_AFTER, problem="", **kwargs
+        )
+    else:
+        error = error_class(f"QuickBooks: {words} (code {code})" if code else words, **kwargs)
+    error.qbo_code = code
+    return error

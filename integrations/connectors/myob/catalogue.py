@@ -7,6 +7,7 @@ error class (which decides retry and "booked" handling), a plain explanation and
 raw body is always kept beside them.
 """
 
+import datetime
 import re
 from dataclasses import dataclass
 
@@ -243,3 +244,39 @@ def explain(name: str, message: str = "") -> tuple[type[ConnectorError] | None, 
             continue
         return entry.error_class, entry.explanation, entry.hint
     return None, DEFAULT_EXPLANATION.format(message=message or name), DEFAULT_HINT
+
+
+PER_SECOND_RETRY = 1.0
+
+
+def _seconds_to_next_utc_day() -> float:
+    now = datetime.datetime.now(datetime.UTC)
+    tomorrow = (now + datetime.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1.0, (tomorrow - now).total_seconds())
+
+
+def classified(errors: list[dict], *, raw: str, http_status: int | None) -> ConnectorError:
+    """Our error for MYOB's first error, with the catalogue's words; `myob_name` keeps MYOB's
+    Name for the callers that act on one (a stale RowVersion)."""
+    first = errors[0] if errors else {}
+    name = str(first.get("Name") or "")
+    message = str(first.get("Message") or "MYOB refused the request")
+    error_class, explanation, hint = explain(name, message)
+    error_class = error_class or LedgerValidationError
+    kwargs = {"raw": raw, "http_status": http_status, "explanation": explanation, "hint": hint}
+    if error_class is RateLimitedError:
+        daily = "daily" in message.lower()
+        retry_after = _seconds_to_next_utc_day() if daily else PER_SECOND_RETRY
+        error = RateLimitedError(
+            f"MYOB: {message}",
+            retry_after=retry_after,
+            problem="day" if daily else "second",
+            **kwargs,
+        )
+    else:
+        code = first.get("ErrorCode")
+        error = error_class(
+            f"MYOB: {message} ({name}{f' {code}' if code is not None else ''})", **kwargs
+        )
+    error.myob_name = name
+    return error

@@ -1,0 +1,291 @@
+"""QuickBooks Online's HTTP client: its endpoints, OAuth2 (Intuit's token and revocation
+services; the company is the realm named on the callback), one call to the company's API with
+auth and minorversion, a refresh and one retry on a 401, Intuit's answers (a Fault even in a
+200) mapped to our errors, and the query endpoint.
+"""
+
+import json
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import httpx
+from django.conf import settings
+
+from integrations.connectors.base import OAuthCredentials
+from integrations.connectors.client import BODY_LOG_LIMIT, LedgerClient, oauth_token_request
+from integrations.connectors.errors import (
+    AuthError,
+    ConfigurationError,
+    ConnectorError,
+    LedgerValidationError,
+    NotFoundError,
+    RateLimitedError,
+    TransientError,
+)
+from integrations.connectors.qbo.catalogue import (
+    DEFAULT_RETRY_AFTER,
+    RECONNECT_HINT,
+    classified,
+    explain,
+    fault_errors,
+)
+
+SCOPE = "com.intuit.quickbooks.accounting"
+MINOR_VERSION = "75"  # Intuit retired 1-74 on 2025-08-01
+NUMBERS_PER_QUERY = 100
+NOT_FOUND = "610"
+QUERY_PAGE = 1000  # MAXRESULTS at most 1000
+
+
+def _client_id() -> str:
+    return getattr(settings, "QBO_CLIENT_ID", "ledgersync-qbo-dev")
+
+
+def _client_secret() -> str:
+    return getattr(settings, "QBO_CLIENT_SECRET", "ledgersync-qbo-dev-secret")
+
+
+@dataclass(frozen=True)
+class QboEndpoints:
+    authorize: str
+    token: str
+    revocation: str
+    api: str  # up to /v3/company
+
+    @classmethod
+    def for_base_url(cls, base_url: str) -> "QboEndpoints":
+        if not base_url:
+            return cls(
+                authorize="https://appcenter.intuit.com/connect/oauth2",
+                token="https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+                revocation="https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+                api="https://quickbooks.api.intuit.com/v3/company",
+            )
+        root = base_url.rstrip("/")  # an emulator serves every endpoint from one root
+        return cls(
+            authorize=f"{root}/connect/oauth2",
+            token=f"{root}/oauth2/v1/tokens/bearer",
+            revocation=f"{root}/v2/oauth2/tokens/revoke",
+            api=f"{root}/v3/company",
+        )
+
+
+class QboClient(LedgerClient):
+    ledger = "QuickBooks"
+    reconnect_hint = RECONNECT_HINT
+    explain = staticmethod(explain)
+    redacted_keys = ("access_token", "refresh_token", "token")
+
+    @classmethod
+    def endpoints_for(cls, base_url: str) -> QboEndpoints:
+        return QboEndpoints.for_base_url(base_url)
+
+    @property
+    def realm_id(self) -> str:
+        if not self.context.tenant_id:
+            # Intuit has no call that lists a token's companies: the callback's realmId is it.
+            raise ConfigurationError(
+                "The QuickBooks connection has no company (realmId).",
+                explanation="The connection was saved without the company chosen at sign-in.",
+                hint=RECONNECT_HINT,
+            )
+        return self.context.tenant_id
+
+    # --- OAuth2 --------------------------------------------------------------------------------
+
+    @classmethod
+    def authorization_url(cls, *, base_url: str, redirect_uri: str, state: str) -> str:
+        query = urlencode(
+            {
+                "client_id": _client_id(),
+                "response_type": "code",
+                "scope": SCOPE,
+                "redirect_uri": redirect_uri,
+                "state": state,
+            }
+        )
+        return f"{QboEndpoints.for_base_url(base_url).authorize}?{query}"
+
+    @classmethod
+    def tenant_from_callback(cls, params) -> str:
+        return cls.realm_from_callback(params)
+
+    @staticmethod
+    def realm_from_callback(params) -> str:
+        """The company the user chose: Intuit puts `realmId` on the redirect, beside `code`."""
+        realm_id = params.get("realmId", "")
+        if not realm_id:
+            raise AuthError(
+                "QuickBooks sent no company (realmId) back.",
+                explanation="The sign-in finished without naming the QuickBooks company.",
+                hint="Try connecting again and choose a company.",
+            )
+        return realm_id
+
+    @classmethod
+    def token_request(
+        cls, token_url: str, form: dict, *, transport=None, timeout: float = 20.0
+    ) -> OAuthCredentials:
+        return oauth_token_request(
+            token_url,
+            form,
+            service="Intuit's token service",
+            ledger="Intuit",
+            auth=(_client_id(), _client_secret()),
+            explain=cls.explain,
+            redact=cls.redact,
+            default_expires_in=3600,
+            default_scope=SCOPE,
+            transport=transport,
+            timeout=timeout,
+        )
+
+    def revoke(self, *, connection_id: str = "", keep_link: bool = False) -> None:
+        """Intuit has one link per app and company, and revoking the token is what ends it."""
+        credentials = self.context.credentials
+        token = credentials.refresh_token if credentials else ""
+        if not token:
+            return
+        try:
+            response = self._client.post(
+                self.endpoints.revocation,
+                json={"token": token},
+                auth=(_client_id(), _client_secret()),
+            )
+        except httpx.TransportError as error:
+            raise TransientError(f"Intuit's revocation service did not answer: {error}") from error
+        if response.status_code >= 500:
+            raise TransientError(f"Intuit's revocation service failed ({response.status_code}).")
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json_body=None,
+        content: bytes | None = None,
+        files=None,
+        content_type: str = "",
+    ) -> httpx.Response:
+        """One call to /v3/company/{realm}/{path} with auth and minorversion; refreshes and
+        retries once on a 401; maps failures to our errors."""
+        url = f"{self.endpoints.api}/{self.realm_id}/{path}"
+        params = {"minorversion": MINOR_VERSION, **(params or {})}
+        headers = {}
+        body = content
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
+        elif content is not None:
+            headers["Content-Type"] = content_type or "application/text"
+        is_write = method == "POST" and path != "query"
+        response = self._authorized(
+            method, url, params=params, files=files, body=body, headers=headers, is_write=is_write
+        )
+        if response.status_code >= 400 or self._has_fault(response):
+            raise self._error_for(response)
+        return response
+
+    @staticmethod
+    def _has_fault(response: httpx.Response) -> bool:
+        """Intuit: "200 OK ... the response body may contain a Fault element"."""
+        if b'"Fault"' not in response.content[:200]:
+            return False
+        try:
+            body = response.json()
+        except ValueError:
+            return False
+        return isinstance(body, dict) and "Fault" in body
+
+    def _record(self, method, url, response, started, body, error="") -> None:
+        request_text = body.decode(errors="replace") if isinstance(body, bytes) else ""
+        if body and not request_text.lstrip().startswith(("{", "[", "select")):
+            request_text = f"<{len(body)} bytes>"
+        rate_limit = (
+            {"intuit_tid": response.headers["intuit_tid"]}
+            if response is not None and "intuit_tid" in response.headers
+            else {}
+        )
+        self._record_call(
+            method, url, response, started, request_text, rate_limit=rate_limit, error=error
+        )
+
+    def _error_for(self, response: httpx.Response) -> ConnectorError:
+        status = response.status_code
+        raw = response.text[:BODY_LOG_LIMIT]
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        errors = fault_errors(body)
+        if status == 429:
+            retry_after = float(response.headers.get("Retry-After") or DEFAULT_RETRY_AFTER)
+            return self._catalogued(
+                RateLimitedError,
+                f"QuickBooks' throttle was reached; retry in {retry_after:g} s.",
+                "429",
+                raw=raw,
+                status=status,
+                retry_after=retry_after,
+            )
+        if status >= 500:
+            return self._failed(status, raw)
+        if status in (401, 403):
+            code = str(errors[0].get("code", "")) if errors else str(status)
+            return self._catalogued(
+                AuthError,
+                f"QuickBooks refused access (HTTP {status}).",
+                code if code in ("3200", "3100", "120") else str(status),
+                raw=raw,
+                status=status,
+            )
+        return classified(errors, raw=raw, http_status=status)
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def _query(self, text: str) -> dict:
+        response = self._send(
+            "POST", "query", content=text.encode(), content_type="application/text"
+        )
+        return response.json().get("QueryResponse", {})
+
+    def _query_all(self, entity: str, where: str = "") -> list[dict]:
+        rows, start = [], 1
+        while True:
+            page = self._query(
+                f"select * from {entity}{' where ' + where if where else ''} "
+                f"STARTPOSITION {start} MAXRESULTS {QUERY_PAGE}"
+            ).get(entity, [])
+            rows += page
+            if len(page) < QUERY_PAGE:
+                return rows
+            start += QUERY_PAGE
+
+    def _read(self, entity: str, external_id: str) -> dict:
+        try:
+            return self._send("GET", f"{entity.lower()}/{external_id}").json()[entity]
+        except LedgerValidationError as error:
+            if getattr(error, "qbo_code", "") == NOT_FOUND:
+                raise NotFoundError(
+                    f"QuickBooks has no {entity} {external_id}.",
+                    raw=error.raw,
+                    http_status=error.http_status,
+                    explanation=error.explanation,
+                    hint=error.hint,
+                ) from error
+            raise
+
+    def _rows_by_id(self, entity: str, ids) -> list[dict]:
+        ids = sorted(set(ids))
+        rows = []
+        for start in range(0, len(ids), NUMBERS_PER_QUERY):
+            chunk = ids[start : start + NUMBERS_PER_QUERY]
+            rows += self._query_all(entity, f"Id in ({', '.join(quoted(i) for i in chunk)})")
+        return rows
+
+
+def quoted(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

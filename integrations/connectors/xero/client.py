@@ -1,0 +1,251 @@
+"""Xero's HTTP client: its endpoints, OAuth2 (Xero's token and revocation services, a TLS
+context loaded once a process) and one call with auth, a refresh and one retry on a 401, and
+Xero's answers mapped to our errors (a 403 for a tenant told apart: gone or no longer active).
+"""
+
+import functools
+import json
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import certifi
+import httpx
+from django.conf import settings
+
+from integrations.connectors.base import OAuthCredentials
+from integrations.connectors.client import BODY_LOG_LIMIT, LedgerClient, oauth_token_request
+from integrations.connectors.errors import (
+    AuthError,
+    ConnectorError,
+    NotFoundError,
+    OrganisationGoneError,
+    RateLimitedError,
+    SubscriptionError,
+)
+from integrations.connectors.xero.catalogue import (
+    RECONNECT_HINT,
+    classified,
+    explain,
+    validation_messages,
+)
+from integrations.connectors.xero.payloads import json_number
+
+SCOPES = (
+    "offline_access accounting.transactions accounting.contacts accounting.settings "
+    "accounting.attachments"
+)
+RATE_LIMIT_HEADERS = ("X-DayLimit-Remaining", "X-MinLimit-Remaining", "X-AppMinLimit-Remaining")
+
+
+@dataclass(frozen=True)
+class XeroEndpoints:
+    authorize: str
+    token: str
+    revocation: str
+    connections: str
+    api: str
+
+    @classmethod
+    def for_base_url(cls, base_url: str) -> "XeroEndpoints":
+        if not base_url:
+            return cls(
+                authorize="https://login.xero.com/identity/connect/authorize",
+                token="https://identity.xero.com/connect/token",
+                revocation="https://identity.xero.com/connect/revocation",
+                connections="https://api.xero.com/connections",
+                api="https://api.xero.com/api.xro/2.0",
+            )
+        # An emulator serves every endpoint from one root.
+        root = base_url.rstrip("/")
+        return cls(
+            authorize=f"{root}/identity/connect/authorize",
+            token=f"{root}/connect/token",
+            revocation=f"{root}/connect/revocation",
+            connections=f"{root}/connections",
+            api=f"{root}/api.xro/2.0",
+        )
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs about 23 ms of CPU: once per process, not once per connector.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _json_or_text(response: httpx.Response):
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+class XeroClient(LedgerClient):
+    ledger = "Xero"
+    reconnect_hint = RECONNECT_HINT
+    explain = staticmethod(explain)
+    redacted_keys = ("access_token", "refresh_token", "id_token")
+
+    def __init__(self, context):
+        super().__init__(context, verify=_tls_context())
+
+    @classmethod
+    def endpoints_for(cls, base_url: str) -> XeroEndpoints:
+        return XeroEndpoints.for_base_url(base_url)
+
+    # --- OAuth2 --------------------------------------------------------------------------------
+
+    @classmethod
+    def authorization_url(cls, *, base_url: str, redirect_uri: str, state: str) -> str:
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": settings.XERO_CLIENT_ID,
+                "redirect_uri": redirect_uri,
+                "scope": SCOPES,
+                "state": state,
+            }
+        )
+        return f"{XeroEndpoints.for_base_url(base_url).authorize}?{query}"
+
+    @classmethod
+    def token_request(
+        cls, token_url: str, form: dict, *, transport=None, timeout: float = 20.0
+    ) -> OAuthCredentials:
+        return oauth_token_request(
+            token_url,
+            form,
+            service="Xero's token service",
+            ledger="Xero",
+            auth=(settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET),
+            explain=cls.explain,
+            redact=cls.redact,
+            default_expires_in=1800,
+            default_scope="",
+            transport=transport,
+            timeout=timeout,
+            verify=_tls_context(),
+            refused_code="token refused",
+            without_token=(
+                "The sign-in reached an address that did not answer as Xero's token "
+                "service does, so no access was granted.",
+                "Try connecting again; if it keeps failing, check the ledger address and the "
+                "Xero app's client id and secret.",
+            ),
+        )
+
+    # --- HTTP ----------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: dict | None = None,
+        json_body: dict | None = None,
+        content: bytes | None = None,
+        content_type: str = "",
+        idempotency_key: str = "",
+        tenant: bool = True,
+    ) -> httpx.Response:
+        """One call with auth; refreshes and retries once on a 401; maps failures to our errors."""
+        is_write = method in ("PUT", "POST", "DELETE")
+        body = content
+        headers = {}
+        if json_body is not None:
+            body = json.dumps(json_body, default=json_number).encode()
+            headers["Content-Type"] = "application/json"
+        elif content is not None:
+            headers["Content-Type"] = content_type or "application/octet-stream"
+        if tenant:
+            headers["xero-tenant-id"] = self.context.tenant_id
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key[:128]
+
+        response = self._authorized(
+            method, url, params=params, body=body, headers=headers, is_write=is_write
+        )
+        if response.status_code == 403 and tenant:
+            raise self._tenant_refused(response)
+        if response.status_code >= 400:
+            raise self._error_for(response)
+        return response
+
+    def _tenant_refused(self, response: httpx.Response) -> ConnectorError:
+        """Xero answers 403 (AuthenticationUnsuccessful) for a tenant it will not serve: the
+        organisation was deleted or disconnected from us (no connection to it is left: 4040),
+        or it is still connected but no longer active, its subscription or free trial ended
+        (4260). GET /connections tells which."""
+        refused = self._error_for(response)
+        try:
+            connected = any(t.tenant_id == self.context.tenant_id for t in self.list_tenants())
+        except ConnectorError:
+            return refused  # the token itself is refused: a reconnect decides
+        if not connected:
+            return OrganisationGoneError(
+                "The Xero organisation is gone: it was deleted, or disconnected from "
+                "ledgersync in Xero (HTTP 403).",
+                raw=refused.raw,
+                http_status=403,
+                explanation="Xero no longer lists a connection to this organisation, so it "
+                "takes nothing from ledgersync.",
+                hint="If the organisation still exists, an admin reconnects it: Integrations › "
+                "the Xero connection › Reconnect. The waiting entries are pushed then.",
+            )
+        return SubscriptionError(
+            "Xero refused the call: the organisation is connected but no longer active (HTTP 403).",
+            raw=refused.raw,
+            http_status=403,
+            explanation="Xero stops serving an organisation whose subscription or free trial "
+            "has ended (or whose connecting user lost the right to use the API).",
+            hint="Renew the organisation's Xero subscription (or give the connecting user back "
+            "their role), then retry the failed items.",
+        )
+
+    def _record(self, method, url, response, started, body, error="") -> None:
+        request_text = body.decode(errors="replace") if isinstance(body, bytes) else ""
+        if request_text and not request_text.lstrip().startswith(("{", "[")):
+            request_text = f"<{len(body)} bytes>"
+        rate_limit = {
+            name: response.headers[name]
+            for name in RATE_LIMIT_HEADERS
+            if response is not None and name in response.headers
+        }
+        self._record_call(
+            method, url, response, started, request_text, rate_limit=rate_limit, error=error
+        )
+
+    def _error_for(self, response: httpx.Response) -> ConnectorError:
+        status = response.status_code
+        body = _json_or_text(response)
+        raw = response.text[:BODY_LOG_LIMIT]
+        if status == 429:
+            retry_after = float(response.headers.get("Retry-After", "60") or 60)
+            problem = response.headers.get("X-Rate-Limit-Problem", "")
+            return self._catalogued(
+                RateLimitedError,
+                f"Xero's rate limit was reached ({problem or 'limit'}); retry in "
+                f"{retry_after:g} s.",
+                "rate limit",
+                raw=raw,
+                status=status,
+                retry_after=retry_after,
+                problem=problem,
+            )
+        if status >= 500:
+            return self._failed(status, raw)
+        if status in (401, 403):
+            detail = body.get("Detail", "") if isinstance(body, dict) else ""
+            return self._catalogued(
+                AuthError,
+                f"Xero refused access (HTTP {status}{': ' + detail if detail else ''}).",
+                detail or ("Forbidden" if status == 403 else "TokenExpired"),
+                raw=raw,
+                status=status,
+            )
+        if status == 404:
+            return self._catalogued(
+                NotFoundError, "Xero has no such entry.", "not found", raw=raw, status=status
+            )
+        messages = validation_messages(body)
+        return classified(messages or [str(body)[:500]], raw=raw, http_status=status)
