@@ -77,17 +77,32 @@ class Exchange:
         return ContractViolation(method, path, problems, heading=heading)
 
 
-def exchange_problems(
-    begin: Callable[[httpx.Request], Exchange],
-    request: httpx.Request,
-    response: httpx.Response | None = None,
-) -> tuple[Exchange, list[Problem]]:
-    """The exchange ``begin`` makes of ``request`` and all its problems (the answer's too)."""
-    exchange = begin(request)
-    problems = list(exchange.problems)
-    if response is not None:
-        problems += exchange.check_response(response)
-    return exchange, problems
+@dataclass(frozen=True)
+class LedgerChecks:
+    """A ledger's checks of one exchange, from its ``begin`` (a request -> its Exchange)."""
+
+    begin: Callable[[httpx.Request], Exchange]
+
+    def _problems(self, request, response) -> tuple[Exchange, list[Problem]]:
+        exchange = self.begin(request)
+        problems = list(exchange.problems)
+        if response is not None:
+            problems += exchange.check_response(response)
+        return exchange, problems
+
+    def check_exchange(
+        self, request: httpx.Request, response: httpx.Response | None = None
+    ) -> list[Problem]:
+        """All contract problems of one exchange (``response`` None: check the request only)."""
+        return self._problems(request, response)[1]
+
+    def validate_exchange(
+        self, request: httpx.Request, response: httpx.Response | None = None
+    ) -> None:
+        """Raise ContractViolation unless the request (and response, if given) hold to the spec."""
+        exchange, problems = self._problems(request, response)
+        if problems:
+            raise exchange.violation(problems)
 
 
 # ---------------------------------------------------------------------------------------------

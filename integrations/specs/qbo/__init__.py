@@ -49,8 +49,8 @@ from integrations.specs.contract import (
     CheckingTransport,
     ContractViolation,
     Exchange,
+    LedgerChecks,
     Problem,
-    exchange_problems,
     parse_json,
     rerooted,
 )
@@ -249,16 +249,9 @@ def _begin(request: httpx.Request) -> Exchange:
     return Exchange(request, check_request(request), check_response, BREAKS)
 
 
-def check_exchange(request: httpx.Request, response: httpx.Response | None = None):
-    """All contract problems of one exchange (``response`` None: check the request only)."""
-    return exchange_problems(_begin, request, response)[1]
-
-
-def validate_exchange(request: httpx.Request, response: httpx.Response | None = None) -> None:
-    """Raise ContractViolation unless the request (and response, if given) hold to the schemas."""
-    exchange, problems = exchange_problems(_begin, request, response)
-    if problems:
-        raise exchange.violation(problems)
+_checks = LedgerChecks(_begin)
+check_exchange = _checks.check_exchange
+validate_exchange = _checks.validate_exchange
 
 
 class ContractCheckingTransport(CheckingTransport):

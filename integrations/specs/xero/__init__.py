@@ -33,8 +33,8 @@ from integrations.specs.contract import (
     CheckingTransport,
     ContractViolation,
     Exchange,
+    LedgerChecks,
     Problem,
-    exchange_problems,
 )
 from integrations.specs.xero.oauth import (
     check_revocation_request,
@@ -176,16 +176,9 @@ def _begin(request: httpx.Request) -> _XeroExchange:
     )
 
 
-def check_exchange(request: httpx.Request, response: httpx.Response | None = None) -> list[Problem]:
-    """All contract problems of one exchange (``response`` None: check the request only)."""
-    return exchange_problems(_begin, request, response)[1]
-
-
-def validate_exchange(request: httpx.Request, response: httpx.Response | None = None) -> None:
-    """Raise ContractViolation unless the request (and response, if given) match the spec."""
-    exchange, problems = exchange_problems(_begin, request, response)
-    if problems:
-        raise exchange.violation(problems)
+_checks = LedgerChecks(_begin)
+check_exchange = _checks.check_exchange
+validate_exchange = _checks.validate_exchange
 
 
 class ContractCheckingTransport(CheckingTransport):
