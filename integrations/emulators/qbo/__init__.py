@@ -7,8 +7,8 @@ from ..common.app import SimulatedTimeout
 from ..common.clock import ManualClock
 from ..common.transport import EmulatorTransport
 from .app import QboEmulator
-from .books import QboFault
 from .config import EmulatorConfig
+from .faults import QboFault
 from .oauth import ACCOUNTING_SCOPE
 from .server import EmulatorServer, running_emulator, serve
 

@@ -11,7 +11,9 @@ from werkzeug.wrappers import Request
 
 from . import query as qbo_query
 from . import wire
-from .books import ENTITIES, NAME_LISTS, RESOURCES, Books, QboFault, fault
+from .books import Books
+from .entities import ENTITIES, NAME_LISTS, RESOURCES
+from .faults import QboFault, fault
 
 BATCH_OPERATIONS = ("create", "update", "delete", "void")
 

@@ -17,8 +17,10 @@ from werkzeug.wrappers import Request, Response
 
 from ..common.app import LedgerEmulator
 from . import api, control, oauth, wire
-from .books import ENTITIES, Books, QboFault, Realm
+from .books import Books, Realm
 from .config import EmulatorConfig
+from .entities import ENTITIES
+from .faults import QboFault
 from .limits import Throttle, Throttles
 from .seed import build_realm
 

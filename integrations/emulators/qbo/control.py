@@ -9,7 +9,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..common import control as common_control
 from ..common.control import common_rules, json_body, rule
-from .books import QboFault
+from .faults import QboFault
 from .wire import json_response
 
 
