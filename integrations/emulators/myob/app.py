@@ -19,7 +19,8 @@ from werkzeug.wrappers import Request, Response
 
 from ..common.app import LedgerEmulator
 from . import control, oauth
-from .books import (
+from .books import Books
+from .company import (
     ATTACHABLE,
     BILLS,
     CUSTOMER_PAYMENTS,
@@ -30,7 +31,6 @@ from .books import (
     SUPPLIER_PAYMENTS,
     SUPPLIERS,
     TRANSACTIONS,
-    Books,
     CompanyFile,
     MyobError,
     parse_date,

@@ -6,150 +6,35 @@ new `RowVersion`. A refusal raises MyobError with MYOB's error shape.
 """
 
 import datetime
-import itertools
-import uuid
-from dataclasses import dataclass, field
 from decimal import Decimal
 
-BILLS = "Purchase/Bill/Service"
-INVOICES = "Sale/Invoice/Service"
-SUPPLIER_PAYMENTS = "Purchase/SupplierPayment"
-CUSTOMER_PAYMENTS = "Sale/CustomerPayment"
-SUPPLIERS = "Contact/Supplier"
-CUSTOMERS = "Contact/Customer"
-ACCOUNTS = "GeneralLedger/Account"
-TAX_CODES = "GeneralLedger/TaxCode"
-JOBS = "GeneralLedger/Job"
-CATEGORIES = "Category"
-SPEND_MONEY = "Banking/SpendMoneyTxn"
-RESOURCES = (
-    BILLS,
-    INVOICES,
-    SUPPLIER_PAYMENTS,
-    CUSTOMER_PAYMENTS,
-    SUPPLIERS,
-    CUSTOMERS,
+from .company import (
     ACCOUNTS,
-    TAX_CODES,
-    JOBS,
+    BILLS,
     CATEGORIES,
-    SPEND_MONEY,
+    INVOICES,
+    JOBS,
+    PAID_KINDS,
+    PARTY,
+    PAYABLE_ACCOUNT_TYPES,
+    PAYMENTS,
+    TAX_CODES,
+    TRANSACTIONS,
+    ZERO,
+    CompanyFile,
+    MyobError,
+    money,
+    new_record,
+    parse_date,
+    wire_date,
 )
-TRANSACTIONS = (BILLS, INVOICES)
-ATTACHABLE = (BILLS, INVOICES, SPEND_MONEY)
-PAYMENTS = {BILLS: SUPPLIER_PAYMENTS, INVOICES: CUSTOMER_PAYMENTS}
-PARTY = {BILLS: ("Supplier", SUPPLIERS), INVOICES: ("Customer", CUSTOMERS)}
-PAID_KINDS = {SUPPLIER_PAYMENTS: ("Purchase", "Bill"), CUSTOMER_PAYMENTS: ("Sale", "Invoice")}
-PAYMENT_PARTY = {
-    SUPPLIER_PAYMENTS: ("Supplier", SUPPLIERS),
-    CUSTOMER_PAYMENTS: ("Customer", CUSTOMERS),
-}
-PAYMENT_AMOUNT = {SUPPLIER_PAYMENTS: "AmountPaid", CUSTOMER_PAYMENTS: "AmountReceived"}
-PAYABLE_ACCOUNT_TYPES = ("Bank", "CreditCard")
-ZERO = Decimal("0.00")
-NAMESPACE = uuid.UUID("6f0c4c8e-39a4-4e0b-9f53-6d3f4f1b5a11")
+from .payments import PaymentRules
+from .spend_money import SpendMoneyRules
 
 
-class MyobError(Exception):
-    """A refusal in MYOB's error shape (NOTES.md, "Errors")."""
-
-    def __init__(
-        self, status: int, name: str, message: str, code: int | None = None, details: str = ""
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.name = name
-        self.message = message
-        self.code = code
-        self.details = details
-
-    def body(self) -> dict:
-        return error_body(self.name, self.message, self.code, self.details)
-
-
-def error_body(name: str, message: str, code: int | None = None, details: str = "") -> dict:
-    return {
-        "Errors": [
-            {
-                "Name": name,
-                "Message": message,
-                "AdditionalDetails": details,
-                "ErrorCode": code,
-                "Severity": "Error",
-                "LearnMore": None,
-            }
-        ],
-        "Information": "Warning, error messages have not been finalised in this release and "
-        "may change",
-    }
-
-
-def money(value) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise MyobError(400, "SerializationError", f"Error converting value {value!r}", 50)
-    try:
-        return Decimal(str(value)).quantize(Decimal("0.01"))
-    except ArithmeticError:
-        raise MyobError(
-            400, "SerializationError", f"Error converting value {value!r}", 50
-        ) from None
-
-
-def parse_date(value) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise MyobError(
-            400, "SerializationError", f"Error converting value {value!r}", 50
-        ) from None
-
-
-def wire_date(day: datetime.date) -> str:
-    return f"{day.isoformat()}T00:00:00"
-
-
-def _new_record(body: dict) -> None:
-    """A POST names no UID or RowVersion: MYOB answers 409 (NOTES.md)."""
-    if "UID" in body or "RowVersion" in body:
-        raise MyobError(409, "IncorrectRowVersion", "A new record takes no UID or RowVersion", None)
-
-
-@dataclass
-class CompanyFile:
-    uid: str
-    name: str
-    base: str = ""  # the company file URI, set by the app from the host it is reached at
-    lock_date: datetime.date | None = None
-    locked: bool = False  # offline, or opened exclusively: every call answers 423
-    must_reverse: bool = False  # TransactionsCannotBeChangedMustBeReversed
-    records: dict[str, dict[str, dict]] = field(
-        default_factory=lambda: {name: {} for name in RESOURCES}
-    )
-    attachments: dict[str, list[dict]] = field(default_factory=dict)
-    writes: list[dict] = field(default_factory=list)
-    versions: itertools.count = field(default_factory=lambda: itertools.count(1_000_000_001))
-
-    def new_uid(self, *parts) -> str:
-        if parts:
-            return str(uuid.uuid5(NAMESPACE, ":".join([self.uid, *map(str, parts)])))
-        return str(uuid.uuid4())
-
-    def stamp(self, record: dict) -> dict:
-        record["RowVersion"] = str(next(self.versions))
-        return record
-
-    def uri(self, resource: str, uid: str) -> str:
-        return f"{self.base}/{resource}/{uid}"
-
-    def find(self, uid: str) -> tuple[str, dict] | None:
-        for resource, records in self.records.items():
-            if uid in records:
-                return resource, records[uid]
-        return None
-
-
-class Books:
-    """The rules, over one company file, at one moment."""
+class Books(SpendMoneyRules, PaymentRules):
+    """The rules, over one company file, at one moment: bills and invoices here, spend money
+    (spend_money.py) and payments (payments.py) as its parts."""
 
     def __init__(self, company: CompanyFile, now: float) -> None:
         self.company = company
@@ -178,7 +63,7 @@ class Books:
     # --- transactions (bills and invoices) -------------------------------------------------------
 
     def create_transaction(self, resource: str, body: dict) -> dict:
-        _new_record(body)
+        new_record(body)
         record = self._transaction(resource, body, previous=None)
         self.company.records[resource][record["UID"]] = record
         self._write("create", resource, record)
@@ -413,177 +298,6 @@ class Books:
         record["AppliedToDate"] = applied
         record["BalanceDueAmount"] = record["TotalAmount"] - applied
         record["Status"] = "Closed" if record["BalanceDueAmount"] <= 0 else "Open"
-
-    # --- spend money (money paid out at once, no bill) -----------------------------------------
-
-    def create_spend(self, body: dict) -> dict:
-        _new_record(body)
-        record = self._spend(body, previous=None)
-        self.company.records[SPEND_MONEY][record["UID"]] = record
-        self._write("create", SPEND_MONEY, record)
-        return record
-
-    def update_spend(self, uid: str, body: dict) -> dict:
-        current = self.record(SPEND_MONEY, uid)
-        if body.get("RowVersion") != current["RowVersion"]:
-            raise MyobError(409, "IncorrectRowVersion", "Incorrect RowVersion", None)
-        self._unlocked(current["Date"])
-        record = self._spend(body, previous=current)
-        self.company.records[SPEND_MONEY][record["UID"]] = record
-        self._write("update", SPEND_MONEY, record)
-        return record
-
-    def delete_spend(self, uid: str) -> None:
-        current = self.record(SPEND_MONEY, uid)
-        self._deletable(current)
-        del self.company.records[SPEND_MONEY][current["UID"]]
-        self.company.attachments.pop(current["UID"], None)
-        self._write("delete", SPEND_MONEY, current)
-
-    def _spend(self, body: dict, previous: dict | None) -> dict:
-        paid_on, account_link = self._money_out(body)
-        contact_uid = (body.get("Contact") or {}).get("UID")
-        contact_resource = next(
-            (
-                r
-                for r in (SUPPLIERS, CUSTOMERS)
-                if str(contact_uid).lower() in self.company.records[r]
-            ),
-            SUPPLIERS,
-        )
-        contact = self._party(contact_resource, contact_uid, "Contact")
-        contact["Type"] = "Supplier" if contact_resource == SUPPLIERS else "Customer"
-        lines = body.get("Lines")
-        if not isinstance(lines, list) or not lines:
-            raise MyobError(400, "Required", "Lines is required", 100)
-        stored_lines, total, tax = [], ZERO, ZERO
-        for index, line in enumerate(lines):
-            stored, tax_amount = self._line({**line, "Total": line.get("Amount")}, index)
-            stored_lines.append(
-                {
-                    "RowID": stored["RowID"],
-                    "Account": stored["Account"],
-                    "Job": stored["Job"],
-                    "TaxCode": stored["TaxCode"],
-                    "Amount": stored["Total"],
-                    "Memo": line.get("Memo"),
-                    "RowVersion": stored["RowVersion"],
-                }
-            )
-            total += stored["Total"]
-            tax += tax_amount
-        inclusive = bool(body.get("IsTaxInclusive", False))
-        uid = previous["UID"] if previous else self.company.new_uid()
-        record = {
-            "UID": uid,
-            "PayFrom": body.get("PayFrom", "Account"),
-            "Account": account_link,
-            "Contact": contact,
-            "PaymentNumber": body.get("PaymentNumber") or self._next_number(SPEND_MONEY),
-            "Date": wire_date(paid_on),
-            "AmountPaid": total if inclusive else total + tax,
-            "IsTaxInclusive": inclusive,
-            "TotalTax": tax,
-            "Memo": body.get("Memo"),
-            "Lines": stored_lines,
-            "Category": self._optional(
-                CATEGORIES, body.get("Category"), "Category", ("DisplayID", "Name")
-            ),
-            "DeliveryStatus": "Nothing",
-            "URI": self.company.uri(SPEND_MONEY, uid),
-        }
-        return self.company.stamp(record)
-
-    # --- payments --------------------------------------------------------------------------------
-
-    def create_payment(self, resource: str, body: dict) -> dict:
-        _new_record(body)
-        link_key, line_type = PAID_KINDS[resource]
-        party_key, party_resource = PAYMENT_PARTY[resource]
-        paid_on, account_link = self._money_out(body)
-        party = self._party(party_resource, (body.get(party_key) or {}).get("UID"), party_key)
-        lines = body.get("Lines")
-        if not isinstance(lines, list) or not lines:
-            raise MyobError(400, "Required", "Lines is required", 100)
-        paid_resource = BILLS if resource == SUPPLIER_PAYMENTS else INVOICES
-        stored_lines, total = [], ZERO
-        for index, line in enumerate(lines):
-            target_uid = (line.get(link_key) or {}).get("UID")
-            target_link = self._link(
-                paid_resource, target_uid, f"Lines[{index}].{link_key}", names=("Number",)
-            )
-            target = self.company.records[paid_resource][target_link["UID"]]
-            if target[party_key]["UID"] != party["UID"]:
-                raise MyobError(
-                    400, "CardMismatch", f"Lines[{index}]: the transaction is another card's", 156
-                )
-            amount = money(line.get("AmountApplied"))
-            if amount <= 0 or amount > target["BalanceDueAmount"]:
-                raise MyobError(
-                    400,
-                    "AmountAppliedExceedsBalance",
-                    f"Lines[{index}]: {amount} is more than the {target['BalanceDueAmount']} owing",
-                    25120,  # emulator choice
-                )
-            stored_lines.append(
-                {
-                    "Type": line.get("Type", line_type),
-                    link_key: target_link,
-                    "AmountApplied": amount,
-                    "RowID": index + 1,
-                    "RowVersion": str(next(self.company.versions)),
-                }
-            )
-            total += amount
-        uid = self.company.new_uid()
-        amount_key = PAYMENT_AMOUNT[resource]
-        if body.get(amount_key) is not None and money(body[amount_key]) != total:
-            raise MyobError(
-                400, "AmountMismatch", f"{amount_key} differs from the lines' total", 157
-            )
-        record = {
-            "UID": uid,
-            party_key: party,
-            "Account": account_link,
-            "Date": wire_date(paid_on),
-            amount_key: total,
-            "Memo": body.get("Memo"),
-            "Lines": stored_lines,
-            "URI": self.company.uri(resource, uid),
-        }
-        if resource == SUPPLIER_PAYMENTS:
-            record.update(
-                {
-                    "PayFrom": body.get("PayFrom", "Account"),
-                    "PaymentNumber": body.get("PaymentNumber") or self._next_number(resource),
-                    "DeliveryStatus": "Nothing",
-                }
-            )
-        else:
-            record.update(
-                {
-                    "DepositTo": body.get("DepositTo", "Account"),
-                    "ReceiptNumber": body.get("ReceiptNumber") or self._next_number(resource),
-                }
-            )
-        self.company.records[resource][uid] = self.company.stamp(record)
-        for line in stored_lines:
-            target = self.company.records[paid_resource][line[link_key]["UID"]]
-            self._settle(target)
-        self._write("create", resource, record)
-        return record
-
-    def delete_payment(self, resource: str, uid: str) -> None:
-        current = self.record(resource, uid)
-        self._unlocked(current["Date"])
-        del self.company.records[resource][current["UID"]]
-        link_key = PAID_KINDS[resource][0]
-        paid_resource = BILLS if resource == SUPPLIER_PAYMENTS else INVOICES
-        for line in current["Lines"]:
-            target = self.company.records[paid_resource].get(line[link_key]["UID"])
-            if target is not None:
-                self._settle(target)
-        self._write("delete", resource, current)
 
     # --- attachments -----------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 header, GST tax codes, a few suppliers and customers, jobs and categories. UIDs derive from the
 file's UID and each record's key, so they are the same after every reset and restart."""
 
-from .books import ACCOUNTS, CATEGORIES, CUSTOMERS, JOBS, SUPPLIERS, TAX_CODES, CompanyFile
+from .company import ACCOUNTS, CATEGORIES, CUSTOMERS, JOBS, SUPPLIERS, TAX_CODES, CompanyFile
 
 # (DisplayID, Name, Classification, Type, IsHeader, IsActive)
 CHART = (

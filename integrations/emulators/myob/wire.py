@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from werkzeug.wrappers import Response
 
-from .books import error_body
+from .company import error_body
 
 JSON = "application/json; charset=utf-8"
 
