@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 from ..common import control as common_control
 from ..common.app import LedgerEmulator
 from . import api, control, wire
-from .api import ApiCall
+from .api_call import ApiCall
 from .config import EmulatorConfig
 from .faults import Fault, XeroFaults
 from .idempotency import MAX_KEY_LENGTH, IdempotencyStore, StoredResponse, fingerprint

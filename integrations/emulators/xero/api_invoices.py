@@ -1,0 +1,153 @@
+"""Accounting API handlers for invoices (bills and sales invoices) and their attachments."""
+
+from werkzeug.wrappers import Response
+
+from . import wire
+from .api_call import (
+    MAX_ATTACHMENT_BYTES,
+    ApiCall,
+    batch_response,
+    csv_values,
+    flag_value,
+    modified_since,
+    paged,
+    request_elements,
+    where_filtered,
+)
+from .ledger import LedgerError
+from .responses import json_response, not_found, validation_failed
+
+
+def get_invoices(call: ApiCall) -> Response:
+    args = call.request.args
+    invoices = list(call.tenant.invoices.values())
+    filters = {
+        "IDs": lambda inv, wanted: inv.invoice_id in wanted,
+        "InvoiceNumbers": lambda inv, wanted: inv.invoice_number in wanted,
+        "ContactIDs": lambda inv, wanted: inv.contact_id in wanted,
+        "Statuses": lambda inv, wanted: inv.status in {s.upper() for s in wanted},
+    }
+    for name, matches in filters.items():
+        wanted = set(csv_values(args.get(name)))
+        if wanted:
+            invoices = [inv for inv in invoices if matches(inv, wanted)]
+    since = modified_since(call)
+    if since is not None:
+        invoices = [inv for inv in invoices if inv.updated >= since]
+    items = where_filtered(call, [call.invoice_json(inv) for inv in invoices])
+    if isinstance(items, Response):
+        return items
+    items, pagination = paged(call, items)
+    return call.ok("Invoices", items, pagination)
+
+
+def find_invoice(call: ApiCall, invoice_id: str):
+    """Xero accepts an InvoiceNumber wherever an InvoiceID goes in the path."""
+    invoice = call.tenant.invoices.get(invoice_id)
+    if invoice is None:
+        invoice = next(
+            (i for i in call.tenant.invoices.values() if i.invoice_number == invoice_id), None
+        )
+    return invoice
+
+
+def get_invoice(call: ApiCall, invoice_id: str) -> Response:
+    invoice = find_invoice(call, invoice_id)
+    if invoice is None:
+        return not_found()
+    return call.ok("Invoices", [call.invoice_json(invoice)])
+
+
+def _save_invoices(call: ApiCall, *, allow_update: bool) -> Response:
+    elements = request_elements(call, "Invoices")
+    if isinstance(elements, Response):
+        return elements
+    args = call.request.args
+    summarize = flag_value(args.get("summarizeErrors"), True)
+    results = call.ledger().save_invoices(
+        elements,
+        summarize_errors=summarize,
+        allow_update=allow_update,
+        unitdp=args.get("unitdp", 2, type=int),
+    )
+    return batch_response(
+        call,
+        "Invoices",
+        results,
+        call.invoice_json,
+        summarize=summarize,
+        id_field="InvoiceID",
+        flag="HasErrors",
+    )
+
+
+def put_invoices(call: ApiCall) -> Response:
+    return _save_invoices(call, allow_update=False)
+
+
+def post_invoices(call: ApiCall) -> Response:
+    return _save_invoices(call, allow_update=True)
+
+
+def post_invoice(call: ApiCall, invoice_id: str) -> Response:
+    invoice = find_invoice(call, invoice_id)
+    if invoice is None:
+        return not_found()
+    elements = request_elements(call, "Invoices")
+    if isinstance(elements, Response):
+        return elements
+    element = elements[0] if elements else {}
+    result = call.ledger().update_invoice(
+        invoice, element, unitdp=call.request.args.get("unitdp", 2, type=int)
+    )
+    return batch_response(
+        call,
+        "Invoices",
+        [result],
+        call.invoice_json,
+        summarize=True,
+        id_field="InvoiceID",
+        flag="HasErrors",
+    )
+
+
+def get_attachments(call: ApiCall, invoice_id: str) -> Response:
+    invoice = find_invoice(call, invoice_id)
+    if invoice is None:
+        return not_found()
+    items = [wire.attachment_json(invoice, a, base_url=call.base_url) for a in invoice.attachments]
+    return call.ok("Attachments", items)
+
+
+def get_attachment_content(call: ApiCall, invoice_id: str, file_name: str) -> Response:
+    invoice = find_invoice(call, invoice_id)
+    attachment = invoice and next(
+        (
+            a
+            for a in invoice.attachments
+            if a.file_name == file_name or a.attachment_id == file_name
+        ),
+        None,
+    )
+    if attachment is None:
+        return not_found()
+    return Response(attachment.content, content_type=attachment.mime_type)
+
+
+def put_attachment(call: ApiCall, invoice_id: str, file_name: str) -> Response:
+    invoice = find_invoice(call, invoice_id)
+    if invoice is None:
+        return not_found()
+    content = call.request.get_data()
+    if len(content) > MAX_ATTACHMENT_BYTES:
+        body = wire.problem(413, "Request Entity Too Large", "Attachments are limited to 25 MB")
+        return json_response(body, 413)
+    mime_type = call.request.headers.get("Content-Type") or "application/octet-stream"
+    online = flag_value(call.request.args.get("IncludeOnline"), False)
+    try:
+        attachment = call.ledger().attach(invoice, file_name, content, mime_type, online)
+    except LedgerError as exc:
+        return validation_failed([str(exc)])
+    return call.ok(
+        "Attachments", [wire.attachment_json(invoice, attachment, base_url=call.base_url)]
+    )
