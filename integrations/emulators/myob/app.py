@@ -34,12 +34,13 @@ from .company import (
     CompanyFile,
     MyobError,
     parse_date,
+    split_path,
 )
 from .config import EmulatorConfig
 from .limits import KeyLimits, KeyMeter
 from .odata import FilterError, compile_filter
 from .seed import build_company_file
-from .wire import error_response, json_response
+from .wire import error_response, json_response, request_json
 
 PREFIX = "/accountright/"
 DEFAULT_PAGE = 400  # NOTES.md: 400 by default, at most 1000 with $top
@@ -186,14 +187,16 @@ class MyobEmulator(LedgerEmulator):
                     "URI": self._absolute(request, books.company.base),
                 }
             )
-        resource, uid, attachment = _split(rest)
+        resource, uid, attachment = split_path(rest)
         if resource is None:
             raise MyobError(404, "ResourceNotFound", f"No endpoint {rest}")
         if attachment:
             if resource not in ATTACHABLE:
                 raise MyobError(404, "ResourceNotFound", f"No endpoint {rest}")
             if method == "POST":
-                return self._present(request, books.attach(resource, uid, _body(request)), 200)
+                return self._present(
+                    request, books.attach(resource, uid, request_json(request)), 200
+                )
             if method == "GET":
                 return self._present(request, books.attachments(resource, uid))
             raise MyobError(405, "MethodNotAllowed", f"{method} is not supported here")
@@ -202,7 +205,7 @@ class MyobEmulator(LedgerEmulator):
                 return self._present(request, _visible(resource, books.record(resource, uid)))
             return self._collection(request, books, resource)
         if method == "POST" and not uid:
-            body = _body(request)
+            body = request_json(request)
             if resource in TRANSACTIONS:
                 record = books.create_transaction(resource, body)
             elif resource in (SUPPLIER_PAYMENTS, CUSTOMER_PAYMENTS):
@@ -213,10 +216,10 @@ class MyobEmulator(LedgerEmulator):
                 raise MyobError(405, "MethodNotAllowed", f"POST is not supported on {resource}")
             return self._written(request, record, 201)
         if method == "PUT" and uid and resource in TRANSACTIONS:
-            record = books.update_transaction(resource, uid, _body(request))
+            record = books.update_transaction(resource, uid, request_json(request))
             return self._written(request, record, 200)
         if method == "PUT" and uid and resource == SPEND_MONEY:
-            return self._written(request, books.update_spend(uid, _body(request)), 200)
+            return self._written(request, books.update_spend(uid, request_json(request)), 200)
         if method == "DELETE" and uid:
             if resource in TRANSACTIONS:
                 books.delete_transaction(resource, uid)
@@ -478,29 +481,8 @@ class MyobEmulator(LedgerEmulator):
             }
 
 
-def _split(rest: str) -> tuple[str | None, str, bool]:
-    """(resource, UID or "", is an attachment path) for the path under the company file."""
-    for resource in RESOURCES:
-        if rest == resource:
-            return resource, "", False
-        if rest.startswith(resource + "/"):
-            tail = rest[len(resource) + 1 :].split("/")
-            if len(tail) == 1:
-                return resource, tail[0].lower(), False
-            if len(tail) == 2 and tail[1] == "Attachment":
-                return resource, tail[0].lower(), True
-    return None, "", False
-
-
 def _visible(resource: str, record: dict) -> dict:
     """A record as MYOB answers it (contacts keep their link name to themselves)."""
     if resource in CONTACTS:
         return {k: v for k, v in record.items() if k != "Name"}
     return record
-
-
-def _body(request: Request):
-    try:
-        return json.loads(request.get_data() or b"null")
-    except ValueError as error:
-        raise MyobError(400, "SerializationError", f"The body is not JSON: {error}", 50) from None

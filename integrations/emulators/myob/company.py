@@ -184,3 +184,17 @@ class CompanyFile:
             if uid in records:
                 return resource, records[uid]
         return None
+
+
+def split_path(rest: str) -> tuple[str | None, str, bool]:
+    """(resource, UID or "", is an attachment path) for the path under the company file."""
+    for resource in RESOURCES:
+        if rest == resource:
+            return resource, "", False
+        if rest.startswith(resource + "/"):
+            tail = rest[len(resource) + 1 :].split("/")
+            if len(tail) == 1:
+                return resource, tail[0].lower(), False
+            if len(tail) == 2 and tail[1] == "Attachment":
+                return resource, tail[0].lower(), True
+    return None, "", False
