@@ -1019,13 +1019,23 @@ class PgBackendCpu:
 class Bench:
     """One benchmark run: its database, Redis db, emulator, workers; all gone on exit."""
 
-    def __init__(self, name: str, args: argparse.Namespace, *, sync_env: dict | None = None):
+    def __init__(
+        self,
+        name: str,
+        args: argparse.Namespace,
+        *,
+        sync_env: dict | None = None,
+        kept_database: str = "",
+    ):
+        """kept_database: use (or create) the database of this name and keep it on exit, for a
+        bench that loads once and measures again (bench.pages --keep-database)."""
         self.name = name
         self.args = args
         # CREATE/DROP DATABASE go through the server's maintenance database.
         self.server_url = _database_url(args.database_url, "postgres")
         self.redis_url = _redis_db(args.redis_url, getattr(args, "redis_db", 9))
-        self.db_name = f"ledgersync_bench_{os.getpid()}"
+        self.db_name = kept_database or f"ledgersync_bench_{os.getpid()}"
+        self.keep_database = bool(kept_database)
         self.database_url = _database_url(self.server_url, self.db_name)
         self.sync_env = {**FAST_SYNC, **{k: str(v) for k, v in (sync_env or {}).items()}}
         self.tmp = Path(tempfile.mkdtemp(prefix=f"ledgersync-bench-{name}-"))
@@ -1169,6 +1179,11 @@ class Bench:
         import psycopg
 
         with psycopg.connect(self.server_url, autocommit=True) as conn:
+            if self.keep_database:
+                found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.db_name])
+                if found.fetchone() is None:
+                    conn.execute(f'CREATE DATABASE "{self.db_name}"')
+                return
             conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{self.db_name}"')
         self._db_created = True

@@ -86,6 +86,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--profile", default="", metavar="PAGE", help="cProfile one request")
     parser.add_argument("--no-export", dest="export", action="store_false")
+    parser.add_argument(
+        "--keep-database",
+        default="",
+        metavar="NAME",
+        help="load into database NAME and keep it; a later run with the same NAME and sizes "
+        "migrates it and measures without loading again",
+    )
     parser.add_argument("--export-child", default="", help=argparse.SUPPRESS)
     add_common_arguments(parser)
     return parser.parse_args(argv)
@@ -851,54 +858,19 @@ def main(argv=None) -> int:
     if args.export_child:
         return export_child(args.export_child)
     started = time.monotonic()
-    with Bench("pages", args):
+    with Bench("pages", args, kept_database=args.keep_database):
         from django.db import connection as db
 
         db.ensure_connection()
-        load_started = time.monotonic()
-        log(f"loading {args.documents:,} documents and {args.attempts:,} attempts")
-        org, user, category, connection = make_org("Pages", connection_name="Xero Demo")
-        info = load_org(
-            org=org,
-            connection=connection,
-            user=user,
-            category=category,
-            documents=args.documents,
-            attempts=args.attempts,
-            hot_documents=args.hot_documents,
-            hot_attempts=args.hot_attempts,
-        )
-        log("loading the neighbour organisation (a fifth of the size)")
-        n_org, n_user, n_category, n_connection = make_org("Neighbour", connection_name="Xero N")
-        load_org(
-            org=n_org,
-            connection=n_connection,
-            user=n_user,
-            category=n_category,
-            documents=max(1, args.documents // 5),
-            attempts=args.attempts // 5,
-            hot_documents=2,
-            hot_attempts=args.hot_attempts,
-        )
-        e_org = e_user = None
-        if args.export:
-            log(f"loading the export organisation ({args.export_rows:,} Complete bills)")
-            e_org, e_user, e_category, e_connection = make_org("Export", connection_name="Xero E")
-            load_org(
-                org=e_org,
-                connection=e_connection,
-                user=e_user,
-                category=e_category,
-                documents=args.export_rows,
-                attempts=0,
-                invoice_every=0,
-                paid_per_10=0,
-                complete_pct=100,
-                failed_pct=0,
-                runs=False,
-            )
-        analyze()
-        log(f"loaded in {time.monotonic() - load_started:.0f}s; hot document {info}")
+        kept = kept_load(args) if args.keep_database else None
+        if kept is not None:
+            org, user, info, e_org, e_user = kept
+            log(f"measuring the load kept in {args.keep_database} (not loading again)")
+            analyze()
+        else:
+            org, user, info, e_org, e_user = load(args)
+            if args.keep_database:
+                remember_load(args, org, user, info, e_org, e_user)
         time_pages(args, org, user, info)
         if args.export:
             rows = count_export_rows(e_org)
@@ -906,6 +878,105 @@ def main(argv=None) -> int:
             run_export(args, e_user, rows)
     log(f"done in {time.monotonic() - started:.0f}s")
     return 0
+
+
+def _load_spec(args) -> dict:
+    keys = ("documents", "attempts", "export_rows", "hot_documents", "hot_attempts", "export")
+    return {key: getattr(args, key) for key in keys}
+
+
+def kept_load(args):
+    """The organisations a kept database was loaded with, if it holds a load of these sizes."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection as db
+
+    from accounts.models import Organization
+
+    with db.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_pages_load (spec jsonb, loaded jsonb)")
+        cursor.execute("SELECT spec, loaded FROM bench_pages_load")
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    spec, loaded = (json.loads(v) if isinstance(v, str) else v for v in rows[0])
+    if spec != _load_spec(args):
+        raise SystemExit(
+            f"{args.keep_database} holds a load of {spec}, not {_load_spec(args)}: drop it "
+            "(DROP DATABASE) or name another"
+        )
+    users = get_user_model().objects
+    org, user = Organization.objects.get(pk=loaded["org"]), users.get(pk=loaded["user"])
+    e_org = e_user = None
+    if loaded.get("e_org"):
+        e_org, e_user = Organization.objects.get(pk=loaded["e_org"]), users.get(pk=loaded["e_user"])
+    return org, user, loaded["info"], e_org, e_user
+
+
+def remember_load(args, org, user, info, e_org, e_user) -> None:
+    from django.db import connection as db
+
+    loaded = {
+        "org": org.pk,
+        "user": user.pk,
+        "info": info,
+        "e_org": e_org.pk if e_org else None,
+        "e_user": e_user.pk if e_user else None,
+    }
+    with db.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_pages_load (spec jsonb, loaded jsonb)")
+        cursor.execute(
+            "INSERT INTO bench_pages_load VALUES (%s, %s)",
+            [json.dumps(_load_spec(args)), json.dumps(loaded)],
+        )
+
+
+def load(args):
+    """The three organisations: the measured one, its neighbour (a fifth), the export's."""
+    load_started = time.monotonic()
+    log(f"loading {args.documents:,} documents and {args.attempts:,} attempts")
+    org, user, category, connection = make_org("Pages", connection_name="Xero Demo")
+    info = load_org(
+        org=org,
+        connection=connection,
+        user=user,
+        category=category,
+        documents=args.documents,
+        attempts=args.attempts,
+        hot_documents=args.hot_documents,
+        hot_attempts=args.hot_attempts,
+    )
+    log("loading the neighbour organisation (a fifth of the size)")
+    n_org, n_user, n_category, n_connection = make_org("Neighbour", connection_name="Xero N")
+    load_org(
+        org=n_org,
+        connection=n_connection,
+        user=n_user,
+        category=n_category,
+        documents=max(1, args.documents // 5),
+        attempts=args.attempts // 5,
+        hot_documents=2,
+        hot_attempts=args.hot_attempts,
+    )
+    e_org = e_user = None
+    if args.export:
+        log(f"loading the export organisation ({args.export_rows:,} Complete bills)")
+        e_org, e_user, e_category, e_connection = make_org("Export", connection_name="Xero E")
+        load_org(
+            org=e_org,
+            connection=e_connection,
+            user=e_user,
+            category=e_category,
+            documents=args.export_rows,
+            attempts=0,
+            invoice_every=0,
+            paid_per_10=0,
+            complete_pct=100,
+            failed_pct=0,
+            runs=False,
+        )
+    analyze()
+    log(f"loaded in {time.monotonic() - load_started:.0f}s; hot document {info}")
+    return org, user, info, e_org, e_user
 
 
 if __name__ == "__main__":
