@@ -660,7 +660,7 @@ def page_urls(org, info: dict) -> list[tuple[str, str]]:
         ("sync-history bills pending", f"{history}?tab=bill&status=pending"),
         ("requires attention", reverse("synclog:attention")),
     ]
-    group = attention.attention_groups(org=org).first()
+    group = next(iter(attention.AttentionGroupRows(org=org)[0:1]), None)
     if group:
         pages.append(
             (
@@ -866,6 +866,9 @@ def main(argv=None) -> int:
         if kept is not None:
             org, user, info, e_org, e_user = kept
             log(f"measuring the load kept in {args.keep_database} (not loading again)")
+            from synclog import services
+
+            log(f"  attention counts: {services.attention_fold_all():,} changes folded")
             analyze()
         else:
             org, user, info, e_org, e_user = load(args)
@@ -974,6 +977,14 @@ def load(args):
             failed_pct=0,
             runs=False,
         )
+    fold_started = time.perf_counter()
+    from synclog import services
+
+    folded = services.attention_fold_all()
+    log(
+        f"  attention counts: {folded:,} changes folded "
+        f"in {time.perf_counter() - fold_started:.1f}s"
+    )
     analyze()
     log(f"loaded in {time.monotonic() - load_started:.0f}s; hot document {info}")
     return org, user, info, e_org, e_user

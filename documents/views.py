@@ -20,6 +20,7 @@ from documents.forms import (
 )
 from synclog.selectors.attempts import document_booked_entries
 from synclog.selectors.attention import attention_document_count
+from synclog.services import attention_fold
 
 PAGE_SIZE = 25
 
@@ -41,6 +42,7 @@ class DocumentListView(OrgPermissionRequiredMixin, View):
         # A filter change from the page swaps only the results.
         if request.htmx and request.htmx.target == "document-results":
             return render(request, "documents/_document_table.html", context)
+        attention_fold(org_id=request.org.pk)
         context["attention_count"] = attention_document_count(org=request.org)
         context["active_tab"] = "all"
         return render(request, "documents/document_list.html", context)

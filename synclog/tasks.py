@@ -32,6 +32,9 @@ def sync_record(record_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def sync_sweep() -> int:
+    # Requires attention's counts folded even when nobody opens the page (and a deleted
+    # organisation's changes dropped).
+    services.attention_fold_all()
     return services.sync_sweep()
 
 

@@ -28,6 +28,8 @@ from documents.models import Document, DocumentStatus
 from documents.selectors import document_filterset
 from integrations.models import Connection, ConnectionStatus
 from synclog.models import (
+    AttentionGroupCount,
+    AttentionTotal,
     EntryType,
     RecordStatus,
     StatusCode,
@@ -84,8 +86,24 @@ def attention_records(*, org: Organization) -> QuerySet[SyncRecord]:
 
 
 def attention_document_count(*, org: Organization) -> int:
-    """How many documents the Requires-attention tab lists (one query)."""
+    """How many documents the Requires-attention tab lists (2 queries): the maintained count of
+    documents with a Failed record (synclog.services.attention_summary, folded by the caller),
+    or a recount when records wait for a reconnect (rare: a connection that needs one)."""
+    if _reauth_connections(org).exists():
+        return attention_document_recount(org=org)
+    return (
+        AttentionTotal.objects.filter(org_id=org.pk).values_list("documents", flat=True).first()
+        or 0
+    )
+
+
+def attention_document_recount(*, org: Organization) -> int:
+    """The same count from every record that needs attention (what the maintained one equals)."""
     return attention_records(org=org).aggregate(n=Count("document_id", distinct=True))["n"]
+
+
+def _reauth_connections(org: Organization) -> QuerySet[Connection]:
+    return Connection.objects.for_org(org).filter(status=ConnectionStatus.NEEDS_REAUTH)
 
 
 def _with_group_key(records: QuerySet[SyncRecord]) -> QuerySet[SyncRecord]:
@@ -217,6 +235,100 @@ def attention_groups(*, org: Organization) -> QuerySet:
     )
 
 
+def _waiting_groups(*, org: Organization) -> list[dict]:
+    """The groups of records waiting for a reconnect (one per connection that needs one), counted
+    live: they follow the connection's status, which no record write changes."""
+    waiting = SyncRecord.objects.for_org(org).filter(
+        status=RecordStatus.PENDING, connection__in=_reauth_connections(org)
+    )
+    return list(
+        attention_groups(org=org)
+        .filter(pk__in=waiting.values("pk"))
+        .order_by("-count", "connection_id")
+    )
+
+
+_MAINTAINED_ROW = {
+    "connection_id": "connection_id",
+    "group_code": "code",
+    "group_digest": "digest",
+    "count": "count",
+    "document_count": "document_count",
+    **{f"n_{entry_type}": f"n_{entry_type}" for entry_type in EntryType},
+}
+
+
+def _maintained_rows(rows: QuerySet[AttentionGroupCount]) -> list[dict]:
+    return [{key: getattr(row, column) for key, column in _MAINTAINED_ROW.items()} for row in rows]
+
+
+class AttentionGroupRows:
+    """The rows of `attention_groups` in its order (largest first), for a Paginator: the Failed
+    groups from their maintained counts (one page read by the page's index, the number of groups
+    maintained), merged with the live groups of records waiting for a reconnect (2 queries; 3
+    with waiting groups)."""
+
+    def __init__(self, *, org: Organization):
+        self.org = org
+        self.waiting = _waiting_groups(org=org)
+        self._ahead = self._maintained_ahead_of_waiting()
+
+    def _maintained_ahead_of_waiting(self) -> list[int]:
+        """For each waiting group, how many Failed groups sort before it."""
+        if not self.waiting:
+            return []
+        groups = AttentionGroupCount.objects.filter(org_id=self.org.pk)
+        counts = groups.aggregate(
+            **{
+                f"w{i}": Count(
+                    "id",
+                    filter=Q(count__gt=row["count"])
+                    | Q(count=row["count"], code__lt=WAITING_CODE)
+                    | Q(count=row["count"], code=WAITING_CODE, digest__lt=WAITING_DIGEST)
+                    | Q(
+                        count=row["count"],
+                        code=WAITING_CODE,
+                        digest=WAITING_DIGEST,
+                        connection_id__lt=row["connection_id"],
+                    ),
+                )
+                for i, row in enumerate(self.waiting)
+            }
+        )
+        return [counts[f"w{i}"] for i in range(len(self.waiting))]
+
+    def count(self) -> int:
+        total = AttentionTotal.objects.filter(org_id=self.org.pk).values_list("groups", flat=True)
+        return (total.first() or 0) + len(self.waiting)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, window: slice) -> list[dict]:
+        start, stop = window.start or 0, window.stop
+        waiting_at = {
+            ahead + i: row
+            for i, (ahead, row) in enumerate(zip(self._ahead, self.waiting, strict=True))
+        }
+        before = sum(1 for position in waiting_at if position < start)
+        inside = sum(1 for position in waiting_at if start <= position < stop)
+        offset = start - before
+        rows = iter(
+            _maintained_rows(
+                AttentionGroupCount.objects.filter(org_id=self.org.pk).order_by(
+                    "-count", "code", "digest", "connection_id"
+                )[offset : offset + (stop - start) - inside]
+            )
+        )
+        page = []
+        for position in range(start, stop):
+            row = waiting_at.get(position) or next(rows, None)
+            if row is None:
+                break
+            page.append(row)
+        return page
+
+
 def _group_records(*, org: Organization, connection_id: int, code: int, digest: str):
     """One cause's records, newest first (the attention index's order)."""
     return (
@@ -303,7 +415,14 @@ def attention_group_get(
     """
     connection = get_object_or_404(Connection.objects.for_org(org), pk=connection_id)
     records = _group_records(org=org, connection_id=connection.pk, code=code, digest=digest)
-    rows = list(attention_groups(org=org).filter(_group_key(connection.pk, code, digest))[:1])
+    if (code, digest) == (WAITING_CODE, WAITING_DIGEST):
+        rows = [row for row in _waiting_groups(org=org) if row["connection_id"] == connection.pk]
+    else:
+        rows = _maintained_rows(
+            AttentionGroupCount.objects.filter(
+                org_id=org.pk, connection_id=connection.pk, code=code, digest=digest
+            )
+        )
     if not rows:
         return None, records
     newest = records.first()
@@ -311,11 +430,16 @@ def attention_group_get(
     return group, records.select_related("document", "document__contact", "payment")
 
 
-def attention_group_records_page(*, records: QuerySet[SyncRecord], number, per_page: int) -> Page:
+def attention_group_records_page(
+    *, records: QuerySet[SyncRecord], number, per_page: int, count: int | None = None
+) -> Page:
     """One page of a group's records (from attention_group_get): the page's ids first, from the
     attention index alone, then only those records with their documents (a group can hold
-    thousands)."""
-    page = Paginator(records.values_list("pk", flat=True), per_page).get_page(number)
+    thousands). `count`: the group's maintained count, so that the pager counts nothing."""
+    paginator = Paginator(records.values_list("pk", flat=True), per_page)
+    if count is not None:
+        paginator.count = count  # a cached_property: this value instead of a COUNT(*)
+    page = paginator.get_page(number)
     page_ids = list(page.object_list)
     rows = records.filter(pk__in=page_ids).in_bulk()
     page.object_list = [rows[pk] for pk in page_ids if pk in rows]

@@ -13,11 +13,13 @@ Callers use `from synclog import services` and the names below; the modules are 
 - `outcomes`: how pushed records end (Complete, Failed, retried, waiting for a reconnect);
 - `attempt_log`: the calls of a push and the attempts written from them;
 - `run_items`: a run's items and counts, and the run's end;
-- `refusals`: the engine's own errors, worded for AP staff.
+- `refusals`: the engine's own errors, worded for AP staff;
+- `attention_summary`: Requires attention's maintained counts (a trigger's changes, folded).
 
 What syncs when (DESIGN §4) is in `synclog.rules`.
 """
 
+from synclog.services.attention_summary import attention_fold, attention_fold_all
 from synclog.services.batch import sync_batch_push
 from synclog.services.entries import payload_hash
 from synclog.services.marking import (
@@ -44,6 +46,8 @@ from synclog.services.status import connection_resume, sync_status_update, sync_
 
 __all__ = [
     "EntrySpec",
+    "attention_fold",
+    "attention_fold_all",
     "bulk_resync",
     "connection_quota",
     "connection_quota_key",

@@ -22,11 +22,11 @@ class AttentionView(OrgPermissionRequiredMixin, View):
     permission = Perm.VIEW_DOCUMENTS
 
     def get(self, request):
-        # The causes in one read (a Paginator over the query would group every failed record
-        # twice: once to count the groups, once for the page's).
-        page = Paginator(
-            list(selectors.attention_groups(org=request.org)), GROUPS_PER_PAGE
-        ).get_page(request.GET.get("page"))
+        # The groups' maintained counts, brought up to date with the records' changes first.
+        services.attention_fold(org_id=request.org.pk)
+        page = Paginator(selectors.AttentionGroupRows(org=request.org), GROUPS_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
         groups = selectors.attention_groups_with_records(
             org=request.org, group_rows=list(page.object_list)
         )
@@ -45,11 +45,15 @@ class AttentionGroupView(OrgPermissionRequiredMixin, View):
     permission = Perm.VIEW_DOCUMENTS
 
     def get(self, request, connection_id, code, digest):
+        services.attention_fold(org_id=request.org.pk)
         group, records = selectors.attention_group_get(
             org=request.org, connection_id=connection_id, code=code, digest=digest
         )
         page = selectors.attention_group_records_page(
-            records=records, number=request.GET.get("page"), per_page=RECORDS_PER_PAGE
+            records=records,
+            number=request.GET.get("page"),
+            per_page=RECORDS_PER_PAGE,
+            count=group.count if group else 0,
         )
         context = {
             "group": group,
