@@ -633,15 +633,9 @@ def page_urls(org, info: dict) -> list[tuple[str, str]]:
 
     from synclog.models import SyncRun
     from synclog.selectors import attention
-    from synclog.selectors import history as history_selectors
-    from synclog.views import history as history_views
 
     history = reverse("synclog:history")
     all_dates = {"date_from": "", "date_to": ""}
-    complete = history_selectors.sync_history_filterset(
-        org=org, filters={"tab": "bill", "status": "complete", **all_dates}
-    )
-    last_page = max(1, math.ceil(complete.results.count() / history_views.PAGE_SIZE))
     pages = [
         ("sync-history bills (default: failed, last month)", history),
         ("sync-history invoices", f"{history}?tab=invoice"),
@@ -653,9 +647,10 @@ def page_urls(org, info: dict) -> list[tuple[str, str]]:
             f"{history}?{urlencode({'tab': 'bill', 'status': 'complete', **all_dates})}",
         ),
         (
-            "sync-history bills complete, all dates, last page",
-            f"{history}?{urlencode({'tab': 'bill', 'status': 'complete', **all_dates})}"
-            f"&page={last_page}",
+            # Past synclog.selectors.history.COUNT_LIMIT records the pages go by cursor, and the
+            # last one is the oldest (below it, `oldest` is ignored: the first numbered page).
+            "sync-history bills complete, all dates, oldest page",
+            f"{history}?{urlencode({'tab': 'bill', 'status': 'complete', **all_dates})}&oldest=1",
         ),
         ("sync-history bills pending", f"{history}?tab=bill&status=pending"),
         ("requires attention", reverse("synclog:attention")),

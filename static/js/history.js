@@ -22,8 +22,10 @@
       selectPage.indeterminate = checked > 0 && !pageAll;
     }
     var count = matching ? total : checked;
+    // A filter too large to count says "more than 10,000" (data-total-label) instead.
+    var label = matching ? (form.dataset.totalLabel || String(total)) : String(checked);
     var summary = byData(form, "selection-summary");
-    if (summary) summary.textContent = count ? count + " selected" : "";
+    if (summary) summary.textContent = count ? label + " selected" : "";
     var offer = byData(form, "select-matching-offer");
     if (offer) offer.hidden = matching || !pageAll || total <= boxes.length;
     var note = byData(form, "all-matching-note");
@@ -34,7 +36,7 @@
     if (dialogCount) {
       dialogCount.innerHTML = "";
       var strong = document.createElement("strong");
-      strong.textContent = count + " record" + (count === 1 ? "" : "s");
+      strong.textContent = label + " record" + (count === 1 ? "" : "s");
       dialogCount.append(strong, matching ? " — every record matching the filters." : " selected.");
     }
   }

@@ -40,7 +40,13 @@ class SyncHistoryView(OrgPermissionRequiredMixin, View):
     def get(self, request):
         filterset = selectors.sync_history_filterset(org=request.org, filters=request.GET)
         page = selectors.sync_history_page(
-            org=request.org, filterset=filterset, number=request.GET.get("page"), per_page=PAGE_SIZE
+            org=request.org,
+            filterset=filterset,
+            number=request.GET.get("page"),
+            per_page=PAGE_SIZE,
+            after=request.GET.get("after", ""),
+            before=request.GET.get("before", ""),
+            oldest=request.GET.get("oldest") == "1",
         )
         params = filterset.query_params()
         tab_label, status_label = _labels(filterset)
