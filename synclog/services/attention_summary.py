@@ -128,6 +128,19 @@ def attention_fold(*, org_id: int) -> int:
     return len(changes)
 
 
+def attention_changes_from_records(*, org_id: int) -> int:
+    """Every Failed record of the organisation as a change to fold: for rows written with the
+    triggers off (the bench's bulk loader runs with session_replication_role = replica)."""
+    with db.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO synclog_attentionchange (org_id, connection_id, code, digest, document_id) "
+            "SELECT org_id, connection_id, coalesce(last_error_code, 0), last_error_digest, "
+            f"document_id FROM synclog_syncrecord WHERE org_id = %s AND status = {RecordStatus.FAILED}",
+            [org_id],
+        )
+        return cursor.rowcount
+
+
 def attention_fold_all() -> int:
     """Fold every organisation's pending changes (the sweep: deleted organisations' too)."""
     with db.cursor() as cursor:
