@@ -133,10 +133,11 @@ def attention_changes_from_records(*, org_id: int) -> int:
     triggers off (the bench's bulk loader runs with session_replication_role = replica)."""
     with db.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO synclog_attentionchange (org_id, connection_id, code, digest, document_id) "
+            "INSERT INTO synclog_attentionchange "
+            "(org_id, connection_id, code, digest, document_id) "
             "SELECT org_id, connection_id, coalesce(last_error_code, 0), last_error_digest, "
-            f"document_id FROM synclog_syncrecord WHERE org_id = %s AND status = {RecordStatus.FAILED}",
-            [org_id],
+            "document_id FROM synclog_syncrecord WHERE org_id = %s AND status = %s",
+            [org_id, RecordStatus.FAILED],
         )
         return cursor.rowcount
 
