@@ -119,6 +119,10 @@ DATABASES = {
         conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", default=True),
     )
 }
+# No JIT: PostgreSQL compiles a query whose estimated cost passes jit_above_cost, and on a large
+# run's page (its 5,145 failed items' error summary) that took 40-70 ms of a query that runs in
+# ~50 ms (bench/README.md, issue 13 figure 3). The service's queries are all short.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

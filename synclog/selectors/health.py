@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import (
     CharField,
@@ -245,7 +246,30 @@ def sync_run_item_attempts(*, run: SyncRun, record_ids: list[int]) -> dict[int, 
 
 def sync_run_error_summary(*, run: SyncRun) -> list[dict]:
     """The run's failed items grouped by cause (status code and our explanation), largest
-    group first: "2 items · 4000 · Category Travel is not mapped…"."""
+    group first: "2 items · 4000 · Category Travel is not mapped…".
+
+    Kept in the cache for the run's counts as they stand: a failed item's cause is its last
+    attempt in the run, which no later write changes, and an item only ever leaves Pending
+    (counted as it ends) or Failed (counted as resolved), so equal counts are equal failed
+    items. Grouping a large run's failures reads each one's last attempt (5,145 failed items
+    of 85,715: ~50 ms of database time at every poll of the page).
+    """
+    key = (
+        f"sync-run-errors:{run.public_id}:{run.failed}:{run.resolved}:{run.pushed}:"
+        f"{run.nothing_to_push}:{run.total}"
+    )
+    summary = cache.get(key)
+    if summary is None:
+        summary = _sync_run_error_groups(run=run)
+        cache.set(key, summary, timeout=ERROR_SUMMARY_SECONDS)
+    return summary
+
+
+# How long a run's error summary stays in the cache (its key changes with the run's counts).
+ERROR_SUMMARY_SECONDS = 3600
+
+
+def _sync_run_error_groups(*, run: SyncRun) -> list[dict]:
     last_attempt = SyncAttempt.objects.filter(
         run_id=OuterRef("run_id"), record_id=OuterRef("record_id")
     ).order_by("-started_at", "-id")

@@ -732,3 +732,29 @@ def test_force_sync_on_a_disabled_connection_is_refused(client, org, books):
     response = client.post(reverse("integrations:action", args=[books.pk, "force"]), follow=True)
     assert "needs an active connection" in response.content.decode()
     assert not SyncRun.objects.exists()
+
+
+def test_the_error_summary_follows_the_runs_counts(client, org, failing_run, connection, drain):
+    """The summary is kept in the cache for the run's counts: fixed items leave it at once."""
+    from synclog.selectors import health as selectors
+
+    client.force_login(member(org, SUPPORT))
+    groups = client.get(run_url(failing_run)).context["error_groups"]
+    assert [g["count"] for g in groups] == [2]
+    assert selectors.sync_run_error_summary(run=failing_run) == groups  # from the cache
+    account = next(
+        a for a in integration_services.connector_for(connection).list_accounts() if a.code == "493"
+    )
+    integration_services.mapping_set(
+        connection=connection,
+        kind=MappingKind.ACCOUNT,
+        local_id=failing_run.travel.pk,
+        external_id=account.external_id,
+        external_name=f"{account.code} {account.name}",
+        extra=integration_services.account_mapping_extra(account),
+    )
+    client.post(reverse("synclog:health-run-retry", args=[failing_run.public_id]))
+    drain()
+    failing_run.refresh_from_db()
+    assert (failing_run.failed, failing_run.resolved) == (0, 2)
+    assert client.get(run_url(failing_run)).context["error_groups"] == []
