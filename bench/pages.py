@@ -1,7 +1,9 @@
 """Figures 3 and 4: page latency over a large sync log, and the Excel export of the Sync History.
 
     python -m bench.pages                                    # a smoke-sized run
-    python -m bench.pages --documents 100000 --attempts 1000000 --export-rows 100000  # the issue
+    python -m bench.pages --documents 100000 --attempts 1000000 --export-rows 100000  # issue 7
+    python -m bench.pages --documents 1000000 --attempts 10000000 --export-rows 1000 \
+        --keep-database ledgersync_pages_10m                                          # issue 13
 
 Data: a bulk loader (INSERT ... SELECT over generate_series, in PostgreSQL itself) fills one
 organisation with `--documents` documents (6 in 7 bills, the rest invoices; 1 to 3 lines each;
@@ -12,13 +14,17 @@ plus one bulk run over a tenth of the bills) with their items, and `--attempts` 
 with their logged HTTP calls: `--hot-documents` bills get `--hot-attempts` attempts each, the rest
 are spread evenly over every record. A neighbour organisation gets a fifth of all that (the
 tenant scoping must keep it out), and an export organisation gets `--export-rows` Complete bills.
-Then ANALYZE.
+Then Requires attention's maintained counts are folded, and ANALYZE. The loader is
+bench/pages_loader.py and bench/pages_log.py; `--keep-database NAME` loads once into NAME and
+keeps it, and a later run with the same sizes migrates it and measures again without loading
+(the 10,000,000-attempt load takes 18-22 minutes here).
 
 Figure 3: the Django test client, signed in as the organisation's admin, GETs each page
 `--warmup` times, then `--requests` times timed in-process (wall time of `client.get`, rendering
 included); p50 and p95 by nearest rank. The query count is from one more request under
 CaptureQueriesContext. Pages: Sync History (each tab with its defaults: Failed, the last month;
-Bills Complete in the last month, over all dates, and its last page; Bills Pending), Requires
+Bills Complete in the last month, over all dates, and its last page (the oldest page once the
+filter holds more than synclog.selectors.history.COUNT_LIMIT records); Bills Pending), Requires
 attention and its largest group, Sync Health (the dashboard with its default 7 days and over all
 dates, the big bulk run's page and its failed items), and the Integrations tab of a hot bill.
 
@@ -27,7 +33,8 @@ bounds) in a child process (the test client again; the whole response is read): 
 the child's peak RSS (ru_maxrss of the process: Python, Django and the export together; the
 baseline before the request is printed too). The database server's memory is not in it.
 
-Goals (issue 7): p95 < 150 ms per page; the export < 20 s and < 250 MB. A missed goal does not
+Goals: p95 < 100 ms per page (issue 13, at 10,000,000 attempts; issue 7 asked < 150 ms at
+1,000,000); the export < 20 s and < 250 MB (issue 7). A missed goal does not
 change the exit status (0 unless an error); `--explain missed` (the default) prints EXPLAIN
 ANALYZE of the slowest query of every page that misses, `--profile NAME` a cProfile of a page.
 DEBUG is on in this process (the harness's setting for the test client), so Django keeps its
@@ -49,7 +56,7 @@ import time
 from bench.harness import ROOT, Bench, add_common_arguments, fmt, log, proc_cpu_seconds
 from bench.pages_loader import analyze, kept_load, load, remember_load
 
-PAGE_GOAL_MS = 150.0
+PAGE_GOAL_MS = 100.0
 EXPORT_GOAL_SECONDS = 20.0
 EXPORT_GOAL_MB = 250.0
 
