@@ -32,10 +32,11 @@ def sync_record(record_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def sync_sweep() -> int:
-    # Requires attention's counts folded even when nobody opens the page (and a deleted
-    # organisation's changes dropped).
+    swept = services.sync_sweep()
+    # After the sweep, which must not wait on it: Requires attention's counts folded even when
+    # nobody opens the page (and a deleted organisation's changes dropped).
     services.attention_fold_all()
-    return services.sync_sweep()
+    return swept
 
 
 @shared_task(acks_late=True, ignore_result=True, **RETRY_ON_DATABASE_ERRORS)
