@@ -17,8 +17,8 @@ from documents.models import Contact, ContactKind
 from integrations.models import Connection
 from synclog.models import (
     EntryType,
+    RunItemOutcome,
     StatusCode,
-    SyncRunItem,
     display_status_q,
 )
 from syncsvc.dates import day_end, day_start
@@ -110,7 +110,7 @@ class SyncFilter(OrgFilterSet):
 
 class TransactionFilter(OrgFilterSet):
     status = django_filters.ChoiceFilter(
-        field_name="outcome", choices=SyncRunItem.Outcome.choices, label="The item's outcome."
+        field_name="outcome", choices=RunItemOutcome.choices, label="The item's outcome."
     )
     entry_type = django_filters.ChoiceFilter(
         field_name="record__entry_type", choices=EntryType.choices

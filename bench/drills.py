@@ -463,7 +463,7 @@ def calls_logged(setup) -> tuple[int, int]:
     attempt of theirs wrote). One batch's records share its calls (and its start time), so a
     call is counted once per (attempt start, position). A record whose entry was made by a
     write whose answer was lost has an attempt logged Unknown before the one that links it."""
-    from synclog.models import Operation, Outcome, SyncAttempt
+    from synclog.models import AttemptOutcome, Operation, SyncAttempt
 
     calls = set()
     writes_logged: set[int] = set()
@@ -475,10 +475,10 @@ def calls_logged(setup) -> tuple[int, int]:
         "record_id", "started_at", "operation", "outcome", "calls"
     ):
         calls.update((started_at, index) for index in range(len(logged or [])))
-        if operation == Operation.LINK and outcome == Outcome.SUCCESS:
+        if operation == Operation.LINK and outcome == AttemptOutcome.SUCCESS:
             if record_id not in writes_logged:
                 linked.add(record_id)
-        elif outcome == Outcome.UNKNOWN or operation == Operation.CREATE:
+        elif outcome == AttemptOutcome.UNKNOWN or operation == Operation.CREATE:
             writes_logged.add(record_id)
     return len(calls), len(linked)
 

@@ -286,7 +286,7 @@ def attempt_facts(change: Change, setup) -> None:
     """From the sync record of the change: the attempt that applied it, and whether its task
     was sent back to wait (quota, the bill first) after the first enqueue."""
     from documents.models import Document
-    from synclog.models import Outcome, SyncAttempt, SyncRecord
+    from synclog.models import AttemptOutcome, SyncAttempt, SyncRecord
     from synclog.rules import ENTRY_TYPE_FOR_KIND
 
     records = SyncRecord.objects.filter(connection=setup.connection, document_id=change.document_id)
@@ -304,7 +304,7 @@ def attempt_facts(change: Change, setup) -> None:
         "started_at"
     )
     change.attempts = attempts.count()
-    success = attempts.filter(outcome=Outcome.SUCCESS).first()
+    success = attempts.filter(outcome=AttemptOutcome.SUCCESS).first()
     if success is not None:
         change.attempt_started_at = success.started_at.timestamp()
     # sync_records_enqueue stamps enqueued_at at every send: a later stamp is a send-back.

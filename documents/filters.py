@@ -3,7 +3,7 @@ from django import forms
 from django.db.models import Exists, OuterRef
 
 from documents.models import Contact, Document, DocumentKind, DocumentStatus
-from synclog.models import SyncRunItem
+from synclog.models import RunItemOutcome, SyncRunItem
 from synclog.selectors.document_state import (
     SYNC_STATE_LEGEND,
     DocumentSyncState,
@@ -52,7 +52,7 @@ class DocumentFilter(django_filters.FilterSet):
     # Not on the filter form: the links of a bulk re-sync's summary ("the 3 that failed").
     sync_run = django_filters.UUIDFilter(method="filter_sync_run", label="Sync")
     sync_outcome = django_filters.ChoiceFilter(
-        choices=SyncRunItem.Outcome.choices, method="filter_sync_outcome", label="Outcome"
+        choices=RunItemOutcome.choices, method="filter_sync_outcome", label="Outcome"
     )
 
     class Meta:

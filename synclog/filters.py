@@ -21,7 +21,14 @@ from django.utils.functional import cached_property
 
 from accounts.models import Organization
 from integrations.models import Connection
-from synclog.models import SYNC_DATE, EntryType, Outcome, RecordStatus, StatusCode, SyncAttempt
+from synclog.models import (
+    SYNC_DATE,
+    AttemptOutcome,
+    EntryType,
+    RecordStatus,
+    StatusCode,
+    SyncAttempt,
+)
 from syncsvc.dates import day_end, day_start
 from syncsvc.widgets import DateInput
 
@@ -77,7 +84,7 @@ class AttemptFilter(OrgConnectionsMixin, django_filters.FilterSet):
     entry_type = django_filters.ChoiceFilter(
         field_name="record__entry_type", choices=EntryType.choices
     )
-    outcome = django_filters.ChoiceFilter(choices=Outcome.choices, empty_label="Any outcome")
+    outcome = django_filters.ChoiceFilter(choices=AttemptOutcome.choices, empty_label="Any outcome")
     status_code = django_filters.ChoiceFilter(
         choices=[(str(code.value), f"{code.value} {code.label}") for code in StatusCode],
         label="Code",

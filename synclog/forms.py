@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from documents.models import Document
-from synclog.models import RecordStatus, StatusCode, SyncRunItem
+from synclog.models import RecordStatus, RunItemOutcome, StatusCode
 from synclog.selectors import health as health_selectors
 from synclog.selectors.attempts import document_has_payment_entry
 from syncsvc.widgets import DateInput
@@ -183,5 +183,5 @@ class ItemFilterForm(forms.Form):
     outcome = forms.ChoiceField(
         label="Outcome",
         required=False,
-        choices=[("", "All outcomes"), *SyncRunItem.Outcome.choices],
+        choices=[("", "All outcomes"), *RunItemOutcome.choices],
     )

@@ -283,19 +283,24 @@ class SyncRecord(OrgScopedModel):
         )
 
 
+class RunItemOutcome(models.TextChoices):
+    """How a record ended in a run (SyncRunItem.outcome); counted into the run's totals."""
+
+    PENDING = "pending", "Pending"
+    PUSHED = "pushed", "Pushed"
+    NOTHING_TO_PUSH = "nothing_to_push", "Nothing to push"
+    FAILED = "failed", "Failed"
+    RESOLVED = "resolved", "Fixed since"
+
+
 class SyncRunItem(models.Model):
     """A record pushed as part of a run, and how it ended in that run."""
 
-    class Outcome(models.TextChoices):
-        PENDING = "pending", "Pending"
-        PUSHED = "pushed", "Pushed"
-        NOTHING_TO_PUSH = "nothing_to_push", "Nothing to push"
-        FAILED = "failed", "Failed"
-        RESOLVED = "resolved", "Fixed since"
-
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="items")
     record = models.ForeignKey(SyncRecord, on_delete=models.CASCADE, related_name="run_items")
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    outcome = models.CharField(
+        max_length=16, choices=RunItemOutcome.choices, default=RunItemOutcome.PENDING
+    )
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -317,7 +322,9 @@ class Operation(models.TextChoices):
     NONE = "none", "—"
 
 
-class Outcome(models.TextChoices):
+class AttemptOutcome(models.TextChoices):
+    """How one attempt ended (SyncAttempt.outcome)."""
+
     SUCCESS = "success", "Success"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped"
@@ -338,7 +345,7 @@ class SyncAttempt(models.Model):
     )
     reason = models.CharField(max_length=200, blank=True, default="")
     operation = models.CharField(max_length=16, choices=Operation.choices, default=Operation.NONE)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
     status_code = models.PositiveSmallIntegerField(choices=StatusCode.choices)
     error_message = models.TextField(blank=True, default="")
     explanation = models.TextField(blank=True, default="")

@@ -19,9 +19,9 @@ from documents.models import (
 )
 from integrations.models import Connection, Mapping, MappingKind, Provider
 from synclog.models import (
+    AttemptOutcome,
     EntryType,
     Operation,
-    Outcome,
     RecordStatus,
     StatusCode,
     SyncAttempt,
@@ -188,7 +188,7 @@ class SyncAttemptFactory(factory.django.DjangoModelFactory):
     org = factory.LazyAttribute(lambda attempt: attempt.record.org)
     trigger = Trigger.AUTO
     operation = Operation.CREATE
-    outcome = Outcome.SUCCESS
+    outcome = AttemptOutcome.SUCCESS
     status_code = StatusCode.SUCCESS
     started_at = factory.LazyFunction(timezone.now)
     finished_at = factory.LazyAttribute(

@@ -117,10 +117,10 @@ FAILED_TRANSACTIONS_IN_BODY = 100
 def webhook_failed_transactions(run) -> dict:
     """The failed items of a finished SyncRun as GET /syncs/{id}/transactions shows them, so a
     partner can act on sync.failed without a second call (two queries)."""
-    from synclog.models import SyncAttempt, SyncRunItem
+    from synclog.models import RunItemOutcome, SyncAttempt, SyncRunItem
 
     items = list(
-        SyncRunItem.objects.filter(run=run, outcome=SyncRunItem.Outcome.FAILED)
+        SyncRunItem.objects.filter(run=run, outcome=RunItemOutcome.FAILED)
         .select_related("record__document__expense_dataset_item")
         .order_by("id")[: FAILED_TRANSACTIONS_IN_BODY + 1]
     )

@@ -11,9 +11,10 @@ from api.serializers.common import (
 )
 from integrations.models import Connection
 from synclog.models import (
+    AttemptOutcome,
     EntryType,
-    Outcome,
     RecordStatus,
+    RunItemOutcome,
     StatusCode,
     SyncAttempt,
     SyncRecord,
@@ -145,7 +146,7 @@ class TransactionSerializer(serializers.Serializer):
     entry_type = serializers.ChoiceField(source="record.entry_type", choices=EntryType.choices)
     status = serializers.ChoiceField(
         source="outcome",
-        choices=SyncRunItem.Outcome.choices,
+        choices=RunItemOutcome.choices,
         help_text="pending, pushed, nothing_to_push (already up to date), failed, or "
         "resolved (failed here, in the ledger since: status_code is the failure's).",
     )
@@ -161,7 +162,7 @@ class TransactionSerializer(serializers.Serializer):
 
     @extend_schema_field(ErrorInfoSerializer(allow_null=True))
     def get_error(self, item: SyncRunItem) -> dict | None:
-        if item.outcome != SyncRunItem.Outcome.FAILED:
+        if item.outcome != RunItemOutcome.FAILED:
             return None
         attempt = self.context.get("attempts", {}).get(item.record_id)
         if attempt is not None:
@@ -259,7 +260,7 @@ class AttemptSerializer(serializers.ModelSerializer):
     entry_type = serializers.ChoiceField(source="record.entry_type", choices=EntryType.choices)
     sync_id = serializers.SerializerMethodField()
     actor = serializers.SerializerMethodField(help_text="Who: a user, an API key, or automatic.")
-    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    outcome = serializers.ChoiceField(choices=AttemptOutcome.choices)
     missing_mapping = serializers.SerializerMethodField(
         help_text="For a 4000 missing mapping: what to map; null otherwise."
     )

@@ -32,6 +32,7 @@ from synclog.models import (
     AttentionTotal,
     EntryType,
     RecordStatus,
+    RunItemOutcome,
     StatusCode,
     SyncRecord,
     SyncRun,
@@ -614,7 +615,7 @@ def bulk_progress(*, org: Organization, public_ids: list[UUID]) -> BulkProgress:
     for run_id, outcome, n in outcomes:
         setattr(progress[run_id], outcome, n)
     failed_items = list(
-        SyncRunItem.objects.filter(run__in=runs, outcome=SyncRunItem.Outcome.FAILED)
+        SyncRunItem.objects.filter(run__in=runs, outcome=RunItemOutcome.FAILED)
         .select_related("run__connection", "record", "record__document", "record__payment")
         .order_by("record__document__number", "id")[:GROUP_PREVIEW_SIZE]
     )

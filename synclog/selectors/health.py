@@ -30,6 +30,7 @@ from integrations.models import Connection, Mapping, MappingKind
 from synclog.models import (
     EntryType,
     RecordStatus,
+    RunItemOutcome,
     StatusCode,
     SyncAttempt,
     SyncRun,
@@ -175,7 +176,7 @@ def sync_run_retryable_count(*, run: SyncRun) -> int:
     """How many of the run's failed items Retry failed items would push: those whose records
     are still Failed (not pushed again meanwhile, nor waiting for a reconnect)."""
     return SyncRunItem.objects.filter(
-        run=run, outcome=SyncRunItem.Outcome.FAILED, record__status=RecordStatus.FAILED
+        run=run, outcome=RunItemOutcome.FAILED, record__status=RecordStatus.FAILED
     ).count()
 
 
@@ -274,7 +275,7 @@ def _sync_run_error_groups(*, run: SyncRun) -> list[dict]:
         run_id=OuterRef("run_id"), record_id=OuterRef("record_id")
     ).order_by("-started_at", "-id")
     groups = (
-        SyncRunItem.objects.filter(run=run, outcome=SyncRunItem.Outcome.FAILED)
+        SyncRunItem.objects.filter(run=run, outcome=RunItemOutcome.FAILED)
         .annotate(
             explanation=Subquery(last_attempt.values("explanation")[:1]),
             hint=Subquery(last_attempt.values("hint")[:1]),

@@ -19,7 +19,14 @@ from integrations.connectors.errors import (
 )
 from integrations.models import Connection
 from integrations.services import connection_mark_needs_reauth
-from synclog.models import Operation, Outcome, RecordStatus, StatusCode, SyncRecord, SyncRunItem
+from synclog.models import (
+    AttemptOutcome,
+    Operation,
+    RecordStatus,
+    RunItemOutcome,
+    StatusCode,
+    SyncRecord,
+)
 from synclog.services.attempt_log import (
     _attempt,
     _AttemptLog,
@@ -75,7 +82,7 @@ class _Finish:
     record: SyncRecord
     result: _PushResult | None = None
     error: ConnectorError | None = None
-    attempt_outcome: str = Outcome.FAILED  # of a failure: Unknown when the answer was lost
+    attempt_outcome: str = AttemptOutcome.FAILED  # of a failure: Unknown when the answer was lost
     operation: str | None = None  # the attempt's operation, if not the result's or the log's
     calls: list[CallRecord] | None = None  # the calls to log, if not all of the log's
 
@@ -157,7 +164,7 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
                 _attempt(
                     finish.record,
                     log,
-                    Outcome.SUCCESS,
+                    AttemptOutcome.SUCCESS,
                     code,
                     operation=finish.operation or finish.result.operation,
                     calls=finish.calls,
@@ -165,9 +172,7 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
                 )
             )
             if finish.record.pk in completed:
-                outcome = (
-                    SyncRunItem.Outcome.NOTHING_TO_PUSH if noop else SyncRunItem.Outcome.PUSHED
-                )
+                outcome = RunItemOutcome.NOTHING_TO_PUSH if noop else RunItemOutcome.PUSHED
                 item_outcomes[finish.record.pk] = (outcome, code)
         for finish in finishes:
             if finish.error is not None:
@@ -188,7 +193,7 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
                 _apply_error(finish.record, finish.error, status=RecordStatus.FAILED, now=now)
                 _release(finish.record)
                 item_outcomes[finish.record.pk] = (
-                    SyncRunItem.Outcome.FAILED,
+                    RunItemOutcome.FAILED,
                     finish.error.status_code,
                 )
             _update_rows(
@@ -285,7 +290,7 @@ def _retry_later(
     if unknown:
         record.unknown_outcome = True
     attempts = record.attempt_count + 1
-    outcome = Outcome.UNKNOWN if unknown else Outcome.FAILED
+    outcome = AttemptOutcome.UNKNOWN if unknown else AttemptOutcome.FAILED
     if attempts >= settings.SYNC_MAX_ATTEMPTS:
         error.hint = error.hint or "Re-sync once the ledger answers again."
 
@@ -369,7 +374,7 @@ def _wait_for_reauth(
 
     `mark_connection=False`: the connection is marked already, nothing was sent (Skipped)."""
     error.hint = error.hint or _reconnect_error(connection).hint
-    outcome = Outcome.FAILED if mark_connection else Outcome.SKIPPED
+    outcome = AttemptOutcome.FAILED if mark_connection else AttemptOutcome.SKIPPED
     # 4220 de-authorised, or 4040 when the organisation itself is gone from the ledger.
     code = error.status_code if error.status_code in StatusCode.values else StatusCode.DEAUTHORISED
 
@@ -380,7 +385,7 @@ def _wait_for_reauth(
             for record in records:
                 _set_error(record, error, status=RecordStatus.PENDING)
                 _write_attempt(record, log, outcome, code, error=error)
-            _finish_run_items({record.pk: (SyncRunItem.Outcome.FAILED, code) for record in records})
+            _finish_run_items({record.pk: (RunItemOutcome.FAILED, code) for record in records})
 
     if records:
         _save_answer(log, write, attempt_of=records[0].pk)

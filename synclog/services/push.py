@@ -15,7 +15,7 @@ from integrations.connectors.errors import ConnectorError
 from integrations.models import ConnectionStatus
 from integrations.selectors import mapping_index
 from integrations.services import connection_address_error
-from synclog.models import Operation, RecordStatus, SyncRecord, SyncRunItem
+from synclog.models import Operation, RecordStatus, RunItemOutcome, SyncRecord, SyncRunItem
 from synclog.services.attempt_log import _AttemptLog
 from synclog.services.entries import (
     _build_payload,
@@ -135,9 +135,7 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
 
 
 def _in_open_run(record: SyncRecord) -> bool:
-    return SyncRunItem.objects.filter(
-        record_id=record.pk, outcome=SyncRunItem.Outcome.PENDING
-    ).exists()
+    return SyncRunItem.objects.filter(record_id=record.pk, outcome=RunItemOutcome.PENDING).exists()
 
 
 def _expected_calls(

@@ -6,7 +6,7 @@ from collections import Counter
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.utils import timezone
 
-from synclog.models import StatusCode, SyncRun, SyncRunItem
+from synclog.models import RunItemOutcome, StatusCode, SyncRun, SyncRunItem
 from webhooks.services import webhook_emit_run_finished
 
 
@@ -28,8 +28,8 @@ def _finish_run_items(
         SyncRunItem.objects.select_for_update()
         .filter(record_id__in=list(outcomes))
         .filter(
-            Q(outcome=SyncRunItem.Outcome.PENDING)
-            | Q(outcome=SyncRunItem.Outcome.FAILED, record_id__in=in_ledger)
+            Q(outcome=RunItemOutcome.PENDING)
+            | Q(outcome=RunItemOutcome.FAILED, record_id__in=in_ledger)
         )
         .order_by("pk")
         .values_list("pk", "run_id", "record_id", "outcome")
@@ -39,11 +39,11 @@ def _finish_run_items(
     per_run: dict[int, Counter] = {}
     for pk, run_id, record_id, was in items:
         counts = per_run.setdefault(run_id, Counter())
-        if was == SyncRunItem.Outcome.FAILED:
+        if was == RunItemOutcome.FAILED:
             # It keeps the code it failed with there (its attempt says why).
             resolved.append(pk)
-            counts[SyncRunItem.Outcome.FAILED] -= 1
-            counts[SyncRunItem.Outcome.RESOLVED] += 1
+            counts[RunItemOutcome.FAILED] -= 1
+            counts[RunItemOutcome.RESOLVED] += 1
             continue
         by_outcome.setdefault(outcomes[record_id], []).append(pk)
         counts[outcomes[record_id][0]] += 1
@@ -52,7 +52,7 @@ def _finish_run_items(
             outcome=outcome, status_code=code, finished_at=now
         )
     if resolved:
-        SyncRunItem.objects.filter(pk__in=resolved).update(outcome=SyncRunItem.Outcome.RESOLVED)
+        SyncRunItem.objects.filter(pk__in=resolved).update(outcome=RunItemOutcome.RESOLVED)
     for run_id in sorted(per_run):
         _run_count(run_id, per_run[run_id], now=now)
 
@@ -60,9 +60,9 @@ def _finish_run_items(
 # Outcomes after which the record's entry is in the ledger (a reconcile by hand counts too).
 _IN_LEDGER_OUTCOMES = frozenset(
     {
-        SyncRunItem.Outcome.PUSHED,
-        SyncRunItem.Outcome.NOTHING_TO_PUSH,
-        SyncRunItem.Outcome.RESOLVED,
+        RunItemOutcome.PUSHED,
+        RunItemOutcome.NOTHING_TO_PUSH,
+        RunItemOutcome.RESOLVED,
     }
 )
 
@@ -80,23 +80,21 @@ def _run_count(run_id: int, finished_items: Counter, *, now: datetime.datetime) 
         .annotate(still_preparing=ExpressionWrapper(Q(selection__isnull=False), BooleanField()))
         .get(pk=run_id)
     )
-    run.pushed += finished_items[SyncRunItem.Outcome.PUSHED]
-    run.nothing_to_push += finished_items[SyncRunItem.Outcome.NOTHING_TO_PUSH]
-    run.failed += finished_items[SyncRunItem.Outcome.FAILED]  # less, when some resolved
-    run.resolved += finished_items[SyncRunItem.Outcome.RESOLVED]
+    run.pushed += finished_items[RunItemOutcome.PUSHED]
+    run.nothing_to_push += finished_items[RunItemOutcome.NOTHING_TO_PUSH]
+    run.failed += finished_items[RunItemOutcome.FAILED]  # less, when some resolved
+    run.resolved += finished_items[RunItemOutcome.RESOLVED]
     fields = ["pushed", "nothing_to_push", "failed", "resolved"]
     finished = (
         run.finished_at is None
         and not run.still_preparing  # more items are coming
-        and not SyncRunItem.objects.filter(
-            run_id=run_id, outcome=SyncRunItem.Outcome.PENDING
-        ).exists()
+        and not SyncRunItem.objects.filter(run_id=run_id, outcome=RunItemOutcome.PENDING).exists()
     )
     if finished:
         run.finished_at = now
         run.status_code = _run_status_code(run)
         fields += ["finished_at", "status_code"]
-    elif run.finished_at is not None and finished_items[SyncRunItem.Outcome.RESOLVED]:
+    elif run.finished_at is not None and finished_items[RunItemOutcome.RESOLVED]:
         # A finished run whose failures were fixed since: its code follows (no new webhook).
         run.status_code = _run_status_code(run)
         fields.append("status_code")
@@ -110,7 +108,7 @@ def _run_status_code(run: SyncRun) -> int:
     if run.failed:
         # The commonest failure code names the run's failure (a run fails if any item fails).
         return (
-            SyncRunItem.objects.filter(run_id=run.pk, outcome=SyncRunItem.Outcome.FAILED)
+            SyncRunItem.objects.filter(run_id=run.pk, outcome=RunItemOutcome.FAILED)
             .values_list("status_code")
             .annotate(n=Count("id"))
             .order_by("-n")

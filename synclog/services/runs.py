@@ -15,6 +15,7 @@ from documents.models import Document, Payment
 from integrations.models import Connection, ConnectionStatus
 from synclog.models import (
     RecordStatus,
+    RunItemOutcome,
     StatusCode,
     SyncRecord,
     SyncRun,
@@ -318,11 +319,11 @@ def retry_failed(*, run: SyncRun, actor) -> SyncRun:
     # Only what is still Failed: a record reconciled by hand since (marked Complete) may have
     # its entry typed into the ledger without our reference, and a push would double it.
     failed = SyncRunItem.objects.filter(
-        run=run, outcome=SyncRunItem.Outcome.FAILED, record__status=RecordStatus.FAILED
+        run=run, outcome=RunItemOutcome.FAILED, record__status=RecordStatus.FAILED
     ).values_list("record__document_id", "record__entry_type", "record__payment_id")
     specs = [EntrySpec(*row) for row in failed]
     if not specs:
-        if SyncRunItem.objects.filter(run=run, outcome=SyncRunItem.Outcome.FAILED).exists():
+        if SyncRunItem.objects.filter(run=run, outcome=RunItemOutcome.FAILED).exists():
             # Failed here, Pending now: pushed again already, or waiting for a reconnect.
             raise ValidationError(
                 "This sync's failed items are being pushed again or wait for the connection "

@@ -14,9 +14,9 @@ from accounts.models import Organization
 from integrations.models import Connection, ConnectionStatus
 from synclog.models import (
     RecordStatus,
+    RunItemOutcome,
     SyncRecord,
     SyncRun,
-    SyncRunItem,
     SyncStatusChange,
     Trigger,
 )
@@ -79,7 +79,7 @@ def sync_status_update(
             updated_at=timezone.now(),
         )
         # The runs these failed in count them as fixed since (their Retry no longer offers them).
-        _finish_run_items({pk: (SyncRunItem.Outcome.RESOLVED, None) for pk in ids})
+        _finish_run_items({pk: (RunItemOutcome.RESOLVED, None) for pk in ids})
     return len(ids)
 
 

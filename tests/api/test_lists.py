@@ -12,7 +12,7 @@ from api.models import ExpenseDataset, ExpenseDatasetItem
 from documents.models import Attachment, DocumentStatus, Payment
 from integrations.models import Connection, Provider
 from synclog.models import (
-    Outcome,
+    AttemptOutcome,
     SyncAttempt,
     SyncRecord,
     SyncRunItem,
@@ -110,7 +110,7 @@ class Rows:
                     record=record,
                     run=self.run,
                     trigger=Trigger.API,
-                    outcome=Outcome.FAILED,
+                    outcome=AttemptOutcome.FAILED,
                     status_code=4000,
                     started_at=now,
                     finished_at=now,
@@ -128,7 +128,7 @@ class Rows:
                     record=record,
                     run=self.run,
                     trigger=Trigger.API,
-                    outcome=Outcome.FAILED,
+                    outcome=AttemptOutcome.FAILED,
                     status_code=4000,
                     error_message="nope",
                     started_at=timezone.now(),

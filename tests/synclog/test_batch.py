@@ -8,8 +8,8 @@ from integrations import services as integration_services
 from integrations.models import MappingKind
 from synclog import services
 from synclog.models import (
+    AttemptOutcome,
     Operation,
-    Outcome,
     RecordStatus,
     StatusCode,
     SyncAttempt,
@@ -68,7 +68,7 @@ def test_thirty_new_bills_cost_one_call(org, clerk, connection, office, ledger):
     run.refresh_from_db()
     assert (run.status_code, run.pushed, run.failed) == (StatusCode.SUCCESS, 30, 0)
     attempt = SyncRecord.objects.filter(run=run).first().attempts.get()
-    assert (attempt.operation, attempt.outcome) == (Operation.CREATE, Outcome.SUCCESS)
+    assert (attempt.operation, attempt.outcome) == (Operation.CREATE, AttemptOutcome.SUCCESS)
     assert [call["method"] for call in attempt.calls] == ["PUT"]
     assert not SyncRecord.objects.filter(run=run, unknown_outcome=True).exists()
 
@@ -367,12 +367,12 @@ def test_a_refused_payment_in_a_batch_fails_on_its_own_document_only(
     assert "Authorised" in refused.last_error_message
     assert "voided in Xero" in refused.last_error_explanation
     attempt = refused.attempts.get()
-    assert attempt.outcome == Outcome.FAILED
+    assert attempt.outcome == AttemptOutcome.FAILED
     assert "Authorised" in attempt.calls[0]["response_body"]
     others = SyncRecord.objects.filter(payment__isnull=False).exclude(pk=refused.pk)
     assert {(r.status, bool(r.external_id)) for r in others} == {(RecordStatus.COMPLETE, True)}
     for record in others:
-        assert record.attempts.get().outcome == Outcome.SUCCESS
+        assert record.attempts.get().outcome == AttemptOutcome.SUCCESS
     run.refresh_from_db()
     assert run.failed >= 1 and run.pushed >= 3
 
@@ -400,5 +400,5 @@ def test_a_lost_answer_to_a_batch_of_payments_is_linked_not_paid_twice(
         assert ledger.invoice(bill.external_id)["AmountPaid"] == 20  # not 40
     assert {(r.status, r.unknown_outcome) for r in payments} == {(RecordStatus.COMPLETE, False)}
     assert len(set(payments.values_list("external_id", flat=True))) == 6
-    linked = [r.attempts.filter(outcome=Outcome.SUCCESS).get().operation for r in payments]
+    linked = [r.attempts.filter(outcome=AttemptOutcome.SUCCESS).get().operation for r in payments]
     assert set(linked) == {Operation.LINK}

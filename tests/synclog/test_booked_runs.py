@@ -18,6 +18,7 @@ from synclog import services
 from synclog.models import (
     Operation,
     RecordStatus,
+    RunItemOutcome,
     StatusCode,
     SyncRecord,
     SyncRun,
@@ -139,7 +140,7 @@ def test_bulk_runs_after_a_paid_bill_was_edited_send_nothing_the_ledger_will_ref
         "record__payment", "outcome", "status_code"
     )
     assert {(outcome, code) for payment, outcome, code in items if payment is None} == {
-        (SyncRunItem.Outcome.FAILED, StatusCode.DATA_PUSH)
+        (RunItemOutcome.FAILED, StatusCode.DATA_PUSH)
     }
     # The payments were pushed and have not changed: nothing to push.
     assert (

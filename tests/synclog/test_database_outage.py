@@ -12,7 +12,7 @@ from django.db import OperationalError
 from django.db import connection as db_connection
 
 from synclog import services
-from synclog.models import Operation, Outcome, RecordStatus, SyncAttempt, SyncRecord
+from synclog.models import AttemptOutcome, Operation, RecordStatus, SyncAttempt, SyncRecord
 from synclog.services import attempt_log
 from tests.synclog.test_batch import approved_bills, run_records
 
@@ -77,7 +77,7 @@ def test_a_failed_push_is_logged_through_an_outage(
     record.refresh_from_db()
     assert (record.status, record.attempt_count) == (RecordStatus.PENDING, 1)
     attempt = record.attempts.get()
-    expected = Outcome.UNKNOWN if fault == "lost-answer" else Outcome.FAILED
+    expected = AttemptOutcome.UNKNOWN if fault == "lost-answer" else AttemptOutcome.FAILED
     assert attempt.outcome == expected
     assert attempt.calls  # the call that went wrong is in the log
 
@@ -104,7 +104,7 @@ def test_a_failed_batch_is_logged_through_an_outage(
     assert len(ledger.invoices()) == 4
     assert set(records.values_list("status", flat=True)) == {RecordStatus.COMPLETE}
     operation = Operation.LINK if fault == "lost-answer" else Operation.CREATE
-    succeeded = SyncAttempt.objects.filter(outcome=Outcome.SUCCESS)
+    succeeded = SyncAttempt.objects.filter(outcome=AttemptOutcome.SUCCESS)
     assert set(succeeded.values_list("operation", flat=True)) == {operation}
 
 

@@ -12,7 +12,7 @@ from documents import services as document_services
 from documents.models import DocumentKind
 from integrations import services as integration_services
 from synclog import services
-from synclog.models import Operation, Outcome, RecordStatus, StatusCode, SyncRecord, Trigger
+from synclog.models import AttemptOutcome, Operation, RecordStatus, StatusCode, SyncRecord, Trigger
 from synclog.ratelimit import Limits, get_rate_limiter
 from tests.factories import CategoryFactory, DocumentFactory
 from tests.ledger_fixtures import LEDGERS, UNLIMITED, credentials_from_token
@@ -38,7 +38,7 @@ def test_approval_creates_one_bill_entry(approved_bill, drain, ledger_books, cle
         Trigger.AUTO,
         "approved",
         Operation.CREATE,
-        Outcome.SUCCESS,
+        AttemptOutcome.SUCCESS,
     )
     assert (attempt.status_code, attempt.actor) == (StatusCode.SUCCESS, clerk)
     # A first push cannot have made an entry before: created at once, without a search.
@@ -60,7 +60,7 @@ def test_an_edit_updates_the_same_entry(approved_bill, drain, ledger_books, cler
     assert (last.operation, last.reason, last.outcome) == (
         Operation.UPDATE,
         "due date changed",
-        Outcome.SUCCESS,
+        AttemptOutcome.SUCCESS,
     )
 
 
@@ -141,7 +141,10 @@ def test_a_server_error_is_retried_then_complete(approved_bill, drain, ledger_bo
     record.refresh_from_db()
     assert record.status == RecordStatus.COMPLETE
     outcomes = list(record.attempts.order_by("started_at").values_list("outcome", "status_code"))
-    assert outcomes == [(Outcome.FAILED, StatusCode.SERVER_ERROR), (Outcome.SUCCESS, 2000)]
+    assert outcomes == [
+        (AttemptOutcome.FAILED, StatusCode.SERVER_ERROR),
+        (AttemptOutcome.SUCCESS, 2000),
+    ]
     assert len(ledger_books.bills()) == 1
 
 
@@ -173,7 +176,7 @@ def test_a_lost_answer_is_an_unknown_outcome_then_linked_not_doubled(
     services.sync_record_push(record_id=record.pk, worker="w")
     record.refresh_from_db()
     assert (record.status, record.unknown_outcome) == (RecordStatus.PENDING, True)
-    assert record.attempts.get().outcome == Outcome.UNKNOWN
+    assert record.attempts.get().outcome == AttemptOutcome.UNKNOWN
     drain()
     record.refresh_from_db()
     assert record.status == RecordStatus.COMPLETE and not record.unknown_outcome

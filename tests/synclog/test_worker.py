@@ -27,7 +27,7 @@ from documents.models import DocumentStatus
 from integrations.emulators.xero import running_emulator
 from integrations.payloads import document_reference
 from synclog import services
-from synclog.models import Operation, Outcome, RecordStatus, SyncAttempt, SyncRecord, Trigger
+from synclog.models import AttemptOutcome, Operation, RecordStatus, SyncAttempt, SyncRecord, Trigger
 from syncsvc.celery import app
 from tests.factories import DocumentFactory
 from tests.ledger_fixtures import XeroBooks
@@ -207,7 +207,7 @@ def test_approve_edit_and_pay_reach_the_ledger_through_a_worker(
     attempt = record.attempts.get()
     assert (attempt.operation, attempt.outcome, attempt.trigger) == (
         Operation.CREATE,
-        Outcome.SUCCESS,
+        AttemptOutcome.SUCCESS,
         Trigger.AUTO,
     )
 
@@ -228,7 +228,7 @@ def test_approve_edit_and_pay_reach_the_ledger_through_a_worker(
     last = record.attempts.first()
     assert (last.operation, last.outcome, last.reason) == (
         Operation.UPDATE,
-        Outcome.SUCCESS,
+        AttemptOutcome.SUCCESS,
         "due date changed",
     )
 
@@ -309,7 +309,7 @@ def test_a_worker_killed_mid_push_loses_nothing_and_doubles_nothing(
     assert_one_entry_per_document(emulator, documents, records)
     attempts = SyncAttempt.objects.filter(record_id__in=record_ids)
     operations = Counter(
-        attempts.filter(outcome=Outcome.SUCCESS).values_list("operation", flat=True)
+        attempts.filter(outcome=AttemptOutcome.SUCCESS).values_list("operation", flat=True)
     )
     # Entries made by a push whose worker died before it could record them are found by the
     # search (a link) or by the create's idempotency key (a replayed create), never made again.
@@ -444,7 +444,7 @@ def test_an_interactive_resync_is_not_starved_by_a_bulk_run(
     bulk_seconds = time.monotonic() - bulk_started
 
     attempt = urgent_record.attempts.get()
-    assert (attempt.trigger, attempt.outcome) == (Trigger.MANUAL, Outcome.SUCCESS)
+    assert (attempt.trigger, attempt.outcome) == (Trigger.MANUAL, AttemptOutcome.SUCCESS)
     assert interactive_seconds < 5, f"the interactive re-sync took {interactive_seconds:.1f}s"
     assert bulk_left >= 10, f"the bulk run was nearly over ({bulk_left} left): nothing proven"
     assert_one_entry_per_document(

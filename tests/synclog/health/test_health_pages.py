@@ -20,6 +20,7 @@ from integrations.models import Connection, ConnectionStatus, Mapping, MappingKi
 from synclog.models import (
     EntryType,
     RecordStatus,
+    RunItemOutcome,
     StatusCode,
     SyncRecord,
     SyncRun,
@@ -71,7 +72,7 @@ def make_run(connection, *, code=StatusCode.SUCCESS, started=None, finished=True
     )
 
 
-def add_items(run, count, *, outcome=SyncRunItem.Outcome.PUSHED):
+def add_items(run, count, *, outcome=RunItemOutcome.PUSHED):
     """`count` documents, each with a bill record pushed in `run`."""
     for index in range(count):
         document = DocumentFactory(org=run.org, number=f"{run.pk}-DOC-{index:03d}")
@@ -183,7 +184,7 @@ def test_retry_button_is_disabled_when_nothing_failed(client, org, books):
     page = client.get(run_url(clean)).content.decode()
     assert re.search(r'<button type="submit" id="retry-failed"\s+disabled', page)
     failed = make_run(books, code=StatusCode.CONFIGURATION, total=2, failed=1)
-    add_items(failed, 1, outcome=SyncRunItem.Outcome.FAILED)
+    add_items(failed, 1, outcome=RunItemOutcome.FAILED)
     SyncRecord.objects.filter(run=failed).update(status=RecordStatus.FAILED)
     page = client.get(run_url(failed)).content.decode()
     assert not re.search(r'id="retry-failed"\s+disabled', page)
@@ -474,7 +475,7 @@ def test_run_items_are_in_record_order_on_every_page(client, org, books, other_b
         SyncRunItem.objects.create(
             run=run,
             record=record,
-            outcome=SyncRunItem.Outcome.FAILED if index % 3 == 0 else SyncRunItem.Outcome.PUSHED,
+            outcome=RunItemOutcome.FAILED if index % 3 == 0 else RunItemOutcome.PUSHED,
         )
     # Another organisation's run has items too: none of them shows here.
     theirs = make_run(other_books)

@@ -9,9 +9,9 @@ from accounts.models import Role
 from documents import services as document_services
 from integrations.models import ConnectionStatus
 from synclog.models import (
+    AttemptOutcome,
     EntryType,
     Operation,
-    Outcome,
     RecordStatus,
     StatusCode,
     SyncAttempt,
@@ -72,7 +72,7 @@ def make_attempts(record, count, *, start=T0, **fields):
     values = {
         "trigger": Trigger.AUTO,
         "operation": Operation.UPDATE,
-        "outcome": Outcome.SUCCESS,
+        "outcome": AttemptOutcome.SUCCESS,
         "status_code": StatusCode.SUCCESS,
     } | fields
     return SyncAttempt.objects.bulk_create(

@@ -12,8 +12,8 @@ from accounts.permissions import Perm, membership_has_perm
 from documents import services as document_services
 from integrations.models import ConnectionStatus
 from synclog.models import (
+    AttemptOutcome,
     Operation,
-    Outcome,
     RecordStatus,
     StatusCode,
     SyncAttempt,
@@ -422,7 +422,7 @@ def test_resync_creates_a_run_and_the_attempt_appears_on_the_tab(
         Trigger.MANUAL,
         clerk,
         Operation.NOOP,
-        Outcome.SUCCESS,
+        AttemptOutcome.SUCCESS,
     )
     first_row = fragment[fragment.index("data-attempt-id=") :]
     assert first_row.startswith(f'data-attempt-id="{newest.pk}"')

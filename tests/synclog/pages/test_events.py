@@ -12,7 +12,7 @@ from accounts.models import Role
 from accounts.permissions import Perm, membership_has_perm
 from documents.models import Payment
 from integrations.models import Connection
-from synclog.models import Outcome, StatusCode, SyncAttempt, Trigger
+from synclog.models import AttemptOutcome, StatusCode, SyncAttempt, Trigger
 from tests.factories import DocumentFactory, MembershipFactory, UserFactory
 from tests.synclog.pages.conftest import ROLES, T0, make_attempts, make_record
 
@@ -40,7 +40,7 @@ def bill_with_payment(org, plain_connection, clerk):
         bill,
         1,
         start=T0,
-        outcome=Outcome.FAILED,
+        outcome=AttemptOutcome.FAILED,
         status_code=StatusCode.DATA_PUSH,
         error_message="Invoice not of valid status for modification",
         explanation="The entry is paid, voided or otherwise closed in the ledger.",
