@@ -315,11 +315,15 @@ class SyncRunItem(models.Model):
 
 
 class Operation(models.TextChoices):
+    """What an attempt did to the ledger's entry (SyncAttempt.operation)."""
+
     CREATE = "create", "Created"
     UPDATE = "update", "Updated"
     LINK = "link", "Linked to an existing entry"
-    NOOP = "noop", "Nothing to push"
-    NONE = "none", "—"
+    # The ledger already held the entry as it is: nothing was written (status code 2040).
+    NOTHING_TO_PUSH = "noop", "Nothing to push"
+    # The attempt ended (refused, failed, skipped) before the engine chose what to write.
+    UNDECIDED = "none", "—"
 
 
 class AttemptOutcome(models.TextChoices):
@@ -344,7 +348,9 @@ class SyncAttempt(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reason = models.CharField(max_length=200, blank=True, default="")
-    operation = models.CharField(max_length=16, choices=Operation.choices, default=Operation.NONE)
+    operation = models.CharField(
+        max_length=16, choices=Operation.choices, default=Operation.UNDECIDED
+    )
     outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
     status_code = models.PositiveSmallIntegerField(choices=StatusCode.choices)
     error_message = models.TextField(blank=True, default="")

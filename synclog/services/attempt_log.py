@@ -20,7 +20,7 @@ class _AttemptLog:
     started_at: datetime.datetime
     monotonic: float
     calls: list[CallRecord] = field(default_factory=list)
-    operation: str = Operation.NONE
+    operation: str = Operation.UNDECIDED
 
     def record(self, call: CallRecord) -> None:
         self.calls.append(call)

@@ -161,7 +161,7 @@ def _push_entries_together(
     address_error = connection_address_error(connection)
     if address_error is not None:  # nothing goes out: every record fails with the reason
         _finish_records(
-            log, [_Finish(r, error=address_error, operation=Operation.NONE) for r in records]
+            log, [_Finish(r, error=address_error, operation=Operation.UNDECIDED) for r in records]
         )
         return [], {}
     for record in records:
@@ -170,7 +170,7 @@ def _push_entries_together(
                 record.document, connection=connection, mappings=mappings
             )
         except ConnectorError as error:  # a missing mapping: nothing was sent
-            unusable.append(_Finish(record, error=error, operation=Operation.NONE))
+            unusable.append(_Finish(record, error=error, operation=Operation.UNDECIDED))
             continue
         digests[record.pk] = payload_hash(payloads[record.pk])
         if not record.external_id:
@@ -223,17 +223,17 @@ def _update_entries_together(
                 status = state.status if state is not None else "DELETED"
                 error = _gone_error(ledger, status, record.external_number)
                 call.finishes.append(
-                    _Finish(record, error=error, operation=Operation.NONE, calls=read)
+                    _Finish(record, error=error, operation=Operation.UNDECIDED, calls=read)
                 )
                 continue
             differences = entry_differences(payload, state)
             if not differences:
-                result = _state_result(Operation.NOOP, state, digest)
+                result = _state_result(Operation.NOTHING_TO_PUSH, state, digest)
                 call.finishes.append(_Finish(record, result=result, calls=read))
             elif state.booked:
                 error = _booked_differences_error(ledger, state, differences)
                 call.finishes.append(
-                    _Finish(record, error=error, operation=Operation.NONE, calls=read)
+                    _Finish(record, error=error, operation=Operation.UNDECIDED, calls=read)
                 )
             else:
                 to_update.append(record)
@@ -276,7 +276,7 @@ def _push_new_entries(
             states = [s for s in found.get(payloads[record.pk].reference, []) if not s.gone]
             if len(states) > 1:
                 error = _duplicate_error(len(states))
-                call.finishes.append(_Finish(record, error=error, operation=Operation.NONE))
+                call.finishes.append(_Finish(record, error=error, operation=Operation.UNDECIDED))
             elif states:
                 # Made by an earlier attempt whose answer was lost: link it, never a second one.
                 result = _state_result(Operation.LINK, states[0], digests[record.pk])
@@ -328,7 +328,7 @@ def _push_payments_together(
                 entry_external_id=bill.external_id,
             )
         except ConnectorError as error:  # no payment account: nothing was sent
-            unusable.append(_Finish(record, error=error, operation=Operation.NONE))
+            unusable.append(_Finish(record, error=error, operation=Operation.UNDECIDED))
             continue
         ready.append(record)
     _finish_records(log, unusable)

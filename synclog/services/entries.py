@@ -170,7 +170,7 @@ def _push_entry(
         if _reads_ledger_first(record):
             state, operation = _repair_entry(record, payload, connector, kind, key)
         elif digest == record.payload_hash:
-            operation = Operation.NOOP
+            operation = Operation.NOTHING_TO_PUSH
         else:
             state = connector.update_entry(
                 record.external_id, payload, idempotency_key=f"{key}-update"
@@ -204,7 +204,7 @@ def _push_entry(
         external_id = state.external_id
     log.operation = operation
     uploaded = _upload_attachments(record, connector, kind, external_id, log)
-    if operation == Operation.NOOP and uploaded:
+    if operation == Operation.NOTHING_TO_PUSH and uploaded:
         log.operation = operation = Operation.UPDATE
     return _PushResult(
         operation=operation,
@@ -232,7 +232,7 @@ def _repair_entry(
         raise _gone_error(ledger, state.status, state.number)
     differences = entry_differences(payload, state)
     if not differences:
-        return state, Operation.NOOP
+        return state, Operation.NOTHING_TO_PUSH
     if state.booked:
         # Sending it would only be refused: say what differs and why it cannot change.
         raise _booked_differences_error(ledger, state, differences)

@@ -54,7 +54,7 @@ class _PushResult:
 
 def _unchanged_result(record: SyncRecord, digest: str | None) -> "_PushResult":
     return _PushResult(
-        operation=Operation.NOOP,
+        operation=Operation.NOTHING_TO_PUSH,
         external_id=record.external_id,
         number=record.external_number,
         amount=record.synced_amount,
@@ -158,8 +158,8 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
         completed = {f.record.pk for f in current if f.error is None}
         _save_entry_facts(succeeded, completed, now)
         for finish in succeeded:
-            noop = finish.result.operation == Operation.NOOP
-            code = StatusCode.NOTHING_TO_PUSH if noop else StatusCode.SUCCESS
+            nothing_to_push = finish.result.operation == Operation.NOTHING_TO_PUSH
+            code = StatusCode.NOTHING_TO_PUSH if nothing_to_push else StatusCode.SUCCESS
             attempts.append(
                 _attempt(
                     finish.record,
@@ -172,7 +172,9 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
                 )
             )
             if finish.record.pk in completed:
-                outcome = RunItemOutcome.NOTHING_TO_PUSH if noop else RunItemOutcome.PUSHED
+                outcome = (
+                    RunItemOutcome.NOTHING_TO_PUSH if nothing_to_push else RunItemOutcome.PUSHED
+                )
                 item_outcomes[finish.record.pk] = (outcome, code)
         for finish in finishes:
             if finish.error is not None:

@@ -118,7 +118,7 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
     expected = _expected_calls(record, payload, digest, linked)
     if expected == 0:
         # Nothing to send (an unchanged entry, a pushed payment): no quota, no connector.
-        log.operation = Operation.NOOP
+        log.operation = Operation.NOTHING_TO_PUSH
         return _complete(record, log, _unchanged_result(record, digest))
     call = LedgerCall(connection, [record], log, calls=expected, alone=True)
     if not call.granted:

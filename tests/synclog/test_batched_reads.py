@@ -57,9 +57,9 @@ def test_a_bulk_resync_reads_changed_entries_in_one_call_and_writes_only_what_di
 
     records = [bill_record(bill) for bill in bills]
     outcomes = [(r.status, r.attempts.first().operation, r.last_error_code) for r in records]
-    assert outcomes[0] == (RecordStatus.COMPLETE, Operation.NOOP, None)
+    assert outcomes[0] == (RecordStatus.COMPLETE, Operation.NOTHING_TO_PUSH, None)
     assert outcomes[1] == (RecordStatus.COMPLETE, Operation.UPDATE, None)
-    assert outcomes[4] == (RecordStatus.COMPLETE, Operation.NOOP, None)
+    assert outcomes[4] == (RecordStatus.COMPLETE, Operation.NOTHING_TO_PUSH, None)
     assert records[0].attempts.first().status_code == StatusCode.NOTHING_TO_PUSH
     assert records[2].status == RecordStatus.FAILED
     assert "PAID" in records[2].last_error_message

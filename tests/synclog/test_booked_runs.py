@@ -134,7 +134,7 @@ def test_bulk_runs_after_a_paid_bill_was_edited_send_nothing_the_ledger_will_ref
         assert "did not send the change" in record.last_error_explanation
         assert "Re-sync › Bill entry" in record.last_error_hint
         attempt = record.attempts.order_by("-pk").first()
-        assert (attempt.operation, attempt.calls) == (Operation.NONE, [])
+        assert (attempt.operation, attempt.calls) == (Operation.UNDECIDED, [])
     # The run's items say why, as the Sync Health page and GET /syncs/{id}/transactions show.
     items = SyncRunItem.objects.filter(run=bulk).values_list(
         "record__payment", "outcome", "status_code"

@@ -157,7 +157,7 @@ def test_attachment_added_later_is_uploaded_on_the_next_push(
     assert any("/Attachments/" in call["url"] for call in attempt.calls)
     services.resync(document=approved_bill, connection=record.connection, entry="bill", actor=clerk)
     drain()
-    assert bill_record(approved_bill).attempts.first().operation == Operation.NOOP
+    assert bill_record(approved_bill).attempts.first().operation == Operation.NOTHING_TO_PUSH
 
 
 def test_manual_payment_resync_needs_a_paid_document(approved_bill, connection, clerk):

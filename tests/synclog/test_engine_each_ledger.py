@@ -87,7 +87,10 @@ def test_a_resync_of_an_unchanged_document_writes_nothing(
     drain()
     attempt = bill_record(approved_bill).attempts.first()
     # It reads what the ledger holds now; nothing differs, so nothing is written.
-    assert (attempt.operation, attempt.status_code) == (Operation.NOOP, StatusCode.NOTHING_TO_PUSH)
+    assert (attempt.operation, attempt.status_code) == (
+        Operation.NOTHING_TO_PUSH,
+        StatusCode.NOTHING_TO_PUSH,
+    )
     assert attempt.calls and len(ledger_books.writes()) == writes
     run.refresh_from_db()
     assert (run.status_code, run.nothing_to_push, run.finished_at is not None) == (
@@ -308,5 +311,8 @@ def test_a_resync_of_a_bill_with_quantities_writes_nothing(
     services.resync(document=document, connection=connection, entry="bill", actor=clerk)
     drain()
     attempt = bill_record(document).attempts.first()
-    assert (attempt.operation, attempt.status_code) == (Operation.NOOP, StatusCode.NOTHING_TO_PUSH)
+    assert (attempt.operation, attempt.status_code) == (
+        Operation.NOTHING_TO_PUSH,
+        StatusCode.NOTHING_TO_PUSH,
+    )
     assert len(ledger_books.writes()) == writes

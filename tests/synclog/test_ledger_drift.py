@@ -47,7 +47,10 @@ def test_manual_resync_of_an_entry_the_ledger_still_holds_reads_it_and_writes_no
     drain()
     assert calls_since(ledger, start) == [f"GET /api.xro/2.0/Invoices/{record.external_id}"]
     attempt = bill_record(approved_bill).attempts.first()
-    assert (attempt.operation, attempt.status_code) == (Operation.NOOP, StatusCode.NOTHING_TO_PUSH)
+    assert (attempt.operation, attempt.status_code) == (
+        Operation.NOTHING_TO_PUSH,
+        StatusCode.NOTHING_TO_PUSH,
+    )
 
 
 def test_automatic_pushes_keep_the_hash_shortcut(approved_bill, drain, ledger, clerk):

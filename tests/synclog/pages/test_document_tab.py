@@ -421,7 +421,7 @@ def test_resync_creates_a_run_and_the_attempt_appears_on_the_tab(
     assert (newest.trigger, newest.actor, newest.operation, newest.outcome) == (
         Trigger.MANUAL,
         clerk,
-        Operation.NOOP,
+        Operation.NOTHING_TO_PUSH,
         AttemptOutcome.SUCCESS,
     )
     first_row = fragment[fragment.index("data-attempt-id=") :]
