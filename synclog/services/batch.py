@@ -30,7 +30,7 @@ from synclog.services.entries import (
     _searches_first,
     payload_hash,
 )
-from synclog.services.ledger_call import LedgerCall, _Retry
+from synclog.services.ledger_call import LedgerCall, _PushLater
 from synclog.services.outcomes import (
     _Finish,
     _finish_records,
@@ -121,8 +121,8 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
                 continue
             try:
                 wait = _push_claimed(record.pk, token)
-            except _Retry as retry:
-                wait = retry.seconds
+            except _PushLater as later:
+                wait = later.seconds
             if wait is not None:
                 waits[record.pk] = wait
     finally:

@@ -33,7 +33,7 @@ from synclog.models import EntryType, Operation, RecordStatus, SyncRecord, Trigg
 from synclog.rules import ENTRY_TYPE_FOR_KIND
 from synclog.services import marking
 from synclog.services.attempt_log import _AttemptLog, _save_answer
-from synclog.services.ledger_call import _Retry
+from synclog.services.ledger_call import _PushLater
 from synclog.services.marking import EntrySpec, _mark_pending
 from synclog.services.outcomes import _PushResult, _set_error
 from synclog.services.quota import _caps
@@ -294,7 +294,7 @@ def _push_payment(record: SyncRecord, connector: Connector, log: _AttemptLog) ->
                     actor=record.pending_actor,
                 )
                 marking.sync_records_enqueue(ids, trigger=record.pending_trigger)
-        raise _Retry(settings.SYNC_BILL_FIRST_DELAY_SECONDS)
+        raise _PushLater(settings.SYNC_BILL_FIRST_DELAY_SECONDS)
     payload = build_payment_payload(
         record.payment, connection=record.connection, entry_external_id=bill.external_id
     )

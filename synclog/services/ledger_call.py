@@ -33,8 +33,10 @@ from synclog.services.quota import (
 )
 
 
-class _Retry(Exception):
-    """Not now: try this record again after `seconds` (quota, bill first, a version race)."""
+class _PushLater(Exception):
+    """Not an error: raised to put a claimed record back, to be pushed again after `seconds`
+    (no quota now, its bill goes first), with no attempt written; the push's entry point
+    (sync_record_push, sync_batch_push) catches it and returns the wait."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds

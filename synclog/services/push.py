@@ -26,7 +26,7 @@ from synclog.services.entries import (
     _searches_first,
     payload_hash,
 )
-from synclog.services.ledger_call import LedgerCall, _Retry
+from synclog.services.ledger_call import LedgerCall, _PushLater
 from synclog.services.outcomes import (
     _Finish,
     _finish_records,
@@ -69,8 +69,8 @@ def sync_record_push(*, record_id: int, worker: str) -> float | None:
         return None
     try:
         return _push_claimed(record_id, worker)
-    except _Retry as retry:
-        return retry.seconds
+    except _PushLater as later:
+        return later.seconds
     finally:
         SyncRecord.objects.filter(pk=record_id, claimed_by=worker[:200]).update(
             claimed_by="", claimed_until=None
@@ -122,7 +122,7 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
         return _complete(record, log, _unchanged_result(record, digest))
     call = LedgerCall(connection, [record], log, calls=expected, alone=True)
     if not call.granted:
-        raise _Retry(call.quota_wait)
+        raise _PushLater(call.quota_wait)
     result = None
     with call as connector:
         if record.is_payment:
