@@ -54,7 +54,7 @@ def _finish_run_items(
     if resolved:
         SyncRunItem.objects.filter(pk__in=resolved).update(outcome=RunItemOutcome.RESOLVED)
     for run_id in sorted(per_run):
-        _run_count(run_id, per_run[run_id], now=now)
+        _add_to_run_and_end_if_last(run_id, per_run[run_id], now=now)
 
 
 # Outcomes after which the record's entry is in the ledger (a reconcile by hand counts too).
@@ -67,8 +67,12 @@ _IN_LEDGER_OUTCOMES = frozenset(
 )
 
 
-def _run_count(run_id: int, finished_items: Counter, *, now: datetime.datetime) -> None:
-    """Add finished items to the run's counts; the last one ends the run with its status code.
+def _add_to_run_and_end_if_last(
+    run_id: int, finished_items: Counter, *, now: datetime.datetime
+) -> None:
+    """Add finished items to the run's counts; when none is left pending (and the run is fully
+    prepared), end the run: its status code, finished_at and the sync.completed/failed webhook.
+    With no items (an empty Counter) it only ends a run whose last item ended already.
 
     The run row is locked first, so the check for items still pending sees every batch of this
     run committed before ours (READ COMMITTED takes a new snapshot per statement).

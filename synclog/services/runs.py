@@ -25,7 +25,7 @@ from synclog.models import (
 from synclog.rules import COLLECTING_STATUSES, SYNCABLE_DOCUMENTS, is_paid, sync_refusal
 from synclog.services import marking
 from synclog.services.marking import EntrySpec, _entry_specs, _mark_pending
-from synclog.services.run_items import _run_count
+from synclog.services.run_items import _add_to_run_and_end_if_last
 from webhooks.services import webhook_emit_run_finished
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def _mark_run_pending(
         webhook_emit_run_finished(run=run)
     elif run.selection is None and not ids:
         # The last chunk added nothing, and the earlier ones may all have ended already.
-        _run_count(run.pk, Counter(), now=timezone.now())
+        _add_to_run_and_end_if_last(run.pk, Counter(), now=timezone.now())
     # A bulk run's records wait for their connection's turn in the broker.
     marking.sync_records_enqueue_paced(ids, trigger=run.trigger)
 
