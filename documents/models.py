@@ -59,6 +59,8 @@ class Department(OrgScopedModel):
 
 
 class DocumentKind(models.TextChoices):
+    """What the AP system holds; synclog.models lists the engine's words for what each becomes."""
+
     BILL = "bill", "Bill"
     INVOICE = "invoice", "Invoice"
     EXPENSE = "expense", "Expense"

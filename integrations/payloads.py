@@ -22,7 +22,7 @@ from integrations.models import Connection, Mapping, MappingKind
 
 # A card or bank expense is the ledger's spend money (EntryKind.SPEND); a reimbursable one is a
 # bill to the employee, paid when they are reimbursed; an expense without a type is a bill.
-ENTRY_KIND = {
+ENTRY_KIND_FOR_KIND = {
     DocumentKind.BILL: EntryKind.BILL,
     DocumentKind.INVOICE: EntryKind.INVOICE,
     DocumentKind.EXPENSE: EntryKind.BILL,
@@ -141,7 +141,7 @@ def build_entry_payload(
                 tax_type=line.tax_type,
             )
         )
-    kind = EntryKind.SPEND if document.is_spend else ENTRY_KIND[document.kind]
+    kind = EntryKind.SPEND if document.is_spend else ENTRY_KIND_FOR_KIND[document.kind]
     if contact_mapping is None and kind in _capabilities(connection).contact_needs_mapping:
         # Named by our id, so that a partner fixes it over the API (PATCH .../mappings).
         raise _missing(

@@ -1,4 +1,26 @@
-"""The durable outbox (SyncRecord), the integration log (SyncAttempt) and syncs (SyncRun)."""
+"""The durable outbox (SyncRecord), the integration log (SyncAttempt) and syncs (SyncRun).
+
+The engine's vocabulary, one name for each thing:
+
+    DocumentKind   (documents.models)   what the AP system holds: bill, invoice, expense
+    EntryType      (here)               what a SyncRecord pushes: a document's entry (bill,
+                                        invoice, expense) or one of its payments (bill_payment,
+                                        invoice_payment); synclog.rules.ENTRY_TYPE_FOR_KIND and
+                                        PAYMENT_TYPE_FOR_KIND map a DocumentKind to it
+    EntryKind      (integrations.connectors.base)  what a connector writes in the ledger: bill,
+                                        invoice, spend; integrations.payloads.ENTRY_KIND_FOR_KIND
+                                        maps a DocumentKind to it (a card or bank expense: spend)
+    Operation      (here)               what one attempt did to the entry: created, updated,
+                                        linked, nothing to push, or undecided (ended before)
+    AttemptOutcome (here)               how one attempt ended: success, failed, skipped, unknown
+    RunItemOutcome (here)               how a record ended in a run: pending, pushed, nothing to
+                                        push, failed, resolved (fixed since); the run's counts
+    StatusCode     (here)               DESIGN §5: the code of a run and of an attempt
+    RecordStatus   (here)               where a record stands now: pending, complete, failed
+
+Stored values of these choices never change (the database keeps them); a rename changes only
+the Python name.
+"""
 
 import datetime
 import uuid
@@ -12,6 +34,8 @@ from accounts.models import OrgScopedModel
 
 
 class EntryType(models.TextChoices):
+    """What a SyncRecord pushes (see the vocabulary above)."""
+
     BILL = "bill", "Bill"
     BILL_PAYMENT = "bill_payment", "Bill payment"
     INVOICE = "invoice", "Invoice"

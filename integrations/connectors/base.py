@@ -24,6 +24,8 @@ from integrations.connectors.errors import (
 
 
 class EntryKind(StrEnum):
+    """What a connector writes in the ledger (synclog.models lists the engine's vocabulary)."""
+
     BILL = "bill"
     INVOICE = "invoice"
     # Money spent from a bank or card account at once (Xero: a SPEND bank transaction; QBO: a

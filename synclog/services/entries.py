@@ -28,8 +28,12 @@ from integrations.connectors.errors import (
     UnknownOutcomeError,
 )
 from integrations.models import Connection
-from integrations.payloads import build_entry_payload, build_payment_payload
-from synclog.models import EntryType, Operation, RecordStatus, SyncRecord, Trigger
+from integrations.payloads import (
+    ENTRY_KIND_FOR_KIND,
+    build_entry_payload,
+    build_payment_payload,
+)
+from synclog.models import Operation, RecordStatus, SyncRecord, Trigger
 from synclog.rules import ENTRY_TYPE_FOR_KIND
 from synclog.services import marking
 from synclog.services.attempt_log import _AttemptLog, _save_answer
@@ -45,13 +49,6 @@ from synclog.services.refusals import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-CONNECTOR_KIND = {
-    EntryType.BILL: EntryKind.BILL,
-    EntryType.INVOICE: EntryKind.INVOICE,
-    EntryType.EXPENSE: EntryKind.BILL,
-}
 
 
 def _build_payload(document: Document, *, connection: Connection, mappings) -> EntryPayload:
@@ -349,9 +346,9 @@ def _payment_refusal(
     telling the user to re-sync the bill would lead nowhere."""
     ledger = record.connection.get_provider_display()
     try:
-        state = connector.get_entry(
-            kind=CONNECTOR_KIND[bill.entry_type], external_id=bill.external_id
-        )
+        # The bill's entry is of the payment's own document.
+        kind = ENTRY_KIND_FOR_KIND[record.document.kind]
+        state = connector.get_entry(kind=kind, external_id=bill.external_id)
         status = state.status if state.gone else ""
     except NotFoundError:
         status = "DELETED"
