@@ -41,9 +41,7 @@ from synclog.models import (
 )
 from synclog.rules import (
     COLLECTING_STATUSES,
-    ENTRY_TYPE_FOR_KIND,
     SYNCABLE_DOCUMENTS,
-    SYNCABLE_STATUSES,
 )
 
 # A group shows its newest records; the rest are one click away on the group's own page.
@@ -491,7 +489,6 @@ class SelectionSummary:
     total: int
     syncable_ids: list[int]
     drafts: int  # drafts and documents awaiting approval never sync
-    not_pushed_kind: int  # expenses are not ledger entries of their own
     connections: list[Connection]
 
     @property
@@ -507,10 +504,6 @@ def bulk_selection_summary(*, documents: QuerySet[Document], org: Organization) 
             "id",
             filter=Q(status__in=[DocumentStatus.DRAFT, DocumentStatus.AWAITING_APPROVAL]),
         ),
-        not_pushed_kind=Count(
-            "id",
-            filter=Q(status__in=SYNCABLE_STATUSES) & ~Q(kind__in=list(ENTRY_TYPE_FOR_KIND)),
-        ),
     )
     syncable_ids = list(documents.filter(SYNCABLE_DOCUMENTS).values_list("pk", flat=True))
     connections = list(Connection.objects.for_org(org).filter(status__in=COLLECTING_STATUSES))
@@ -518,7 +511,6 @@ def bulk_selection_summary(*, documents: QuerySet[Document], org: Organization) 
         total=counts["total"],
         syncable_ids=syncable_ids,
         drafts=counts["drafts"],
-        not_pushed_kind=counts["not_pushed_kind"],
         connections=connections,
     )
 

@@ -84,10 +84,7 @@ class BulkResyncView(BulkView):
         skipped = request.session.get(SESSION_SKIPPED_KEY, {})
         # Kept for the progress page's summary; the runs themselves only know what they push.
         skipped = dict(list(skipped.items())[-20:])
-        skipped[str(runs[0].public_id)] = {
-            "drafts": summary.drafts,
-            "not_pushed_kind": summary.not_pushed_kind,
-        }
+        skipped[str(runs[0].public_id)] = {"drafts": summary.drafts}
         request.session[SESSION_SKIPPED_KEY] = skipped
         count = len(summary.syncable_ids)
         messages.success(
