@@ -13,7 +13,12 @@ from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
 from documents.selectors import category_list, department_list, vendor_list
 from integrations import selectors, services
-from integrations.connectors.errors import ConfigurationError, ConnectorError, RateLimitedError
+from integrations.connectors.errors import (
+    ConfigurationError,
+    ConnectorError,
+    RateLimitedError,
+    TransientError,
+)
 from integrations.forms import SPEND_KINDS, ConnectForm, MappingForm, TenantChoiceForm
 from integrations.models import ConnectionStatus
 from synclog import services as sync_services
@@ -40,7 +45,7 @@ def ledger_error_text(error: ConnectorError) -> str:
         summary = error.message  # ours: names what to set up
     elif isinstance(error, RateLimitedError):
         summary = error.message  # ours, from the ledger's Retry-After: says when to try again
-    elif error.retryable:
+    elif isinstance(error, TransientError):
         summary = "The ledger did not answer or failed."
     elif error.status_code == 4220:
         summary = "The ledger did not grant ledgersync access."

@@ -1,4 +1,5 @@
-"""The connector error hierarchy. Retry policy is declared by class, in one place (`retryable`).
+"""The connector error hierarchy. The class is the retry policy (synclog.services.ledger_call):
+a TransientError is tried again later, an AuthError waits for a reconnect, any other fails.
 
 Every error carries the ledger's raw words beside our explanation and fix hint, and the status code
 (DESIGN §5) an attempt that ends with it is recorded under.
@@ -17,7 +18,6 @@ class FieldError:
 
 class ConnectorError(Exception):
     status_code = 5130
-    retryable = False
 
     def __init__(
         self,
@@ -45,7 +45,6 @@ class TransientError(ConnectorError):
     """Timeout, connection error, 5xx: try again later."""
 
     status_code = 5000
-    retryable = True
 
 
 class RateLimitedError(TransientError):
