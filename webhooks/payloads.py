@@ -93,9 +93,7 @@ def webhook_payload_for_run(run) -> dict:
     return {
         "id": str(run.public_id),
         "status_code": run.status_code,
-        "status": str(StatusCode(run.status_code).label)
-        if run.status_code in StatusCode.values
-        else "",
+        "status": str(StatusCode(run.status_code).label),
         "trigger": run.trigger,
         "retry_of": str(run.retry_of.public_id) if run.retry_of_id else None,
         "connection": _connection(run.connection),

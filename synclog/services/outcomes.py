@@ -378,7 +378,7 @@ def _wait_for_reauth(
     error.hint = error.hint or _reconnect_error(connection).hint
     outcome = AttemptOutcome.FAILED if mark_connection else AttemptOutcome.SKIPPED
     # 4220 de-authorised, or 4040 when the organisation itself is gone from the ledger.
-    code = error.status_code if error.status_code in StatusCode.values else StatusCode.DEAUTHORISED
+    code = error.status_code
 
     def write():
         with transaction.atomic():

@@ -50,7 +50,7 @@ def _decorate(run) -> None:
     """What the templates show of a run: its code as shown (1010 once long), and durations."""
     code = run.display_status_code
     run.shown_code = code
-    run.shown_label = StatusCode(code).label if code in StatusCode.values else "Unknown code"
+    run.shown_label = StatusCode(code).label
     run.code_family = selectors.code_family(code)
     run.duration_text = _duration_text(run.duration)
     if run.finished_at is None:
