@@ -4,9 +4,9 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from documents import services
 from documents.models import ContactKind, Document, DocumentKind, DocumentStatus
 from documents.services import document_create
+from documents.services import documents as document_writes
 from tests.documents.services.helpers import line_values, row_counts
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory
 
@@ -385,7 +385,7 @@ def test_document_create_turns_a_racing_duplicate_into_a_number_error(
 ):
     # Another writer took the number between the check and the insert.
     DocumentFactory(org=org, contact=vendor, number="B-100")
-    monkeypatch.setattr(services, "_check_number_free", lambda errors, *, document: None)
+    monkeypatch.setattr(document_writes, "_check_number_free", lambda errors, *, document: None)
 
     assert_refused(build(), "number")
 

@@ -1,27 +1,16 @@
-"""Every write to documents, contacts, categories, departments, attachments and payments.
+"""Writes to documents: create (one, or many approved at once), edit, submit, approve and void,
+each checked whole before anything is written."""
 
-Services take the organisation (or an object that carries it) and the acting user explicitly, check
-everything before writing, and write in one transaction: bad input raises ValidationError keyed by
-field and leaves the database as it was.
-"""
-
-import datetime
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import PurePath
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from accounts.models import Organization
 from documents.models import (
     VOIDABLE_STATUSES,
-    Attachment,
     Category,
     Contact,
     ContactKind,
@@ -31,7 +20,6 @@ from documents.models import (
     DocumentLine,
     DocumentStatus,
     ExpenseType,
-    Payment,
 )
 from documents.validation import (
     ErrorCollector,
@@ -71,55 +59,6 @@ class DocumentUpdateResult:
 
     document: Document
     changed_fields: frozenset[str] = field(default_factory=frozenset)
-
-
-# --- contacts, categories, departments -------------------------------------------------------
-
-
-def contact_create(
-    *,
-    org: Organization,
-    name: str,
-    kind: str = ContactKind.VENDOR,
-    tax_number: str = "",
-    email: str = "",
-) -> Contact:
-    """A vendor or customer of the organisation, named; a blank name or an unknown kind is
-    a ValidationError and nothing is written."""
-    errors = ErrorCollector()
-    if not (name or "").strip():
-        errors.add("name", "Enter the contact's name.")
-    if kind not in ContactKind.values:
-        errors.add("kind", f"Choose one of: {', '.join(ContactKind.values)}.")
-    errors.raise_if_any()
-    contact = Contact(org=org, name=name.strip(), kind=kind, tax_number=tax_number, email=email)
-    contact.full_clean(exclude=["org"])
-    contact.save()
-    return contact
-
-
-def category_create(*, org: Organization, name: str, code: str) -> Category:
-    """A category booked to ledger account `code`, which no other category of the
-    organisation uses (ValidationError otherwise; nothing written)."""
-    if Category.objects.for_org(org).filter(code=code).exists():
-        raise ValidationError({"code": f"A category with account code {code} exists already."})
-    category = Category(org=org, name=name, code=code)
-    category.full_clean(exclude=["org"])
-    category.save()
-    return category
-
-
-def department_create(*, org: Organization, name: str) -> Department:
-    """A department of the organisation, its name unique there (ValidationError otherwise)."""
-    if Department.objects.for_org(org).filter(name=name).exists():
-        raise ValidationError({"name": f"A department named {name} exists already."})
-    department = Department(org=org, name=name)
-    department.full_clean(exclude=["org"])
-    department.save()
-    return department
-
-
-# --- documents -------------------------------------------------------------------------------
 
 
 def _check_owned(errors: ErrorCollector, *, org: Organization, field_name: str, obj) -> None:
@@ -478,170 +417,6 @@ def document_void(*, document: Document, actor) -> Document:
     # Only an entry already in the ledger is voided there; request_sync skips the rest.
     request_sync(document=document, reason="voided", actor=actor)
     return document
-
-
-# --- payments --------------------------------------------------------------------------------
-
-
-def _payment_add(
-    document: Document, *, actor, amount: Decimal, paid_at, reference: str, bank_account: str
-) -> Payment:
-    payment = Payment(
-        org=document.org,
-        document=document,
-        amount=amount,
-        paid_at=paid_at,
-        reference=reference,
-        bank_account=bank_account,
-        created_by=actor,
-    )
-    payment.save()
-    document.amount_paid = document.payments.aggregate(paid=Sum("amount"))["paid"] or Decimal(
-        "0.00"
-    )
-    update_fields = ["amount_paid", "updated_at"]
-    if document.amount_paid == document.total:
-        document.status = DocumentStatus.PAID
-        update_fields.append("status")
-    document.save(update_fields=update_fields)
-    return payment
-
-
-@transaction.atomic
-def payment_record(
-    *,
-    document: Document,
-    actor,
-    amount,
-    paid_at,
-    reference: str = "",
-    bank_account: str = "",
-) -> Payment:
-    """Record a full or partial payment; the document becomes paid when nothing is left due."""
-    document = _lock(document)
-    errors = ErrorCollector()
-    if document.is_spend:
-        raise ValidationError(
-            f"A {document.get_expense_type_display().lower()} was paid when it was spent: the "
-            "ledger books it as spend money, with no payment to record."
-        )
-    if document.status != DocumentStatus.APPROVED:
-        raise ValidationError(
-            f"Payments can be recorded on approved documents only; this one is "
-            f"{document.get_status_display().lower()}."
-        )
-    amount = errors.run(parse_money, amount, field="amount", allow_zero=False)
-    paid_at = errors.run(parse_date, paid_at, field="paid_at")
-    reference = errors.run(clean_text, reference, field="reference", max_length=100)
-    bank_account = errors.run(clean_text, bank_account, field="bank_account", max_length=100)
-    if amount is not None and amount > document.amount_due:
-        errors.add(
-            "amount",
-            f"The payment is more than the {document.amount_due} {document.currency} still due.",
-        )
-    if paid_at is not None and paid_at < document.issue_date:
-        errors.add("paid_at", "The payment date cannot be before the document's issue date.")
-    errors.raise_if_any()
-    payment = _payment_add(
-        document,
-        actor=actor,
-        amount=amount,
-        paid_at=paid_at,
-        reference=reference,
-        bank_account=bank_account,
-    )
-    request_sync(
-        document=document, reason="payment recorded", actor=actor, entry=False, payments=[payment]
-    )
-    return payment
-
-
-@transaction.atomic
-def document_mark_paid(
-    *, document: Document, actor, paid_at: datetime.date | None = None, reference: str = ""
-) -> Payment:
-    """Mark a document paid outside this system: a payment of the balance, flagged as such."""
-    document = _lock(document)
-    if document.is_spend:
-        raise ValidationError(
-            f"A {document.get_expense_type_display().lower()} was paid when it was spent."
-        )
-    if document.status != DocumentStatus.APPROVED:
-        raise ValidationError(
-            f"Only an approved document can be marked paid; this one is "
-            f"{document.get_status_display().lower()}."
-        )
-    if document.amount_due <= 0:
-        raise ValidationError("Nothing is due on this document.")
-    reference = clean_text(reference, field="reference", max_length=100)
-    paid_at = parse_date(paid_at or timezone.localdate(), field="paid_at")
-    if paid_at < document.issue_date:
-        raise ValidationError(
-            {"paid_at": "The payment date cannot be before the document's issue date."}
-        )
-    document.marked_paid = True
-    document.save(update_fields=["marked_paid"])
-    payment = _payment_add(
-        document,
-        actor=actor,
-        amount=document.amount_due,
-        paid_at=paid_at,
-        reference=reference or "Marked paid",
-        bank_account="",
-    )
-    request_sync(
-        document=document, reason="marked paid", actor=actor, entry=False, payments=[payment]
-    )
-    return payment
-
-
-# --- attachments -----------------------------------------------------------------------------
-
-
-@transaction.atomic
-def attachment_add(*, document: Document, actor, upload: UploadedFile) -> Attachment:
-    """A PDF, PNG or JPEG (judged by its bytes, within ATTACHMENT_MAX_BYTES) attached to a
-    document that is not void, and its upload to the ledger requested; ValidationError otherwise."""
-    document = _lock(document)
-    if document.status == DocumentStatus.VOID:
-        raise ValidationError("Files cannot be attached to a void document.")
-    if upload.size > settings.ATTACHMENT_MAX_BYTES:
-        limit = filesizeformat(settings.ATTACHMENT_MAX_BYTES)
-        raise ValidationError({"file": f"The file is larger than {limit}."})
-    content_type = _sniff_content_type(upload)
-    if content_type is None:
-        raise ValidationError({"file": "Attach a PDF, PNG or JPEG file."})
-    filename = PurePath(upload.name or "attachment").name[:200]
-    attachment = Attachment(
-        org=document.org,
-        document=document,
-        filename=filename,
-        content_type=content_type,
-        size=upload.size,
-        uploaded_by=actor,
-    )
-    attachment.file.save(filename, upload, save=False)
-    attachment.save()
-    request_sync(document=document, reason="attachment added", actor=actor)
-    return attachment
-
-
-MAGIC_NUMBERS = {
-    b"%PDF-": "application/pdf",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-}
-
-
-def _sniff_content_type(upload: UploadedFile) -> str | None:
-    # Trust the bytes, not the name or the browser's claim.
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(0)
-    for magic, content_type in MAGIC_NUMBERS.items():
-        if head.startswith(magic):
-            return content_type
-    return None
 
 
 @transaction.atomic
