@@ -12,6 +12,7 @@ from django.utils import timezone
 from tests.webhooks.conftest import run_due, sent_json
 from webhooks import services, tasks
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookMessage
+from webhooks.services import delivery as delivery_service
 
 PAYLOAD = {"id": "6f1c2a", "status_code": 2000, "counts": {"total": 1, "pushed": 1}}
 
@@ -163,7 +164,7 @@ def test_no_server_listening_is_a_logged_failure_to_connect(
 def test_a_timeout_is_a_logged_failure(
     org, receiver, endpoint_and_secret, webhook_tasks, monkeypatch
 ):
-    monkeypatch.setattr(services, "HTTP_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(delivery_service, "HTTP_TIMEOUT_SECONDS", 0.2)
     original = receiver.server.RequestHandlerClass.do_POST
 
     def slow(handler):

@@ -54,7 +54,7 @@ def test_no_rotation_without_its_audit_row(endpoint, admin_user, monkeypatch):
     def refuse(**kwargs):
         raise IntegrityError("audit row refused")
 
-    monkeypatch.setattr(services.WebhookEndpointEvent.objects, "create", refuse)
+    monkeypatch.setattr(WebhookEndpointEvent.objects, "create", refuse)
     with pytest.raises(IntegrityError):
         services.webhook_endpoint_secret_rotate(endpoint=endpoint, actor=admin_user)
     endpoint.refresh_from_db()
