@@ -79,7 +79,9 @@ def credentials_from_token(token: dict) -> OAuthCredentials:
 def ledger(monkeypatch, settings, xero_emulator, xero_transport):
     """Route every connector the app builds to the in-process emulator."""
     settings.LEDGER_EMULATOR_ALLOWED = True
-    monkeypatch.setattr(integration_services, "ledger_transport", lambda connection: xero_transport)
+    monkeypatch.setattr(
+        integration_services.ledger, "ledger_transport", lambda connection: xero_transport
+    )
     return xero_emulator
 
 
@@ -444,5 +446,7 @@ def ledger_books(request, provider, monkeypatch, settings) -> LedgerBooks:
     emulator = request.getfixturevalue(f"{prefix}_emulator")
     transport = request.getfixturevalue(f"{prefix}_transport")
     settings.LEDGER_EMULATOR_ALLOWED = True
-    monkeypatch.setattr(integration_services, "ledger_transport", lambda connection: transport)
+    monkeypatch.setattr(
+        integration_services.ledger, "ledger_transport", lambda connection: transport
+    )
     return books_class(emulator)

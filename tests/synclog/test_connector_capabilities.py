@@ -43,7 +43,9 @@ def qbo_transport(qbo):
 @pytest.fixture
 def qbo_connection(org, vendor, category, qbo, qbo_transport, monkeypatch, settings, enqueued):
     settings.LEDGER_EMULATOR_ALLOWED = True
-    monkeypatch.setattr(integration_services, "ledger_transport", lambda connection: qbo_transport)
+    monkeypatch.setattr(
+        integration_services.ledger, "ledger_transport", lambda connection: qbo_transport
+    )
     token = qbo.connect()
     connection = Connection.objects.create(
         org=org,

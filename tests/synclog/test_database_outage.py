@@ -117,7 +117,7 @@ def test_a_rotated_refresh_token_is_saved_through_an_outage(
 
     settings.SYNC_DB_RETRY_SECONDS = 10
     outage = DatabaseOutage(queries=2)
-    transport = integration_services.ledger_transport(connection)
+    transport = integration_services.ledger.ledger_transport(connection)
 
     class ArmedByTheTokenService(httpx.BaseTransport):
         def handle_request(self, request):
@@ -130,7 +130,7 @@ def test_a_rotated_refresh_token_is_saved_through_an_outage(
             transport.close()
 
     monkeypatch.setattr(
-        integration_services, "ledger_transport", lambda c: ArmedByTheTokenService()
+        integration_services.ledger, "ledger_transport", lambda c: ArmedByTheTokenService()
     )
     ledger.expire_tokens()
     old_refresh_token = connection.credentials["refresh_token"]

@@ -36,7 +36,9 @@ COMPANY_FILE = "Clearwater Workshop Pty Ltd (MYOB)"
 def clearwater_on_myob(myob_emulator, myob_transport, monkeypatch, settings, enqueued):
     call_command("seed_demo", stdout=io.StringIO())
     settings.LEDGER_EMULATOR_ALLOWED = True
-    monkeypatch.setattr(integration_services, "ledger_transport", lambda connection: myob_transport)
+    monkeypatch.setattr(
+        integration_services.ledger, "ledger_transport", lambda connection: myob_transport
+    )
     clearwater = Organization.objects.get(slug="clearwater")
     business_id = myob_emulator.add_company_file(COMPANY_FILE)["businessId"]
     connection = Connection.objects.create(

@@ -35,7 +35,9 @@ ACCOUNT_FOR_CATEGORY = {"Consulting": "Legal & Professional Fees", "Rent": "Rent
 def initech_on_qbo(qbo_emulator, qbo_transport, monkeypatch, settings, enqueued):
     call_command("seed_demo", stdout=io.StringIO())
     settings.LEDGER_EMULATOR_ALLOWED = True
-    monkeypatch.setattr(integration_services, "ledger_transport", lambda connection: qbo_transport)
+    monkeypatch.setattr(
+        integration_services.ledger, "ledger_transport", lambda connection: qbo_transport
+    )
     initech = Organization.objects.get(slug="initech")
     realm = qbo_emulator.add_realm("Initech Inc. (QBO)")["realmId"]
     connection = Connection.objects.create(

@@ -35,8 +35,10 @@ class CountingTransport(httpx.BaseTransport):
 
 @pytest.fixture
 def transport(connection, monkeypatch):
-    counting = CountingTransport(integration_services.ledger_transport(connection))
-    monkeypatch.setattr(integration_services, "ledger_transport", lambda connection: counting)
+    counting = CountingTransport(integration_services.ledger.ledger_transport(connection))
+    monkeypatch.setattr(
+        integration_services.ledger, "ledger_transport", lambda connection: counting
+    )
     return counting
 
 
