@@ -1,0 +1,129 @@
+"""What every rate limiter offers (RateLimiter), the limits it is asked for and the grant it
+answers with; the package docstring says how the two implementations differ."""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+DAY_SECONDS = 86_400.0
+# A ledger's burst limit (QBO 10 calls a second, MYOB 8) is counted in its own rolling second.
+SECOND = 1.0
+# When all concurrency slots are taken, the holders usually release within seconds, long
+# before their leases expire, so waiting for the earliest expiry would be far too pessimistic.
+CONCURRENCY_RETRY_SECONDS = 0.5
+# A wait is always > 0 so that "retry now" can never turn into a busy loop.
+MIN_WAIT_SECONDS = 0.001
+
+
+@dataclass(frozen=True)
+class Limits:
+    per_window: int = 60  # calls per rolling window
+    window_seconds: float = 60.0
+    max_concurrent: int = 5
+    per_day: int = 5000  # calls per rolling 24 h
+    per_second: int | None = None  # calls per rolling second, beside the window (None: no limit)
+
+    def __post_init__(self):
+        limits = [self.per_window, self.max_concurrent, self.per_day]
+        if min(limits + ([] if self.per_second is None else [self.per_second])) < 1:
+            raise ValueError(f"every limit must be at least 1: {self}")
+        if self.window_seconds <= 0:
+            raise ValueError(f"window_seconds must be positive: {self}")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The permission to make the granted calls now; release it when they are done."""
+
+    key: str
+    token: str  # identifies this holder's concurrency slot
+
+
+class RateLimiter(ABC):
+    def try_acquire(
+        self,
+        key: str,
+        limits: Limits,
+        *,
+        calls: int = 1,
+        requests: int | None = None,
+        lease_seconds: float = 120,
+    ) -> Grant | float:
+        """A Grant when `calls` calls fit in every limit now, else the seconds to wait (> 0).
+
+        Granted calls are counted at once, and one concurrency slot is held until release() or
+        until the lease expires (so a killed worker cannot hold a slot forever). Never sleeps.
+        The rolling second (limits.per_second) counts the HTTP requests the calls make,
+        `requests` (by default as many as the calls): a QBO batch request weighs 13 calls of
+        the minute for its batch limit, yet is one request. More requests than a second allows
+        take the whole second instead of never fitting. The ledger counts a request when it
+        arrives, which can be well after the grant (a worker builds the connector first): so
+        the second counts the grant's requests until one second after release().
+        """
+        if calls < 1 or (requests is not None and requests < 1):
+            raise ValueError("calls and requests must be at least 1")
+        if calls > limits.per_window or calls > limits.per_day:
+            # It would never fit: waiting would loop forever.
+            raise ValueError(f"{calls} calls can never fit in {limits}")
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        token = uuid.uuid4().hex
+        requests = _second_requests(limits, requests or calls)
+        wait = self._acquire(key, limits, calls, requests, lease_seconds, token)
+        if wait is None:
+            return Grant(key=key, token=token)
+        return max(wait, MIN_WAIT_SECONDS)
+
+    def wait_for(
+        self, key: str, limits: Limits, *, calls: int = 1, requests: int | None = None
+    ) -> float:
+        """The seconds until `calls` calls would be granted (0: now), counting nothing.
+
+        Lets a worker skip the work of preparing calls that could not be made now anyway; the
+        later try_acquire() still decides.
+        """
+        requests = _second_requests(limits, max(requests or calls, 1))
+        calls = min(max(calls, 1), limits.per_window, limits.per_day)
+        wait = self._acquire(key, limits, calls, requests, 1.0, "", dry_run=True)
+        return 0.0 if wait is None else max(wait, MIN_WAIT_SECONDS)
+
+    @abstractmethod
+    def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
+        """The calls counted in the key's current window, and the seconds until the oldest of
+        them leaves it (0 when none): what the API's RateLimit-* headers tell a caller."""
+
+    @abstractmethod
+    def _acquire(
+        self,
+        key: str,
+        limits: Limits,
+        calls: int,
+        requests: int,
+        lease_seconds: float,
+        token: str,
+        *,
+        dry_run: bool = False,
+    ) -> float | None:
+        """None when granted (and counted, unless dry_run), else the seconds to wait."""
+
+    @abstractmethod
+    def release(self, grant: Grant) -> None:
+        """Give back the grant's concurrency slot (the calls stay counted). Idempotent."""
+
+    @abstractmethod
+    def pause(self, key: str, seconds: float) -> None:
+        """After a 429: nobody gets a grant for this key for `seconds` (Retry-After).
+
+        A shorter pause never cuts a longer one that is already running short.
+        """
+
+    @abstractmethod
+    def reset(self, key: str) -> None:
+        """Forget everything about the key (tests and the demo)."""
+
+
+def _second_requests(limits: Limits, requests: int) -> int:
+    """What a grant counts in the rolling second: its requests, at most a whole second."""
+    return min(requests, limits.per_second or requests)

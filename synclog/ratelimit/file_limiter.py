@@ -1,0 +1,174 @@
+"""The file rate limiter (no Redis): one JSON state file per key, serialised by flock(2)."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from synclog.ratelimit.base import (
+    CONCURRENCY_RETRY_SECONDS,
+    DAY_SECONDS,
+    SECOND,
+    Grant,
+    Limits,
+    RateLimiter,
+)
+
+
+class FileRateLimiter(RateLimiter):
+    """Same semantics over one JSON file per key, serialised across processes by flock(2).
+
+    Uses the wall clock (time.time()), which all processes on one machine share and which,
+    unlike the monotonic clock, survives a reboot with the state file. Not for NFS.
+    """
+
+    def __init__(self, directory: Path | str):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        # Readable and filesystem-safe, the hash keeps distinct keys distinct.
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", key)[:64]
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        return self.directory / f"{safe}-{digest}.json"
+
+    def _locked(self, key: str, change) -> Any:
+        """Run change(state, now) under the key's lock; it mutates the state, which is saved."""
+        path = self._path(key)
+        # A separate lock file: the state file is replaced atomically, so it cannot carry the lock.
+        with open(path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                state, now = _load(path), time.time()
+                _prune(state, now)
+                result = change(state, now)
+                _save(path, state)
+                return result
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _acquire(
+        self,
+        key: str,
+        limits: Limits,
+        calls: int,
+        requests: int,
+        lease_seconds: float,
+        token: str,
+        *,
+        dry_run: bool = False,
+    ) -> float | None:
+        def change(state: dict, now: float) -> float | None:
+            paused = state["paused_until"] - now
+            if paused > 0:
+                return paused
+            # [time, count] per grant, oldest first; the window is the tail of the day.
+            day, holders = state["calls"], state["holders"]
+            window = [e for e in day if e[0] > now - limits.window_seconds]
+
+            wait = max(
+                _wait_for(window, limits.per_window, calls, limits.window_seconds, now),
+                _wait_for(day, limits.per_day, calls, DAY_SECONDS, now),
+            )
+            if limits.per_second is not None:
+                second = [[at, n] for at, n, _ in state["second"]]
+                wait = max(wait, _wait_for(second, limits.per_second, requests, SECOND, now))
+            if len(holders) >= limits.max_concurrent:
+                expiries = sorted(holders.values())
+                first_free = expiries[len(holders) - limits.max_concurrent] - now
+                wait = max(wait, min(first_free, CONCURRENCY_RETRY_SECONDS))
+            if wait > 0:
+                return wait
+            if dry_run:
+                return None
+            day.append([now, calls])
+            if limits.per_second is not None:
+                state["second"].append([now, requests, token])
+            holders[token] = now + lease_seconds
+            return None
+
+        return self._locked(key, change)
+
+    def release(self, grant: Grant) -> None:
+        def change(state: dict, now: float) -> None:
+            if state["holders"].pop(grant.token, None) is None:
+                return  # released already (or its lease ran out)
+            # The ledger may have counted the requests as late as now (see try_acquire).
+            for entry in state["second"]:
+                if entry[2] == grant.token:
+                    entry[0] = now
+            state["second"].sort(key=lambda entry: entry[0])
+
+        self._locked(grant.key, change)
+
+    def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
+        def read(state: dict, now: float) -> tuple[int, float]:
+            window = [e for e in state["calls"] if e[0] > now - limits.window_seconds]
+            if not window:
+                return 0, 0.0
+            return sum(count for _, count in window), window[0][0] + limits.window_seconds - now
+
+        return self._locked(key, read)
+
+    def pause(self, key: str, seconds: float) -> None:
+        def change(state: dict, now: float) -> None:
+            state["paused_until"] = max(state["paused_until"], now + seconds)
+
+        if seconds > 0:
+            self._locked(key, change)
+
+    def reset(self, key: str) -> None:
+        self._locked(key, lambda state, now: state.clear())
+
+
+def _wait_for(entries: list, limit: int, calls: int, span: float, now: float) -> float:
+    """Seconds until enough of the oldest calls leave for `calls` more to fit (0: they fit)."""
+    excess = sum(count for _, count in entries) + calls - limit
+    for at, count in entries:
+        if excess <= 0:
+            break
+        excess -= count
+        if excess <= 0:
+            return at + span - now
+    return 0.0
+
+
+def _prune(state: dict, now: float) -> None:
+    # The same rule as the Redis script: a call leaves once now >= its time + span.
+    state["calls"] = [e for e in state["calls"] if e[0] > now - DAY_SECONDS]
+    state["second"] = [e for e in state["second"] if e[0] > now - SECOND]
+    state["holders"] = {t: exp for t, exp in state["holders"].items() if exp > now}
+    if state["paused_until"] <= now:
+        state["paused_until"] = 0.0
+
+
+def _empty_state() -> dict:
+    return {"calls": [], "second": [], "holders": {}, "paused_until": 0.0}
+
+
+def _load(path: Path) -> dict:
+    try:
+        state = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        # A missing file is a fresh key; an unreadable one cannot be trusted more than that.
+        return _empty_state()
+    return {**_empty_state(), **state}
+
+
+def _save(path: Path, state: dict) -> None:
+    if not state or state == _empty_state():
+        # Idle keys vanish (the lock file stays: removing it would race with a waiting locker).
+        path.unlink(missing_ok=True)
+        return
+    # Write then rename, so a crash mid-write never leaves a half file behind.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(state, f, separators=(",", ":"))
+    os.replace(tmp, path)

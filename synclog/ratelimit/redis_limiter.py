@@ -1,0 +1,229 @@
+"""The Redis rate limiter: one Lua script per acquire, atomic across hosts, on the server's
+clock."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from synclog.ratelimit.base import (
+    CONCURRENCY_RETRY_SECONDS,
+    DAY_SECONDS,
+    SECOND,
+    Grant,
+    Limits,
+    RateLimiter,
+)
+
+logger = logging.getLogger("synclog.ratelimit")  # its name before the package split
+
+
+# KEYS: window zset, day zset, holders zset, pause key, second zset.
+# ARGV: per_window, window_us, max_concurrent, per_day, calls, lease_us, token, day_us, retry_us,
+# dry_run (1: only answer, count nothing), per_second (0: none), second_us, requests (what the
+# second counts, at most per_second).
+# Returns {1, 0} when granted, else {0, wait_us}. Times are microseconds of the server's clock.
+_ACQUIRE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local per_window = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local max_concurrent = tonumber(ARGV[3])
+local per_day = tonumber(ARGV[4])
+local calls = tonumber(ARGV[5])
+local lease = tonumber(ARGV[6])
+local token = ARGV[7]
+local day = tonumber(ARGV[8])
+local retry = tonumber(ARGV[9])
+local per_second = tonumber(ARGV[11])
+local second = tonumber(ARGV[12])
+local requests = tonumber(ARGV[13])
+
+local paused = redis.call('PTTL', KEYS[4])
+if paused > 0 then
+  return {0, paused * 1000}
+end
+
+-- A call leaves the window once now >= its time + window.
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - day)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - second)
+
+local wait = 0
+-- Enough of the oldest calls must leave for `calls` more to fit: the last of them decides.
+local function wait_for(zkey, limit, span, calls)
+  local excess = redis.call('ZCARD', zkey) + calls - limit
+  if excess <= 0 then
+    return 0
+  end
+  local entry = redis.call('ZRANGE', zkey, excess - 1, excess - 1, 'WITHSCORES')
+  return tonumber(entry[2]) + span - now
+end
+wait = math.max(wait, wait_for(KEYS[1], per_window, window, calls))
+wait = math.max(wait, wait_for(KEYS[2], per_day, day, calls))
+if per_second > 0 then
+  wait = math.max(wait, wait_for(KEYS[5], per_second, second, requests))
+end
+
+local held = redis.call('ZCARD', KEYS[3])
+if held >= max_concurrent then
+  local entry = redis.call('ZRANGE', KEYS[3], held - max_concurrent, held - max_concurrent,
+    'WITHSCORES')
+  wait = math.max(wait, math.min(tonumber(entry[2]) - now, retry))
+end
+if wait > 0 then
+  return {0, wait}
+end
+if ARGV[10] == '1' then
+  return {1, 0}
+end
+
+-- Members must be unique or equal timestamps would collapse into one call.
+local members = {}
+for i = 1, calls do
+  members[#members + 1] = now
+  members[#members + 1] = token .. ':' .. i
+  if #members >= 1000 or i == calls then
+    redis.call('ZADD', KEYS[1], unpack(members))
+    redis.call('ZADD', KEYS[2], unpack(members))
+    members = {}
+  end
+end
+if per_second > 0 then
+  for i = 1, requests do
+    redis.call('ZADD', KEYS[5], now, token .. ':' .. i)
+  end
+  redis.call('PEXPIRE', KEYS[5], math.ceil(second / 1000) + 1000)
+end
+redis.call('ZADD', KEYS[3], now + lease, token)
+
+-- Idle keys vanish: each expires when its newest entry would have left anyway.
+redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
+redis.call('PEXPIRE', KEYS[2], math.ceil(day / 1000) + 1000)
+local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[3], math.ceil((tonumber(last[2]) - now) / 1000) + 1000)
+return {1, 0}
+"""
+
+# KEYS: window zset. ARGV: window_us. Returns {calls in the window, us until the oldest leaves}.
+_USAGE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[1])
+local used = redis.call('ZCOUNT', KEYS[1], '(' .. (now - window), '+inf')
+local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - window), '+inf', 'WITHSCORES',
+  'LIMIT', 0, 1)
+if #oldest == 0 then
+  return {used, 0}
+end
+return {used, tonumber(oldest[2]) + window - now}
+"""
+
+# KEYS: holders zset, second zset. ARGV: token. Frees the slot, and restarts the second of the
+# token's requests (members token:1..n) now: the ledger may have counted them as late as this.
+# Only the release that frees the slot does so: releasing again changes nothing.
+_RELEASE_LUA = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
+  return
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local i = 1
+while redis.call('ZSCORE', KEYS[2], ARGV[1] .. ':' .. i) do
+  redis.call('ZADD', KEYS[2], now, ARGV[1] .. ':' .. i)
+  i = i + 1
+end
+if i > 1 then
+  redis.call('PEXPIRE', KEYS[2], 2000)
+end
+"""
+
+# KEYS: pause key. ARGV: milliseconds. Only ever lengthens a running pause.
+_PAUSE_LUA = """
+local ms = tonumber(ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ms then
+  redis.call('SET', KEYS[1], '1', 'PX', ms)
+end
+"""
+
+
+class RedisRateLimiter(RateLimiter):
+    def __init__(self, redis_client: Any, prefix: str = "ledgersync:rl:"):
+        self.redis = redis_client
+        self.prefix = prefix
+        self._acquire_script = redis_client.register_script(_ACQUIRE_LUA)
+        self._pause_script = redis_client.register_script(_PAUSE_LUA)
+        self._release_script = redis_client.register_script(_RELEASE_LUA)
+        self._usage_script = redis_client.register_script(_USAGE_LUA)
+
+    def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
+        used, reset_us = self._usage_script(
+            keys=self._keys(key)[:1], args=[_us(limits.window_seconds)]
+        )
+        return int(used), max(int(reset_us), 0) / 1_000_000
+
+    def _keys(self, key: str) -> list[str]:
+        # The braces are a Redis Cluster hash tag: all of a key's parts live on one node,
+        # which a multi-key script requires.
+        base = f"{self.prefix}{{{key}}}"
+        return [f"{base}:win", f"{base}:day", f"{base}:holders", f"{base}:pause", f"{base}:sec"]
+
+    def _acquire(
+        self,
+        key: str,
+        limits: Limits,
+        calls: int,
+        requests: int,
+        lease_seconds: float,
+        token: str,
+        *,
+        dry_run: bool = False,
+    ) -> float | None:
+        granted, wait_us = self._acquire_script(
+            keys=self._keys(key),
+            args=[
+                limits.per_window,
+                _us(limits.window_seconds),
+                limits.max_concurrent,
+                limits.per_day,
+                calls,
+                _us(lease_seconds),
+                token,
+                _us(DAY_SECONDS),
+                _us(CONCURRENCY_RETRY_SECONDS),
+                "1" if dry_run else "0",
+                limits.per_second or 0,
+                _us(SECOND),
+                requests,
+            ],
+        )
+        return None if granted else int(wait_us) / 1_000_000
+
+    # Both are asked after the ledger has answered, before that answer is saved: with Redis
+    # away they must not raise, or the answer would be lost. Either is best effort: a slot not
+    # given back is freed when its lease runs out, and a pause not set costs at most another 429.
+
+    def release(self, grant: Grant) -> None:
+        try:
+            keys = self._keys(grant.key)
+            self._release_script(keys=[keys[2], keys[4]], args=[grant.token])
+        except RedisError as error:
+            logger.warning("Rate limiter unavailable; the slot frees at its lease end: %s", error)
+
+    def pause(self, key: str, seconds: float) -> None:
+        ms = int(seconds * 1000)
+        if ms > 0:
+            try:
+                self._pause_script(keys=[self._keys(key)[3]], args=[ms])
+            except RedisError as error:
+                logger.warning("Rate limiter unavailable; %s not paused: %s", key, error)
+
+    def reset(self, key: str) -> None:
+        self.redis.delete(*self._keys(key))
+
+
+def _us(seconds: float) -> int:
+    return int(round(seconds * 1_000_000))
