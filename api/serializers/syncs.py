@@ -22,6 +22,7 @@ from synclog.models import (
     SyncRunItem,
     Trigger,
 )
+from synclog.selectors.eta import run_eta
 
 STATUS_CODES = {code.value: code.label for code in StatusCode}
 STATUS_CODE_HELP = "DESIGN §5: " + ", ".join(
@@ -53,6 +54,25 @@ class SyncCountsSerializer(serializers.Serializer):
     pending = serializers.IntegerField(help_text="Not finished yet.")
 
 
+class SyncEtaSerializer(serializers.Serializer):
+    seconds = serializers.FloatField(
+        allow_null=True,
+        help_text="Seconds until the sync's entries are done; null when they need more calls "
+        "than the ledger's daily limit has left today.",
+    )
+    finishes_at = serializers.DateTimeField(allow_null=True)
+    entries = serializers.IntegerField(help_text="The sync's entries not done yet.")
+    ahead = serializers.IntegerField(
+        help_text="Entries of the same connection served before them (re-syncs by people, "
+        "automatic changes)."
+    )
+    basis = serializers.ChoiceField(
+        choices=["quota", "measured"],
+        help_text="quota: from the ledger's quota alone (nothing finished yet); measured: with "
+        "this sync's own speed so far.",
+    )
+
+
 class SyncSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id", help_text="The sync id.")
     status_code = serializers.SerializerMethodField(help_text=STATUS_CODE_HELP)
@@ -69,6 +89,10 @@ class SyncSerializer(serializers.Serializer):
         "are 0 until then."
     )
     counts = serializers.SerializerMethodField()
+    eta = serializers.SerializerMethodField(
+        help_text="When the sync will be done, from the ledger's quota and its speed so far; "
+        "null once it has finished (or while its selection is prepared)."
+    )
     retry_of = serializers.SerializerMethodField(help_text="The sync whose failures this retried.")
     notes = serializers.CharField()
 
@@ -100,6 +124,19 @@ class SyncSerializer(serializers.Serializer):
             "failed": run.failed,
             "resolved": run.resolved,
             "pending": max(0, run.total - done),
+        }
+
+    @extend_schema_field(SyncEtaSerializer(allow_null=True))
+    def get_eta(self, run: SyncRun) -> dict | None:
+        eta = run_eta(run=run)
+        if eta is None:
+            return None
+        return {
+            "seconds": None if eta.seconds is None else round(eta.seconds, 1),
+            "finishes_at": eta.finishes_at,
+            "entries": eta.entries,
+            "ahead": eta.ahead,
+            "basis": eta.basis,
         }
 
     @extend_schema_field(serializers.UUIDField(allow_null=True))

@@ -13,7 +13,7 @@ Two implementations with the same semantics:
 
 The limits for a key are taken from each call; callers must use the same Limits for a key.
 
-    base           Limits, Grant, RateLimiter (the interface and what both share)
+    base           Limits, Grant, QuotaUsage, RateLimiter (the interface and what both share)
     redis_limiter  RedisRateLimiter and its Lua scripts
     file_limiter   FileRateLimiter
     (here)         get_rate_limiter: the one for this process and its settings
@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from synclog.ratelimit.base import DAY_SECONDS, SECOND, Grant, Limits, RateLimiter
+from synclog.ratelimit.base import DAY_SECONDS, SECOND, Grant, Limits, QuotaUsage, RateLimiter
 from synclog.ratelimit.file_limiter import FileRateLimiter
 from synclog.ratelimit.redis_limiter import RedisRateLimiter
 
@@ -34,6 +34,7 @@ __all__ = [
     "FileRateLimiter",
     "Grant",
     "Limits",
+    "QuotaUsage",
     "RateLimiter",
     "RedisRateLimiter",
     "get_rate_limiter",

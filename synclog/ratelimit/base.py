@@ -34,6 +34,18 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class QuotaUsage:
+    """What a key's quota has counted now: calls in the window and the day, requests in the
+    rolling second, and a pause after the ledger's 429 (seconds; 0: none)."""
+
+    window_used: int = 0
+    window_frees_in: float = 0.0  # until the window's oldest call leaves it (0: none counted)
+    day_used: int = 0
+    second_used: int = 0
+    paused_for: float = 0.0
+
+
+@dataclass(frozen=True)
 class Grant:
     """The permission to make the granted calls now; release it when they are done."""
 
@@ -93,6 +105,10 @@ class RateLimiter(ABC):
     def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
         """The calls counted in the key's current window, and the seconds until the oldest of
         them leaves it (0 when none): what the API's RateLimit-* headers tell a caller."""
+
+    @abstractmethod
+    def usage(self, key: str, limits: Limits) -> QuotaUsage:
+        """Everything the key's quota has counted now, counting nothing (the quota meter)."""
 
     @abstractmethod
     def _acquire(

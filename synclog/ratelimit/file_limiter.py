@@ -18,6 +18,7 @@ from synclog.ratelimit.base import (
     SECOND,
     Grant,
     Limits,
+    QuotaUsage,
     RateLimiter,
 )
 
@@ -114,6 +115,19 @@ class FileRateLimiter(RateLimiter):
             if not window:
                 return 0, 0.0
             return sum(count for _, count in window), window[0][0] + limits.window_seconds - now
+
+        return self._locked(key, read)
+
+    def usage(self, key: str, limits: Limits) -> QuotaUsage:
+        def read(state: dict, now: float) -> QuotaUsage:
+            window = [e for e in state["calls"] if e[0] > now - limits.window_seconds]
+            return QuotaUsage(
+                window_used=sum(count for _, count in window),
+                window_frees_in=window[0][0] + limits.window_seconds - now if window else 0.0,
+                day_used=sum(count for _, count in state["calls"]),
+                second_used=sum(entry[1] for entry in state["second"]),
+                paused_for=max(0.0, state["paused_until"] - now),
+            )
 
         return self._locked(key, read)
 

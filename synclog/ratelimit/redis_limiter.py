@@ -14,6 +14,7 @@ from synclog.ratelimit.base import (
     SECOND,
     Grant,
     Limits,
+    QuotaUsage,
     RateLimiter,
 )
 
@@ -109,6 +110,24 @@ return {1, 0}
 """
 
 # KEYS: window zset. ARGV: window_us. Returns {calls in the window, us until the oldest leaves}.
+# KEYS: window zset, day zset, pause key, second zset. ARGV: window_us, day_us, second_us.
+# Returns {window used, us until the window's oldest leaves, day used, second used, pause ms}.
+_QUOTA_USAGE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local window = tonumber(ARGV[1])
+local used = redis.call('ZCOUNT', KEYS[1], '(' .. (now - window), '+inf')
+local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - window), '+inf', 'WITHSCORES',
+  'LIMIT', 0, 1)
+local frees = 0
+if #oldest > 0 then
+  frees = tonumber(oldest[2]) + window - now
+end
+local day = redis.call('ZCOUNT', KEYS[2], '(' .. (now - tonumber(ARGV[2])), '+inf')
+local second = redis.call('ZCOUNT', KEYS[4], '(' .. (now - tonumber(ARGV[3])), '+inf')
+return {used, frees, day, second, math.max(redis.call('PTTL', KEYS[3]), 0)}
+"""
+
 _USAGE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -158,12 +177,27 @@ class RedisRateLimiter(RateLimiter):
         self._pause_script = redis_client.register_script(_PAUSE_LUA)
         self._release_script = redis_client.register_script(_RELEASE_LUA)
         self._usage_script = redis_client.register_script(_USAGE_LUA)
+        self._quota_usage_script = redis_client.register_script(_QUOTA_USAGE_LUA)
 
     def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
         used, reset_us = self._usage_script(
             keys=self._keys(key)[:1], args=[_us(limits.window_seconds)]
         )
         return int(used), max(int(reset_us), 0) / 1_000_000
+
+    def usage(self, key: str, limits: Limits) -> QuotaUsage:
+        window_key, day_key, _, pause_key, second_key = self._keys(key)
+        used, frees_us, day, second, pause_ms = self._quota_usage_script(
+            keys=[window_key, day_key, pause_key, second_key],
+            args=[_us(limits.window_seconds), _us(DAY_SECONDS), _us(SECOND)],
+        )
+        return QuotaUsage(
+            window_used=int(used),
+            window_frees_in=max(int(frees_us), 0) / 1_000_000,
+            day_used=int(day),
+            second_used=int(second),
+            paused_for=int(pause_ms) / 1000,
+        )
 
     def _keys(self, key: str) -> list[str]:
         # The braces are a Redis Cluster hash tag: all of a key's parts live on one node,

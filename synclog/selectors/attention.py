@@ -43,6 +43,7 @@ from synclog.rules import (
     COLLECTING_STATUSES,
     SYNCABLE_DOCUMENTS,
 )
+from synclog.selectors.eta import Eta, run_eta
 
 # A group shows its newest records; the rest are one click away on the group's own page.
 GROUP_PREVIEW_SIZE = 20
@@ -524,6 +525,7 @@ class RunProgress:
     nothing_to_push: int = 0
     failed: int = 0
     pending: int = 0
+    eta: Eta | None = None  # while it runs: when it will be done
 
     @property
     def total(self) -> int:
@@ -584,7 +586,8 @@ class BulkProgress:
 
 
 def bulk_progress(*, org: Organization, public_ids: list[UUID]) -> BulkProgress:
-    """The runs of one bulk re-sync with their items' outcomes and the first failures (3 queries).
+    """The runs of one bulk re-sync with their items' outcomes, the first failures (3 queries)
+    and the ETA of each run still going (a query each).
 
     A run id that is not this organisation's is a 404, like a missing one.
     """
@@ -606,6 +609,9 @@ def bulk_progress(*, org: Organization, public_ids: list[UUID]) -> BulkProgress:
     )
     for run_id, outcome, n in outcomes:
         setattr(progress[run_id], outcome, n)
+    for item in progress.values():
+        if not item.finished:
+            item.eta = run_eta(run=item.run)
     failed_items = list(
         SyncRunItem.objects.filter(run__in=runs, outcome=RunItemOutcome.FAILED)
         .select_related("run__connection", "record", "record__document", "record__payment")

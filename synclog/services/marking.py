@@ -138,7 +138,7 @@ def _mark_pending(
     return ids
 
 
-def _batch_size(provider: str) -> int:
+def bulk_batch_size(provider: str) -> int:
     """As many as the ledger takes in one batch request, at most SYNC_BATCH_SIZE."""
     return min(settings.SYNC_BATCH_SIZE, _provider_caps(provider).batch_size)
 
@@ -168,7 +168,7 @@ def sync_records_enqueue(record_ids: list[int], *, trigger: str, countdown: floa
             messages = [
                 (sync_batch, sorted(ids[start : start + size]))
                 for (_, provider), ids in by_connection.items()
-                for size in [_batch_size(provider)]
+                for size in [bulk_batch_size(provider)]
                 for start in range(0, len(ids), size)
             ]
         else:
@@ -250,7 +250,7 @@ def connection_bulk_top_up(*, connection_id: int) -> int:
         )
         if provider is None:
             return 0  # a connection that needs a reconnect: connection_resume sends its records
-        size = _batch_size(provider)
+        size = bulk_batch_size(provider)
         paced = _paced_records(connection_id)
         in_flight = paced.filter(enqueued_at__isnull=False).count()
         free = settings.SYNC_BULK_BATCHES_IN_FLIGHT - math.ceil(in_flight / size)

@@ -21,6 +21,7 @@ from synclog import services
 from synclog.forms import ItemFilterForm, RunFilterForm
 from synclog.models import StatusCode
 from synclog.selectors import health as selectors
+from synclog.selectors.eta import connection_quota_meter, run_eta
 
 RUNS_PER_PAGE = 25
 ITEMS_PER_PAGE = 50
@@ -183,6 +184,7 @@ class RunDetailView(HealthView):
             "retryable": selectors.sync_run_retryable_count(run=run),
             "retries": list(selectors.sync_run_retries(run=run)),
             "poll_seconds": POLL_SECONDS,
+            "eta": run_eta(run=run),
         }
         # The in-progress poll swaps only the live part of the page.
         if request.htmx and request.htmx.target == "run-live":
@@ -191,6 +193,7 @@ class RunDetailView(HealthView):
         context.update(
             config=config,
             rate_limits_text=_rate_limits_text(config["settings"], run.connection),
+            meter=connection_quota_meter(connection=run.connection),
         )
         return render(request, "synclog/health/run_detail.html", context)
 
@@ -226,6 +229,7 @@ class ConnectionConfigView(HealthView):
                 "connection": connection,
                 "config": config,
                 "rate_limits_text": _rate_limits_text(config["settings"], connection),
+                "meter": connection_quota_meter(connection=connection),
                 "on_config_page": True,
             },
         )

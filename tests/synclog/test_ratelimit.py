@@ -17,6 +17,7 @@ from synclog.ratelimit import (
     FileRateLimiter,
     Grant,
     Limits,
+    QuotaUsage,
     RedisRateLimiter,
     get_rate_limiter,
 )
@@ -445,3 +446,18 @@ def test_window_usage_counts_the_window_and_when_its_oldest_call_leaves(limiter)
     assert 2.0 - TOLERANCE <= reset <= 2.0
     # Reading counts nothing.
     assert limiter.window_usage("api", limits)[0] == 3
+
+
+def test_usage_counts_window_day_second_and_a_pause_without_counting(limiter):
+    limits = Limits(per_window=10, window_seconds=60, max_concurrent=5, per_day=100, per_second=9)
+    assert limiter.usage("meter", limits) == QuotaUsage()
+    for _ in range(3):
+        limiter.release(limiter.try_acquire("meter", limits, calls=2, requests=1))
+    usage = limiter.usage("meter", limits)
+    assert (usage.window_used, usage.day_used, usage.second_used) == (6, 6, 3)
+    assert 59 < usage.window_frees_in <= 60
+    assert usage.paused_for == 0
+    limiter.pause("meter", 30)
+    usage = limiter.usage("meter", limits)
+    assert 29 < usage.paused_for <= 30
+    assert limiter.usage("meter", limits).window_used == 6  # reading counts nothing
