@@ -24,7 +24,7 @@ d) PostgreSQL stopped mid-sync for --pg-down-seconds, then started again, once p
    --pg-stops (default "fast,immediate": `pg_ctl stop -m fast` ends every session cleanly,
    `-m immediate` kills the server, a crash recovered from the WAL), when a fifth, then half, of
    the records are pushed. Never the machine's server (it is shared): a cluster of our own
-   (bench/pgserver.py: initdb in a temporary directory, a free loopback port, fsync off), so d
+   (bench.harness.PgServer: initdb in a temporary directory, a free loopback port, fsync off), so d
    runs in a Bench of its own (a process of its own when other drills run too). The bench's own
    polling reconnects after the restart. Besides the census, it counts the ledger's calls (the
    emulator's per-tenant count) against the calls logged in attempts, and records linked to an
@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import threading
 import time
@@ -61,6 +60,7 @@ from bench.harness import (
     RedisServer,
     add_common_arguments,
     add_ledger_argument,
+    broker_for_this_process,
     census,
     log,
     pending_count,
@@ -120,30 +120,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_common_arguments(parser)
     add_ledger_argument(parser)
     return parser.parse_args(argv)
-
-
-@contextlib.contextmanager
-def broker_for_this_process(url: str):
-    """Send this process's tasks (bulk_resync enqueues on commit) to another broker."""
-    from syncsvc.celery import app
-
-    original = app.conf.broker_url
-
-    def switch(to: str) -> None:
-        # Celery reads CELERY_BROKER_URL from the environment before its configuration.
-        os.environ["CELERY_BROKER_URL"] = to
-        app.conf.broker_url = to
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    switch(url)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            app.amqp.producer_pool.force_close_all()
-            app.pool.force_close_all()
-        switch(original)
 
 
 def report(
@@ -579,8 +555,8 @@ DRILLS = {"a": drill_kills, "b": drill_redis, "c": drill_faults}
 
 
 def run_on_own_server(args, sync_env: dict) -> bool:
-    """Drill d in a Bench of its own, on a PostgreSQL cluster of our own (bench.pgserver)."""
-    from bench.pgserver import PgServer
+    """Drill d in a Bench of its own, on a PostgreSQL cluster of our own (PgServer)."""
+    from bench.harness import PgServer
 
     with PgServer() as pg:
         own = argparse.Namespace(**{**vars(args), "database_url": pg.url})
@@ -642,7 +618,7 @@ def main(argv=None) -> int:
                 log(f"drill {name}")
                 ok = DRILLS[name](bench, emulator, args) and ok
     if "d" in chosen:
-        from bench.pgserver import binaries_available
+        from bench.harness import binaries_available
 
         if not binaries_available():
             print(

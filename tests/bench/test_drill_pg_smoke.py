@@ -1,7 +1,7 @@
 """Drill 8d keeps working: `bench.drills --drills d` at its smallest size, as a subprocess, with
-real Celery workers and a PostgreSQL cluster of its own (bench/pgserver.py: initdb in a temporary
-directory; the machine's server is never restarted), stopped twice mid-sync (-m fast, then
--m immediate). It must exit 0 (every attempt logged), print its RESULT line and count nothing
+real Celery workers and a PostgreSQL cluster of its own (bench.harness.PgServer: initdb in a
+temporary directory; the machine's server is never restarted), stopped twice mid-sync (-m fast,
+then -m immediate). It must exit 0 (every attempt logged), print its RESULT line and count nothing
 lost or doubled in the emulator. About 50 seconds; skipped without the PostgreSQL binaries or
 without REDIS_URL."""
 
@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from bench.pgserver import BIN_DIR, binaries_available
+from bench.harness.database import BIN_DIR, binaries_available
 from tests.bench.smoke import NEEDS_REDIS, assert_counted, run_benchmark
 
 pytestmark = [

@@ -2,6 +2,7 @@
 re-sync started after another's long backlog finishes first, instead of waiting behind every
 batch of it in the FIFO bulk queue. Harness and fixtures: test_worker.py."""
 
+from bench.harness.processes import wait_until
 from documents.models import DocumentStatus
 from synclog import services
 from synclog.models import SyncRun
@@ -15,7 +16,6 @@ from tests.synclog.test_worker import (  # noqa: F401 (fixtures)
     xero_connection,
     xero_server,
 )
-from tests.synclog.worker_harness import wait_until
 
 
 def test_a_small_bulk_run_does_not_wait_behind_another_organisations_backlog(

@@ -8,7 +8,6 @@ another process to see them, and `transaction.on_commit` must really fire.
 Run with `-s` to see the figures (seconds until Complete, kills, lost messages).
 """
 
-import contextlib
 import datetime
 import logging
 import os
@@ -22,22 +21,16 @@ from django.conf import settings
 from django.urls import reverse
 from kombu.exceptions import OperationalError
 
+from bench.harness.processes import broker_for_this_process, pids_matching, wait_until
 from documents import services as document_services
 from documents.models import DocumentStatus
 from integrations.emulators.xero import running_emulator
 from integrations.payloads import document_reference
 from synclog import services
 from synclog.models import AttemptOutcome, Operation, RecordStatus, SyncAttempt, SyncRecord, Trigger
-from syncsvc.celery import app
 from tests.factories import DocumentFactory
 from tests.ledger_fixtures import XeroBooks
-from tests.synclog.worker_harness import (
-    FAST_SYNC,
-    own_redis,
-    pids_matching,
-    wait_until,
-    worker_pool,
-)
+from tests.synclog.worker_harness import FAST_SYNC, own_redis, worker_pool
 
 pytestmark = [
     pytest.mark.worker,
@@ -95,27 +88,6 @@ def workers(request, tmp_path, xero_server):
             print(pool.logs())
 
 
-@contextlib.contextmanager
-def broker_for_this_process(url: str):
-    """Point this process's Celery app (where on_commit sends tasks) at another broker."""
-    original = app.conf.broker_url
-
-    def switch(to: str) -> None:
-        app.conf.broker_url = to
-        # Pools are cached per app; kombu keeps one per broker, so switching back reuses ours.
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    switch(url)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            app.amqp.producer_pool.force_close_all()
-            app.pool.force_close_all()
-        switch(original)
-
-
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -145,7 +117,7 @@ def wait_complete(record_ids, *, timeout: float) -> float:
         lambda: all_complete(record_ids),
         timeout=timeout,
         interval=0.1,
-        message=lambda: f"records Complete; now {dict(statuses(record_ids))}",
+        what=lambda: f"records Complete; now {dict(statuses(record_ids))}",
     )
     return time.monotonic() - started
 
@@ -221,7 +193,7 @@ def test_approve_edit_and_pay_reach_the_ledger_through_a_worker(
             and all_complete([record.pk])
         ),
         timeout=30,
-        message="the new due date in the ledger",
+        what="the new due date in the ledger",
     )
     update_seconds = time.monotonic() - started
     assert len(bills_in_ledger(emulator)) == 1
@@ -243,7 +215,7 @@ def test_approve_edit_and_pay_reach_the_ledger_through_a_worker(
             and emulator.invoice(record.external_id)["AmountPaid"] == 40.0
         ),
         timeout=30,
-        message="the payment in the ledger",
+        what="the payment in the ledger",
     )
     payment_seconds = time.monotonic() - started
     state = emulator.invoice(record.external_id)
@@ -290,7 +262,7 @@ def test_a_worker_killed_mid_push_loses_nothing_and_doubles_nothing(
         wait_until(
             lambda: emulator.call_count() >= before + calls,  # noqa: B023 (used at once)
             timeout=30,
-            message=f"{calls} ledger calls before kill {round_number}",
+            what=f"{calls} ledger calls before kill {round_number}",
         )
         claimed = SyncRecord.objects.filter(pk__in=record_ids).exclude(claimed_by="").count()
         worker.kill()
@@ -335,7 +307,7 @@ def test_a_document_change_does_not_fail_while_the_broker_is_down(
 ):
     bill = make_bills(org, vendor, category, 1)[0]
     with own_redis(tmp_path) as broker:
-        broker.stop()
+        broker.crash()
         with broker_for_this_process(broker.url):
             # The approval is committed; only the message is lost, which the sweep makes up for.
             document_services.document_approve(document=bill, actor=clerk)
@@ -358,7 +330,7 @@ def test_records_made_while_the_broker_is_down_are_pushed_after_it_restarts(
         wait_complete([bill_record(first).pk], timeout=30)
 
         # A crash of the broker: queued and unacknowledged messages are gone for good.
-        broker.stop()
+        broker.crash()
         send_failures = 0
         for document in documents:
             try:
@@ -386,7 +358,7 @@ def test_records_made_while_the_broker_is_down_are_pushed_after_it_restarts(
         wait_until(
             complete_with_a_restart_policy,
             timeout=60,
-            message=lambda: f"records Complete; now {dict(statuses(record_ids))}",
+            what=lambda: f"records Complete; now {dict(statuses(record_ids))}",
         )
         recovery_seconds = time.monotonic() - restarted
 
@@ -433,7 +405,7 @@ def test_an_interactive_resync_is_not_starved_by_a_bulk_run(
         SyncRecord.objects.filter(document__in=bulk_documents).values_list("pk", flat=True)
     )
     wait_until(
-        lambda: statuses(bulk_ids)["Complete"] >= 2, timeout=30, message="the bulk run to start"
+        lambda: statuses(bulk_ids)["Complete"] >= 2, timeout=30, what="the bulk run to start"
     )
 
     services.resync(document=urgent, connection=xero_connection, entry="bill", actor=clerk)
@@ -485,4 +457,4 @@ def test_the_worker_logs_a_push_under_the_id_of_the_request_that_caused_it(
         ]
 
     # The success line is written just after the record is saved Complete.
-    assert wait_until(task_lines, timeout=10, message="the task's log line with the id")
+    assert wait_until(task_lines, timeout=10, what="the task's log line with the id")

@@ -1,7 +1,10 @@
-"""A PostgreSQL cluster of our own, for the drill that restarts the database server (8d).
+"""PostgreSQL for a run: a throw-away database on the configured server (`create_database`,
+`drop_database`), the CPU of the backends that serve it (`PgBackendCpu`), and a cluster of our own
+that a drill stops and starts (`PgServer`).
 
-The machine's PostgreSQL is shared with other work and must never be restarted, so the drill
-initdb's a throw-away cluster in a temporary directory and runs it on a free loopback port:
+`PgServer`, for the drill that restarts the database server (8d): the machine's PostgreSQL is
+shared with other work and must never be restarted, so the drill initdb's a throw-away cluster in
+a temporary directory and runs it on a free loopback port:
 
     with PgServer() as pg:                  # initdb + start; pg.url is the server's URL
         ...
@@ -26,10 +29,123 @@ import pwd
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
+import threading
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from bench.harness import free_port, log, pid_alive, port_is_open, raise_interrupt, wait_until
+from bench.harness.printing import log
+from bench.harness.processes import (
+    free_port,
+    pid_alive,
+    port_is_open,
+    proc_cpu_seconds,
+    raise_interrupt,
+    wait_until,
+)
+
+# The bench process's own database sessions carry this name, so that the CPU of PostgreSQL
+# backends serving the workers (the service) can be told from the bench's own polling.
+BENCH_APPLICATION_NAME = "ledgersync-bench"
+
+
+def database_url(server_url: str, name: str) -> str:
+    """`server_url` naming database `name` instead (PostgreSQL only)."""
+    parts = urlsplit(server_url)
+    if parts.scheme not in ("postgres", "postgresql", "pgsql"):
+        raise SystemExit(f"the benchmarks need PostgreSQL; DATABASE_URL is {server_url!r}")
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", ""))
+
+
+def create_database(server_url: str, name: str, *, keep_existing: bool = False) -> None:
+    """A fresh, empty database `name` (one left by a run that died is dropped first); with
+    `keep_existing`, an existing database of that name is used as it is."""
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        if keep_existing:
+            found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if found.fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            return
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Close this process's connections and drop `name`, its sessions with it; a failure is
+    reported, not raised (the run's figures still stand)."""
+    with contextlib.suppress(Exception):
+        from django.db import connections
+
+        connections.close_all()
+    import psycopg
+
+    try:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception as error:  # noqa: BLE001 - reported, the run's figures still stand
+        print(f"could not drop {name}: {error}", file=sys.stderr)
+
+
+class PgBackendCpu:
+    """CPU seconds of the PostgreSQL backends serving the benchmark database, except the bench
+    process's own sessions. Sampled every `interval` from /proc so that a backend which exits
+    mid-run still counts up to its last sample."""
+
+    def __init__(self, database_url: str, db_name: str, interval: float = 0.25) -> None:
+        self.database_url = database_url
+        self.db_name = db_name
+        self.interval = interval
+        self._base: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _pids(self, conn) -> list[int]:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() "
+            "AND application_name <> %s",
+            [self.db_name, BENCH_APPLICATION_NAME],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def _sample(self, conn, *, baseline: bool = False) -> None:
+        for pid in self._pids(conn):
+            cpu = proc_cpu_seconds(pid)
+            if baseline:
+                self._base[pid] = cpu
+            self._base.setdefault(pid, 0.0)
+            self._last[pid] = max(cpu, self._last.get(pid, 0.0))
+
+    def __enter__(self) -> PgBackendCpu:
+        import psycopg
+
+        self._conn = psycopg.connect(self.database_url, autocommit=True)
+        self._sample(self._conn, baseline=True)
+
+        def loop() -> None:
+            while not self._stop.wait(self.interval):
+                with contextlib.suppress(Exception):
+                    self._sample(self._conn)
+
+        self._thread = threading.Thread(target=loop, daemon=True, name="pg-cpu")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with contextlib.suppress(Exception):
+            self._sample(self._conn)
+        self._conn.close()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self._last[pid] - self._base.get(pid, 0.0) for pid in self._last)
+
 
 BIN_DIR = Path(os.environ.get("PG_BIN_DIR", "/usr/lib/postgresql/15/bin"))
 OS_USER = "postgres"
@@ -151,7 +267,7 @@ class PgServer:
             "log_line_prefix": "'%m [%p] '",
         }
         with (self.data / "postgresql.conf").open("a") as conf:
-            conf.write("\n# ledgersync bench (bench/pgserver.py)\n")
+            conf.write("\n# ledgersync bench (bench/harness/database.py)\n")
             conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
         log(f"PostgreSQL cluster of our own in {self.dir} (fsync {settings['fsync']})")
 
