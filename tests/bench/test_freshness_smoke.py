@@ -1,4 +1,4 @@
-"""bench/freshness.py keeps working: a tiny run (6 changes, a bulk re-sync of 50 bills, one worker)
+"""bench/freshness/ keeps working: a tiny run (6 changes, a bulk re-sync of 50 bills, one worker)
 as a subprocess against PostgreSQL, Redis and real Celery workers with the production coalescing
 delay; it must exit 0, print its RESULT lines, apply every change and count nothing lost or
 doubled. The figures are not checked here (see bench/README.md). About 35 seconds."""
