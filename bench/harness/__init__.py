@@ -98,6 +98,7 @@ from bench.harness.processes import (
     purge_queues,
     raise_interrupt,
     wait_for_moment,
+    wait_port_closed,
     wait_until,
 )
 from bench.harness.run import (
@@ -182,5 +183,6 @@ __all__ = [
     "setup_org",
     "tenant_invoices",
     "wait_for_moment",
+    "wait_port_closed",
     "wait_until",
 ]

@@ -42,6 +42,7 @@ from bench.harness.processes import (
     port_is_open,
     proc_cpu_seconds,
     raise_interrupt,
+    wait_port_closed,
     wait_until,
 )
 
@@ -313,12 +314,7 @@ class PgServer:
             "pg_ctl", "stop", "-D", str(self.data), "-m", mode, "-w", "-t", str(START_DEADLINE)
         )
         self.running = False
-        wait_until(
-            lambda: not port_is_open(self.port),
-            timeout=10,
-            interval=0.05,
-            what=f"port {self.port} to close",
-        )
+        wait_port_closed(self.port)
 
     def destroy(self) -> None:
         """Stop the server (immediate: nothing of it is kept) and remove its directory."""

@@ -89,6 +89,16 @@ def port_is_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def wait_port_closed(port: int, *, timeout: float = 10) -> None:
+    """Return once nothing listens on `port` any more (a server we stopped has let go of it)."""
+    wait_until(
+        lambda: not port_is_open(port),
+        timeout=timeout,
+        interval=0.05,
+        what=f"port {port} to be free",
+    )
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -472,9 +482,4 @@ class RedisServer(Process):
     def crash(self) -> None:
         """SIGKILL, no shutdown; returns once the port is free."""
         self.kill()
-        wait_until(
-            lambda: not port_is_open(self.port),
-            timeout=10,
-            interval=0.05,
-            what=f"port {self.port} to be free",
-        )
+        wait_port_closed(self.port)
