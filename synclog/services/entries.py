@@ -1,7 +1,6 @@
 """What one push sends: the entry's payload, the search before a create, the create or update
 itself, its attachments, and a payment on its bill's entry."""
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -36,7 +35,7 @@ from integrations.payloads import (
 from synclog.models import Operation, RecordStatus, SyncRecord, Trigger
 from synclog.rules import ENTRY_TYPE_FOR_KIND
 from synclog.services import marking
-from synclog.services.attempt_log import _AttemptLog, _save_answer
+from synclog.services.attempt_log import _AttemptLog, _save_answer, plain_data
 from synclog.services.ledger_call import _PushLater
 from synclog.services.marking import EntrySpec, _mark_pending
 from synclog.services.outcomes import _PushResult, _set_error
@@ -79,7 +78,7 @@ def _build_payload(document: Document, *, connection: Connection, mappings) -> E
 
 
 def payload_hash(payload) -> str:
-    data = json.dumps(dataclasses.asdict(payload), sort_keys=True, default=str)
+    data = json.dumps(plain_data(payload), sort_keys=True, default=str)
     return hashlib.sha256(data.encode()).hexdigest()
 
 

@@ -402,3 +402,54 @@ def test_a_lost_answer_to_a_batch_of_payments_is_linked_not_paid_twice(
     assert len(set(payments.values_list("external_id", flat=True))) == 6
     linked = [r.attempts.filter(outcome=AttemptOutcome.SUCCESS).get().operation for r in payments]
     assert set(linked) == {Operation.LINK}
+
+
+def test_payload_hash_and_logged_calls_are_what_dataclasses_asdict_gave():
+    """plain_data replaced dataclasses.asdict on the hot path: a stored payload hash must still
+    match (else every unchanged entry would be pushed again once), and a logged call read the
+    same."""
+    import dataclasses
+    import datetime
+    import hashlib
+    import json
+    from decimal import Decimal
+
+    from integrations.connectors.base import (
+        CallRecord,
+        EntryKind,
+        EntryPayload,
+        LinePayload,
+        TrackingRef,
+    )
+    from synclog.services.attempt_log import plain_data
+    from synclog.services.entries import payload_hash
+
+    tracking = (TrackingRef("Region", "North", category_id="c1", option_id="o1"),)
+    payload = EntryPayload(
+        kind=EntryKind.BILL,
+        reference="ls-1-2",
+        number="INV-1",
+        issue_date=datetime.date(2026, 1, 2),
+        due_date=datetime.date(2026, 2, 1),
+        currency="EUR",
+        total=Decimal("110.50"),
+        lines=(
+            LinePayload("Paper", Decimal("2"), Decimal("55.25"), "429", tracking, "INPUT"),
+            LinePayload("Ink", Decimal("1.000"), Decimal("0"), "429"),
+        ),
+        contact_name="Supplier",
+        currency_rate=Decimal("1.0825"),
+    )
+    before = json.dumps(dataclasses.asdict(payload), sort_keys=True, default=str)
+    assert payload_hash(payload) == hashlib.sha256(before.encode()).hexdigest()
+    call = CallRecord(
+        method="PUT",
+        url="https://api.xero.com/api.xro/2.0/Invoices",
+        http_status=200,
+        duration_ms=12,
+        request_body="{}",
+        response_body="{}",
+        rate_limit={"X-MinLimit-Remaining": "59"},
+    )
+    assert plain_data(call) == dataclasses.asdict(call)
+    assert plain_data(call)["rate_limit"] is not call.rate_limit

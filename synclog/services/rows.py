@@ -1,0 +1,74 @@
+"""Writing a batch's rows in one statement with one parameter: the rows as one JSON text, which
+PostgreSQL unpacks (json_to_recordset).
+
+Django's bulk_create compiles every value of every row as an expression, and psycopg then
+splits the long statement and quotes each of its hundreds of parameters in Python; one UPDATE
+per row (executemany) prepares each value through its field. Per row of a batch that was
+~0.3 ms CPU for the attempts and ~0.1 ms for the records' updates; a JSON text made by json's C
+encoder costs microseconds a row, and the server plans one statement instead of fifty."""
+
+import datetime
+import json
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Field, Model
+
+
+def insert_rows(objs: list[Model]) -> None:
+    """INSERT these new model instances (no primary key yet; it is not read back), as
+    bulk_create would without returning ids: defaults and auto_now_add applied (pre_save)."""
+    if not objs:
+        return
+    meta = type(objs[0])._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    rows = [
+        {field.column: _json_value(field.pre_save(obj, True)) for field in fields} for obj in objs
+    ]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "
+        f"SELECT {columns} FROM json_to_recordset(%s::json) AS rows({_column_types(fields)})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(rows, default=str)])
+
+
+def update_rows(objs: list[Model], field_names: list[str]) -> None:
+    """UPDATE these fields of each instance, by primary key, in one statement (the values the
+    instances hold, as save(update_fields=...) would write them)."""
+    if not objs:
+        return
+    meta = type(objs[0])._meta
+    pk = meta.pk
+    fields = [meta.get_field(name) for name in field_names]
+    rows = [
+        {pk.column: obj.pk}
+        | {field.column: _json_value(getattr(obj, field.attname)) for field in fields}
+        for obj in objs
+    ]
+    qn = connection.ops.quote_name
+    assignments = ", ".join(f"{qn(field.column)} = rows.{qn(field.column)}" for field in fields)
+    sql = (
+        f"UPDATE {qn(meta.db_table)} SET {assignments} "
+        f"FROM json_to_recordset(%s::json) AS rows({_column_types([pk, *fields])}) "
+        f"WHERE {qn(meta.db_table)}.{qn(pk.column)} = rows.{qn(pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(rows, default=str)])
+
+
+def _column_types(fields: list[Field]) -> str:
+    return ", ".join(
+        f"{connection.ops.quote_name(field.column)} {field.db_type(connection)}" for field in fields
+    )
+
+
+def _json_value(value):
+    """A field's value as JSON carries it to PostgreSQL's input of the column's type (a JSON
+    field's value stays JSON; anything else JSON has no type for goes as its text)."""
+    if isinstance(value, datetime.date):  # datetimes too: ISO 8601, with the offset
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
