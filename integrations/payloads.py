@@ -7,7 +7,14 @@ is sent: the ledger's own 400 would be far less clear.
 from django.conf import settings
 from django.urls import reverse
 
-from documents.models import Department, Document, DocumentKind, DocumentStatus, Payment
+from documents.models import (
+    Department,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentStatus,
+    Payment,
+)
 from integrations.connectors import connector_class_for
 from integrations.connectors.base import (
     Capabilities,
@@ -106,12 +113,19 @@ def spend_account_code(document: Document, *, connection: Connection) -> str:
 
 
 def build_entry_payload(
-    document: Document, *, connection: Connection, mappings: dict[tuple[str, int], Mapping]
+    document: Document,
+    *,
+    connection: Connection,
+    mappings: dict[tuple[str, int], Mapping],
+    lines: list[DocumentLine] | None = None,
 ) -> EntryPayload:
+    """`lines`: the document's lines in their order, when the caller read them for many
+    documents at once (a batch); else they are read here."""
     contact_mapping = mappings.get((MappingKind.CONTACT, document.contact_id))
     tracking = _tracking(document.department_id, connection=connection, mappings=mappings)
+    document_lines = document.lines.all() if lines is None else lines
     lines = []
-    for position, line in enumerate(document.lines.all(), start=1):
+    for position, line in enumerate(document_lines, start=1):
         category = line.category or document.category
         if category is None:
             raise ConfigurationError(

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from documents.models import Attachment, DocumentStatus
+from documents.models import Attachment, DocumentLine, DocumentStatus
 from integrations.connectors.base import BatchItemResult, CallRecord, entry_differences
 from integrations.connectors.errors import ConnectorError
 from integrations.models import Connection, ConnectionStatus
@@ -72,13 +72,7 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
         claimed_by=token,
         claimed_until=now + datetime.timedelta(seconds=settings.SYNC_LEASE_SECONDS),
     )
-    records = list(
-        # By id first: claimed_by has no index.
-        SyncRecord.objects.filter(pk__in=record_ids, claimed_by=token)
-        .select_related(*PUSH_RELATED)
-        .prefetch_related("document__lines")
-        .order_by("pk")
-    )
+    records = _claimed_records(record_ids, token)
     with_attachments = set(
         Attachment.objects.filter(document_id__in={r.document_id for r in records}).values_list(
             "document_id", flat=True
@@ -132,6 +126,38 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
     return waits
 
 
+# A batch's records share these (one connection's, one organisation's): not joined per record.
+_ONCE_A_BATCH = {"connection", "document__org"}
+
+
+def _claimed_records(record_ids: list[int], token: str) -> list[SyncRecord]:
+    """The records this batch claimed, with what their pushes read (the document with its
+    contact, category and department, the payment), and one Connection for all of them: a batch
+    is one connection's, and a Connection per record was 50 decodings of its JSON fields (the
+    organisation is not read by a batch push)."""
+    records = list(
+        # By id first: claimed_by has no index.
+        SyncRecord.objects.filter(pk__in=record_ids, claimed_by=token)
+        .select_related(*(name for name in PUSH_RELATED if name not in _ONCE_A_BATCH))
+        .order_by("pk")
+    )
+    connections = Connection.objects.in_bulk({record.connection_id for record in records})
+    for record in records:
+        record.connection = connections[record.connection_id]
+    return records
+
+
+def _document_lines(records: list[SyncRecord]) -> dict[int, list[DocumentLine]]:
+    """The documents' lines in their order, in one query: prefetch_related made a queryset and
+    a manager per document to hold them."""
+    lines: dict[int, list[DocumentLine]] = {}
+    for line in DocumentLine.objects.filter(
+        document_id__in={record.document_id for record in records}
+    ).select_related("category"):
+        lines.setdefault(line.document_id, []).append(line)
+    return lines
+
+
 def _batch_quota_wait(record_ids: list[int]) -> float:
     connection = (
         Connection.objects.filter(records__pk=record_ids[0]).first() if record_ids else None
@@ -164,10 +190,14 @@ def _push_entries_together(
             log, [_Finish(r, error=address_error, operation=Operation.UNDECIDED) for r in records]
         )
         return [], {}
+    lines = _document_lines(records)
     for record in records:
         try:
             payloads[record.pk] = _build_payload(
-                record.document, connection=connection, mappings=mappings
+                record.document,
+                connection=connection,
+                mappings=mappings,
+                lines=lines.get(record.document_id, []),
             )
         except ConnectorError as error:  # a missing mapping: nothing was sent
             unusable.append(_Finish(record, error=error, operation=Operation.UNDECIDED))

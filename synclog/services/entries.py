@@ -50,12 +50,16 @@ from synclog.services.refusals import (
 logger = logging.getLogger(__name__)
 
 
-def _build_payload(document: Document, *, connection: Connection, mappings) -> EntryPayload:
+def _build_payload(
+    document: Document, *, connection: Connection, mappings, lines=None
+) -> EntryPayload:
     """The entry as the ledger should hold it, checked before anything is sent. A document
     that cannot be built (a value the payload cannot take, no line to book) is our own data
     processing error (5120), named on its record, instead of a crashed task."""
     try:
-        payload = build_entry_payload(document, connection=connection, mappings=mappings)
+        payload = build_entry_payload(
+            document, connection=connection, mappings=mappings, lines=lines
+        )
     except ConnectorError:
         raise  # a missing mapping names itself (4000)
     except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as error:

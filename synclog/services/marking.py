@@ -35,6 +35,7 @@ from synclog.rules import (
     document_syncs,
 )
 from synclog.services.quota import _provider_caps
+from synclog.services.rows import insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +100,11 @@ def _mark_pending(
     keys = [(spec.document_id, spec.entry_type, spec.payment_id) for spec in specs]
     missing = [key for key in keys if key not in known]
     if missing:
-        SyncRecord.objects.bulk_create(
+        insert_rows(
             [
                 SyncRecord(
                     org_id=connection.org_id,
-                    connection=connection,
+                    connection_id=connection.pk,
                     document_id=document_id,
                     entry_type=entry_type,
                     payment_id=payment_id,
@@ -127,9 +128,7 @@ def _mark_pending(
     }
     if run is not None:
         changes["run"] = run
-        SyncRunItem.objects.bulk_create(
-            [SyncRunItem(run=run, record_id=pk) for pk in ids], ignore_conflicts=True
-        )
+        insert_rows([SyncRunItem(run_id=run.pk, record_id=pk) for pk in ids], ignore_conflicts=True)
     records = SyncRecord.objects.filter(pk__in=ids)
     if run is None:
         # A change outside any run detaches finished records from their old run.

@@ -13,15 +13,17 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Field, Model
+from django.utils.functional import Promise
 
 
-def insert_rows(objs: list[Model]) -> None:
+def insert_rows(objs: list[Model], *, ignore_conflicts: bool = False) -> None:
     """INSERT these new model instances (no primary key yet; it is not read back), as
-    bulk_create would without returning ids: defaults and auto_now_add applied (pre_save)."""
+    bulk_create would without returning ids: defaults and auto_now_add applied (pre_save);
+    `ignore_conflicts`: rows a unique constraint refuses are left out (ON CONFLICT DO NOTHING)."""
     if not objs:
         return
     meta = type(objs[0])._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    fields = [f for f in meta.concrete_fields if not (f.primary_key or f.generated)]
     rows = [
         {field.column: _json_value(field.pre_save(obj, True)) for field in fields} for obj in objs
     ]
@@ -30,8 +32,10 @@ def insert_rows(objs: list[Model]) -> None:
         f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "
         f"SELECT {columns} FROM json_to_recordset(%s::json) AS rows({_column_types(fields)})"
     )
+    if ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows, default=str)])
+        cursor.execute(sql, [json.dumps(rows)])
 
 
 def update_rows(objs: list[Model], field_names: list[str]) -> None:
@@ -55,7 +59,7 @@ def update_rows(objs: list[Model], field_names: list[str]) -> None:
         f"WHERE {qn(meta.db_table)}.{qn(pk.column)} = rows.{qn(pk.column)}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows, default=str)])
+        cursor.execute(sql, [json.dumps(rows)])
 
 
 def _column_types(fields: list[Field]) -> str:
@@ -66,9 +70,11 @@ def _column_types(fields: list[Field]) -> str:
 
 def _json_value(value):
     """A field's value as JSON carries it to PostgreSQL's input of the column's type (a JSON
-    field's value stays JSON; anything else JSON has no type for goes as its text)."""
+    field's value stays JSON)."""
     if isinstance(value, datetime.date):  # datetimes too: ISO 8601, with the offset
         return value.isoformat()
-    if isinstance(value, Decimal):
+    if isinstance(value, Decimal | Promise):  # a lazy translation: its text
         return str(value)
+    if hasattr(value, "resolve_expression"):
+        raise TypeError(f"{value!r}: an expression is not a value (use the ORM for it)")
     return value
