@@ -31,6 +31,7 @@ from synclog.services.entries import (
     payload_hash,
 )
 from synclog.services.ledger_call import LedgerCall, _PushLater
+from synclog.services.marking import bulk_batch_size
 from synclog.services.outcomes import (
     _Finish,
     _finish_records,
@@ -330,10 +331,10 @@ def _push_new_entries(
 def _push_payments_together(
     records: list[SyncRecord],
 ) -> tuple[list[SyncRecord], dict[int, float]]:
-    """New payments whose bill entry exists go to the ledger in one call, each answered on its
-    own (a refused one fails alone, in its own document's log). Returns the records left to the
-    one-record path (their bill is not in the ledger yet: it goes first there) and
-    {record id: seconds to wait}."""
+    """New payments whose bill entry exists go to the ledger together (in calls of a batch's
+    size), each answered on its own (a refused one fails alone, in its own document's log).
+    Returns the records left to the one-record path (their bill is not in the ledger yet: it
+    goes first there) and {record id: seconds to wait}."""
     connection = records[0].connection
     bills = {
         bill.document_id: bill
@@ -362,13 +363,27 @@ def _push_payments_together(
             continue
         ready.append(record)
     _finish_records(log, unusable)
-    if not ready:
-        return alone, {}
+    waits: dict[int, float] = {}
+    # A batch holds its documents' payments (a few per bill): a call takes at most a batch's
+    # size of them (Xero: 50), each call with its own log.
+    size = bulk_batch_size(connection.provider)
+    for start in range(0, len(ready), size):
+        chunk_log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
+        waits.update(_create_payments(ready[start : start + size], payloads, bills, chunk_log))
+    return alone, waits
+
+
+def _create_payments(
+    ready: list[SyncRecord], payloads: dict, bills: dict[int, SyncRecord], log: _AttemptLog
+) -> dict[int, float]:
+    """One call creating these payments (their bills' entries exist); returns {record id:
+    seconds to wait}."""
+    connection = ready[0].connection
     call = LedgerCall(
         connection, ready, log, calls=_caps(connection).batch_call_cost, requests=1, bulk=True
     )
     if not call.granted:
-        return alone, call.waits
+        return call.waits
     # Keyed by the bill entries too, as one payment alone is (see _push_payment).
     key = _batch_key("ls-payments-", [f"{r.pk}-{bills[r.document_id].external_id}" for r in ready])
     with call as connector:
@@ -404,7 +419,7 @@ def _push_payments_together(
                 log,
                 lambda: SyncRecord.objects.filter(pk__in=paid_bills).update(booked=True),
             )
-    return alone, call.waits
+    return call.waits
 
 
 def _batch_key(prefix: str, parts: list[str]) -> str:

@@ -159,16 +159,15 @@ def sync_records_enqueue(record_ids: list[int], *, trigger: str, countdown: floa
         if trigger in BATCHED_TRIGGERS:
             # Bulk work goes in batches per connection (see sync_batch_push); a batch of one
             # too, so that its end tops its connection up (connection_bulk_top_up).
-            by_connection: dict[tuple[int, str], list[int]] = {}
-            for pk, connection_id, provider in records.values_list(
-                "pk", "connection_id", "connection__provider"
-            ):
-                by_connection.setdefault((connection_id, provider), []).append(pk)
+            by_connection: dict[tuple[int, str], list[tuple[int, int]]] = {}
+            for pk, connection_id, provider, document_id in records.order_by(
+                "document_id", "pk"
+            ).values_list("pk", "connection_id", "connection__provider", "document_id"):
+                by_connection.setdefault((connection_id, provider), []).append((pk, document_id))
             messages = [
-                (sync_batch, sorted(ids[start : start + size]))
-                for (_, provider), ids in by_connection.items()
-                for size in [bulk_batch_size(provider)]
-                for start in range(0, len(ids), size)
+                (sync_batch, sorted(batch))
+                for (_, provider), rows in by_connection.items()
+                for batch in _batches_by_document(rows, bulk_batch_size(provider))
             ]
         else:
             messages = [(sync_record, record_id) for record_id in record_ids]
@@ -236,7 +235,7 @@ def sync_records_enqueue_paced(record_ids: list[int], *, trigger: str) -> None:
 
 def connection_bulk_top_up(*, connection_id: int) -> int:
     """Send the connection's next bulk batches until SYNC_BULK_BATCHES_IN_FLIGHT of them are
-    in the broker: by document (a document's bill and payments in one batch where it fits), in
+    in the broker: by document (a document's bill and payments in one batch), in
     id order. Called when a run starts, when one of its batches ends, and by the sweep; returns
     how many records it sent."""
     with transaction.atomic():
@@ -251,18 +250,22 @@ def connection_bulk_top_up(*, connection_id: int) -> int:
             return 0  # a connection that needs a reconnect: connection_resume sends its records
         size = bulk_batch_size(provider)
         paced = _paced_records(connection_id)
-        in_flight = paced.filter(enqueued_at__isnull=False).count()
-        free = settings.SYNC_BULK_BATCHES_IN_FLIGHT - math.ceil(in_flight / size)
+        # A batch is `size` documents' records (see _batches_by_document).
+        in_flight = paced.filter(enqueued_at__isnull=False).values("document_id").distinct()
+        free = settings.SYNC_BULK_BATCHES_IN_FLIGHT - math.ceil(in_flight.count() / size)
         if free <= 0:
             return 0
         now = timezone.now()
-        rows = list(
-            paced.filter(enqueued_at__isnull=True, claimed_until__isnull=True)
-            .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
-            .order_by("document_id", "pk")
-            .values_list("pk", "document_id")[: (free + 1) * size]
+        ready = paced.filter(enqueued_at__isnull=True, claimed_until__isnull=True).filter(
+            Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now)
         )
-        batches = _batches_by_document(rows, size)[:free]
+        documents = ready.order_by("document_id").values("document_id").distinct()
+        rows = list(
+            ready.filter(document_id__in=documents[: free * size])
+            .order_by("document_id", "pk")
+            .values_list("pk", "document_id")
+        )
+        batches = _batches_by_document(rows, size)
         SyncRecord.objects.filter(pk__in=[pk for batch in batches for pk in batch]).update(
             enqueued_at=now
         )
@@ -288,21 +291,21 @@ def sync_batch_ended(*, record_ids: list[int]) -> int:
 
 
 def _batches_by_document(rows: list[tuple[int, int]], size: int) -> list[list[int]]:
-    """Record ids in batches of at most `size`, a document's records in one batch unless they
-    do not fit in an empty one. `rows`: (record id, document id) ordered by document."""
+    """Record ids in batches of `size` documents, each document's records together: a batch's
+    bills go to the ledger in one call and their payments after them, in calls of `size`
+    (Xero takes 50 invoices, or 50 payments, a call). Counted in records instead, a batch of paid
+    bills held a third of the bills a call takes and their payments in another call; a
+    document's payments whose bill went in the batch before could not go with theirs. `rows`:
+    (record id, document id) ordered by document."""
     batches: list[list[int]] = []
     current: list[int] = []
+    documents = 0
     for _, group in itertools.groupby(rows, key=lambda row: row[1]):
-        ids = [pk for pk, _ in group]
-        if current and len(current) + len(ids) > size:
+        if documents == size:
             batches.append(current)
-            current = []
-        for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
-            if len(current) + len(chunk) > size:
-                batches.append(current)
-                current = []
-            current += chunk
+            current, documents = [], 0
+        current += [pk for pk, _ in group]
+        documents += 1
     if current:
         batches.append(current)
     return batches

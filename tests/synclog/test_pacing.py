@@ -10,13 +10,12 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from documents import services as document_services
 from synclog import services, tasks
 from synclog.models import RecordStatus, SyncRecord
 from synclog.ratelimit import get_rate_limiter
 from synclog.services import marking
 from tests.factories import CategoryFactory, MembershipFactory
-from tests.synclog.test_batch import approved_bills
+from tests.synclog.test_batch import approved_bills, paid_bills
 
 K = 2
 BATCH = 2
@@ -96,23 +95,41 @@ def test_a_bulk_run_sends_k_batches_and_the_next_as_each_ends(
     assert len(ledger.invoices()) == 10 * BATCH
 
 
-def test_a_documents_bill_and_payments_go_in_one_batch_where_they_fit(
+def test_a_batch_is_size_documents_with_all_their_payments(
     org, clerk, connection, office, broker, django_capture_on_commit_callbacks, settings
 ):
+    """Counted in documents, not records: a batch's bills fill one create call and their
+    payments follow in calls of the same size (figure 1b: counted in records, a batch of 50 held
+    ~17 paid bills and their payments, half the entries of two calls)."""
     settings.SYNC_BATCH_SIZE = 3
     settings.SYNC_BULK_BATCHES_IN_FLIGHT = 10
-    paid = approved_bills(org, clerk, office, 3)
-    for document in paid:
-        document_services.payment_record(
-            document=document, actor=clerk, amount=document.total, paid_at="2026-11-05"
-        )
+    paid = paid_bills(org, clerk, office, 7)  # 1, 2, 3, 1, 2, 3, 1 payments
     run = bulk_run(org, paid, clerk, django_capture_on_commit_callbacks)
     by_document = {}
     for pk, document_id in SyncRecord.objects.filter(run=run).values_list("pk", "document_id"):
         by_document.setdefault(document_id, set()).add(pk)
-    # Bill + payment make two records: a third would split the next document, so each batch
-    # holds one document's two.
-    assert [set(ids) for ids, _ in broker] == [by_document[d.pk] for d in paid]
+    expected = [
+        set().union(*(by_document[d.pk] for d in paid[start : start + 3])) for start in (0, 3, 6)
+    ]
+    assert [set(ids) for ids, _ in broker] == expected
+    assert [len(ids) for ids, _ in broker] == [3 + 6, 3 + 6, 1 + 1]
+
+
+def test_paced_batches_of_paid_bills_cost_one_call_per_size_entries(
+    org, clerk, connection, office, broker, ledger, django_capture_on_commit_callbacks, settings
+):
+    """Six paid bills (12 payments) in batches of 3 documents: per batch one bills call and two
+    payments calls (6 payments, 3 a call); no payment goes alone."""
+    settings.SYNC_BATCH_SIZE = 3
+    settings.SYNC_BULK_BATCHES_IN_FLIGHT = 1
+    paid = paid_bills(org, clerk, office, 6)
+    run = bulk_run(org, paid, clerk, django_capture_on_commit_callbacks)
+    ledger.requests.clear()
+    while broker:
+        work_one(broker, django_capture_on_commit_callbacks)
+    calls = [(request["method"], request["path"].rsplit("/", 1)[1]) for request in ledger.requests]
+    assert sorted(calls) == [("PUT", "Invoices")] * 2 + [("PUT", "Payments")] * 4
+    assert not SyncRecord.objects.filter(run=run).exclude(status=RecordStatus.COMPLETE).exists()
 
 
 def test_two_connections_backlogs_take_turns_in_the_broker(
