@@ -8,6 +8,7 @@ per row (executemany) prepares each value through its field. Per row of a batch 
 encoder costs microseconds a row, and the server plans one statement instead of fifty."""
 
 import datetime
+import functools
 import json
 from decimal import Decimal
 
@@ -30,7 +31,7 @@ def insert_rows(objs: list[Model], *, ignore_conflicts: bool = False) -> None:
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     sql = (
         f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "
-        f"SELECT {columns} FROM json_to_recordset(%s::json) AS rows({_column_types(fields)})"
+        f"SELECT {columns} FROM json_to_recordset(%s::json) AS rows({_column_types(tuple(fields))})"
     )
     if ignore_conflicts:
         sql += " ON CONFLICT DO NOTHING"
@@ -55,14 +56,16 @@ def update_rows(objs: list[Model], field_names: list[str]) -> None:
     assignments = ", ".join(f"{qn(field.column)} = rows.{qn(field.column)}" for field in fields)
     sql = (
         f"UPDATE {qn(meta.db_table)} SET {assignments} "
-        f"FROM json_to_recordset(%s::json) AS rows({_column_types([pk, *fields])}) "
+        f"FROM json_to_recordset(%s::json) AS rows({_column_types((pk, *fields))}) "
         f"WHERE {qn(meta.db_table)}.{qn(pk.column)} = rows.{qn(pk.column)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(rows)])
 
 
-def _column_types(fields: list[Field]) -> str:
+@functools.cache
+def _column_types(fields: tuple[Field, ...]) -> str:
+    """The recordset's column definitions (db_type() renders each field's type: cached)."""
     return ", ".join(
         f"{connection.ops.quote_name(field.column)} {field.db_type(connection)}" for field in fields
     )
