@@ -89,7 +89,8 @@ def _mark_run_pending(
         run.selection_prepared = prepared
     else:
         run.selection = None
-    fields = ["total", "selection", "selection_prepared"]
+    # The selection (a large run's thousands of ids) is written once, when it is done with.
+    fields = ["total", "selection_prepared"] + (["selection"] if run.selection is None else [])
     if run.selection is None and run.total == 0:
         run.status_code = StatusCode.NOTHING_TO_PUSH
         run.finished_at = timezone.now()
