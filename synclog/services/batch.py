@@ -104,12 +104,19 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
             for record in records
             if record.is_payment and not record.external_id and not record.unknown_outcome
         ]
+        # A payment whose bill here waits (no quota now) waits with it, and they come back in
+        # one batch; alone it would only be sent back for its bill, at another time than it.
+        bill_waits = {r.document_id: waits[r.pk] for r in together if r.pk in waits}
+        for record in payments:
+            if record.document_id in bill_waits:
+                waits[record.pk] = bill_waits[record.document_id]
+        payments = [record for record in payments if record.pk not in waits]
         if payments and payments[0].connection.status == ConnectionStatus.ACTIVE:
             alone_payments, payment_waits = _push_payments_together(payments)
             waits.update(payment_waits)
         else:
             alone_payments = payments
-        done = {r.pk for r in together if r not in alone}
+        done = {r.pk for r in together if r not in alone} | set(waits)
         done |= {r.pk for r in payments if r not in alone_payments}
         for record in records:
             if record.pk in done:

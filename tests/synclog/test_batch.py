@@ -346,6 +346,38 @@ def test_new_paid_bills_cost_one_call_for_the_bills_and_one_for_their_payments(
         )
 
 
+def test_payments_wait_with_their_bill_when_its_call_has_no_quota(
+    org, clerk, connection, office, ledger, monkeypatch
+):
+    """The bills' call refused for quota (the window spent by another batch since this one
+    began): their payments wait as long as they do, untouched, and come back with them in one
+    batch, instead of each taking the one-record path to be sent back for its bill."""
+    from synclog.ratelimit import Limits, get_rate_limiter
+    from synclog.services import batch
+
+    connection.settings["rate_limits"] = {"per_window": 2, "window_seconds": 60}
+    connection.save(update_fields=["settings"])
+    documents = paid_bills(org, clerk, office, 3)
+    (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
+    limiter = get_rate_limiter()
+    key = f"connection:{connection.pk}"
+    limiter.reset(key)
+    limiter.try_acquire(key, Limits(per_window=2, window_seconds=60), calls=2)
+    # As if a call was free when the batch began.
+    monkeypatch.setattr(batch, "_batch_quota_wait", lambda record_ids: 0.0)
+    calls_before = ledger.call_count()
+    ids = run_records(run)
+    try:
+        waits = services.sync_batch_push(record_ids=ids, worker="w")
+    finally:
+        limiter.reset(key)
+    assert set(waits) == set(ids)  # 3 bills, 6 payments
+    assert len(set(waits.values())) == 1
+    assert ledger.call_count() == calls_before
+    assert not SyncAttempt.objects.exists()
+    assert not SyncRecord.objects.exclude(claimed_by="").exists()
+
+
 def test_a_refused_payment_in_a_batch_fails_on_its_own_document_only(
     org, clerk, connection, office, ledger, drain
 ):
