@@ -27,7 +27,7 @@ def close_old_connections(sender=None, **kwargs) -> None:
     run eagerly (in the caller's process and transaction), as the fix-up does not."""
     from django.db import close_old_connections
 
-    if not getattr(sender.request, "is_eager", False):
+    if not getattr(getattr(sender, "request", None), "is_eager", False):
         close_old_connections()
 
 
