@@ -268,7 +268,10 @@ def _upload_attachments(
     return uploaded
 
 
-def _push_payment(record: SyncRecord, connector: Connector, log: _AttemptLog) -> _PushResult:
+def _payment_bill(record: SyncRecord) -> SyncRecord:
+    """The bill entry a payment is pushed onto, when it is in the ledger; else the payment
+    fails (its bill failed) or waits for it (raises _PushLater), which the caller learns before
+    it takes any quota: a payment sent back for its bill makes no call."""
     bill_type = ENTRY_TYPE_FOR_KIND[record.document.kind]
     bill = SyncRecord.objects.filter(
         connection=record.connection,
@@ -295,6 +298,11 @@ def _push_payment(record: SyncRecord, connector: Connector, log: _AttemptLog) ->
                 )
                 marking.sync_records_enqueue(ids, trigger=record.pending_trigger)
         raise _PushLater(settings.SYNC_BILL_FIRST_DELAY_SECONDS)
+    return bill
+
+
+def _push_payment(record: SyncRecord, connector: Connector, log: _AttemptLog) -> _PushResult:
+    bill = _payment_bill(record)
     payload = build_payment_payload(
         record.payment, connection=record.connection, entry_external_id=bill.external_id
     )

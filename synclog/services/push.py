@@ -20,6 +20,7 @@ from synclog.services.attempt_log import _AttemptLog
 from synclog.services.entries import (
     _build_payload,
     _linked_elsewhere,
+    _payment_bill,
     _push_entry,
     _push_payment,
     _reads_ledger_first,
@@ -113,6 +114,13 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
         refusal = _known_booked_refusal(record, digest)
         if refusal is not None:
             _fail(record, log, refusal)
+            return None
+    elif not record.external_id:
+        try:
+            # Its bill must be in the ledger first: found out before any quota is taken.
+            _payment_bill(record)
+        except ConnectorError as error:  # the bill failed: nothing was sent
+            _fail(record, log, error)
             return None
     linked = _linked_elsewhere([record]) if payload is not None else set()
     expected = _expected_calls(record, payload, digest, linked)

@@ -485,3 +485,34 @@ def test_payload_hash_and_logged_calls_are_what_dataclasses_asdict_gave():
     )
     assert plain_data(call) == dataclasses.asdict(call)
     assert plain_data(call)["rate_limit"] is not call.rate_limit
+
+
+def test_a_payment_alone_whose_bill_is_not_in_the_ledger_takes_no_quota(
+    org, clerk, connection, office, ledger
+):
+    """Sent back for its bill (still Pending, or Failed), a payment makes no call, so it must not
+    take a place in the quota either: a bulk run of paid bills whose bills wait would otherwise
+    spend the window on calls never made."""
+    from synclog.ratelimit import get_rate_limiter
+
+    connection.settings["rate_limits"] = {"per_window": 60, "window_seconds": 60}
+    connection.save(update_fields=["settings"])
+    [document] = paid_bills(org, clerk, office, 1)
+    payment = SyncRecord.objects.get(document=document, payment__isnull=False)
+    bill = SyncRecord.objects.get(document=document, payment__isnull=True)
+    limits = services.connection_quota(connection=connection)
+    key = services.connection_quota_key(connection=connection)
+    get_rate_limiter().reset(key)
+    calls_before = ledger.call_count()
+    # Its bill is still Pending: the payment waits for it.
+    wait = services.sync_record_push(record_id=payment.pk, worker="w")
+    assert wait is not None and wait > 0
+    # Its bill failed: the payment fails too.
+    SyncRecord.objects.filter(pk=bill.pk).update(status=RecordStatus.FAILED)
+    SyncRecord.objects.filter(pk=payment.pk).update(next_retry_at=None)
+    assert services.sync_record_push(record_id=payment.pk, worker="w") is None
+    payment.refresh_from_db()
+    assert payment.status == RecordStatus.FAILED
+    assert "its payment cannot be pushed" in payment.last_error_message
+    assert ledger.call_count() == calls_before
+    assert get_rate_limiter().usage(key, limits).window_used == 0
