@@ -1,6 +1,12 @@
-"""What the emulated consent pages share: a small styled HTML page, and the redirect back to the
-client with the answer's parameters (the empty ones left out)."""
+"""What the QuickBooks Online and MYOB emulators' OAuth 2.0 servers share: the authorization
+server's codes, tokens and grants (`AuthorizationServer`: a consent's code exchanged once, access
+tokens expired on demand, every grant revoked, redirect URIs checked; each ledger issues its own
+tokens and refreshes by its own rules), and the consent pages' small styled HTML page and the
+redirect back to the client with the answer's parameters (the empty ones left out)."""
 
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from werkzeug.utils import redirect
@@ -20,3 +26,85 @@ def redirect_back(redirect_uri: str, **params) -> Response:
     separator = "&" if "?" in redirect_uri else "?"
     query = urlencode({k: v for k, v in params.items() if v})
     return redirect(f"{redirect_uri}{separator}{query}", code=302)
+
+
+class OAuthError(Exception):
+    """A token request refused: its RFC 6749 error code and HTTP status."""
+
+    def __init__(self, error: str, status: int = 400) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+
+
+@dataclass
+class Code:
+    grant_id: str
+    redirect_uri: str
+    expires_at: float
+
+
+@dataclass
+class Token:
+    grant_id: str
+    expires_at: float
+    used: bool = False  # a refresh token, once spent (rotation)
+
+
+@dataclass
+class TokenStore:
+    grants: dict = field(default_factory=dict)  # grant id -> the ledger's Grant
+    codes: dict[str, Code] = field(default_factory=dict)
+    access: dict[str, Token] = field(default_factory=dict)
+    refresh: dict[str, Token] = field(default_factory=dict)
+
+
+class AuthorizationServer:
+    """An emulated authorization server's grants, codes and tokens. A ledger's server says how a
+    code looks (`code_prefix`, `code_bytes`) and issues its tokens (`_issue(grant)`)."""
+
+    code_prefix = ""
+    code_bytes = 24
+
+    def __init__(self, config, clock: Callable[[], float]) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = TokenStore()
+
+    def reset(self) -> None:
+        self.store = TokenStore()
+
+    def _code_for(self, grant, redirect_uri: str) -> str:
+        """Keep the consent and give the single-use code the client exchanges for tokens."""
+        self.store.grants[grant.grant_id] = grant
+        code = self.code_prefix + secrets.token_urlsafe(self.code_bytes)
+        self.store.codes[code] = Code(
+            grant.grant_id, redirect_uri, self.clock() + self.config.authorization_code_ttl
+        )
+        return code
+
+    def exchange(self, client_id: str, code: str, redirect_uri: str) -> dict:
+        found = self.store.codes.pop(code or "", None)  # single use
+        if found is None or self.clock() >= found.expires_at or found.redirect_uri != redirect_uri:
+            raise OAuthError("invalid_grant")
+        grant = self.store.grants[found.grant_id]
+        if grant.client_id != client_id or grant.revoked:
+            raise OAuthError("invalid_grant")
+        return self._issue(grant)
+
+    def _issue(self, grant) -> dict:
+        raise NotImplementedError
+
+    def expire_access_tokens(self) -> None:
+        now = self.clock()
+        for token in self.store.access.values():
+            token.expires_at = min(token.expires_at, now)
+
+    def revoke_all(self) -> None:
+        for grant in self.store.grants.values():
+            grant.revoked = True
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        if self.config.redirect_uris:
+            return uri in self.config.redirect_uris
+        return uri.startswith(("http://", "https://"))

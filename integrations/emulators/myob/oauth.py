@@ -7,25 +7,22 @@ The redirect carries `code`, `state`, `scope`, `businessId` (the company file's 
 
 import hmac
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 
 from werkzeug.wrappers import Request, Response
 
-from integrations.emulators.common.oauth import html_page, redirect_back
+from integrations.emulators.common.oauth import (
+    AuthorizationServer,
+    OAuthError,
+    Token,
+    html_page,
+    redirect_back,
+)
 
-from .config import EmulatorConfig
 from .wire import json_response
 
 AUTHORIZE_PARAMS = ("client_id", "redirect_uri", "response_type", "scope", "state", "prompt")
-
-
-class OAuthError(Exception):
-    def __init__(self, error: str, status: int = 400) -> None:
-        super().__init__(error)
-        self.error = error
-        self.status = status
 
 
 class BearerError(Exception):
@@ -41,54 +38,10 @@ class Grant:
     revoked: bool = False
 
 
-@dataclass
-class _Token:
-    grant_id: str
-    expires_at: float
-    used: bool = False
-
-
-@dataclass
-class _Code:
-    grant_id: str
-    redirect_uri: str
-    expires_at: float
-
-
-@dataclass
-class _Store:
-    grants: dict[str, Grant] = field(default_factory=dict)
-    codes: dict[str, _Code] = field(default_factory=dict)
-    access: dict[str, _Token] = field(default_factory=dict)
-    refresh: dict[str, _Token] = field(default_factory=dict)
-
-
-class OAuthServer:
-    def __init__(self, config: EmulatorConfig, clock: Callable[[], float]) -> None:
-        self.config = config
-        self.clock = clock
-        self.store = _Store()
-
-    def reset(self) -> None:
-        self.store = _Store()
-
+class OAuthServer(AuthorizationServer):
     def approve(self, client_id: str, business_id: str, scope: str, redirect_uri: str) -> str:
         grant = Grant(secrets.token_hex(8), client_id, business_id, scope)
-        self.store.grants[grant.grant_id] = grant
-        code = secrets.token_urlsafe(24)
-        self.store.codes[code] = _Code(
-            grant.grant_id, redirect_uri, self.clock() + self.config.authorization_code_ttl
-        )
-        return code
-
-    def exchange(self, client_id: str, code: str, redirect_uri: str) -> dict:
-        found = self.store.codes.pop(code or "", None)  # single use
-        if found is None or self.clock() >= found.expires_at or found.redirect_uri != redirect_uri:
-            raise OAuthError("invalid_grant")
-        grant = self.store.grants[found.grant_id]
-        if grant.client_id != client_id or grant.revoked:
-            raise OAuthError("invalid_grant")
-        return self._issue(grant)
+        return self._code_for(grant, redirect_uri)
 
     def refresh(self, client_id: str, token: str) -> dict:
         found = self.store.refresh.get(token or "")
@@ -107,8 +60,8 @@ class OAuthServer:
     def _issue(self, grant: Grant) -> dict:
         now = self.clock()
         access, refresh = secrets.token_urlsafe(48), secrets.token_urlsafe(32)
-        self.store.access[access] = _Token(grant.grant_id, now + self.config.access_token_ttl)
-        self.store.refresh[refresh] = _Token(grant.grant_id, now + self.config.refresh_token_ttl)
+        self.store.access[access] = Token(grant.grant_id, now + self.config.access_token_ttl)
+        self.store.refresh[refresh] = Token(grant.grant_id, now + self.config.refresh_token_ttl)
         return {
             "access_token": access,
             "token_type": "bearer",
@@ -128,24 +81,10 @@ class OAuthServer:
             raise BearerError()
         return grant
 
-    def expire_access_tokens(self) -> None:
-        now = self.clock()
-        for token in self.store.access.values():
-            token.expires_at = min(token.expires_at, now)
-
-    def revoke_all(self) -> None:
-        for grant in self.store.grants.values():
-            grant.revoked = True
-
     def client_allowed(self, client_id: str, secret: str) -> bool:
         return client_id == self.config.client_id and hmac.compare_digest(
             secret or "", self.config.client_secret
         )
-
-    def redirect_uri_allowed(self, uri: str) -> bool:
-        if self.config.redirect_uris:
-            return uri in self.config.redirect_uris
-        return uri.startswith(("http://", "https://"))
 
 
 # --- HTTP --------------------------------------------------------------------------------------

@@ -11,26 +11,23 @@ import binascii
 import hmac
 import json
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html import escape
 
 from werkzeug.wrappers import Request, Response
 
-from integrations.emulators.common.oauth import html_page, redirect_back
+from integrations.emulators.common.oauth import (
+    AuthorizationServer,
+    OAuthError,
+    Token,
+    html_page,
+    redirect_back,
+)
 
-from .config import EmulatorConfig
 from .wire import json_response
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 AUTHORIZE_PARAMS = ("client_id", "response_type", "scope", "redirect_uri", "state")
-
-
-class OAuthError(Exception):
-    def __init__(self, error: str, status: int = 400) -> None:
-        super().__init__(error)
-        self.error = error
-        self.status = status
 
 
 @dataclass
@@ -45,68 +42,21 @@ class Grant:
     revoked: bool = False
 
 
-@dataclass
-class Code:
-    grant_id: str
-    redirect_uri: str
-    expires_at: float
-
-
-@dataclass
-class AccessToken:
-    grant_id: str
-    expires_at: float
-
-
-@dataclass
-class RefreshToken:
-    grant_id: str
-    expires_at: float
-    used: bool = False
-
-
-@dataclass
-class _Store:
-    grants: dict[str, Grant] = field(default_factory=dict)
-    codes: dict[str, Code] = field(default_factory=dict)
-    access: dict[str, AccessToken] = field(default_factory=dict)
-    refresh: dict[str, RefreshToken] = field(default_factory=dict)
-
-
 class BearerError(Exception):
     def __init__(self, expired: bool = False) -> None:
         super().__init__("expired" if expired else "invalid")
         self.expired = expired
 
 
-class OAuthServer:
-    def __init__(self, config: EmulatorConfig, clock: Callable[[], float]) -> None:
-        self.config = config
-        self.clock = clock
-        self.store = _Store()
-
-    def reset(self) -> None:
-        self.store = _Store()
+class OAuthServer(AuthorizationServer):
+    code_prefix = "AB"
+    code_bytes = 30
 
     # --- grants and tokens -------------------------------------------------------------------
 
     def approve(self, client_id: str, realm_id: str, scope: str, redirect_uri: str) -> str:
         grant = Grant(secrets.token_hex(8), client_id, realm_id, scope, self.clock())
-        self.store.grants[grant.grant_id] = grant
-        code = "AB" + secrets.token_urlsafe(30)
-        self.store.codes[code] = Code(
-            grant.grant_id, redirect_uri, self.clock() + self.config.authorization_code_ttl
-        )
-        return code
-
-    def exchange(self, client_id: str, code: str, redirect_uri: str) -> dict:
-        found = self.store.codes.pop(code or "", None)  # single use
-        if found is None or self.clock() >= found.expires_at or found.redirect_uri != redirect_uri:
-            raise OAuthError("invalid_grant")
-        grant = self.store.grants[found.grant_id]
-        if grant.client_id != client_id or grant.revoked:
-            raise OAuthError("invalid_grant")
-        return self._issue(grant)
+        return self._code_for(grant, redirect_uri)
 
     def refresh(self, client_id: str, token: str) -> dict:
         found = self.store.refresh.get(token or "")
@@ -141,11 +91,11 @@ class OAuthServer:
     def _issue(self, grant: Grant) -> dict:
         now = self.clock()
         access, refresh = "eyJ" + secrets.token_urlsafe(60), "RT1-" + secrets.token_hex(24)
-        self.store.access[access] = AccessToken(grant.grant_id, now + self.config.access_token_ttl)
+        self.store.access[access] = Token(grant.grant_id, now + self.config.access_token_ttl)
         expires = min(
             now + self.config.refresh_token_ttl, grant.created + self.config.refresh_token_max_age
         )
-        self.store.refresh[refresh] = RefreshToken(grant.grant_id, expires)
+        self.store.refresh[refresh] = Token(grant.grant_id, expires)
         return {
             "token_type": "bearer",
             "access_token": access,
@@ -165,15 +115,6 @@ class OAuthServer:
             raise BearerError(expired=True)
         return self.store.grants[found.grant_id]
 
-    def expire_access_tokens(self) -> None:
-        now = self.clock()
-        for token in self.store.access.values():
-            token.expires_at = min(token.expires_at, now)
-
-    def revoke_all(self) -> None:
-        for grant in self.store.grants.values():
-            grant.revoked = True
-
     # --- the client ----------------------------------------------------------------------------
 
     def authenticate(self, request: Request) -> str:
@@ -190,11 +131,6 @@ class OAuthServer:
         ):
             raise OAuthError("invalid_client", 401)
         return client_id
-
-    def redirect_uri_allowed(self, uri: str) -> bool:
-        if self.config.redirect_uris:
-            return uri in self.config.redirect_uris
-        return uri.startswith(("http://", "https://"))
 
 
 # --- HTTP --------------------------------------------------------------------------------------
