@@ -147,3 +147,25 @@ def batch_response(call: ApiCall, key: str, results, serialise, *, summarize: bo
             item = {**serialise(result.record), "StatusAttributeString": "OK"}
         items.append(item)
     return call.ok(key, items)
+
+
+def saved_batch(call: ApiCall, key: str, elements, save, serialise, *, id_field, allow_update):
+    """A batch of invoices or bank transactions saved by the ledger's `save` (with the call's
+    summarizeErrors and unitdp), answered element by element as Xero does."""
+    args = call.request.args
+    summarize = flag_value(args.get("summarizeErrors"), True)
+    results = save(
+        elements,
+        summarize_errors=summarize,
+        allow_update=allow_update,
+        unitdp=args.get("unitdp", 2, type=int),
+    )
+    return batch_response(
+        call,
+        key,
+        results,
+        serialise,
+        summarize=summarize,
+        id_field=id_field,
+        flag="HasErrors",
+    )

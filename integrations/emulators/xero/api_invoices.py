@@ -12,6 +12,7 @@ from .api_call import (
     modified_since,
     paged,
     request_elements,
+    saved_batch,
     where_filtered,
 )
 from .ledger import LedgerError
@@ -62,22 +63,15 @@ def _save_invoices(call: ApiCall, *, allow_update: bool) -> Response:
     elements = request_elements(call, "Invoices")
     if isinstance(elements, Response):
         return elements
-    args = call.request.args
-    summarize = flag_value(args.get("summarizeErrors"), True)
-    results = call.ledger().save_invoices(
-        elements,
-        summarize_errors=summarize,
-        allow_update=allow_update,
-        unitdp=args.get("unitdp", 2, type=int),
-    )
-    return batch_response(
+    save = call.ledger().save_invoices
+    return saved_batch(
         call,
         "Invoices",
-        results,
+        elements,
+        save,
         call.invoice_json,
-        summarize=summarize,
         id_field="InvoiceID",
-        flag="HasErrors",
+        allow_update=allow_update,
     )
 
 

@@ -13,6 +13,7 @@ from .api_call import (
     modified_since,
     paged,
     request_elements,
+    saved_batch,
     where_filtered,
 )
 from .ledger import LedgerError
@@ -47,22 +48,15 @@ def _save_bank_transactions(call: ApiCall, *, allow_update: bool, transaction_id
             return not_found()
         first = elements[0] if elements and isinstance(elements[0], dict) else {}
         elements = [{**first, "BankTransactionID": transaction_id}]
-    args = call.request.args
-    summarize = flag_value(args.get("summarizeErrors"), True)
-    results = call.ledger().save_bank_transactions(
-        elements,
-        summarize_errors=summarize,
-        allow_update=allow_update,
-        unitdp=args.get("unitdp", 2, type=int),
-    )
-    return batch_response(
+    save = call.ledger().save_bank_transactions
+    return saved_batch(
         call,
         "BankTransactions",
-        results,
+        elements,
+        save,
         call.bank_transaction_json,
-        summarize=summarize,
         id_field="BankTransactionID",
-        flag="HasErrors",
+        allow_update=allow_update,
     )
 
 
