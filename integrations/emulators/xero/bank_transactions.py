@@ -12,6 +12,7 @@ from .rules import (
     LOCKED,
     NOT_A_BANK_ACCOUNT,
     ElementResult,
+    two_passes,
 )
 from .seed import TAX_RATES
 from .wire import today
@@ -23,20 +24,14 @@ class BankTransactionRules:
     def save_bank_transactions(
         self, elements, *, summarize_errors: bool, allow_update: bool, unitdp=2
     ) -> list[ElementResult]:
-        results: list[ElementResult] = []
-        plans: list[dict | None] = []
-        for element in elements:
-            plan, errors = self._plan_bank_transaction(
+        return two_passes(
+            elements,
+            lambda element: self._plan_bank_transaction(
                 element, allow_update=allow_update, unitdp=unitdp
-            )
-            results.append(ElementResult(element, errors))
-            plans.append(plan)
-        if summarize_errors and any(r.errors for r in results):
-            return results
-        for result, plan in zip(results, plans, strict=True):
-            if not result.errors:
-                result.record = self._apply_bank_transaction(plan)
-        return results
+            ),
+            self._apply_bank_transaction,
+            summarize_errors=summarize_errors,
+        )
 
     def _plan_bank_transaction(self, element, *, allow_update, unitdp=2):
         if not isinstance(element, dict):

@@ -18,6 +18,7 @@ from .rules import (
     NOT_EDITABLE,
     TRANSITIONS,
     ElementResult,
+    two_passes,
 )
 from .wire import parse_date, to_decimal, today
 
@@ -44,21 +45,15 @@ class InvoiceRules:
     """The ledger's rules for invoices (a part of `Ledger`)."""
 
     def save_invoices(self, elements, *, summarize_errors: bool, allow_update: bool, unitdp=2):
-        results: list[ElementResult] = []
-        plans: list[InvoicePlan | None] = []
         numbers_in_batch: set[str] = set()
-        for element in elements:
-            plan, errors = self._plan_invoice(
+        return two_passes(
+            elements,
+            lambda element: self._plan_invoice(
                 element, allow_update=allow_update, unitdp=unitdp, batch_numbers=numbers_in_batch
-            )
-            results.append(ElementResult(element, errors))
-            plans.append(plan)
-        if summarize_errors and any(r.errors for r in results):
-            return results
-        for result, plan in zip(results, plans, strict=True):
-            if not result.errors:
-                result.record = self._apply_invoice(plan)
-        return results
+            ),
+            self._apply_invoice,
+            summarize_errors=summarize_errors,
+        )
 
     def update_invoice(self, invoice: Invoice, element, *, unitdp=2) -> ElementResult:
         element = {**element, "InvoiceID": invoice.invoice_id} if isinstance(element, dict) else {}

@@ -1,8 +1,9 @@
 """The accounting rules of one organisation: validation, saving, payments, status changes.
 
-Batch writes run in two passes, like Xero's: every element is checked against the current state
-first, then the valid ones are saved (all or nothing when `summarize_errors` is true). Messages
-quote Xero where its wording is known; README.md lists the ones that are the emulator's own.
+Batch writes run in two passes, like Xero's (rules.two_passes): every element is checked against
+the current state first, then the valid ones are saved (all or nothing when `summarize_errors` is
+true). Messages quote Xero where its wording is known; README.md lists the ones that are the
+emulator's own.
 """
 
 import uuid
@@ -21,7 +22,7 @@ from .models import (
     Tenant,
 )
 from .payments import PaymentPlan, PaymentRules
-from .rules import MAX_ATTACHMENTS, ElementResult, LedgerError
+from .rules import MAX_ATTACHMENTS, ElementResult, LedgerError, two_passes
 from .wire import today
 
 
@@ -81,16 +82,13 @@ class Ledger(InvoiceRules, PaymentRules, BankTransactionRules, LineRules):
     # --- contacts ---------------------------------------------------------------------------
 
     def create_contacts(self, elements, *, summarize_errors: bool) -> list[ElementResult]:
-        results, names_in_batch = [], set()
-        for element in elements:
-            errors = self._contact_errors(element, names_in_batch)
-            results.append(ElementResult(element, errors))
-        if summarize_errors and any(r.errors for r in results):
-            return results
-        for result in results:
-            if not result.errors:
-                result.record = self._apply_contact(result.submitted)
-        return results
+        names_in_batch: set[str] = set()
+        return two_passes(
+            elements,
+            lambda element: (element, self._contact_errors(element, names_in_batch)),
+            self._apply_contact,
+            summarize_errors=summarize_errors,
+        )
 
     def _contact_errors(self, element, names_in_batch: set[str]) -> list[str]:
         if not isinstance(element, dict):

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from .models import ZERO, Invoice, Payment
-from .rules import CENT, NOT_AUTHORISED, OVERPAYMENT, ElementResult, LedgerError
+from .rules import CENT, NOT_AUTHORISED, OVERPAYMENT, ElementResult, LedgerError, two_passes
 from .wire import to_decimal, today
 
 
@@ -26,17 +26,12 @@ class PaymentRules:
 
     def create_payments(self, elements, *, summarize_errors: bool) -> list[ElementResult]:
         outstanding: dict[str, Decimal] = {}  # amount still due as this batch is checked
-        results, plans = [], []
-        for element in elements:
-            plan, errors = self._plan_payment(element, outstanding)
-            results.append(ElementResult(element, errors))
-            plans.append(plan)
-        if summarize_errors and any(r.errors for r in results):
-            return results
-        for result, plan in zip(results, plans, strict=True):
-            if not result.errors:
-                result.record = self._apply_payment(plan)
-        return results
+        return two_passes(
+            elements,
+            lambda element: self._plan_payment(element, outstanding),
+            self._apply_payment,
+            summarize_errors=summarize_errors,
+        )
 
     def _plan_payment(self, element, outstanding):
         if not isinstance(element, dict):

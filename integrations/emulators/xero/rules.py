@@ -74,3 +74,20 @@ class ElementResult:
     submitted: object
     errors: list[str] = field(default_factory=list)
     record: object = None
+
+
+def two_passes(elements, plan, apply, *, summarize_errors: bool) -> list[ElementResult]:
+    """A batch write as Xero makes it: every element checked against the current state first
+    (`plan(element)` -> (plan, errors)), then the valid ones saved (`apply(plan)`); none of them
+    when `summarize_errors` is true and any element failed."""
+    results, plans = [], []
+    for element in elements:
+        planned, errors = plan(element)
+        results.append(ElementResult(element, errors))
+        plans.append(planned)
+    if summarize_errors and any(r.errors for r in results):
+        return results
+    for result, planned in zip(results, plans, strict=True):
+        if not result.errors:
+            result.record = apply(planned)
+    return results
