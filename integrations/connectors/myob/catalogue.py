@@ -8,9 +8,8 @@ raw body is always kept beside them.
 """
 
 import datetime
-import re
-from dataclasses import dataclass
 
+from integrations.connectors.catalogue import CatalogueEntry, entry, look_up
 from integrations.connectors.errors import (
     AuthError,
     BookedError,
@@ -27,22 +26,8 @@ from integrations.connectors.errors import (
 RECONNECT_HINT = "An admin must reconnect MYOB: Integrations › the MYOB connection › Reconnect."
 
 
-@dataclass(frozen=True)
-class CatalogueEntry:
-    names: frozenset[str]
-    pattern: re.Pattern | None  # on the Message; None: any words
-    error_class: type[ConnectorError]
-    explanation: str
-    hint: str
-
-
-def _entry(names, pattern, error_class, explanation: str, hint: str) -> CatalogueEntry:
-    compiled = re.compile(pattern, re.IGNORECASE) if pattern else None
-    return CatalogueEntry(frozenset(names), compiled, error_class, explanation, hint)
-
-
 CATALOGUE: tuple[CatalogueEntry, ...] = (
-    _entry(
+    entry(
         {"InactiveCard"},
         None,
         LedgerValidationError,
@@ -51,7 +36,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "In MYOB, open the card (Contacts) and untick Inactive, or map the vendor to another "
         "MYOB supplier (Integrations › Mappings), then re-sync.",
     ),
-    _entry(
+    entry(
         {"NotFound"},
         r"supplier|customer|card",
         LedgerValidationError,
@@ -59,7 +44,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "company file (deleted, or the mapping points at another company file).",
         "Map the vendor to an existing MYOB supplier (Integrations › Mappings), then re-sync.",
     ),
-    _entry(
+    entry(
         {"NotFound"},
         r"taxcode|tax code",
         LedgerValidationError,
@@ -67,14 +52,14 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Choose a tax code MYOB has (Integrations › Mappings, or the line's tax rate), then "
         "re-sync.",
     ),
-    _entry(
+    entry(
         {"NotFound"},
         r"account",
         LedgerValidationError,
         "An account the document posts to does not exist in this MYOB company file.",
         "Map the category to an existing MYOB account (Integrations › Mappings), then re-sync.",
     ),
-    _entry(
+    entry(
         {"NotFound"},
         None,
         LedgerValidationError,
@@ -82,7 +67,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "company file.",
         "Map departments and categories to existing MYOB jobs and categories, then re-sync.",
     ),
-    _entry(
+    entry(
         {"Line_AccountHeaderNotAllowed"},
         None,
         LedgerValidationError,
@@ -91,14 +76,14 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Map the category to a detail (posting) account under that header (Integrations › "
         "Mappings), then re-sync.",
     ),
-    _entry(
+    entry(
         {"Line_JobHeaderNotAllowed"},
         None,
         LedgerValidationError,
         "The job a department is mapped to is a header job in MYOB, which takes no lines.",
         "Map the department to a detail job (Integrations › Mappings), then re-sync.",
     ),
-    _entry(
+    entry(
         {"InactiveAccount"},
         None,
         LedgerValidationError,
@@ -106,7 +91,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Make the account active again in MYOB (Accounts list › the account › untick "
         "Inactive), or map the category to an active account, then re-sync.",
     ),
-    _entry(
+    entry(
         {"AccountNotValid"},
         None,
         LedgerValidationError,
@@ -115,14 +100,14 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Choose a bank or credit card account under Pay bills from (Integrations › Mappings), "
         "then re-sync.",
     ),
-    _entry(
+    entry(
         {"TaxCodeInvalid", "InvalidTaxCode"},
         None,
         LedgerValidationError,
         "MYOB does not accept the tax code on a line for this kind of transaction.",
         "Choose another tax code for the line (or its category's mapping), then re-sync.",
     ),
-    _entry(
+    entry(
         {"BusinessEvent_DateOccured_InLockPeriod", "DatePriorToBeginningOfFinancialYear"},
         None,
         BookedError,
@@ -131,7 +116,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Ask your accountant to unlock the period in MYOB (Setup › Preferences › Lock periods), "
         "or change the document date, then re-sync.",
     ),
-    _entry(
+    entry(
         {"TransactionHasPayments"},
         None,
         BookedError,
@@ -140,7 +125,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "If the change must reach MYOB, delete the payment there first; otherwise mark this "
         "record Complete.",
     ),
-    _entry(
+    entry(
         {"TransactionsCannotBeDeleted"},
         None,
         BookedError,
@@ -148,7 +133,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "so a voided document cannot be removed there.",
         "Reverse the bill in MYOB by hand, then mark this record Complete.",
     ),
-    _entry(
+    entry(
         {"IncorrectRowVersion", "ConcurrencyError"},
         None,
         TransientError,
@@ -156,7 +141,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "conflict), and ledgersync's retry met another change.",
         "Nothing to do: ledgersync reads the entry again and retries automatically.",
     ),
-    _entry(
+    entry(
         {"CompanyFileLocked", "CompanyFileOffline"},
         None,
         TransientError,
@@ -165,7 +150,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Nothing to do if it is temporary: ledgersync retries automatically. If it lasts, ask "
         "whoever has the file open in AccountRight to close it.",
     ),
-    _entry(
+    entry(
         {"RateLimitError"},
         r"daily",
         RateLimitedError,
@@ -173,7 +158,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "connected to MYOB share.",
         "Nothing to do: ledgersync waits for the new day and pushes the rest then.",
     ),
-    _entry(
+    entry(
         {"RateLimitError"},
         None,
         RateLimitedError,
@@ -181,7 +166,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "reached.",
         "Nothing to do: ledgersync waits and retries automatically.",
     ),
-    _entry(
+    entry(
         {"DuplicateNumber"},
         None,
         DuplicateError,
@@ -189,7 +174,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Look the entry up in MYOB: if it is this document, mark this record Complete; if it "
         "is another, change this document's number, then re-sync.",
     ),
-    _entry(
+    entry(
         {"AmountAppliedExceedsBalance"},
         None,
         LedgerValidationError,
@@ -198,14 +183,14 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Compare the bill's payments in MYOB with ours; delete the extra one there, or mark this "
         "record Complete if MYOB is already right.",
     ),
-    _entry(
+    entry(
         {"ResourceNotFound"},
         None,
         NotFoundError,
         "The entry no longer exists in MYOB (it may have been deleted there).",
         "Check MYOB; re-sync to create the entry again, or mark this record Complete.",
     ),
-    _entry(
+    entry(
         {"OAuthTokenIsInvalid", "invalid_grant", "invalid_client", "AccessDenied"},
         None,
         AuthError,
@@ -213,7 +198,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "withdrawn, the token expired, or the user lost administrator access).",
         RECONNECT_HINT,
     ),
-    _entry(
+    entry(
         {"DeveloperInactive"},
         None,
         ConfigurationError,
@@ -221,7 +206,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "The operator checks MYOB_CLIENT_ID (the API key) and MYOB_CLIENT_SECRET; nothing to "
         "change in the document.",
     ),
-    _entry(
+    entry(
         {"SerializationError", "Required", "InvalidQuery", "StringTooLong", "InvalidVersion"},
         None,
         DataProcessingError,
@@ -237,13 +222,13 @@ DEFAULT_HINT = "Correct the document or its mappings as MYOB's message says, the
 
 def explain(name: str, message: str = "") -> tuple[type[ConnectorError] | None, str, str]:
     """(error class or None when unknown, explanation, hint) for an error's Name and words."""
-    for entry in CATALOGUE:
-        if name not in entry.names:
-            continue
-        if entry.pattern is not None and not entry.pattern.search(message):
-            continue
-        return entry.error_class, entry.explanation, entry.hint
-    return None, DEFAULT_EXPLANATION.format(message=message or name), DEFAULT_HINT
+    return look_up(
+        CATALOGUE,
+        name,
+        message,
+        default_explanation=DEFAULT_EXPLANATION,
+        default_hint=DEFAULT_HINT,
+    )
 
 
 PER_SECOND_RETRY = 1.0

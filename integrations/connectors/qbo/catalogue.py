@@ -6,9 +6,7 @@ words of the Detail) and names the error class (which decides retry and "booked"
 plain explanation and a fix hint. The raw Fault is always kept beside them.
 """
 
-import re
-from dataclasses import dataclass
-
+from integrations.connectors.catalogue import CatalogueEntry, entry, look_up
 from integrations.connectors.errors import (
     AuthError,
     BookedError,
@@ -27,22 +25,8 @@ RECONNECT_HINT = (
 )
 
 
-@dataclass(frozen=True)
-class CatalogueEntry:
-    codes: frozenset[str]  # empty: any code
-    pattern: re.Pattern | None  # on "Message: Detail"; None: any words
-    error_class: type[ConnectorError]
-    explanation: str
-    hint: str
-
-
-def _entry(codes, pattern, error_class, explanation: str, hint: str) -> CatalogueEntry:
-    compiled = re.compile(pattern, re.IGNORECASE) if pattern else None
-    return CatalogueEntry(frozenset(codes), compiled, error_class, explanation, hint)
-
-
 CATALOGUE: tuple[CatalogueEntry, ...] = (
-    _entry(
+    entry(
         {"6140"},
         None,
         DuplicateError,
@@ -51,7 +35,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Look the bill up in QuickBooks: if it is this document, mark this record Complete; if "
         "it is another, change this document's number, then re-sync.",
     ),
-    _entry(
+    entry(
         {"5010"},
         None,
         TransientError,
@@ -59,7 +43,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Error), and ledgersync's retry met another change.",
         "Nothing to do: ledgersync reads the entry again and retries automatically.",
     ),
-    _entry(
+    entry(
         {"6210"},
         None,
         BookedError,
@@ -68,7 +52,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Ask your accountant to move the closing date (QuickBooks: Settings › Account and "
         "settings › Advanced › Close the books), or change the document date, then re-sync.",
     ),
-    _entry(
+    entry(
         {"610"},
         r"vendor",
         LedgerValidationError,
@@ -77,7 +61,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Make the vendor active again in QuickBooks (Expenses › Vendors › Include inactive › "
         "Make active), or map the vendor to another QuickBooks vendor, then re-sync.",
     ),
-    _entry(
+    entry(
         {"610"},
         r"inactive|account",
         LedgerValidationError,
@@ -85,14 +69,14 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Make the account active again in QuickBooks (Chart of accounts › Include inactive), or "
         "map the category to an active account (Integrations › Mappings), then re-sync.",
     ),
-    _entry(
+    entry(
         {"610"},
         None,
         NotFoundError,
         "The entry no longer exists in QuickBooks (it may have been deleted there).",
         "Check QuickBooks; re-sync to create the entry again, or mark this record Complete.",
     ),
-    _entry(
+    entry(
         {"2500"},
         None,
         LedgerValidationError,
@@ -101,14 +85,14 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Map the vendor, categories and departments to existing QuickBooks entries "
         "(Integrations › Mappings), then re-sync.",
     ),
-    _entry(
+    entry(
         {"6190"},
         None,
         SubscriptionError,
         "The QuickBooks company's subscription or trial has ended, so it takes no new data.",
         "Renew the QuickBooks subscription, then retry the failed items.",
     ),
-    _entry(
+    entry(
         {"6240"},
         None,
         DuplicateError,
@@ -116,14 +100,14 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Map the vendor to the existing QuickBooks vendor (Integrations › Mappings), or rename "
         "one of them, then re-sync.",
     ),
-    _entry(
+    entry(
         {"2050"},
         r"DocNumber|21",
         LedgerValidationError,
         "The document number is longer than QuickBooks takes (21 characters).",
         "Shorten the document number, then re-sync.",
     ),
-    _entry(
+    entry(
         {"6000"},
         r"more than .* owed|exceed",
         LedgerValidationError,
@@ -132,7 +116,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Compare the bill's payments in QuickBooks with ours; delete the extra one there, or "
         "mark this record Complete if QuickBooks is already right.",
     ),
-    _entry(
+    entry(
         {"6000"},
         r"less than the payments",
         BookedError,
@@ -141,7 +125,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "Remove the payment in QuickBooks first if the change must reach it; otherwise mark this "
         "record Complete.",
     ),
-    _entry(
+    entry(
         {"3200", "invalid_grant", "invalid_client", "401"},
         None,
         AuthError,
@@ -149,7 +133,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "revoked, or its refresh token expired).",
         RECONNECT_HINT,
     ),
-    _entry(
+    entry(
         {"3100", "120", "403"},
         None,
         AuthError,
@@ -157,7 +141,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "user who connected it lost admin rights.",
         RECONNECT_HINT,
     ),
-    _entry(
+    entry(
         {"3001", "429"},
         None,
         RateLimitedError,
@@ -165,7 +149,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         "minute) was reached.",
         "Nothing to do: ledgersync waits and retries automatically.",
     ),
-    _entry(
+    entry(
         {"2010", "4000", "2170", "2020", "500"},
         None,
         DataProcessingError,
@@ -181,13 +165,13 @@ DEFAULT_HINT = "Correct the document or its mappings as QuickBooks' message says
 
 def explain(code: str, message: str = "") -> tuple[type[ConnectorError] | None, str, str]:
     """(error class or None when unknown, explanation, hint) for a Fault's code and words."""
-    for entry in CATALOGUE:
-        if entry.codes and code not in entry.codes:
-            continue
-        if entry.pattern is not None and not entry.pattern.search(message):
-            continue
-        return entry.error_class, entry.explanation, entry.hint
-    return None, DEFAULT_EXPLANATION.format(message=message or code), DEFAULT_HINT
+    return look_up(
+        CATALOGUE,
+        code,
+        message,
+        default_explanation=DEFAULT_EXPLANATION,
+        default_hint=DEFAULT_HINT,
+    )
 
 
 DEFAULT_RETRY_AFTER = 60.0  # Intuit publishes no Retry-After: "wait 60 seconds"
