@@ -7,8 +7,6 @@ import uuid
 from .models import BANK_TRANSACTION_TYPES, BankTransaction
 from .rules import (
     BANK_RECONCILED,
-    CURRENCY_CODE,
-    LINE_AMOUNT_TYPES,
     LOCKED,
     NOT_A_BANK_ACCOUNT,
     ElementResult,
@@ -65,17 +63,9 @@ class BankTransactionRules:
         allowed = ("AUTHORISED", "DELETED") if existing else ("AUTHORISED",)
         if status not in allowed:
             errors.append(f"A bank transaction cannot be saved with a Status of {status}")
-        currency_code = element.get(
-            "CurrencyCode", existing.currency_code if existing else self.tenant.base_currency
+        currency_code, currency_rate, line_amount_types = self._money_terms(
+            element, existing, errors
         )
-        if not isinstance(currency_code, str) or not CURRENCY_CODE.match(currency_code):
-            errors.append(f"'{currency_code}' is not a valid currency code")
-        currency_rate = self._currency_rate(element, existing, errors)
-        line_amount_types = element.get(
-            "LineAmountTypes", existing.line_amount_types if existing else "Exclusive"
-        )
-        if line_amount_types not in LINE_AMOUNT_TYPES:
-            errors.append(f"'{line_amount_types}' is not a valid value for LineAmountTypes")
         url = element.get("Url", existing.url if existing else None)
         if url and not re.match(r"^https?://\S+$", str(url)):
             errors.append("The Url must be an absolute http or https URL")

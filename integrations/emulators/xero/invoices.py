@@ -11,16 +11,14 @@ from .models import INVOICE_TYPES, ZERO, Contact, Invoice, LineItem
 from .rules import (
     ARCHIVED_CONTACT,
     CREATABLE_STATUSES,
-    CURRENCY_CODE,
     INVOICE_STATUSES,
-    LINE_AMOUNT_TYPES,
     LOCKED,
     NOT_EDITABLE,
     TRANSITIONS,
     ElementResult,
     two_passes,
 )
-from .wire import parse_date, to_decimal, today
+from .wire import parse_date, today
 
 
 @dataclass
@@ -95,17 +93,9 @@ class InvoiceRules:
         ):
             errors.append("The DueDate cannot be before the invoice Date")
         status = self._status(element, existing, errors, enforce_rules)
-        currency_code = element.get(
-            "CurrencyCode", existing.currency_code if existing else self.tenant.base_currency
+        currency_code, currency_rate, line_amount_types = self._money_terms(
+            element, existing, errors
         )
-        if not isinstance(currency_code, str) or not CURRENCY_CODE.match(currency_code):
-            errors.append(f"'{currency_code}' is not a valid currency code")
-        currency_rate = self._currency_rate(element, existing, errors)
-        line_amount_types = element.get(
-            "LineAmountTypes", existing.line_amount_types if existing else "Exclusive"
-        )
-        if line_amount_types not in LINE_AMOUNT_TYPES:
-            errors.append(f"'{line_amount_types}' is not a valid value for LineAmountTypes")
         invoice_number = self._invoice_number(element, existing, type_, errors, batch_numbers)
         url = element.get("Url", existing.url if existing else None)
         if url and not re.match(r"^https?://\S+$", str(url)):
@@ -212,18 +202,6 @@ class InvoiceRules:
         if status == "PAID" or (enforce_rules and status not in TRANSITIONS[existing.status]):
             errors.append(NOT_EDITABLE)
         return status
-
-    def _currency_rate(self, element, existing, errors) -> Decimal:
-        if element.get("CurrencyRate") is None:
-            return existing.currency_rate if existing else Decimal("1")
-        try:
-            rate = to_decimal(element["CurrencyRate"], "CurrencyRate")
-        except ValueError as exc:
-            errors.append(str(exc))
-            return Decimal("1")
-        if rate <= 0:
-            errors.append("CurrencyRate must be greater than zero")
-        return rate
 
     def _invoice_number(self, element, existing, type_, errors, batch_numbers) -> str | None:
         if "InvoiceNumber" not in element:

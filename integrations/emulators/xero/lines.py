@@ -1,10 +1,11 @@
-"""Line items, as invoices and bank transactions share them: amounts, accounts, tax and tracking."""
+"""What invoices and bank transactions share: their currency and amount terms, and their line
+items (amounts, accounts, tax and tracking)."""
 
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
 from .models import ZERO, LineItem, LineTracking
-from .rules import CENT, MAX_TRACKING_PER_LINE, TOTAL_MISMATCH
+from .rules import CENT, CURRENCY_CODE, LINE_AMOUNT_TYPES, MAX_TRACKING_PER_LINE, TOTAL_MISMATCH
 from .wire import to_decimal
 
 
@@ -173,3 +174,31 @@ class LineRules:
             return
         if total.quantize(CENT, ROUND_HALF_UP) != sum((line.line_amount for line in lines), ZERO):
             errors.append(TOTAL_MISMATCH)
+
+    def _money_terms(self, element, existing, errors) -> tuple[str, Decimal, str]:
+        """A document's CurrencyCode, CurrencyRate and LineAmountTypes (an invoice's or a bank
+        transaction's), from the element or, on an update, the document as it is."""
+        currency_code = element.get(
+            "CurrencyCode", existing.currency_code if existing else self.tenant.base_currency
+        )
+        if not isinstance(currency_code, str) or not CURRENCY_CODE.match(currency_code):
+            errors.append(f"'{currency_code}' is not a valid currency code")
+        currency_rate = self._currency_rate(element, existing, errors)
+        line_amount_types = element.get(
+            "LineAmountTypes", existing.line_amount_types if existing else "Exclusive"
+        )
+        if line_amount_types not in LINE_AMOUNT_TYPES:
+            errors.append(f"'{line_amount_types}' is not a valid value for LineAmountTypes")
+        return currency_code, currency_rate, line_amount_types
+
+    def _currency_rate(self, element, existing, errors) -> Decimal:
+        if element.get("CurrencyRate") is None:
+            return existing.currency_rate if existing else Decimal("1")
+        try:
+            rate = to_decimal(element["CurrencyRate"], "CurrencyRate")
+        except ValueError as exc:
+            errors.append(str(exc))
+            return Decimal("1")
+        if rate <= 0:
+            errors.append("CurrencyRate must be greater than zero")
+        return rate
