@@ -9,6 +9,7 @@ our schema.
 import datetime
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -303,6 +304,12 @@ class ConnectorContext:
     # Tests pass the emulator's in-process transport; production uses the network.
     transport: httpx.BaseTransport | None = None
     timeout_seconds: float = 20.0
+    # Held around a refresh of the tokens, yielding the credentials saved by then: one refresh at
+    # a time per connection across every process, since a refresh may spend the refresh token
+    # another process holds too (Xero rotates it at every refresh).
+    refresh_lock: Callable[[], AbstractContextManager[OAuthCredentials | None]] = lambda: (
+        nullcontext(None)
+    )
 
 
 @dataclass(frozen=True)

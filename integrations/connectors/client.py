@@ -187,6 +187,17 @@ class LedgerClient(Connector):
         )
 
     def refresh_credentials(self) -> OAuthCredentials:
+        with self.context.refresh_lock() as saved:
+            held = self.context.credentials
+            if saved is not None and held is not None and saved != held:
+                # Another process refreshed while this one waited (or since it read them):
+                # theirs are the tokens now, and the refresh token held here may be spent.
+                self.context.credentials = saved
+                if saved.expires_at - REFRESH_MARGIN > datetime.datetime.now(datetime.UTC):
+                    return saved
+            return self._refresh_now()
+
+    def _refresh_now(self) -> OAuthCredentials:
         credentials = self.context.credentials
         if credentials is None or not credentials.refresh_token:
             raise self._disconnected(f"There are no {self.ledger} credentials to refresh.")

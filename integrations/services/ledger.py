@@ -1,18 +1,23 @@
 """Reaching a ledger: its transport, the emulator addresses allowed, the credentials saved as
 they rotate, and connector_for, the one place a connector is built."""
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
+from django.db import connection as db_connection
 
 from integrations.connectors import connector_class_for
 from integrations.connectors.base import Connector, ConnectorContext, OAuthCredentials
 from integrations.connectors.errors import ConfigurationError, RateLimitedError
 from integrations.models import Connection
 from syncsvc.outages import save_through_outage
+
+logger = logging.getLogger(__name__)
 
 
 def ledger_transport(connection: Connection | None):
@@ -116,12 +121,43 @@ def connector_for(connection: Connection, *, record_call=None, before_request=No
         ),
         transport=ledger_transport(connection),
         timeout_seconds=settings.LEDGER_HTTP_TIMEOUT_SECONDS,
+        refresh_lock=lambda: _credentials_refresh_lock(connection),
     )
     if record_call is not None:
         context.record_call = record_call
     if before_request is not None:
         context.before_request = before_request
     return connector_class_for(connection.provider)(context)
+
+
+# pg_advisory_lock keys of the connections' token refreshes: this base plus the connection's id.
+REFRESH_LOCK_BASE = 0x4C53_0000_0000
+
+
+@contextmanager
+def _credentials_refresh_lock(connection: Connection) -> Iterator[OAuthCredentials | None]:
+    """One refresh of a connection's tokens at a time across every process (a PostgreSQL
+    advisory lock, held while the ledger answers), yielding the credentials saved by then: two
+    workers whose token expired together must not both send the refresh token, since the first
+    refresh spends it and the second would cost the connection a reconnect. Without the
+    database (an outage) the refresh goes unlocked, as it did before."""
+    key = REFRESH_LOCK_BASE + connection.pk
+    try:
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+        saved = Connection.objects.filter(pk=connection.pk).first()
+    except DatabaseError:
+        logger.warning("Refreshing connection %s's tokens without the lock", connection.pk)
+        yield None
+        return
+    try:
+        yield OAuthCredentials.from_dict(saved.credentials) if saved and saved.credentials else None
+    finally:
+        try:
+            with db_connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        except DatabaseError:
+            pass  # the session ended with the outage, and its locks with it
 
 
 @contextmanager
