@@ -128,6 +128,10 @@ def connection_quota_take_request(*, connection: Connection, wait_seconds: float
     on, nor bring on the ledger's 429, which pauses every push of the key (QBO: a minute)."""
     limiter = get_rate_limiter()
     key, limits = _quota_key(connection), _limits(connection)
+    if limits.per_second and limits.per_second > 1:
+        # A page leaves one request of each second free: for the push a person is waiting for
+        # next, and for the consent's own read, which no connection's quota counted yet.
+        limits = dataclasses.replace(limits, per_second=limits.per_second - 1)
     deadline = time.monotonic() + wait_seconds
     while True:
         grant = limiter.try_acquire(key, limits, calls=1, lease_seconds=PAGE_REQUEST_LEASE_SECONDS)
