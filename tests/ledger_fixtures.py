@@ -427,6 +427,20 @@ def _connection(
     return connection
 
 
+def quota_spend(connection, calls: int) -> None:
+    """Calls made by the engine's pushes on the connection's quota (counted, slots released)."""
+    from synclog.ratelimit import Grant, get_rate_limiter
+    from synclog.services import connection_quota, connection_quota_key
+
+    limiter = get_rate_limiter()
+    key = connection_quota_key(connection=connection)
+    limits = connection_quota(connection=connection)
+    for _ in range(calls):
+        grant = limiter.try_acquire(key, limits)
+        assert isinstance(grant, Grant)
+        limiter.release(grant)
+
+
 @pytest.fixture
 def provider():
     """The ledger of `ledger_books` and of the engine tests' `connection`: Xero unless a test

@@ -101,10 +101,11 @@ class RateLimiter(ABC):
         wait = self._acquire(key, limits, calls, requests, 1.0, "", dry_run=True)
         return 0.0 if wait is None else max(wait, MIN_WAIT_SECONDS)
 
-    @abstractmethod
     def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
         """The calls counted in the key's current window, and the seconds until the oldest of
         them leaves it (0 when none): what the API's RateLimit-* headers tell a caller."""
+        usage = self.usage(key, limits)
+        return usage.window_used, usage.window_frees_in
 
     @abstractmethod
     def usage(self, key: str, limits: Limits) -> QuotaUsage:

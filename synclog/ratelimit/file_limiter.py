@@ -109,15 +109,6 @@ class FileRateLimiter(RateLimiter):
 
         self._locked(grant.key, change)
 
-    def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
-        def read(state: dict, now: float) -> tuple[int, float]:
-            window = [e for e in state["calls"] if e[0] > now - limits.window_seconds]
-            if not window:
-                return 0, 0.0
-            return sum(count for _, count in window), window[0][0] + limits.window_seconds - now
-
-        return self._locked(key, read)
-
     def usage(self, key: str, limits: Limits) -> QuotaUsage:
         def read(state: dict, now: float) -> QuotaUsage:
             window = [e for e in state["calls"] if e[0] > now - limits.window_seconds]

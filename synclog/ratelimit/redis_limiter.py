@@ -109,7 +109,6 @@ redis.call('PEXPIRE', KEYS[3], math.ceil((tonumber(last[2]) - now) / 1000) + 100
 return {1, 0}
 """
 
-# KEYS: window zset. ARGV: window_us. Returns {calls in the window, us until the oldest leaves}.
 # KEYS: window zset, day zset, pause key, second zset. ARGV: window_us, day_us, second_us.
 # Returns {window used, us until the window's oldest leaves, day used, second used, pause ms}.
 _QUOTA_USAGE_LUA = """
@@ -126,19 +125,6 @@ end
 local day = redis.call('ZCOUNT', KEYS[2], '(' .. (now - tonumber(ARGV[2])), '+inf')
 local second = redis.call('ZCOUNT', KEYS[4], '(' .. (now - tonumber(ARGV[3])), '+inf')
 return {used, frees, day, second, math.max(redis.call('PTTL', KEYS[3]), 0)}
-"""
-
-_USAGE_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local window = tonumber(ARGV[1])
-local used = redis.call('ZCOUNT', KEYS[1], '(' .. (now - window), '+inf')
-local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - window), '+inf', 'WITHSCORES',
-  'LIMIT', 0, 1)
-if #oldest == 0 then
-  return {used, 0}
-end
-return {used, tonumber(oldest[2]) + window - now}
 """
 
 # KEYS: holders zset, second zset. ARGV: token. Frees the slot, and restarts the second of the
@@ -176,14 +162,7 @@ class RedisRateLimiter(RateLimiter):
         self._acquire_script = redis_client.register_script(_ACQUIRE_LUA)
         self._pause_script = redis_client.register_script(_PAUSE_LUA)
         self._release_script = redis_client.register_script(_RELEASE_LUA)
-        self._usage_script = redis_client.register_script(_USAGE_LUA)
         self._quota_usage_script = redis_client.register_script(_QUOTA_USAGE_LUA)
-
-    def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
-        used, reset_us = self._usage_script(
-            keys=self._keys(key)[:1], args=[_us(limits.window_seconds)]
-        )
-        return int(used), max(int(reset_us), 0) / 1_000_000
 
     def usage(self, key: str, limits: Limits) -> QuotaUsage:
         window_key, day_key, _, pause_key, second_key = self._keys(key)

@@ -14,9 +14,10 @@ from accounts.api_keys import api_key_create
 from integrations.models import Provider
 from synclog import services
 from synclog.models import RecordStatus, Trigger
-from synclog.ratelimit import Grant, get_rate_limiter
+from synclog.ratelimit import get_rate_limiter
 from tests.api.conftest import make_client
 from tests.factories import ConnectionFactory, SyncRecordFactory, SyncRunFactory
+from tests.ledger_fixtures import quota_spend
 
 pytestmark = pytest.mark.django_db
 
@@ -38,16 +39,6 @@ def partner(org):
     get_rate_limiter().reset(f"api-key:{created.api_key.pk}")
 
 
-def spend(connection, calls: int) -> None:
-    limiter = get_rate_limiter()
-    key = services.connection_quota_key(connection=connection)
-    limits = services.connection_quota(connection=connection)
-    for _ in range(calls):
-        grant = limiter.try_acquire(key, limits)
-        assert isinstance(grant, Grant)
-        limiter.release(grant)
-
-
 def page_text(response) -> str:
     return " ".join(strip_tags(response.content.decode()).split())
 
@@ -59,7 +50,7 @@ def queue_records(connection, **by_trigger) -> None:
 
 
 def test_a_connections_page_shows_its_quota_now_and_what_waits(admin_client, xero):
-    spend(xero, 3)
+    quota_spend(xero, 3)
     get_rate_limiter().pause(services.connection_quota_key(connection=xero), 20)
     queue_records(xero, manual=1, auto=2, bulk=3)
     SyncRecordFactory(connection=xero, status=RecordStatus.COMPLETE)  # not waiting
@@ -83,7 +74,7 @@ def test_an_app_wide_quota_shows_every_organisations_calls_but_only_its_own_queu
     key = services.connection_quota_key(connection=ours)
     get_rate_limiter().reset(key)
     try:
-        spend(theirs, 4)  # another organisation's calls, on the same API key
+        quota_spend(theirs, 4)  # another organisation's calls, on the same API key
         queue_records(theirs, bulk=5)
         queue_records(ours, bulk=2)
         page = admin_client.get(reverse("synclog:health-connection-config", args=[ours.pk]))

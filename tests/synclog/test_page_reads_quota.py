@@ -11,8 +11,8 @@ from integrations import selectors as integration_selectors
 from integrations import services as integration_services
 from integrations.connectors.errors import RateLimitedError
 from synclog import services
-from synclog.ratelimit import Grant, get_rate_limiter
-from tests.ledger_fixtures import LEDGERS, UNLIMITED
+from synclog.ratelimit import get_rate_limiter
+from tests.ledger_fixtures import LEDGERS, UNLIMITED, quota_spend
 
 pytestmark = [pytest.mark.django_db, pytest.mark.parametrize("provider", LEDGERS)]
 
@@ -49,17 +49,6 @@ def set_limits(connection, **limits):
     return services.connection_quota(connection=connection)
 
 
-def spend(connection, calls: int) -> None:
-    """Calls made by the engine's pushes (counted, their slots released)."""
-    limiter = get_rate_limiter()
-    key = services.connection_quota_key(connection=connection)
-    limits = services.connection_quota(connection=connection)
-    for _ in range(calls):
-        grant = limiter.try_acquire(key, limits)
-        assert isinstance(grant, Grant)
-        limiter.release(grant)
-
-
 def test_each_request_of_a_page_read_counts_in_the_connections_quota(connection, transport):
     limits = set_limits(connection, per_window=1000, window_seconds=60)
     key = services.connection_quota_key(connection=connection)
@@ -75,7 +64,7 @@ def test_a_page_read_with_no_room_in_the_quota_sends_nothing_and_says_when(
 ):
     settings.LEDGER_PAGE_QUOTA_WAIT_SECONDS = 0.2
     set_limits(connection, per_window=3, window_seconds=60)
-    spend(connection, 3)  # a bulk re-sync spent the minute
+    quota_spend(connection, 3)  # a bulk re-sync spent the minute
     with pytest.raises(RateLimitedError) as refused:
         integration_selectors.connection_ledger_choices(connection=connection)
     assert refused.value.problem == "quota"
@@ -90,7 +79,7 @@ def test_a_page_read_with_no_room_in_the_quota_sends_nothing_and_says_when(
 
 def test_a_full_second_delays_a_page_read_instead_of_refusing_it(connection, transport):
     limits = set_limits(connection, per_window=1000, window_seconds=60, per_second=2)
-    spend(connection, 2)  # this second's requests are taken
+    quota_spend(connection, 2)  # this second's requests are taken
     choices = integration_selectors.connection_ledger_choices(connection=connection)
     assert choices.accounts
     key = services.connection_quota_key(connection=connection)
@@ -117,7 +106,7 @@ def test_the_mappings_page_says_to_try_again_when_the_quota_is_spent(
 ):
     settings.LEDGER_PAGE_QUOTA_WAIT_SECONDS = 0.2
     set_limits(connection, per_window=3, window_seconds=60)
-    spend(connection, 3)
+    quota_spend(connection, 3)
     page = admin_client.get(reverse("integrations:mappings", args=[connection.pk]), follow=True)
     assert page.status_code == 200
     assert "quota is in use by syncs now; try again in" in page.content.decode()
