@@ -17,7 +17,7 @@ from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
 from synclog import services
 from synclog.forms import BulkSelectionForm
-from synclog.selectors import attention as selectors
+from synclog.selectors import bulk as selectors
 
 SESSION_SKIPPED_KEY = "bulk_resync_skipped"
 

@@ -15,7 +15,7 @@ from documents import views
 from documents.models import DocumentStatus, Payment
 from integrations.models import Connection, ConnectionStatus, Provider
 from synclog.models import EntryType, RecordStatus, SyncRecord
-from synclog.selectors.attention import bulk_selection_documents
+from synclog.selectors.bulk import bulk_selection_documents
 from tests.factories import DocumentFactory
 from tests.synclog.test_page_indexes import ATTENTION_INDEX, PRICED_OUT
 
