@@ -4,13 +4,10 @@ Xero's answers mapped to our errors (a 403 for a tenant told apart: gone or no l
 The connections list and revocation are the connector's (connector.py).
 """
 
-import functools
 import json
-import ssl
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import certifi
 import httpx
 from django.conf import settings
 
@@ -68,12 +65,6 @@ class XeroEndpoints:
         )
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs about 23 ms of CPU: once per process, not once per connector.
-    return ssl.create_default_context(cafile=certifi.where())
-
-
 def _json_or_text(response: httpx.Response):
     try:
         return response.json()
@@ -86,9 +77,6 @@ class XeroClient(LedgerClient):
     reconnect_hint = RECONNECT_HINT
     explain = staticmethod(explain)
     redacted_keys = ("access_token", "refresh_token", "id_token")
-
-    def __init__(self, context):
-        super().__init__(context, verify=_tls_context())
 
     @classmethod
     def endpoints_for(cls, base_url: str) -> XeroEndpoints:
@@ -125,7 +113,6 @@ class XeroClient(LedgerClient):
             default_scope="",
             transport=transport,
             timeout=timeout,
-            verify=_tls_context(),
             refused_code="token refused",
             without_token=(
                 "The sign-in reached an address that did not answer as Xero's token "
