@@ -27,11 +27,6 @@ EXPORT = reverse("synclog:history-export")
 
 
 @pytest.fixture
-def xero(org):
-    return make_connection(org)
-
-
-@pytest.fixture
 def exporter(client, org):
     client.force_login(MembershipFactory(org=org, role=Role.ACCOUNTING_SYNC, can_export=True).user)
     return client

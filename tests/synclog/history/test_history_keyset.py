@@ -9,22 +9,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Role
 from synclog.models import SyncRecord
 from synclog.selectors import history as selectors
 from synclog.views import history as views
-from tests.factories import MembershipFactory
 from tests.synclog.history import make_connection, make_record
-
-from .test_history_page import count_queries_for, row_ids
-
-HISTORY = reverse("synclog:history")
-
-
-@pytest.fixture
-def signed_in(client, org):
-    client.force_login(MembershipFactory(org=org, role=Role.ACCOUNTING_SYNC).user)
-    return client
+from tests.synclog.history.conftest import HISTORY, count_queries_for, row_ids
 
 
 @pytest.fixture(autouse=True)

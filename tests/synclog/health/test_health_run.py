@@ -1,0 +1,212 @@
+"""A sync run's page: its items in record order, query counts, a failing run explained and
+retried after the fix, and its error summary."""
+
+from django.urls import reverse
+
+from integrations import services as integration_services
+from integrations.models import MappingKind
+from synclog.models import (
+    EntryType,
+    RecordStatus,
+    RunItemOutcome,
+    StatusCode,
+    SyncRecord,
+    SyncRun,
+    SyncRunItem,
+    Trigger,
+)
+from tests.factories import DocumentFactory
+from tests.synclog.health.conftest import (
+    SUPPORT,
+    add_items,
+    count_queries,
+    make_run,
+    member,
+    run_url,
+)
+
+
+def test_run_page_query_count_does_not_grow_with_items(client, org, books):
+    client.force_login(member(org, SUPPORT))
+    small = make_run(books, code=StatusCode.CONFIGURATION, failed=1)
+    add_items(small, 5)
+    large = make_run(books, code=StatusCode.CONFIGURATION, failed=1)
+    add_items(large, 50)
+    assert count_queries(client, run_url(large)) == count_queries(client, run_url(small))
+
+
+def test_run_page_query_count_does_not_grow_with_pages_of_items(
+    client, org, books, django_assert_max_num_queries
+):
+    client.force_login(member(org, SUPPORT))
+    small = make_run(books, code=StatusCode.CONFIGURATION, failed=1)
+    add_items(small, 2)
+    large = make_run(books, code=StatusCode.CONFIGURATION, failed=1)
+    add_items(large, 120)
+    few = count_queries(client, run_url(small))
+    for query, shown in (("?page=3", 20), ("?outcome=pushed&page=2", 50), ("?q=DOC&page=2", 50)):
+        with django_assert_max_num_queries(few):
+            response = client.get(run_url(large) + query)
+        assert len(response.context["page"]) == shown
+
+
+def test_run_items_are_in_record_order_on_every_page(client, org, books, other_books):
+    """Items are listed by record (the Record column), whatever order the run added them in,
+    each exactly once across the pages, with the outcome filter and the search too."""
+    run = make_run(books, code=StatusCode.CONFIGURATION, failed=1)
+    records = []
+    for index in range(60):
+        # Numbers in another order than the records'.
+        document = DocumentFactory(org=org, number=f"ORD-{index * 37 % 60:03d}")
+        records.append(
+            SyncRecord.objects.create(
+                org=org,
+                connection=books,
+                document=document,
+                entry_type=EntryType.BILL,
+                status=RecordStatus.COMPLETE,
+                run=run,
+            )
+        )
+    # Added in another order than the records': reversed, the failed ones interleaved.
+    for index, record in enumerate(reversed(records)):
+        SyncRunItem.objects.create(
+            run=run,
+            record=record,
+            outcome=RunItemOutcome.FAILED if index % 3 == 0 else RunItemOutcome.PUSHED,
+        )
+    # Another organisation's run has items too: none of them shows here.
+    theirs = make_run(other_books)
+    add_items(theirs, 3)
+    client.force_login(member(org, SUPPORT))
+
+    def listed(**params) -> list[int]:
+        from urllib.parse import urlencode
+
+        shown, number = [], 1
+        while True:
+            response = client.get(run_url(run) + "?" + urlencode({**params, "page": number}))
+            page = response.context["page"]
+            shown += [item.record_id for item in page]
+            assert all(item.record.document.number.startswith("ORD-") for item in page)
+            if not page.has_next():
+                return shown
+            number += 1
+
+    all_ids = sorted(record.pk for record in records)
+    assert listed() == all_ids
+    failed = sorted(
+        SyncRunItem.objects.filter(run=run, outcome="failed").values_list("record_id", flat=True)
+    )
+    assert listed(outcome="failed") == failed
+    assert listed(q="ORD-0") == all_ids
+    assert listed(q="ORD-05") == sorted(
+        record.pk for record in records if record.document.number.startswith("ORD-05")
+    )
+
+
+# --- a failing run, explained, retried after the fix (the engine with the Xero emulator) ---------
+
+
+def test_a_failed_run_explains_its_items_and_groups_its_errors(client, org, failing_run):
+    client.force_login(member(org, SUPPORT))
+    response = client.get(run_url(failing_run))
+    page = response.content.decode()
+    assert "4000 Configuration error" in page
+    assert "Category Travel has no Xero mapping." in page
+    assert "Category Travel is not mapped to anything in Xero" in page
+    assert "Map it in Integrations › Xero › Mappings, then re-sync." in page
+    groups = response.context["error_groups"]
+    assert [(g["count"], g["status_code"]) for g in groups] == [(2, StatusCode.CONFIGURATION)]
+    assert "ledgersync · Acme" in page
+    assert "Xero (Xero)" in page
+    assert "Bulk" in page
+    assert "Retry failed items (2)" in page
+    # The run is finished: no polling.
+    assert 'hx-trigger="every' not in page
+
+
+def test_items_search_and_outcome_filter(client, org, failing_run):
+    client.force_login(member(org, SUPPORT))
+
+    def numbers(**params):
+        from urllib.parse import urlencode
+
+        response = client.get(run_url(failing_run) + "?" + urlencode(params))
+        assert response.status_code == 200
+        return sorted(item.record.document.number for item in response.context["page"])
+
+    assert numbers() == ["OK-1", "TRV-1", "TRV-2"]
+    assert numbers(outcome="failed") == ["TRV-1", "TRV-2"]
+    assert numbers(outcome="pushed") == ["OK-1"]
+    assert numbers(q="trv") == ["TRV-1", "TRV-2"]
+    assert numbers(q="trv-2") == ["TRV-2"]
+    record = SyncRecord.objects.get(document__number="OK-1")
+    assert numbers(q=str(record.pk)) == ["OK-1"]
+    assert numbers(q="bill") == ["OK-1", "TRV-1", "TRV-2"]
+    assert numbers(q="Bill payment") == []
+    assert numbers(outcome="nonsense") == ["OK-1", "TRV-1", "TRV-2"]
+
+
+def test_retry_failed_items_after_the_fix(client, org, failing_run, connection, drain):
+    support = member(org, SUPPORT)
+    client.force_login(support)
+    response = client.post(reverse("synclog:health-run-retry", args=[failing_run.public_id]))
+    retry = SyncRun.objects.get(retry_of=failing_run)
+    assert response.status_code == 302
+    assert response.url == run_url(retry)
+    assert (retry.trigger, retry.total, retry.actor) == (Trigger.RETRY, 2, support)
+    page = client.get(run_url(retry)).content.decode()
+    # In progress: the page polls for news.
+    assert 'hx-trigger="every 2s"' in page
+    assert "Retry of" in page
+    # The original links to its retry.
+    assert str(retry.public_id)[:8] in client.get(run_url(failing_run)).content.decode()
+
+    account = next(
+        a for a in integration_services.connector_for(connection).list_accounts() if a.code == "493"
+    )
+    integration_services.mapping_set(
+        connection=connection,
+        kind=MappingKind.ACCOUNT,
+        local_id=failing_run.travel.pk,
+        external_id=account.external_id,
+        external_name=f"{account.code} {account.name}",
+        extra=integration_services.account_mapping_extra(account),
+    )
+    drain()
+    retry.refresh_from_db()
+    assert (retry.status_code, retry.pushed, retry.failed) == (StatusCode.SUCCESS, 2, 0)
+    # The poll answers with the live part only, which no longer polls.
+    live = client.get(run_url(retry), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="run-live")
+    body = live.content.decode()
+    assert '<div id="run-live"' in body
+    assert "2000 Success, data pushed" in body
+    assert 'hx-trigger="every' not in body
+    assert "<html" not in body
+
+
+def test_the_error_summary_follows_the_runs_counts(client, org, failing_run, connection, drain):
+    """The summary is kept in the cache for the run's counts: fixed items leave it at once."""
+    from synclog.selectors import health as selectors
+
+    client.force_login(member(org, SUPPORT))
+    groups = client.get(run_url(failing_run)).context["error_groups"]
+    assert [g["count"] for g in groups] == [2]
+    assert selectors.sync_run_error_summary(run=failing_run) == groups  # from the cache
+    account = next(
+        a for a in integration_services.connector_for(connection).list_accounts() if a.code == "493"
+    )
+    integration_services.mapping_set(
+        connection=connection,
+        kind=MappingKind.ACCOUNT,
+        local_id=failing_run.travel.pk,
+        external_id=account.external_id,
+        external_name=f"{account.code} {account.name}",
+        extra=integration_services.account_mapping_extra(account),
+    )
+    client.post(reverse("synclog:health-run-retry", args=[failing_run.public_id]))
+    drain()
+    failing_run.refresh_from_db()
+    assert (failing_run.failed, failing_run.resolved) == (0, 2)
+    assert client.get(run_url(failing_run)).context["error_groups"] == []
