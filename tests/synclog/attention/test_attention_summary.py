@@ -22,8 +22,7 @@ from synclog.models import (
 )
 from synclog.selectors import attention as selectors
 from tests.factories import CategoryFactory, DocumentFactory
-
-from .test_attention import failed_record
+from tests.synclog.attention.conftest import failed_record
 
 
 def assert_maintained_equals_recount(org) -> list[dict]:
