@@ -168,6 +168,11 @@ SYNC_DATE = models.Case(
 # The engine's words for an entry voided or deleted in the ledger (synclog.services._gone_error).
 LEDGER_GONE_PREFIXES = ("Voided in ", "Deleted in ")
 
+# The pending reason of a payment whose bill entry failed: it waits Pending with its bill (it is
+# never pushed before it, and nothing of its own went wrong) until the bill's next push takes
+# it along, right after the bill (synclog.services.outcomes._wait_for_bill).
+WAITS_FOR_BILL = "waits for its bill entry"
+
 
 class SyncRecord(OrgScopedModel):
     """One ledger entry of one document on one connection: the row of the Sync History page, the
@@ -295,6 +300,15 @@ class SyncRecord(OrgScopedModel):
     @property
     def is_payment(self) -> bool:
         return self.entry_type in PAYMENT_ENTRY_TYPES
+
+    @property
+    def waits_for_bill(self) -> bool:
+        """A payment waiting Pending for its failed bill entry (not pushed, not failed)."""
+        return (
+            self.status == RecordStatus.PENDING
+            and self.is_payment
+            and self.pending_reason == WAITS_FOR_BILL
+        )
 
     @property
     def ledger_gone(self) -> bool:

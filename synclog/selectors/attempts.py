@@ -170,8 +170,56 @@ def document_booked_entries(*, document: Document) -> list[SyncRecord]:
 
 
 def records_pending(records: list[SyncRecord]) -> bool:
-    """Whether any of the records still waits for its push."""
-    return any(record.status == RecordStatus.PENDING for record in records)
+    """Whether any of the records is on its way to the ledger (a payment waiting for its
+    failed bill is not: it goes when the bill is retried)."""
+    return any(
+        record.status == RecordStatus.PENDING and not record.waits_for_bill for record in records
+    )
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """The document's bill and its payments on one connection, as one thing: `state` is
+    "failed", "pending" or "in_ledger" (the worst of its entries), `summary` says it in a
+    sentence."""
+
+    state: str
+    summary: str
+    payments: int
+    waiting: int
+
+
+def document_chain_state(*, records: list[SyncRecord], connection: Connection) -> ChainState | None:
+    """The chain of `document_sync_records` (no query): None without a payment record (a lone
+    entry says its own state)."""
+    entry = next((record for record in records if not record.is_payment), None)
+    payments = [record for record in records if record.is_payment]
+    if not payments:
+        return None
+    n = len(payments)
+    noun = f"{n} payment{'s' if n != 1 else ''}"
+    waiting = sum(1 for record in payments if record.waits_for_bill)
+    statuses = {record.status for record in records}
+    ledger = connection.name
+    kind = entry.get_entry_type_display().lower() if entry is not None else "bill"
+    if RecordStatus.FAILED in statuses:
+        if entry is not None and entry.status == RecordStatus.FAILED:
+            follow = (
+                f"; {'its payment waits' if waiting == 1 else f'{waiting} of its payments wait'} "
+                "for it and go right after it when it is retried"
+                if waiting
+                else ""
+            )
+            return ChainState("failed", f"The {kind} entry failed{follow}.", n, waiting)
+        failed = sum(1 for record in payments if record.status == RecordStatus.FAILED)
+        return ChainState(
+            "failed", f"{failed} of the {noun} failed; the {kind} entry is in {ledger}.", n, 0
+        )
+    if RecordStatus.PENDING in statuses:
+        return ChainState(
+            "pending", f"On its way to {ledger}: the {kind} entry first, then its {noun}.", n, 0
+        )
+    return ChainState("in_ledger", f"The {kind} entry and its {noun} are in {ledger}.", n, 0)
 
 
 # --- the event log -------------------------------------------------------------------------------

@@ -118,7 +118,9 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
             alone_payments = payments
         done = {r.pk for r in together if r not in alone} | set(waits)
         done |= {r.pk for r in payments if r not in alone_payments}
-        for record in records:
+        # Entries before payments (a bill made just now takes its payments after it; one that
+        # failed has them wait for it).
+        for record in sorted(records, key=lambda record: record.is_payment):
             if record.pk in done:
                 continue
             try:

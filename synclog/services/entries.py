@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from documents.models import Document
 from integrations.connectors.base import (
@@ -268,10 +269,20 @@ def _upload_attachments(
     return uploaded
 
 
+class _WaitsForBill(Exception):
+    """A payment's bill entry failed: the payment waits with it (outcomes._wait_for_bill)."""
+
+    def __init__(self, bill: SyncRecord):
+        super().__init__(f"record {bill.pk} failed")
+        self.bill = bill
+
+
 def _payment_bill(record: SyncRecord) -> SyncRecord:
-    """The bill entry a payment is pushed onto, when it is in the ledger; else the payment
-    fails (its bill failed) or waits for it (raises _PushLater), which the caller learns before
-    it takes any quota: a payment sent back for its bill makes no call."""
+    """The bill entry a payment is pushed onto, when it is in the ledger; else the payment waits
+    for it: Pending with the bill's next try (raises _PushLater; a bill never pushed is marked
+    Pending first), or, when the bill failed, until the bill is pushed again (raises
+    _WaitsForBill). The caller learns it before it takes any quota: a payment sent back for
+    its bill makes no call, and never fails for it."""
     bill_type = ENTRY_TYPE_FOR_KIND[record.document.kind]
     bill = SyncRecord.objects.filter(
         connection=record.connection,
@@ -279,30 +290,45 @@ def _payment_bill(record: SyncRecord) -> SyncRecord:
         entry_type=bill_type,
         payment__isnull=True,
     ).first()
-    if bill is None or not bill.external_id:
-        if bill is not None and bill.status == RecordStatus.FAILED:
-            raise LedgerValidationError(
-                "The bill entry failed, so its payment cannot be pushed.",
-                explanation="A payment is pushed only once its bill is in the ledger.",
-                hint="Fix the bill entry's error and re-sync it; the payment follows.",
+    if bill is not None and bill.external_id:
+        return bill
+    if bill is not None and bill.status == RecordStatus.FAILED:
+        raise _WaitsForBill(bill)
+    if bill is not None and bill.status == RecordStatus.COMPLETE:
+        # Reconciled by hand (marked Complete with no link to its entry): pushing the bill
+        # again could double an entry typed in without our reference.
+        ledger = record.connection.get_provider_display()
+        raise LedgerValidationError(
+            f"Its bill entry was marked Complete by hand, so ledgersync does not know which "
+            f"{ledger} entry to pay.",
+            explanation="A payment is pushed onto its bill's entry in the ledger; this bill was "
+            "reconciled by hand, without a link to that entry.",
+            hint=f"Record this payment in {ledger} by hand too, then mark it Complete in Sync "
+            "History.",
+        )
+    # A payment is never pushed before its bill entry exists: push the bill first.
+    if bill is None:
+        with transaction.atomic():
+            ids = _mark_pending(
+                connection=record.connection,
+                specs=[EntrySpec(record.document_id, bill_type)],
+                reason="needed before its payment",
+                trigger=record.pending_trigger,
+                actor=record.pending_actor,
             )
-        # A payment is never pushed before its bill entry exists: push the bill first.
-        if bill is None or bill.status != RecordStatus.PENDING:
-            with transaction.atomic():
-                ids = _mark_pending(
-                    connection=record.connection,
-                    specs=[EntrySpec(record.document_id, bill_type)],
-                    reason="needed before its payment",
-                    trigger=record.pending_trigger,
-                    actor=record.pending_actor,
-                )
-                marking.sync_records_enqueue(ids, trigger=record.pending_trigger)
-        raise _PushLater(settings.SYNC_BILL_FIRST_DELAY_SECONDS)
-    return bill
+            marking.sync_records_enqueue(ids, trigger=record.pending_trigger)
+    delay = settings.SYNC_BILL_FIRST_DELAY_SECONDS
+    if bill is not None and bill.next_retry_at is not None:
+        # The bill waits for its own retry: asking again before then would find it waiting.
+        delay = max(delay, (bill.next_retry_at - timezone.now()).total_seconds())
+    raise _PushLater(delay)
 
 
-def _push_payment(record: SyncRecord, connector: Connector, log: _AttemptLog) -> _PushResult:
-    bill = _payment_bill(record)
+def _push_payment(
+    record: SyncRecord, bill: SyncRecord, connector: Connector, log: _AttemptLog
+) -> _PushResult:
+    """Create the payment on its bill's entry (`bill`, from _payment_bill), or link the one an
+    earlier push made whose answer was lost."""
     payload = build_payment_payload(
         record.payment, connection=record.connection, entry_external_id=bill.external_id
     )

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import Organization
 from documents.models import Document, DocumentKind, Payment
 from integrations.models import Connection, ConnectionStatus
 from synclog.models import (
+    WAITS_FOR_BILL,
     RecordStatus,
     SyncRecord,
     SyncRun,
@@ -134,7 +135,45 @@ def _mark_pending(
         # A change outside any run detaches finished records from their old run.
         records.exclude(status=RecordStatus.PENDING).update(run=None)
     records.update(**changes)
+    # Payments waiting for these entries (their bill failed) go with them, in the same run and
+    # batch, after them. Read after the entries' write: see outcomes._wait_for_bill. Only
+    # documents with a payment record can have one.
+    entries = {spec.document_id for spec in specs if spec.payment_id is None}
+    paid = {document_id for document_id, _, payment_id in known if payment_id is not None}
+    if entries & paid:
+        waiting = list(
+            SyncRecord.objects.filter(
+                connection=connection,
+                document_id__in=entries & paid,
+                status=RecordStatus.PENDING,
+                pending_reason=WAITS_FOR_BILL,
+            )
+            .exclude(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if waiting:
+            if run is not None:
+                insert_rows(
+                    [SyncRunItem(run_id=run.pk, record_id=pk) for pk in waiting],
+                    ignore_conflicts=True,
+                )
+            SyncRecord.objects.filter(pk__in=waiting).update(**changes)
+            ids += waiting
     return ids
+
+
+def waiting_for_failed_bill() -> Q:
+    """Payments waiting for their failed bill entry (outcomes._wait_for_bill), as a filter of
+    SyncRecord querysets: not sent again while it fails (the bill's next push takes them
+    along); once it no longer fails, the sweep sends any left behind."""
+    failed_bill = SyncRecord.objects.filter(
+        connection_id=OuterRef("connection_id"),
+        document_id=OuterRef("document_id"),
+        payment__isnull=True,
+        status=RecordStatus.FAILED,
+    )
+    return Q(pending_reason=WAITS_FOR_BILL) & Exists(failed_bill)
 
 
 def bulk_batch_size(provider: str) -> int:
@@ -211,7 +250,7 @@ def _paced_records(connection_id: int):
         connection_id=connection_id,
         status=RecordStatus.PENDING,
         pending_trigger__in=list(BATCHED_TRIGGERS),
-    )
+    ).exclude(waiting_for_failed_bill())
 
 
 def sync_records_enqueue_paced(record_ids: list[int], *, trigger: str) -> None:

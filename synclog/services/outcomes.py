@@ -19,6 +19,7 @@ from integrations.connectors.errors import (
 from integrations.models import Connection
 from integrations.services import connection_mark_needs_reauth
 from synclog.models import (
+    WAITS_FOR_BILL,
     AttemptOutcome,
     Operation,
     RecordStatus,
@@ -368,3 +369,52 @@ def _wait_for_reauth(
 
     if records:
         _save_answer(log, write, attempt_of=records[0].pk)
+
+
+def _wait_for_bill(record: SyncRecord, bill: SyncRecord, log: _AttemptLog) -> float | None:
+    """The payment's bill entry failed: the payment waits for it Pending, not Failed (it is
+    never pushed before its bill, and nothing of its own went wrong). It says why, in its log
+    once (Skipped: nothing was sent); the syncs waiting for it count it failed with the bill's
+    code, so that they end; the bill's next push takes it along, right after the bill
+    (marking._mark_pending). Returns when to look again: None once it waits, soon when the
+    bill was sent again meanwhile or the payment changed."""
+    ledger = record.connection.get_provider_display()
+    error = ConnectorError(
+        f"Waits for its bill entry, which failed: {bill.last_error_message}",
+        explanation=f"A payment is pushed only once its bill is in {ledger}; nothing was sent.",
+        hint="Fix the bill entry's error and retry it: this payment follows it, in the same run.",
+    )
+    error.status_code = bill.last_error_code or StatusCode.DATA_PUSH
+
+    def write() -> float | None:
+        with transaction.atomic():
+            # The bill's row first: a push of it marked Pending meanwhile either comes before
+            # (we see it and look again) or after, and then finds this payment waiting.
+            failed = SyncRecord.objects.select_for_update().filter(
+                pk=bill.pk, status=RecordStatus.FAILED
+            )
+            if not list(failed.values_list("pk", flat=True)):
+                return settings.SYNC_BILL_FIRST_DELAY_SECONDS
+            waited = record.pending_reason == WAITS_FOR_BILL
+            waits = SyncRecord.objects.filter(
+                pk=record.pk, version=record.version, status=RecordStatus.PENDING
+            ).update(
+                pending_reason=WAITS_FOR_BILL,
+                last_error_code=error.status_code,
+                last_error_message=error.message[:2000],
+                last_error_explanation=error.explanation,
+                last_error_hint=error.hint,
+                attempt_count=0,
+                next_retry_at=None,
+                # Not in flight: the sweep and the bulk top-up leave it be while its bill fails.
+                enqueued_at=None,
+                updated_at=timezone.now(),
+            )
+            if not waits:
+                return 0.0  # changed while we looked: its new version goes now
+            if not waited:
+                _write_attempt(record, log, AttemptOutcome.SKIPPED, error.status_code, error=error)
+            _finish_run_items({record.pk: (RunItemOutcome.FAILED, error.status_code)})
+            return None
+
+    return _save_answer(log, write)

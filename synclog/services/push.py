@@ -25,6 +25,7 @@ from synclog.services.entries import (
     _push_payment,
     _reads_ledger_first,
     _searches_first,
+    _WaitsForBill,
     payload_hash,
 )
 from synclog.services.ledger_call import LedgerCall, _PushLater
@@ -33,6 +34,7 @@ from synclog.services.outcomes import (
     _finish_records,
     _PushResult,
     _unchanged_result,
+    _wait_for_bill,
     _wait_for_reauth,
 )
 from synclog.services.quota import _caps
@@ -115,11 +117,14 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
         if refusal is not None:
             _fail(record, log, refusal)
             return None
-    elif not record.external_id:
+    bill = None
+    if record.is_payment and not record.external_id:
         try:
             # Its bill must be in the ledger first: found out before any quota is taken.
-            _payment_bill(record)
-        except ConnectorError as error:  # the bill failed: nothing was sent
+            bill = _payment_bill(record)
+        except _WaitsForBill as waiting:  # the bill failed: the payment waits with it
+            return _wait_for_bill(record, waiting.bill, log)
+        except ConnectorError as error:  # nothing was sent
             _fail(record, log, error)
             return None
     linked = _linked_elsewhere([record]) if payload is not None else set()
@@ -134,7 +139,7 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
     result = None
     with call as connector:
         if record.is_payment:
-            result = _push_payment(record, connector, log)
+            result = _push_payment(record, bill, connector, log)
         else:
             result = _push_entry(record, payload, digest, connector, log, linked=linked)
     if result is None:  # the ledger refused or did not answer: the call has ended the record

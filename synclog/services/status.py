@@ -56,6 +56,18 @@ def sync_status_update(
         for record in records
     )
     ids = [record.pk for record in records]
+    # Payments waiting for these bills go with them: pushed after them, or told that their
+    # bill was reconciled by hand.
+    waiting = list(
+        SyncRecord.objects.for_org(org)
+        .filter(marking.waiting_for_failed_bill())
+        .filter(
+            document_id__in=[r.document_id for r in records if not r.is_payment],
+            connection_id__in={r.connection_id for r in records},
+        )
+        .exclude(pk__in=ids)
+        .values_list("pk", flat=True)
+    )
     if to_status == RecordStatus.PENDING:
         SyncRecord.objects.filter(pk__in=ids).update(
             status=RecordStatus.PENDING,
@@ -68,6 +80,7 @@ def sync_status_update(
             updated_at=timezone.now(),
         )
         marking.sync_records_enqueue(ids, trigger=Trigger.MANUAL)
+        marking.sync_records_enqueue(waiting, trigger=Trigger.MANUAL, countdown=1)
     else:
         # The failure stays in the attempts and the audit; the record itself is now reconciled.
         SyncRecord.objects.filter(pk__in=ids).update(
@@ -80,15 +93,16 @@ def sync_status_update(
         )
         # The runs these failed in count them as fixed since (their Retry no longer offers them).
         _finish_run_items({pk: (RunItemOutcome.RESOLVED, None) for pk in ids})
+        marking.sync_records_enqueue(waiting, trigger=Trigger.MANUAL)
     return len(ids)
 
 
 def connection_resume(*, connection: Connection) -> int:
     """After a reconnect or enable: push what waited meanwhile (bulk work at its pace)."""
     rows = list(
-        SyncRecord.objects.filter(connection=connection, status=RecordStatus.PENDING).values_list(
-            "pk", "pending_trigger"
-        )
+        SyncRecord.objects.filter(connection=connection, status=RecordStatus.PENDING)
+        .exclude(marking.waiting_for_failed_bill())
+        .values_list("pk", "pending_trigger")
     )
     ids = [pk for pk, _ in rows]
     with transaction.atomic():
@@ -123,6 +137,7 @@ def sync_sweep(*, now: datetime.datetime | None = None) -> int:
             claimed_until__isnull=True,
         )
         .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
+        .exclude(marking.waiting_for_failed_bill())
         .order_by()
     )
     bulk = due.filter(pending_trigger__in=list(BATCHED_TRIGGERS))

@@ -38,6 +38,7 @@ def log_context(request, document, connection) -> dict:
         "document": document,
         "connection": connection,
         "records": records,
+        "chain": selectors.document_chain_state(records=records, connection=connection),
         "page": page,
         "pending": pending,
         "poll_url": f"{log_url}?page={page.number}" if pending else "",

@@ -507,12 +507,14 @@ def test_a_payment_alone_whose_bill_is_not_in_the_ledger_takes_no_quota(
     # Its bill is still Pending: the payment waits for it.
     wait = services.sync_record_push(record_id=payment.pk, worker="w")
     assert wait is not None and wait > 0
-    # Its bill failed: the payment fails too.
-    SyncRecord.objects.filter(pk=bill.pk).update(status=RecordStatus.FAILED)
+    # Its bill failed: the payment waits with it (Pending, not Failed).
+    SyncRecord.objects.filter(pk=bill.pk).update(
+        status=RecordStatus.FAILED, last_error_code=5130, last_error_message="Refused."
+    )
     SyncRecord.objects.filter(pk=payment.pk).update(next_retry_at=None)
     assert services.sync_record_push(record_id=payment.pk, worker="w") is None
     payment.refresh_from_db()
-    assert payment.status == RecordStatus.FAILED
-    assert "its payment cannot be pushed" in payment.last_error_message
+    assert payment.status == RecordStatus.PENDING and payment.waits_for_bill
+    assert payment.last_error_message == "Waits for its bill entry, which failed: Refused."
     assert ledger.call_count() == calls_before
     assert get_rate_limiter().usage(key, limits).window_used == 0

@@ -21,7 +21,7 @@ from synclog.models import (
     SyncRun,
     Trigger,
 )
-from tests.factories import DocumentFactory, MembershipFactory, UserFactory
+from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory, UserFactory
 from tests.synclog.pages.conftest import ROLES, T0, make_attempts, make_record
 from tests.tenancy import assert_not_found_for_other_tenant
 
@@ -277,10 +277,34 @@ def test_payment_records_are_listed_with_their_bill(client_for, clerk, synced_bi
     drain()
     body = text(client_for(clerk).get(tab_url(synced_bill)))
     state = body[body.index('id="sync-records"') : body.index('id="attempt-log"')]
-    assert state.index("<td>Bill<") < state.index("<td>Bill payment<")
+    assert state.index("<td>Bill<") < state.index("</span>Bill payment<")
     assert "40.00 paid 2026-11-05" in state
+    assert "The bill entry and its 1 payment are in Xero." in body
     log = body[body.index('id="attempt-log"') :]
     assert log.index("Bill payment") < log.index("<td>Bill<")  # newest first
+
+
+def test_a_failed_bill_shows_its_payments_waiting_for_it(client_for, clerk, org, connection, drain):
+    travel = CategoryFactory(org=org, name="Travel", code="493")  # not mapped
+    document = DocumentFactory(org=org, category=travel, number="TRIP-7")
+    document_services.document_approve(document=document, actor=clerk)
+    for paid_at in ("2026-11-05", "2026-11-06"):
+        document_services.payment_record(
+            document=document, actor=clerk, amount="10.00", paid_at=paid_at
+        )
+    drain()
+    payments = SyncRecord.objects.filter(document=document, payment__isnull=False)
+    assert all(record.waits_for_bill for record in payments)
+    body = text(client_for(clerk).get(tab_url(document)))
+    state = body[body.index('id="sync-records"') - 2000 : body.index('id="attempt-log"')]
+    assert (
+        "The bill entry failed; 2 of its payments wait for it and go right after it when it is "
+        "retried." in state
+    )
+    assert state.count("Waiting for its bill</span>") == 2
+    assert state.count("<strong>Waits for its bill entry</strong>, which failed") == 2
+    # Nothing of it is on its way: the tab does not poll for it.
+    assert "hx-trigger" not in body[body.index('id="integration-log"') - 200 :][:400]
 
 
 def test_the_log_is_paginated(client_for, clerk, org, plain_connection):
