@@ -18,6 +18,13 @@ class ConnectionStatus(models.TextChoices):
     DISCONNECTED = "disconnected", "Disconnected"
 
 
+class LockedPeriodPolicy(models.TextChoices):
+    """What a push dated in the ledger's locked period does (the ledger would refuse it)."""
+
+    HOLD = "hold", "Hold it until the ledger's lock date moves"
+    REDATE = "redate", "Re-date it to the first open day"
+
+
 class Connection(OrgScopedModel):
     """An organisation's link to one ledger tenant (a Xero organisation, a QuickBooks company)."""
 
@@ -39,6 +46,14 @@ class Connection(OrgScopedModel):
     settings = models.JSONField(default=dict, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True, default="")
+    # The ledger's lock date as last read (on connect, by beat, after a refusal): nothing
+    # dated on or before it is sent. None: nothing locked, or not read yet (lock_date_read_at).
+    lock_date = models.DateField(null=True, blank=True)
+    lock_date_source = models.CharField(max_length=200, blank=True, default="")
+    lock_date_read_at = models.DateTimeField(null=True, blank=True)
+    locked_period_policy = models.CharField(
+        max_length=8, choices=LockedPeriodPolicy.choices, default=LockedPeriodPolicy.HOLD
+    )
     connected_by = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -106,6 +121,7 @@ class ConnectionEventKind(models.TextChoices):
     DISABLED = "disabled", "Disabled"
     ENABLED = "enabled", "Enabled"
     DISCONNECTED = "disconnected", "Disconnected"
+    POLICY_CHANGED = "policy_changed", "Locked-period policy changed"
 
 
 class ConnectionEvent(models.Model):

@@ -258,6 +258,8 @@ SYNC_PREPARE_IN_WORKER_OVER = int(os.environ.get("SYNC_PREPARE_IN_WORKER_OVER", 
 SYNC_PREPARE_CHUNK = int(os.environ.get("SYNC_PREPARE_CHUNK", "500"))
 RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ledgersync:rl:")
 SYNC_LOGGED_CALLS = 20
+# How old a connection's copy of the ledger's lock date may grow before beat reads it again.
+LEDGER_LOCK_DATE_REFRESH_SECONDS = float(os.environ.get("LEDGER_LOCK_DATE_REFRESH_SECONDS", "3600"))
 CELERY_TASK_DEFAULT_QUEUE = "sync"
 # Interactive re-syncs have a queue of their own, so bulk work cannot starve them.
 SYNC_QUEUES = ("interactive", "sync", "bulk")
@@ -267,6 +269,11 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-sweep": {"task": "webhooks.tasks.webhook_sweep", "schedule": 60.0},
     # API Idempotency-Key rows are kept 24 hours.
     "api-idempotency-purge": {"task": "api.tasks.idempotency_keys_purge", "schedule": 3600.0},
+    # The ledgers' lock dates, read again once older than LEDGER_LOCK_DATE_REFRESH_SECONDS.
+    "lock-dates-refresh": {
+        "task": "integrations.tasks.lock_dates_refresh",
+        "schedule": min(LEDGER_LOCK_DATE_REFRESH_SECONDS, 300.0),
+    },
 }
 
 REST_FRAMEWORK = {

@@ -240,6 +240,16 @@ class LedgerTenant:
 
 
 @dataclass(frozen=True)
+class LedgerLockDate:
+    """The ledger's lock date as a connector reads it: nothing dated on or before
+    `locked_through` may be written (None: nothing is locked). `source` names the ledger's own
+    setting(s) it comes from, for the page ("PeriodLockDate 2026-12-31")."""
+
+    locked_through: datetime.date | None
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class ConnectionCheck:
     tenant_id: str
     tenant_name: str
@@ -395,6 +405,10 @@ class Connector(ABC):
 
     @abstractmethod
     def refresh_credentials(self) -> OAuthCredentials: ...
+
+    @abstractmethod
+    def read_lock_date(self) -> LedgerLockDate:
+        """The ledger's lock (closing) date: the last day on which nothing may be written."""
 
     @abstractmethod
     def revoke(self, *, connection_id: str = "", keep_link: bool = False) -> None:

@@ -99,6 +99,16 @@ class BookedError(PermanentError):
     status_code = 5130
 
 
+class PeriodLockedError(BookedError):
+    """The ledger refused a write dated in its locked (closed) period: its lock date is newer
+    than the one we know, so the engine reads it again."""
+
+
+class HeldForLockError(BookedError):
+    """Ours, not the ledger's: a push dated on or before the ledger's known lock date, held
+    (not sent) until the lock moves (synclog.services.locks)."""
+
+
 class EntryGoneError(BookedError):
     """The entry was voided or deleted in the ledger: it takes no change and no payment, and
     only a new entry (after the user confirms) or a reconcile by hand gets past it."""

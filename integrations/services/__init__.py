@@ -4,6 +4,8 @@
                  whose requests take their place in the connection's quota), ledger_transport,
                  base_url_validate, connection_address_error, connection_credentials_save
     oauth        connection_authorization_url, connection_complete_oauth, connection_bind
+    lock_dates   connection_lock_date_refresh (the ledger's lock date, read in the quota),
+                 connection_locked_period_policy_set, connections_due_for_lock_date
     connections  connection_test, connection_mark_needs_reauth, connection_disable / enable /
                  disconnect, connection_settings_update, connection_spend_accounts_update
     mappings     mapping_set, mappings_save, mappings_auto_map_accounts, account_mapping_extra
@@ -28,6 +30,12 @@ from integrations.services.ledger import (
     connection_credentials_save,
     connector_for,
     connector_for_page,
+)
+from integrations.services.lock_dates import (
+    connection_lock_date_refresh,
+    connection_lock_date_refresh_quietly,
+    connection_locked_period_policy_set,
+    connections_due_for_lock_date,
 )
 from integrations.services.mappings import (
     account_mapping_extra,
@@ -56,11 +64,15 @@ __all__ = [
     "connection_disable",
     "connection_disconnect",
     "connection_enable",
+    "connection_lock_date_refresh",
+    "connection_lock_date_refresh_quietly",
+    "connection_locked_period_policy_set",
     "connection_mark_needs_reauth",
     "connection_settings_update",
     "connection_spend_accounts_update",
     "connection_test",
     "connector_for",
+    "connections_due_for_lock_date",
     "connector_for_page",
     "mapping_set",
     "mappings_auto_map_accounts",

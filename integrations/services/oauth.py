@@ -18,6 +18,7 @@ from integrations.selectors import connection_for_tenant, connection_tenant_boun
 from integrations.services import ledger
 from integrations.services.connections import _connection_event, _resume_syncs, _status_changed
 from integrations.services.ledger import base_url_validate
+from integrations.services.lock_dates import connection_lock_date_refresh_quietly
 
 
 def connection_authorization_url(
@@ -222,4 +223,6 @@ def connection_bind(
         _connection_event(connection=connection, kind=kind, actor=actor)
         _status_changed(connection, previous)
         _resume_syncs(connection)
+    # Before anything is pushed into it: the ledger's lock date.
+    connection_lock_date_refresh_quietly(connection=connection)
     return connection

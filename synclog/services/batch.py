@@ -31,6 +31,7 @@ from synclog.services.entries import (
     payload_hash,
 )
 from synclog.services.ledger_call import LedgerCall, _PushLater
+from synclog.services.locks import locked_on
 from synclog.services.marking import bulk_batch_size
 from synclog.services.outcomes import (
     _Finish,
@@ -213,11 +214,13 @@ def _push_entries_together(
             unusable.append(_Finish(record, error=error, operation=Operation.UNDECIDED))
             continue
         digests[record.pk] = payload_hash(payloads[record.pk])
+        # Dated in the ledger's locked period: the one-record path holds or re-dates it.
+        locked = locked_on(connection, payloads[record.pk].issue_date)
         if not record.external_id:
-            new.append(record)
+            (alone if locked else new).append(record)
         elif digests[record.pk] == record.payload_hash:
             unchanged.append(_Finish(record, result=_unchanged_result(record, digests[record.pk])))
-        elif record.booked or payloads[record.pk].voided:
+        elif record.booked or payloads[record.pk].voided or locked:
             # A known refusal ends without a call, and a void is its own kind of write:
             # the one-record path has both.
             alone.append(record)
@@ -358,8 +361,8 @@ def _push_payments_together(
     payloads, ready, alone, unusable = {}, [], [], []
     for record in records:
         bill = bills.get(record.document_id)
-        if bill is None or not bill.external_id:
-            alone.append(record)
+        if bill is None or not bill.external_id or locked_on(connection, record.payment.paid_at):
+            alone.append(record)  # its bill goes first, or it is held or re-dated there
             continue
         try:
             payloads[record.pk] = build_payment_payload(

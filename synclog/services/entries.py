@@ -1,6 +1,7 @@
 """What one push sends: the entry's payload, the search before a create, the create or update
 itself, its attachments, and a payment on its bill's entry."""
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -325,13 +326,16 @@ def _payment_bill(record: SyncRecord) -> SyncRecord:
 
 
 def _push_payment(
-    record: SyncRecord, bill: SyncRecord, connector: Connector, log: _AttemptLog
+    record: SyncRecord, bill: SyncRecord, connector: Connector, log: _AttemptLog, *, paid_on=None
 ) -> _PushResult:
     """Create the payment on its bill's entry (`bill`, from _payment_bill), or link the one an
-    earlier push made whose answer was lost."""
+    earlier push made whose answer was lost. `paid_on`: the date to send instead of the
+    payment's (re-dated out of a locked period)."""
     payload = build_payment_payload(
         record.payment, connection=record.connection, entry_external_id=bill.external_id
     )
+    if paid_on is not None:
+        payload = dataclasses.replace(payload, paid_on=paid_on)
     state, operation = None, Operation.CREATE
     if record.unknown_outcome:
         # An earlier push lost its answer (alone, or in a batch under the batch's key): look on

@@ -2,6 +2,7 @@
 retry later, or waiting for a reconnect; with their attempts and run items, in one transaction."""
 
 import datetime
+import logging
 import random
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from integrations.connectors.base import CallRecord, EntryState
 from integrations.connectors.errors import (
     AuthError,
     ConnectorError,
+    PeriodLockedError,
     TransientError,
     UnknownOutcomeError,
 )
@@ -39,6 +41,8 @@ from synclog.services.rows import update_rows
 from synclog.services.run_items import _finish_run_items
 from syncsvc.outages import ALREADY_SAVED
 from webhooks.services import webhook_emit_records_failed
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -205,7 +209,26 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
         _insert_attempts(attempts)
         _finish_run_items(item_outcomes, now=now)
         webhook_emit_records_failed(records=[finish.record for finish in failed])
+        _read_lock_date_after_refusal(failed)
     return completed
+
+
+def _read_lock_date_after_refusal(failed: list[_Finish]) -> None:
+    """The ledger refused a write for its locked period: it knows a newer lock date than ours.
+    Read it again (after the commit); the refused records are held then, with its date."""
+    refused = [f.record for f in failed if isinstance(f.error, PeriodLockedError)]
+    if refused:
+        connection_id, ids = refused[0].connection_id, [record.pk for record in refused]
+        transaction.on_commit(lambda: _send_lock_date_refresh(connection_id, ids))
+
+
+def _send_lock_date_refresh(connection_id: int, record_ids: list[int]) -> None:
+    from integrations.tasks import connection_lock_date_refresh
+
+    try:
+        connection_lock_date_refresh.delay(connection_id, record_ids)
+    except Exception:  # the broker is down: beat reads the lock date again later
+        logger.warning("Broker unavailable: lock date of connection %s not read", connection_id)
 
 
 def _save_entry_facts(

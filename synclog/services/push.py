@@ -29,6 +29,7 @@ from synclog.services.entries import (
     payload_hash,
 )
 from synclog.services.ledger_call import LedgerCall, _PushLater
+from synclog.services.locks import lock_check, note_on_attempt, redated
 from synclog.services.outcomes import (
     _Finish,
     _finish_records,
@@ -133,13 +134,23 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
         # Nothing to send (an unchanged entry, a pushed payment): no quota, no connector.
         log.operation = Operation.NOTHING_TO_PUSH
         return _complete(record, log, _unchanged_result(record, digest))
+    # Dated in the ledger's locked period: held (no call, no quota), or re-dated.
+    lock = lock_check(record, payload)
+    if lock is not None and lock.held is not None:
+        _fail(record, log, lock.held)
+        return None
+    if lock is not None:
+        note_on_attempt(record, lock)
+        if payload is not None:
+            payload = redated(payload, lock.redated_to)
     call = LedgerCall(connection, [record], log, calls=expected, alone=True)
     if not call.granted:
         raise _PushLater(call.quota_wait)
     result = None
     with call as connector:
         if record.is_payment:
-            result = _push_payment(record, bill, connector, log)
+            paid_on = lock.redated_to if lock is not None else None
+            result = _push_payment(record, bill, connector, log, paid_on=paid_on)
         else:
             result = _push_entry(record, payload, digest, connector, log, linked=linked)
     if result is None:  # the ledger refused or did not answer: the call has ended the record

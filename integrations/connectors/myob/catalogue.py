@@ -19,6 +19,7 @@ from integrations.connectors.errors import (
     DuplicateError,
     LedgerValidationError,
     NotFoundError,
+    PeriodLockedError,
     RateLimitedError,
     TransientError,
 )
@@ -110,7 +111,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
     entry(
         {"BusinessEvent_DateOccured_InLockPeriod", "DatePriorToBeginningOfFinancialYear"},
         None,
-        BookedError,
+        PeriodLockedError,
         "The document's date falls in a period that is closed (locked) in MYOB, so MYOB refuses "
         "entries and changes dated then.",
         "Ask your accountant to unlock the period in MYOB (Setup › Preferences › Lock periods), "

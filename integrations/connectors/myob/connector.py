@@ -3,6 +3,7 @@ payments and attachments, the lists the mappings page shows, and the accounts' a
 UIDs it remembers per company file, on MYOB's HTTP client (client.py)."""
 
 import base64
+import datetime
 import re
 import threading
 import time
@@ -22,6 +23,7 @@ from integrations.connectors.base import (
     EntryState,
     LedgerAccount,
     LedgerContact,
+    LedgerLockDate,
     LedgerTaxRate,
     LedgerTenant,
     LedgerTrackingOption,
@@ -134,6 +136,19 @@ class MyobConnector(MyobClient):
         company = self._send("GET", "Company").json()
         return ConnectionCheck(
             tenant_id=self.business_id, tenant_name=company.get("CompanyName", "")
+        )
+
+    def read_lock_date(self) -> LedgerLockDate:
+        """Company/Preferences' System.LockPeriodPriorTo: MYOB refuses entries dated *before*
+        that day, so the day before it is the last one locked."""
+        system = self._send("GET", "Company/Preferences").json().get("System") or {}
+        text = system.get("LockPeriodPriorTo")
+        if not text:
+            return LedgerLockDate(locked_through=None, source="no lock period set")
+        prior_to = datetime.date.fromisoformat(str(text)[:10])
+        return LedgerLockDate(
+            locked_through=prior_to - datetime.timedelta(days=1),
+            source=f"LockPeriodPriorTo {prior_to.isoformat()}",
         )
 
     def find_entries(

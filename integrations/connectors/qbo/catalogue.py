@@ -15,6 +15,7 @@ from integrations.connectors.errors import (
     DuplicateError,
     LedgerValidationError,
     NotFoundError,
+    PeriodLockedError,
     RateLimitedError,
     SubscriptionError,
     TransientError,
@@ -46,7 +47,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
     entry(
         {"6210"},
         None,
-        BookedError,
+        PeriodLockedError,
         "The document's date falls on or before the closing date of the books in QuickBooks, so "
         "QuickBooks refuses entries and changes dated then.",
         "Ask your accountant to move the closing date (QuickBooks: Settings › Account and "

@@ -16,6 +16,7 @@ from integrations.connectors.base import (
     EntryState,
     LedgerAccount,
     LedgerContact,
+    LedgerLockDate,
     LedgerTaxRate,
     LedgerTenant,
     LedgerTrackingOption,
@@ -87,6 +88,14 @@ class QboConnector(QboClient):
             text = prefs.get("AccountingInfoPrefs", {}).get("BookCloseDate")
             self._close_date = datetime.date.fromisoformat(text[:10]) if text else None
         return self._close_date
+
+    def read_lock_date(self) -> LedgerLockDate:
+        """Preferences' AccountingInfoPrefs.BookCloseDate, read afresh (the books' closing
+        date: nothing dated on or before it is written)."""
+        self._close_date = False
+        close = self._book_close_date()
+        source = f"BookCloseDate {close.isoformat()}" if close else "no closing date set"
+        return LedgerLockDate(locked_through=close, source=source)
 
     def _state(self, entity: str, body: dict, *, check_close=True) -> EntryState:
         close = self._book_close_date() if check_close else None

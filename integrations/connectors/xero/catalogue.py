@@ -14,6 +14,7 @@ from integrations.connectors.errors import (
     FieldError,
     LedgerValidationError,
     NotFoundError,
+    PeriodLockedError,
     RateLimitedError,
 )
 
@@ -50,7 +51,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
     ),
     _entry(
         r"lock date",
-        BookedError,
+        PeriodLockedError,
         "The document's date falls in a period that is locked in Xero, so Xero refuses changes "
         "dated then.",
         "Ask your accountant to move the lock date in Xero (Settings › Financial settings), or "

@@ -21,6 +21,7 @@ from integrations.connectors.base import (
     EntryState,
     LedgerAccount,
     LedgerContact,
+    LedgerLockDate,
     LedgerTaxRate,
     LedgerTenant,
     LedgerTrackingOption,
@@ -42,6 +43,7 @@ from integrations.connectors.xero.reads import (
     account_kind,
     entry_state,
     money,
+    parse_xero_date,
     payment_state,
     reference_of,
     spend_state,
@@ -261,6 +263,21 @@ class XeroConnector(XeroClient):
                     BatchItemResult(payload=payload, state=entry_state(invoice), **logged)
                 )
         return results
+
+    def read_lock_date(self) -> LedgerLockDate:
+        """The Organisation's PeriodLockDate (everyone but advisers) and EndOfYearLockDate
+        (everyone): an app cannot count on an adviser's exemption, so the later one counts."""
+        response = self._send("GET", f"{self.endpoints.api}/Organisation")
+        organisation = (response.json().get("Organisations") or [{}])[0]
+        found = {}
+        for name in ("PeriodLockDate", "EndOfYearLockDate"):
+            moment = parse_xero_date(organisation.get(name))
+            if moment is not None:
+                found[name] = moment.date()
+        if not found:
+            return LedgerLockDate(locked_through=None, source="no lock date set")
+        source = ", ".join(f"{name} {day.isoformat()}" for name, day in found.items())
+        return LedgerLockDate(locked_through=max(found.values()), source=source)
 
     def list_accounts(self) -> list[LedgerAccount]:
         response = self._send("GET", f"{self.endpoints.api}/Accounts")

@@ -35,6 +35,7 @@ from .company import (
     MyobError,
     parse_date,
     split_path,
+    wire_date,
 )
 from .config import EmulatorConfig
 from .limits import KeyLimits, KeyMeter
@@ -187,6 +188,8 @@ class MyobEmulator(LedgerEmulator):
                     "URI": self._absolute(request, books.company.base),
                 }
             )
+        if rest == "Company/Preferences" and method == "GET":
+            return json_response(company_preferences(books.company))
         resource, uid, attachment = split_path(rest)
         if resource is None:
             raise MyobError(404, "ResourceNotFound", f"No endpoint {rest}")
@@ -486,3 +489,18 @@ def _visible(resource: str, record: dict) -> dict:
     if resource in CONTACTS:
         return {k: v for k, v in record.items() if k != "Name"}
     return record
+
+
+def company_preferences(company: CompanyFile) -> dict:
+    """GET {cf_uri}/Company/Preferences: the file's system preferences. MYOB's lock is "no
+    entries prior to" a day, so the day after the emulator's lock date (locked on or before
+    it); null when no period is locked (NOTES.md: the null is unverified)."""
+    lock = company.lock_date
+    return {
+        "System": {
+            "CategoryTracking": "Off",
+            "TransactionsCannotBeChangedMustBeReversed": company.must_reverse,
+            "LockPeriodPriorTo": wire_date(lock + datetime.timedelta(days=1)) if lock else None,
+            "UseAlphaAccountIdentifier": False,
+        }
+    }

@@ -38,6 +38,8 @@ def get_organisation(call: ApiCall) -> Response:
     }
     if tenant.lock_date:
         organisation["PeriodLockDate"] = wire.ms_date(tenant.lock_date)
+    if tenant.end_of_year_lock_date:
+        organisation["EndOfYearLockDate"] = wire.ms_date(tenant.end_of_year_lock_date)
     return call.ok("Organisations", [organisation])
 
 

@@ -330,6 +330,9 @@ class XeroEmulator(LedgerEmulator):
                         "tenantId": tenant.tenant_id,
                         "tenantName": tenant.name,
                         "lockDate": tenant.lock_date.isoformat() if tenant.lock_date else None,
+                        "endOfYearLockDate": tenant.end_of_year_lock_date.isoformat()
+                        if tenant.end_of_year_lock_date
+                        else None,
                         "calls": self.limiter.accepted[tenant.tenant_id],
                         "refusedCalls": self.limiter.refused[tenant.tenant_id],
                         "invoices": [
@@ -441,15 +444,20 @@ class XeroEmulator(LedgerEmulator):
             self._ledger(tenant).edit_behind_back(invoice, changes)
             return wire.invoice_json(tenant, invoice, strict=self.config.spec_strict)
 
-    def set_lock_date(self, tenant_id: str | None = None, lock_date=None) -> None:
-        """Period lock date (date or "YYYY-MM-DD"; None clears it). Documents dated on or
-        before it cannot be approved, changed or paid."""
+    def set_lock_date(
+        self, tenant_id: str | None = None, lock_date=None, *, end_of_year: bool = False
+    ) -> None:
+        """Period lock date, or with `end_of_year` the end of year lock date (date or
+        "YYYY-MM-DD"; None clears it). Documents dated on or before the later of the two
+        cannot be approved, changed or paid."""
         with self._lock:
             tenant = self._tenant(tenant_id)
-            if lock_date is None or hasattr(lock_date, "isoformat"):
-                tenant.lock_date = lock_date
+            if lock_date is not None and not hasattr(lock_date, "isoformat"):
+                lock_date = wire.parse_date(lock_date)
+            if end_of_year:
+                tenant.end_of_year_lock_date = lock_date
             else:
-                tenant.lock_date = wire.parse_date(lock_date)
+                tenant.lock_date = lock_date
 
     def set_rate_limits(self, **limits) -> dict:
         """Change calls_per_window, window_seconds, max_concurrent, calls_per_day,

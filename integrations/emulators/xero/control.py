@@ -51,7 +51,10 @@ def edit(emulator, request, invoice_id):
 
 def lock_date(emulator, request):
     body = json_body(request)
-    emulator.set_lock_date(body.get("tenant_id"), body.get("date"))
+    if "date" in body or "end_of_year_date" not in body:
+        emulator.set_lock_date(body.get("tenant_id"), body.get("date"))
+    if "end_of_year_date" in body:
+        emulator.set_lock_date(body.get("tenant_id"), body["end_of_year_date"], end_of_year=True)
     tenant_id = body.get("tenant_id") or emulator.default_tenant_id
     return {"tenant_id": tenant_id, "date": body.get("date")}
 

@@ -47,7 +47,7 @@ class Ledger(InvoiceRules, PaymentRules, BankTransactionRules, LineRules):
         return self._apply_invoice(plan)
 
     def _is_locked(self, status: str, when: date) -> bool:
-        lock = self.tenant.lock_date
+        lock = self.tenant.locked_through
         return lock is not None and status in POSTED_STATUSES and when <= lock
 
     def _noted(self, invoice: Invoice, payment: Payment | None = None) -> None:

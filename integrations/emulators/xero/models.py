@@ -206,10 +206,17 @@ class Tenant:
     invoices: dict[str, Invoice] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)
     bank_transactions: dict[str, BankTransaction] = field(default_factory=dict)
-    lock_date: date | None = None
+    lock_date: date | None = None  # PeriodLockDate: everyone but advisers
+    end_of_year_lock_date: date | None = None  # EndOfYearLockDate: everyone
     next_sales_number: int = 1
     # When each invoice or payment write was applied and what it left (control API only).
     writes: deque = field(default_factory=lambda: deque(maxlen=WRITE_LOG_SIZE))
+
+    @property
+    def locked_through(self) -> date | None:
+        """The last day locked for an app's writes: the later of the two lock dates."""
+        dates = [d for d in (self.lock_date, self.end_of_year_lock_date) if d is not None]
+        return max(dates) if dates else None
 
     def account_by_code(self, code: str) -> Account | None:
         return next((a for a in self.accounts.values() if a.code == code), None)

@@ -55,7 +55,7 @@ class PaymentRules:
                 errors.append(NOT_AUTHORISED)
             elif amount is not None and amount > due:
                 errors.append(OVERPAYMENT)
-        if self.tenant.lock_date and paid_on and paid_on <= self.tenant.lock_date:
+        if self.tenant.locked_through and paid_on and paid_on <= self.tenant.locked_through:
             errors.append("The payment date cannot be before the period lock date")
         if errors:
             return None, errors
@@ -130,7 +130,7 @@ class PaymentRules:
     def delete_payment(self, payment: Payment) -> Payment:
         if payment.status == "DELETED":
             raise LedgerError("This payment has already been deleted")
-        if self.tenant.lock_date and payment.date <= self.tenant.lock_date:
+        if self.tenant.locked_through and payment.date <= self.tenant.locked_through:
             raise LedgerError("The payment date cannot be before the period lock date")
         invoice = self.tenant.invoices[payment.invoice_id]
         payment.status, payment.updated = "DELETED", self.now

@@ -97,6 +97,8 @@ def _route(path: str) -> tuple[str, bool, bool] | None:
     rest = match["rest"]
     if rest == "Company":
         return "company", True, False
+    if rest == "Company/Preferences":
+        return "company_preferences", True, False
     for resource, name in RESOURCES.items():
         if rest == resource:
             return name, False, False

@@ -9,6 +9,7 @@ from integrations.connectors.errors import (
     DataProcessingError,
     DuplicateError,
     LedgerValidationError,
+    PeriodLockedError,
     RateLimitedError,
     TransientError,
 )
@@ -40,7 +41,7 @@ from integrations.connectors.myob.catalogue import DEFAULT_HINT, explain
             "tax code",
             "tax code",
         ),
-        ("BusinessEvent_DateOccured_InLockPeriod", "", BookedError, "locked", "unlock"),
+        ("BusinessEvent_DateOccured_InLockPeriod", "", PeriodLockedError, "locked", "unlock"),
         (
             "IncorrectRowVersion",
             "Incorrect RowVersion",

@@ -5,10 +5,10 @@ import pytest
 
 from integrations.connectors.errors import (
     AuthError,
-    BookedError,
     DuplicateError,
     LedgerValidationError,
     NotFoundError,
+    PeriodLockedError,
     SubscriptionError,
     TransientError,
 )
@@ -28,7 +28,12 @@ INACTIVE = (
         ("610", INACTIVE, LedgerValidationError, "account"),
         ("610", INACTIVE + " (Vendor 20)", LedgerValidationError, "vendor is inactive"),
         ("610", "Object Not Found", NotFoundError, "no longer exists"),
-        ("6210", "Account Period Closed, cannot update through API", BookedError, "closing date"),
+        (
+            "6210",
+            "Account Period Closed, cannot update through API",
+            PeriodLockedError,
+            "closing date",
+        ),
         ("3200", "message=AuthenticationFailed; errorCode=003200", AuthError, "no longer accepts"),
         ("invalid_grant", "", AuthError, "refresh token expired"),
         ("6190", "Invalid Company Status", SubscriptionError, "subscription"),
