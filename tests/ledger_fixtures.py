@@ -5,6 +5,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from documents.models import Category, Contact
@@ -65,14 +66,31 @@ def myob_transport(myob_emulator):
     assert not problems, "traffic outside MYOB's contract:\n" + "\n".join(problems)
 
 
-def credentials_from_token(token: dict) -> OAuthCredentials:
+def credentials_from_token(token: dict, *, expires_in: int | None = None) -> OAuthCredentials:
+    """A token answer as our credentials; `expires_in` overrides its lifetime (0: expired)."""
+    seconds = int(token["expires_in"]) if expires_in is None else expires_in  # MYOB's is a string
     return OAuthCredentials(
         access_token=token["access_token"],
         refresh_token=token["refresh_token"],
-        expires_at=datetime.datetime.now(datetime.UTC)
-        + datetime.timedelta(seconds=int(token["expires_in"])),  # MYOB's is a string
+        expires_at=datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds),
         scope=token.get("scope", ""),
     )
+
+
+class Tap(httpx.BaseTransport):
+    """Passes calls on and keeps them; runs `before(request)` first when one is set (a change
+    behind our back between our read and our write)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.before = None
+        self.requests: list[httpx.Request] = []
+
+    def handle_request(self, request):
+        self.requests.append(request)
+        if self.before is not None:
+            self.before(request)
+        return self.inner.handle_request(request)
 
 
 @pytest.fixture

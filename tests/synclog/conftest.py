@@ -13,6 +13,7 @@ from synclog import services
 from synclog.models import RecordStatus, SyncRecord
 from synclog.ratelimit import get_rate_limiter
 from synclog.services.quota import _first_key
+from tests.factories import DocumentFactory
 from tests.ledger_fixtures import UNLIMITED  # noqa: F401 (imported from here by other tests)
 
 
@@ -95,3 +96,33 @@ def approved_bill(bill, clerk, connection):
 
 def days(n: int) -> datetime.timedelta:
     return datetime.timedelta(days=n)
+
+
+# Bills made and approved in bulk, for the batch, pacing and outage tests.
+
+
+def approved_bills(org, clerk, category, count):
+    documents = []
+    for index in range(count):
+        document = DocumentFactory(org=org, category=category, number=f"BATCH-{index:03d}")
+        document_services.document_approve(document=document, actor=clerk)
+        documents.append(document)
+    return documents
+
+
+def run_records(run):
+    return list(SyncRecord.objects.filter(run=run).order_by("pk").values_list("pk", flat=True))
+
+
+def paid_bills(org, clerk, category, count, *, prefix="PAID"):
+    """Approved bills with 1, 2, 3, 1, … payments of 10.00 each."""
+    documents = []
+    for index in range(count):
+        document = DocumentFactory(org=org, category=category, number=f"{prefix}-{index:03d}")
+        document_services.document_approve(document=document, actor=clerk)
+        for _ in range(1 + index % 3):
+            document_services.payment_record(
+                document=document, actor=clerk, amount="10.00", paid_at="2026-11-05"
+            )
+        documents.append(document)
+    return documents

@@ -14,7 +14,7 @@ from django.db import connection as db_connection
 from synclog import services
 from synclog.models import AttemptOutcome, Operation, RecordStatus, SyncAttempt, SyncRecord
 from synclog.services import attempt_log
-from tests.synclog.test_batch import approved_bills, run_records
+from tests.synclog.conftest import approved_bills, run_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

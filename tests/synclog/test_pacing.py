@@ -15,7 +15,7 @@ from synclog.models import RecordStatus, SyncRecord
 from synclog.ratelimit import get_rate_limiter
 from synclog.services import marking
 from tests.factories import CategoryFactory, MembershipFactory
-from tests.synclog.test_batch import approved_bills, paid_bills
+from tests.synclog.conftest import approved_bills, paid_bills
 
 K = 2
 BATCH = 2

@@ -2,12 +2,10 @@
 in-process transport behind MYOB's contract check (every request and answer held to
 integrations/specs/myob/), and lookups of the seeded company file's records. No database."""
 
-import datetime
-
 import httpx
 import pytest
 
-from integrations.connectors.base import ConnectorContext, OAuthCredentials
+from integrations.connectors.base import ConnectorContext
 from integrations.connectors.myob import MyobConnector
 from integrations.connectors.myob import connector as myob_connector
 from integrations.emulators.myob import (
@@ -17,6 +15,7 @@ from integrations.emulators.myob import (
     MyobEmulator,
 )
 from integrations.specs.myob import ContractCheckingTransport
+from tests.ledger_fixtures import Tap, credentials_from_token
 
 ROOT = "http://myob.emulator"
 KEY = EmulatorConfig.client_id
@@ -43,22 +42,6 @@ def config():
 @pytest.fixture
 def emulator(config, clock):
     return MyobEmulator(config, clock=clock)
-
-
-class Tap(httpx.BaseTransport):
-    """Passes calls on; runs `before(request)` first when one is set (a change behind our back
-    between our read and our write)."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.before = None
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request):
-        self.requests.append(request)
-        if self.before is not None:
-            self.before(request)
-        return self.inner.handle_request(request)
 
 
 class Traffic:
@@ -117,15 +100,6 @@ def api_headers(token: dict) -> dict:
     }
 
 
-def credentials(token: dict, *, expires_in: int | None = None) -> OAuthCredentials:
-    seconds = int(token["expires_in"]) if expires_in is None else expires_in
-    return OAuthCredentials(
-        access_token=token["access_token"],
-        refresh_token=token["refresh_token"],
-        expires_at=datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds),
-    )
-
-
 @pytest.fixture
 def saved():
     return []
@@ -137,7 +111,7 @@ def myob(token, tap, saved):
         ConnectorContext(
             base_url=ROOT,
             tenant_id=token["businessId"],
-            credentials=credentials(token),
+            credentials=credentials_from_token(token),
             save_credentials=saved.append,
             transport=tap,
         )

@@ -31,7 +31,8 @@ from integrations.connectors.errors import (
 )
 from integrations.connectors.myob import MyobConnector
 from integrations.connectors.myob import client as myob_client
-from tests.integrations.myob_emulator.conftest import ROOT, credentials
+from tests.integrations.myob_emulator.conftest import ROOT
+from tests.ledger_fixtures import credentials_from_token
 
 
 def bill(seeded, number="INV-5001", reference="doc-1", **fields) -> EntryPayload:
@@ -329,7 +330,7 @@ def test_daily_limit_is_shared_by_every_company_file_of_the_key(emulator, tap):
             ConnectorContext(
                 base_url=ROOT,
                 tenant_id=token["businessId"],
-                credentials=credentials(token),
+                credentials=credentials_from_token(token),
                 transport=tap,
             )
         )
@@ -349,7 +350,7 @@ def test_expired_token_refreshes_and_keeps_the_new_refresh_token(token, tap, sav
         ConnectorContext(
             base_url=ROOT,
             tenant_id=token["businessId"],
-            credentials=credentials(token, expires_in=0),
+            credentials=credentials_from_token(token, expires_in=0),
             save_credentials=saved.append,
             transport=tap,
         )
@@ -446,7 +447,7 @@ def test_a_second_push_in_the_process_names_accounts_without_reading_them(
         ConnectorContext(
             base_url=ROOT,
             tenant_id=token["businessId"],
-            credentials=credentials(token),
+            credentials=credentials_from_token(token),
             transport=tap,
         )
     )

@@ -13,7 +13,6 @@ from integrations.connectors.base import (
     EntryKind,
     EntryPayload,
     LinePayload,
-    OAuthCredentials,
     PaymentPayload,
     TrackingRef,
 )
@@ -31,26 +30,11 @@ from integrations.connectors.errors import (
 from integrations.connectors.qbo import QboConnector, request_id
 from integrations.emulators.qbo import EmulatorConfig, EmulatorTransport, QboEmulator
 from integrations.specs.qbo import ContractCheckingTransport
+from tests.ledger_fixtures import Tap, credentials_from_token
 
 ROOT = "http://qbo.emulator"
 OFFICE_SUPPLIES, TRAVEL, CHECKING, MASTERCARD = "8", "12", "2", "7"
 SUPPLIER, OLD_VENDOR, OPERATIONS, WAREHOUSE = "17", "20", "24", "28"
-
-
-class Tap(httpx.BaseTransport):
-    """Passes calls on; runs `before(request)` first when one is set (a change behind our back
-    between our read and our write)."""
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.before = None
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request):
-        self.requests.append(request)
-        if self.before is not None:
-            self.before(request)
-        return self.inner.handle_request(request)
 
 
 @pytest.fixture
@@ -66,15 +50,6 @@ def tap(emulator):
     checked.assert_no_violations()
 
 
-def credentials(token: dict, *, expires_in=None) -> OAuthCredentials:
-    seconds = token["expires_in"] if expires_in is None else expires_in
-    return OAuthCredentials(
-        access_token=token["access_token"],
-        refresh_token=token["refresh_token"],
-        expires_at=datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds),
-    )
-
-
 @pytest.fixture
 def saved():
     return []
@@ -87,7 +62,7 @@ def qbo(emulator, tap, saved):
         ConnectorContext(
             base_url=ROOT,
             tenant_id=token["realmId"],
-            credentials=credentials(token),
+            credentials=credentials_from_token(token),
             save_credentials=saved.append,
             transport=tap,
         )
@@ -382,7 +357,7 @@ def test_an_expired_token_is_refreshed_and_the_rotated_one_saved(emulator, tap, 
     context = ConnectorContext(
         base_url=ROOT,
         tenant_id=token["realmId"],
-        credentials=credentials(token),
+        credentials=credentials_from_token(token),
         save_credentials=saved.append,
         transport=tap,
     )
@@ -498,7 +473,7 @@ def test_a_fault_in_a_200_answer_is_an_error_and_a_missing_realm_is_said(emulato
     answered = httpx.MockTransport(lambda request: httpx.Response(200, json=fault))
     token = emulator.connect()
     context = ConnectorContext(
-        base_url=ROOT, tenant_id="1", credentials=credentials(token), transport=answered
+        base_url=ROOT, tenant_id="1", credentials=credentials_from_token(token), transport=answered
     )
     with pytest.raises(TransientError) as raised:
         QboConnector(context).list_contacts()
