@@ -26,7 +26,12 @@ from integrations.connectors.base import (
     OAuthCredentials,
     ledger_http_client,
 )
-from integrations.connectors.errors import AuthError, TransientError, UnknownOutcomeError
+from integrations.connectors.errors import (
+    AuthError,
+    ConfigurationError,
+    TransientError,
+    UnknownOutcomeError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +59,14 @@ def tls_context() -> ssl.SSLContext:
     default), made once a process: loading the bundle costs about 23 ms of CPU, a sixth of a
     MYOB push's when each connector made its own (one connector a push, one push a bill)."""
     return ssl.create_default_context(cafile=certifi.where())
+
+
+def response_json(response: httpx.Response, default=None):
+    """The answer's JSON, or `default` when its body is not JSON (an error page, nothing)."""
+    try:
+        return response.json()
+    except ValueError:
+        return default
 
 
 def oauth_token_request(
@@ -90,10 +103,7 @@ def oauth_token_request(
         raise TransientError(
             f"{service} failed ({response.status_code}).", http_status=response.status_code
         )
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
+    body = response_json(response, {})
     has_token = isinstance(body, dict) and isinstance(body.get("access_token"), str)
     if response.status_code == 200 and not has_token and without_token is not None:
         logger.warning("%s answered without an access token: %s", service, redact(response.text))
@@ -188,6 +198,21 @@ class LedgerClient(Connector):
             },
             transport=transport,
         )
+
+    @staticmethod
+    def _callback_param(params, name: str, *, message: str, explanation: str, hint: str) -> str:
+        """The tenant the user chose at consent, from the callback's `name` parameter; an
+        AuthError saying so when the ledger sent none."""
+        value = params.get(name, "")
+        if not value:
+            raise AuthError(message, explanation=explanation, hint=hint)
+        return value
+
+    def _tenant(self, *, message: str, explanation: str) -> str:
+        """The connection's tenant id; a ConfigurationError pointing to a reconnect without one."""
+        if not self.context.tenant_id:
+            raise ConfigurationError(message, explanation=explanation, hint=self.reconnect_hint)
+        return self.context.tenant_id
 
     def _disconnected(self, message: str) -> AuthError:
         return AuthError(

@@ -14,10 +14,14 @@ import httpx
 from django.conf import settings
 
 from integrations.connectors.base import OAuthCredentials
-from integrations.connectors.client import BODY_LOG_LIMIT, LedgerClient, oauth_token_request
+from integrations.connectors.client import (
+    BODY_LOG_LIMIT,
+    LedgerClient,
+    oauth_token_request,
+    response_json,
+)
 from integrations.connectors.errors import (
     AuthError,
-    ConfigurationError,
     ConnectorError,
     NotFoundError,
 )
@@ -86,13 +90,10 @@ class MyobClient(LedgerClient):
 
     @property
     def business_id(self) -> str:
-        if not self.context.tenant_id:
-            raise ConfigurationError(
-                "The MYOB connection has no company file (businessId).",
-                explanation="The connection was saved without the business chosen at sign-in.",
-                hint=RECONNECT_HINT,
-            )
-        return self.context.tenant_id
+        return self._tenant(
+            message="The MYOB connection has no company file (businessId).",
+            explanation="The connection was saved without the business chosen at sign-in.",
+        )
 
     # --- OAuth2 --------------------------------------------------------------------------------
 
@@ -113,14 +114,13 @@ class MyobClient(LedgerClient):
 
     @classmethod
     def tenant_from_callback(cls, params) -> str:
-        business_id = params.get("businessId", "")
-        if not business_id:
-            raise AuthError(
-                "MYOB sent no company file (businessId) back.",
-                explanation="The sign-in finished without naming the MYOB business.",
-                hint="Try connecting again and choose a business.",
-            )
-        return business_id
+        return cls._callback_param(
+            params,
+            "businessId",
+            message="MYOB sent no company file (businessId) back.",
+            explanation="The sign-in finished without naming the MYOB business.",
+            hint="Try connecting again and choose a business.",
+        )
 
     @classmethod
     def token_request(
@@ -189,10 +189,7 @@ class MyobClient(LedgerClient):
     def _error_for(self, response: httpx.Response) -> ConnectorError:
         status = response.status_code
         raw = response.text[:BODY_LOG_LIMIT]
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        body = response_json(response)
         errors = (
             [e for e in (body or {}).get("Errors", []) if isinstance(e, dict)]
             if isinstance(body, dict)

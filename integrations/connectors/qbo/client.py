@@ -12,10 +12,14 @@ import httpx
 from django.conf import settings
 
 from integrations.connectors.base import OAuthCredentials
-from integrations.connectors.client import BODY_LOG_LIMIT, LedgerClient, oauth_token_request
+from integrations.connectors.client import (
+    BODY_LOG_LIMIT,
+    LedgerClient,
+    oauth_token_request,
+    response_json,
+)
 from integrations.connectors.errors import (
     AuthError,
-    ConfigurationError,
     ConnectorError,
     LedgerValidationError,
     NotFoundError,
@@ -82,14 +86,11 @@ class QboClient(LedgerClient):
 
     @property
     def realm_id(self) -> str:
-        if not self.context.tenant_id:
-            # Intuit has no call that lists a token's companies: the callback's realmId is it.
-            raise ConfigurationError(
-                "The QuickBooks connection has no company (realmId).",
-                explanation="The connection was saved without the company chosen at sign-in.",
-                hint=RECONNECT_HINT,
-            )
-        return self.context.tenant_id
+        # Intuit has no call that lists a token's companies: the callback's realmId is it.
+        return self._tenant(
+            message="The QuickBooks connection has no company (realmId).",
+            explanation="The connection was saved without the company chosen at sign-in.",
+        )
 
     # --- OAuth2 --------------------------------------------------------------------------------
 
@@ -113,14 +114,13 @@ class QboClient(LedgerClient):
     @staticmethod
     def realm_from_callback(params) -> str:
         """The company the user chose: Intuit puts `realmId` on the redirect, beside `code`."""
-        realm_id = params.get("realmId", "")
-        if not realm_id:
-            raise AuthError(
-                "QuickBooks sent no company (realmId) back.",
-                explanation="The sign-in finished without naming the QuickBooks company.",
-                hint="Try connecting again and choose a company.",
-            )
-        return realm_id
+        return QboClient._callback_param(
+            params,
+            "realmId",
+            message="QuickBooks sent no company (realmId) back.",
+            explanation="The sign-in finished without naming the QuickBooks company.",
+            hint="Try connecting again and choose a company.",
+        )
 
     @classmethod
     def token_request(
@@ -194,10 +194,7 @@ class QboClient(LedgerClient):
         """Intuit: "200 OK ... the response body may contain a Fault element"."""
         if b'"Fault"' not in response.content[:200]:
             return False
-        try:
-            body = response.json()
-        except ValueError:
-            return False
+        body = response_json(response)
         return isinstance(body, dict) and "Fault" in body
 
     def _record(self, method, url, response, started, body, error="") -> None:
@@ -216,10 +213,7 @@ class QboClient(LedgerClient):
     def _error_for(self, response: httpx.Response) -> ConnectorError:
         status = response.status_code
         raw = response.text[:BODY_LOG_LIMIT]
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        body = response_json(response)
         errors = fault_errors(body)
         if status == 429:
             retry_after = float(response.headers.get("Retry-After") or DEFAULT_RETRY_AFTER)

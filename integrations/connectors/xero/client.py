@@ -12,7 +12,12 @@ import httpx
 from django.conf import settings
 
 from integrations.connectors.base import OAuthCredentials
-from integrations.connectors.client import BODY_LOG_LIMIT, LedgerClient, oauth_token_request
+from integrations.connectors.client import (
+    BODY_LOG_LIMIT,
+    LedgerClient,
+    oauth_token_request,
+    response_json,
+)
 from integrations.connectors.errors import (
     AuthError,
     ConnectorError,
@@ -63,13 +68,6 @@ class XeroEndpoints:
             connections=f"{root}/connections",
             api=f"{root}/api.xro/2.0",
         )
-
-
-def _json_or_text(response: httpx.Response):
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
 
 
 class XeroClient(LedgerClient):
@@ -205,7 +203,7 @@ class XeroClient(LedgerClient):
 
     def _error_for(self, response: httpx.Response) -> ConnectorError:
         status = response.status_code
-        body = _json_or_text(response)
+        body = response_json(response, response.text)
         raw = response.text[:BODY_LOG_LIMIT]
         if status == 429:
             retry_after = float(response.headers.get("Retry-After", "60") or 60)

@@ -1,12 +1,14 @@
 """What the QuickBooks Online and MYOB emulators' OAuth 2.0 servers share: the authorization
 server's codes, tokens and grants (`AuthorizationServer`: a consent's code exchanged once, access
 tokens expired on demand, every grant revoked, redirect URIs checked; each ledger issues its own
-tokens and refreshes by its own rules), and the consent pages' small styled HTML page and the
-redirect back to the client with the answer's parameters (the empty ones left out)."""
+tokens and refreshes by its own rules), and the consent pages: their small styled HTML page in
+the ledger's colours, the form that chooses a tenant, and the redirect back to the client with
+the answer's parameters (the empty ones left out)."""
 
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html import escape
 from urllib.parse import urlencode
 
 from werkzeug.utils import redirect
@@ -20,6 +22,42 @@ def html_page(body: str, *, title: str, style: str, status: int = 200) -> Respon
         "</main></body></html>"
     )
     return Response(page, status=status, content_type="text/html; charset=utf-8")
+
+
+CONSENT_STYLE = """\
+body{{font-family:system-ui,sans-serif;background:{background};margin:0;padding:3rem}}
+main{{max-width:30rem;margin:auto;background:#fff;border-radius:8px;padding:2rem;
+box-shadow:0 1px 4px rgba(0,0,0,.15)}}h1{{font-size:1.3rem}}.muted{{color:#555;font-size:.9rem}}
+button{{font-size:1rem;padding:.5rem 1.2rem;border-radius:4px;border:1px solid {accent};
+cursor:pointer}}.allow{{background:{accent};color:#fff}}.cancel{{background:#fff;color:{accent}}}"""
+
+
+def consent_style(*, accent: str, background: str) -> str:
+    """The consent page's CSS in the ledger's colours."""
+    return CONSENT_STYLE.format(accent=accent, background=background)
+
+
+def tenant_choice(params: dict, *, field: str, tenants: list[tuple[str, str]], heading: str) -> str:
+    """The consent form's opening: the authorize request's parameters carried over, and under
+    `heading` one radio button a tenant (id, name), the first checked; the buttons follow."""
+    hidden = "".join(
+        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in params.items()
+    )
+    choices = "".join(
+        f'<li><label><input type="radio" name="{field}" value="{escape(tenant_id)}"'
+        f"{' checked' if index == 0 else ''}> {escape(name)}</label></li>"
+        for index, (tenant_id, name) in enumerate(tenants)
+    )
+    return f'<form method="post">{hidden}<h2>{heading}</h2><ul>{choices}</ul>'
+
+
+def chosen_tenant(request, *, field: str, tenants: list[tuple[str, str]]) -> str:
+    """The tenant the consent form allowed ("" when cancelled or not one of `tenants`); a form
+    need not name the only one."""
+    chosen = request.form.get(field) or (tenants[0][0] if len(tenants) == 1 else "")
+    if request.form.get("action") == "cancel" or chosen not in dict(tenants):
+        return ""
+    return chosen
 
 
 def redirect_back(redirect_uri: str, **params) -> Response:

@@ -16,8 +16,11 @@ from integrations.emulators.common.oauth import (
     AuthorizationServer,
     OAuthError,
     Token,
+    chosen_tenant,
+    consent_style,
     html_page,
     redirect_back,
+    tenant_choice,
 )
 
 from .wire import json_response
@@ -89,11 +92,7 @@ class OAuthServer(AuthorizationServer):
 
 # --- HTTP --------------------------------------------------------------------------------------
 
-_STYLE = """body{font-family:system-ui,sans-serif;background:#f3f0f8;margin:0;padding:3rem}
-main{max-width:30rem;margin:auto;background:#fff;border-radius:8px;padding:2rem;
-box-shadow:0 1px 4px rgba(0,0,0,.15)}h1{font-size:1.3rem}.muted{color:#555;font-size:.9rem}
-button{font-size:1rem;padding:.5rem 1.2rem;border-radius:4px;border:1px solid #6100a5;
-cursor:pointer}.allow{background:#6100a5;color:#fff}.cancel{background:#fff;color:#6100a5}"""
+_STYLE = consent_style(accent="#6100a5", background="#f3f0f8")
 
 
 def _html(body: str, status: int = 200) -> Response:
@@ -116,28 +115,19 @@ def authorize(emulator, request: Request) -> Response:
         return redirect_back(redirect_uri, error="invalid_scope", state=state)
     files = emulator.company_file_names()
     if request.method == "GET":
-        hidden = "".join(
-            f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
-            for k, v in params.items()
-        )
-        choices = "".join(
-            f'<li><label><input type="radio" name="business_id" value="{escape(uid)}"'
-            f"{' checked' if index == 0 else ''}> {escape(name)}</label></li>"
-            for index, (uid, name) in enumerate(files)
-        )
         return _html(
             "<h1>Allow access to your MYOB business</h1>"
             '<p class="muted">This is the local MYOB emulator: no my.MYOB account is '
             "involved. Only an administrator of the company file can allow access.</p>"
-            f'<form method="post">{hidden}<h2>Choose a business</h2><ul>{choices}</ul>'
-            '<button class="allow" type="submit" name="action" value="allow">Allow access'
+            + tenant_choice(params, field="business_id", tenants=files, heading="Choose a business")
+            + '<button class="allow" type="submit" name="action" value="allow">Allow access'
             "</button> "
             '<button class="cancel" type="submit" name="action" value="cancel">Cancel</button>'
             "</form>"
         )
-    business_id = request.form.get("business_id") or (files[0][0] if len(files) == 1 else "")
+    business_id = chosen_tenant(request, field="business_id", tenants=files)
     names = dict(files)
-    if request.form.get("action") == "cancel" or business_id not in names:
+    if not business_id:
         return redirect_back(redirect_uri, error="access_denied", state=state)
     code = oauth.approve(params["client_id"], business_id, params["scope"], redirect_uri)
     return redirect_back(

@@ -20,8 +20,11 @@ from integrations.emulators.common.oauth import (
     AuthorizationServer,
     OAuthError,
     Token,
+    chosen_tenant,
+    consent_style,
     html_page,
     redirect_back,
+    tenant_choice,
 )
 
 from .wire import json_response
@@ -135,11 +138,7 @@ class OAuthServer(AuthorizationServer):
 
 # --- HTTP --------------------------------------------------------------------------------------
 
-_STYLE = """body{font-family:system-ui,sans-serif;background:#f4f5f8;margin:0;padding:3rem}
-main{max-width:30rem;margin:auto;background:#fff;border-radius:8px;padding:2rem;
-box-shadow:0 1px 4px rgba(0,0,0,.15)}h1{font-size:1.3rem}.muted{color:#555;font-size:.9rem}
-button{font-size:1rem;padding:.5rem 1.2rem;border-radius:4px;border:1px solid #2ca01c;
-cursor:pointer}.allow{background:#2ca01c;color:#fff}.cancel{background:#fff;color:#2ca01c}"""
+_STYLE = consent_style(accent="#2ca01c", background="#f4f5f8")
 
 
 def _html(body: str, status: int = 200) -> Response:
@@ -162,26 +161,17 @@ def authorize(emulator, request: Request) -> Response:
         return redirect_back(redirect_uri, error="invalid_scope", state=state)
     realms = emulator.realm_names()
     if request.method == "GET":
-        hidden = "".join(
-            f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
-            for k, v in params.items()
-        )
-        choices = "".join(
-            f'<li><label><input type="radio" name="realm_id" value="{escape(realm_id)}"'
-            f"{' checked' if index == 0 else ''}> {escape(name)}</label></li>"
-            for index, (realm_id, name) in enumerate(realms)
-        )
         return _html(
             f"<h1>Connect {escape(params['client_id'])} to QuickBooks</h1>"
             '<p class="muted">This is the local QuickBooks Online emulator: no Intuit account '
-            'is involved.</p><form method="post">'
-            f"{hidden}<h2>Choose a company</h2><ul>{choices}</ul>"
-            '<button class="allow" type="submit" name="action" value="allow">Connect</button> '
+            "is involved.</p>"
+            + tenant_choice(params, field="realm_id", tenants=realms, heading="Choose a company")
+            + '<button class="allow" type="submit" name="action" value="allow">Connect</button> '
             '<button class="cancel" type="submit" name="action" value="cancel">Cancel</button>'
             "</form>"
         )
-    realm_id = request.form.get("realm_id") or (realms[0][0] if len(realms) == 1 else "")
-    if request.form.get("action") == "cancel" or realm_id not in dict(realms):
+    realm_id = chosen_tenant(request, field="realm_id", tenants=realms)
+    if not realm_id:
         return redirect_back(redirect_uri, error="access_denied", state=state)
     code = oauth.approve(params["client_id"], realm_id, params["scope"], redirect_uri)
     return redirect_back(redirect_uri, code=code, state=state, realmId=realm_id)
