@@ -90,6 +90,22 @@ def _check_sync_ids(
 
 
 @transaction.atomic
+def _sync_document_ids(document_ids: list[int], datasets: list[ExpenseDataset]) -> list[int]:
+    ids = set(document_ids)
+    for dataset in datasets:
+        ids.update(dataset.items.values_list("document_id", flat=True))
+    return sorted(ids)
+
+
+def sync_documents_checked(
+    *, org: Organization, document_ids: list[int], dataset_ids: list[uuid.UUID]
+) -> list[int]:
+    """The documents a `POST /syncs` with this body would push, checked as it checks them
+    (raises ValidationError naming each bad id): what `POST /syncs/preview` previews."""
+    datasets = _check_sync_ids(org=org, document_ids=document_ids, dataset_ids=dataset_ids)
+    return _sync_document_ids(document_ids, datasets)
+
+
 def sync_start(
     *,
     org: Organization,
@@ -100,12 +116,9 @@ def sync_start(
     """POST /syncs: push these documents (and the datasets' documents) again, one run per
     active connection (DESIGN §4.4: every existing entry updated, missing ones created)."""
     datasets = _check_sync_ids(org=org, document_ids=document_ids, dataset_ids=dataset_ids)
-    ids = set(document_ids)
-    for dataset in datasets:
-        ids.update(dataset.items.values_list("document_id", flat=True))
     runs = sync_services.bulk_resync(
         org=org,
-        document_ids=sorted(ids),
+        document_ids=_sync_document_ids(document_ids, datasets),
         actor=None,
         trigger=Trigger.API,
         actor_label=actor_label,

@@ -67,6 +67,7 @@ v1 = [
     path("expense-datasets", datasets.DatasetListCreateApi.as_view(), name="datasets"),
     path("expense-datasets/<uuid:dataset_id>", datasets.DatasetDetailApi.as_view(), name="dataset"),
     path("syncs", syncs.SyncListCreateApi.as_view(), name="syncs"),
+    path("syncs/preview", syncs.SyncPreviewApi.as_view(), name="sync-preview"),
     path("syncs/<uuid:sync_id>", syncs.SyncDetailApi.as_view(), name="sync"),
     path(
         "syncs/<uuid:sync_id>/transactions",

@@ -25,12 +25,18 @@ urlpatterns = [
         name="document-resync",
     ),
     path(
+        "documents/<int:document_id>/integrations/<int:connection_id>/resync/preview/",
+        document_tab.DocumentResyncPreviewView.as_view(),
+        name="document-resync-preview",
+    ),
+    path(
         "documents/<int:document_id>/integrations/<int:connection_id>/push-new/",
         document_tab.DocumentPushNewView.as_view(),
         name="document-push-new",
     ),
     # Bulk re-sync
     path("bulk/confirm/", bulk.BulkConfirmView.as_view(), name="bulk-confirm"),
+    path("bulk/preview/", bulk.BulkPreviewView.as_view(), name="bulk-preview"),
     path("bulk/", bulk.BulkResyncView.as_view(), name="bulk-resync"),
     path("bulk/<uuid:public_id>/", bulk.BulkProgressView.as_view(), name="bulk-progress"),
     # Requires attention

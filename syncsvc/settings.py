@@ -256,6 +256,9 @@ SYNC_BULK_BATCHES_IN_FLIGHT = int(os.environ.get("SYNC_BULK_BATCHES_IN_FLIGHT", 
 SYNC_PREPARE_IN_WORKER_OVER = int(os.environ.get("SYNC_PREPARE_IN_WORKER_OVER", "500"))
 # ...this many documents per transaction, each chunk's batches sent as it commits.
 SYNC_PREPARE_CHUNK = int(os.environ.get("SYNC_PREPARE_CHUNK", "500"))
+# A bulk re-sync's preview reads the ledger's entries of this many documents (one batched read
+# where the ledger has one); the rest are counted, not read.
+SYNC_PREVIEW_DOCUMENTS = int(os.environ.get("SYNC_PREVIEW_DOCUMENTS", "20"))
 RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ledgersync:rl:")
 SYNC_LOGGED_CALLS = 20
 # How old a connection's copy of the ledger's lock date may grow before beat reads it again.

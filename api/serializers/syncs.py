@@ -357,3 +357,82 @@ class ConnectionSerializer(serializers.ModelSerializer):
             "last_error",
         ]
         read_only_fields = fields
+
+
+# --- POST /syncs/preview: what a sync would change, before it is started --------------------------
+
+
+class PreviewChangeSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        help_text="number, contact, issue date, due date, currency, total, line N, "
+        "line N tracking, status, attachments; a payment's amount, paid on, paid from account."
+    )
+    ledger = serializers.SerializerMethodField(
+        help_text="What the ledger holds now (null: nothing, as for a create)."
+    )
+    document = serializers.SerializerMethodField(help_text="What the push sends.")
+
+    @staticmethod
+    def _text(value) -> str | None:
+        if value is None or value == "":
+            return None
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+    def get_ledger(self, change) -> str | None:
+        return self._text(change.there)
+
+    def get_document(self, change) -> str | None:
+        return self._text(change.here)
+
+
+class PreviewEntrySerializer(serializers.Serializer):
+    document_id = serializers.IntegerField(source="document.pk")
+    document_number = serializers.CharField(source="document.number")
+    entry_type = serializers.ChoiceField(choices=EntryType.choices)
+    payment_id = serializers.IntegerField(source="payment.pk", allow_null=True, default=None)
+    action = serializers.ChoiceField(
+        choices=["create", "update", "unchanged", "refused", "cannot", "unread", "waits", "held"],
+        help_text="create (not in the ledger), update (these fields change), unchanged "
+        "(nothing is sent), refused (booked, voided or deleted in the ledger: nothing is "
+        "sent), cannot (a mapping or the document stops it before any call), unread (the "
+        "ledger could not be read), waits (a payment whose bill entry failed: it goes with the "
+        "bill), held (the ledger's lock date).",
+    )
+    changes = PreviewChangeSerializer(many=True)
+    reason = serializers.CharField(help_text="Why it is refused or cannot be pushed.")
+    hint = serializers.CharField(help_text="How to get past it.")
+    note = serializers.CharField()
+    booked_on = serializers.DateField(allow_null=True)
+    held_until = serializers.DateField(allow_null=True)
+
+
+class ConnectionPreviewSerializer(serializers.Serializer):
+    connection = ConnectionRefSerializer()
+    documents_previewed = serializers.IntegerField(source="documents_shown")
+    documents_not_previewed = serializers.IntegerField(
+        source="documents_more",
+        help_text="Documents of the sync beyond the first ones previewed: pushed by the same "
+        "rules, not read from the ledger here.",
+    )
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Entries by action.")
+    ledger_error = serializers.SerializerMethodField(
+        help_text="Why the ledger could not be read (when its quota is in use by syncs, the "
+        "message says in how many seconds to try again), or null."
+    )
+    entries = PreviewEntrySerializer(many=True)
+
+    @extend_schema_field(ErrorInfoSerializer(allow_null=True))
+    def get_ledger_error(self, preview) -> dict | None:
+        error = preview.ledger_error
+        if error is None:
+            return None
+        return error_info(
+            code=error.status_code,
+            message=error.message,
+            explanation=error.explanation,
+            hint=error.hint,
+        )
+
+
+class SyncPreviewSerializer(serializers.Serializer):
+    previews = ConnectionPreviewSerializer(many=True, help_text="One per active connection.")

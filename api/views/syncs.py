@@ -13,6 +13,7 @@ from api.pagination import ApiCursorPagination
 from api.schema import api_schema
 from api.serializers.syncs import (
     ConnectionSerializer,
+    SyncPreviewSerializer,
     SyncRecordSerializer,
     SyncRecordStatusUpdatedSerializer,
     SyncRecordStatusUpdateSerializer,
@@ -28,6 +29,7 @@ from synclog import services as sync_services
 from synclog.filters import STATUS_BY_NAME, SyncRecordFilter
 from synclog.models import SyncRecord, SyncRun, SyncRunItem
 from synclog.selectors.health import sync_run_get, sync_run_item_attempts
+from synclog.selectors.preview import bulk_resync_preview
 
 SYNCS = ["Syncs"]
 RECORDS = ["Sync records"]
@@ -95,6 +97,40 @@ class SyncListCreateApi(ApiListView):
             status=status.HTTP_202_ACCEPTED,
             headers={"Location": f"/api/v1/syncs/{syncs[0]['id']}"},
         )
+
+
+class SyncPreviewApi(ApiView):
+    @api_schema(
+        summary="Preview a sync",
+        description="What `POST /syncs` with the same body would change, before anything is "
+        "sent: for each active connection, each entry of the first documents (20; the others "
+        "are counted in `documents_not_previewed`) with its action (`create`, `update`, "
+        "`unchanged`, `refused`, `cannot`, `unread`, `held`) and, field by field, what the "
+        "ledger holds now beside what the push sends. The ledger is read in one batched call "
+        "(MYOB: one call per entry), counted in the connection's quota; a ledger that cannot "
+        "be read is named in `ledger_error`, and what needs no read is still previewed. It "
+        "starts nothing and writes nothing.",
+        request=SyncStartSerializer,
+        responses={200: SyncPreviewSerializer},
+        post=True,
+        tags=SYNCS,
+        examples=[
+            OpenApiExample(
+                "Preview two documents", value={"document_ids": [412, 413]}, request_only=True
+            )
+        ],
+    )
+    @idempotent  # every POST honours the key: a replay answers the first preview again
+    def post(self, request):
+        data = SyncStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        document_ids = api_services.sync_documents_checked(
+            org=request.org,
+            document_ids=data.validated_data["document_ids"],
+            dataset_ids=data.validated_data["dataset_ids"],
+        )
+        previews = bulk_resync_preview(org=request.org, document_ids=document_ids)
+        return Response(SyncPreviewSerializer({"previews": previews}).data)
 
 
 class SyncDetailApi(ApiView):

@@ -18,6 +18,8 @@ from accounts.permissions import Perm
 from synclog import services
 from synclog.forms import BulkSelectionForm
 from synclog.selectors import bulk as selectors
+from synclog.selectors.preview import bulk_resync_preview
+from synclog.views.document_tab import preview_rows
 
 SESSION_SKIPPED_KEY = "bulk_resync_skipped"
 
@@ -66,6 +68,22 @@ class BulkConfirmView(BulkView):
             # The dialog shows the reason too, so htmx must swap it in (it skips 4xx answers).
             return render(request, "synclog/bulk/_confirm.html", context)
         return render(request, "synclog/bulk/confirm.html", context, status=200 if summary else 400)
+
+
+class BulkPreviewView(BulkView):
+    """What the confirmed re-sync will change, entry by entry, for the first documents of the
+    selection (htmx loads it into the confirmation, so the dialog opens at once). A POST like
+    the confirmation; it reads the ledger and changes nothing."""
+
+    def post(self, request):
+        form = BulkSelectionForm(request.POST)
+        summary = _selection_summary(request, form) if form.is_valid() else None
+        context = {"form": form, "summary": summary, "bulk": True}
+        if summary is not None:
+            previews = bulk_resync_preview(org=request.org, document_ids=summary.syncable_ids)
+            context["previews"] = preview_rows(previews)
+        status = 200 if summary is not None or request.htmx else 400
+        return render(request, "synclog/bulk/_preview.html", context, status=status)
 
 
 class BulkResyncView(BulkView):

@@ -11,9 +11,11 @@ from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
 from documents.selectors import document_get
 from integrations.selectors import connection_get
+from integrations.views import ledger_error_text
 from synclog import services
 from synclog.forms import ResyncForm
 from synclog.selectors import attempts as selectors
+from synclog.selectors.preview import document_resync_preview
 
 LOG_PAGE_SIZE = 25
 # How often the log refreshes itself while an entry of the document is Pending.
@@ -113,6 +115,40 @@ class DocumentResyncView(OrgPermissionRequiredMixin, View):
         return render_tab(
             request, document, connection_id=connection.pk, resync_form=form, status=400
         )
+
+
+def preview_rows(previews) -> list[tuple]:
+    """(preview, what the page says of its ledger error) for the preview template."""
+    return [
+        (preview, ledger_error_text(preview.ledger_error) if preview.ledger_error else "")
+        for preview in previews
+    ]
+
+
+class DocumentResyncPreviewView(OrgPermissionRequiredMixin, View):
+    """What the Re-sync dialog's push of the chosen entry will change (htmx loads it into the
+    dialog when it opens and when the entry changes): a read of the ledger, nothing sent."""
+
+    permission = Perm.RESYNC
+
+    def get(self, request, document_id, connection_id):
+        document = document_get(org=request.org, document_id=document_id)
+        connection = connection_get(org=request.org, connection_id=connection_id)
+        form = ResyncForm(request.GET, document=document)
+        availability = selectors.document_sync_availability(
+            document=document, connection=connection
+        )
+        context = {"document": document, "connection": connection, "form": form}
+        if not availability.can_sync:
+            context["refusal"] = availability.reason
+        elif form.is_valid():
+            preview = document_resync_preview(
+                document=document, connection=connection, entry=form.cleaned_data["entry"]
+            )
+            context["previews"] = preview_rows([preview])
+        # htmx swaps only 2xx answers: the dialog says why there is nothing to show.
+        status = 200 if request.htmx or "previews" in context else 400
+        return render(request, "synclog/document/_resync_preview.html", context, status=status)
 
 
 class DocumentPushNewView(OrgPermissionRequiredMixin, View):

@@ -51,8 +51,10 @@ MATRIX = [
     ("integrations tab", "get", "synclog:document-integrations", "approved", EVERYONE),
     ("integration log", "get", "synclog:document-integration-log", "approved", EVERYONE),
     ("re-sync a document", "post", "synclog:document-resync", "approved", EVERYONE),
+    ("re-sync preview", "get", "synclog:document-resync-preview", "approved", EVERYONE),
     ("push as a new entry", "post", "synclog:document-push-new", "approved", EVERYONE),
     ("bulk re-sync confirm", "post", "synclog:bulk-confirm", None, EVERYONE),
+    ("bulk re-sync preview", "post", "synclog:bulk-preview", None, EVERYONE),
     ("bulk re-sync", "post", "synclog:bulk-resync", None, EVERYONE),
     ("bulk progress", "get", "synclog:bulk-progress", None, EVERYONE),
     # Requires attention: everyone sees it; support and admin retry a group.

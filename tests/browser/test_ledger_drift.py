@@ -66,7 +66,12 @@ def test_resync_repairs_a_due_date_changed_in_xero(
     expect(page.locator("#log-refreshing")).to_have_count(0)
     screenshot("drift-repaired")
     entry = f"/api.xro/2.0/Invoices/{record.external_id}"
-    assert requests_since(ledger, start) == [f"GET {entry}", f"POST {entry}"]
+    # The dialog's preview read it (GET /Invoices?IDs=…), then the push read it and wrote.
+    assert requests_since(ledger, start) == [
+        "GET /api.xro/2.0/Invoices",
+        f"GET {entry}",
+        f"POST {entry}",
+    ]
     assert ledger.invoice(record.external_id)["DueDate"] == ledger_date(bill.due_date)
     assert len(ledger.invoices()) == 1
 
