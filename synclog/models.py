@@ -60,6 +60,9 @@ class Trigger(models.TextChoices):
     RETRY = "retry", "Retry"
     SWEEP = "sweep", "Sweep"
     FORCE = "force", "Force sync"
+    # The periodic read of what changed in the ledger (synclog.services.reconcile): its
+    # findings are attempts of their own, never a push.
+    RECONCILE = "reconcile", "Reconcile"
 
 
 class StatusCode(models.IntegerChoices):
@@ -167,6 +170,9 @@ SYNC_DATE = models.Case(
 
 # The engine's words for an entry voided or deleted in the ledger (synclog.services._gone_error).
 LEDGER_GONE_PREFIXES = ("Voided in ", "Deleted in ")
+# ...and for the other changes the reconcile finds behind our back (synclog.services.reconcile):
+# a Failed record whose message starts with one of these drifted from what we pushed.
+LEDGER_DRIFT_PREFIXES = (*LEDGER_GONE_PREFIXES, "Changed in ", "Paid in ", "Payment deleted in ")
 
 # The pending reason of a payment whose bill entry failed: it waits Pending with its bill (it is
 # never pushed before it, and nothing of its own went wrong) until the bill's next push takes
@@ -319,6 +325,34 @@ class SyncRecord(OrgScopedModel):
             and not self.is_payment
             and self.last_error_message.startswith(LEDGER_GONE_PREFIXES)
         )
+
+    @property
+    def ledger_drifted(self) -> bool:
+        """Failed because its entry (or payment) changed in the ledger behind our back, as the
+        reconcile or a re-sync found it: "push ours again" or "accept the ledger's" fixes it."""
+        return self.status == RecordStatus.FAILED and self.last_error_message.startswith(
+            LEDGER_DRIFT_PREFIXES
+        )
+
+
+class LedgerReconcile(models.Model):
+    """A connection's periodic reconcile (synclog.services.reconcile): the ledger's time up to
+    which its changes have been read (the next read asks for what changed since), and what the
+    last one did."""
+
+    connection = models.OneToOneField(
+        "integrations.Connection", on_delete=models.CASCADE, related_name="reconcile"
+    )
+    changed_since = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    entries_read = models.PositiveIntegerField(default=0)
+    drifted = models.PositiveIntegerField(default=0)
+    calls = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"reconcile of {self.connection_id} through {self.changed_since}"
 
 
 class RunItemOutcome(models.TextChoices):

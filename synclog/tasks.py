@@ -3,7 +3,8 @@
 from celery import shared_task
 
 from synclog import services
-from synclog.models import SyncRecord
+from synclog.models import SyncRecord, Trigger
+from synclog.rules import QUEUE_FOR_TRIGGER
 from synclog.services import marking
 from syncsvc.outages import DB_ERRORS
 
@@ -56,3 +57,21 @@ def sync_batch(record_ids: list[int]) -> None:
 @shared_task(acks_late=True, ignore_result=True, **RETRY_ON_DATABASE_ERRORS)
 def sync_run_prepare(run_id: int) -> None:
     services.sync_run_prepare(run_id=run_id)
+
+
+@shared_task(ignore_result=True)
+def ledger_reconcile_all() -> int:
+    """Beat: one reconcile task per active connection, on the bulk queue (lowest priority)."""
+    connection_ids = services.connections_to_reconcile()
+    for connection_id in connection_ids:
+        ledger_reconcile.apply_async(args=[connection_id], queue=QUEUE_FOR_TRIGGER[Trigger.BULK])
+    return len(connection_ids)
+
+
+@shared_task(acks_late=True, ignore_result=True, **RETRY_ON_DATABASE_ERRORS)
+def ledger_reconcile(connection_id: int) -> None:
+    result = services.connection_reconcile(connection_id=connection_id)
+    if result.wait is not None:  # no quota now, or a push goes first: again later
+        ledger_reconcile.apply_async(
+            args=[connection_id], countdown=result.wait, queue=QUEUE_FOR_TRIGGER[Trigger.BULK]
+        )

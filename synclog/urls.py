@@ -34,6 +34,12 @@ urlpatterns = [
         document_tab.DocumentPushNewView.as_view(),
         name="document-push-new",
     ),
+    path(
+        "documents/<int:document_id>/integrations/<int:connection_id>/records/<int:record_id>/"
+        "accept-ledger/",
+        document_tab.DocumentAcceptLedgerView.as_view(),
+        name="document-accept-ledger",
+    ),
     # Bulk re-sync
     path("bulk/confirm/", bulk.BulkConfirmView.as_view(), name="bulk-confirm"),
     path("bulk/preview/", bulk.BulkPreviewView.as_view(), name="bulk-preview"),

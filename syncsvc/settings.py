@@ -244,6 +244,8 @@ SYNC_SWEEP_INTERVAL_SECONDS = float(os.environ.get("SYNC_SWEEP_INTERVAL_SECONDS"
 SYNC_SWEEP_AFTER_SECONDS = float(os.environ.get("SYNC_SWEEP_AFTER_SECONDS", "60"))
 SYNC_SWEEP_BULK_AFTER_SECONDS = float(os.environ.get("SYNC_SWEEP_BULK_AFTER_SECONDS", "900"))
 SYNC_SWEEP_BATCH = 5000
+# How often each connection's ledger is read for entries changed behind our back (drift).
+SYNC_RECONCILE_INTERVAL_SECONDS = float(os.environ.get("SYNC_RECONCILE_INTERVAL_SECONDS", "900"))
 # How long a worker keeps trying to save what the ledger answered while the database is down
 # (the entries exist in the ledger: their facts and attempts must not be lost).
 SYNC_DB_RETRY_SECONDS = float(os.environ.get("SYNC_DB_RETRY_SECONDS", "120"))
@@ -268,6 +270,11 @@ CELERY_TASK_DEFAULT_QUEUE = "sync"
 SYNC_QUEUES = ("interactive", "sync", "bulk")
 CELERY_BEAT_SCHEDULE = {
     "sync-sweep": {"task": "synclog.tasks.sync_sweep", "schedule": SYNC_SWEEP_INTERVAL_SECONDS},
+    # Entries changed in the ledger behind our back (drift), one task per connection.
+    "ledger-reconcile": {
+        "task": "synclog.tasks.ledger_reconcile_all",
+        "schedule": SYNC_RECONCILE_INTERVAL_SECONDS,
+    },
     # Deliveries whose task was lost (broker restart) are sent again.
     "webhooks-sweep": {"task": "webhooks.tasks.webhook_sweep", "schedule": 60.0},
     # API Idempotency-Key rows are kept 24 hours.

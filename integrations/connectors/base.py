@@ -202,6 +202,27 @@ class PaymentState:
 
 
 @dataclass(frozen=True)
+class ChangedEntry:
+    """An entry (or payment) the ledger says changed since a time, with the call that read it:
+    its URL and status, and as response body this element of the answer only, so that each
+    record's log shows what the ledger held for it."""
+
+    kind: EntryKind | None  # None: a payment
+    state: "EntryState | PaymentState"
+    call: "CallRecord"
+
+
+@dataclass(frozen=True)
+class LedgerChanges:
+    """What a read of the changes since a time found: entries and payments, and the ledger's
+    own clock when it read them (its Date header), None where it did not say."""
+
+    entries: tuple[ChangedEntry, ...] = ()
+    payments: tuple[ChangedEntry, ...] = ()
+    ledger_time: datetime.datetime | None = None
+
+
+@dataclass(frozen=True)
 class AttachmentState:
     external_id: str
     filename: str
@@ -529,6 +550,17 @@ class Connector(ABC):
             else:
                 results.append(BatchItemResult(payload=payload, state=state))
         return results
+
+    # Whether changes_since is implemented (the reconcile skips a ledger without it).
+    reads_changes: ClassVar[bool] = False
+
+    def changes_since(
+        self, *, since: datetime.datetime, kinds: frozenset, payments: bool
+    ) -> LedgerChanges:
+        """The entries of these kinds (and, with `payments`, the payments) created or changed in
+        the ledger since `since`, deleted and voided ones included: what a reconcile compares
+        with what we pushed. Every page of the answer is read."""
+        raise NotImplementedError
 
     @abstractmethod
     def attach_file(

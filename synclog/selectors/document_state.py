@@ -6,7 +6,8 @@ worst of them, in the order a person has to act on it:
     Failed > Drifted > Not pushed > Pending > In the ledger
 
 - Failed: an entry failed (other than the ones below).
-- Drifted: an entry was voided or deleted in the ledger behind our back (SyncRecord.ledger_gone).
+- Drifted: an entry changed in the ledger behind our back: edited, voided, deleted or paid there
+  (SyncRecord.ledger_drifted; found by a push or by the reconcile).
 - Not pushed: approved, paid or void, but with no record on a connection it is pushed to
   (active, or waiting for a reconnect): nothing will push it until someone does (Force sync).
 - Pending: on its way.
@@ -27,8 +28,7 @@ from accounts.models import Organization
 from documents.models import Document
 from integrations.models import Connection, ConnectionStatus
 from synclog.models import (
-    LEDGER_GONE_PREFIXES,
-    PAYMENT_ENTRY_TYPES,
+    LEDGER_DRIFT_PREFIXES,
     RecordStatus,
     SyncRecord,
 )
@@ -47,8 +47,9 @@ class DocumentSyncState(models.TextChoices):
 
 SYNC_STATE_LEGEND = (
     "The worst of the document's ledger entries (its bill and payments, on every connected "
-    "ledger): Failed, then Drifted (voided or deleted in the ledger), then Not pushed (approved, "
-    "paid or void but not in a connected ledger), then Pending, then In the ledger."
+    "ledger): Failed, then Drifted (changed, voided, deleted or paid in the ledger behind our "
+    "back), then Not pushed (approved, paid or void but not in a connected ledger), then "
+    "Pending, then In the ledger."
 )
 
 NEVER = Q(pk__in=[])
@@ -91,18 +92,18 @@ def document_sync_states(*, org: Organization) -> DocumentSyncStates:
         )
         return Q(Exists(records))
 
-    ledger_gone = Q(
-        *(Q(last_error_message__startswith=prefix) for prefix in LEDGER_GONE_PREFIXES),
+    drifted = Q(
+        *(Q(last_error_message__startswith=prefix) for prefix in LEDGER_DRIFT_PREFIXES),
         _connector=Q.OR,
-    ) & ~Q(entry_type__in=PAYMENT_ENTRY_TYPES)
+    )
     failed = SyncRecord.objects.filter(
         document=OuterRef("pk"), connection__in=connection_ids, status=RecordStatus.FAILED
     )
     missing = Q(*(~has(connection_id=pk) for pk in connection_ids), _connector=Q.OR)
     # Worst first: a document has the first status whose test it passes.
     tests = {
-        DocumentSyncState.FAILED: Q(Exists(failed.exclude(ledger_gone))),
-        DocumentSyncState.DRIFTED: Q(Exists(failed.filter(ledger_gone))),
+        DocumentSyncState.FAILED: Q(Exists(failed.exclude(drifted))),
+        DocumentSyncState.DRIFTED: Q(Exists(failed.filter(drifted))),
         DocumentSyncState.NOT_PUSHED: SYNCABLE_DOCUMENTS & missing,
         DocumentSyncState.PENDING: has(status=RecordStatus.PENDING),
         DocumentSyncState.IN_LEDGER: has(status=RecordStatus.COMPLETE),

@@ -14,7 +14,9 @@ Callers use `from synclog import services` and the names below; the modules are 
 - `attempt_log`: the calls of a push and the attempts written from them;
 - `run_items`: a run's items and counts, and the run's end;
 - `refusals`: the engine's own errors, worded for AP staff;
-- `attention_summary`: Requires attention's maintained counts (a trigger's changes, folded).
+- `attention_summary`: Requires attention's maintained counts (a trigger's changes, folded);
+- `reconcile`: drift detection, the periodic read of what changed in the ledger behind our back,
+  and accepting the ledger's version of a drifted record.
 
 What syncs when (DESIGN §4) is in `synclog.rules`.
 """
@@ -32,6 +34,11 @@ from synclog.services.marking import (
 )
 from synclog.services.push import sync_record_push
 from synclog.services.quota import connection_quota, connection_quota_key
+from synclog.services.reconcile import (
+    connection_reconcile,
+    connections_to_reconcile,
+    sync_record_accept_ledger,
+)
 from synclog.services.runs import (
     bulk_resync,
     force_sync,
@@ -51,7 +58,9 @@ __all__ = [
     "bulk_resync",
     "connection_quota",
     "connection_quota_key",
+    "connection_reconcile",
     "connection_resume",
+    "connections_to_reconcile",
     "force_sync",
     "payload_hash",
     "reason_for_changes",
@@ -63,6 +72,7 @@ __all__ = [
     "retry_failed",
     "retry_failed_records",
     "sync_batch_push",
+    "sync_record_accept_ledger",
     "sync_record_push",
     "sync_records_enqueue",
     "sync_run_prepare",

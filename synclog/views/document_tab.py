@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -171,5 +172,31 @@ class DocumentPushNewView(OrgPermissionRequiredMixin, View):
                 request,
                 f"{document} is being pushed to {connection.name} as a new entry; the log below "
                 "updates when it is done.",
+            )
+        return redirect(tab_url(document, connection))
+
+
+class DocumentAcceptLedgerView(OrgPermissionRequiredMixin, View):
+    """ "Accept the ledger's" on a record that drifted there: marked Complete, audited."""
+
+    permission = Perm.UPDATE_SYNC_STATUS
+
+    def post(self, request, document_id, connection_id, record_id):
+        document = document_get(org=request.org, document_id=document_id)
+        connection = connection_get(org=request.org, connection_id=connection_id)
+        if not document.sync_records.filter(pk=record_id, connection=connection).exists():
+            raise Http404("No such sync record.")
+        try:
+            services.sync_record_accept_ledger(
+                org=request.org, record_id=record_id, actor=request.user
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(
+                request,
+                f"{connection.get_provider_display()}'s version is accepted: the entry is marked "
+                "Complete (Sync History keeps who did it, and what differed).",
             )
         return redirect(tab_url(document, connection))

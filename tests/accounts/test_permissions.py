@@ -53,6 +53,8 @@ MATRIX = [
     ("re-sync a document", "post", "synclog:document-resync", "approved", EVERYONE),
     ("re-sync preview", "get", "synclog:document-resync-preview", "approved", EVERYONE),
     ("push as a new entry", "post", "synclog:document-push-new", "approved", EVERYONE),
+    # Accept the ledger's version of a drifted entry: an Update Sync Status of one record.
+    ("accept the ledger's", "post", "synclog:document-accept-ledger", "approved", HISTORY),
     ("bulk re-sync confirm", "post", "synclog:bulk-confirm", None, EVERYONE),
     ("bulk re-sync preview", "post", "synclog:bulk-preview", None, EVERYONE),
     ("bulk re-sync", "post", "synclog:bulk-resync", None, EVERYONE),
@@ -147,6 +149,19 @@ class Targets:
         record.refresh_from_db()
         return record
 
+    def make_drifted_record(self):
+        record = SyncRecord.objects.create(
+            org=self.org,
+            connection=self.get("connection"),
+            document=self.get("document"),
+            entry_type=EntryType.BILL,
+            status=RecordStatus.FAILED,
+            last_error_code=StatusCode.DATA_PUSH,
+            last_error_message="Changed in Xero since ledgersync pushed it",
+        )
+        record.refresh_from_db()
+        return record
+
     def make_run(self):
         now = datetime.datetime.now(datetime.UTC)
         return SyncRun.objects.create(
@@ -181,6 +196,8 @@ class Targets:
         for name in arguments:
             if name in ("document_id", "attachment_id", "connection_id", "endpoint_id"):
                 kwargs[name] = self.get(name.removesuffix("_id")).pk
+            elif name == "record_id":
+                kwargs[name] = self.get("drifted_record").pk
             elif name == "delivery_id":
                 kwargs[name] = self.get("delivery").pk
             elif name == "api_key_id":

@@ -133,11 +133,12 @@ class XeroClient(LedgerClient):
         content_type: str = "",
         idempotency_key: str = "",
         tenant: bool = True,
+        headers: dict | None = None,
     ) -> httpx.Response:
         """One call with auth; refreshes and retries once on a 401; maps failures to our errors."""
         is_write = method in ("PUT", "POST", "DELETE")
         body = content
-        headers = {}
+        headers = dict(headers or {})
         if json_body is not None:
             body = json.dumps(json_body, default=json_number).encode()
             headers["Content-Type"] = "application/json"

@@ -4,6 +4,7 @@ the mappings page shows, on Xero's HTTP client (client.py)."""
 import base64
 import binascii
 import contextlib
+import datetime
 import json
 import uuid
 from urllib.parse import quote
@@ -14,12 +15,15 @@ from django.conf import settings
 from integrations.connectors.base import (
     AttachmentState,
     BatchItemResult,
+    CallRecord,
     Capabilities,
+    ChangedEntry,
     ConnectionCheck,
     EntryKind,
     EntryPayload,
     EntryState,
     LedgerAccount,
+    LedgerChanges,
     LedgerContact,
     LedgerLockDate,
     LedgerTaxRate,
@@ -43,6 +47,7 @@ from integrations.connectors.xero.reads import (
     account_kind,
     entry_state,
     money,
+    parse_http_date,
     parse_xero_date,
     payment_state,
     reference_of,
@@ -50,6 +55,15 @@ from integrations.connectors.xero.reads import (
 )
 
 XERO_PAGE_SIZE = 100  # GET /Invoices answers 100 a page when `page` is given
+KIND_OF_INVOICE_TYPE = {value: kind for kind, value in INVOICE_TYPE.items()}
+
+
+def _changed_kind(collection: str, element: dict) -> EntryKind | None:
+    if collection == "Invoices":
+        return KIND_OF_INVOICE_TYPE.get(element.get("Type", ""))
+    if collection == "BankTransactions":
+        return EntryKind.SPEND if element.get("Type") == "SPEND" else None
+    return None
 
 
 class XeroConnector(XeroClient):
@@ -229,6 +243,66 @@ class XeroConnector(XeroClient):
             for invoice in response.json().get("Invoices", []):
                 found[invoice["InvoiceID"]] = entry_state(invoice)
         return found
+
+    reads_changes = True
+
+    def changes_since(
+        self, *, since: datetime.datetime, kinds: frozenset, payments: bool
+    ) -> LedgerChanges:
+        # If-Modified-Since on each list Xero offers it on (Invoices, BankTransactions,
+        # Payments): deleted and voided elements are in the answer with their Status. `page`
+        # makes Xero answer invoices with their line items.
+        header = {"If-Modified-Since": since.astimezone(datetime.UTC).isoformat(timespec="seconds")}
+        reads = []
+        if kinds & set(INVOICE_TYPE):
+            reads.append(("Invoices", entry_state))
+        if EntryKind.SPEND in kinds:
+            reads.append(("BankTransactions", spend_state))
+        if payments:
+            reads.append(("Payments", lambda p: payment_state(p, entry_id="")))
+        found: dict[str, list[ChangedEntry]] = {
+            "Invoices": [],
+            "BankTransactions": [],
+            "Payments": [],
+        }
+        ledger_time = None
+        for collection, read in reads:
+            page = 1
+            while True:
+                response = self._send(
+                    "GET",
+                    f"{self.endpoints.api}/{collection}",
+                    params={"page": page},
+                    headers=header,
+                )
+                ledger_time = ledger_time or parse_http_date(response.headers.get("Date"))
+                elements = response.json().get(collection, [])
+                for element in elements:
+                    state = read(element)
+                    kind = _changed_kind(collection, element)
+                    if collection != "Payments" and kind not in kinds:
+                        continue
+                    found[collection].append(
+                        ChangedEntry(
+                            kind=kind,
+                            state=state,
+                            call=CallRecord(
+                                method="GET",
+                                url=str(response.request.url),
+                                http_status=response.status_code,
+                                duration_ms=int(response.elapsed.total_seconds() * 1000),
+                                response_body=self.redact(json.dumps({collection: [element]})),
+                            ),
+                        )
+                    )
+                if len(elements) < XERO_PAGE_SIZE:
+                    break
+                page += 1
+        return LedgerChanges(
+            entries=(*found["Invoices"], *found["BankTransactions"]),
+            payments=tuple(found["Payments"]),
+            ledger_time=ledger_time,
+        )
 
     def update_entries(
         self, updates: list[tuple[str, EntryPayload]], *, idempotency_key: str

@@ -2,6 +2,7 @@
 payments, accounts, and Xero's dates (MS-JSON or ISO)."""
 
 import datetime
+import email.utils
 import re
 from decimal import Decimal
 
@@ -31,6 +32,16 @@ def parse_xero_date(value) -> datetime.datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+def parse_http_date(value) -> datetime.datetime | None:
+    """An HTTP Date header (RFC 9110), or None."""
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).astimezone(datetime.UTC)
+    except (TypeError, ValueError):
+        return None
 
 
 def money(value) -> Decimal:

@@ -134,7 +134,11 @@ def post_payments(call: ApiCall) -> Response:
 
 
 def get_payments(call: ApiCall) -> Response:
-    items = where_filtered(call, [call.payment_json(p) for p in call.tenant.payments.values()])
+    payments = list(call.tenant.payments.values())
+    since = modified_since(call)
+    if since is not None:  # a deleted payment too: it was modified when deleted
+        payments = [p for p in payments if p.updated >= since]
+    items = where_filtered(call, [call.payment_json(p) for p in payments])
     if isinstance(items, Response):
         return items
     items, pagination = paged(call, items)

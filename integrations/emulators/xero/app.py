@@ -436,6 +436,13 @@ class XeroEmulator(LedgerEmulator):
             self._ledger(tenant).void(invoice)
             return wire.invoice_json(tenant, invoice, strict=self.config.spec_strict)
 
+    def delete_payment(self, payment_id: str) -> dict:
+        """Someone deletes a payment in Xero: the invoice owes its amount again."""
+        with self._lock:
+            tenant = next(t for t in self.tenants.values() if payment_id in t.payments)
+            payment = self._ledger(tenant).delete_payment(tenant.payments[payment_id])
+            return wire.payment_json(tenant, payment, strict=self.config.spec_strict)
+
     def edit_invoice(self, invoice_id: str, changes: dict) -> dict:
         """Someone edits the invoice in Xero (drift): Xero-shaped fields such as DueDate,
         Reference, LineItems or Status, applied without the API's editability rules."""

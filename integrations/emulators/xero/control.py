@@ -49,6 +49,10 @@ def edit(emulator, request, invoice_id):
     return emulator.edit_invoice(invoice_id, json_body(request))
 
 
+def delete_payment(emulator, request, payment_id):
+    return emulator.delete_payment(payment_id)
+
+
 def lock_date(emulator, request):
     body = json_body(request)
     if "date" in body or "end_of_year_date" not in body:
@@ -81,6 +85,7 @@ ROUTES = [
     rule("/invoices/<invoice_id>/book", ["POST"], book),
     rule("/invoices/<invoice_id>/void", ["POST"], void),
     rule("/invoices/<invoice_id>/edit", ["POST"], edit),
+    rule("/payments/<payment_id>/delete", ["POST"], delete_payment),
     rule("/lock-date", ["POST"], lock_date),
     rule("/rate-limits", ["GET", "POST"], rate_limits),
     rule("/connect", ["POST"], connect),

@@ -1,0 +1,484 @@
+"""Drift detection (issue 17, item 3): a periodic reconcile per connection reads the entries
+changed in the ledger since the last one and marks each synced record whose entry no longer
+matches what we pushed (amount, dates, contact, lines, voided, deleted, paid elsewhere).
+
+A drifted record becomes Failed with one constant message per kind of drift ("Changed in Xero
+since ledgersync pushed it"; "Voided in Xero" as a push words it), the differences in its
+explanation: so the document's tab, Requires attention (one group per kind and connection), the
+Documents list's Drifted status and Retry all work on it as on any failure. Its payload hash is
+cleared (the ledger no longer holds that payload), so that "push ours again" (a retry, a
+re-sync) sends the document again instead of finding nothing to push; "accept the ledger's" is
+the audited Update Sync Status to Complete (`sync_record_accept_ledger`). Each finding is an
+attempt of its own (trigger Reconcile) holding what the ledger answered for that entry.
+
+The reconcile's calls take the quota as bulk work does, only when no push a person or an edit
+is waiting for is due on the connection; out of quota it comes back later (it never sleeps).
+Re-reading an entry is harmless: an entry that matches writes nothing, and an entry version
+already judged (a drift found, then accepted) is not flagged again.
+"""
+
+import datetime
+import logging
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.utils import timezone
+
+from accounts.models import Organization
+from integrations.connectors import connector_class_for
+from integrations.connectors.base import (
+    ChangedEntry,
+    EntryKind,
+    EntryState,
+    entry_differences,
+)
+from integrations.connectors.errors import (
+    ConnectorError,
+    PermanentError,
+    RateLimitedError,
+)
+from integrations.models import Connection, ConnectionStatus
+from integrations.selectors import mapping_index
+from integrations.services import connector_for
+from synclog.models import (
+    PAYMENT_ENTRY_TYPES,
+    AttemptOutcome,
+    EntryType,
+    LedgerReconcile,
+    Operation,
+    RecordStatus,
+    SyncAttempt,
+    SyncRecord,
+    Trigger,
+)
+from synclog.ratelimit import Grant, get_rate_limiter
+from synclog.rules import BATCHED_TRIGGERS
+from synclog.services.attempt_log import _AttemptLog, _insert_attempts, plain_data
+from synclog.services.entries import _build_payload
+from synclog.services.quota import (
+    PAGE_REQUEST_LEASE_SECONDS,
+    _bulk_held_back,
+    _bulk_limits,
+    _quota_key,
+    connection_quota_pause,
+)
+from synclog.services.refusals import _gone_error
+from synclog.services.status import sync_status_update
+from webhooks.services import webhook_emit_records_failed
+
+logger = logging.getLogger(__name__)
+
+# Each reconcile reads from a little before the last one began: an entry saved in the ledger
+# while the last read was under way is read again rather than missed.
+RECONCILE_OVERLAP = datetime.timedelta(minutes=2)
+# A reconcile that began this long ago and never ended died with its worker: another may start.
+RECONCILE_LEASE = datetime.timedelta(minutes=10)
+# How long a reconcile waits for the pushes a person or an edit is waiting for.
+INTERACTIVE_FIRST_SECONDS = 30.0
+# Records matched to the changes this many at a time.
+MATCH_CHUNK = 500
+
+# The entries each kind of record is, among the changes a ledger reports.
+KINDS_FOR_ENTRY_TYPE = {
+    EntryType.BILL: {EntryKind.BILL},
+    EntryType.INVOICE: {EntryKind.INVOICE},
+    # An expense is spend money, or a bill when paid later from a bank account.
+    EntryType.EXPENSE: {EntryKind.SPEND, EntryKind.BILL},
+}
+
+
+class LedgerDriftError(PermanentError):
+    """An entry changed in the ledger behind our back (found by the reconcile). Status code
+    5130: the ledger holds something else than what we pushed."""
+
+
+def _changed_error(ledger: str, state: EntryState, differences: list[str]) -> LedgerDriftError:
+    entry = f"entry {state.number}" if state.number else "entry"
+    booked = (
+        f" {ledger} holds it as {state.status} now, so it takes no change: pushing ours again "
+        f"needs the payment removed in {ledger} first."
+        if state.booked
+        else ""
+    )
+    return LedgerDriftError(
+        f"Changed in {ledger} since ledgersync pushed it",
+        explanation=f"Someone changed the {entry} in {ledger} after ledgersync pushed it: "
+        + "; ".join(differences)
+        + "."
+        + booked,
+        hint=f"To put this document's version back in {ledger}, push ours again (Re-sync on "
+        f"the document shows what it will change). If {ledger}'s version is right, accept "
+        f"{ledger}'s on the document's Integrations tab, and correct the document here to "
+        "match so that its next push keeps it.",
+    )
+
+
+def _paid_error(ledger: str, state: EntryState, ours: Decimal) -> LedgerDriftError:
+    entry = f"entry {state.number}" if state.number else "entry"
+    return LedgerDriftError(
+        f"Paid in {ledger} outside ledgersync",
+        explanation=f"{ledger} records {state.amount_paid} paid on the {entry}; the payments "
+        f"ledgersync pushed come to {ours}. The rest was paid in {ledger} directly, and this "
+        "document does not show it.",
+        hint=f"If the payment in {ledger} is right, record it on this document (mark it paid) "
+        f"and accept {ledger}'s; if it is a mistake, remove it in {ledger}, then accept.",
+    )
+
+
+@dataclass
+class ReconcileResult:
+    """What one reconcile of a connection did; `wait`: come back after that many seconds
+    (no quota now, or a push goes first), the mark unchanged."""
+
+    entries_read: int = 0
+    drifted: int = 0
+    calls: int = 0
+    wait: float | None = None
+
+
+class _NoQuota(Exception):
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+
+def reconcile_reads_changes(connection: Connection) -> bool:
+    """Whether the connection's ledger can be reconciled (its connector reads changes)."""
+    return connector_class_for(connection.provider).reads_changes
+
+
+def connections_to_reconcile() -> list[int]:
+    """The active connections whose ledger the reconcile can read, every organisation's."""
+    return [
+        connection.pk
+        for connection in Connection.objects.filter(status=ConnectionStatus.ACTIVE).only(
+            "pk", "provider"
+        )
+        if reconcile_reads_changes(connection)
+    ]
+
+
+def connection_reconcile(*, connection_id: int) -> ReconcileResult:
+    """Read what changed in the connection's ledger since its last reconcile and mark the
+    Complete records whose entry no longer matches as drifted (Failed, with an attempt each).
+    Records Pending, claimed or already Failed are left alone. Idempotent: run twice over the
+    same changes it finds nothing new the second time."""
+    connection = Connection.objects.filter(pk=connection_id).select_related("org").first()
+    if (
+        connection is None
+        or connection.status != ConnectionStatus.ACTIVE
+        or not reconcile_reads_changes(connection)
+    ):
+        return ReconcileResult()
+    if _interactive_waiting(connection):
+        return ReconcileResult(wait=INTERACTIVE_FIRST_SECONDS)
+    mark = _claim(connection)
+    if mark is None:
+        return ReconcileResult()  # another reconcile of this connection is under way
+    started = timezone.now()
+    result = ReconcileResult()
+    try:
+        result = _reconcile(connection, mark, started)
+    finally:
+        LedgerReconcile.objects.filter(pk=mark.pk).update(finished_at=timezone.now())
+    return result
+
+
+def _interactive_waiting(connection: Connection) -> bool:
+    """A push that is not bulk work is due on the connection: it goes first."""
+    now = timezone.now()
+    return (
+        SyncRecord.objects.filter(connection=connection, status=RecordStatus.PENDING)
+        .exclude(pending_trigger__in=list(BATCHED_TRIGGERS))
+        .filter(Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
+        .exists()
+    )
+
+
+def _claim(connection: Connection) -> LedgerReconcile | None:
+    mark, _ = LedgerReconcile.objects.get_or_create(connection=connection)
+    now = timezone.now()
+    claimed = (
+        LedgerReconcile.objects.filter(pk=mark.pk)
+        .filter(
+            Q(started_at__isnull=True)
+            | Q(finished_at__gte=F("started_at"))
+            | Q(started_at__lt=now - RECONCILE_LEASE)
+        )
+        .update(started_at=now)
+    )
+    if not claimed:
+        return None
+    mark.refresh_from_db()
+    return mark
+
+
+def _reconcile(connection: Connection, mark: LedgerReconcile, started) -> ReconcileResult:
+    complete = SyncRecord.objects.filter(connection=connection, status=RecordStatus.COMPLETE)
+    entry_types = set(
+        complete.exclude(external_id="").values_list("entry_type", flat=True).distinct()
+    )
+    since = mark.changed_since
+    if since is None:
+        # The first reconcile: an entry can only have drifted since we pushed it.
+        since = complete.exclude(synced_at=None).order_by("synced_at").values_list(
+            "synced_at", flat=True
+        ).first() or (started - RECONCILE_OVERLAP)
+        since -= RECONCILE_OVERLAP
+    kinds = frozenset(
+        kind
+        for entry_type in entry_types - PAYMENT_ENTRY_TYPES
+        for kind in KINDS_FOR_ENTRY_TYPE.get(entry_type, ())
+    )
+    log = _AttemptLog(started_at=started, monotonic=time.monotonic())
+    if not kinds:
+        _advance(mark, started - RECONCILE_OVERLAP, calls=0, read=0, drifted=0)
+        return ReconcileResult()
+    connector = connector_for(
+        connection, record_call=log.record, before_request=lambda: _take_bulk_request(connection)
+    )
+    try:
+        changes = connector.changes_since(since=since, kinds=kinds, payments=False)
+    except _NoQuota as no_quota:
+        return ReconcileResult(calls=len(log.calls), wait=no_quota.seconds)
+    except RateLimitedError as error:
+        connection_quota_pause(connection=connection, seconds=error.retry_after)
+        return ReconcileResult(calls=len(log.calls), wait=error.retry_after)
+    except ConnectorError as error:
+        # Not advanced: the next reconcile reads the same changes again.
+        logger.warning("Reconcile of connection %s failed: %s", connection.pk, error)
+        LedgerReconcile.objects.filter(pk=mark.pk).update(last_error=error.message[:2000])
+        return ReconcileResult(calls=len(log.calls))
+    finally:
+        connector.close()
+    # The ledger's clock when it answered, where it said; ours otherwise (the overlap covers
+    # a small difference between the two).
+    read_at = changes.ledger_time or started
+    drifted = _mark_drifted(connection, changes.entries, log, started, since)
+    _advance(
+        mark,
+        min(read_at, started) - RECONCILE_OVERLAP,
+        calls=len(log.calls),
+        read=len(changes.entries),
+        drifted=drifted,
+    )
+    return ReconcileResult(entries_read=len(changes.entries), drifted=drifted, calls=len(log.calls))
+
+
+def _advance(mark: LedgerReconcile, changed_since, *, calls: int, read: int, drifted: int) -> None:
+    LedgerReconcile.objects.filter(pk=mark.pk).update(
+        changed_since=max(changed_since, mark.changed_since or changed_since),
+        entries_read=read,
+        drifted=drifted,
+        calls=calls,
+        last_error="",
+    )
+
+
+def _take_bulk_request(connection: Connection) -> None:
+    """Count one reconcile request in the quota as bulk work, or stop the reconcile for now:
+    it comes back when there is room, after the pushes waiting for it."""
+    wait = _bulk_held_back(connection)
+    if wait:
+        raise _NoQuota(wait)
+    limiter = get_rate_limiter()
+    grant = limiter.try_acquire(
+        _quota_key(connection),
+        _bulk_limits(connection),
+        calls=1,
+        lease_seconds=PAGE_REQUEST_LEASE_SECONDS,
+    )
+    if not isinstance(grant, Grant):
+        raise _NoQuota(float(grant))
+    limiter.release(grant)
+
+
+def _mark_drifted(
+    connection: Connection,
+    changes: tuple[ChangedEntry, ...],
+    log: _AttemptLog,
+    started: datetime.datetime,
+    since: datetime.datetime,
+) -> int:
+    by_id = {change.state.external_id: change for change in changes}
+    ids = sorted(by_id)
+    ledger = connection.get_provider_display()
+    mappings = None
+    drifted = 0
+    for start in range(0, len(ids), MATCH_CHUNK):
+        chunk = ids[start : start + MATCH_CHUNK]
+        # Complete, not claimed, and pushed before this read began: a push that ended since
+        # may be newer than what the ledger answered.
+        records = list(
+            SyncRecord.objects.filter(
+                connection=connection,
+                status=RecordStatus.COMPLETE,
+                payment__isnull=True,
+                external_id__in=chunk,
+                synced_at__lt=started,
+            )
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=started))
+            .select_related(
+                "connection",
+                "document",
+                "document__org",
+                "document__contact",
+                "document__category",
+                "document__department",
+            )
+        )
+        if not records:
+            continue
+        judged = _versions_judged([record.pk for record in records])
+        paid = _pushed_payments(connection, [record.document_id for record in records])
+        findings = []
+        for record in records:
+            change = by_id[record.external_id]
+            state = change.state
+            version = state.updated_at.isoformat() if state.updated_at else ""
+            if version and judged.get(record.pk) == version:
+                continue  # this version of the entry was found drifted already (and accepted)
+            if mappings is None:
+                mappings = mapping_index(connection=connection)
+            error, differences = _drift_of(record, state, ledger, mappings, paid)
+            if error is not None:
+                findings.append((record, change, error, differences, version))
+        drifted += _save_findings(findings, log, since)
+    return drifted
+
+
+def _versions_judged(record_ids: list[int]) -> dict[int, str]:
+    """The ledger version (its updated time) of each record's latest reconcile finding."""
+    rows = (
+        SyncAttempt.objects.filter(record_id__in=record_ids, trigger=Trigger.RECONCILE)
+        .order_by("record_id", "-started_at", "-id")
+        .distinct("record_id")
+        .values_list("record_id", "error_detail")
+    )
+    return {record_id: (detail or {}).get("ledger_version", "") for record_id, detail in rows}
+
+
+def _pushed_payments(connection: Connection, document_ids: list[int]) -> dict[int, Decimal | None]:
+    """What our payments of each document put in the ledger; None where a payment of ours is
+    still on its way (not Complete), so that paid elsewhere cannot be told yet."""
+    rows = (
+        SyncRecord.objects.filter(
+            connection=connection, document_id__in=document_ids, payment__isnull=False
+        )
+        .values("document_id", "status")
+        .annotate(amount=Sum("synced_amount"))
+    )
+    paid: dict[int, Decimal | None] = {}
+    for row in rows:
+        document_id = row["document_id"]
+        if row["status"] != RecordStatus.COMPLETE:
+            paid[document_id] = None
+        elif document_id not in paid or paid[document_id] is not None:
+            paid[document_id] = (paid.get(document_id) or Decimal("0")) + (
+                row["amount"] or Decimal("0")
+            )
+    return paid
+
+
+def _drift_of(record: SyncRecord, state: EntryState, ledger: str, mappings, paid):
+    """(the drift error, the differences) of a record against the ledger's entry, or
+    (None, []) when the ledger still holds what we pushed."""
+    try:
+        payload = _build_payload(record.document, connection=record.connection, mappings=mappings)
+    except ConnectorError:
+        return None, []  # our side cannot be built now: a push will say so, not the reconcile
+    if state.gone:
+        if payload.voided:
+            return None, []  # voided here too, and pushed so
+        return _gone_error(ledger, state.status, state.number), [state.status.lower()]
+    differences = entry_differences(payload, state)
+    if differences:
+        return _changed_error(ledger, state, differences), differences
+    ours = paid.get(record.document_id, Decimal("0"))
+    if ours is not None and state.amount_paid > ours:
+        return _paid_error(ledger, state, ours), [
+            f"amount paid {state.amount_paid} there, {ours} here"
+        ]
+    return None, []
+
+
+def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
+    """Each drifted record Failed with its attempt, in one transaction; a record that changed
+    meanwhile (a push began, an edit) is left to that push."""
+    if not findings:
+        return 0
+    now = timezone.now()
+    saved = []
+    with transaction.atomic():
+        attempts = []
+        for record, change, error, differences, version in findings:
+            state = change.state
+            updated = SyncRecord.objects.filter(
+                pk=record.pk,
+                status=RecordStatus.COMPLETE,
+                version=record.version,
+                claimed_until__isnull=True,
+            ).update(
+                status=RecordStatus.FAILED,
+                last_error_code=error.status_code,
+                last_error_message=error.message,
+                last_error_explanation=error.explanation,
+                last_error_hint=error.hint,
+                # The ledger no longer holds what we pushed: the next push sends it again.
+                payload_hash="",
+                synced_amount=state.total,
+                booked=state.booked,
+                updated_at=now,
+            )
+            if not updated:
+                continue
+            record.status = RecordStatus.FAILED
+            saved.append(record)
+            attempts.append(
+                SyncAttempt(
+                    org_id=record.org_id,
+                    record=record,
+                    trigger=Trigger.RECONCILE,
+                    reason=f"changed in {record.connection.get_provider_display()} since "
+                    f"{since:%Y-%m-%d %H:%M} UTC",
+                    operation=Operation.UNDECIDED,
+                    outcome=AttemptOutcome.FAILED,
+                    status_code=error.status_code,
+                    error_message=error.message,
+                    explanation=error.explanation,
+                    hint=error.hint,
+                    error_detail={"ledger_version": version, "differences": differences},
+                    http_status=change.call.http_status,
+                    calls=[plain_data(change.call)],
+                    duration_ms=change.call.duration_ms,
+                    started_at=log.started_at,
+                    finished_at=now,
+                )
+            )
+        _insert_attempts(attempts)
+        webhook_emit_records_failed(records=saved)
+    return len(saved)
+
+
+def sync_record_accept_ledger(*, org: Organization, record_id: int, actor) -> SyncRecord:
+    """Accept the ledger's version of a drifted record: it is marked Complete by the audited
+    Update Sync Status (who, when, and what the ledger holds in the note). Nothing is sent.
+    Raises SyncRecord.DoesNotExist for another organisation's record, ValidationError for a
+    record that has not drifted."""
+    record = SyncRecord.objects.for_org(org).select_related("connection").get(pk=record_id)
+    if not record.ledger_drifted:
+        raise ValidationError("Only an entry that changed in the ledger can take its version.")
+    ledger = record.connection.get_provider_display()
+    note = f"Accepted {ledger}'s: {record.last_error_message}. {record.last_error_explanation}"
+    sync_status_update(
+        org=org,
+        record_ids=[record.pk],
+        to_status=RecordStatus.COMPLETE,
+        actor=actor,
+        note=note[:300],
+    )
+    record.refresh_from_db()
+    return record
