@@ -97,14 +97,19 @@ class FileRateLimiter(RateLimiter):
 
         return self._locked(key, change)
 
-    def release(self, grant: Grant) -> None:
+    def release(self, grant: Grant, *, sent_ago: list[float] | None = None) -> None:
         def change(state: dict, now: float) -> None:
             if state["holders"].pop(grant.token, None) is None:
                 return  # released already (or its lease ran out)
-            # The ledger may have counted the requests as late as now (see try_acquire).
             for entry in state["second"]:
-                if entry[2] == grant.token:
+                if entry[2] != grant.token:
+                    continue
+                if sent_ago is None:
+                    # The ledger may have counted the requests as late as now (see try_acquire).
                     entry[0] = now
+                elif sent_ago:
+                    # One entry holds the grant's requests: counted from the latest sent.
+                    entry[0] = now - max(min(sent_ago), 0.0)
             state["second"].sort(key=lambda entry: entry[0])
 
         self._locked(grant.key, change)
@@ -129,6 +134,19 @@ class FileRateLimiter(RateLimiter):
         if seconds > 0:
             self._locked(key, change)
 
+    def next_turn(self, key: str, interval: float, *, not_before: float = 0.0) -> float:
+        not_before = max(not_before, 0.0)
+
+        def change(state: dict, now: float) -> float:
+            free = max(state["next_turn"], now)
+            if now + not_before > free + interval:
+                return not_before
+            turn = max(free, now + not_before)
+            state["next_turn"] = turn + interval
+            return turn - now
+
+        return self._locked(key, change)
+
     def reset(self, key: str) -> None:
         self._locked(key, lambda state, now: state.clear())
 
@@ -152,10 +170,12 @@ def _prune(state: dict, now: float) -> None:
     state["holders"] = {t: exp for t, exp in state["holders"].items() if exp > now}
     if state["paused_until"] <= now:
         state["paused_until"] = 0.0
+    if state["next_turn"] <= now:
+        state["next_turn"] = 0.0
 
 
 def _empty_state() -> dict:
-    return {"calls": [], "second": [], "holders": {}, "paused_until": 0.0}
+    return {"calls": [], "second": [], "holders": {}, "paused_until": 0.0, "next_turn": 0.0}
 
 
 def _load(path: Path) -> dict:

@@ -127,8 +127,10 @@ local second = redis.call('ZCOUNT', KEYS[4], '(' .. (now - tonumber(ARGV[3])), '
 return {used, frees, day, second, math.max(redis.call('PTTL', KEYS[3]), 0)}
 """
 
-# KEYS: holders zset, second zset. ARGV: token. Frees the slot, and restarts the second of the
-# token's requests (members token:1..n) now: the ledger may have counted them as late as this.
+# KEYS: holders zset, second zset. ARGV: token, then the microseconds before now at which the
+# requests were sent, latest first (none: unknown). Frees the slot, and restarts the second of
+# the token's requests (members token:1..n) when they were sent, or now: the ledger may have
+# counted them as late as this. Members beyond the requests sent keep their grant's time.
 # Only the release that frees the slot does so: releasing again changes nothing.
 _RELEASE_LUA = """
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
@@ -136,9 +138,14 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local known = #ARGV > 1
 local i = 1
 while redis.call('ZSCORE', KEYS[2], ARGV[1] .. ':' .. i) do
-  redis.call('ZADD', KEYS[2], now, ARGV[1] .. ':' .. i)
+  if not known then
+    redis.call('ZADD', KEYS[2], now, ARGV[1] .. ':' .. i)
+  elseif ARGV[i + 1] then
+    redis.call('ZADD', KEYS[2], now - tonumber(ARGV[i + 1]), ARGV[1] .. ':' .. i)
+  end
   i = i + 1
 end
 if i > 1 then
@@ -155,6 +162,23 @@ end
 """
 
 
+# KEYS: the line's next free turn (microseconds of the server's clock). ARGV: interval_us,
+# not_before_us. Returns the microseconds until the turn taken (or not_before_us: none taken).
+_NEXT_TURN_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local not_before = now + tonumber(ARGV[2])
+local free = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+if not_before > free + interval then
+  return tonumber(ARGV[2])
+end
+local turn = math.max(free, not_before)
+redis.call('SET', KEYS[1], turn + interval, 'PX', math.ceil((turn + interval - now) / 1000) + 1000)
+return turn - now
+"""
+
+
 class RedisRateLimiter(RateLimiter):
     def __init__(self, redis_client: Any, prefix: str = "ledgersync:rl:"):
         self.redis = redis_client
@@ -163,9 +187,10 @@ class RedisRateLimiter(RateLimiter):
         self._pause_script = redis_client.register_script(_PAUSE_LUA)
         self._release_script = redis_client.register_script(_RELEASE_LUA)
         self._quota_usage_script = redis_client.register_script(_QUOTA_USAGE_LUA)
+        self._next_turn_script = redis_client.register_script(_NEXT_TURN_LUA)
 
     def usage(self, key: str, limits: Limits) -> QuotaUsage:
-        window_key, day_key, _, pause_key, second_key = self._keys(key)
+        window_key, day_key, _, pause_key, second_key, _ = self._keys(key)
         used, frees_us, day, second, pause_ms = self._quota_usage_script(
             keys=[window_key, day_key, pause_key, second_key],
             args=[_us(limits.window_seconds), _us(DAY_SECONDS), _us(SECOND)],
@@ -182,7 +207,14 @@ class RedisRateLimiter(RateLimiter):
         # The braces are a Redis Cluster hash tag: all of a key's parts live on one node,
         # which a multi-key script requires.
         base = f"{self.prefix}{{{key}}}"
-        return [f"{base}:win", f"{base}:day", f"{base}:holders", f"{base}:pause", f"{base}:sec"]
+        return [
+            f"{base}:win",
+            f"{base}:day",
+            f"{base}:holders",
+            f"{base}:pause",
+            f"{base}:sec",
+            f"{base}:turn",
+        ]
 
     def _acquire(
         self,
@@ -196,7 +228,7 @@ class RedisRateLimiter(RateLimiter):
         dry_run: bool = False,
     ) -> float | None:
         granted, wait_us = self._acquire_script(
-            keys=self._keys(key),
+            keys=self._keys(key)[:5],
             args=[
                 limits.per_window,
                 _us(limits.window_seconds),
@@ -219,10 +251,11 @@ class RedisRateLimiter(RateLimiter):
     # away they must not raise, or the answer would be lost. Either is best effort: a slot not
     # given back is freed when its lease runs out, and a pause not set costs at most another 429.
 
-    def release(self, grant: Grant) -> None:
+    def release(self, grant: Grant, *, sent_ago: list[float] | None = None) -> None:
+        sent = [_us(max(ago, 0.0)) for ago in sorted(sent_ago or [])]
         try:
             keys = self._keys(grant.key)
-            self._release_script(keys=[keys[2], keys[4]], args=[grant.token])
+            self._release_script(keys=[keys[2], keys[4]], args=[grant.token, *sent])
         except RedisError as error:
             logger.warning("Rate limiter unavailable; the slot frees at its lease end: %s", error)
 
@@ -233,6 +266,18 @@ class RedisRateLimiter(RateLimiter):
                 self._pause_script(keys=[self._keys(key)[3]], args=[ms])
             except RedisError as error:
                 logger.warning("Rate limiter unavailable; %s not paused: %s", key, error)
+
+    def next_turn(self, key: str, interval: float, *, not_before: float = 0.0) -> float:
+        # Asked while sending tasks: with Redis away the task goes unpaced (its run asks the
+        # quota itself), and the send is left to fail or not on its own broker.
+        try:
+            wait_us = self._next_turn_script(
+                keys=[self._keys(key)[5]], args=[_us(interval), _us(max(not_before, 0.0))]
+            )
+        except RedisError as error:
+            logger.warning("Rate limiter unavailable; %s not paced: %s", key, error)
+            return max(not_before, 0.0)
+        return int(wait_us) / 1_000_000
 
     def reset(self, key: str) -> None:
         self.redis.delete(*self._keys(key))

@@ -1,6 +1,8 @@
 """Calling the ledger: the quota grant, the connector's lifetime, the call record and the
 mapping from error class to outcome, shared by the one-record push and the batch pushes."""
 
+import time
+
 from django.conf import settings
 
 from integrations.connectors.base import Connector
@@ -83,6 +85,7 @@ class LedgerCall:
         self.waits: dict[int, float] = {}
         self.completed: set[int] = set()
         self.connector: Connector | None = None
+        self._sent_at: list[float] = []  # when each HTTP request went (monotonic)
         self._alone = alone
         self._limiter = get_rate_limiter()
         self._quota_key = _quota_key(connection)
@@ -109,7 +112,11 @@ class LedgerCall:
 
     def __enter__(self) -> Connector:
         assert self.granted, "a ledger call without quota"
-        self.connector = connector_for(self.connection, record_call=self.log.record)
+        self.connector = connector_for(
+            self.connection,
+            record_call=self.log.record,
+            before_request=lambda: self._sent_at.append(time.monotonic()),
+        )
         return self.connector
 
     def __exit__(self, error_class, error, traceback) -> bool:
@@ -117,7 +124,9 @@ class LedgerCall:
             if isinstance(error, ConnectorError):
                 self._settle(error, self._unfinished())
         finally:
-            self._limiter.release(self._grant)
+            # The quota's second counts the requests from when they went, not from now.
+            now = time.monotonic()
+            self._limiter.release(self._grant, sent_ago=[now - at for at in self._sent_at])
             self.connector.close()
             # Whatever went wrong afterwards, what the ledger answered for these is kept.
             self.completed = _finish_records(self.log, self.finishes)

@@ -35,7 +35,7 @@ from synclog.rules import (
     UNSYNCED_FIELDS,
     document_syncs,
 )
-from synclog.services.quota import _provider_caps
+from synclog.services.quota import _provider_caps, bulk_batch_countdowns
 from synclog.services.rows import insert_rows
 
 logger = logging.getLogger(__name__)
@@ -203,22 +203,37 @@ def sync_records_enqueue(record_ids: list[int], *, trigger: str, countdown: floa
                 "document_id", "pk"
             ).values_list("pk", "connection_id", "connection__provider", "document_id"):
                 by_connection.setdefault((connection_id, provider), []).append((pk, document_id))
-            messages = [
-                (sync_batch, sorted(batch))
-                for (_, provider), rows in by_connection.items()
-                for batch in _batches_by_document(rows, bulk_batch_size(provider))
-            ]
-        else:
-            messages = [(sync_record, record_id) for record_id in record_ids]
+            messages, countdowns = [], []
+            connections = Connection.objects.in_bulk({pk for pk, _ in by_connection})
+            for (connection_id, provider), rows in by_connection.items():
+                batches = _batches_by_document(rows, bulk_batch_size(provider))
+                messages += [(sync_batch, sorted(batch)) for batch in batches]
+                # Sent again after a wait for quota: the next turn of the paced line.
+                countdowns += bulk_batch_countdowns(
+                    connection=connections[connection_id],
+                    batches=len(batches),
+                    not_before=countdown,
+                )
+            _send(messages, queue=queue, countdowns=countdowns)
+            return
+        messages = [(sync_record, record_id) for record_id in record_ids]
         _send(messages, queue=queue, countdown=countdown)
 
     transaction.on_commit(send)
 
 
-def _send(messages: list[tuple], *, queue: str, countdown: float = 0) -> None:
+def _send(
+    messages: list[tuple],
+    *,
+    queue: str,
+    countdown: float = 0,
+    countdowns: list[float] | None = None,
+) -> None:
+    """Send (task, argument) messages, after `countdown` seconds or each after its own."""
     for index, (task, argument) in enumerate(messages):
+        wait = countdowns[index] if countdowns else countdown
         try:
-            task.apply_async(args=[argument], countdown=countdown, queue=queue)
+            task.apply_async(args=[argument], countdown=wait, queue=queue)
         except Exception:
             # The broker is down. The change itself is saved and its records are Pending
             # (the outbox): the next sweep sends them, so the user's action must not fail.
@@ -280,14 +295,12 @@ def connection_bulk_top_up(*, connection_id: int) -> int:
     with transaction.atomic():
         with db_connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_TOP_UP_LOCK, connection_id])
-        provider = (
-            Connection.objects.filter(pk=connection_id, status=ConnectionStatus.ACTIVE)
-            .values_list("provider", flat=True)
-            .first()
-        )
-        if provider is None:
+        connection = Connection.objects.filter(
+            pk=connection_id, status=ConnectionStatus.ACTIVE
+        ).first()
+        if connection is None:
             return 0  # a connection that needs a reconnect: connection_resume sends its records
-        size = bulk_batch_size(provider)
+        size = bulk_batch_size(connection.provider)
         paced = _paced_records(connection_id)
         # A batch is `size` documents' records (see _batches_by_document).
         in_flight = paced.filter(enqueued_at__isnull=False).values("document_id").distinct()
@@ -312,7 +325,12 @@ def connection_bulk_top_up(*, connection_id: int) -> int:
         def send():
             from synclog.tasks import sync_batch
 
-            _send([(sync_batch, batch) for batch in batches], queue=QUEUE_FOR_TRIGGER[Trigger.BULK])
+            countdowns = bulk_batch_countdowns(connection=connection, batches=len(batches))
+            _send(
+                [(sync_batch, batch) for batch in batches],
+                queue=QUEUE_FOR_TRIGGER[Trigger.BULK],
+                countdowns=countdowns,
+            )
 
         transaction.on_commit(send)
     return sum(len(batch) for batch in batches)

@@ -9,11 +9,11 @@ import pytest
 from documents.models import Category, DocumentStatus
 from integrations.connectors.xero import XeroConnector
 from integrations.models import Provider
-from synclog import services
-from synclog.models import RecordStatus, SyncRecord
+from synclog import services, tasks
+from synclog.models import RecordStatus, SyncRecord, Trigger
 from synclog.ratelimit import Grant, get_rate_limiter
 from synclog.services.quota import _first_key
-from tests.factories import CategoryFactory, ContactFactory, DocumentFactory
+from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 
 # One call a minute per quota: the first push of a new bill is one call (a create).
 ONE_CALL = {"per_window": 1, "window_seconds": 60, "max_concurrent": 5, "per_day": 1000}
@@ -191,3 +191,58 @@ def test_a_users_push_waiting_for_an_app_scoped_quota_holds_bulk_batches_back(
     finally:
         limiter.reset(key)
         limiter.reset(_first_key(acme))
+
+
+def test_bulk_batches_of_organisations_sharing_an_app_scoped_quota_take_turns_at_its_pace(
+    two_organisations, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Six calls a minute for the whole app key (one a 10 s): each organisation's two batches
+    in flight are sent to run 10 s apart, in the order they were sent, instead of all at once
+    to find one call free and the others sent back (two task runs in three made no call in
+    the MYOB fairness run; issue 15). A batch sent back after a short wait takes the next turn.
+    """
+    (acme, globex), (acme_bill, globex_bill) = two_organisations
+    settings.LEDGER_CONNECTORS = {
+        **settings.LEDGER_CONNECTORS,
+        Provider.XERO: f"{__name__}.AppScopedXero",
+    }
+    settings.SYNC_BATCH_SIZE = 1
+    settings.SYNC_BULK_BATCHES_IN_FLIGHT = 2
+    for conn in (acme, globex):
+        conn.settings = {**conn.settings, "rate_limits": {**ONE_CALL, "per_window": 6}}
+        conn.save(update_fields=["settings"])
+    sent = []
+    monkeypatch.setattr(
+        tasks.sync_batch,
+        "apply_async",
+        lambda args, countdown=0, queue=None: sent.append((list(args[0]), countdown)),
+    )
+    line = f"{services.connection_quota_key(connection=acme)}:bulk"
+    get_rate_limiter().reset(line)
+    try:
+        for conn in (acme, globex):
+            documents = [
+                DocumentFactory(
+                    org=conn.org,
+                    contact=ContactFactory(org=conn.org),
+                    category=Category.objects.get(org=conn.org, code="429"),
+                    status=DocumentStatus.APPROVED,
+                )
+                for _ in range(2)
+            ]
+            with django_capture_on_commit_callbacks(execute=True):
+                services.bulk_resync(
+                    org=conn.org,
+                    document_ids=[d.pk for d in documents],
+                    actor=MembershipFactory(org=conn.org).user,
+                )
+        assert len(sent) == 4
+        countdowns = [countdown for _, countdown in sent]
+        for turn, countdown in enumerate(countdowns):
+            assert turn * 10 - 0.5 <= countdown <= turn * 10 + 0.1, countdowns
+        # Sent back after a wait of 1 s for the quota: the line's next turn, 40 s from now.
+        with django_capture_on_commit_callbacks(execute=True):
+            services.sync_records_enqueue(sent[0][0], trigger=Trigger.BULK, countdown=1.0)
+        assert 39.5 <= sent[-1][1] <= 40.1, sent[-1]
+    finally:
+        get_rate_limiter().reset(line)

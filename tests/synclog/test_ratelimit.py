@@ -251,6 +251,28 @@ def test_a_call_stays_in_the_second_until_a_second_after_its_release(limiter):
     assert isinstance(limiter.try_acquire("conn", limits, calls=2), Grant)
 
 
+def test_a_call_whose_requests_went_earlier_is_counted_in_the_second_from_when_they_went(
+    limiter,
+):
+    # MYOB counts a request when it arrives: an answer's time after it (the emulator's 100 ms,
+    # a real ledger's more) must not hold the request's place in the second longer.
+    limits = Limits(per_window=500, window_seconds=60, max_concurrent=100, per_second=2)
+    grant = limiter.try_acquire("conn", limits, calls=2)
+    time.sleep(0.5)  # both requests went 0.4 s after the grant, answered 0.1 s later
+    releasing_at = time.time()
+    limiter.release(grant, sent_ago=[0.1, 0.1])
+    wait = limiter.try_acquire("conn", limits)
+    assert isinstance(wait, float)
+    # Counted from the release, the wait would be 1 s.
+    assert 0.9 - (time.time() - releasing_at) - TOLERANCE <= wait <= 0.9 + TOLERANCE
+    # A grant that sent one request of the two it asked for: the other leaves with the grant's
+    # second, the one sent with its own.
+    grant = acquire_until_granted(limiter, "other", limits, calls=2)
+    time.sleep(0.5)
+    limiter.release(grant, sent_ago=[0.2])
+    assert isinstance(limiter.try_acquire("other", limits), (Grant, float))
+
+
 def test_daily_limit(limiter):
     limits = Limits(per_window=10, window_seconds=1.0, max_concurrent=10, per_day=4)
     assert isinstance(limiter.try_acquire("conn", limits, calls=2), Grant)
@@ -259,6 +281,27 @@ def test_daily_limit(limiter):
     wait = limiter.try_acquire("conn", limits)
     # Within the minute there is room; the day is full until the first call is 24 h old.
     assert isinstance(wait, float) and DAY_SECONDS - 5 <= wait <= DAY_SECONDS
+
+
+def test_next_turn_spaces_turns_in_the_order_asked_and_a_long_wait_takes_none(limiter):
+    """The paced line of bulk batches under an app-wide quota (quota.bulk_batch_countdowns)."""
+
+    def near(wait, expected):
+        return expected - TOLERANCE <= wait <= expected + TOLERANCE
+
+    assert near(limiter.next_turn("key", 10.0), 0.0)
+    assert near(limiter.next_turn("key", 10.0), 10.0)
+    assert near(limiter.next_turn("key", 10.0), 20.0)
+    # A batch sent back after a short wait takes the line's next turn (30 s from now)...
+    assert near(limiter.next_turn("key", 10.0, not_before=5.0), 30.0)
+    # ...one that must wait beyond a turn after the line's end takes none, holding nobody back.
+    assert limiter.next_turn("key", 10.0, not_before=100.0) == 100.0
+    assert near(limiter.next_turn("key", 10.0), 40.0)
+    # An idle line's turn comes now, or at the wait asked for when that is within a turn.
+    assert near(limiter.next_turn("other", 10.0, not_before=4.0), 4.0)
+    assert near(limiter.next_turn("other", 10.0), 14.0)
+    limiter.reset("key")
+    assert near(limiter.next_turn("key", 10.0), 0.0)
 
 
 def test_keys_are_independent_and_reset_forgets_a_key(limiter):
@@ -418,9 +461,10 @@ def test_across_processes_no_second_holds_more_than_per_second_calls(spec, tmp_p
     assert share >= 0.8
 
 
-def test_release_and_pause_survive_a_redis_outage():
-    """Asked after the ledger has answered and before the answer is saved: with Redis away they
-    must not raise (the slot frees at its lease end; a pause not set costs another 429)."""
+def test_release_pause_and_next_turn_survive_a_redis_outage():
+    """Asked after the ledger has answered and before the answer is saved, or while sending
+    tasks: with Redis away they must not raise (the slot frees at its lease end; a pause not
+    set costs another 429)."""
     import socket
 
     import redis
@@ -433,7 +477,10 @@ def test_release_and_pause_survive_a_redis_outage():
     with pytest.raises(redis.ConnectionError):
         limiter.try_acquire("k", WIDE, calls=1, lease_seconds=1)  # nothing is granted blind
     limiter.release(Grant(key="k", token="t"))
+    limiter.release(Grant(key="k", token="t"), sent_ago=[0.1])
     limiter.pause("k", 5)
+    # A paced send goes unpaced (its run asks the quota itself) rather than not at all.
+    assert limiter.next_turn("k", 0.2, not_before=1.5) == 1.5
 
 
 def test_window_usage_counts_the_window_and_when_its_oldest_call_leaves(limiter):
