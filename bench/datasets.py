@@ -26,11 +26,12 @@ import time
 from bench.harness import (
     Bench,
     add_common_arguments,
+    add_quota_arguments,
     calls_by_type,
     census,
-    engine_limits,
     fmt,
     log,
+    quota_limits_without_a_day_limit,
     setup_org,
     wait_until,
 )
@@ -43,11 +44,7 @@ DONE = 2000
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=500, help="expenses to push and sync")
-    parser.add_argument("--calls-per-window", type=int, default=60)
-    parser.add_argument("--window-seconds", type=float, default=60.0, help="Xero's is 60")
-    parser.add_argument("--max-concurrent", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--concurrency", type=int, default=2, help="processes per worker")
+    add_quota_arguments(parser, workers=1, concurrency=2)
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.items < 1:
@@ -94,11 +91,7 @@ def push_datasets(api, items: int, category_id: int) -> tuple[list[str], list[fl
 def main(argv=None) -> int:
     args = parse_args(argv)
     quota, window = args.calls_per_window, args.window_seconds
-    emulator_limits, connection_limits = engine_limits(quota, window, args.max_concurrent, 10**7)
-    print(
-        f"Quota: {quota} calls per {fmt(window, 1)} s per tenant, {args.max_concurrent} "
-        "concurrent (Xero: 60 per 60 s, 5 concurrent); the daily limit is lifted (10^7)."
-    )
+    emulator_limits, connection_limits = quota_limits_without_a_day_limit(args)
     with Bench("datasets", args) as bench:
         from rest_framework.test import APIClient
 

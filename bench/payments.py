@@ -34,14 +34,15 @@ from bench.harness import (
     REF_IN_URL,
     Bench,
     add_common_arguments,
+    add_quota_arguments,
     attempts_with_status,
     calls_by_type,
     census,
-    engine_limits,
     failed_by_429,
     fmt,
     last_attempt_at,
     log,
+    quota_limits_without_a_day_limit,
     runs_finished,
     setup_org,
     wait_until,
@@ -55,11 +56,7 @@ DEMO_GOAL_SECONDS = 10
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bills", type=int, default=DEMO_BILLS, help="paid bills to re-sync")
-    parser.add_argument("--calls-per-window", type=int, default=60)
-    parser.add_argument("--window-seconds", type=float, default=60.0, help="Xero's is 60")
-    parser.add_argument("--max-concurrent", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=3, help="processes per worker")
+    add_quota_arguments(parser)
     add_common_arguments(parser)
     args = parser.parse_args(argv)
     if args.bills < 1:
@@ -121,11 +118,7 @@ def payment_census(state: dict, setup) -> tuple[int, int, int, int]:
 def main(argv=None) -> int:
     args = parse_args(argv)
     quota, window = args.calls_per_window, args.window_seconds
-    emulator_limits, connection_limits = engine_limits(quota, window, args.max_concurrent, 10**7)
-    print(
-        f"Quota: {quota} calls per {fmt(window, 1)} s per tenant, {args.max_concurrent} "
-        "concurrent (Xero: 60 per 60 s, 5 concurrent); the daily limit is lifted (10^7)."
-    )
+    emulator_limits, connection_limits = quota_limits_without_a_day_limit(args)
     with Bench("payments", args) as bench:
         from documents.models import Payment
         from synclog import services

@@ -49,6 +49,7 @@ from bench.harness import (
     QboEmulator,
     add_common_arguments,
     add_ledger_argument,
+    add_quota_arguments,
     attempts_with_status,
     calls_by_type,
     census,
@@ -80,11 +81,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help="bills in the one-per-document run (default: 3 windows' worth, at most --bills)",
     )
-    parser.add_argument("--calls-per-window", type=int, default=60)
-    parser.add_argument("--window-seconds", type=float, default=6.0, help="Xero's is 60")
-    parser.add_argument("--max-concurrent", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--concurrency", type=int, default=3, help="processes per worker")
+    add_quota_arguments(parser, window_seconds=6.0)
     add_common_arguments(parser)
     add_ledger_argument(parser)
     args = parser.parse_args(argv)

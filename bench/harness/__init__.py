@@ -74,6 +74,7 @@ from bench.harness.organisations import (
     bill_via_services,
     engine_limits,
     make_bills,
+    quota_limits_without_a_day_limit,
     setup_org,
 )
 from bench.harness.printing import dumps, fmt, log, result
@@ -110,6 +111,7 @@ from bench.harness.run import (
     LOCK_SECONDS,
     Bench,
     add_common_arguments,
+    add_quota_arguments,
 )
 
 __all__ = [
@@ -152,6 +154,7 @@ __all__ = [
     "Worker",
     "WorkerPool",
     "add_common_arguments",
+    "add_quota_arguments",
     "add_ledger_argument",
     "attempts_with_status",
     "bill_via_services",
@@ -164,6 +167,7 @@ __all__ = [
     "drop_database",
     "dumps",
     "engine_limits",
+    "quota_limits_without_a_day_limit",
     "failed_by_429",
     "fmt",
     "free_port",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bench.harness.emulators import Emulator
+from bench.harness.printing import fmt
 
 
 @dataclass
@@ -48,6 +49,17 @@ def engine_limits(calls_per_window: int, window_seconds: float, max_concurrent: 
         "per_day": per_day,
     }
     return emulator, connection
+
+
+def quota_limits_without_a_day_limit(args):
+    """engine_limits of the run's --calls-per-window, --window-seconds and --max-concurrent with
+    the daily limit lifted, said first on stdout."""
+    quota, window = args.calls_per_window, args.window_seconds
+    print(
+        f"Quota: {quota} calls per {fmt(window, 1)} s per tenant, {args.max_concurrent} "
+        "concurrent (Xero: 60 per 60 s, 5 concurrent); the daily limit is lifted (10^7)."
+    )
+    return engine_limits(quota, window, args.max_concurrent, 10**7)
 
 
 UNLIMITED_EMULATOR, UNLIMITED_CONNECTION = engine_limits(10**7, 60, 10_000, 10**9)

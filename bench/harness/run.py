@@ -59,6 +59,22 @@ LOCK_SECONDS = 6 * 3600
 EXIT_BUSY = 75  # EX_TEMPFAIL: another run holds our Redis db
 
 
+def add_quota_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    window_seconds: float = 60.0,
+    workers: int = 2,
+    concurrency: int = 3,
+) -> None:
+    """The quota a run's tenant has (Xero's: 60 calls per 60 s, 5 at once) and the workers that
+    spend it; each script says its own defaults."""
+    parser.add_argument("--calls-per-window", type=int, default=60)
+    parser.add_argument("--window-seconds", type=float, default=window_seconds, help="Xero's is 60")
+    parser.add_argument("--max-concurrent", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=workers)
+    parser.add_argument("--concurrency", type=int, default=concurrency, help="processes per worker")
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url",
