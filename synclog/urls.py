@@ -57,6 +57,11 @@ urlpatterns = [
         attention.AttentionRetryView.as_view(),
         name="attention-retry",
     ),
+    path(
+        "attention/chains/<int:connection_id>/<int:document_id>/retry/",
+        attention.AttentionChainRetryView.as_view(),
+        name="attention-chain-retry",
+    ),
     # Accounting Sync History
     path("history/", history.SyncHistoryView.as_view(), name="history"),
     path(

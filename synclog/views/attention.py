@@ -9,6 +9,7 @@ from django.views import View
 
 from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
+from documents.selectors import document_get
 from integrations.models import Connection, ConnectionStatus
 from synclog import services
 from synclog.selectors import attention as selectors
@@ -29,6 +30,9 @@ class AttentionView(OrgPermissionRequiredMixin, View):
         )
         groups = selectors.attention_groups_with_records(
             org=request.org, group_rows=list(page.object_list)
+        )
+        selectors.attention_attach_waiting_payments(
+            org=request.org, records=[record for group in groups for record in group.records]
         )
         context = {
             "page": page,
@@ -54,6 +58,9 @@ class AttentionGroupView(OrgPermissionRequiredMixin, View):
             number=request.GET.get("page"),
             per_page=RECORDS_PER_PAGE,
             count=group.count if group else 0,
+        )
+        page.object_list = selectors.attention_attach_waiting_payments(
+            org=request.org, records=page.object_list
         )
         context = {
             "group": group,
@@ -104,3 +111,39 @@ class AttentionRetryView(OrgPermissionRequiredMixin, View):
         count = len(document_ids)
         messages.success(request, f"Retry of {count} document{'s' if count != 1 else ''} started.")
         return redirect(bulk_progress_url(runs))
+
+
+class AttentionChainRetryView(OrgPermissionRequiredMixin, View):
+    """Retry one document's failed chain on this connection (its bill, then the payments waiting
+    for it), in a new run, and follow its progress."""
+
+    permission = Perm.RETRY_FAILED
+
+    def post(self, request, connection_id, document_id):
+        connection = get_object_or_404(Connection.objects.for_org(request.org), pk=connection_id)
+        document = document_get(org=request.org, document_id=document_id)
+        if connection.status != ConnectionStatus.ACTIVE:
+            messages.error(
+                request,
+                f"{connection.name} is {connection.get_status_display().lower()}: "
+                "reconnect or enable it before retrying.",
+            )
+            return redirect("synclog:attention")
+        if not selectors.attention_chain_has_failures(
+            org=request.org, connection_id=connection.pk, document_id=document.pk
+        ):
+            messages.info(request, f"Nothing of {document} is left to retry.")
+            return redirect("synclog:attention")
+        try:
+            run = services.retry_failed_records(
+                org=request.org,
+                connection=connection,
+                document_ids=[document.pk],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("synclog:attention")
+        entries = "1 entry" if run.total == 1 else f"{run.total} entries, the bill first"
+        messages.success(request, f"Retry of {document} started ({entries}).")
+        return redirect(bulk_progress_url([run]))

@@ -63,6 +63,7 @@ MATRIX = [
     ("requires attention", "get", "synclog:attention", None, EVERYONE),
     ("attention group", "get", "synclog:attention-group", None, EVERYONE),
     ("retry an attention group", "post", "synclog:attention-retry", None, RETRY),
+    ("retry a failed chain", "post", "synclog:attention-chain-retry", "approved", RETRY),
     # Accounting Sync History.
     ("sync history", "get", "synclog:history", None, HISTORY),
     ("update sync status", "post", "synclog:history-update-status", None, HISTORY),

@@ -3,10 +3,15 @@ query by it; each runs a fixed number of queries whatever the number of document
 
 - records.py: the records that need a person, their documents' count, the key grouping them by cause
 - groups.py: the groups by cause (largest first, with their newest records) and one group's page
+- chains.py: a failed bill's payments waiting for it, shown and retried with it
 
 Bulk re-sync's reads (selection, progress) are in synclog/selectors/bulk.py.
 """
 
+from synclog.selectors.attention.chains import (
+    attention_attach_waiting_payments,
+    attention_chain_has_failures,
+)
 from synclog.selectors.attention.groups import (
     GROUP_PREVIEW_SIZE,
     AttentionGroup,
@@ -31,6 +36,8 @@ __all__ = [
     "WAITING_DIGEST",
     "AttentionGroup",
     "AttentionGroupRows",
+    "attention_attach_waiting_payments",
+    "attention_chain_has_failures",
     "attention_document_count",
     "attention_document_recount",
     "attention_group_document_ids",
