@@ -79,6 +79,9 @@ def test_a_drift_made_in_xero_shows_on_the_tab_and_is_fixed_both_ways(
     dialog = page.locator("#resync-dialog")
     expect(dialog).to_be_visible()
     dialog.get_by_label("Bill entry").check()
+    # The dialog's preview says what Xero holds now and what the push puts back.
+    expect(dialog.locator(".resync-preview")).to_contain_text("31 Mar 2027")
+    screenshot("drift-push-ours-again-preview")
     dialog.get_by_role("button", name="Confirm re-sync").click()
     push_pending()
     expect(entry_row).to_contain_text("Complete")
