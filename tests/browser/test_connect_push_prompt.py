@@ -1,5 +1,6 @@
 """Right after connecting a ledger (issue 17, item 7): the admin's next page and the connection
-page say how many documents are not in the new ledger yet, and "Push them now" sends them.
+page say how many documents are not in the new ledger yet, "Preview them" shows what each would
+create, and "Push them now" sends them.
 
 The Xero emulator runs as a real HTTP server; the test plays the worker (push_pending)."""
 
@@ -70,7 +71,18 @@ def test_admin_connects_sees_what_is_not_in_the_ledger_and_pushes_it(
     expect(prompt).to_contain_text(f"5 documents are not in {TENANT_NAME} yet")
     expect(page.locator("#unmapped-before-push")).to_have_count(0)  # mapped by code just now
     screenshot("connect-unpushed-prompt-connection")
+
+    # What pushing them would create, before anything is sent (the bulk confirmation).
+    prompt.get_by_role("button", name="Preview them").click()
+    preview = page.locator(".resync-preview")
+    expect(preview.locator(".preview-entry")).to_have_count(5)
+    expect(preview.locator("[data-count='create']")).to_have_text("4 to create")
+    expect(preview.locator("[data-count='unchanged']")).to_have_text("1 unchanged")
+    expect(preview).to_contain_text("Voided before it reached Xero: nothing to send.")
+    screenshot("connect-unpushed-preview")
     assert not SyncRecord.objects.exists()
+    page.go_back()
+
     prompt.get_by_role("button", name="Push them now").click()
 
     expect(message(page, "Force sync started: 5 entries to push.")).to_be_visible()
