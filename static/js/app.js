@@ -3,7 +3,7 @@
 // on parts htmx swaps in.
 //   data-confirm="…"         on a form: ask before it is submitted
 //   data-submit-on-change    on a field: submit its form when it changes
-//   data-dialog-open="id"    on a button: open that <dialog>
+//   data-dialog-open="id"    on a button: open that <dialog> (it gets a "dialog-opened" event)
 //   data-dialog-close        on a button: close the <dialog> it is in
 //   data-select-on-focus     on an input: select its text on focus or click
 //   data-open-on-load        on a <dialog>: open it as the page (or swapped part) loads
@@ -33,7 +33,7 @@
   document.addEventListener("click", function (event) {
     var opener = event.target.closest && event.target.closest("[data-dialog-open]");
     if (opener) {
-      document.getElementById(opener.dataset.dialogOpen).showModal();
+      showDialog(document.getElementById(opener.dataset.dialogOpen));
       return;
     }
     var closer = event.target.closest && event.target.closest("[data-dialog-close]");
@@ -45,9 +45,16 @@
     if (event.target.matches && event.target.matches("[data-select-on-focus]")) event.target.select();
   });
 
+  // Opens a <dialog> and tells it (a "dialog-opened" event on it): a part of it can load what it
+  // shows only then (htmx: hx-trigger="dialog-opened from:#the-dialog"), whichever button opened it.
+  function showDialog(dialog) {
+    dialog.showModal();
+    dialog.dispatchEvent(new CustomEvent("dialog-opened"));
+  }
+
   function openMarkedDialogs(root) {
     (root || document).querySelectorAll("dialog[data-open-on-load]").forEach(function (dialog) {
-      if (!dialog.open) dialog.showModal();
+      if (!dialog.open) showDialog(dialog);
     });
   }
   if (document.readyState === "loading") {

@@ -75,7 +75,7 @@ def test_the_tab_reads_nothing_from_the_ledger_until_the_dialog_opens(
     response = signed_in.get(f"{url}?connection={connection.pk}")
     page = text(response)
     assert reverse("synclog:document-resync-preview", args=[pushed_bill.pk, connection.pk]) in page
-    assert 'hx-trigger="click from:#resync-open, change from:#resync-form"' in page
+    assert 'hx-trigger="dialog-opened from:#resync-dialog, change from:#resync-form"' in page
     assert len(ledger.state()["requests"]) == start
 
 
