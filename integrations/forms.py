@@ -3,7 +3,7 @@ import json
 from django import forms
 from django.conf import settings
 
-from integrations.models import Provider
+from integrations.models import LockedPeriodPolicy, Provider
 
 
 class ConnectForm(forms.Form):
@@ -70,6 +70,16 @@ class TenantChoiceForm(forms.Form):
     def __init__(self, *args, tenants, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["tenant_id"].choices = [(t.tenant_id, t.name) for t in tenants]
+
+
+class LockedPeriodPolicyForm(forms.Form):
+    """What a push dated in the ledger's locked period does."""
+
+    locked_period_policy = forms.ChoiceField(
+        choices=LockedPeriodPolicy.choices,
+        widget=forms.RadioSelect,
+        label="A push dated on or before the ledger's lock date",
+    )
 
 
 # Expense types spent from an account, and what the mapping page calls that account.

@@ -11,6 +11,11 @@ urlpatterns = [
     path("<int:connection_id>/", views.ConnectionDetailView.as_view(), name="detail"),
     path("<int:connection_id>/mappings/", views.MappingView.as_view(), name="mappings"),
     path(
+        "<int:connection_id>/locked-periods/",
+        views.LockedPeriodPolicyView.as_view(),
+        name="locked-periods",
+    ),
+    path(
         "<int:connection_id>/<slug:action>/",
         views.ConnectionActionView.as_view(),
         name="action",

@@ -19,10 +19,17 @@ from integrations.connectors.errors import (
     RateLimitedError,
     TransientError,
 )
-from integrations.forms import SPEND_KINDS, ConnectForm, MappingForm, TenantChoiceForm
+from integrations.forms import (
+    SPEND_KINDS,
+    ConnectForm,
+    LockedPeriodPolicyForm,
+    MappingForm,
+    TenantChoiceForm,
+)
 from integrations.models import ConnectionStatus
 from synclog import services as sync_services
 from synclog.selectors.document_state import connection_unpushed_documents
+from synclog.selectors.locks import connection_held_count, lock_date_words
 
 SESSION_OAUTH_KEY = "integrations_oauth"
 # A consent waiting for the admin's choice of organisation (its tokens encrypted).
@@ -249,22 +256,56 @@ def _unpushed_context(connection) -> dict:
     }
 
 
+def _render_detail(request, connection, *, policy_form=None, status=200):
+    mapping_counts = {}
+    for mapping in selectors.mapping_index(connection=connection).values():
+        mapping_counts[mapping.kind] = mapping_counts.get(mapping.kind, 0) + 1
+    return render(
+        request,
+        "integrations/connection_detail.html",
+        {
+            "connection": connection,
+            "mapping_counts": mapping_counts,
+            "events": selectors.connection_event_list(connection=connection),
+            "lock_words": lock_date_words(connection=connection),
+            "held_count": connection_held_count(connection=connection),
+            "policy_form": policy_form
+            or LockedPeriodPolicyForm(
+                initial={"locked_period_policy": connection.locked_period_policy}
+            ),
+            **_unpushed_context(connection),
+        },
+        status=status,
+    )
+
+
 class ConnectionDetailView(IntegrationsView):
     def get(self, request, connection_id):
         connection = selectors.connection_get(org=request.org, connection_id=connection_id)
-        mapping_counts = {}
-        for mapping in selectors.mapping_index(connection=connection).values():
-            mapping_counts[mapping.kind] = mapping_counts.get(mapping.kind, 0) + 1
-        return render(
-            request,
-            "integrations/connection_detail.html",
-            {
-                "connection": connection,
-                "mapping_counts": mapping_counts,
-                "events": selectors.connection_event_list(connection=connection),
-                **_unpushed_context(connection),
-            },
+        return _render_detail(request, connection)
+
+
+class LockedPeriodPolicyView(IntegrationsView):
+    """What a push dated in the ledger's locked period does (held or re-dated): audited."""
+
+    def post(self, request, connection_id):
+        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        form = LockedPeriodPolicyForm(request.POST)
+        if not form.is_valid():
+            return _render_detail(request, connection, policy_form=form, status=400)
+        try:
+            services.connection_locked_period_policy_set(
+                connection=connection,
+                policy=form.cleaned_data["locked_period_policy"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return _render_detail(request, connection, policy_form=form, status=400)
+        messages.success(
+            request, f"Locked periods: {connection.get_locked_period_policy_display()}."
         )
+        return redirect("integrations:detail", connection_id=connection.pk)
 
 
 class ConnectionActionView(IntegrationsView):
@@ -290,6 +331,9 @@ class ConnectionActionView(IntegrationsView):
                     f"{connection.name} disconnected: its credentials are deleted; its history is "
                     "kept.",
                 )
+            elif action == "lock-date":
+                services.connection_lock_date_refresh(connection=connection)
+                messages.success(request, lock_date_words(connection=connection))
             elif action == "force":
                 return _force_sync(request, connection)
             elif action == "reconnect":

@@ -174,6 +174,9 @@ LEDGER_GONE_PREFIXES = ("Voided in ", "Deleted in ")
 # a Failed record whose message starts with one of these drifted from what we pushed.
 LEDGER_DRIFT_PREFIXES = (*LEDGER_GONE_PREFIXES, "Changed in ", "Paid in ", "Payment deleted in ")
 
+# How the engine words a record held for the ledger's lock date (synclog.services.locks).
+LOCK_HELD_PREFIX = "Locked until "
+
 # The pending reason of a payment whose bill entry failed: it waits Pending with its bill (it is
 # never pushed before it, and nothing of its own went wrong) until the bill's next push takes
 # it along, right after the bill (synclog.services.outcomes._wait_for_bill).
@@ -314,6 +317,13 @@ class SyncRecord(OrgScopedModel):
             self.status == RecordStatus.PENDING
             and self.is_payment
             and self.pending_reason == WAITS_FOR_BILL
+        )
+
+    @property
+    def held_for_lock(self) -> bool:
+        """Not sent: dated in the ledger's locked period, it waits for the lock to move."""
+        return self.status == RecordStatus.FAILED and self.last_error_message.startswith(
+            LOCK_HELD_PREFIX
         )
 
     @property

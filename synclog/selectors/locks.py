@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from documents.models import Document, Payment
 from integrations.models import Connection, LockedPeriodPolicy
+from synclog.models import LOCK_HELD_PREFIX, RecordStatus, StatusCode, SyncRecord
 from synclog.rules import ENTRY_TYPE_FOR_KIND, PAYMENT_TYPE_FOR_KIND
 
 
@@ -49,3 +50,36 @@ def connection_locked_entries(
         for document_id, kind, pk, day in payments
     ]
     return sorted(found, key=lambda e: (e.document_id, e.payment_id or 0))
+
+
+def lock_day(day: datetime.date) -> str:
+    """A lock date in plain words: 15 Nov 2026."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def lock_date_words(*, connection: Connection) -> str:
+    """The connection's lock date as a page says it, with where it comes from and when read."""
+    ledger = connection.get_provider_display()
+    if connection.lock_date_read_at is None:
+        return f"{ledger}'s lock date has not been read yet."
+    if connection.lock_date is None:
+        state = f"Nothing is locked in {ledger}"
+    else:
+        state = f"{ledger} is locked until {lock_day(connection.lock_date)} (inclusive)"
+    source = f": {connection.lock_date_source}" if connection.lock_date_source else ""
+    return f"{state}{source}; read {connection.lock_date_read_at:%Y-%m-%d %H:%M} UTC."
+
+
+def held_records(connection: Connection):
+    """The connection's records held for its lock date (Failed, with the held message)."""
+    return SyncRecord.objects.filter(
+        connection=connection,
+        status=RecordStatus.FAILED,
+        last_error_code=StatusCode.DATA_PUSH,
+        last_error_message__startswith=LOCK_HELD_PREFIX,
+    )
+
+
+def connection_held_count(*, connection: Connection) -> int:
+    """How many of the connection's entries wait, held, for its ledger's lock date to move."""
+    return held_records(connection).count()

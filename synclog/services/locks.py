@@ -14,12 +14,9 @@ from django.db import transaction
 
 from integrations.connectors.errors import HeldForLockError
 from integrations.models import Connection, LockedPeriodPolicy
-from synclog.models import RecordStatus, StatusCode, SyncRecord, Trigger
+from synclog.models import LOCK_HELD_PREFIX, RecordStatus, SyncRecord, Trigger
+from synclog.selectors.locks import held_records, lock_day
 from synclog.services.marking import EntrySpec, _mark_pending, sync_records_enqueue
-
-# How a held record's message begins (Requires attention groups records by message, so the
-# message names the lock date only, not the entry's own date).
-LOCK_HELD_PREFIX = "Locked until "
 
 
 @dataclass(frozen=True)
@@ -29,10 +26,6 @@ class LockCheck:
     held: HeldForLockError | None = None
     redated_to: datetime.date | None = None
     note: str = ""  # the re-dating, in words, for the attempt
-
-
-def lock_day(day: datetime.date) -> str:
-    return f"{day.day} {day:%b %Y}"
 
 
 def entry_day(record: SyncRecord, payload=None) -> datetime.date | None:
@@ -72,6 +65,7 @@ def held_error(connection: Connection, record: SyncRecord, day: datetime.date):
     lock = connection.lock_date
     entry = "payment" if record.is_payment else record.document.get_kind_display().lower()
     return HeldForLockError(
+        # Requires attention groups records by message: it names the lock date only.
         f"{LOCK_HELD_PREFIX}{lock_day(lock)} in {ledger}: held, not sent.",
         explanation=f"{ledger}'s books are locked up to and including {lock_day(lock)}, and "
         f"this {entry} is dated {lock_day(day)}, so {ledger} would refuse it. ledgersync held "
@@ -96,16 +90,6 @@ def note_on_attempt(record: SyncRecord, check: LockCheck) -> None:
     the record's pending reason)."""
     reason = f"{record.pending_reason} · {check.note}" if record.pending_reason else check.note
     record.pending_reason = reason[:200]
-
-
-def held_records(connection: Connection):
-    """The connection's records held for its lock date (Failed, with the held message)."""
-    return SyncRecord.objects.filter(
-        connection=connection,
-        status=RecordStatus.FAILED,
-        last_error_code=StatusCode.DATA_PUSH,
-        last_error_message__startswith=LOCK_HELD_PREFIX,
-    )
 
 
 def held_records_release(*, connection: Connection, refused_ids=()) -> list[int]:

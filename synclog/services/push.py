@@ -15,7 +15,14 @@ from integrations.connectors.errors import ConnectorError
 from integrations.models import ConnectionStatus
 from integrations.selectors import mapping_index
 from integrations.services import connection_address_error
-from synclog.models import Operation, RecordStatus, RunItemOutcome, SyncRecord, SyncRunItem
+from synclog.models import (
+    AttemptOutcome,
+    Operation,
+    RecordStatus,
+    RunItemOutcome,
+    SyncRecord,
+    SyncRunItem,
+)
 from synclog.services.attempt_log import _AttemptLog
 from synclog.services.entries import (
     _build_payload,
@@ -137,7 +144,8 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
     # Dated in the ledger's locked period: held (no call, no quota), or re-dated.
     lock = lock_check(record, payload)
     if lock is not None and lock.held is not None:
-        _fail(record, log, lock.held)
+        held = _Finish(record, error=lock.held, attempt_outcome=AttemptOutcome.SKIPPED)
+        _finish_records(log, [held])  # Failed, for Requires attention; the attempt sent nothing
         return None
     if lock is not None:
         note_on_attempt(record, lock)

@@ -92,6 +92,7 @@ MATRIX = [
     ("mappings", "get", "integrations:mappings", None, {ADMIN}),
     ("save mappings", "post", "integrations:mappings", None, {ADMIN}),
     ("connection action", "post", "integrations:action", None, {ADMIN}),
+    ("locked-period policy", "post", "integrations:locked-periods", None, {ADMIN}),
     ("webhooks", "get", "webhooks:list", None, {ADMIN}),
     ("new webhook form", "get", "webhooks:create", None, {ADMIN}),
     ("add webhook", "post", "webhooks:create", None, {ADMIN}),

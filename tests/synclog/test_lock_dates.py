@@ -79,7 +79,7 @@ def test_a_push_in_the_locked_period_is_held_then_released_when_the_lock_moves(
     assert "dated 1 Nov 2026" in record.last_error_explanation
     assert "lock date" in record.last_error_hint
     attempt = record.attempts.get()
-    assert attempt.calls == []  # nothing was sent, and no quota taken
+    assert (attempt.outcome, attempt.calls) == ("skipped", [])  # nothing sent, no quota taken
     assert ledger_books.bills() == []
     # The lock moves to October: the next read releases it, and it is pushed.
     lock_ledger(ledger_books, OCT_31)
