@@ -234,6 +234,11 @@ class SyncRecordSerializer(serializers.ModelSerializer):
         help_text="What the ledger should hold (Total vs Synced)."
     )
     last_error = serializers.SerializerMethodField()
+    waits_for_bill = serializers.BooleanField(
+        read_only=True,
+        help_text="A payment waiting (pending) for its bill entry, which failed: nothing of it "
+        "was sent, and it is pushed right after the bill when the bill is retried.",
+    )
 
     class Meta:
         model = SyncRecord
@@ -246,6 +251,7 @@ class SyncRecordSerializer(serializers.ModelSerializer):
             "payment",
             "status",
             "status_value",
+            "waits_for_bill",
             "external_id",
             "external_number",
             "expected_amount",

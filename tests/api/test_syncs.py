@@ -371,3 +371,41 @@ def test_a_sync_after_the_ledger_revoked_access_ends_4220_with_the_reconnect_hin
         0,
         3,
     )
+
+
+def test_a_failed_bills_payments_wait_for_it_and_its_retry_takes_them_along(
+    api, org, unmapped, connection, drain
+):
+    """A paid bill whose bill fails: its payments are not failures of their own (pending,
+    waits_for_bill); the sync counts them with the bill's cause, and retry-failed pushes the
+    bill and them in one sync."""
+    for day in ("2026-11-05", "2026-11-06"):
+        document_services.payment_record(document=unmapped, actor=None, amount="10.00", paid_at=day)
+    sync = start(api, document_ids=[unmapped.pk]).json()
+    drain()
+    assert api.get(f"/api/v1/syncs/{sync['id']}").json()["status_code"] == 4000
+    records = api.get("/api/v1/sync-records", {"status": "pending"}).json()["results"]
+    payments = [r for r in records if r["document"] == unmapped.pk]
+    assert [(r["entry_type"], r["waits_for_bill"]) for r in payments] == [
+        ("bill_payment", True),
+        ("bill_payment", True),
+    ]
+    assert all(
+        r["last_error"]["message"].startswith("Waits for its bill entry, which failed:")
+        for r in payments
+    )
+    failed = api.get(f"/api/v1/syncs/{sync['id']}/transactions", {"status": "failed"}).json()
+    messages = sorted(item["error"]["message"] for item in failed["results"])
+    assert messages[0] == "Category Travel has no Xero mapping."
+    assert (
+        all(m.startswith("Waits for its bill entry") for m in messages[1:]) and len(messages) == 3
+    )
+
+    map_category_like(connection, unmapped.category)
+    retry = api.post(f"/api/v1/syncs/{sync['id']}/retry-failed").json()
+    assert retry["counts"]["total"] == 3
+    drain()
+    done = api.get(f"/api/v1/syncs/{retry['id']}").json()
+    assert (done["status_code"], done["counts"]["pushed"]) == (2000, 3)
+    first = api.get(f"/api/v1/syncs/{sync['id']}").json()
+    assert (first["counts"]["failed"], first["counts"]["resolved"]) == (0, 3)

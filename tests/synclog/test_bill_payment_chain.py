@@ -96,7 +96,7 @@ def records_of(document):
 
 
 def test_payments_wait_with_their_failed_bill_and_follow_it_in_one_run(
-    org, clerk, connection, chain, drain, ledger_books, enqueued
+    org, clerk, connection, chain, drain, ledger_books, enqueued, django_capture_on_commit_callbacks
 ):
     start = requests_so_far(ledger_books)
     drain()
@@ -120,8 +120,10 @@ def test_payments_wait_with_their_failed_bill_and_follow_it_in_one_run(
     assert [p.attempts.count() for p in payments] == [1, 1]
     # The sweep leaves them be while their bill fails.
     enqueued.clear()
-    services.sync_sweep()
-    assert {record_id for record_id, *_ in enqueued}.isdisjoint({p.pk for p in payments})
+    SyncRecord.objects.update(enqueued_at=None)  # as if their tasks were lost long ago
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sync_sweep() == 0
+    assert enqueued == []
 
     # The fix, then one retry of the chain: one run, the bill first, then each payment.
     ledger_books.map_categories(connection)
@@ -187,3 +189,44 @@ def test_the_runs_that_counted_a_waiting_payment_failed_count_it_fixed_after_the
     outcomes = set(SyncRunItem.objects.filter(run=first).values_list("outcome", flat=True))
     assert outcomes == {RunItemOutcome.RESOLVED}
     assert SyncRun.objects.count() == 2
+
+
+def test_a_bill_reconciled_by_hand_sends_its_waiting_payments_to_a_person(
+    org, clerk, connection, chain, drain, ledger_books, enqueued, django_capture_on_commit_callbacks
+):
+    """Marked Complete by hand, the bill has no link to its entry: its payments cannot be
+    pushed onto it, and pushing the bill again could double it. They fail with what to do."""
+    drain()
+    bill, payments = records_of(chain)
+    enqueued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.sync_status_update(
+            org=org, record_ids=[bill.pk], to_status=RecordStatus.COMPLETE, actor=clerk
+        )
+    assert {record_id for record_id, *_ in enqueued} == {p.pk for p in payments}
+    start = requests_so_far(ledger_books)
+    drain()
+    bill, payments = records_of(chain)
+    assert (bill.status, bill.external_id) == (RecordStatus.COMPLETE, "")
+    for payment in payments:
+        assert payment.status == RecordStatus.FAILED
+        assert payment.last_error_message.startswith("Its bill entry was marked Complete by hand")
+        assert "by hand too" in payment.last_error_hint
+    assert ledger_requests(ledger_books, start) == []
+
+
+def test_a_bill_set_to_pending_by_hand_takes_its_waiting_payments_along(
+    org, clerk, connection, chain, drain, ledger_books, enqueued, django_capture_on_commit_callbacks
+):
+    drain()
+    bill, payments = records_of(chain)
+    ledger_books.map_categories(connection)
+    enqueued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.sync_status_update(
+            org=org, record_ids=[bill.pk], to_status=RecordStatus.PENDING, actor=clerk
+        )
+    assert {record_id for record_id, *_ in enqueued} == {bill.pk, *(p.pk for p in payments)}
+    drain()
+    assert {r.status for r in SyncRecord.objects.filter(document=chain)} == {RecordStatus.COMPLETE}
+    assert [b.amount_paid for b in ledger_books.bills()] == [50]
