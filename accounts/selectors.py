@@ -1,6 +1,10 @@
-from django.contrib.auth.models import AbstractBaseUser
+"""Reads of accounts: a user's memberships, an organisation's API keys."""
 
-from accounts.models import Membership
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import ApiKey, Membership, Organization
 
 
 def membership_list_for_user(*, user: AbstractBaseUser) -> list[Membership]:
@@ -16,3 +20,13 @@ def membership_get_current(*, user: AbstractBaseUser, org_id: int | None) -> Mem
         if picked is not None:
             return picked
     return memberships.first()
+
+
+def api_key_list(*, org: Organization) -> QuerySet[ApiKey]:
+    """The organisation's API keys, revoked ones included, with who created and revoked them."""
+    return ApiKey.objects.for_org(org).select_related("created_by", "revoked_by")
+
+
+def api_key_get(*, org: Organization, api_key_id: int) -> ApiKey:
+    """One API key of the organisation; another organisation's id is a 404."""
+    return get_object_or_404(ApiKey.objects.for_org(org), pk=api_key_id)

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views import View
 from django.views.decorators.http import require_POST
 
-from accounts import api_keys
+from accounts import selectors, services
 from accounts.forms import ApiKeyForm
 from accounts.middleware import SESSION_ORG_KEY
 from accounts.mixins import OrgPermissionRequiredMixin
@@ -41,7 +41,7 @@ class ApiKeysView(OrgPermissionRequiredMixin, View):
 
     def _render(self, request, *, form, created=None, status=200):
         context = {
-            "api_keys": api_keys.api_key_list(org=request.org),
+            "api_keys": selectors.api_key_list(org=request.org),
             "form": form,
             "created": created,
         }
@@ -59,7 +59,7 @@ class ApiKeysView(OrgPermissionRequiredMixin, View):
         if not form.is_valid():
             return self._render(request, form=form, status=400)
         try:
-            created = api_keys.api_key_create(
+            created = services.api_key_create(
                 org=request.org, name=form.cleaned_data["name"], actor=request.user
             )
         except ValidationError as error:
@@ -74,7 +74,7 @@ class ApiKeyRevokeView(OrgPermissionRequiredMixin, View):
     permission = Perm.MANAGE_INTEGRATIONS
 
     def post(self, request, api_key_id: int):
-        api_key = api_keys.api_key_get(org=request.org, api_key_id=api_key_id)
-        api_keys.api_key_revoke(api_key=api_key, actor=request.user)
+        api_key = selectors.api_key_get(org=request.org, api_key_id=api_key_id)
+        services.api_key_revoke(api_key=api_key, actor=request.user)
         messages.success(request, f"{api_key.name} revoked: calls with it now answer 401.")
         return redirect("api_keys:list")

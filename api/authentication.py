@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from accounts.api_keys import api_key_authenticate
 from accounts.models import ApiKey
+from accounts.services import api_key_authenticate
 from partners.models import PartnerApiKey
 from partners.selectors import partner_grant_for
 from partners.services import is_partner_key, partner_key_authenticate

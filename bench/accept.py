@@ -12,7 +12,7 @@ It is posted twice: first when no document has a sync record yet, then again whi
 run's records are still waiting (a second click).
 
 API: `POST /api/v1/syncs` with `{"document_ids": [...]}` and an API key of the organisation
-(accounts.api_keys.api_key_create), in requests of at most the API's limit of ids each.
+(accounts.services.api_key_create), in requests of at most the API's limit of ids each.
 
 Before the first timed request, one page view warms the process up (imports, templates), as a
 running server is. No worker runs while the answers are timed (on this 2-core machine they would
@@ -125,7 +125,7 @@ def time_api(setup) -> list:
 
     try:
         url = reverse("api:syncs")
-        from accounts.api_keys import api_key_create
+        from accounts.services import api_key_create
         from api.serializers.syncs import MAX_IDS
     except (NoReverseMatch, ImportError) as error:
         print(f"RESULT 5 accept api: skipped: POST /api/v1/syncs is not there yet ({error})")

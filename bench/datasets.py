@@ -95,7 +95,7 @@ def main(argv=None) -> int:
     with Bench("datasets", args) as bench:
         from rest_framework.test import APIClient
 
-        from accounts.api_keys import api_key_create
+        from accounts.services import api_key_create
         from documents.models import Category, Document
 
         emulator = bench.start_emulator(**emulator_limits)

@@ -1,31 +1,27 @@
 """Every write of partners: keys, organisations a partner creates or is granted, connect links."""
 
 import datetime
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.api_keys import api_key_create
 from accounts.models import ApiKey, Membership, Organization, Role
+from accounts.services import (
+    api_key_create,
+    secret_digest,
+    secret_key_authenticate,
+    secret_key_create,
+)
 from partners.models import ConnectLink, Partner, PartnerApiKey, PartnerOrganization
 
 KEY_SCHEME = "lsp"
-PREFIX_BYTES = 4
-SECRET_BYTES = 32
-LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 CONNECT_LINK_TTL = datetime.timedelta(days=7)
-
-
-def _digest(plaintext: str) -> str:
-    return hashlib.sha256(plaintext.encode()).hexdigest()
 
 
 def is_partner_key(plaintext: str) -> bool:
@@ -44,23 +40,18 @@ class CreatedPartnerKey:
 def partner_key_create(*, partner: Partner, name: str, actor) -> CreatedPartnerKey:
     """A new key for the partner (only its digest is stored)."""
     name = (name or "").strip()[:100] or "Partner key"
-    for _ in range(3):
-        prefix = secrets.token_hex(PREFIX_BYTES)
-        secret = secrets.token_urlsafe(SECRET_BYTES).replace("_", "-")
-        plaintext = f"{KEY_SCHEME}_{prefix}_{secret}"
-        try:
-            with transaction.atomic():
-                api_key = PartnerApiKey.objects.create(
-                    partner=partner,
-                    name=name,
-                    prefix=prefix,
-                    hashed_key=_digest(plaintext),
-                    created_by=actor if getattr(actor, "is_authenticated", False) else None,
-                )
-        except IntegrityError:
-            continue
-        return CreatedPartnerKey(api_key=api_key, plaintext=plaintext)
-    raise RuntimeError("Could not draw a free partner key prefix.")
+    api_key, plaintext = secret_key_create(
+        scheme=KEY_SCHEME,
+        what="partner key",
+        create=lambda prefix, digest: PartnerApiKey.objects.create(
+            partner=partner,
+            name=name,
+            prefix=prefix,
+            hashed_key=digest,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        ),
+    )
+    return CreatedPartnerKey(api_key=api_key, plaintext=plaintext)
 
 
 def partner_key_revoke(*, api_key: PartnerApiKey) -> PartnerApiKey:
@@ -73,21 +64,9 @@ def partner_key_revoke(*, api_key: PartnerApiKey) -> PartnerApiKey:
 
 def partner_key_authenticate(*, plaintext: str) -> PartnerApiKey | None:
     """The active partner key this plaintext is, with its partner; None for anything else."""
-    parts = (plaintext or "").split("_")
-    if len(parts) != 3 or parts[0] != KEY_SCHEME or not parts[1] or not parts[2]:
-        return None
-    api_key = PartnerApiKey.objects.select_related("partner").filter(prefix=parts[1]).first()
-    if api_key is None:
-        hmac.compare_digest(_digest(plaintext), _digest(""))  # same time as a wrong secret
-        return None
-    if not hmac.compare_digest(api_key.hashed_key, _digest(plaintext)):
-        return None
-    if api_key.revoked_at is not None:
-        return None
-    now = timezone.now()
-    if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
-        PartnerApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
-    return api_key
+    return secret_key_authenticate(
+        keys=PartnerApiKey.objects.select_related("partner"), scheme=KEY_SCHEME, plaintext=plaintext
+    )
 
 
 @transaction.atomic
@@ -138,7 +117,7 @@ def connect_link_create(*, partner: Partner, org: Organization) -> CreatedConnec
     link = ConnectLink.objects.create(
         org=org,
         partner=partner,
-        token_digest=_digest(token),
+        token_digest=secret_digest(token),
         expires_at=timezone.now() + CONNECT_LINK_TTL,
     )
     return CreatedConnectLink(link=link, token=token)
@@ -148,7 +127,7 @@ def connect_link_open(*, token: str) -> ConnectLink | None:
     """The link this token is, when it is neither used nor expired."""
     link = (
         ConnectLink.objects.select_related("org")
-        .filter(token_digest=_digest(token or ""), used_at__isnull=True)
+        .filter(token_digest=secret_digest(token or ""), used_at__isnull=True)
         .first()
     )
     if link is None or link.expires_at <= timezone.now():

@@ -5,8 +5,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from accounts.api_keys import api_key_create
 from accounts.models import ApiKey, Membership, Organization, Role
+from accounts.services import api_key_create
 from documents.models import (
     Category,
     Contact,

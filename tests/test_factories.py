@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.api_keys import api_key_authenticate
+from accounts.services import api_key_authenticate
 from documents.models import Category
 from integrations.models import MappingKind
 from tests.factories import (

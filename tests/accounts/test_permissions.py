@@ -10,9 +10,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, reverse
 
-from accounts.api_keys import api_key_create
 from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.models import Role
+from accounts.services import api_key_create
 from documents import services as document_services
 from documents.models import DocumentStatus
 from integrations.models import Connection, Provider

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.api_keys import api_key_create
+from accounts.services import api_key_create
 from synclog.ratelimit import get_rate_limiter
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory
 

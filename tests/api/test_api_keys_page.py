@@ -5,8 +5,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from accounts.api_keys import api_key_create
 from accounts.models import ApiKey, Role
+from accounts.services import api_key_create
 from tests.api.conftest import make_client
 from tests.factories import MembershipFactory
 

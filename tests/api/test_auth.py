@@ -7,8 +7,8 @@ import re
 import pytest
 from django.utils import timezone
 
-from accounts.api_keys import api_key_create, api_key_revoke
 from accounts.models import ApiKey
+from accounts.services import api_key_create, api_key_revoke
 from tests.api.conftest import error_fields, make_client
 
 pytestmark = pytest.mark.django_db

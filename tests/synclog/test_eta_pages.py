@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from accounts.api_keys import api_key_create
+from accounts.services import api_key_create
 from integrations.models import Provider
 from synclog import services
 from synclog.models import RecordStatus, Trigger

@@ -5,8 +5,8 @@ manage.py api_key demo --name "Partner ERP"
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.api_keys import api_key_create
 from accounts.models import Organization
+from accounts.services import api_key_create
 
 
 class Command(BaseCommand):
