@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from documents import services as document_services
+from integrations.models import Provider
 from synclog import services
 from synclog.models import (
     LedgerReconcile,
@@ -23,6 +24,9 @@ from synclog.ratelimit import Grant, get_rate_limiter
 from synclog.selectors.document_state import DocumentSyncState, document_sync_states
 from tests.factories import MembershipFactory
 from tests.synclog.test_ledger_drift import ledger_date
+
+# The ledgers whose connector reads what changed since a time.
+RECONCILED = [Provider.XERO, Provider.QUICKBOOKS]
 
 
 def bill_record(document):
@@ -251,3 +255,50 @@ def test_the_next_reconcile_asks_only_for_what_changed_since_its_mark(pushed, co
         changed_since=datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=5)
     )
     assert reconcile(connection).drifted == 1
+
+
+# --- each ledger that reads its changes ------------------------------------------------------
+
+
+def delete_in_ledger(ledger_books, external_id: str) -> None:
+    if ledger_books.provider == Provider.XERO:
+        ledger_books.emulator.void_invoice(external_id)
+    elif ledger_books.provider == Provider.QUICKBOOKS:
+        ledger_books.emulator.delete_entity("Bill", external_id)
+    else:
+        ledger_books.emulator.delete_record(external_id)
+
+
+@pytest.mark.parametrize("provider", RECONCILED)
+def test_each_ledger_reports_an_edit_and_a_deletion_made_behind_our_back(
+    provider, approved_bill, drain, connection, ledger_books, clerk
+):
+    drain()
+    record = bill_record(approved_bill)
+    ledger = connection.get_provider_display()
+    # What we pushed is what the ledger holds: read, nothing flagged.
+    first = reconcile(connection)
+    assert (first.entries_read, first.drifted) == (1, 0)
+
+    ledger_books.change_due_date(record.external_id, datetime.date(2027, 1, 31))
+    assert reconcile(connection).drifted == 1
+    record.refresh_from_db()
+    assert record.last_error_message == f"Changed in {ledger} since ledgersync pushed it"
+    assert "due date 2027-01-31 there" in record.last_error_explanation
+    attempt = record.attempts.first()
+    assert attempt.trigger == Trigger.RECONCILE
+    assert record.external_id in attempt.calls[0]["response_body"]
+
+    # Push ours again: the ledger holds the document's due date again, and matches.
+    services.resync(document=approved_bill, connection=connection, entry="bill", actor=clerk)
+    drain()
+    record.refresh_from_db()
+    assert record.status == RecordStatus.COMPLETE
+    assert ledger_books.bill(record.external_id).due_date == approved_bill.due_date
+    assert reconcile(connection).drifted == 0
+
+    delete_in_ledger(ledger_books, record.external_id)
+    assert reconcile(connection).drifted == 1
+    record.refresh_from_db()
+    assert record.ledger_gone
+    assert record.last_error_message.endswith(f" in {ledger}")

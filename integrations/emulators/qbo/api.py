@@ -4,6 +4,7 @@ Each handler gets a `Call` and returns (status, body). Writes raise `QboFault`, 
 Fault envelope; the batch endpoint turns each item's fault into that item's answer.
 """
 
+import datetime
 import json
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from . import query as qbo_query
 from . import wire
 from .books import Books
 from .entities import ENTITIES, NAME_LISTS, RESOURCES
-from .faults import QboFault, fault
+from .faults import QboFault, fault, missing
 
 BATCH_OPERATIONS = ("create", "update", "delete", "void")
 
@@ -220,6 +221,70 @@ def company_info(call: Call, realm_id: str) -> tuple[int, dict]:
     return 200, call.envelope(CompanyInfo=info)
 
 
+# Change data capture: "CDC operations can track changes within the last 30 days", and a
+# response holds at most 1,000 objects of each entity (specs/qbo/NOTES.md).
+CDC_LOOKBACK_DAYS = 30
+CDC_MAX_OBJECTS = 1000
+
+
+def cdc(call: Call) -> tuple[int, dict]:
+    """GET /cdc?entities=Bill,Invoice&changedSince=<date-time>: each entity's objects created or
+    changed since then (full bodies), and the ones deleted as `{"Id", "status": "Deleted"}`."""
+    args = call.request.args
+    names = [name.strip() for name in args.get("entities", "").split(",") if name.strip()]
+    if not names:
+        raise missing("entities")
+    by_name = {name.lower(): name for name in ENTITIES}
+    unknown = [name for name in names if name.lower() not in by_name]
+    if unknown:
+        raise fault(
+            4000, "Error parsing query", f"QueryParserError: Invalid entity {unknown[0]} in CDC"
+        )
+    try:
+        since = datetime.datetime.fromisoformat(args.get("changedSince", "").replace("Z", "+00:00"))
+    except ValueError:
+        raise missing("changedSince") from None
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=datetime.UTC)
+    oldest = datetime.datetime.fromtimestamp(call.now, datetime.UTC) - datetime.timedelta(
+        days=CDC_LOOKBACK_DAYS
+    )
+    if since < oldest:
+        raise fault(
+            4000,
+            "Error parsing query",
+            f"QueryParserError: changedSince must be within the last {CDC_LOOKBACK_DAYS} days",
+        )
+    realm = call.books.realm
+    responses = []
+    for name in names:
+        entity = by_name[name.lower()]
+        changed = [
+            call.books.present(entity, stored)
+            for stored in realm.entities[entity].values()
+            if _updated(stored) >= since
+        ]
+        changed += [
+            {
+                "domain": "QBO",
+                "status": "Deleted",
+                "Id": entity_id,
+                "MetaData": {"LastUpdatedTime": stored["MetaData"]["LastUpdatedTime"]},
+            }
+            for (kind, entity_id), stored in realm.deleted.items()
+            if kind == entity and _updated(stored) >= since
+        ]
+        changed = changed[:CDC_MAX_OBJECTS]
+        responses.append(
+            {entity: changed, "startPosition": 1, "maxResults": len(changed)} if changed else {}
+        )
+    return 200, call.envelope(CDCResponse=[{"QueryResponse": responses}])
+
+
+def _updated(stored: dict) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(stored["MetaData"]["LastUpdatedTime"])
+
+
 def route(call: Call, parts: list[str]):
     """parts: the path after /v3/company/{realmId}/. Returns a handler thunk or None."""
     method = call.request.method
@@ -229,6 +294,8 @@ def route(call: Call, parts: list[str]):
         return lambda: batch(call)
     if parts == ["upload"] and method == "POST":
         return lambda: upload(call)
+    if parts == ["cdc"] and method == "GET":
+        return lambda: cdc(call)
     if parts == ["preferences"] and method == "GET":
         return lambda: preferences(call)
     if len(parts) == 2 and parts[0] == "companyinfo" and method == "GET":

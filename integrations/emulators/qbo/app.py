@@ -335,6 +335,7 @@ class QboEmulator(LedgerEmulator):
             stored = realm.entities[entity].pop(entity_id, None)
             if stored is None:
                 raise KeyError(f"unknown {entity} '{entity_id}'")
+            stored["MetaData"]["LastUpdatedTime"] = wire.timestamp(self.clock())
             realm.deleted[(entity, entity_id)] = stored
 
     def pay_bill(self, bill_id: str, date=None, realm_id=None) -> dict:

@@ -148,6 +148,7 @@ class Books(EntityChecks):
                 f"This {entity.lower()} has payments applied to it: delete or void them first"
             )
         del self.realm.entities[entity][current["Id"]]
+        self._bump(current)  # when it was deleted: change data capture reports it from then
         self.realm.deleted[(entity, current["Id"])] = current
         self._note("delete", entity, current)
         return {"Id": current["Id"], "status": "Deleted", "domain": "QBO"}
