@@ -33,6 +33,7 @@ from synclog.rules import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_DOC
 # The run's own pieces, so that the preview cannot drift from what the run pushes: which
 # entries a re-sync marks, how a payload is built and hashed, and the push's refusals.
 from synclog.services.entries import _build_payload, _reads_ledger_first, payload_hash
+from synclog.services.locks import lock_check
 from synclog.services.marking import EntrySpec, _entry_specs
 from synclog.services.refusals import _gone_error, _known_booked_refusal
 from synclog.services.runs import _bulk_specs
@@ -46,8 +47,7 @@ class PreviewAction(StrEnum):
     CANNOT = "cannot"  # our side (a mapping, the document): the push fails before any call
     UNREAD = "unread"  # the ledger could not be read: what it holds is not known
     WAITS = "waits"  # a payment whose bill entry failed: it goes when the bill does
-    # Held by the ledger's lock date (issue 17, item 2): not set until the period-lock
-    # pre-flight's selector exists; the pages already show it and count it.
+    # Dated in the ledger's locked period (issue 17, item 2): not sent, held until the lock moves.
     HELD = "held"
 
 
@@ -196,11 +196,10 @@ def _preview(connection: Connection, specs: list[EntrySpec], *, trigger: str) ->
     previews = []
     for entry in entries:
         if entry.spec.payment_id is not None:
-            previews.append(
-                _payment_preview(
-                    entry, payments[entry.spec.payment_id], connection, records, in_push
-                )
-            )
+            payment = payments[entry.spec.payment_id]
+            preview = _payment_preview(entry, payment, connection, records, in_push)
+            _lock_preview(preview, entry, connection, sends=preview.action == PreviewAction.CREATE)
+            previews.append(preview)
             continue
         record = entry.record
         pending_uploads = len(
@@ -210,6 +209,7 @@ def _preview(connection: Connection, specs: list[EntrySpec], *, trigger: str) ->
         preview = _entry_preview(
             entry, connection, states, ledger_error is not None, pending_uploads
         )
+        _lock_preview(preview, entry, connection, sends=_sends(entry, pending_uploads))
         # The ledger's contact ids, by the names they are mapped from.
         preview.changes = [
             FieldDifference(
@@ -350,6 +350,50 @@ def _entry_preview(
     if preview.action == PreviewAction.UNCHANGED and not preview.note:
         preview.note = f"{ledger} holds it as the document says: nothing to send."
     return preview
+
+
+def _sends(entry: _Entry, uploads: int) -> bool:
+    """Whether the push of this entry calls the ledger (synclog.services.push: its expected
+    calls are more than none); only such a push is checked against the lock date."""
+    record, payload = entry.record, entry.payload
+    if entry.error is not None:
+        return False
+    if record is None or not record.external_id:
+        return not payload.voided  # voided before it ever reached the ledger: nothing to void
+    if _known_booked_refusal(record, entry.digest) is not None:
+        return False
+    skipped = not _reads_ledger_first(record) and entry.digest == record.payload_hash
+    return not skipped or bool(uploads)
+
+
+def _lock_preview(
+    preview: EntryPreview, entry: _Entry, connection: Connection, *, sends: bool
+) -> None:
+    """The ledger's lock date, as the push applies it (synclog.services.locks.lock_check): an
+    entry dated in the locked period is held, or re-dated to the first open day."""
+    if not sends:
+        return
+    record = entry.record or SyncRecord(
+        connection=connection,
+        document=entry.document,
+        entry_type=entry.spec.entry_type,
+        payment=preview.payment,
+    )
+    check = lock_check(record, entry.payload)
+    if check is None:
+        return
+    if check.held is not None:
+        preview.action, preview.held_until = PreviewAction.HELD, connection.lock_date
+        preview.reason, preview.hint = check.held.message, check.held.hint
+        return
+    dated = "paid on" if preview.payment is not None else "issue date"
+    preview.changes = [
+        FieldDifference(change.field, change.there, check.redated_to)
+        if change.field == dated
+        else change
+        for change in preview.changes
+    ]
+    preview.note = f"{preview.note} It is {check.note}.".strip()
 
 
 def _payment_preview(

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from documents import services as document_services
-from integrations.models import Provider
+from integrations.models import LockedPeriodPolicy, Provider
 from synclog.models import RecordStatus, SyncRecord
 from synclog.selectors.preview import (
     PreviewAction,
@@ -234,3 +234,37 @@ def test_a_payment_whose_bill_entry_failed_waits_for_it(
     # A re-sync of the bill takes its payment with it: the bill cannot be built yet.
     [bill, payment] = bulk_resync_preview(org=org, document_ids=[approved_bill.pk])[0].entries
     assert (bill.action, payment.action) == (PreviewAction.CANNOT, PreviewAction.CREATE)
+
+
+def test_an_entry_dated_in_the_locked_period_is_held_or_redated_as_the_push_would(
+    approved_bill, connection, drain, clerk, ledger_books
+):
+    drain()
+    document_services.document_update(
+        document=approved_bill, actor=clerk, data={"due_date": datetime.date(2026, 12, 24)}
+    )
+    connection.lock_date = approved_bill.issue_date
+    connection.save(update_fields=["lock_date"])
+    [entry] = document_resync_preview(
+        document=approved_bill, connection=connection, entry="bill"
+    ).entries
+    # In the ledger already: an entry in a locked period takes no change, whatever the policy.
+    assert (entry.action, entry.held_until) == (PreviewAction.HELD, approved_bill.issue_date)
+    assert entry.reason.startswith("Locked until ")
+    [preview] = bulk_resync_preview(org=approved_bill.org, document_ids=[approved_bill.pk])
+    assert preview.counts["held"] == 1
+
+
+def test_a_new_entry_in_the_locked_period_is_redated_when_the_policy_says_so(
+    approved_bill, connection, ledger_books
+):
+    connection.lock_date = approved_bill.issue_date
+    connection.locked_period_policy = LockedPeriodPolicy.REDATE
+    connection.save(update_fields=["lock_date", "locked_period_policy"])
+    [entry] = document_resync_preview(
+        document=approved_bill, connection=connection, entry="bill"
+    ).entries
+    first_open = approved_bill.issue_date + datetime.timedelta(days=1)
+    assert entry.action == PreviewAction.CREATE
+    assert changes(entry)["issue date"] == (None, first_open)
+    assert f"re-dated {approved_bill.issue_date.isoformat()}" in entry.note

@@ -197,3 +197,19 @@ def test_a_user_of_another_organisation_sees_nothing_of_ours(client, org, other_
     client.force_login(MembershipFactory(org=other_org).user)
     response = bulk_preview(client, {"document_ids": ids_of(mine)})
     assert "B-000" not in text(response)
+
+
+def test_an_entry_in_the_locked_period_shows_held_with_the_lock_date(
+    signed_in, pushed_bill, connection, ledger, clerk
+):
+    document_services.document_update(
+        document=pushed_bill, actor=clerk, data={"due_date": datetime.date(2026, 12, 24)}
+    )
+    connection.lock_date = pushed_bill.issue_date
+    connection.save(update_fields=["lock_date"])
+    response = signed_in.get(preview_url(pushed_bill, connection), HTTP_HX_REQUEST="true")
+    page = text(response)
+    assert 'data-action="held"' in page
+    assert f"held: Xero is locked until {date_filter(pushed_bill.issue_date, 'j M Y')}" in page
+    bulk = text(bulk_preview(signed_in, {"document_ids": [pushed_bill.pk]}))
+    assert '<span data-count="held">1 held by the ledger\'s lock date</span>' in bulk
