@@ -58,6 +58,7 @@ from synclog.models import (
 from synclog.ratelimit import Grant, get_rate_limiter
 from synclog.rules import BATCHED_TRIGGERS
 from synclog.services.attempt_log import _AttemptLog, _insert_attempts, plain_data
+from synclog.services.batch import _document_lines
 from synclog.services.entries import _build_payload
 from synclog.services.quota import (
     PAGE_REQUEST_LEASE_SECONDS,
@@ -332,6 +333,7 @@ def _mark_drifted(
         )
         if not records:
             continue
+        lines = _document_lines(records)  # one query for every document's lines
         judged = _versions_judged([record.pk for record in records])
         paid = _pushed_payments(connection, [record.document_id for record in records])
         findings = []
@@ -343,7 +345,9 @@ def _mark_drifted(
                 continue  # this version of the entry was found drifted already (and accepted)
             if mappings is None:
                 mappings = mapping_index(connection=connection)
-            error, differences = _drift_of(record, state, ledger, mappings, paid)
+            error, differences = _drift_of(
+                record, state, ledger, mappings, paid, lines.get(record.document_id, [])
+            )
             if error is not None:
                 findings.append((record, change, error, differences, version))
         drifted += _save_findings(findings, log, since)
@@ -383,11 +387,13 @@ def _pushed_payments(connection: Connection, document_ids: list[int]) -> dict[in
     return paid
 
 
-def _drift_of(record: SyncRecord, state: EntryState, ledger: str, mappings, paid):
+def _drift_of(record: SyncRecord, state: EntryState, ledger: str, mappings, paid, lines):
     """(the drift error, the differences) of a record against the ledger's entry, or
     (None, []) when the ledger still holds what we pushed."""
     try:
-        payload = _build_payload(record.document, connection=record.connection, mappings=mappings)
+        payload = _build_payload(
+            record.document, connection=record.connection, mappings=mappings, lines=lines
+        )
     except ConnectorError:
         return None, []  # our side cannot be built now: a push will say so, not the reconcile
     if state.gone:

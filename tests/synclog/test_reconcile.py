@@ -302,3 +302,28 @@ def test_each_ledger_reports_an_edit_and_a_deletion_made_behind_our_back(
     record.refresh_from_db()
     assert record.ledger_gone
     assert record.last_error_message.endswith(f" in {ledger}")
+
+
+def test_the_reconcile_reads_many_drifted_bills_in_a_fixed_number_of_queries(
+    org, vendor, category, clerk, connection, ledger, drain, django_assert_max_num_queries
+):
+    from tests.factories import DocumentFactory
+
+    bills = [
+        DocumentFactory(org=org, contact=vendor, category=category, number=f"INV-{n}")
+        for n in range(6)
+    ]
+    for bill in bills:
+        document_services.document_approve(document=bill, actor=clerk)
+    drain()
+
+    def drift(documents, due: str) -> None:
+        for bill in documents:
+            ledger.edit_invoice(bill_record(bill).external_id, {"DueDate": due})
+
+    drift(bills[:1], "2027-01-31")
+    with django_assert_max_num_queries(40) as one:
+        assert reconcile(connection).drifted == 1
+    drift(bills[1:], "2027-02-28")
+    with django_assert_max_num_queries(len(one.captured_queries) + 2):
+        assert reconcile(connection).drifted == 5
