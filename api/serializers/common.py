@@ -16,6 +16,31 @@ def id_field(**kwargs) -> StrictIntegerField:
     return StrictIntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
+def tax_type_field() -> serializers.CharField:
+    """A line's tax type in the ledger's words, optional (blank: no tax)."""
+    return serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The ledger's tax type (mapping-options `tax_rates`); blank: no tax.",
+    )
+
+
+def exchange_rate_field(*, help_text: str) -> serializers.DecimalField:
+    """An optional exchange rate (units of the currency per unit of the ledger's base
+    currency); null: the ledger's rate of the day."""
+    return serializers.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=help_text,
+    )
+
+
 class OrgRelatedField(serializers.PrimaryKeyRelatedField):
     """An id of one of the organisation's objects. Another organisation's id reads as a
     missing one ("does not exist"), so ids cannot be probed."""

@@ -4,7 +4,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.models import ExpenseDataset, ExpenseDatasetItem
-from api.serializers.common import ErrorInfoSerializer, OrgRelatedField, error_info
+from api.serializers.common import (
+    ErrorInfoSerializer,
+    OrgRelatedField,
+    error_info,
+    exchange_rate_field,
+    tax_type_field,
+)
 from api.serializers.documents import MONEY, QUANTITY
 from api.serializers.syncs import RECORD_STATUS_NAMES
 from documents.models import Category, Contact, Department, DocumentStatus, ExpenseType
@@ -67,13 +73,7 @@ class ExpenseLineSerializer(serializers.Serializer):
         default=None,
         help_text="The line's tracking (department id); defaults to the transaction's.",
     )
-    tax_type = serializers.CharField(
-        max_length=50,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="The ledger's tax type (mapping-options `tax_rates`); blank: no tax.",
-    )
+    tax_type = tax_type_field()
 
 
 class ExpenseTransactionSerializer(serializers.Serializer):
@@ -85,13 +85,7 @@ class ExpenseTransactionSerializer(serializers.Serializer):
     )
     issue_date = serializers.DateField()
     currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
-    currency_rate = serializers.DecimalField(
-        max_digits=18,
-        decimal_places=6,
-        min_value=0,
-        required=False,
-        allow_null=True,
-        default=None,
+    currency_rate = exchange_rate_field(
         help_text="Units of `currency` per unit of the ledger's base currency; null: the "
         "ledger's rate of the day.",
     )

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers.common import OrgRelatedField
+from api.serializers.common import OrgRelatedField, exchange_rate_field, tax_type_field
 from documents.models import (
     Attachment,
     Category,
@@ -94,13 +94,7 @@ class DocumentLineInputSerializer(serializers.Serializer):
         default=None,
         help_text="The line's own tracking (department id); default: the document's.",
     )
-    tax_type = serializers.CharField(
-        max_length=50,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="The ledger's tax type (mapping-options `tax_rates`); blank: no tax.",
-    )
+    tax_type = tax_type_field()
 
 
 class DocumentCreateSerializer(serializers.Serializer):
@@ -112,13 +106,7 @@ class DocumentCreateSerializer(serializers.Serializer):
     issue_date = serializers.DateField()
     due_date = serializers.DateField()
     currency = serializers.CharField(max_length=3, help_text="ISO 4217, e.g. EUR.")
-    exchange_rate = serializers.DecimalField(
-        max_digits=18,
-        decimal_places=6,
-        min_value=0,
-        required=False,
-        allow_null=True,
-        default=None,
+    exchange_rate = exchange_rate_field(
         help_text="The ledger's rate: units of `currency` per unit of its base currency "
         "(stored with the entry); null: the ledger's rate of the day.",
     )

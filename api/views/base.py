@@ -3,8 +3,9 @@ error shape, cursor pagination and django-filter FilterSets that know the organi
 
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import generics
+from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.authentication import ApiKeyAuthentication
@@ -81,3 +82,12 @@ class ApiListView(ApiView, generics.GenericAPIView):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+def created_response(request, *, data_serializer, create, serializer, **known) -> Response:
+    """A create endpoint's answer: the body validated by `data_serializer` (else a 400 with its
+    field errors), `create(**known, **fields)` called, 201 with the new object in `serializer`."""
+    data = data_serializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    created = create(**known, **data.validated_data)
+    return Response(serializer(created).data, status=status.HTTP_201_CREATED)

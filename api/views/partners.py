@@ -17,7 +17,7 @@ from api.serializers.partners import (
     PartnerOrganizationCreateSerializer,
     PartnerOrganizationSerializer,
 )
-from api.views.base import ApiListView, ApiView
+from api.views.base import ApiListView, ApiView, created_response
 from integrations.models import Connection
 from partners import selectors, services
 
@@ -58,10 +58,13 @@ class PartnerOrganizationListCreateApi(PartnerApiView, ApiListView):
         tags=TAGS,
     )
     def post(self, request):
-        data = PartnerOrganizationCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        org = services.partner_organization_create(partner=request.partner, **data.validated_data)
-        return Response(PartnerOrganizationSerializer(org).data, status=status.HTTP_201_CREATED)
+        return created_response(
+            request,
+            data_serializer=PartnerOrganizationCreateSerializer,
+            create=services.partner_organization_create,
+            serializer=PartnerOrganizationSerializer,
+            partner=request.partner,
+        )
 
 
 class PartnerOrganizationDetailApi(PartnerApiView):

@@ -14,7 +14,7 @@ from api.serializers.documents import (
     PaymentCreateSerializer,
     PaymentSerializer,
 )
-from api.views.base import ApiListView
+from api.views.base import ApiListView, created_response
 from documents import services
 from documents.models import Attachment, Payment
 
@@ -96,10 +96,14 @@ class DocumentPaymentListCreateApi(ApiListView):
     @idempotent
     def post(self, request, document_id: int):
         document = selectors.document_owned(org=request.org, document_id=document_id)
-        data = PaymentCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        payment = services.payment_record(document=document, actor=None, **data.validated_data)
-        return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+        return created_response(
+            request,
+            data_serializer=PaymentCreateSerializer,
+            create=services.payment_record,
+            serializer=PaymentSerializer,
+            document=document,
+            actor=None,
+        )
 
 
 class PaymentListApi(ApiListView):

@@ -1,6 +1,5 @@
 """Contacts, categories and departments: list, read, create."""
 
-from rest_framework import status
 from rest_framework.response import Response
 
 from api import selectors
@@ -15,7 +14,7 @@ from api.serializers.reference import (
     DepartmentCreateSerializer,
     DepartmentSerializer,
 )
-from api.views.base import ApiListView, ApiView
+from api.views.base import ApiListView, ApiView, created_response
 from documents import services
 from documents.models import Category, Contact, Department
 
@@ -48,10 +47,13 @@ class ContactListCreateApi(ApiListView):
     )
     @idempotent
     def post(self, request):
-        data = ContactCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        contact = services.contact_create(org=request.org, **data.validated_data)
-        return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
+        return created_response(
+            request,
+            data_serializer=ContactCreateSerializer,
+            create=services.contact_create,
+            serializer=ContactSerializer,
+            org=request.org,
+        )
 
 
 class ContactDetailApi(ApiView):
@@ -88,10 +90,13 @@ class CategoryListCreateApi(ApiListView):
     )
     @idempotent
     def post(self, request):
-        data = CategoryCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        category = services.category_create(org=request.org, **data.validated_data)
-        return Response(CategorySerializer(category).data, status=status.HTTP_201_CREATED)
+        return created_response(
+            request,
+            data_serializer=CategoryCreateSerializer,
+            create=services.category_create,
+            serializer=CategorySerializer,
+            org=request.org,
+        )
 
 
 class CategoryDetailApi(ApiView):
@@ -128,10 +133,13 @@ class DepartmentListCreateApi(ApiListView):
     )
     @idempotent
     def post(self, request):
-        data = DepartmentCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        department = services.department_create(org=request.org, **data.validated_data)
-        return Response(DepartmentSerializer(department).data, status=status.HTTP_201_CREATED)
+        return created_response(
+            request,
+            data_serializer=DepartmentCreateSerializer,
+            create=services.department_create,
+            serializer=DepartmentSerializer,
+            org=request.org,
+        )
 
 
 class DepartmentDetailApi(ApiView):
