@@ -135,6 +135,8 @@ def sync_start(
 
 
 def sync_retry_failed(*, run: SyncRun, actor_label: str) -> SyncRun:
+    """A run of the still-Failed items of `run` for a partner system (its key named as the
+    actor); ValidationError when none is left to retry."""
     with transaction.atomic():
         return _label(sync_services.retry_failed(run=run, actor=None), actor_label)
 
@@ -142,6 +144,8 @@ def sync_retry_failed(*, run: SyncRun, actor_label: str) -> SyncRun:
 def connection_force_sync(
     *, org: Organization, connection: Connection, actor_label: str
 ) -> SyncRun:
+    """Force sync of the connection for a partner system (its key named as the actor): a run
+    of every document to push, as the page's Force sync makes."""
     with transaction.atomic():
         return _label(
             sync_services.force_sync(org=org, connection=connection, actor=None), actor_label

@@ -126,6 +126,8 @@ class SyncAvailability:
 
 
 def document_sync_availability(*, document: Document, connection: Connection) -> SyncAvailability:
+    """Whether the document can be pushed to the connection now, and if not why, by the rules
+    the re-sync applies (synclog.rules.sync_refusal), so that a page offers only what works."""
     # The rules synclog.services.resync applies, so that the page offers only what works.
     refusal = sync_refusal(document, connection)
     if refusal == "kind":

@@ -84,6 +84,8 @@ def _build_payload(
 
 
 def payload_hash(payload) -> str:
+    """The SHA-256 of an entry's payload, stored with the record: an unchanged document
+    hashes the same, so that a re-sync pushes nothing."""
     data = json.dumps(plain_data(payload), sort_keys=True, default=str)
     return hashlib.sha256(data.encode()).hexdigest()
 

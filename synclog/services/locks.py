@@ -61,6 +61,8 @@ def lock_check(record: SyncRecord, payload=None) -> LockCheck | None:
 
 
 def held_error(connection: Connection, record: SyncRecord, day: datetime.date):
+    """The HeldForLockError of a record dated `day`, inside the ledger's locked period: what
+    Requires attention shows (grouped by the lock date alone) and how to release it."""
     ledger = connection.get_provider_display()
     lock = connection.lock_date
     entry = "payment" if record.is_payment else record.document.get_kind_display().lower()

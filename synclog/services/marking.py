@@ -432,11 +432,15 @@ def request_sync_documents(
 
 
 def reason_for_changes(changed_fields: Iterable[str]) -> str:
+    """The reason a run gives for a document's changed fields ("total changed, lines
+    changed")."""
     reasons = [FIELD_REASONS.get(name, f"{name} changed") for name in sorted(changed_fields)]
     return ", ".join(reasons)
 
 
 def request_sync_for_update(*, document: Document, changed_fields: Iterable[str], actor) -> None:
+    """After an edit: a sync of the document when a field the ledger holds changed; nothing
+    for fields it does not hold (UNSYNCED_FIELDS)."""
     synced = set(changed_fields) - UNSYNCED_FIELDS
     if synced:
         request_sync(document=document, reason=reason_for_changes(synced), actor=actor)

@@ -215,6 +215,9 @@ def bulk_resync(
     connection: Connection | None = None,
     actor_label: str = "",
 ) -> list[SyncRun]:
+    """A run per connection collecting entries (or of `connection` alone) pushing the documents
+    among `document_ids` that sync (another organisation's ids are not found); past
+    SYNC_PREPARE_IN_WORKER_OVER documents the runs come back at once and a worker marks them."""
     ids = sorted(set(document_ids))
     connections = _active_connections(org, connection)
     if len(ids) > settings.SYNC_PREPARE_IN_WORKER_OVER:
@@ -247,6 +250,8 @@ def bulk_resync(
 
 
 def sync_runs_prepare_enqueue(run_ids: list[int]) -> None:
+    """Send each run's preparation to a worker once the transaction commits; a broker that is
+    down leaves them to the sweep (nothing is lost)."""
     if not run_ids:
         return
 
@@ -317,6 +322,8 @@ def force_sync(*, org: Organization, connection: Connection, actor) -> SyncRun:
 
 @transaction.atomic
 def retry_failed(*, run: SyncRun, actor) -> SyncRun:
+    """A run of the items of `run` that are still Failed (never one reconciled by hand since,
+    which a push could double); ValidationError when none is left."""
     # Only what is still Failed: a record reconciled by hand since (marked Complete) may have
     # its entry typed into the ledger without our reference, and a push would double it.
     failed = SyncRunItem.objects.filter(
