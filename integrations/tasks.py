@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from integrations import services
-from integrations.connectors.errors import ConnectorError
+from integrations.connectors.errors import ConnectorError, RateLimitedError
 from integrations.models import Connection, ConnectionStatus
 
 logger = logging.getLogger(__name__)
@@ -20,8 +20,13 @@ def connection_lock_date_refresh(connection_id: int, refused_record_ids=None) ->
     if connection is None:
         return
     try:
+        # A worker does not sleep for quota: no room now, it comes back when there is.
         services.connection_lock_date_refresh(
-            connection=connection, refused_record_ids=refused_record_ids or ()
+            connection=connection, refused_record_ids=refused_record_ids or (), wait_seconds=0
+        )
+    except RateLimitedError as error:
+        connection_lock_date_refresh.apply_async(
+            args=[connection_id, refused_record_ids], countdown=max(error.retry_after, 1)
         )
     except ConnectorError as error:  # read again at beat's next turn
         logger.warning("Lock date of connection %s not read: %s", connection_id, error)

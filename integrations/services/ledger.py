@@ -161,18 +161,22 @@ def _credentials_refresh_lock(connection: Connection) -> Iterator[OAuthCredentia
 
 
 @contextmanager
-def connector_for_page(connection: Connection) -> Iterator[Connector]:
+def connector_for_page(
+    connection: Connection, *, wait_seconds: float | None = None
+) -> Iterator[Connector]:
     """A connector for the calls a person waits on (a page's lists of accounts and contacts, a
     connection test, a disconnect), closed after. Each request first takes its place in the
-    connection's quota beside the engine's pushes (waiting a few seconds at most), and a 429
-    pauses the pushes too: a page read must not spend what a sync in flight counts on."""
+    connection's quota beside the engine's pushes (waiting a few seconds at most; a worker's
+    read passes `wait_seconds=0` and reschedules instead), and a 429 pauses the pushes too: a
+    page read must not spend what a sync in flight counts on."""
     # The sync engine builds on integrations: imported here, not at the top.
     from synclog.services.quota import connection_quota_pause, connection_quota_take_request
 
+    if wait_seconds is None:
+        wait_seconds = settings.LEDGER_PAGE_QUOTA_WAIT_SECONDS
+
     def take_request() -> None:
-        connection_quota_take_request(
-            connection=connection, wait_seconds=settings.LEDGER_PAGE_QUOTA_WAIT_SECONDS
-        )
+        connection_quota_take_request(connection=connection, wait_seconds=wait_seconds)
 
     connector = connector_for(connection, before_request=take_request)
     try:

@@ -23,13 +23,14 @@ logger = logging.getLogger(__name__)
 
 
 def connection_lock_date_refresh(
-    *, connection: Connection, refused_record_ids=()
+    *, connection: Connection, refused_record_ids=(), wait_seconds: float | None = None
 ) -> LedgerLockDate:
     """Read the ledger's lock date (one request, counted in the connection's quota as a page's
-    read is), save it, and push again what it no longer holds back; `refused_record_ids`: the
-    records the ledger refused for its lock, held now if the date read covers them. Raises the
-    connector's error when the ledger cannot be read (the saved date stays)."""
-    with connector_for_page(connection) as connector:
+    read is, waiting `wait_seconds` at most for room in it), save it, and push again what it
+    no longer holds back; `refused_record_ids`: the records the ledger refused for its lock,
+    held now if the date read covers them. Raises the connector's error when the ledger cannot
+    be read (the saved date stays; RateLimitedError when the quota has no room)."""
+    with connector_for_page(connection, wait_seconds=wait_seconds) as connector:
         lock = connector.read_lock_date()
     connection.lock_date = lock.locked_through
     connection.lock_date_source = lock.source[:200]

@@ -242,3 +242,51 @@ def test_xero_holds_back_to_the_later_of_its_two_lock_dates(connection, ledger_b
     assert connection.lock_date_source == (
         "PeriodLockDate 2026-11-05, EndOfYearLockDate 2026-11-12"
     )
+
+
+def test_a_payment_dated_in_the_locked_period_is_held_then_released(
+    connection, ledger_books, bill, clerk, drain
+):
+    document_services.document_approve(document=bill, actor=clerk)
+    drain()  # the bill (1 Nov) is in the ledger before the period is closed
+    lock_ledger(ledger_books, NOV[10])
+    refresh(connection)
+    document_services.payment_record(
+        document=bill, actor=clerk, amount="40.00", paid_at="2026-11-05"
+    )
+    drain()
+    payment = SyncRecord.objects.get(document=bill, payment__isnull=False)
+    assert payment.status == RecordStatus.FAILED and payment.held_for_lock
+    assert "this payment is dated 5 Nov 2026" in payment.last_error_explanation
+    assert ledger_books.bill(bill_record(bill).external_id).amount_paid == 0
+    lock_ledger(ledger_books, None)
+    refresh(connection)
+    drain()
+    payment.refresh_from_db()
+    assert payment.status == RecordStatus.COMPLETE, payment.last_error_message
+    assert ledger_books.bill(bill_record(bill).external_id).amount_paid == 40
+
+
+def test_the_refresh_task_reschedules_itself_when_the_quota_has_no_room(
+    connection, ledger_books, monkeypatch
+):
+    from tests.ledger_fixtures import quota_spend
+
+    connection.settings = {
+        **connection.settings,
+        "rate_limits": {**UNLIMITED, "per_window": 2, "window_seconds": 60},
+    }
+    connection.save(update_fields=["settings"])
+    get_rate_limiter().reset(services.connection_quota_key(connection=connection))
+    quota_spend(connection, 2)  # the syncs spent the minute
+    later = []
+    monkeypatch.setattr(
+        integration_tasks.connection_lock_date_refresh,
+        "apply_async",
+        lambda args, countdown: later.append((args, countdown)),
+    )
+    integration_tasks.connection_lock_date_refresh(connection.pk, None)
+    [(args, countdown)] = later
+    assert args == [connection.pk, None] and 1 <= countdown <= 60
+    connection.refresh_from_db()
+    assert connection.lock_date_read_at is None  # nothing was read, nothing sent
