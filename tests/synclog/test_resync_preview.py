@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from documents import services as document_services
+from integrations import services as integration_services
 from integrations.models import LockedPeriodPolicy, Provider
 from synclog.models import RecordStatus, SyncRecord
 from synclog.selectors.preview import (
@@ -81,10 +82,6 @@ def test_an_entry_the_ledger_holds_as_the_document_says_is_unchanged(
 def test_a_changed_booked_entry_is_refused_with_what_would_not_change(
     approved_bill, connection, ledger_books, drain, clerk, provider
 ):
-    if provider == Provider.MYOB:
-        # MYOB books by its lock date, which its entries do not carry: the period-lock
-        # pre-flight (issue 17, item 2) is what tells, not the entry's state.
-        pytest.skip("MYOB's entries do not say that they are in a locked period")
     drain()
     record = bill_record(approved_bill)
     ledger_books.book(record.external_id)
@@ -93,12 +90,22 @@ def test_a_changed_booked_entry_is_refused_with_what_would_not_change(
     )
     preview = document_resync_preview(document=approved_bill, connection=connection, entry="bill")
     [entry] = preview.entries
+    if provider == Provider.MYOB:
+        # MYOB books by its lock date, which its entries do not carry: until the connection
+        # reads it (on connect, by beat), the preview, like the push, expects an update...
+        assert entry.action == PreviewAction.UPDATE
+        # ...and once read, the entry is held by the period-lock pre-flight (item 2).
+        integration_services.connection_lock_date_refresh(connection=connection)
+        [entry] = document_resync_preview(
+            document=approved_bill, connection=connection, entry="bill"
+        ).entries
+        assert entry.action == PreviewAction.HELD
+        return
     assert entry.action == PreviewAction.REFUSED
     assert entry.reason.startswith(f"booked in {ledger_books.display_name}")
     assert changes(entry)["due date"][1] == datetime.date(2026, 12, 24)
-    if provider != Provider.MYOB:  # MYOB's entries carry no date of their last change
-        assert entry.booked_on is not None
-        assert f" on {entry.booked_on.isoformat()}" in entry.reason
+    assert entry.booked_on is not None
+    assert f" on {entry.booked_on.isoformat()}" in entry.reason
 
 
 def test_the_payment_entry_is_a_create_after_its_bill(approved_bill, connection, clerk):
