@@ -5,10 +5,15 @@ from pathlib import Path
 
 import pytest
 
+from integrations.emulators.myob import running_emulator as running_myob_emulator
 from integrations.emulators.qbo.server import running_emulator as running_qbo_emulator
 from integrations.emulators.xero import running_emulator
+from integrations.models import Connection
+from synclog import services
+from synclog.models import RecordStatus, SyncRecord
 from tests.browser_fixtures import ARTIFACTS
 from tests.factories import TEST_PASSWORD
+from tests.ledger_fixtures import XeroBooks
 
 
 @pytest.fixture
@@ -69,3 +74,47 @@ def qbo_emulator_server(settings):
     with running_qbo_emulator(port=0) as (url, emulator):
         settings.QBO_EMULATOR_URL = url
         yield url, emulator
+
+
+@pytest.fixture
+def myob_emulator_server(settings):
+    """The MYOB emulator as a real HTTP server on a free loopback port: yields (url, emulator),
+    its address the configured MYOB emulator address for the test."""
+    settings.LEDGER_EMULATOR_ALLOWED = True
+    with running_myob_emulator(port=0) as (url, emulator):
+        settings.MYOB_EMULATOR_URL = url
+        yield url, emulator
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Tasks the pages send, kept here instead of going to a broker."""
+    from synclog import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.sync_record,
+        "apply_async",
+        lambda args, countdown=0, queue=None: sent.append((args[0], countdown, queue)),
+    )
+    return sent
+
+
+# Helpers for the tests (plain functions: `from tests.browser.conftest import …`).
+
+
+def connect_xero(org, ledger) -> Connection:
+    return XeroBooks(ledger).connect_org(org)
+
+
+def push_pending() -> None:
+    """Play the worker: push every Pending record once (as if its retry time had come)."""
+    ids = list(SyncRecord.objects.filter(status=RecordStatus.PENDING).values_list("pk", flat=True))
+    SyncRecord.objects.filter(pk__in=ids).update(next_retry_at=None)
+    for record_id in ids:
+        services.sync_record_push(record_id=record_id, worker="browser-test")
+
+
+def message(page, text):
+    """The flash message that says `text`."""
+    return page.locator(".messages .message").filter(has_text=text)

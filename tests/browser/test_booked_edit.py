@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from documents import services as document_services
 from synclog.models import RecordStatus, SyncRecord
-from tests.browser.test_integrations_tab import enqueued, push_pending  # noqa: F401
+from tests.browser.conftest import push_pending
 from tests.browser.test_ledger_drift import pushed_bill  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

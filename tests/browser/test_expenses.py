@@ -11,7 +11,7 @@ from accounts.models import Role
 from documents.models import Document
 from integrations import services as integration_services
 from integrations.models import MappingKind
-from tests.browser.test_integrations_tab import connect_xero, enqueued, push_pending  # noqa: F401
+from tests.browser.conftest import connect_xero, push_pending
 from tests.factories import CategoryFactory, ContactFactory, DepartmentFactory, MembershipFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,7 +23,7 @@ def test_a_card_expense_is_entered_shown_and_booked_as_spend_money(
     screenshot,
     sign_in_as,
     ledger,
-    enqueued,  # noqa: F811
+    enqueued,
 ):
     membership = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc")
     org = membership.org

@@ -13,42 +13,12 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from documents import services as document_services
-from integrations.models import Connection
-from synclog import services
 from synclog.models import RecordStatus, SyncAttempt, SyncRecord, SyncRun, Trigger
+from tests.browser.conftest import connect_xero, push_pending
 from tests.browser_fixtures import ARTIFACTS
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
-from tests.ledger_fixtures import XeroBooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-UNLIMITED = {"per_window": 100_000, "window_seconds": 60, "max_concurrent": 100, "per_day": 10**7}
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    """Tasks the pages send, kept here instead of going to a broker."""
-    from synclog import tasks
-
-    sent = []
-    monkeypatch.setattr(
-        tasks.sync_record,
-        "apply_async",
-        lambda args, countdown=0, queue=None: sent.append((args[0], countdown, queue)),
-    )
-    return sent
-
-
-def connect_xero(org, ledger) -> Connection:
-    return XeroBooks(ledger).connect_org(org)
-
-
-def push_pending() -> None:
-    """Play the worker: push every Pending record once (as if its retry time had come)."""
-    ids = list(SyncRecord.objects.filter(status=RecordStatus.PENDING).values_list("pk", flat=True))
-    SyncRecord.objects.filter(pk__in=ids).update(next_retry_at=None)
-    for record_id in ids:
-        services.sync_record_push(record_id=record_id, worker="browser-test")
 
 
 def test_integrations_tab_explains_a_failure_and_a_resync_lands_by_itself(

@@ -19,7 +19,7 @@ from documents import services as document_services
 from integrations import tasks as integration_tasks
 from synclog.models import RecordStatus, SyncRecord
 from synclog.services import marking
-from tests.browser.test_integrations_tab import push_pending
+from tests.browser.conftest import push_pending
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import XeroBooks
 

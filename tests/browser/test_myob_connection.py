@@ -11,10 +11,9 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Role
-from integrations.emulators.myob import running_emulator as running_myob_emulator
 from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind, Provider
 from synclog.models import RecordStatus, SyncRecord
-from tests.browser.test_integrations_tab import enqueued, push_pending  # noqa: F401
+from tests.browser.conftest import message, push_pending
 from tests.factories import (
     CategoryFactory,
     ContactFactory,
@@ -28,27 +27,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 MAPPINGS_URL = re.compile(r"/integrations/\d+/mappings/$")
 
 
-@pytest.fixture
-def myob_emulator_server(settings):
-    """The MYOB emulator as a real HTTP server on a free loopback port: yields (url, emulator),
-    its address the configured MYOB emulator address for the test."""
-    settings.LEDGER_EMULATOR_ALLOWED = True
-    with running_myob_emulator(port=0) as (url, emulator):
-        settings.MYOB_EMULATOR_URL = url
-        yield url, emulator
-
-
-def message(page, text):
-    return page.locator(".messages .message").filter(has_text=text)
-
-
 def test_admin_connects_myob_maps_and_a_bill_lands_there(
     page,
     live_server,
     screenshot,
     sign_in_as,
     myob_emulator_server,
-    enqueued,  # noqa: F811
+    enqueued,
 ):
     emulator_url, emulator = myob_emulator_server
     second = emulator.add_company_file("Harbour Bikes (Emulated)")  # a choice of files

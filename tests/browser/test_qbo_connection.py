@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind, Provider
 from synclog.models import RecordStatus, SyncRecord
-from tests.browser.test_integrations_tab import enqueued, push_pending  # noqa: F401
+from tests.browser.conftest import message, push_pending
 from tests.factories import (
     CategoryFactory,
     ContactFactory,
@@ -29,17 +29,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 MAPPINGS_URL = re.compile(r"/integrations/\d+/mappings/$")
 
 
-def message(page, text):
-    return page.locator(".messages .message").filter(has_text=text)
-
-
 def test_admin_connects_quickbooks_and_works_there_as_on_xero(
     page,
     live_server,
     screenshot,
     sign_in_as,
     qbo_emulator_server,
-    enqueued,  # noqa: F811
+    enqueued,
 ):
     emulator_url, emulator = qbo_emulator_server
     second = emulator.add_realm("Globex QBO")  # the consent page offers a choice of companies

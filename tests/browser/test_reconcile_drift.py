@@ -14,7 +14,7 @@ from accounts.models import Role
 from documents import services as document_services
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, SyncStatusChange
-from tests.browser.test_integrations_tab import connect_xero, enqueued, push_pending  # noqa: F401
+from tests.browser.conftest import connect_xero, push_pending
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 from tests.synclog.test_ledger_drift import ledger_date
 

@@ -14,7 +14,7 @@ from accounts.models import Role
 from documents import services as document_services
 from documents.models import Category, Contact
 from synclog.models import RecordStatus, SyncRecord, SyncRun
-from tests.browser.test_integrations_tab import enqueued, push_pending  # noqa: F401
+from tests.browser.conftest import push_pending
 from tests.browser_fixtures import ARTIFACTS
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import LEDGERS
@@ -56,7 +56,7 @@ def test_the_resync_dialog_shows_the_ledgers_change_before_anything_is_sent(
     screenshot,
     ledger_books,
     clerk_org,
-    enqueued,  # noqa: F811
+    enqueued,
     provider,
 ):
     clerk, org = clerk_org
@@ -107,7 +107,7 @@ def test_the_bulk_confirmation_previews_the_first_documents_and_counts_the_rest(
     ledger,
     ledger_books,
     clerk_org,
-    enqueued,  # noqa: F811
+    enqueued,
     settings,
 ):
     settings.SYNC_PREVIEW_DOCUMENTS = 3
