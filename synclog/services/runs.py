@@ -14,6 +14,7 @@ from accounts.models import Organization
 from documents.models import Document, Payment
 from integrations.models import Connection, ConnectionStatus
 from synclog.models import (
+    WAITS_FOR_BILL,
     RecordStatus,
     RunItemOutcome,
     StatusCode,
@@ -330,6 +331,18 @@ def retry_failed(*, run: SyncRun, actor) -> SyncRun:
         run=run, outcome=RunItemOutcome.FAILED, record__status=RecordStatus.FAILED
     ).values_list("record__document_id", "record__entry_type", "record__payment_id")
     specs = [EntrySpec(*row) for row in failed]
+    # A payment counted failed here that waits for its bill: the bill goes (failed in another
+    # sync, perhaps), and the payment with it (_mark_pending).
+    waiting = SyncRunItem.objects.filter(
+        run=run, outcome=RunItemOutcome.FAILED, record__status=RecordStatus.PENDING
+    ).filter(record__pending_reason=WAITS_FOR_BILL)
+    bills = SyncRecord.objects.filter(
+        connection=run.connection,
+        document_id__in=waiting.values("record__document_id"),
+        payment__isnull=True,
+        status=RecordStatus.FAILED,
+    ).values_list("document_id", "entry_type", "payment_id")
+    specs += [spec for spec in (EntrySpec(*row) for row in bills) if spec not in specs]
     if not specs:
         if SyncRunItem.objects.filter(run=run, outcome=RunItemOutcome.FAILED).exists():
             # Failed here, Pending now: pushed again already, or waiting for a reconnect.

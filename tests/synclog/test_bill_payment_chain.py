@@ -230,3 +230,26 @@ def test_a_bill_set_to_pending_by_hand_takes_its_waiting_payments_along(
     drain()
     assert {r.status for r in SyncRecord.objects.filter(document=chain)} == {RecordStatus.COMPLETE}
     assert [b.amount_paid for b in ledger_books.bills()] == [50]
+
+
+def test_a_sync_of_the_payment_alone_retries_its_bill_with_it(
+    org, clerk, connection, chain, drain, ledger_books
+):
+    """The payment entry re-synced alone while its bill fails: that sync counts the payment
+    failed (it waits for the bill); its Retry failed items pushes the bill, then the payment."""
+    document_services.payment_record(
+        document=chain, actor=clerk, amount="50.00", paid_at="2026-11-07"
+    )  # paid in full: the payment entry can be chosen
+    drain()
+    chain.refresh_from_db()
+    run = services.resync(document=chain, connection=connection, entry="payment", actor=clerk)
+    drain()
+    run.refresh_from_db()
+    assert (run.failed, run.finished_at is not None) == (3, True)
+    ledger_books.map_categories(connection)
+    retry = services.retry_failed(run=run, actor=clerk)
+    assert retry.total == 4  # the bill, and its three payments after it
+    drain()
+    retry.refresh_from_db()
+    assert (retry.status_code, retry.pushed) == (StatusCode.SUCCESS, 4)
+    assert [b.amount_paid for b in ledger_books.bills()] == [100]
