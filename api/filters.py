@@ -22,6 +22,7 @@ from synclog.models import (
     display_status_q,
 )
 from syncsvc.dates import day_end, day_start
+from webhooks.models import DeliveryStatus, WebhookEventType
 
 
 class OrgFilterSet(django_filters.FilterSet):
@@ -128,3 +129,10 @@ class DatasetFilter(OrgFilterSet):
     def filter_created_to(self, queryset, name, value):
         end = day_end(value)
         return queryset if end is None else queryset.filter(created_at__lt=end)
+
+
+class DeliveryFilter(OrgFilterSet):
+    status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices)
+    event_type = django_filters.ChoiceFilter(
+        field_name="message__event_type", choices=WebhookEventType.choices
+    )

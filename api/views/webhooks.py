@@ -1,11 +1,10 @@
 """Webhook endpoints (CRUD; the signing secret returned once) and their deliveries (list, read,
 redeliver), through webhooks.services and webhooks.selectors."""
 
-import django_filters
 from rest_framework import status
 from rest_framework.response import Response
 
-from api.filters import OrgFilterSet
+from api.filters import DeliveryFilter
 from api.idempotency import idempotent
 from api.schema import api_schema
 from api.serializers.webhooks import (
@@ -19,16 +18,9 @@ from api.serializers.webhooks import (
 )
 from api.views.base import ApiListView, ApiView
 from webhooks import selectors, services
-from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 TAGS = ["Webhooks"]
-
-
-class DeliveryFilter(OrgFilterSet):
-    status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices)
-    event_type = django_filters.ChoiceFilter(
-        field_name="message__event_type", choices=WebhookEventType.choices
-    )
 
 
 class WebhookEndpointListCreateApi(ApiListView):

@@ -1,1 +1,1 @@
-"""Sync pages, one module per page family; each module lists its own urlpatterns."""
+"""Sync pages, one module per page family; their routes are in synclog/urls.py."""
