@@ -207,8 +207,12 @@ def document_chain_state(*, records: list[SyncRecord], connection: Connection) -
     if RecordStatus.FAILED in statuses:
         if entry is not None and entry.status == RecordStatus.FAILED:
             follow = (
-                f"; {'its payment waits' if waiting == 1 else f'{waiting} of its payments wait'} "
-                "for it and go right after it when it is retried"
+                (
+                    "; its payment waits for it and goes right after it when it is retried"
+                    if waiting == 1
+                    else f"; {waiting} of its payments wait for it and go right after it when "
+                    "it is retried"
+                )
                 if waiting
                 else ""
             )
