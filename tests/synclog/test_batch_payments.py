@@ -60,7 +60,7 @@ def test_payments_wait_with_their_bill_when_its_call_has_no_quota(
     limiter.reset(key)
     limiter.try_acquire(key, Limits(per_window=2, window_seconds=60), calls=2)
     # As if a call was free when the batch began.
-    monkeypatch.setattr(batch, "_batch_quota_wait", lambda record_ids: 0.0)
+    monkeypatch.setattr(batch, "_batch_quota_wait", lambda connection: 0.0)
     calls_before = ledger.call_count()
     ids = run_records(run)
     try:
