@@ -5,7 +5,7 @@ is sent: the ledger's own 400 would be far less clear.
 """
 
 from django.conf import settings
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from documents.models import (
     Department,
@@ -112,6 +112,20 @@ def spend_account_code(document: Document, *, connection: Connection) -> str:
     return code
 
 
+# The document page's path with a placeholder for its id, per script prefix and URLconf:
+# reverse() for each document of a batch was a third of the payload's CPU.
+_DOCUMENT_PATHS: dict[tuple[str, object], str] = {}
+_ID_PLACEHOLDER = 918273645
+
+
+def _document_path(document_id: int) -> str:
+    key = (get_script_prefix(), get_urlconf())
+    template = _DOCUMENT_PATHS.get(key)
+    if template is None:
+        template = _DOCUMENT_PATHS[key] = reverse("documents:detail", args=[_ID_PLACEHOLDER])
+    return template.replace(str(_ID_PLACEHOLDER), str(document_id))
+
+
 def build_entry_payload(
     document: Document,
     *,
@@ -167,7 +181,7 @@ def build_entry_payload(
         )
     reference = document_reference(document)
     url = f"{settings.PUBLIC_BASE_URL.rstrip('/')}"
-    url += f"{reverse('documents:detail', args=[document.pk])}?ref={reference}"
+    url += f"{_document_path(document.pk)}?ref={reference}"
     spend = document.is_spend
     return EntryPayload(
         kind=kind,
