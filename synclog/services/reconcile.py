@@ -68,6 +68,7 @@ from synclog.services.quota import (
     connection_quota_pause,
 )
 from synclog.services.refusals import _gone_error
+from synclog.services.rows import update_rows
 from synclog.services.status import sync_status_update
 from webhooks.services import webhook_emit_records_failed
 
@@ -414,36 +415,39 @@ def _drift_of(record: SyncRecord, state: EntryState, ledger: str, mappings, paid
 
 
 def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
-    """Each drifted record Failed with its attempt, in one transaction; a record that changed
-    meanwhile (a push began, an edit) is left to that push."""
+    """Each drifted record Failed with its attempt, in one transaction and a fixed number of
+    statements; a record that changed meanwhile (a push began, an edit) is left to that push."""
     if not findings:
         return 0
     now = timezone.now()
-    saved = []
     with transaction.atomic():
-        attempts = []
-        for record, change, error, differences, version in findings:
-            state = change.state
-            updated = SyncRecord.objects.filter(
-                pk=record.pk,
+        # Locked in id order (as the engine locks records), still Complete, unclaimed and at
+        # the version judged.
+        unchanged = set(
+            SyncRecord.objects.select_for_update()
+            .filter(
+                pk__in=[record.pk for record, *_ in findings],
                 status=RecordStatus.COMPLETE,
-                version=record.version,
                 claimed_until__isnull=True,
-            ).update(
-                status=RecordStatus.FAILED,
-                last_error_code=error.status_code,
-                last_error_message=error.message,
-                last_error_explanation=error.explanation,
-                last_error_hint=error.hint,
-                # The ledger no longer holds what we pushed: the next push sends it again.
-                payload_hash="",
-                synced_amount=state.total,
-                booked=state.booked,
-                updated_at=now,
             )
-            if not updated:
+            .order_by("pk")
+            .values_list("pk", "version")
+        )
+        saved, attempts = [], []
+        for record, change, error, differences, version in findings:
+            if (record.pk, record.version) not in unchanged:
                 continue
+            state = change.state
             record.status = RecordStatus.FAILED
+            record.last_error_code = error.status_code
+            record.last_error_message = error.message
+            record.last_error_explanation = error.explanation
+            record.last_error_hint = error.hint
+            # The ledger no longer holds what we pushed: the next push sends it again.
+            record.payload_hash = ""
+            record.synced_amount = state.total
+            record.booked = state.booked
+            record.updated_at = now
             saved.append(record)
             attempts.append(
                 SyncAttempt(
@@ -466,9 +470,24 @@ def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
                     finished_at=now,
                 )
             )
+        update_rows(saved, DRIFT_FIELDS)
         _insert_attempts(attempts)
         webhook_emit_records_failed(records=saved)
     return len(saved)
+
+
+# What a drift finding writes on its record.
+DRIFT_FIELDS = [
+    "status",
+    "last_error_code",
+    "last_error_message",
+    "last_error_explanation",
+    "last_error_hint",
+    "payload_hash",
+    "synced_amount",
+    "booked",
+    "updated_at",
+]
 
 
 def sync_record_accept_ledger(*, org: Organization, record_id: int, actor) -> SyncRecord:
