@@ -161,6 +161,16 @@ class SyncRunFactory(factory.django.DjangoModelFactory):
     org = factory.LazyAttribute(lambda run: run.connection.org)
     trigger = Trigger.BULK
 
+    class Params:
+        # A finished run whose one item failed for a missing mapping (missing_mapping=True).
+        missing_mapping = factory.Trait(
+            status_code=StatusCode.CONFIGURATION,
+            started_at=factory.LazyFunction(timezone.now),
+            finished_at=factory.SelfAttribute("started_at"),
+            total=1,
+            failed=1,
+        )
+
 
 class SyncRecordFactory(factory.django.DjangoModelFactory):
     """A bill's record on a connection, Pending unless told (pass `connection`, and `document`
@@ -176,6 +186,14 @@ class SyncRecordFactory(factory.django.DjangoModelFactory):
     )
     entry_type = EntryType.BILL
     status = RecordStatus.PENDING
+
+    class Params:
+        # Failed for a missing mapping, as the engine leaves it (missing_mapping=True).
+        missing_mapping = factory.Trait(
+            status=RecordStatus.FAILED,
+            last_error_code=StatusCode.CONFIGURATION,
+            last_error_message="Category Travel has no Xero mapping.",
+        )
 
 
 class SyncAttemptFactory(factory.django.DjangoModelFactory):

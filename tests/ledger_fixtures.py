@@ -77,6 +77,28 @@ def credentials_from_token(token: dict, *, expires_in: int | None = None) -> OAu
     )
 
 
+def map_to_tracking_option(connection, department, option_name: str) -> None:
+    """Map a department to the ledger's tracking option of that name, as the Mappings page
+    saves it."""
+    option = next(
+        o
+        for o in integration_services.connector_for(connection).list_tracking_options()
+        if o.option_name == option_name
+    )
+    integration_services.mapping_set(
+        connection=connection,
+        kind=MappingKind.TRACKING,
+        local_id=department.pk,
+        external_id=option.option_id,
+        external_name=f"{option.category_name}: {option.option_name}",
+        extra={
+            "category_id": option.category_id,
+            "category_name": option.category_name,
+            "option_name": option.option_name,
+        },
+    )
+
+
 class Tap(httpx.BaseTransport):
     """Passes calls on and keeps them; runs `before(request)` first when one is set (a change
     behind our back between our read and our write)."""

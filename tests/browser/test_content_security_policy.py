@@ -2,7 +2,6 @@
 browser reports no violation on any of them, and the behaviour that used inline handlers still
 works (dialogs, confirmations, submit on change)."""
 
-import datetime
 import re
 
 import pytest
@@ -11,8 +10,7 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from documents.models import DocumentStatus
 from integrations.models import Connection, Provider
-from synclog.models import EntryType, RecordStatus, StatusCode, SyncRecord, SyncRun, Trigger
-from tests.factories import DocumentFactory, MembershipFactory
+from tests.factories import DocumentFactory, MembershipFactory, SyncRecordFactory, SyncRunFactory
 from webhooks import services as webhook_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -54,26 +52,8 @@ def acme(settings):
         org=org, provider=Provider.XERO, name="Xero", tenant_name="Acme (Xero)"
     )
     bill = DocumentFactory(org=org, number="CSP-1", status=DocumentStatus.APPROVED)
-    record = SyncRecord.objects.create(
-        org=org,
-        connection=connection,
-        document=bill,
-        entry_type=EntryType.BILL,
-        status=RecordStatus.FAILED,
-        last_error_code=StatusCode.CONFIGURATION,
-        last_error_message="Category Travel has no Xero mapping.",
-    )
-    now = datetime.datetime.now(datetime.UTC)
-    run = SyncRun.objects.create(
-        org=org,
-        connection=connection,
-        trigger=Trigger.BULK,
-        status_code=StatusCode.CONFIGURATION,
-        started_at=now,
-        finished_at=now,
-        total=1,
-        failed=1,
-    )
+    record = SyncRecordFactory(connection=connection, document=bill, missing_mapping=True)
+    run = SyncRunFactory(connection=connection, missing_mapping=True)
     endpoint, _secret = webhook_services.webhook_endpoint_create(
         org=org, url="http://127.0.0.1:9/hook", events=["sync.completed"], actor=admin
     )

@@ -9,10 +9,9 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from documents.models import Document
-from integrations import services as integration_services
-from integrations.models import MappingKind
 from tests.browser.conftest import connect_xero, push_pending
 from tests.factories import CategoryFactory, ContactFactory, DepartmentFactory, MembershipFactory
+from tests.ledger_fixtures import map_to_tracking_option
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,23 +30,7 @@ def test_a_card_expense_is_entered_shown_and_booked_as_spend_money(
     sales = DepartmentFactory(org=org, name="Sales")
     ContactFactory(org=org, name="Taxi Co")
     connection = connect_xero(org, ledger)
-    option = next(
-        o
-        for o in integration_services.connector_for(connection).list_tracking_options()
-        if o.option_name == "Sales"
-    )
-    integration_services.mapping_set(
-        connection=connection,
-        kind=MappingKind.TRACKING,
-        local_id=sales.pk,
-        external_id=option.option_id,
-        external_name="Department: Sales",
-        extra={
-            "category_id": option.category_id,
-            "category_name": "Department",
-            "option_name": "Sales",
-        },
-    )
+    map_to_tracking_option(connection, sales, "Sales")
 
     sign_in_as(membership.user.username)
     page.goto(f"{live_server.url}/documents/new/")

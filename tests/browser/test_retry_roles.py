@@ -2,7 +2,6 @@
 Requires-attention group and a run's failed items; a clerk or accounting user is told who does,
 and a clerk cannot reach the run's page at all."""
 
-import datetime
 import re
 
 import pytest
@@ -12,8 +11,14 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from documents.models import DocumentStatus
 from integrations.models import Connection, Provider
-from synclog.models import EntryType, RecordStatus, StatusCode, SyncRecord, SyncRun, Trigger
-from tests.factories import DocumentFactory, MembershipFactory, OrganizationFactory
+from synclog.models import SyncRun, Trigger
+from tests.factories import (
+    DocumentFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    SyncRecordFactory,
+    SyncRunFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,26 +29,8 @@ def failed_run():
     org = OrganizationFactory(name="Acme Inc")
     connection = Connection.objects.create(org=org, provider=Provider.XERO, name="Xero")
     document = DocumentFactory(org=org, number="TRAVEL-1", status=DocumentStatus.APPROVED)
-    SyncRecord.objects.create(
-        org=org,
-        connection=connection,
-        document=document,
-        entry_type=EntryType.BILL,
-        status=RecordStatus.FAILED,
-        last_error_code=StatusCode.CONFIGURATION,
-        last_error_message="Category Travel has no Xero mapping.",
-    )
-    now = datetime.datetime.now(datetime.UTC)
-    run = SyncRun.objects.create(
-        org=org,
-        connection=connection,
-        trigger=Trigger.BULK,
-        status_code=StatusCode.CONFIGURATION,
-        started_at=now,
-        finished_at=now,
-        total=1,
-        failed=1,
-    )
+    SyncRecordFactory(connection=connection, document=document, missing_mapping=True)
+    run = SyncRunFactory(connection=connection, missing_mapping=True)
     return org, run
 
 

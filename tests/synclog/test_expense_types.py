@@ -11,10 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from documents import services as document_services
 from documents.models import ContactKind, DocumentKind
-from integrations import services as integration_services
-from integrations.models import MappingKind
 from synclog.models import RecordStatus, SyncRecord
 from tests.factories import ContactFactory, DepartmentFactory
+from tests.ledger_fixtures import map_to_tracking_option
 
 pytestmark = pytest.mark.django_db
 
@@ -23,23 +22,7 @@ pytestmark = pytest.mark.django_db
 def sales(org, connection):
     """A department mapped to the ledger's Department: Sales option."""
     department = DepartmentFactory(org=org, name="Sales team")
-    option = next(
-        o
-        for o in integration_services.connector_for(connection).list_tracking_options()
-        if o.option_name == "Sales"
-    )
-    integration_services.mapping_set(
-        connection=connection,
-        kind=MappingKind.TRACKING,
-        local_id=department.pk,
-        external_id=option.option_id,
-        external_name="Department: Sales",
-        extra={
-            "category_id": option.category_id,
-            "category_name": option.category_name,
-            "option_name": option.option_name,
-        },
-    )
+    map_to_tracking_option(connection, department, "Sales")
     return department
 
 
