@@ -22,6 +22,7 @@ from synclog.models import (
 )
 from synclog.ratelimit import Grant, get_rate_limiter
 from synclog.selectors.document_state import DocumentSyncState, document_sync_states
+from synclog.services.reconcile import ReconcileResult
 from tests.factories import MembershipFactory
 from tests.synclog.test_ledger_drift import ledger_date
 
@@ -327,3 +328,46 @@ def test_the_reconcile_reads_many_drifted_bills_in_a_fixed_number_of_queries(
     drift(bills[1:], "2027-02-28")
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert reconcile(connection).drifted == 5
+
+
+def test_a_total_changed_in_xero_shows_as_differs_in_sync_history(
+    pushed, approved_bill, connection, ledger, org, client
+):
+    line = ledger.invoice(pushed.external_id)["LineItems"][0]
+    ledger.edit_invoice(
+        pushed.external_id,
+        {"LineItems": [{**line, "UnitAmount": 999.0, "Quantity": 1.0, "LineAmount": 999.0}]},
+    )
+    assert reconcile(connection).drifted == 1
+    pushed.refresh_from_db()
+    assert "total 999.00 there" in pushed.last_error_explanation
+    assert pushed.synced_amount == 999  # what Xero holds now: Total vs Synced is live
+    accounting = MembershipFactory(org=org, role="accounting_sync").user
+    client.force_login(accounting)
+    page = client.get("/sync/history/", {"tab": "bill", "status": "failed"}).content.decode()
+    assert f'<tr data-record-id="{pushed.pk}" class="amounts-differ">' in page
+    assert "Differs" in page
+
+
+def test_beat_sends_one_reconcile_per_active_connection_on_the_bulk_queue(
+    connection, monkeypatch, other_org
+):
+    from integrations.models import ConnectionStatus
+    from synclog import tasks
+    from tests.factories import ConnectionFactory
+
+    ConnectionFactory(org=other_org, status=ConnectionStatus.DISABLED)
+    sent = []
+    monkeypatch.setattr(
+        tasks.ledger_reconcile,
+        "apply_async",
+        lambda args, countdown=None, queue=None: sent.append((args, countdown, queue)),
+    )
+    assert tasks.ledger_reconcile_all() == 1
+    assert sent == [([connection.pk], None, "bulk")]
+    # Out of quota, the task sends itself again later, on the same queue.
+    monkeypatch.setattr(
+        services, "connection_reconcile", lambda connection_id: ReconcileResult(wait=7.5)
+    )
+    tasks.ledger_reconcile(connection.pk)
+    assert sent[-1] == ([connection.pk], 7.5, "bulk")
