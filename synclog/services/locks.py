@@ -66,6 +66,18 @@ def held_error(connection: Connection, record: SyncRecord, day: datetime.date):
     ledger = connection.get_provider_display()
     lock = connection.lock_date
     entry = "payment" if record.is_payment else record.document.get_kind_display().lower()
+    if record.external_id and not record.is_payment:
+        # A change to an entry the ledger holds in its locked period: re-dating cannot help.
+        return HeldForLockError(
+            f"{LOCK_HELD_PREFIX}{lock_day(lock)} in {ledger}: the change was held, not sent.",
+            explanation=f"{ledger}'s books are locked up to and including {lock_day(lock)}, "
+            f"and this {entry} is dated {lock_day(day)}: {ledger} takes no change to it. "
+            f"ledgersync held the change, and pushes it by itself as soon as {ledger}'s lock "
+            f"date moves before {lock_day(day)}.",
+            hint=f"If the change must reach {ledger}, ask whoever closes the books there to "
+            f"move the lock date; otherwise correct the document here to match {ledger}, or "
+            "mark this record Complete after checking.",
+        )
     return HeldForLockError(
         # Requires attention groups records by message: it names the lock date only.
         f"{LOCK_HELD_PREFIX}{lock_day(lock)} in {ledger}: held, not sent.",
@@ -95,10 +107,10 @@ def note_on_attempt(record: SyncRecord, check: LockCheck) -> None:
 
 
 def held_records_release(*, connection: Connection, refused_ids=()) -> list[int]:
-    """Push again, at once, the held records the connection's lock date (as read now) no longer
-    covers (all of them when its policy is to re-date), and the records the ledger refused for
-    its lock that the lock date now read covers (they are held then, with its date, before any
-    call). Returns their ids."""
+    """Push again, at once, the held records the connection's lock date (as read now) no
+    longer covers (under the re-dating policy, every new entry and payment), and the records
+    the ledger refused for its lock that the lock date now read covers (they are held then,
+    with its date, before any call). Returns their ids."""
     records = list(
         (
             held_records(connection)
@@ -113,7 +125,14 @@ def held_records_release(*, connection: Connection, refused_ids=()) -> list[int]
         record
         for record in records
         if (record.pk in refused and locked_on(connection, entry_day(record)))
-        or (record.pk not in refused and (redating or not locked_on(connection, entry_day(record))))
+        or (
+            record.pk not in refused
+            # Re-dating sends a new entry or payment; a change to a linked entry stays held.
+            and (
+                (redating and not record.external_id)
+                or not locked_on(connection, entry_day(record))
+            )
+        )
     ]
     if not chosen:
         return []

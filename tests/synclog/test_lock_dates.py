@@ -290,3 +290,36 @@ def test_the_refresh_task_reschedules_itself_when_the_quota_has_no_room(
     assert args == [connection.pk, None] and 1 <= countdown <= 60
     connection.refresh_from_db()
     assert connection.lock_date_read_at is None  # nothing was read, nothing sent
+
+
+def test_a_change_to_an_entry_in_the_locked_period_is_held_even_when_redating(
+    connection, ledger_books, bill, clerk, drain
+):
+    document_services.document_approve(document=bill, actor=clerk)
+    drain()
+    lock_ledger(ledger_books, NOV[15])
+    refresh(connection)
+    integration_services.connection_locked_period_policy_set(
+        connection=connection, policy=LockedPeriodPolicy.REDATE, actor=clerk
+    )
+    document_services.document_update(
+        document=bill, actor=clerk, data={"due_date": datetime.date(2026, 12, 20)}
+    )
+    drain()
+    record = bill_record(bill)
+    assert record.held_for_lock
+    assert record.last_error_message == (
+        f"Locked until 15 Nov 2026 in {ledger_books.display_name}: the change was held, not sent."
+    )
+    assert "correct the document here" in record.last_error_hint
+    assert ledger_books.bill(record.external_id).due_date == NOV[30]  # unchanged there
+    attempts = record.attempts.count()
+    refresh(connection)  # the lock has not moved: it stays held, not tried again
+    assert bill_record(bill).status == RecordStatus.FAILED
+    assert record.attempts.count() == attempts
+    lock_ledger(ledger_books, OCT_31)
+    refresh(connection)
+    drain()
+    record.refresh_from_db()
+    assert record.status == RecordStatus.COMPLETE, record.last_error_message
+    assert ledger_books.bill(record.external_id).due_date == datetime.date(2026, 12, 20)
