@@ -149,3 +149,16 @@ def test_another_organisations_ids_reach_no_chain(
     assert not SyncRun.objects.filter(trigger=Trigger.RETRY).exists()
     other = SyncRecord.objects.get(document=other_document)
     assert other.status == RecordStatus.FAILED
+
+
+def test_a_runs_progress_says_its_waiting_payments_were_not_sent(
+    member_client, org, clerk, drain, failed_chain
+):
+    from synclog import services
+
+    (run,) = services.bulk_resync(org=org, document_ids=[failed_chain.pk], actor=clerk)
+    drain()
+    body = html(member_client().get(reverse("synclog:bulk-progress", args=[run.public_id])))
+    failures = body[body.index('id="bulk-failures"') :]
+    assert failures.count("not sent: waits for its bill") == 2
+    assert failures.count("Category Travel has no Xero mapping.") == 3  # the bill's, and theirs
