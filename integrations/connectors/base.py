@@ -199,6 +199,7 @@ class PaymentState:
     amount: Decimal
     status: str
     paid_on: datetime.date | None = None
+    updated_at: datetime.datetime | None = None  # when the ledger last changed it
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,19 @@ def _paid_error(ledger: str, state: EntryState, ours: Decimal) -> LedgerDriftErr
     )
 
 
+def _payment_deleted_error(ledger: str, amount, paid_on) -> LedgerDriftError:
+    return LedgerDriftError(
+        f"Payment deleted in {ledger}",
+        explanation=f"The payment of {amount} on {paid_on} that ledgersync pushed was deleted "
+        f"in {ledger}: the entry owes that amount again there, while this document still "
+        "shows it paid.",
+        hint=f"If {ledger} is right, accept {ledger}'s and remove or correct the payment on "
+        f"this document. If the payment stands, accept {ledger}'s, then record it on the "
+        "document again: a payment recorded anew is pushed as a new one (ledgersync does not "
+        "send the deleted one again by itself).",
+    )
+
+
 @dataclass
 class ReconcileResult:
     """What one reconcile of a connection did; `wait`: come back after that many seconds
@@ -235,6 +248,7 @@ def _reconcile(connection: Connection, mark: LedgerReconcile, started) -> Reconc
         for entry_type in entry_types - PAYMENT_ENTRY_TYPES
         for kind in KINDS_FOR_ENTRY_TYPE.get(entry_type, ())
     )
+    payments = bool(entry_types & PAYMENT_ENTRY_TYPES)
     log = _AttemptLog(started_at=started, monotonic=time.monotonic())
     if not kinds:
         _advance(mark, started - RECONCILE_OVERLAP, calls=0, read=0, drifted=0)
@@ -243,7 +257,7 @@ def _reconcile(connection: Connection, mark: LedgerReconcile, started) -> Reconc
         connection, record_call=log.record, before_request=lambda: _take_bulk_request(connection)
     )
     try:
-        changes = connector.changes_since(since=since, kinds=kinds, payments=False)
+        changes = connector.changes_since(since=since, kinds=kinds, payments=payments)
     except _NoQuota as no_quota:
         return ReconcileResult(calls=len(log.calls), wait=no_quota.seconds)
     except RateLimitedError as error:
@@ -260,6 +274,7 @@ def _reconcile(connection: Connection, mark: LedgerReconcile, started) -> Reconc
     # a small difference between the two).
     read_at = changes.ledger_time or started
     drifted = _mark_drifted(connection, changes.entries, log, started, since)
+    drifted += _mark_payments_deleted(connection, changes.payments, log, started, since)
     _advance(
         mark,
         min(read_at, started) - RECONCILE_OVERLAP,
@@ -355,6 +370,46 @@ def _mark_drifted(
     return drifted
 
 
+def _mark_payments_deleted(
+    connection: Connection,
+    changes: tuple[ChangedEntry, ...],
+    log: _AttemptLog,
+    started: datetime.datetime,
+    since: datetime.datetime,
+) -> int:
+    """Our Complete payment records whose payment was deleted in the ledger: drifted."""
+    deleted = {
+        change.state.external_id: change
+        for change in changes
+        if change.state.status.upper() == "DELETED"
+    }
+    if not deleted:
+        return 0
+    ledger = connection.get_provider_display()
+    records = list(
+        SyncRecord.objects.filter(
+            connection=connection,
+            status=RecordStatus.COMPLETE,
+            payment__isnull=False,
+            external_id__in=list(deleted),
+            synced_at__lt=started,
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=started))
+        .select_related("connection", "payment")
+    )
+    judged = _versions_judged([record.pk for record in records])
+    findings = []
+    for record in records:
+        change = deleted[record.external_id]
+        updated = change.state.updated_at
+        version = updated.isoformat() if updated else ""
+        if version and judged.get(record.pk) == version:
+            continue
+        error = _payment_deleted_error(ledger, record.payment.amount, record.payment.paid_at)
+        findings.append((record, change, error, ["deleted"], version))
+    return _save_findings(findings, log, since)
+
+
 def _versions_judged(record_ids: list[int]) -> dict[int, str]:
     """The ledger version (its updated time) of each record's latest reconcile finding."""
     rows = (
@@ -445,8 +500,11 @@ def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
             record.last_error_hint = error.hint
             # The ledger no longer holds what we pushed: the next push sends it again.
             record.payload_hash = ""
-            record.synced_amount = state.total
-            record.booked = state.booked
+            if isinstance(state, EntryState):
+                record.synced_amount = state.total
+                record.booked = state.booked
+            else:  # a payment deleted there: nothing of it is in the ledger any more
+                record.synced_amount = Decimal("0.00")
             record.updated_at = now
             saved.append(record)
             attempts.append(

@@ -371,3 +371,35 @@ def test_beat_sends_one_reconcile_per_active_connection_on_the_bulk_queue(
     )
     tasks.ledger_reconcile(connection.pk)
     assert sent[-1] == ([connection.pk], 7.5, "bulk")
+
+
+def test_a_payment_deleted_in_xero_is_drifted_and_accepted_once(
+    pushed, approved_bill, connection, ledger, clerk, drain, org
+):
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount="100.00", paid_at="2026-11-05"
+    )
+    drain()
+    payment = SyncRecord.objects.get(document=approved_bill, payment__isnull=False)
+    assert payment.status == RecordStatus.COMPLETE
+    start = len(ledger.state()["requests"])
+    ledger.delete_payment(payment.external_id)
+
+    assert reconcile(connection).drifted == 1
+    assert "GET /api.xro/2.0/Payments" in calls_since(ledger, start)
+    payment.refresh_from_db()
+    assert (payment.status, payment.last_error_message) == (
+        RecordStatus.FAILED,
+        "Payment deleted in Xero",
+    )
+    assert payment.ledger_drifted and payment.synced_amount == 0
+    assert payment.external_id in payment.attempts.first().calls[0]["response_body"]
+    pushed.refresh_from_db()
+    assert pushed.status == RecordStatus.COMPLETE  # the bill itself still matches
+
+    admin = MembershipFactory(org=org, role="admin").user
+    services.sync_record_accept_ledger(org=org, record_id=payment.pk, actor=admin)
+    LedgerReconcile.objects.filter(connection=connection).update(
+        changed_since=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    )
+    assert reconcile(connection).drifted == 0

@@ -120,6 +120,7 @@ def payment_state(payment: dict, *, entry_id: str) -> PaymentState:
         amount=money(payment.get("Amount")),
         status=payment.get("Status", ""),
         paid_on=paid_on.date() if paid_on else None,
+        updated_at=parse_xero_date(payment.get("UpdatedDateUTC")),
     )
 
 
