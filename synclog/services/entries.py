@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from documents.models import Document
+from documents.models import Document, DocumentStatus
 from integrations.connectors.base import (
     Connector,
     EntryKind,
@@ -298,9 +298,18 @@ def _payment_bill(record: SyncRecord) -> SyncRecord:
     if bill is not None and bill.status == RecordStatus.FAILED:
         raise _WaitsForBill(bill)
     if bill is not None and bill.status == RecordStatus.COMPLETE:
+        ledger = record.connection.get_provider_display()
+        if record.document.status == DocumentStatus.VOID:
+            # Voided before its bill was ever pushed: nothing of it is in the ledger.
+            raise LedgerValidationError(
+                f"Its bill was voided before it reached {ledger}: there is no entry to pay.",
+                explanation="A payment is pushed onto its bill's entry in the ledger; this "
+                "bill was voided here before it was pushed, so it has none.",
+                hint=f"If the payment was made, record it in {ledger} by hand, then mark it "
+                "Complete in Sync History.",
+            )
         # Reconciled by hand (marked Complete with no link to its entry): pushing the bill
         # again could double an entry typed in without our reference.
-        ledger = record.connection.get_provider_display()
         raise LedgerValidationError(
             f"Its bill entry was marked Complete by hand, so ledgersync does not know which "
             f"{ledger} entry to pay.",

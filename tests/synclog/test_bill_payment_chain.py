@@ -253,3 +253,32 @@ def test_a_sync_of_the_payment_alone_retries_its_bill_with_it(
     retry.refresh_from_db()
     assert (retry.status_code, retry.pushed) == (StatusCode.SUCCESS, 4)
     assert [b.amount_paid for b in ledger_books.bills()] == [100]
+
+
+def test_a_payment_of_a_bill_voided_before_it_was_pushed_says_so(
+    org, connection, vendor, ledger_books
+):
+    """Voided before its push, the bill ended with nothing to send and no entry: its payment
+    has nothing to be paid on, and says that, without a call."""
+    from documents.models import Payment
+
+    document = DocumentFactory(org=org, contact=vendor, status="void")
+    payment = Payment.objects.create(
+        org=org, document=document, amount="10.00", paid_at="2026-11-05"
+    )
+    SyncRecord.objects.create(
+        org=org, connection=connection, document=document, entry_type="bill", status=1
+    )
+    record = SyncRecord.objects.create(
+        org=org,
+        connection=connection,
+        document=document,
+        payment=payment,
+        entry_type="bill_payment",
+    )
+    start = requests_so_far(ledger_books)
+    assert services.sync_record_push(record_id=record.pk, worker="w") is None
+    record.refresh_from_db()
+    assert record.status == RecordStatus.FAILED
+    assert record.last_error_message.startswith("Its bill was voided before it reached")
+    assert ledger_requests(ledger_books, start) == []
