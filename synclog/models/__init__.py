@@ -221,6 +221,11 @@ class SyncRecord(OrgScopedModel):
     payload_hash = models.CharField(max_length=64, blank=True, default="")
     booked = models.BooleanField(default=False)
     uploaded_attachment_ids = models.JSONField(default=list, blank=True)
+    # A payment of ours that a reconcile found deleted in the ledger (external_id is the
+    # deleted one): its next push makes a new payment, keyed apart from the deleted one, which
+    # the ledger's idempotency store would otherwise answer again. Cleared by that push's
+    # success, or by accepting the ledger's version.
+    payment_deleted_in_ledger = models.BooleanField(default=False, db_default=False)
     # Why it is pending, and for whom: the next attempt records these.
     version = models.PositiveIntegerField(default=1)
     pending_reason = models.CharField(max_length=200, blank=True, default="")

@@ -29,6 +29,7 @@ from synclog.services.entries import (
     _payment_refusal,
     _searches_first,
     payload_hash,
+    replaced_payment_key,
 )
 from synclog.services.ledger_call import LedgerCall, _PushLater
 from synclog.services.locks import locked_on
@@ -106,7 +107,9 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
         payments = [
             record
             for record in records
-            if record.is_payment and not record.external_id and not record.unknown_outcome
+            if record.is_payment
+            and (not record.external_id or record.payment_deleted_in_ledger)
+            and not record.unknown_outcome
         ]
         # A payment whose bill here waits (no quota now) waits with it, and they come back in
         # one batch; alone it would only be sent back for its bill, at another time than it.
@@ -416,7 +419,10 @@ def _create_payments(
     if not call.granted:
         return call.waits
     # Keyed by the bill entries too, as one payment alone is (see _push_payment).
-    key = _batch_key("ls-payments-", [f"{r.pk}-{bills[r.document_id].external_id}" for r in ready])
+    key = _batch_key(
+        "ls-payments-",
+        [f"{r.pk}-{bills[r.document_id].external_id}{replaced_payment_key(r)}" for r in ready],
+    )
     with call as connector:
         results = _creating(
             ready,

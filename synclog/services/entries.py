@@ -359,7 +359,9 @@ def _push_payment(
             state = _creating(
                 [record],
                 lambda: connector.create_payment(
-                    payload, idempotency_key=f"ls-{record.pk}-payment-{bill.external_id}"
+                    payload,
+                    idempotency_key=f"ls-{record.pk}-payment-{bill.external_id}"
+                    f"{replaced_payment_key(record)}",
                 ),
             )
         except PermanentError as error:
@@ -375,6 +377,13 @@ def _push_payment(
         booked=True,
         payload_hash=payload_hash(payload),
     )
+
+
+def replaced_payment_key(record: SyncRecord) -> str:
+    """What a payment's idempotency key adds when it replaces one deleted in the ledger: the
+    deleted payment's id, so that the ledger makes a new payment instead of answering with the
+    deleted one again (each deletion is of another id, so each replacement is keyed apart)."""
+    return f"-after-{record.external_id}" if record.payment_deleted_in_ledger else ""
 
 
 def _find_payment(record: SyncRecord, payload, bill: SyncRecord, connector: Connector):

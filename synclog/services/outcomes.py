@@ -95,6 +95,7 @@ class _Finish:
 # Written on every record that ends Complete, whatever its entry.
 _CLEARED_ON_SUCCESS = {
     "unknown_outcome": False,
+    "payment_deleted_in_ledger": False,
     "attempt_count": 0,
     "next_retry_at": None,
     "last_error_code": None,

@@ -137,10 +137,9 @@ def _payment_deleted_error(ledger: str, amount, paid_on) -> LedgerDriftError:
         explanation=f"The payment of {amount} on {paid_on} that ledgersync pushed was deleted "
         f"in {ledger}: the entry owes that amount again there, while this document still "
         "shows it paid.",
-        hint=f"If {ledger} is right, accept {ledger}'s and remove or correct the payment on "
-        f"this document. If the payment stands, accept {ledger}'s, then record it on the "
-        "document again: a payment recorded anew is pushed as a new one (ledgersync does not "
-        "send the deleted one again by itself).",
+        hint=f"If the payment stands, retry it (or Re-sync › Payment entry): ledgersync pushes "
+        f"it to {ledger} as a new payment. If {ledger} is right, accept {ledger}'s and remove "
+        "or correct the payment on this document.",
     )
 
 
@@ -505,6 +504,7 @@ def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
                 record.booked = state.booked
             else:  # a payment deleted there: nothing of it is in the ledger any more
                 record.synced_amount = Decimal("0.00")
+                record.payment_deleted_in_ledger = True
             record.updated_at = now
             saved.append(record)
             attempts.append(
@@ -544,6 +544,7 @@ DRIFT_FIELDS = [
     "payload_hash",
     "synced_amount",
     "booked",
+    "payment_deleted_in_ledger",
     "updated_at",
 ]
 
@@ -556,6 +557,10 @@ def sync_record_accept_ledger(*, org: Organization, record_id: int, actor) -> Sy
     record = SyncRecord.objects.for_org(org).select_related("connection").get(pk=record_id)
     if not record.ledger_drifted:
         raise ValidationError("Only an entry that changed in the ledger can take its version.")
+    if record.payment_deleted_in_ledger:
+        # Accepted gone: the record stays linked to the deleted payment, and no push makes
+        # another one.
+        SyncRecord.objects.filter(pk=record.pk).update(payment_deleted_in_ledger=False)
     ledger = record.connection.get_provider_display()
     note = f"Accepted {ledger}'s: {record.last_error_message}. {record.last_error_explanation}"
     sync_status_update(

@@ -393,13 +393,59 @@ def test_a_payment_deleted_in_xero_is_drifted_and_accepted_once(
         "Payment deleted in Xero",
     )
     assert payment.ledger_drifted and payment.synced_amount == 0
+    assert payment.payment_deleted_in_ledger
     assert payment.external_id in payment.attempts.first().calls[0]["response_body"]
     pushed.refresh_from_db()
     assert pushed.status == RecordStatus.COMPLETE  # the bill itself still matches
 
     admin = MembershipFactory(org=org, role="admin").user
     services.sync_record_accept_ledger(org=org, record_id=payment.pk, actor=admin)
+    payment.refresh_from_db()
+    # Accepted gone: linked to the deleted payment still, and a re-sync makes no other one.
+    assert not payment.payment_deleted_in_ledger
+    start = len(ledger.state()["requests"])
+    services.sync_status_update(
+        org=org, record_ids=[payment.pk], to_status=RecordStatus.PENDING, actor=admin
+    )
+    drain()
+    assert "PUT /api.xro/2.0/Payments" not in calls_since(ledger, start)
     LedgerReconcile.objects.filter(connection=connection).update(
         changed_since=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
     )
     assert reconcile(connection).drifted == 0
+
+
+def test_a_payment_deleted_in_xero_and_retried_is_pushed_as_a_new_payment(
+    pushed, approved_bill, connection, ledger, clerk, drain, org
+):
+    """Retry (push ours again) after a deletion: a new payment, not the deleted one answered
+    again by the ledger's idempotency store under the first push's key, and not "nothing to
+    push" because the record still holds the deleted payment's id."""
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount=approved_bill.total, paid_at="2026-11-05"
+    )
+    drain()
+    payment = SyncRecord.objects.get(document=approved_bill, payment__isnull=False)
+    deleted_id = payment.external_id
+    ledger.delete_payment(deleted_id)
+    assert reconcile(connection).drifted == 1
+
+    admin = MembershipFactory(org=org, role="admin").user
+    approved_bill.refresh_from_db()  # paid now
+    start = len(ledger.state()["requests"])
+    services.resync(document=approved_bill, connection=connection, entry="payment", actor=admin)
+    drain()
+
+    payment.refresh_from_db()
+    assert payment.status == RecordStatus.COMPLETE
+    assert payment.external_id and payment.external_id != deleted_id
+    assert not payment.payment_deleted_in_ledger
+    assert payment.synced_amount == approved_bill.total
+    assert calls_since(ledger, start).count("PUT /api.xro/2.0/Payments") == 1
+    # Pushed once: a re-sync now has nothing to send.
+    start = len(ledger.state()["requests"])
+    services.resync(document=approved_bill, connection=connection, entry="payment", actor=admin)
+    drain()
+    assert "PUT /api.xro/2.0/Payments" not in calls_since(ledger, start)
+    payment.refresh_from_db()
+    assert payment.status == RecordStatus.COMPLETE
