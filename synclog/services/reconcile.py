@@ -454,9 +454,7 @@ def _drift_of(record: SyncRecord, state: EntryState, ledger: str, mappings, paid
     if state.gone:
         if payload.voided:
             return None, []  # voided here too, and pushed so
-        # Each ledger words it its own way (Xero VOIDED, QuickBooks Deleted).
-        status = state.status.upper()
-        return _gone_error(ledger, status, state.number), [status.lower()]
+        return _gone_error(ledger, state.status, state.number), [state.status.lower()]
     differences = entry_differences(payload, state)
     if differences:
         return _changed_error(ledger, state, differences), differences

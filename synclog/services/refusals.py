@@ -84,7 +84,8 @@ GONE_WORDS = {"VOIDED": "Voided", "DELETED": "Deleted"}
 
 
 def _gone_error(ledger: str, status: str, number: str, *, raw: str = "") -> EntryGoneError:
-    word = GONE_WORDS.get(status, "Voided")
+    # Each ledger words it its own way (Xero VOIDED, QuickBooks Deleted).
+    word = GONE_WORDS.get(status.upper(), "Voided")
     entry = f"The entry {number}" if number else "The entry"
     return EntryGoneError(
         f"{word} in {ledger}",

@@ -302,7 +302,9 @@ def test_each_ledger_reports_an_edit_and_a_deletion_made_behind_our_back(
     assert reconcile(connection).drifted == 1
     record.refresh_from_db()
     assert record.ledger_gone
-    assert record.last_error_message.endswith(f" in {ledger}")
+    # Xero voids an approved bill (it deletes drafts only); QuickBooks deletes it.
+    gone = "Voided" if ledger_books.provider == Provider.XERO else "Deleted"
+    assert record.last_error_message == f"{gone} in {ledger}"
 
 
 def test_the_reconcile_reads_many_drifted_bills_in_a_fixed_number_of_queries(
@@ -449,3 +451,22 @@ def test_a_payment_deleted_in_xero_and_retried_is_pushed_as_a_new_payment(
     assert "PUT /api.xro/2.0/Payments" not in calls_since(ledger, start)
     payment.refresh_from_db()
     assert payment.status == RecordStatus.COMPLETE
+
+
+@pytest.mark.parametrize("provider", RECONCILED)
+def test_a_re_sync_that_finds_the_entry_gone_words_it_as_the_ledger_did(
+    provider, approved_bill, drain, connection, ledger_books, clerk
+):
+    """Before any reconcile: the re-sync's own read finds it gone (QuickBooks answers
+    "Deleted", Xero "VOIDED"), and says so in the words the reconcile uses."""
+    drain()
+    record = bill_record(approved_bill)
+    delete_in_ledger(ledger_books, record.external_id)
+    services.resync(document=approved_bill, connection=connection, entry="bill", actor=clerk)
+    drain()
+    record.refresh_from_db()
+    gone = "Voided" if ledger_books.provider == Provider.XERO else "Deleted"
+    assert (record.status, record.last_error_message) == (
+        RecordStatus.FAILED,
+        f"{gone} in {connection.get_provider_display()}",
+    )
