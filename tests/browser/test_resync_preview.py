@@ -135,7 +135,7 @@ def test_the_bulk_confirmation_previews_the_first_documents_and_counts_the_rest(
     expect(dialog.get_by_role("heading")).to_have_text("Re-sync 4 documents?")
     preview = dialog.locator(".resync-preview")
     expect(preview.locator(".preview-entry")).to_have_count(3)
-    expect(preview).to_contain_text("The first 3 documents:")
+    expect(preview).to_contain_text("The first 3 documents, ")
     expect(preview.locator("[data-count='refused']")).to_have_text("1 refused")
     expect(preview.locator("[data-count='update']")).to_have_text("1 to update")
     expect(preview.locator("[data-count='unchanged']")).to_have_text("1 unchanged")

@@ -163,7 +163,7 @@ def test_the_confirmation_loads_the_preview_and_the_preview_counts_each_action(
 
     assert response.status_code == 200
     page = text(response)
-    assert "The first 3 documents:" in page
+    assert "The first 3 documents, 3 entries:" in page
     assert '<span data-count="update">1 to update</span>' in page
     assert '<span data-count="unchanged">2 unchanged</span>' in page
     assert "1 more document is re-synced by the same rules but not previewed" in page
