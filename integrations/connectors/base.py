@@ -111,6 +111,9 @@ class EntryState:
     due_date: datetime.date | None = None
     currency: str = ""
     lines: tuple[LinePayload, ...] | None = None
+    # The ledger's own version of the entry where it keeps one (MYOB's RowVersion): what a
+    # reconcile remembers having judged, where no time of the last change is given.
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,9 @@ class LedgerChanges:
     entries: tuple[ChangedEntry, ...] = ()
     payments: tuple[ChangedEntry, ...] = ()
     ledger_time: datetime.datetime | None = None
+    # Every entry of the kinds asked for, not only the changed ones (a ledger with no filter
+    # on the time of a change): one of ours missing from `entries` is gone from the ledger.
+    complete: bool = False
 
 
 @dataclass(frozen=True)

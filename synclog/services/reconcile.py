@@ -31,6 +31,7 @@ from django.utils import timezone
 from accounts.models import Organization
 from integrations.connectors import connector_class_for
 from integrations.connectors.base import (
+    CallRecord,
     ChangedEntry,
     EntryKind,
     EntryState,
@@ -274,6 +275,8 @@ def _reconcile(connection: Connection, mark: LedgerReconcile, started) -> Reconc
     read_at = changes.ledger_time or started
     drifted = _mark_drifted(connection, changes.entries, log, started, since)
     drifted += _mark_payments_deleted(connection, changes.payments, log, started, since)
+    if changes.complete:
+        drifted += _mark_missing_deleted(connection, changes.entries, log, started, since)
     _advance(
         mark,
         min(read_at, started) - RECONCILE_OVERLAP,
@@ -355,7 +358,7 @@ def _mark_drifted(
         for record in records:
             change = by_id[record.external_id]
             state = change.state
-            version = state.updated_at.isoformat() if state.updated_at else ""
+            version = state.version or (state.updated_at.isoformat() if state.updated_at else "")
             if version and judged.get(record.pk) == version:
                 continue  # this version of the entry was found drifted already (and accepted)
             if mappings is None:
@@ -407,6 +410,64 @@ def _mark_payments_deleted(
         error = _payment_deleted_error(ledger, record.payment.amount, record.payment.paid_at)
         findings.append((record, change, error, ["deleted"], version))
     return _save_findings(findings, log, since)
+
+
+def _mark_missing_deleted(
+    connection: Connection,
+    listed: tuple[ChangedEntry, ...],
+    log: _AttemptLog,
+    started: datetime.datetime,
+    since: datetime.datetime,
+) -> int:
+    """After a complete listing (a ledger that keeps no trace of a deleted entry, MYOB): our
+    Complete entries missing from it were deleted there."""
+    present = {change.state.external_id for change in listed}
+    if not log.calls:
+        return 0
+    call = log.calls[-1]  # the listing's last page: what the ledger answered
+    ledger = connection.get_provider_display()
+    records = (
+        SyncRecord.objects.filter(
+            connection=connection,
+            status=RecordStatus.COMPLETE,
+            payment__isnull=True,
+            synced_at__lt=started,
+        )
+        .exclude(external_id="")
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=started))
+        .select_related("connection")
+    )
+    missing = [record for record in records.iterator() if record.external_id not in present]
+    judged = _versions_judged([record.pk for record in missing])
+    findings = []
+    for record in missing:
+        if judged.get(record.pk) == MISSING_VERSION:
+            continue  # found deleted already, and accepted
+        state = EntryState(
+            external_id=record.external_id,
+            number=record.external_number,
+            status="DELETED",
+            total=Decimal("0.00"),
+            amount_due=Decimal("0.00"),
+            amount_paid=Decimal("0.00"),
+            booked=True,
+            gone=True,
+        )
+        error = _gone_error(ledger, "DELETED", record.external_number)
+        absent = CallRecord(
+            method=call.method,
+            url=call.url,
+            http_status=call.http_status,
+            duration_ms=0,
+            response_body=f"{record.external_id} is not in {ledger}'s list of entries.",
+        )
+        change = ChangedEntry(kind=None, state=state, call=absent)
+        findings.append((record, change, error, ["deleted"], MISSING_VERSION))
+    return _save_findings(findings, log, since)
+
+
+# The version a finding of "missing from a complete listing" is remembered by.
+MISSING_VERSION = "missing"
 
 
 def _versions_judged(record_ids: list[int]) -> dict[int, str]:

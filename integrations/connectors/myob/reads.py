@@ -61,6 +61,7 @@ def entry_state(kind: EntryKind, body: dict, *, deleted: bool = False) -> EntryS
         lines=tuple(_line_payload(line, body.get("Category")) for line in body["Lines"])
         if "Lines" in body
         else None,
+        version=str(body.get("RowVersion") or ""),
     )
 
 
