@@ -502,3 +502,44 @@ def test_myob_is_listed_whole_and_an_accepted_drift_is_not_found_again(
     assert "is not in MYOB Business's list" in record.attempts.first().calls[0]["response_body"]
     services.sync_record_accept_ledger(org=org, record_id=record.pk, actor=admin)
     assert reconcile(connection).drifted == 0  # missing still, and accepted
+
+
+@pytest.mark.parametrize("provider", [Provider.QUICKBOOKS])
+def test_a_bill_paid_in_quickbooks_outside_ledgersync_is_paid_elsewhere(
+    provider, approved_bill, drain, connection, ledger_books, clerk
+):
+    """QuickBooks: the BillPayment is what changes; the bills it pays are read with it."""
+    drain()
+    record = bill_record(approved_bill)
+    assert reconcile(connection).drifted == 0
+    ledger_books.emulator.pay_bill(record.external_id)  # someone pays it in QuickBooks
+    assert reconcile(connection).drifted == 1
+    record.refresh_from_db()
+    assert record.last_error_message == "Paid in QuickBooks Online outside ledgersync"
+
+
+@pytest.mark.parametrize("provider", [Provider.QUICKBOOKS])
+def test_a_payment_deleted_in_quickbooks_is_drifted_and_pushed_again_as_new(
+    provider, approved_bill, drain, connection, ledger_books, clerk, org
+):
+    drain()
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount=approved_bill.total, paid_at="2026-11-05"
+    )
+    drain()
+    payment = SyncRecord.objects.get(document=approved_bill, payment__isnull=False)
+    assert payment.status == RecordStatus.COMPLETE
+    assert reconcile(connection).drifted == 0  # our own BillPayment: the bill matches
+    deleted_id = payment.external_id
+    ledger_books.emulator.delete_entity("BillPayment", deleted_id)
+    assert reconcile(connection).drifted == 1
+    payment.refresh_from_db()
+    assert payment.last_error_message == "Payment deleted in QuickBooks Online"
+
+    approved_bill.refresh_from_db()
+    admin = MembershipFactory(org=org, role="admin").user
+    services.resync(document=approved_bill, connection=connection, entry="payment", actor=admin)
+    drain()
+    payment.refresh_from_db()
+    assert payment.status == RecordStatus.COMPLETE
+    assert payment.external_id and payment.external_id != deleted_id
