@@ -1,0 +1,388 @@
+"""What a reconcile finds (synclog.services.reconcile): our Complete records matched to the
+entries the ledger listed, the drift of each in words AP staff act on, and the findings written
+at once: each drifted record Failed with its attempt, in a fixed number of statements.
+"""
+
+import datetime
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from integrations.connectors.base import (
+    CallRecord,
+    ChangedEntry,
+    EntryState,
+    entry_differences,
+)
+from integrations.connectors.errors import (
+    ConnectorError,
+    PermanentError,
+)
+from integrations.models import Connection
+from integrations.selectors import mapping_index
+from synclog.models import (
+    AttemptOutcome,
+    Operation,
+    RecordStatus,
+    SyncAttempt,
+    SyncRecord,
+    Trigger,
+)
+from synclog.services.attempt_log import _AttemptLog, _insert_attempts, plain_data
+from synclog.services.batch import _document_lines
+from synclog.services.entries import _build_payload
+from synclog.services.refusals import _gone_error
+from synclog.services.rows import update_rows
+from webhooks.services import webhook_emit_records_failed
+
+logger = logging.getLogger(__name__)
+
+
+# Records matched to the changes this many at a time.
+MATCH_CHUNK = 500
+
+
+class LedgerDriftError(PermanentError):
+    """An entry changed in the ledger behind our back (found by the reconcile). Status code
+    5130: the ledger holds something else than what we pushed."""
+
+
+def _changed_error(ledger: str, state: EntryState, differences: list[str]) -> LedgerDriftError:
+    entry = f"entry {state.number}" if state.number else "entry"
+    booked = (
+        f" {ledger} holds it as {state.status} now, so it takes no change: pushing ours again "
+        f"needs the payment removed in {ledger} first."
+        if state.booked
+        else ""
+    )
+    return LedgerDriftError(
+        f"Changed in {ledger} since ledgersync pushed it",
+        explanation=f"Someone changed the {entry} in {ledger} after ledgersync pushed it: "
+        + "; ".join(differences)
+        + "."
+        + booked,
+        hint=f"To put this document's version back in {ledger}, push ours again (Re-sync on "
+        f"the document shows what it will change). If {ledger}'s version is right, accept "
+        f"{ledger}'s on the document's Integrations tab, and correct the document here to "
+        "match so that its next push keeps it.",
+    )
+
+
+def _paid_error(ledger: str, state: EntryState, ours: Decimal) -> LedgerDriftError:
+    entry = f"entry {state.number}" if state.number else "entry"
+    return LedgerDriftError(
+        f"Paid in {ledger} outside ledgersync",
+        explanation=f"{ledger} records {state.amount_paid} paid on the {entry}; the payments "
+        f"ledgersync pushed come to {ours}. The rest was paid in {ledger} directly, and this "
+        "document does not show it.",
+        hint=f"If the payment in {ledger} is right, record it on this document (mark it paid) "
+        f"and accept {ledger}'s; if it is a mistake, remove it in {ledger}, then accept.",
+    )
+
+
+def _payment_deleted_error(ledger: str, amount, paid_on) -> LedgerDriftError:
+    return LedgerDriftError(
+        f"Payment deleted in {ledger}",
+        explanation=f"The payment of {amount} on {paid_on} that ledgersync pushed was deleted "
+        f"in {ledger}: the entry owes that amount again there, while this document still "
+        "shows it paid.",
+        hint=f"If the payment stands, retry it (or Re-sync › Payment entry): ledgersync pushes "
+        f"it to {ledger} as a new payment. If {ledger} is right, accept {ledger}'s and remove "
+        "or correct the payment on this document.",
+    )
+
+
+def _mark_drifted(
+    connection: Connection,
+    changes: tuple[ChangedEntry, ...],
+    log: _AttemptLog,
+    started: datetime.datetime,
+    since: datetime.datetime,
+) -> int:
+    by_id = {change.state.external_id: change for change in changes}
+    ids = sorted(by_id)
+    ledger = connection.get_provider_display()
+    mappings = None
+    drifted = 0
+    for start in range(0, len(ids), MATCH_CHUNK):
+        chunk = ids[start : start + MATCH_CHUNK]
+        # Complete, not claimed, and pushed before this read began: a push that ended since
+        # may be newer than what the ledger answered.
+        records = list(
+            SyncRecord.objects.filter(
+                connection=connection,
+                status=RecordStatus.COMPLETE,
+                payment__isnull=True,
+                external_id__in=chunk,
+                synced_at__lt=started,
+            )
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=started))
+            .select_related(
+                "connection",
+                "document",
+                "document__org",
+                "document__contact",
+                "document__category",
+                "document__department",
+            )
+        )
+        if not records:
+            continue
+        lines = _document_lines(records)  # one query for every document's lines
+        judged = _versions_judged([record.pk for record in records])
+        paid = _pushed_payments(connection, [record.document_id for record in records])
+        findings = []
+        for record in records:
+            change = by_id[record.external_id]
+            state = change.state
+            version = state.version or (state.updated_at.isoformat() if state.updated_at else "")
+            if version and judged.get(record.pk) == version:
+                continue  # this version of the entry was found drifted already (and accepted)
+            if mappings is None:
+                mappings = mapping_index(connection=connection)
+            error, differences = _drift_of(
+                record, state, ledger, mappings, paid, lines.get(record.document_id, [])
+            )
+            if error is not None:
+                findings.append((record, change, error, differences, version))
+        drifted += _save_findings(findings, log, since)
+    return drifted
+
+
+def _mark_payments_deleted(
+    connection: Connection,
+    changes: tuple[ChangedEntry, ...],
+    log: _AttemptLog,
+    started: datetime.datetime,
+    since: datetime.datetime,
+) -> int:
+    """Our Complete payment records whose payment was deleted in the ledger: drifted."""
+    deleted = {
+        change.state.external_id: change
+        for change in changes
+        if change.state.status.upper() == "DELETED"
+    }
+    if not deleted:
+        return 0
+    ledger = connection.get_provider_display()
+    records = list(
+        SyncRecord.objects.filter(
+            connection=connection,
+            status=RecordStatus.COMPLETE,
+            payment__isnull=False,
+            external_id__in=list(deleted),
+            synced_at__lt=started,
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=started))
+        .select_related("connection", "payment")
+    )
+    judged = _versions_judged([record.pk for record in records])
+    findings = []
+    for record in records:
+        change = deleted[record.external_id]
+        updated = change.state.updated_at
+        version = updated.isoformat() if updated else ""
+        if version and judged.get(record.pk) == version:
+            continue
+        error = _payment_deleted_error(ledger, record.payment.amount, record.payment.paid_at)
+        findings.append((record, change, error, ["deleted"], version))
+    return _save_findings(findings, log, since)
+
+
+def _mark_missing_deleted(
+    connection: Connection,
+    listed: tuple[ChangedEntry, ...],
+    log: _AttemptLog,
+    started: datetime.datetime,
+    since: datetime.datetime,
+) -> int:
+    """After a complete listing (a ledger that keeps no trace of a deleted entry, MYOB): our
+    Complete entries missing from it were deleted there."""
+    present = {change.state.external_id for change in listed}
+    if not log.calls:
+        return 0
+    call = log.calls[-1]  # the listing's last page: what the ledger answered
+    ledger = connection.get_provider_display()
+    records = (
+        SyncRecord.objects.filter(
+            connection=connection,
+            status=RecordStatus.COMPLETE,
+            payment__isnull=True,
+            synced_at__lt=started,
+        )
+        .exclude(external_id="")
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=started))
+        .select_related("connection")
+    )
+    missing = [record for record in records.iterator() if record.external_id not in present]
+    judged = _versions_judged([record.pk for record in missing])
+    findings = []
+    for record in missing:
+        if judged.get(record.pk) == MISSING_VERSION:
+            continue  # found deleted already, and accepted
+        state = EntryState(
+            external_id=record.external_id,
+            number=record.external_number,
+            status="DELETED",
+            total=Decimal("0.00"),
+            amount_due=Decimal("0.00"),
+            amount_paid=Decimal("0.00"),
+            booked=True,
+            gone=True,
+        )
+        error = _gone_error(ledger, "DELETED", record.external_number)
+        absent = CallRecord(
+            method=call.method,
+            url=call.url,
+            http_status=call.http_status,
+            duration_ms=0,
+            response_body=f"{record.external_id} is not in {ledger}'s list of entries.",
+        )
+        change = ChangedEntry(kind=None, state=state, call=absent)
+        findings.append((record, change, error, ["deleted"], MISSING_VERSION))
+    return _save_findings(findings, log, since)
+
+
+# The version a finding of "missing from a complete listing" is remembered by.
+MISSING_VERSION = "missing"
+
+
+def _versions_judged(record_ids: list[int]) -> dict[int, str]:
+    """The ledger version (its updated time) of each record's latest reconcile finding."""
+    rows = (
+        SyncAttempt.objects.filter(record_id__in=record_ids, trigger=Trigger.RECONCILE)
+        .order_by("record_id", "-started_at", "-id")
+        .distinct("record_id")
+        .values_list("record_id", "error_detail")
+    )
+    return {record_id: (detail or {}).get("ledger_version", "") for record_id, detail in rows}
+
+
+def _pushed_payments(connection: Connection, document_ids: list[int]) -> dict[int, Decimal | None]:
+    """What our payments of each document put in the ledger; None where a payment of ours is
+    still on its way (not Complete), so that paid elsewhere cannot be told yet."""
+    rows = (
+        SyncRecord.objects.filter(
+            connection=connection, document_id__in=document_ids, payment__isnull=False
+        )
+        .values("document_id", "status")
+        .annotate(amount=Sum("synced_amount"))
+    )
+    paid: dict[int, Decimal | None] = {}
+    for row in rows:
+        document_id = row["document_id"]
+        if row["status"] != RecordStatus.COMPLETE:
+            paid[document_id] = None
+        elif document_id not in paid or paid[document_id] is not None:
+            paid[document_id] = (paid.get(document_id) or Decimal("0")) + (
+                row["amount"] or Decimal("0")
+            )
+    return paid
+
+
+def _drift_of(record: SyncRecord, state: EntryState, ledger: str, mappings, paid, lines):
+    """(the drift error, the differences) of a record against the ledger's entry, or
+    (None, []) when the ledger still holds what we pushed."""
+    try:
+        payload = _build_payload(
+            record.document, connection=record.connection, mappings=mappings, lines=lines
+        )
+    except ConnectorError:
+        return None, []  # our side cannot be built now: a push will say so, not the reconcile
+    if state.gone:
+        if payload.voided:
+            return None, []  # voided here too, and pushed so
+        return _gone_error(ledger, state.status, state.number), [state.status.lower()]
+    differences = entry_differences(payload, state)
+    if differences:
+        return _changed_error(ledger, state, differences), differences
+    ours = paid.get(record.document_id, Decimal("0"))
+    if ours is not None and state.amount_paid > ours:
+        return _paid_error(ledger, state, ours), [
+            f"amount paid {state.amount_paid} there, {ours} here"
+        ]
+    return None, []
+
+
+def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
+    """Each drifted record Failed with its attempt, in one transaction and a fixed number of
+    statements; a record that changed meanwhile (a push began, an edit) is left to that push."""
+    if not findings:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        # Locked in id order (as the engine locks records), still Complete, unclaimed and at
+        # the version judged.
+        unchanged = set(
+            SyncRecord.objects.select_for_update()
+            .filter(
+                pk__in=[record.pk for record, *_ in findings],
+                status=RecordStatus.COMPLETE,
+                claimed_until__isnull=True,
+            )
+            .order_by("pk")
+            .values_list("pk", "version")
+        )
+        saved, attempts = [], []
+        for record, change, error, differences, version in findings:
+            if (record.pk, record.version) not in unchanged:
+                continue
+            state = change.state
+            record.status = RecordStatus.FAILED
+            record.last_error_code = error.status_code
+            record.last_error_message = error.message
+            record.last_error_explanation = error.explanation
+            record.last_error_hint = error.hint
+            # The ledger no longer holds what we pushed: the next push sends it again.
+            record.payload_hash = ""
+            if isinstance(state, EntryState):
+                record.synced_amount = state.total
+                record.booked = state.booked
+            else:  # a payment deleted there: nothing of it is in the ledger any more
+                record.synced_amount = Decimal("0.00")
+                record.payment_deleted_in_ledger = True
+            record.updated_at = now
+            saved.append(record)
+            attempts.append(
+                SyncAttempt(
+                    org_id=record.org_id,
+                    record=record,
+                    trigger=Trigger.RECONCILE,
+                    reason=f"changed in {record.connection.get_provider_display()} since "
+                    f"{since:%Y-%m-%d %H:%M} UTC",
+                    operation=Operation.UNDECIDED,
+                    outcome=AttemptOutcome.FAILED,
+                    status_code=error.status_code,
+                    error_message=error.message,
+                    explanation=error.explanation,
+                    hint=error.hint,
+                    error_detail={"ledger_version": version, "differences": differences},
+                    http_status=change.call.http_status,
+                    calls=[plain_data(change.call)],
+                    duration_ms=change.call.duration_ms,
+                    started_at=log.started_at,
+                    finished_at=now,
+                )
+            )
+        update_rows(saved, DRIFT_FIELDS)
+        _insert_attempts(attempts)
+        webhook_emit_records_failed(records=saved)
+    return len(saved)
+
+
+# What a drift finding writes on its record.
+DRIFT_FIELDS = [
+    "status",
+    "last_error_code",
+    "last_error_message",
+    "last_error_explanation",
+    "last_error_hint",
+    "payload_hash",
+    "synced_amount",
+    "booked",
+    "payment_deleted_in_ledger",
+    "updated_at",
+]

@@ -1,0 +1,134 @@
+"""The reconcile on each ledger that reads its changes: Xero (If-Modified-Since), QuickBooks
+Online (change data capture) and MYOB (a complete listing)."""
+
+import datetime
+
+import pytest
+
+from documents import services as document_services
+from integrations.models import Provider
+from synclog import services
+from synclog.models import RecordStatus, SyncRecord, Trigger
+from tests.factories import MembershipFactory
+from tests.synclog.reconcile_helpers import RECONCILED, bill_record, delete_in_ledger, reconcile
+
+
+@pytest.mark.parametrize("provider", RECONCILED)
+def test_each_ledger_reports_an_edit_and_a_deletion_made_behind_our_back(
+    provider, approved_bill, drain, connection, ledger_books, clerk
+):
+    drain()
+    record = bill_record(approved_bill)
+    ledger = connection.get_provider_display()
+    # What we pushed is what the ledger holds: read, nothing flagged.
+    first = reconcile(connection)
+    assert (first.entries_read, first.drifted) == (1, 0)
+
+    ledger_books.change_due_date(record.external_id, datetime.date(2027, 1, 31))
+    assert reconcile(connection).drifted == 1
+    record.refresh_from_db()
+    assert record.last_error_message == f"Changed in {ledger} since ledgersync pushed it"
+    assert "due date 2027-01-31 there" in record.last_error_explanation
+    attempt = record.attempts.first()
+    assert attempt.trigger == Trigger.RECONCILE
+    assert record.external_id in attempt.calls[0]["response_body"]
+
+    # Push ours again: the ledger holds the document's due date again, and matches.
+    services.resync(document=approved_bill, connection=connection, entry="bill", actor=clerk)
+    drain()
+    record.refresh_from_db()
+    assert record.status == RecordStatus.COMPLETE
+    assert ledger_books.bill(record.external_id).due_date == approved_bill.due_date
+    assert reconcile(connection).drifted == 0
+
+    delete_in_ledger(ledger_books, record.external_id)
+    assert reconcile(connection).drifted == 1
+    record.refresh_from_db()
+    assert record.ledger_gone
+    # Xero voids an approved bill (it deletes drafts only); QuickBooks deletes it.
+    gone = "Voided" if ledger_books.provider == Provider.XERO else "Deleted"
+    assert record.last_error_message == f"{gone} in {ledger}"
+
+
+@pytest.mark.parametrize("provider", RECONCILED)
+def test_a_re_sync_that_finds_the_entry_gone_words_it_as_the_ledger_did(
+    provider, approved_bill, drain, connection, ledger_books, clerk
+):
+    """Before any reconcile: the re-sync's own read finds it gone (QuickBooks answers
+    "Deleted", Xero "VOIDED"), and says so in the words the reconcile uses."""
+    drain()
+    record = bill_record(approved_bill)
+    delete_in_ledger(ledger_books, record.external_id)
+    services.resync(document=approved_bill, connection=connection, entry="bill", actor=clerk)
+    drain()
+    record.refresh_from_db()
+    gone = "Voided" if ledger_books.provider == Provider.XERO else "Deleted"
+    assert (record.status, record.last_error_message) == (
+        RecordStatus.FAILED,
+        f"{gone} in {connection.get_provider_display()}",
+    )
+
+
+@pytest.mark.parametrize("provider", [Provider.MYOB])
+def test_myob_is_listed_whole_and_an_accepted_drift_is_not_found_again(
+    provider, approved_bill, drain, connection, ledger_books, org
+):
+    """MYOB has no filter on the time of a change: each reconcile lists every bill, so what
+    was judged (by RowVersion, or missing from the list) must not be flagged twice."""
+    drain()
+    record = bill_record(approved_bill)
+    admin = MembershipFactory(org=org, role="admin").user
+
+    ledger_books.change_due_date(record.external_id, datetime.date(2027, 1, 31))
+    assert reconcile(connection).drifted == 1
+    services.sync_record_accept_ledger(org=org, record_id=record.pk, actor=admin)
+    assert reconcile(connection).drifted == 0  # the same RowVersion, accepted
+
+    delete_in_ledger(ledger_books, record.external_id)
+    assert reconcile(connection).drifted == 1
+    record.refresh_from_db()
+    assert (record.last_error_message, record.ledger_gone) == ("Deleted in MYOB Business", True)
+    assert "is not in MYOB Business's list" in record.attempts.first().calls[0]["response_body"]
+    services.sync_record_accept_ledger(org=org, record_id=record.pk, actor=admin)
+    assert reconcile(connection).drifted == 0  # missing still, and accepted
+
+
+@pytest.mark.parametrize("provider", [Provider.QUICKBOOKS])
+def test_a_bill_paid_in_quickbooks_outside_ledgersync_is_paid_elsewhere(
+    provider, approved_bill, drain, connection, ledger_books, clerk
+):
+    """QuickBooks: the BillPayment is what changes; the bills it pays are read with it."""
+    drain()
+    record = bill_record(approved_bill)
+    assert reconcile(connection).drifted == 0
+    ledger_books.emulator.pay_bill(record.external_id)  # someone pays it in QuickBooks
+    assert reconcile(connection).drifted == 1
+    record.refresh_from_db()
+    assert record.last_error_message == "Paid in QuickBooks Online outside ledgersync"
+
+
+@pytest.mark.parametrize("provider", [Provider.QUICKBOOKS])
+def test_a_payment_deleted_in_quickbooks_is_drifted_and_pushed_again_as_new(
+    provider, approved_bill, drain, connection, ledger_books, clerk, org
+):
+    drain()
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount=approved_bill.total, paid_at="2026-11-05"
+    )
+    drain()
+    payment = SyncRecord.objects.get(document=approved_bill, payment__isnull=False)
+    assert payment.status == RecordStatus.COMPLETE
+    assert reconcile(connection).drifted == 0  # our own BillPayment: the bill matches
+    deleted_id = payment.external_id
+    ledger_books.emulator.delete_entity("BillPayment", deleted_id)
+    assert reconcile(connection).drifted == 1
+    payment.refresh_from_db()
+    assert payment.last_error_message == "Payment deleted in QuickBooks Online"
+
+    approved_bill.refresh_from_db()
+    admin = MembershipFactory(org=org, role="admin").user
+    services.resync(document=approved_bill, connection=connection, entry="payment", actor=admin)
+    drain()
+    payment.refresh_from_db()
+    assert payment.status == RecordStatus.COMPLETE
+    assert payment.external_id and payment.external_id != deleted_id
