@@ -15,6 +15,7 @@ from integrations.connectors.base import (
     CallRecord,
     ChangedEntry,
     EntryState,
+    PaymentState,
     entry_differences,
 )
 from integrations.connectors.errors import (
@@ -198,9 +199,11 @@ def _mark_missing_deleted(
     log: _AttemptLog,
     started: datetime.datetime,
     since: datetime.datetime,
+    *,
+    payments: bool = False,
 ) -> int:
     """After a complete listing (a ledger that keeps no trace of a deleted entry, MYOB): our
-    Complete entries missing from it were deleted there."""
+    Complete entries (or, with `payments`, payments) missing from it were deleted there."""
     present = {change.state.external_id for change in listed}
     if not log.calls:
         return 0
@@ -210,12 +213,12 @@ def _mark_missing_deleted(
         SyncRecord.objects.filter(
             connection=connection,
             status=RecordStatus.COMPLETE,
-            payment__isnull=True,
+            payment__isnull=not payments,
             synced_at__lt=started,
         )
         .exclude(external_id="")
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=started))
-        .select_related("connection")
+        .select_related("connection", "payment")
     )
     missing = [record for record in records.iterator() if record.external_id not in present]
     judged = _versions_judged([record.pk for record in missing])
@@ -223,23 +226,33 @@ def _mark_missing_deleted(
     for record in missing:
         if judged.get(record.pk) == MISSING_VERSION:
             continue  # found deleted already, and accepted
-        state = EntryState(
-            external_id=record.external_id,
-            number=record.external_number,
-            status="DELETED",
-            total=Decimal("0.00"),
-            amount_due=Decimal("0.00"),
-            amount_paid=Decimal("0.00"),
-            booked=True,
-            gone=True,
-        )
-        error = _gone_error(ledger, "DELETED", record.external_number)
+        if payments:
+            state = PaymentState(
+                external_id=record.external_id,
+                entry_id="",
+                amount=Decimal("0.00"),
+                status="DELETED",
+            )
+            error = _payment_deleted_error(ledger, record.payment.amount, record.payment.paid_at)
+        else:
+            state = EntryState(
+                external_id=record.external_id,
+                number=record.external_number,
+                status="DELETED",
+                total=Decimal("0.00"),
+                amount_due=Decimal("0.00"),
+                amount_paid=Decimal("0.00"),
+                booked=True,
+                gone=True,
+            )
+            error = _gone_error(ledger, "DELETED", record.external_number)
         absent = CallRecord(
             method=call.method,
             url=call.url,
             http_status=call.http_status,
             duration_ms=0,
-            response_body=f"{record.external_id} is not in {ledger}'s list of entries.",
+            response_body=f"{record.external_id} is not in {ledger}'s list of "
+            f"{'payments' if payments else 'entries'}.",
         )
         change = ChangedEntry(kind=None, state=state, call=absent)
         findings.append((record, change, error, ["deleted"], MISSING_VERSION))

@@ -213,6 +213,10 @@ def _reconcile(connection: Connection, mark: LedgerReconcile, started) -> Reconc
     drifted += _mark_payments_deleted(connection, changes.payments, log, started, since)
     if changes.complete:
         drifted += _mark_missing_deleted(connection, changes.entries, log, started, since)
+        if payments:
+            drifted += _mark_missing_deleted(
+                connection, changes.payments, log, started, since, payments=True
+            )
     _advance(
         mark,
         min(read_at, started) - RECONCILE_OVERLAP,

@@ -192,11 +192,17 @@ class MyobConnector(MyobClient):
     ) -> LedgerChanges:
         """Every entry of these kinds, page by page ($top 1000), `since` not applied (MYOB
         offers no filter on it that its documentation names): a complete listing, so that one
-        of ours missing from it is known deleted. Payments are not read (a deleted payment
-        leaves no trace to list)."""
-        found = []
-        for kind in sorted(kinds & set(RESOURCE)):
-            path, params = RESOURCE[kind], {"$top": str(PAGE)}
+        of ours missing from it is known deleted. With `payments`, every supplier and
+        customer payment of those kinds too, for the same reason."""
+        found, found_payments = [], []
+        lists = [(kind, RESOURCE[kind], False) for kind in sorted(kinds & set(RESOURCE))]
+        if payments:
+            lists += [
+                (kind, PAYMENT_RESOURCE[kind], True)
+                for kind in sorted(kinds & set(PAYMENT_RESOURCE))
+            ]
+        for kind, resource, is_payment in lists:
+            path, params = resource, {"$top": str(PAGE)}
             while True:
                 response = self._send("GET", path, params=params)
                 page = response.json()
@@ -207,21 +213,20 @@ class MyobConnector(MyobClient):
                     duration_ms=int(response.elapsed.total_seconds() * 1000),
                 )
                 for body in page.get("Items", []):
-                    found.append(
-                        ChangedEntry(
-                            kind=kind,
-                            state=entry_state(kind, body),
-                            # Its own element of the answer, for its record's log.
-                            call=CallRecord(
-                                **call, response_body=self.redact(json.dumps({"Items": [body]}))
-                            ),
-                        )
+                    # Its own element of the answer, for its record's log.
+                    element = CallRecord(
+                        **call, response_body=self.redact(json.dumps({"Items": [body]}))
                     )
+                    if is_payment:
+                        state = payment_state(body, entry_id="")
+                        found_payments.append(ChangedEntry(None, state, element))
+                    else:
+                        found.append(ChangedEntry(kind, entry_state(kind, body), element))
                 following = page.get("NextPageLink")
                 if not following:
                     break
                 path, params = following, None
-        return LedgerChanges(entries=tuple(found), complete=True)
+        return LedgerChanges(entries=tuple(found), payments=tuple(found_payments), complete=True)
 
     def get_entry(self, *, kind: EntryKind, external_id: str) -> EntryState:
         self._resource(kind)

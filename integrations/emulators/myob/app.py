@@ -389,7 +389,8 @@ class MyobEmulator(LedgerEmulator):
             return self.edit(uid, {key: value}, business_id)
 
     def delete(self, uid: str, business_id: str | None = None) -> None:
-        """Someone deletes a transaction in MYOB (its payments first)."""
+        """Someone deletes a record in MYOB: a transaction (its payments first), a payment (its
+        bill or invoice owes the amount again), or any other record."""
         with self._lock:
             resource, record = self._found(uid, business_id)
             books = self.books(business_id)
@@ -400,6 +401,8 @@ class MyobEmulator(LedgerEmulator):
                     if any(line[link_key]["UID"] == record["UID"] for line in payment["Lines"]):
                         books.delete_payment(payment_resource, payment["UID"])
                 books.delete_transaction(resource, record["UID"])
+            elif resource in PAYMENTS.values():  # the bill or invoice owes its amount again
+                books.delete_payment(resource, record["UID"])
             else:
                 del books.company.records[resource][record["UID"]]
 
