@@ -226,6 +226,10 @@ class SyncRecord(OrgScopedModel):
     # the ledger's idempotency store would otherwise answer again. Cleared by that push's
     # success, or by accepting the ledger's version.
     payment_deleted_in_ledger = models.BooleanField(default=False, db_default=False)
+    # The date the ledger's entry carries as we last pushed it (its issue date, re-dated or
+    # not): a change to an entry the ledger holds in its locked period is held even when the
+    # document's new date is open, since the ledger takes no change to that entry at all.
+    synced_entry_date = models.DateField(null=True, blank=True)
     # Why it is pending, and for whom: the next attempt records these.
     version = models.PositiveIntegerField(default=1)
     pending_reason = models.CharField(max_length=200, blank=True, default="")

@@ -219,6 +219,7 @@ def _push_entry(
         booked=state.booked if state else record.booked,
         payload_hash=digest,
         uploaded=uploaded,
+        entry_date=payload.issue_date,  # re-dated out of a locked period, the date sent
     )
 
 

@@ -47,7 +47,12 @@ def lock_check(record: SyncRecord, payload=None) -> LockCheck | None:
     connection = record.connection
     day = entry_day(record, payload)
     if not locked_on(connection, day):
-        return None
+        # The entry the ledger holds may be dated in the locked period while the document's
+        # new date is open: the ledger refuses any change to it all the same.
+        held = None if record.is_payment or not record.external_id else record.synced_entry_date
+        if not locked_on(connection, held):
+            return None
+        day = held
     lock = connection.lock_date
     ledger = connection.get_provider_display()
     if connection.locked_period_policy == LockedPeriodPolicy.REDATE and not record.external_id:

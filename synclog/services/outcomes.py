@@ -55,6 +55,18 @@ class _PushResult:
     booked: bool = False
     payload_hash: str = ""
     uploaded: list[int] = field(default_factory=list)
+    # The entry's date as sent (a re-dated push's own); else the ledger's answer or the
+    # document says it.
+    entry_date: datetime.date | None = None
+
+
+def _entry_date(record: SyncRecord, result: "_PushResult") -> datetime.date | None:
+    """The date the ledger's entry carries after this push (see SyncRecord.synced_entry_date)."""
+    if result.entry_date is not None:
+        return result.entry_date
+    if result.state is not None and result.state.issue_date is not None:
+        return result.state.issue_date
+    return record.document.issue_date
 
 
 def _unchanged_result(record: SyncRecord, digest: str | None) -> "_PushResult":
@@ -105,7 +117,7 @@ _CLEARED_ON_SUCCESS = {
 }
 
 
-_ENTRY_FACTS = ["external_id", "external_number", "synced_amount", "synced_at"]
+_ENTRY_FACTS = ["external_id", "external_number", "synced_amount", "synced_at", "synced_entry_date"]
 
 
 _CLAIM_FIELDS = ["claimed_by", "claimed_until"]
@@ -251,6 +263,8 @@ def _save_entry_facts(
                 record.synced_amount = result.amount
             record.synced_at = now
             record.booked = result.booked
+            if not record.is_payment:
+                record.synced_entry_date = _entry_date(record, result)
         if record.pk in completed:
             record.status = RecordStatus.COMPLETE
         _release(record)

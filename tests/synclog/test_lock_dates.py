@@ -323,3 +323,37 @@ def test_a_change_to_an_entry_in_the_locked_period_is_held_even_when_redating(
     record.refresh_from_db()
     assert record.status == RecordStatus.COMPLETE, record.last_error_message
     assert ledger_books.bill(record.external_id).due_date == datetime.date(2026, 12, 20)
+
+
+def test_a_change_moving_an_entry_out_of_the_locked_period_is_held_too(
+    connection, ledger_books, bill, clerk, drain
+):
+    """The ledger holds the entry dated 1 Nov, in the locked period: it takes no change to it,
+    even one that dates the document in December. Held without a call, released by the lock's
+    move."""
+    document_services.document_approve(document=bill, actor=clerk)  # dated 1 Nov 2026
+    drain()
+    record = bill_record(bill)
+    assert (record.status, record.synced_entry_date) == (RecordStatus.COMPLETE, NOV[1])
+    lock_ledger(ledger_books, NOV[15])
+    refresh(connection)
+    calls = len(ledger_books.emulator.state()["requests"])
+    document_services.document_update(
+        document=bill,
+        actor=clerk,
+        data={"issue_date": datetime.date(2026, 12, 2), "due_date": datetime.date(2026, 12, 31)},
+    )
+    drain()
+    record.refresh_from_db()
+    assert record.held_for_lock
+    assert record.last_error_message == (
+        f"Locked until 15 Nov 2026 in {ledger_books.display_name}: the change was held, not sent."
+    )
+    assert "dated 1 Nov 2026" in record.last_error_explanation
+    assert len(ledger_books.emulator.state()["requests"]) == calls  # nothing sent
+    lock_ledger(ledger_books, OCT_31)
+    refresh(connection)
+    drain()
+    record.refresh_from_db()
+    assert record.status == RecordStatus.COMPLETE, record.last_error_message
+    assert record.synced_entry_date == datetime.date(2026, 12, 2)
