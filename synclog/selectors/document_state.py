@@ -14,12 +14,12 @@ worst of them, in the order a person has to act on it:
 - In the ledger: every entry Complete.
 
 Only records on those connections count: a disabled or disconnected ledger's history is kept but
-is not where the document is meant to be. Each condition is an EXISTS on the record's
-(document, connection, status) index, so the column costs no query per row and the filter is a
-semi-join PostgreSQL serves from that index.
+is not where the document is meant to be. Each column test is an EXISTS on the record's
+(document, connection, status) index, so the column costs no query per row; the filter on
+Failed, Drifted or Pending reads those few records once instead (DocumentSyncStates.filter_tests).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import models
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Value, When
@@ -60,11 +60,18 @@ class DocumentSyncStates:
     """Each status's own test, worst first: a document has the first status whose test holds."""
 
     tests: dict[str, Q]
+    # The same tests for a filter over every document, where few documents can pass them
+    # (Failed, Drifted, Pending): one uncorrelated subquery each, which PostgreSQL hashes once,
+    # instead of an EXISTS probed for each document of the organisation (the Drifted filter
+    # took 1.4 s over 20,000 documents that way, 44 ms this way). The column keeps the EXISTS:
+    # for a page's rows, a probe per row reads less than every Failed record.
+    filter_tests: dict[str, Q] = field(default_factory=dict)
 
     def condition(self, state: str) -> Q:
         """The documents whose status is `state`: its test holds and no worse one does."""
+        tests = self.tests | self.filter_tests
         worse = list(self.tests)[: list(self.tests).index(state)]
-        return Q(self.tests[state], *(~self.tests[other] for other in worse))
+        return Q(tests[state], *(~tests[other] for other in worse))
 
     def expression(self) -> Case:
         """The status as a column (empty for a draft, or where nothing is connected)."""
@@ -108,7 +115,18 @@ def document_sync_states(*, org: Organization) -> DocumentSyncStates:
         DocumentSyncState.PENDING: has(status=RecordStatus.PENDING),
         DocumentSyncState.IN_LEDGER: has(status=RecordStatus.COMPLETE),
     }
-    return DocumentSyncStates(tests)
+    records = SyncRecord.objects.filter(connection__in=connection_ids)
+    failed_records = records.filter(status=RecordStatus.FAILED)
+
+    def among(queryset) -> Q:
+        return Q(pk__in=queryset.values("document_id"))
+
+    filter_tests = {
+        DocumentSyncState.FAILED: among(failed_records.exclude(drifted)),
+        DocumentSyncState.DRIFTED: among(failed_records.filter(drifted)),
+        DocumentSyncState.PENDING: among(records.filter(status=RecordStatus.PENDING)),
+    }
+    return DocumentSyncStates(tests, filter_tests)
 
 
 def connection_unpushed_documents(*, connection: Connection) -> QuerySet[Document]:
