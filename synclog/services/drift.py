@@ -218,9 +218,19 @@ def _mark_missing_deleted(
         )
         .exclude(external_id="")
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=started))
-        .select_related("connection", "payment")
     )
-    missing = [record for record in records.iterator() if record.external_id not in present]
+    # Every Complete record of the connection is compared with the listing, as (id, entry id)
+    # pairs: only the missing ones, few, are loaded whole.
+    missing_ids = [
+        pk
+        for pk, external_id in records.values_list("pk", "external_id").iterator()
+        if external_id not in present
+    ]
+    missing = list(
+        SyncRecord.objects.filter(pk__in=missing_ids)
+        .select_related("connection", "payment")
+        .order_by("pk")
+    )
     judged = _versions_judged([record.pk for record in missing])
     findings = []
     for record in missing:
