@@ -151,6 +151,8 @@ def time_pages(setup, args) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     with Bench("reconcile", args) as bench:
+        from django.db.models import Max
+
         from synclog import services
         from synclog.models import LedgerReconcile, RecordStatus, SyncRecord
         from synclog.services import reconcile
@@ -181,6 +183,18 @@ def main(argv=None) -> int:
 
         first = timed_reconcile(emulator, setup, "first")
         edited = list(complete.order_by("pk").values_list("external_id", flat=True))[: args.drifted]
+        # The edits begin once every push has left the overlap: else the edits' reconcile
+        # reads pushed bills again (a small run pushes all of them within the last second).
+        last_push = complete.aggregate(last=Max("synced_at"))["last"]
+        wait_until(
+            lambda: (
+                datetime.datetime.now(datetime.UTC)
+                > last_push + reconcile.RECONCILE_OVERLAP + datetime.timedelta(seconds=0.1)
+            ),
+            timeout=args.overlap_seconds + 10,
+            interval=0.05,
+            what="the pushes to leave the reconcile's overlap",
+        )
         edits_began = datetime.datetime.now(datetime.UTC)
         for external_id in edited:
             emulator.control("POST", f"/invoices/{external_id}/edit", {"DueDate": "2027-01-31"})
