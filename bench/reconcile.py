@@ -185,11 +185,12 @@ def main(argv=None) -> int:
         edited = list(complete.order_by("pk").values_list("external_id", flat=True))[: args.drifted]
         # The edits begin once every push has left the overlap: else the edits' reconcile
         # reads pushed bills again (a small run pushes all of them within the last second).
+        # If-Modified-Since has whole seconds, so the mark may fall a second earlier still.
         last_push = complete.aggregate(last=Max("synced_at"))["last"]
         wait_until(
             lambda: (
                 datetime.datetime.now(datetime.UTC)
-                > last_push + reconcile.RECONCILE_OVERLAP + datetime.timedelta(seconds=0.1)
+                > last_push + reconcile.RECONCILE_OVERLAP + datetime.timedelta(seconds=1.1)
             ),
             timeout=args.overlap_seconds + 10,
             interval=0.05,
