@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request
 
 from . import query as qbo_query
 from . import wire
-from .books import Books
+from .books import DERIVED_FIELDS, Books
 from .entities import ENTITIES, NAME_LISTS, RESOURCES
 from .faults import QboFault, fault, missing
 
@@ -90,11 +90,13 @@ def run_query(call: Call, text: str) -> dict:
     ):
         # As Intuit's: `select * from Customer` lists the active ones only.
         parsed.conditions.append(qbo_query.Condition("Active", "=", [True]))
-    rows = [
-        call.books.present(parsed.entity, stored)
-        for stored in call.books.realm.entities[parsed.entity].values()
-    ]
-    return qbo_query.run(parsed, rows)
+    books, entity = call.books, parsed.entity
+    stored = list(books.realm.entities[entity].values())
+    if qbo_query.fields_read(parsed) & DERIVED_FIELDS:
+        return qbo_query.run(parsed, [books.present(entity, row) for row in stored])
+    # The stored rows answer every other field as presented: only the page is presented
+    # (a copy, with its payments looked up), not every row of the realm.
+    return qbo_query.run(parsed, stored, lambda row: books.present(entity, row))
 
 
 def query(call: Call) -> tuple[int, dict]:
@@ -259,11 +261,10 @@ def cdc(call: Call) -> tuple[int, dict]:
     responses = []
     for name in names:
         entity = by_name[name.lower()]
-        changed = [
-            call.books.present(entity, stored)
-            for stored in realm.entities[entity].values()
-            if _updated(stored) >= since
-        ]
+        # Cut to the answer's size before presenting: the live objects come first, then the
+        # deleted ones, and only those answered are copied.
+        live = [stored for stored in realm.entities[entity].values() if _updated(stored) >= since]
+        changed = [call.books.present(entity, stored) for stored in live[:CDC_MAX_OBJECTS]]
         changed += [
             {
                 "domain": "QBO",
@@ -273,8 +274,7 @@ def cdc(call: Call) -> tuple[int, dict]:
             }
             for (kind, entity_id), stored in realm.deleted.items()
             if kind == entity and _updated(stored) >= since
-        ]
-        changed = changed[:CDC_MAX_OBJECTS]
+        ][: CDC_MAX_OBJECTS - len(changed)]
         responses.append(
             {entity: changed, "startPosition": 1, "maxResults": len(changed)} if changed else {}
         )

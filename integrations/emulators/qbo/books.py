@@ -49,6 +49,11 @@ class Realm:
         return str(self.next_id)
 
 
+# What `present` derives rather than stores (lower-cased): a query reading one of them is run
+# on presented rows.
+DERIVED_FIELDS = {"balance", "linkedtxn"}
+
+
 class Books(EntityChecks):
     """The write rules, applied to one realm at one moment (`now`, epoch seconds)."""
 

@@ -210,8 +210,15 @@ def _matches(entity: dict, condition: Condition) -> bool:
     }[condition.op]
 
 
-def run(query: Query, rows: list[dict]) -> dict:
-    """The QueryResponse for these rows (already presented as the API answers them)."""
+def fields_read(query: Query) -> set[str]:
+    """The top-level fields the query's conditions and order read, lower-cased."""
+    names = [c.field for c in query.conditions] + [field for field, _ in query.order_by]
+    return {name.split(".")[0].lower() for name in names}
+
+
+def run(query: Query, rows: list[dict], present=None) -> dict:
+    """The QueryResponse for these rows; `present` turns a row into what the API answers, and
+    is applied to the page only (the rows must already hold every field the query reads)."""
     found = [row for row in rows if all(_matches(row, c) for c in query.conditions)]
     if query.count:
         return {"totalCount": len(found)}
@@ -220,4 +227,6 @@ def run(query: Query, rows: list[dict]) -> dict:
     page = found[query.start - 1 : query.start - 1 + query.max_results]
     if not page:
         return {}
+    if present is not None:
+        page = [present(row) for row in page]
     return {query.entity: page, "startPosition": query.start, "maxResults": len(page)}

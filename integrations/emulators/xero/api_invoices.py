@@ -9,11 +9,10 @@ from .api_call import (
     batch_response,
     csv_values,
     flag_value,
+    listed,
     modified_since,
-    paged,
     request_elements,
     saved_batch,
-    where_filtered,
 )
 from .ledger import LedgerError
 from .responses import json_response, not_found, validation_failed
@@ -35,11 +34,7 @@ def get_invoices(call: ApiCall) -> Response:
     since = modified_since(call)
     if since is not None:
         invoices = [inv for inv in invoices if inv.updated >= since]
-    items = where_filtered(call, [call.invoice_json(inv) for inv in invoices])
-    if isinstance(items, Response):
-        return items
-    items, pagination = paged(call, items)
-    return call.ok("Invoices", items, pagination)
+    return listed(call, "Invoices", invoices, call.invoice_json)
 
 
 def find_invoice(call: ApiCall, invoice_id: str):

@@ -9,7 +9,7 @@ from .api_call import (
     batch_response,
     csv_values,
     flag_value,
-    paged,
+    listed,
     request_elements,
     where_filtered,
 )
@@ -60,11 +60,7 @@ def get_contacts(call: ApiCall) -> Response:
         contacts = [c for c in contacts if c.contact_id in ids]
     elif not flag_value(args.get("includeArchived"), False):
         contacts = [c for c in contacts if c.status != "ARCHIVED"]
-    items = where_filtered(call, [wire.contact_json(c) for c in contacts])
-    if isinstance(items, Response):
-        return items
-    items, pagination = paged(call, items)
-    return call.ok("Contacts", items, pagination)
+    return listed(call, "Contacts", contacts, wire.contact_json)
 
 
 def get_contact(call: ApiCall, contact_id: str) -> Response:

@@ -10,11 +10,10 @@ from .api_call import (
     ApiCall,
     batch_response,
     flag_value,
+    listed,
     modified_since,
-    paged,
     request_elements,
     saved_batch,
-    where_filtered,
 )
 from .ledger import LedgerError
 from .responses import json_response, not_found, validation_failed
@@ -25,11 +24,7 @@ def get_bank_transactions(call: ApiCall) -> Response:
     since = modified_since(call)
     if since is not None:
         transactions = [t for t in transactions if t.updated >= since]
-    items = where_filtered(call, [call.bank_transaction_json(t) for t in transactions])
-    if isinstance(items, Response):
-        return items
-    items, pagination = paged(call, items)
-    return call.ok("BankTransactions", items, pagination)
+    return listed(call, "BankTransactions", transactions, call.bank_transaction_json)
 
 
 def get_bank_transaction(call: ApiCall, transaction_id: str) -> Response:
@@ -138,11 +133,7 @@ def get_payments(call: ApiCall) -> Response:
     since = modified_since(call)
     if since is not None:  # a deleted payment too: it was modified when deleted
         payments = [p for p in payments if p.updated >= since]
-    items = where_filtered(call, [call.payment_json(p) for p in payments])
-    if isinstance(items, Response):
-        return items
-    items, pagination = paged(call, items)
-    return call.ok("Payments", items, pagination)
+    return listed(call, "Payments", payments, call.payment_json)
 
 
 def get_payment(call: ApiCall, payment_id: str) -> Response:

@@ -2,6 +2,8 @@
 
 import pytest
 
+from integrations.emulators.xero import wire
+
 from .conftest import bill, validation_messages
 
 DEPARTMENT_SALES = [{"Name": "Department", "Option": "Sales"}]
@@ -83,6 +85,44 @@ def test_paging_reports_pagination(api):
 
     assert [i["InvoiceNumber"] for i in body["Invoices"]] == ["P-2", "P-3"]
     assert body["pagination"] == {"page": 2, "pageSize": 2, "pageCount": 3, "itemCount": 5}
+
+
+def test_a_page_serialises_only_its_own_invoices(api, clock, monkeypatch):
+    # A reconcile reads 100,000 invoices a page at a time: each page must cost its own size.
+    api.put("/Invoices", json={"Invoices": [bill(InvoiceNumber=f"OLD-{n}") for n in range(5)]})
+    clock.advance(600)
+    api.put("/Invoices", json={"Invoices": [bill(InvoiceNumber=f"N-{n}") for n in range(250)]})
+    serialised = []
+    real_invoice_json = wire.invoice_json
+
+    def counted(tenant, invoice, **kwargs):
+        serialised.append(invoice.invoice_number)
+        return real_invoice_json(tenant, invoice, **kwargs)
+
+    monkeypatch.setattr(wire, "invoice_json", counted)
+    since = {"If-Modified-Since": "2026-11-18T11:10:00"}  # after the OLD ones
+
+    body = api.get("/Invoices", params={"page": 2}, headers=since).json()
+
+    assert [i["InvoiceNumber"] for i in body["Invoices"]] == [f"N-{n}" for n in range(100, 200)]
+    assert body["pagination"] == {"page": 2, "pageSize": 100, "pageCount": 3, "itemCount": 250}
+    assert serialised == [f"N-{n}" for n in range(100, 200)]
+
+
+def test_paging_counts_what_the_where_filter_keeps(api):
+    api.put(
+        "/Invoices",
+        json={"Invoices": [bill(InvoiceNumber=f"{p}-{n}") for n in range(4) for p in "AB"]},
+    )
+
+    body = api.get(
+        "/Invoices", params={"where": 'InvoiceNumber.StartsWith("B")', "page": 2, "pageSize": 3}
+    ).json()
+
+    assert [i["InvoiceNumber"] for i in body["Invoices"]] == ["B-3"]
+    assert body["pagination"] == {"page": 2, "pageSize": 3, "pageCount": 2, "itemCount": 4}
+    bad = api.get("/Invoices", params={"where": "InvoiceNumber ==", "page": 1})
+    assert bad.status_code == 400
 
 
 def test_summarize_errors_true_saves_nothing(api):

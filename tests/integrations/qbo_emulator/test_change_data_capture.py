@@ -2,6 +2,8 @@
 full, and the ones deleted as {"Id", "status": "Deleted"}; within 30 days. Every answer is held
 to Intuit's XML Schemas (IntuitResponse › CDCResponse › QueryResponse)."""
 
+from integrations.emulators.qbo import api as qbo_api
+
 from .conftest import fault
 
 SINCE = "2026-11-18T03:00:00-08:00"  # before the clock's start
@@ -48,3 +50,23 @@ def test_a_bad_cdc_request_is_a_fault(api, bad_requests):
     assert fault(cdc(api, "Nonsense"))[0] == "4000"
     # QuickBooks looks back 30 days at most.
     assert fault(cdc(api, "Bill", "2026-10-01T00:00:00-08:00"))[0] == "4000"
+
+
+def test_an_answer_holds_the_live_objects_first_then_the_deleted(api, emulator, monkeypatch):
+    monkeypatch.setattr(qbo_api, "CDC_MAX_OBJECTS", 3)
+    live = [api.create_bill(DocNumber=f"L-{n}") for n in range(2)]
+    gone = [api.create_bill(DocNumber=f"G-{n}") for n in range(2)]
+    for bill in gone:
+        emulator.delete_entity("Bill", bill["Id"])
+
+    bills = cdc(api, "Bill").json()["CDCResponse"][0]["QueryResponse"][0]
+
+    assert [(b["Id"], b.get("status")) for b in bills["Bill"]] == [
+        (live[0]["Id"], None),
+        (live[1]["Id"], None),
+        (gone[0]["Id"], "Deleted"),
+    ]
+    assert bills["maxResults"] == 3
+    monkeypatch.setattr(qbo_api, "CDC_MAX_OBJECTS", 1)
+    only = cdc(api, "Bill").json()["CDCResponse"][0]["QueryResponse"][0]["Bill"]
+    assert [b["Id"] for b in only] == [live[0]["Id"]]

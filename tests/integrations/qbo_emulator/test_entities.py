@@ -3,6 +3,8 @@ API, with the rules Intuit enforces: references, SyncToken, document numbers, cl
 
 import json
 
+from integrations.emulators.qbo.books import Books
+
 from .conftest import fault
 
 
@@ -33,6 +35,38 @@ def test_a_bill_is_created_read_and_found_by_doc_number(api):
         headers={"Content-Type": "application/text"},
     )
     assert posted.json()["QueryResponse"]["Bill"][0]["Id"] == other["Id"]
+
+
+def test_a_query_presents_only_the_page_it_answers(api, monkeypatch):
+    bills = [api.create_bill(DocNumber=f"Q-{n}") for n in range(5)]
+    presented = []
+    real_present = Books.present
+
+    def counted(books, entity, stored):
+        presented.append(stored["DocNumber"])
+        return real_present(books, entity, stored)
+
+    monkeypatch.setattr(Books, "present", counted)
+
+    page = api.query("select * from Bill orderby DocNumber desc STARTPOSITION 2 MAXRESULTS 2")
+
+    assert [b["DocNumber"] for b in page["Bill"]] == ["Q-3", "Q-2"]
+    assert presented == ["Q-3", "Q-2"]
+    assert api.query("select count(*) from Bill") == {"totalCount": 5}
+    assert presented == ["Q-3", "Q-2"]
+    assert page["Bill"][0] == api.get(f"/bill/{bills[3]['Id']}").json()["Bill"]
+
+
+def test_a_query_on_the_balance_reads_it_as_the_payments_leave_it(api):
+    paid, owing = api.create_bill(DocNumber="PAID"), api.create_bill(DocNumber="OWING")
+    assert api.pay(paid, 100).status_code == 200
+
+    settled = api.query("select * from Bill where Balance = '0'")
+    by_balance = api.query("select * from Bill orderby Balance")
+
+    assert [b["Id"] for b in settled["Bill"]] == [paid["Id"]]
+    assert [b["DocNumber"] for b in by_balance["Bill"]] == ["PAID", "OWING"]
+    assert owing["Balance"] == 100.0
 
 
 def test_a_bad_query_is_error_4000(api):
