@@ -16,7 +16,8 @@ from documents.models import (
     Payment,
 )
 from integrations.connectors import connector_class_for
-from integrations.connectors.base import (
+from integrations.connectors.errors import ConfigurationError
+from integrations.connectors.types import (
     Capabilities,
     EntryKind,
     EntryPayload,
@@ -24,7 +25,6 @@ from integrations.connectors.base import (
     PaymentPayload,
     TrackingRef,
 )
-from integrations.connectors.errors import ConfigurationError
 from integrations.models import Connection, Mapping, MappingKind
 
 # A card or bank expense is the ledger's spend money (EntryKind.SPEND); a reimbursable one is a

@@ -14,7 +14,7 @@ from documents.models import (
     Payment,
 )
 from integrations.connectors import connector_class_for
-from integrations.connectors.base import (
+from integrations.connectors.types import (
     AccountKind,
     EntryKind,
     LedgerAccount,

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from documents.models import Category, Contact
 from integrations import services as integration_services
-from integrations.connectors.base import OAuthCredentials
+from integrations.connectors.types import OAuthCredentials
 from integrations.models import Connection, Mapping, MappingKind, Provider
 
 # Loopback, so it passes base_url_validate; the in-process transport ignores the host anyway.

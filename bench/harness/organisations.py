@@ -171,7 +171,7 @@ def setup_org(
     from accounts.models import Membership, Organization, Role
     from documents import services as document_services
     from integrations import services as integration_services
-    from integrations.connectors.base import OAuthCredentials
+    from integrations.connectors.types import OAuthCredentials
     from integrations.models import Connection, Provider
     from synclog.ratelimit import get_rate_limiter
     from synclog.services import connection_quota_key

@@ -20,18 +20,14 @@ from typing import ClassVar
 import certifi
 import httpx
 
-from integrations.connectors.base import (
-    CallRecord,
-    Connector,
-    OAuthCredentials,
-    ledger_http_client,
-)
+from integrations.connectors.base import Connector
 from integrations.connectors.errors import (
     AuthError,
     ConfigurationError,
     TransientError,
     UnknownOutcomeError,
 )
+from integrations.connectors.types import CallRecord, ConnectorContext, OAuthCredentials
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +55,17 @@ def tls_context() -> ssl.SSLContext:
     default), made once a process: loading the bundle costs about 23 ms of CPU, a sixth of a
     MYOB push's when each connector made its own (one connector a push, one push a bill)."""
     return ssl.create_default_context(cafile=certifi.where())
+
+
+def ledger_http_client(context: ConnectorContext, **options) -> httpx.Client:
+    """The HTTP client a connector calls its ledger's API with: the context's transport,
+    timeout and before-request hook, and the connector's own headers (and TLS context)."""
+    return httpx.Client(
+        transport=context.transport,
+        timeout=httpx.Timeout(context.timeout_seconds, connect=5.0),
+        event_hooks={"request": [lambda request: context.before_request()]},
+        **options,
+    )
 
 
 def response_json(response: httpx.Response, default=None):

@@ -5,8 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.connectors.base import ConnectionCheck
 from integrations.connectors.errors import AuthError, ConnectorError
+from integrations.connectors.types import ConnectionCheck
 from integrations.models import Connection, ConnectionEvent, ConnectionEventKind, ConnectionStatus
 from integrations.selectors import connection_ledger_link_shared
 from integrations.services.ledger import connector_for_page

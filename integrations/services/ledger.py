@@ -12,8 +12,9 @@ from django.db import DatabaseError
 from django.db import connection as db_connection
 
 from integrations.connectors import connector_class_for
-from integrations.connectors.base import Connector, ConnectorContext, OAuthCredentials
+from integrations.connectors.base import Connector
 from integrations.connectors.errors import ConfigurationError, RateLimitedError
+from integrations.connectors.types import ConnectorContext, OAuthCredentials
 from integrations.models import Connection
 from syncsvc.outages import save_through_outage
 

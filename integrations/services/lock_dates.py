@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.connectors.base import LedgerLockDate
 from integrations.connectors.errors import ConnectorError
+from integrations.connectors.types import LedgerLockDate
 from integrations.models import (
     Connection,
     ConnectionEvent,

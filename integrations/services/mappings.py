@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from documents.models import Category, Contact, Department
-from integrations.connectors.base import LedgerAccount
+from integrations.connectors.types import LedgerAccount
 from integrations.models import Connection, Mapping, MappingKind
 from integrations.services.connections import connection_settings_update
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from integrations.connectors import connector_class_for
-from integrations.connectors.base import ConnectorContext, LedgerTenant, OAuthCredentials
+from integrations.connectors.types import ConnectorContext, LedgerTenant, OAuthCredentials
 from integrations.crypto import decrypt_json, encrypt_json
 from integrations.models import Connection, ConnectionEventKind, ConnectionStatus
 from integrations.selectors import connection_for_tenant, connection_tenant_bound_elsewhere

@@ -8,7 +8,7 @@ The engine's vocabulary, one name for each thing:
                                         invoice, expense) or one of its payments (bill_payment,
                                         invoice_payment); synclog.rules.ENTRY_TYPE_FOR_KIND and
                                         PAYMENT_TYPE_FOR_KIND map a DocumentKind to it
-    EntryKind      (integrations.connectors.base)  what a connector writes in the ledger: bill,
+    EntryKind      (integrations.connectors.types) what a connector writes in the ledger: bill,
                                         invoice, spend; integrations.payloads.ENTRY_KIND_FOR_KIND
                                         maps a DocumentKind to it (a card or bank expense: spend)
     Operation      (here)               what one attempt did to the entry: created, updated,

@@ -17,13 +17,9 @@ from django.db.models import QuerySet
 
 from accounts.models import Organization
 from documents.models import Attachment, Document, DocumentLine, Payment
-from integrations.connectors.base import (
-    EntryPayload,
-    EntryState,
-    FieldDifference,
-    entry_field_differences,
-)
+from integrations.connectors.differences import FieldDifference, entry_field_differences
 from integrations.connectors.errors import ConnectorError
+from integrations.connectors.types import EntryPayload, EntryState
 from integrations.models import Connection, ConnectionStatus, MappingKind
 from integrations.payloads import build_payment_payload
 from integrations.selectors import mapping_index

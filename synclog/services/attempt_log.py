@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from integrations.connectors.base import CallRecord
+from integrations.connectors.types import CallRecord
 from synclog.models import Operation, SyncAttempt, SyncRecord
 from synclog.services.rows import insert_rows
 from syncsvc.outages import save_through_outage

@@ -12,8 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from documents.models import Attachment, Category, Contact, Document, DocumentLine, DocumentStatus
-from integrations.connectors.base import BatchItemResult, CallRecord, entry_differences
+from integrations.connectors.differences import entry_differences
 from integrations.connectors.errors import ConnectorError
+from integrations.connectors.types import BatchItemResult, CallRecord
 from integrations.models import Connection, ConnectionStatus
 from integrations.payloads import build_payment_payload
 from integrations.selectors import mapping_index

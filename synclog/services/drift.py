@@ -11,17 +11,12 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from integrations.connectors.base import (
-    CallRecord,
-    ChangedEntry,
-    EntryState,
-    PaymentState,
-    entry_differences,
-)
+from integrations.connectors.differences import entry_differences
 from integrations.connectors.errors import (
     ConnectorError,
     PermanentError,
 )
+from integrations.connectors.types import CallRecord, ChangedEntry, EntryState, PaymentState
 from integrations.models import Connection
 from integrations.selectors import mapping_index
 from synclog.models import (

@@ -13,13 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from documents.models import Document, DocumentStatus
-from integrations.connectors.base import (
-    Connector,
-    EntryKind,
-    EntryPayload,
-    EntryState,
-    entry_differences,
-)
+from integrations.connectors.base import Connector
+from integrations.connectors.differences import entry_differences
 from integrations.connectors.errors import (
     ConnectorError,
     DataProcessingError,
@@ -28,6 +23,7 @@ from integrations.connectors.errors import (
     PermanentError,
     UnknownOutcomeError,
 )
+from integrations.connectors.types import EntryKind, EntryPayload, EntryState
 from integrations.models import Connection
 from integrations.payloads import (
     ENTRY_KIND_FOR_KIND,

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.connectors.base import CallRecord, EntryState
 from integrations.connectors.errors import (
     AuthError,
     ConnectorError,
@@ -18,6 +17,7 @@ from integrations.connectors.errors import (
     TransientError,
     UnknownOutcomeError,
 )
+from integrations.connectors.types import CallRecord, EntryState
 from integrations.models import Connection
 from integrations.services import connection_mark_needs_reauth
 from synclog.models import (

@@ -7,8 +7,8 @@ import math
 import time
 
 from integrations.connectors import connector_class_for
-from integrations.connectors.base import Capabilities
 from integrations.connectors.errors import RateLimitedError
+from integrations.connectors.types import Capabilities
 from integrations.models import Connection
 from synclog.ratelimit import Grant, Limits, get_rate_limiter
 

@@ -28,13 +28,11 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from integrations.connectors import connector_class_for
-from integrations.connectors.base import (
-    EntryKind,
-)
 from integrations.connectors.errors import (
     ConnectorError,
     RateLimitedError,
 )
+from integrations.connectors.types import EntryKind
 from integrations.models import Connection, ConnectionStatus
 from integrations.services import connector_for
 from synclog.models import (

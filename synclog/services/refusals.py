@@ -1,7 +1,6 @@
 """The engine's own errors, in words AP staff can act on: an entry gone from the ledger, a booked
 entry that takes no change, duplicates carrying our reference, a connection needing a reconnect."""
 
-from integrations.connectors.base import EntryState
 from integrations.connectors.errors import (
     AuthError,
     BookedError,
@@ -9,6 +8,7 @@ from integrations.connectors.errors import (
     EntryGoneError,
     OrganisationGoneError,
 )
+from integrations.connectors.types import EntryState
 from integrations.models import Connection
 from synclog.models import StatusCode, SyncAttempt, SyncRecord
 from synclog.rules import BATCHED_TRIGGERS

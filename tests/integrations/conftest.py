@@ -2,7 +2,7 @@
 
 import pytest
 
-from integrations.connectors.base import ConnectorContext, OAuthCredentials
+from integrations.connectors.types import ConnectorContext, OAuthCredentials
 from integrations.connectors.xero import XeroConnector
 from tests.contract import fixtures as contract
 from tests.ledger_fixtures import credentials_from_token

@@ -7,9 +7,9 @@ import ssl
 import pytest
 
 from integrations.connectors import client
-from integrations.connectors.base import ConnectorContext
 from integrations.connectors.myob.connector import MyobConnector
 from integrations.connectors.qbo.connector import QboConnector
+from integrations.connectors.types import ConnectorContext
 from integrations.connectors.xero.connector import XeroConnector
 
 

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from documents import services as document_services
 from integrations import services
-from integrations.connectors.base import EntryKind
+from integrations.connectors.types import EntryKind
 from integrations.models import MappingKind
 from integrations.payloads import build_entry_payload, build_payment_payload
 from integrations.selectors import mapping_index

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from documents import services as document_services
 from documents.models import DocumentStatus
 from integrations import services
-from integrations.connectors.base import EntryKind
 from integrations.connectors.errors import ConfigurationError
+from integrations.connectors.types import EntryKind
 from integrations.models import Connection, MappingKind, Provider
 from integrations.payloads import build_entry_payload, build_payment_payload, document_reference
 from integrations.selectors import mapping_index

@@ -7,13 +7,6 @@ import httpx
 import pytest
 
 from integrations.connectors import connector_class_for
-from integrations.connectors.base import (
-    EntryKind,
-    EntryPayload,
-    LinePayload,
-    PaymentPayload,
-    TrackingRef,
-)
 from integrations.connectors.errors import (
     AuthError,
     BookedError,
@@ -22,6 +15,13 @@ from integrations.connectors.errors import (
     RateLimitedError,
     TransientError,
     UnknownOutcomeError,
+)
+from integrations.connectors.types import (
+    EntryKind,
+    EntryPayload,
+    LinePayload,
+    PaymentPayload,
+    TrackingRef,
 )
 from integrations.connectors.xero import XeroConnector, parse_xero_date
 
@@ -280,7 +280,7 @@ def test_connection_error_is_transient_not_unknown():
     def refuse(request):
         raise httpx.ConnectError("refused", request=request)
 
-    from integrations.connectors.base import ConnectorContext, OAuthCredentials
+    from integrations.connectors.types import ConnectorContext, OAuthCredentials
 
     connector = XeroConnector(
         ConnectorContext(

@@ -302,7 +302,7 @@ def test_payload_hash_and_logged_calls_are_what_dataclasses_asdict_gave():
     import json
     from decimal import Decimal
 
-    from integrations.connectors.base import (
+    from integrations.connectors.types import (
         CallRecord,
         EntryKind,
         EntryPayload,

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection as db_connection
 
 from integrations import services as integration_services
-from integrations.connectors.base import OAuthCredentials
+from integrations.connectors.types import OAuthCredentials
 from integrations.models import Connection, ConnectionStatus
 from tests.ledger_fixtures import LEDGERS
 

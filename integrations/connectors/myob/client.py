@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 import httpx
 from django.conf import settings
 
-from integrations.connectors.base import OAuthCredentials
 from integrations.connectors.client import (
     BODY_LOG_LIMIT,
     LedgerClient,
@@ -31,6 +30,7 @@ from integrations.connectors.myob.catalogue import (
     classified,
     explain,
 )
+from integrations.connectors.types import OAuthCredentials
 
 # NOTES.md, "OAuth 2.0": granular scopes for keys made after 12 March 2025 (the exact set our
 # endpoints need is unverified).

@@ -13,27 +13,6 @@ from decimal import Decimal
 
 import httpx
 
-from integrations.connectors.base import (
-    AccountKind,
-    AttachmentState,
-    BatchItemResult,
-    CallRecord,
-    Capabilities,
-    ChangedEntry,
-    ConnectionCheck,
-    EntryKind,
-    EntryPayload,
-    EntryState,
-    LedgerAccount,
-    LedgerChanges,
-    LedgerContact,
-    LedgerLockDate,
-    LedgerTaxRate,
-    LedgerTenant,
-    LedgerTrackingOption,
-    PaymentPayload,
-    PaymentState,
-)
 from integrations.connectors.errors import (
     ConfigurationError,
     DataProcessingError,
@@ -59,6 +38,27 @@ from integrations.connectors.myob.reads import (
     entry_state,
     payment_state,
     reference_of,
+)
+from integrations.connectors.types import (
+    AccountKind,
+    AttachmentState,
+    BatchItemResult,
+    CallRecord,
+    Capabilities,
+    ChangedEntry,
+    ConnectionCheck,
+    EntryKind,
+    EntryPayload,
+    EntryState,
+    LedgerAccount,
+    LedgerChanges,
+    LedgerContact,
+    LedgerLockDate,
+    LedgerTaxRate,
+    LedgerTenant,
+    LedgerTrackingOption,
+    PaymentPayload,
+    PaymentState,
 )
 
 PAGE = 1000  # $top at most 1000

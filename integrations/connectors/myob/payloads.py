@@ -4,7 +4,7 @@ party, number and memo fields, a payment's words, and MYOB's money and dates on 
 import datetime
 from decimal import Decimal
 
-from integrations.connectors.base import EntryKind
+from integrations.connectors.types import EntryKind
 
 RESOURCE = {
     EntryKind.BILL: "Purchase/Bill/Service",

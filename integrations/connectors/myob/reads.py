@@ -5,7 +5,8 @@ import datetime
 import re
 from decimal import Decimal
 
-from integrations.connectors.base import (
+from integrations.connectors.myob.payloads import MEMO_FIELD, NUMBER_FIELD, PARTY, money
+from integrations.connectors.types import (
     AccountKind,
     EntryKind,
     EntryState,
@@ -13,7 +14,6 @@ from integrations.connectors.base import (
     PaymentState,
     TrackingRef,
 )
-from integrations.connectors.myob.payloads import MEMO_FIELD, NUMBER_FIELD, PARTY, money
 
 # MYOB's account Types (NOTES.md) for our neutral kinds.
 MYOB_ACCOUNT_KINDS = {

@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 import httpx
 from django.conf import settings
 
-from integrations.connectors.base import OAuthCredentials
 from integrations.connectors.client import (
     BODY_LOG_LIMIT,
     LedgerClient,
@@ -33,6 +32,7 @@ from integrations.connectors.qbo.catalogue import (
     explain,
     fault_errors,
 )
+from integrations.connectors.types import OAuthCredentials
 
 SCOPE = "com.intuit.quickbooks.accounting"
 MINOR_VERSION = "75"  # Intuit retired 1-74 on 2025-08-01

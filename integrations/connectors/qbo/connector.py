@@ -6,27 +6,6 @@ import datetime
 import json
 from decimal import Decimal
 
-from integrations.connectors.base import (
-    AccountKind,
-    AttachmentState,
-    BatchItemResult,
-    CallRecord,
-    Capabilities,
-    ChangedEntry,
-    ConnectionCheck,
-    EntryKind,
-    EntryPayload,
-    EntryState,
-    LedgerAccount,
-    LedgerChanges,
-    LedgerContact,
-    LedgerLockDate,
-    LedgerTaxRate,
-    LedgerTenant,
-    LedgerTrackingOption,
-    PaymentPayload,
-    PaymentState,
-)
 from integrations.connectors.client import BODY_LOG_LIMIT
 from integrations.connectors.errors import (
     ConfigurationError,
@@ -51,6 +30,27 @@ from integrations.connectors.qbo.reads import (
     money,
     payment_state,
     reference_of,
+)
+from integrations.connectors.types import (
+    AccountKind,
+    AttachmentState,
+    BatchItemResult,
+    CallRecord,
+    Capabilities,
+    ChangedEntry,
+    ConnectionCheck,
+    EntryKind,
+    EntryPayload,
+    EntryState,
+    LedgerAccount,
+    LedgerChanges,
+    LedgerContact,
+    LedgerLockDate,
+    LedgerTaxRate,
+    LedgerTenant,
+    LedgerTrackingOption,
+    PaymentPayload,
+    PaymentState,
 )
 
 BATCH_SIZE = 30  # Intuit's limits page: at most 30 operations per batch

@@ -4,7 +4,7 @@ requestid that makes a retried write answer as the first one did."""
 import uuid
 from decimal import Decimal
 
-from integrations.connectors.base import EntryKind, EntryPayload
+from integrations.connectors.types import EntryKind, EntryPayload
 
 ENTITY = {EntryKind.BILL: "Bill", EntryKind.INVOICE: "Invoice", EntryKind.SPEND: "Purchase"}
 PARTY = {"Bill": "VendorRef", "Invoice": "CustomerRef", "Purchase": "EntityRef"}

@@ -5,14 +5,14 @@ import datetime
 import re
 from decimal import Decimal
 
-from integrations.connectors.base import (
+from integrations.connectors.qbo.payloads import PARTY, money
+from integrations.connectors.types import (
     AccountKind,
     EntryState,
     LinePayload,
     PaymentState,
     TrackingRef,
 )
-from integrations.connectors.qbo.payloads import PARTY, money
 
 # Intuit's AccountType values (Account.xsd's AccountTypeEnum) for our neutral kinds; a card
 # is what card expenses are spent from, like a bank account.

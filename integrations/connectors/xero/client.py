@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 import httpx
 from django.conf import settings
 
-from integrations.connectors.base import OAuthCredentials
 from integrations.connectors.client import (
     BODY_LOG_LIMIT,
     LedgerClient,
@@ -26,6 +25,7 @@ from integrations.connectors.errors import (
     RateLimitedError,
     SubscriptionError,
 )
+from integrations.connectors.types import OAuthCredentials
 from integrations.connectors.xero.catalogue import (
     RECONNECT_HINT,
     classified,

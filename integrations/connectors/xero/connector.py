@@ -12,7 +12,9 @@ from urllib.parse import quote
 import httpx
 from django.conf import settings
 
-from integrations.connectors.base import (
+from integrations.connectors.client import BODY_LOG_LIMIT
+from integrations.connectors.errors import AuthError, NotFoundError, TransientError
+from integrations.connectors.types import (
     AttachmentState,
     BatchItemResult,
     CallRecord,
@@ -32,8 +34,6 @@ from integrations.connectors.base import (
     PaymentPayload,
     PaymentState,
 )
-from integrations.connectors.client import BODY_LOG_LIMIT
-from integrations.connectors.errors import AuthError, NotFoundError, TransientError
 from integrations.connectors.xero.catalogue import classified
 from integrations.connectors.xero.client import XeroClient
 from integrations.connectors.xero.payloads import (

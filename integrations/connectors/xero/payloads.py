@@ -3,7 +3,7 @@ SPEND bank transaction, a Payment."""
 
 from decimal import Decimal
 
-from integrations.connectors.base import EntryKind, EntryPayload, LinePayload, PaymentPayload
+from integrations.connectors.types import EntryKind, EntryPayload, LinePayload, PaymentPayload
 
 INVOICE_TYPE = {EntryKind.BILL: "ACCPAY", EntryKind.INVOICE: "ACCREC"}
 

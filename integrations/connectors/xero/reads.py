@@ -6,7 +6,7 @@ import email.utils
 import re
 from decimal import Decimal
 
-from integrations.connectors.base import (
+from integrations.connectors.types import (
     AccountKind,
     EntryState,
     LinePayload,

@@ -9,16 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from integrations.connectors.base import (
-    AccountKind,
-    ConnectorContext,
-    EntryKind,
-    EntryPayload,
-    LinePayload,
-    PaymentPayload,
-    TrackingRef,
-    entry_differences,
-)
+from integrations.connectors.differences import entry_differences
 from integrations.connectors.errors import (
     AuthError,
     BookedError,
@@ -31,6 +22,15 @@ from integrations.connectors.errors import (
 )
 from integrations.connectors.myob import MyobConnector
 from integrations.connectors.myob import client as myob_client
+from integrations.connectors.types import (
+    AccountKind,
+    ConnectorContext,
+    EntryKind,
+    EntryPayload,
+    LinePayload,
+    PaymentPayload,
+    TrackingRef,
+)
 from tests.integrations.myob_emulator.conftest import ROOT
 from tests.ledger_fixtures import credentials_from_token
 

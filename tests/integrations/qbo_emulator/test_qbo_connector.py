@@ -8,14 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from integrations.connectors.base import (
-    ConnectorContext,
-    EntryKind,
-    EntryPayload,
-    LinePayload,
-    PaymentPayload,
-    TrackingRef,
-)
 from integrations.connectors.errors import (
     AuthError,
     BookedError,
@@ -28,6 +20,14 @@ from integrations.connectors.errors import (
     UnknownOutcomeError,
 )
 from integrations.connectors.qbo import QboConnector, request_id
+from integrations.connectors.types import (
+    ConnectorContext,
+    EntryKind,
+    EntryPayload,
+    LinePayload,
+    PaymentPayload,
+    TrackingRef,
+)
 from integrations.emulators.qbo import EmulatorConfig, EmulatorTransport, QboEmulator
 from integrations.specs.qbo import ContractCheckingTransport
 from tests.ledger_fixtures import Tap, credentials_from_token
