@@ -9,7 +9,9 @@ one (Fault 5010) reads the entry again and retries once. Every write carries a `
 derived from our idempotency key, so a retry after a lost answer gets the first answer back.
 
 - `client.py`: endpoints, OAuth2, one call with auth, Intuit's answers as our errors, queries;
-- `connector.py`: `QboConnector`, the reads and writes behind `base.Connector`;
+- `lookups.py`: what the connector reads (entries, the lock date, the mappings page's lists);
+- `changes.py`: the reconcile's read of what changed in the ledger;
+- `connector.py`: `QboConnector`, the writes, the class behind `base.Connector`;
 - `payloads.py`: our payloads as Intuit's objects; `reads.py`: Intuit's objects as our states;
 - `catalogue.py`: what Intuit's Faults mean for AP staff, and a Fault classified.
 

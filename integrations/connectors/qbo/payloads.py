@@ -4,7 +4,7 @@ requestid that makes a retried write answer as the first one did."""
 import uuid
 from decimal import Decimal
 
-from integrations.connectors.types import EntryKind, EntryPayload
+from integrations.connectors.types import EntryKind, EntryPayload, PaymentPayload
 
 ENTITY = {EntryKind.BILL: "Bill", EntryKind.INVOICE: "Invoice", EntryKind.SPEND: "Purchase"}
 PARTY = {"Bill": "VendorRef", "Invoice": "CustomerRef", "Purchase": "EntityRef"}
@@ -98,3 +98,29 @@ def entry_body(payload: EntryPayload, *, payment_type: str = BANK_PURCHASE) -> d
                 }
             )
     return body
+
+
+def payment_body(entity: str, document: dict, payload: PaymentPayload) -> dict:
+    """Our payment of a Bill or an Invoice (`document`, as QuickBooks holds it) as a BillPayment
+    by check or a Payment, linked to it."""
+    link = {"TxnId": document["Id"], "TxnType": entity}
+    amount = wire_number(payload.amount)
+    note = f"?ref={payload.reference}"
+    if entity == "Invoice":
+        return {
+            "CustomerRef": {"value": document["CustomerRef"]["value"]},
+            "TotalAmt": amount,
+            "TxnDate": payload.paid_on.isoformat(),
+            "DepositToAccountRef": {"value": payload.account_code},
+            "PrivateNote": note,
+            "Line": [{"Amount": amount, "LinkedTxn": [link]}],
+        }
+    return {
+        "VendorRef": {"value": document["VendorRef"]["value"]},
+        "PayType": "Check",
+        "TotalAmt": amount,
+        "TxnDate": payload.paid_on.isoformat(),
+        "CheckPayment": {"BankAccountRef": {"value": payload.account_code}},
+        "PrivateNote": note,
+        "Line": [{"Amount": amount, "LinkedTxn": [link]}],
+    }
