@@ -13,7 +13,9 @@ MYOB's limits belong to our API key across every tenant (8 calls a second, 1,000
 a 429 (or a 403 "per-second") is a throttle to wait out, a 403 "daily" the day's quota spent.
 
 - `client.py`: endpoints, OAuth2, one call with MYOB's headers, MYOB's answers as our errors;
-- `connector.py`: `MyobConnector`, the reads and writes behind `base.Connector`;
+- `lookups.py`: what the connector reads (entries, the lock date, the mappings page's lists);
+- `changes.py`: the reconcile's read of what changed in the ledger;
+- `connector.py`: `MyobConnector`, the writes, the class behind `base.Connector`;
 - `payloads.py`: where our entries go in MYOB; `reads.py`: MYOB's objects as our states;
 - `catalogue.py`: what MYOB's errors mean for AP staff, and an error classified.
 

@@ -5,9 +5,9 @@ integrations/specs/myob/), and lookups of the seeded company file's records. No 
 import httpx
 import pytest
 
-from integrations.connectors.base import ConnectorContext
 from integrations.connectors.myob import MyobConnector
-from integrations.connectors.myob import connector as myob_connector
+from integrations.connectors.myob import lookups as myob_lookups
+from integrations.connectors.types import ConnectorContext
 from integrations.emulators.myob import (
     EmulatorConfig,
     EmulatorTransport,
@@ -24,7 +24,7 @@ KEY = EmulatorConfig.client_id
 @pytest.fixture(autouse=True)
 def forget_references():
     """Each test starts without the accounts and tax codes an earlier one read."""
-    myob_connector._REFERENCES.clear()
+    myob_lookups._REFERENCES.clear()
 
 
 @pytest.fixture
