@@ -1,7 +1,7 @@
 """Xero's HTTP client: its endpoints, OAuth2 (the consent URL and Xero's token service, over a
 TLS context loaded once a process), one call with auth, a refresh and one retry on a 401, and
 Xero's answers mapped to our errors (a 403 for a tenant told apart: gone or no longer active).
-The connections list and revocation are the connector's (connector.py).
+The connections list is in lookups.py, the revocation in connector.py.
 """
 
 import json
