@@ -2,8 +2,10 @@
 directly (fast, no ledger), and a failed bill pushed through the in-process emulator."""
 
 import datetime
+import re
 
 import pytest
+from django.urls import reverse
 
 from accounts.models import Role
 from documents import services as document_services
@@ -27,6 +29,25 @@ from tests.factories import (
 
 ROLES = [Role.ADMIN, Role.AP_CLERK, Role.ACCOUNTING_SYNC, Role.SUPPORT]
 T0 = datetime.datetime(2026, 11, 5, 12, 0, tzinfo=datetime.UTC)
+POLLING = 'hx-trigger="every 2s"'  # the tab's markup while an entry is pending
+
+
+def tab_url(document, connection=None):
+    url = reverse("synclog:document-integrations", args=[document.pk])
+    return f"{url}?connection={connection.pk}" if connection else url
+
+
+def log_url(document, connection):
+    return reverse("synclog:document-integration-log", args=[document.pk, connection.pk])
+
+
+def resync_url(document, connection):
+    return reverse("synclog:document-resync", args=[document.pk, connection.pk])
+
+
+def text(response) -> str:
+    """The page's HTML on one line (runs of whitespace as one space)."""
+    return re.sub(r"\s+", " ", response.content.decode())
 
 
 @pytest.fixture

@@ -2,15 +2,13 @@
 ledger, "Push ours again…" (the Re-sync dialog) and "Accept Xero's" (an audited Update Sync
 Status), offered to whom may use them; another organisation's ids are not found."""
 
-import re
-
 import pytest
 from django.urls import reverse
 
 from accounts.models import Role
 from synclog.models import RecordStatus, StatusCode, SyncStatusChange
 from tests.factories import DocumentFactory, MembershipFactory
-from tests.synclog.pages.conftest import make_record
+from tests.synclog.pages.conftest import make_record, text
 from tests.tenancy import assert_not_found_for_other_tenant
 
 CHANGED = "Changed in Xero since ledgersync pushed it"
@@ -23,10 +21,6 @@ def tab_url(document, connection):
 
 def accept_url(document, connection, record):
     return reverse("synclog:document-accept-ledger", args=[document.pk, connection.pk, record.pk])
-
-
-def text(response) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
 
 
 @pytest.fixture

@@ -14,13 +14,9 @@ from documents.models import Payment
 from integrations.models import Connection
 from synclog.models import AttemptOutcome, StatusCode, SyncAttempt, Trigger
 from tests.factories import DocumentFactory, MembershipFactory, UserFactory
-from tests.synclog.pages.conftest import ROLES, T0, make_attempts, make_record
+from tests.synclog.pages.conftest import ROLES, T0, make_attempts, make_record, text
 
 EVENTS = reverse("synclog:events")
-
-
-def text(response) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
 
 
 def shown_ids(response) -> list[int]:

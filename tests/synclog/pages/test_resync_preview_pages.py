@@ -18,6 +18,7 @@ from synclog.ratelimit import get_rate_limiter
 from tests.factories import DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import UNLIMITED, quota_spend
 from tests.synclog.bulk.conftest import approved, ids_of
+from tests.synclog.pages.conftest import text
 from tests.tenancy import assert_not_found_for_other_tenant
 
 pytestmark = pytest.mark.django_db
@@ -26,10 +27,6 @@ pytestmark = pytest.mark.django_db
 def preview_url(document, connection, entry="bill") -> str:
     url = reverse("synclog:document-resync-preview", args=[document.pk, connection.pk])
     return f"{url}?entry={entry}"
-
-
-def text(response) -> str:
-    return re.sub(r"\s+", " ", response.content.decode())
 
 
 @pytest.fixture
