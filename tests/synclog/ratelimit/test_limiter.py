@@ -1,14 +1,11 @@
-"""The per-connection rate limiter: both implementations run through the same tests.
+"""The per-connection rate limiter in one process: both implementations run through the same
+tests (the `spec` fixture, conftest.py).
 
 Windows are short (1-2 s) and waits are asserted as values rather than slept through; where time
 must pass, the test sleeps the wait the limiter returned or polls with a deadline.
 """
 
-import json
-import math
-import multiprocessing
 import time
-import uuid
 
 import pytest
 
@@ -21,59 +18,7 @@ from synclog.ratelimit import (
     RedisRateLimiter,
     get_rate_limiter,
 )
-
-# Slack for the time that passes between our own clock readings and the limiter's.
-TOLERANCE = 0.05
-WIDE = Limits(per_window=1000, window_seconds=60, max_concurrent=1000, per_day=100_000)
-
-
-def make_limiter(spec):
-    """Build a limiter from a picklable spec, so that spawned processes can build their own."""
-    kind, *args = spec
-    if kind == "redis":
-        import redis
-
-        url, prefix = args
-        return RedisRateLimiter(redis.Redis.from_url(url), prefix=prefix)
-    return FileRateLimiter(args[0])
-
-
-@pytest.fixture(params=["redis", "file"])
-def spec(request, tmp_path, settings):
-    if request.param == "file":
-        yield ("file", str(tmp_path / "ratelimit"))
-        return
-    if not settings.REDIS_URL:
-        pytest.skip("set REDIS_URL to test the Redis limiter")
-    import redis
-
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        pytest.skip(f"no Redis at {settings.REDIS_URL}")
-    # A prefix of our own, so we can remove exactly our keys and never touch anyone else's.
-    prefix = f"ledgersync:rl:test-{uuid.uuid4().hex}:"
-    yield ("redis", settings.REDIS_URL, prefix)
-    keys = list(client.scan_iter(match=f"{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-@pytest.fixture
-def limiter(spec):
-    return make_limiter(spec)
-
-
-def acquire_until_granted(limiter, key, limits, *, deadline_seconds=5.0, **kwargs):
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        result = limiter.try_acquire(key, limits, **kwargs)
-        if isinstance(result, Grant):
-            return result
-        time.sleep(min(result, 0.05))
-    pytest.fail(f"no grant within {deadline_seconds} s")
+from tests.synclog.ratelimit.conftest import TOLERANCE, WIDE, acquire_until_granted, make_limiter
 
 
 def test_window_admits_exactly_n_then_waits_for_the_oldest_call_to_leave(limiter):
@@ -360,105 +305,6 @@ def test_get_rate_limiter_follows_settings(settings, tmp_path):
     limiter = get_rate_limiter()
     assert isinstance(limiter, RedisRateLimiter)
     assert get_rate_limiter() is limiter
-
-
-# --- Across processes -------------------------------------------------------------------------
-
-PROCESSES = 4
-HAMMER_SECONDS = 1.5
-HAMMER_LIMITS = Limits(per_window=20, window_seconds=1.0, max_concurrent=2)
-HOLD_SECONDS = 0.002  # the "ledger call" made under each grant
-
-
-def hammer(spec, key, barrier, out_path, limits=HAMMER_LIMITS, seconds=HAMMER_SECONDS):
-    """One worker process: ask, make the call, release; when refused, wait as told, like a
-    rescheduled task would. Records when each grant was asked for, received and released."""
-    limiter = make_limiter(spec)
-    barrier.wait()
-    end = time.time() + seconds
-    grants = []
-    while (before := time.time()) < end:
-        result = limiter.try_acquire(key, limits, lease_seconds=5)
-        after = time.time()
-        if isinstance(result, Grant):
-            time.sleep(HOLD_SECONDS)
-            released = time.time()
-            limiter.release(result)
-            grants.append((before, after, released))
-        else:
-            time.sleep(max(0.0, min(result, end - time.time())))
-    with open(out_path, "w") as f:
-        json.dump({"start": end - seconds, "end": end, "grants": grants}, f)
-
-
-def hammer_from_processes(spec, tmp_path, *args) -> list[dict]:
-    """Run hammer() in PROCESSES spawned processes at once; each one's record."""
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(PROCESSES)
-    outs = [tmp_path / f"worker-{i}.json" for i in range(PROCESSES)]
-    workers = [
-        ctx.Process(target=hammer, args=(spec, "shared", barrier, out, *args)) for out in outs
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=30)
-        assert worker.exitcode == 0
-    return [json.loads(out.read_text()) for out in outs]
-
-
-def test_across_processes_the_window_holds_and_the_quota_is_used(spec, tmp_path):
-    runs = hammer_from_processes(spec, tmp_path)
-    grants = sorted(g for run in runs for g in run["grants"])
-    limits = HAMMER_LIMITS
-
-    # Each grant was counted at some instant between asking and receiving. A violation is
-    # certain only if more than per_window grants fit, asking to receiving, in under a window.
-    for asked, _, _ in grants:
-        inside = [g for g in grants if g[0] >= asked and g[1] < asked + limits.window_seconds]
-        assert len(inside) <= limits.per_window, f"{len(inside)} grants within one window"
-
-    # Likewise a slot was certainly held from receipt to the release call: never more than
-    # max_concurrent of those intervals may overlap.
-    events = sorted([(g[1], 1) for g in grants] + [(g[2], -1) for g in grants])
-    held = peak = 0
-    for _, step in events:
-        held += step
-        peak = max(peak, held)
-    assert peak <= limits.max_concurrent
-
-    span = max(run["end"] for run in runs) - min(run["start"] for run in runs)
-    possible = limits.per_window * math.ceil(span / limits.window_seconds)
-    share = len(grants) / possible
-    print(
-        f"\n{spec[0]}: {len(grants)} grants by {PROCESSES} processes in {span:.2f} s, "
-        f"quota-bound maximum {possible} ({share:.0%}); peak concurrency {peak}"
-    )
-    assert len(grants) <= possible
-    assert share >= 0.8
-
-
-# The minute has room for ten times more: only the second holds the processes back.
-BURST_LIMITS = Limits(per_window=500, window_seconds=60, max_concurrent=4, per_second=6)
-BURST_SECONDS = 2.5
-
-
-def test_across_processes_no_second_holds_more_than_per_second_calls(spec, tmp_path):
-    runs = hammer_from_processes(spec, tmp_path, BURST_LIMITS, BURST_SECONDS)
-    grants = sorted(g for run in runs for g in run["grants"])
-    limit = BURST_LIMITS.per_second
-
-    # As above: a violation is certain only if more than per_second grants fit, asking to
-    # receiving, in under a second.
-    for asked, _, _ in grants:
-        inside = [g for g in grants if g[0] >= asked and g[1] < asked + 1.0]
-        assert len(inside) <= limit, f"{len(inside)} grants within one second"
-
-    span = max(run["end"] for run in runs) - min(run["start"] for run in runs)
-    possible = limit * math.ceil(span)
-    share = len(grants) / possible
-    print(f"\n{spec[0]}: {len(grants)} grants in {span:.2f} s, at most {possible} ({share:.0%})")
-    assert share >= 0.8
 
 
 def test_release_pause_and_next_turn_survive_a_redis_outage():
