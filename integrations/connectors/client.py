@@ -10,6 +10,7 @@ error for a call the ledger did not answer, and the call record.
 
 import datetime
 import functools
+import json
 import logging
 import re
 import ssl
@@ -27,7 +28,12 @@ from integrations.connectors.errors import (
     TransientError,
     UnknownOutcomeError,
 )
-from integrations.connectors.types import CallRecord, ConnectorContext, OAuthCredentials
+from integrations.connectors.types import (
+    CallRecord,
+    ConnectorContext,
+    LedgerTenant,
+    OAuthCredentials,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +162,11 @@ class LedgerClient(Connector):
     code_form: ClassVar[dict] = {}  # what a code exchange sends beside the code
     # The ledger's catalogue: its code or message -> (error class, explanation, hint).
     explain: ClassVar[Callable[[str], tuple]]
+    # The call log keeps a request body that begins so as text, any other as its size.
+    text_bodies: ClassVar[tuple[str, ...]] = ("{", "[")
+    rate_limit_headers: ClassVar[tuple[str, ...]] = ()  # answer headers the call log keeps
+    default_content_type: ClassVar[str] = "application/octet-stream"  # of a non-JSON body
+    json_default: ClassVar[Callable | None] = None  # json.dumps' `default` for a JSON body
 
     def __init__(self, context, *, headers: dict | None = None):
         super().__init__(context)
@@ -172,6 +183,12 @@ class LedgerClient(Connector):
 
     def close(self) -> None:
         self._client.close()
+
+    def list_tenants(self) -> list[LedgerTenant]:
+        """The one tenant the connection check names: a token for one company (QuickBooks'
+        realm, MYOB's company file). A ledger whose token reaches several lists them itself."""
+        check = self.check_connection()
+        return [LedgerTenant(tenant_id=check.tenant_id, name=check.tenant_name)]
 
     @classmethod
     def endpoints_for(cls, base_url: str):
@@ -296,11 +313,6 @@ class LedgerClient(Connector):
         """Whether to send a call once more after this answer (having waited what it asks)."""
         return False
 
-    def _record(self, method, url, response, started, body, error="") -> None:
-        """Hand one exchange to the call log (`_record_call`), the request body as the ledger's
-        log shows it."""
-        raise NotImplementedError
-
     def _no_answer(self, error: httpx.TransportError, *, is_write: bool):
         """The error for a call the ledger did not answer: a write whose request may have
         reached it has an unknown outcome; anything else is transient."""
@@ -330,18 +342,22 @@ class LedgerClient(Connector):
             message, raw=raw, http_status=status, explanation=explanation, hint=hint, **fields
         )
 
-    def _record_call(
+    def _record(
         self,
         method: str,
         url,
         response: httpx.Response | None,
         started: float,
-        request_text: str,
-        *,
-        rate_limit: dict | None = None,
+        body: bytes | None,
         error: str = "",
     ) -> None:
-        """Hand one exchange, redacted, to the context's call log."""
+        """Hand one exchange, redacted, to the context's call log: the request body as
+        `_request_text` keeps it, and the answer's `rate_limit_headers`."""
+        rate_limit = {
+            name: response.headers[name]
+            for name in self.rate_limit_headers
+            if response is not None and name in response.headers
+        }
         self.context.record_call(
             CallRecord(
                 method=method,
@@ -349,9 +365,36 @@ class LedgerClient(Connector):
                 url=str(response.request.url) if response is not None else str(url),
                 http_status=response.status_code if response is not None else None,
                 duration_ms=int((time.monotonic() - started) * 1000),
-                request_body=self.redact(request_text),
+                request_body=self.redact(self._request_text(body)),
                 response_body=self.redact(response.text) if response is not None else "",
-                rate_limit=rate_limit or {},
+                rate_limit=rate_limit,
                 error=error,
             )
         )
+
+    def _request_text(self, body: bytes | None) -> str:
+        """A request body as the call log keeps it: text that begins as `text_bodies` do, else
+        its size (a file)."""
+        text = body.decode(errors="replace") if isinstance(body, bytes) else ""
+        if text and not text.lstrip().startswith(self.text_bodies):
+            return f"<{len(body)} bytes>"
+        return text
+
+    def _encoded(
+        self, json_body, content: bytes | None, content_type: str, headers: dict
+    ) -> bytes | None:
+        """The body of a call (JSON, or `content` of `content_type`, else the ledger's
+        `default_content_type`), its Content-Type set in `headers`."""
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
+            return json.dumps(json_body, default=self.json_default).encode()
+        if content is not None:
+            headers["Content-Type"] = content_type or self.default_content_type
+        return content
+
+
+def chunked(values, size: int) -> list[list]:
+    """The distinct non-empty `values`, sorted, in lists of at most `size`: the ids or numbers
+    one query (or one URL) may name at once."""
+    wanted = sorted({value for value in values if value})
+    return [wanted[start : start + size] for start in range(0, len(wanted), size)]

@@ -4,7 +4,6 @@ the business named on the callback), one call with MYOB's headers, a refresh and
 mapped to our errors.
 """
 
-import json
 import re
 import time
 from dataclasses import dataclass
@@ -160,10 +159,7 @@ class MyobClient(LedgerClient):
         failures to our errors."""
         url = self._url(path)
         headers = {"x-myobapi-key": _client_id()}
-        body = None
-        if json_body is not None:
-            body = json.dumps(json_body).encode()
-            headers["Content-Type"] = "application/json"
+        body = self._encoded(json_body, None, "", headers)
         is_write = method in ("POST", "PUT", "DELETE")
         response = self._authorized(
             method, url, params=params, body=body, headers=headers, is_write=is_write
@@ -180,11 +176,12 @@ class MyobClient(LedgerClient):
             return True
         return False
 
-    def _record(self, method, url, response, started, body, error="") -> None:
+    def _request_text(self, body: bytes | None) -> str:
+        # Every MYOB body is JSON; an attachment's file rides in it as base64.
         request_text = body.decode(errors="replace") if isinstance(body, bytes) else ""
         if '"FileBase64Content"' in request_text:
             request_text = re.sub(r'("FileBase64Content":\s*")[^"]*', r"\1<file>", request_text)
-        self._record_call(method, url, response, started, request_text, error=error)
+        return request_text
 
     def _error_for(self, response: httpx.Response) -> ConnectorError:
         status = response.status_code

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+from integrations.connectors.client import chunked
 from integrations.connectors.errors import ConfigurationError, NotFoundError
 from integrations.connectors.myob.client import MyobClient, MyobEndpoints
 from integrations.connectors.myob.payloads import (
@@ -36,7 +37,6 @@ from integrations.connectors.types import (
     LedgerContact,
     LedgerLockDate,
     LedgerTaxRate,
-    LedgerTenant,
     LedgerTrackingOption,
     PaymentState,
 )
@@ -93,10 +93,6 @@ class MyobLookups(MyobClient):
     def _read(self, kind: EntryKind, external_id: str) -> dict:
         return self._send("GET", f"{RESOURCE[kind]}/{external_id}").json()
 
-    def list_tenants(self) -> list[LedgerTenant]:
-        check = self.check_connection()
-        return [LedgerTenant(tenant_id=check.tenant_id, name=check.tenant_name)]
-
     def check_connection(self) -> ConnectionCheck:
         company = self._send("GET", "Company").json()
         return ConnectionCheck(
@@ -133,10 +129,8 @@ class MyobLookups(MyobClient):
         self, *, kind: EntryKind, numbers: list[str]
     ) -> dict[str, list[EntryState]]:
         resource = self._resource(kind)
-        wanted = sorted({n for n in numbers if n})
         found: dict[str, list[EntryState]] = {}
-        for start in range(0, len(wanted), NUMBERS_PER_FILTER):
-            chunk = wanted[start : start + NUMBERS_PER_FILTER]
+        for chunk in chunked(numbers, NUMBERS_PER_FILTER):
             where = " or ".join(f"{NUMBER_FIELD[kind]} eq {quoted(n)}" for n in chunk)
             for row in self._rows(resource, where):
                 reference = reference_of(row.get(MEMO_FIELD[kind]) or "")

@@ -4,7 +4,6 @@ auth and minorversion, a refresh and one retry on a 401, Intuit's answers (a Fau
 200) mapped to our errors, and the query endpoint.
 """
 
-import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -14,6 +13,7 @@ from django.conf import settings
 from integrations.connectors.client import (
     BODY_LOG_LIMIT,
     LedgerClient,
+    chunked,
     oauth_token_request,
     response_json,
 )
@@ -79,6 +79,9 @@ class QboClient(LedgerClient):
     reconnect_hint = RECONNECT_HINT
     explain = staticmethod(explain)
     redacted_keys = ("access_token", "refresh_token", "token")
+    text_bodies = ("{", "[", "select")  # a query is text too
+    rate_limit_headers = ("intuit_tid",)  # Intuit's id of the exchange, for its support
+    default_content_type = "application/text"
 
     @classmethod
     def endpoints_for(cls, base_url: str) -> QboEndpoints:
@@ -175,12 +178,7 @@ class QboClient(LedgerClient):
         url = f"{self.endpoints.api}/{self.realm_id}/{path}"
         params = {"minorversion": MINOR_VERSION, **(params or {})}
         headers = {}
-        body = content
-        if json_body is not None:
-            body = json.dumps(json_body).encode()
-            headers["Content-Type"] = "application/json"
-        elif content is not None:
-            headers["Content-Type"] = content_type or "application/text"
+        body = self._encoded(json_body, content, content_type, headers)
         is_write = method == "POST" and path != "query"
         response = self._authorized(
             method, url, params=params, files=files, body=body, headers=headers, is_write=is_write
@@ -196,19 +194,6 @@ class QboClient(LedgerClient):
             return False
         body = response_json(response)
         return isinstance(body, dict) and "Fault" in body
-
-    def _record(self, method, url, response, started, body, error="") -> None:
-        request_text = body.decode(errors="replace") if isinstance(body, bytes) else ""
-        if body and not request_text.lstrip().startswith(("{", "[", "select")):
-            request_text = f"<{len(body)} bytes>"
-        rate_limit = (
-            {"intuit_tid": response.headers["intuit_tid"]}
-            if response is not None and "intuit_tid" in response.headers
-            else {}
-        )
-        self._record_call(
-            method, url, response, started, request_text, rate_limit=rate_limit, error=error
-        )
 
     def _error_for(self, response: httpx.Response) -> ConnectorError:
         status = response.status_code
@@ -273,10 +258,8 @@ class QboClient(LedgerClient):
             raise
 
     def _rows_by_id(self, entity: str, ids) -> list[dict]:
-        ids = sorted(set(ids))
         rows = []
-        for start in range(0, len(ids), NUMBERS_PER_QUERY):
-            chunk = ids[start : start + NUMBERS_PER_QUERY]
+        for chunk in chunked(ids, NUMBERS_PER_QUERY):
             rows += self._query_all(entity, f"Id in ({', '.join(quoted(i) for i in chunk)})")
         return rows
 

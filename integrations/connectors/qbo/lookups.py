@@ -6,6 +6,7 @@ and the accounts a Purchase is paid from. `QboChanges` (changes.py) and `QboConn
 
 import datetime
 
+from integrations.connectors.client import chunked
 from integrations.connectors.errors import ConfigurationError, NotFoundError
 from integrations.connectors.qbo.client import NUMBERS_PER_QUERY, QboClient, quoted
 from integrations.connectors.qbo.payloads import (
@@ -30,7 +31,6 @@ from integrations.connectors.types import (
     LedgerContact,
     LedgerLockDate,
     LedgerTaxRate,
-    LedgerTenant,
     LedgerTrackingOption,
     PaymentState,
 )
@@ -64,10 +64,6 @@ class QboLookups(QboClient):
         close = self._book_close_date() if check_close else None
         return entry_state(entity, body, close)
 
-    def list_tenants(self) -> list[LedgerTenant]:
-        check = self.check_connection()
-        return [LedgerTenant(tenant_id=check.tenant_id, name=check.tenant_name)]
-
     def check_connection(self) -> ConnectionCheck:
         info = self._send("GET", f"companyinfo/{self.realm_id}").json().get("CompanyInfo", {})
         return ConnectionCheck(tenant_id=self.realm_id, tenant_name=info.get("CompanyName", ""))
@@ -89,10 +85,8 @@ class QboLookups(QboClient):
         self, *, kind: EntryKind, numbers: list[str]
     ) -> dict[str, list[EntryState]]:
         entity = self._entity(kind)
-        wanted = sorted({n for n in numbers if n})
         found: dict[str, list[EntryState]] = {}
-        for start in range(0, len(wanted), NUMBERS_PER_QUERY):
-            chunk = wanted[start : start + NUMBERS_PER_QUERY]
+        for chunk in chunked(numbers, NUMBERS_PER_QUERY):
             where = f"DocNumber in ({', '.join(quoted(n) for n in chunk)})"
             for row in self._query_all(entity, where):
                 reference = reference_of(row.get("PrivateNote", ""))

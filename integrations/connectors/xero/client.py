@@ -4,7 +4,6 @@ Xero's answers mapped to our errors (a 403 for a tenant told apart: gone or no l
 The connections list is in lookups.py, the revocation in connector.py.
 """
 
-import json
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -75,6 +74,8 @@ class XeroClient(LedgerClient):
     reconnect_hint = RECONNECT_HINT
     explain = staticmethod(explain)
     redacted_keys = ("access_token", "refresh_token", "id_token")
+    rate_limit_headers = RATE_LIMIT_HEADERS
+    json_default = staticmethod(json_number)
 
     @classmethod
     def endpoints_for(cls, base_url: str) -> XeroEndpoints:
@@ -137,13 +138,8 @@ class XeroClient(LedgerClient):
     ) -> httpx.Response:
         """One call with auth; refreshes and retries once on a 401; maps failures to our errors."""
         is_write = method in ("PUT", "POST", "DELETE")
-        body = content
         headers = dict(headers or {})
-        if json_body is not None:
-            body = json.dumps(json_body, default=json_number).encode()
-            headers["Content-Type"] = "application/json"
-        elif content is not None:
-            headers["Content-Type"] = content_type or "application/octet-stream"
+        body = self._encoded(json_body, content, content_type, headers)
         if tenant:
             headers["xero-tenant-id"] = self.context.tenant_id
         if idempotency_key:
@@ -187,19 +183,6 @@ class XeroClient(LedgerClient):
             "has ended (or whose connecting user lost the right to use the API).",
             hint="Renew the organisation's Xero subscription (or give the connecting user back "
             "their role), then retry the failed items.",
-        )
-
-    def _record(self, method, url, response, started, body, error="") -> None:
-        request_text = body.decode(errors="replace") if isinstance(body, bytes) else ""
-        if request_text and not request_text.lstrip().startswith(("{", "[")):
-            request_text = f"<{len(body)} bytes>"
-        rate_limit = {
-            name: response.headers[name]
-            for name in RATE_LIMIT_HEADERS
-            if response is not None and name in response.headers
-        }
-        self._record_call(
-            method, url, response, started, request_text, rate_limit=rate_limit, error=error
         )
 
     def _error_for(self, response: httpx.Response) -> ConnectorError:

@@ -8,6 +8,7 @@ import base64
 import binascii
 import json
 
+from integrations.connectors.client import chunked
 from integrations.connectors.errors import AuthError, NotFoundError
 from integrations.connectors.types import (
     ConnectionCheck,
@@ -160,12 +161,9 @@ class XeroLookups(XeroClient):
         # One read for a page of ids: GET /Invoices?IDs=…; `page` makes Xero answer each invoice
         # with its line items (its list answers leave them out otherwise).
         found: dict[str, EntryState] = {}
-        ids = sorted(set(external_ids))
-        for start in range(0, len(ids), XERO_PAGE_SIZE):
+        for chunk in chunked(external_ids, XERO_PAGE_SIZE):
             response = self._send(
-                "GET",
-                f"{self.endpoints.api}/Invoices",
-                params={"IDs": ",".join(ids[start : start + XERO_PAGE_SIZE]), "page": 1},
+                "GET", f"{self.endpoints.api}/Invoices", params={"IDs": ",".join(chunk), "page": 1}
             )
             for invoice in response.json().get("Invoices", []):
                 found[invoice["InvoiceID"]] = entry_state(invoice)
