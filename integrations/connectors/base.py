@@ -111,10 +111,15 @@ class Connector(ABC):
     @abstractmethod
     def create_entry(self, payload: EntryPayload, *, idempotency_key: str) -> EntryState: ...
 
-    @abstractmethod
     def create_entries(
         self, payloads: list[EntryPayload], *, idempotency_key: str
-    ) -> list[BatchItemResult]: ...
+    ) -> list[BatchItemResult]:
+        """Many entries in one call where the ledger takes them (each element answers with its
+        state or its own error); a ledger without a batch (capabilities.batch_size 1) creates
+        them one by one here."""
+        return self._one_by_one(
+            [(payload, (payload,)) for payload in payloads], self.create_entry, idempotency_key
+        )
 
     @abstractmethod
     def update_entry(
@@ -137,17 +142,11 @@ class Connector(ABC):
     ) -> list[BatchItemResult]:
         """Many (external id, payload) updates in one call where the ledger takes them, each
         element answered with its state or its own error; else one by one."""
-        results = []
-        for index, (external_id, payload) in enumerate(updates):
-            try:
-                state = self.update_entry(
-                    external_id, payload, idempotency_key=f"{idempotency_key}-{index}"
-                )
-            except PermanentError as error:
-                results.append(BatchItemResult(payload=payload, error=error))
-            else:
-                results.append(BatchItemResult(payload=payload, state=state))
-        return results
+        return self._one_by_one(
+            [(payload, (external_id, payload)) for external_id, payload in updates],
+            self.update_entry,
+            idempotency_key,
+        )
 
     @abstractmethod
     def create_payment(self, payload: PaymentPayload, *, idempotency_key: str) -> PaymentState: ...
@@ -162,10 +161,19 @@ class Connector(ABC):
     ) -> list[BatchItemResult]:
         """Many payments in one call where the ledger takes them (each element answers with its
         state or its own error). A ledger without such a call pushes them one by one here."""
+        return self._one_by_one(
+            [(payload, (payload,)) for payload in payloads], self.create_payment, idempotency_key
+        )
+
+    @staticmethod
+    def _one_by_one(items, push, idempotency_key: str) -> list[BatchItemResult]:
+        """A batch pushed one call per (payload, arguments) item, each with its own key: a
+        refusal is kept on its own element; a throttle or outage stops the batch for the engine
+        to retry."""
         results = []
-        for index, payload in enumerate(payloads):
+        for index, (payload, arguments) in enumerate(items):
             try:
-                state = self.create_payment(payload, idempotency_key=f"{idempotency_key}-{index}")
+                state = push(*arguments, idempotency_key=f"{idempotency_key}-{index}")
             except PermanentError as error:
                 results.append(BatchItemResult(payload=payload, error=error))
             else:

@@ -10,7 +10,6 @@ import httpx
 from integrations.connectors.errors import (
     ConfigurationError,
     DataProcessingError,
-    PermanentError,
     TransientError,
 )
 from integrations.connectors.myob.changes import MyobChanges
@@ -28,7 +27,6 @@ from integrations.connectors.myob.payloads import (
 from integrations.connectors.myob.reads import entry_state, payment_state
 from integrations.connectors.types import (
     AttachmentState,
-    BatchItemResult,
     Capabilities,
     EntryKind,
     EntryPayload,
@@ -65,21 +63,6 @@ class MyobConnector(MyobChanges):
             "POST", resource, params={"returnBody": "true"}, json_body=self._entry_body(payload)
         )
         return entry_state(payload.kind, self._answered(response))
-
-    def create_entries(
-        self, payloads: list[EntryPayload], *, idempotency_key: str
-    ) -> list[BatchItemResult]:
-        """No batch endpoint (capabilities.batch_size is 1): one POST each, a refusal kept on
-        its own entry; a throttle or outage stops the run for the engine to retry."""
-        results = []
-        for index, payload in enumerate(payloads):
-            try:
-                state = self.create_entry(payload, idempotency_key=f"{idempotency_key}-{index}")
-            except PermanentError as error:
-                results.append(BatchItemResult(payload=payload, error=error))
-            else:
-                results.append(BatchItemResult(payload=payload, state=state))
-        return results
 
     def _answered(self, response: httpx.Response) -> dict:
         """The record a write answered, or (no body) the one its Location names."""
