@@ -116,21 +116,9 @@ class XeroConnector(XeroChanges):
             json_body={key: bodies},
             idempotency_key=idempotency_key,
         )
-        results = []
-        answers = response.json().get(key, [])
-        for payload, body, invoice in zip(payloads, bodies, answers, strict=True):
-            logged = {
-                "request_body": self.redact(json.dumps({key: [body]})),
-                "response_body": self.redact(json.dumps({key: [invoice]})),
-            }
-            if invoice.get("HasErrors") or invoice.get("StatusAttributeString") == "ERROR":
-                messages = [item.get("Message", "") for item in invoice.get("ValidationErrors", [])]
-                error = classified(messages, raw=json.dumps(invoice)[:BODY_LOG_LIMIT])
-                results.append(BatchItemResult(payload=payload, error=error, **logged))
-            else:
-                state = state_of(invoice)
-                results.append(BatchItemResult(payload=payload, state=state, **logged))
-        return results
+        return self._element_results(
+            key, payloads, bodies, response, lambda answer, _: state_of(answer)
+        )
 
     def update_entry(
         self, external_id: str, payload: EntryPayload, *, idempotency_key: str
@@ -171,22 +159,10 @@ class XeroConnector(XeroChanges):
             json_body={"Invoices": bodies},
             idempotency_key=idempotency_key,
         )
-        results = []
-        answers = response.json().get("Invoices", [])
-        for (_, payload), body, invoice in zip(updates, bodies, answers, strict=True):
-            logged = {
-                "request_body": self.redact(json.dumps({"Invoices": [body]})),
-                "response_body": self.redact(json.dumps({"Invoices": [invoice]})),
-            }
-            if invoice.get("HasErrors") or invoice.get("StatusAttributeString") == "ERROR":
-                messages = [item.get("Message", "") for item in invoice.get("ValidationErrors", [])]
-                error = classified(messages, raw=json.dumps(invoice)[:BODY_LOG_LIMIT])
-                results.append(BatchItemResult(payload=payload, error=error, **logged))
-            else:
-                results.append(
-                    BatchItemResult(payload=payload, state=entry_state(invoice), **logged)
-                )
-        return results
+        payloads = [payload for _, payload in updates]
+        return self._element_results(
+            "Invoices", payloads, bodies, response, lambda answer, _: entry_state(answer)
+        )
 
     def create_payment(self, payload: PaymentPayload, *, idempotency_key: str) -> PaymentState:
         response = self._send(
@@ -209,23 +185,14 @@ class XeroConnector(XeroChanges):
             json_body={"Payments": bodies},
             idempotency_key=idempotency_key,
         )
-        results = []
-        answers = response.json().get("Payments", [])
-        for payload, body, payment in zip(payloads, bodies, answers, strict=True):
-            logged = {
-                "request_body": self.redact(json.dumps({"Payments": [body]})),
-                "response_body": self.redact(json.dumps({"Payments": [payment]})),
-            }
-            failed = payment.get("StatusAttributeString") == "ERROR"
-            if payment.get("HasValidationErrors") or failed:
-                errors = payment.get("ValidationErrors", [])
-                messages = [item.get("Message", "") for item in errors]
-                error = classified(messages, raw=json.dumps(payment)[:BODY_LOG_LIMIT])
-                results.append(BatchItemResult(payload=payload, error=error, **logged))
-            else:
-                state = payment_state(payment, entry_id=payload.entry_id)
-                results.append(BatchItemResult(payload=payload, state=state, **logged))
-        return results
+        return self._element_results(
+            "Payments",
+            payloads,
+            bodies,
+            response,
+            lambda payment, payload: payment_state(payment, entry_id=payload.entry_id),
+            error_flag="HasValidationErrors",  # a Payment's name for HasErrors
+        )
 
     def attach_file(
         self, *, kind: EntryKind, external_id: str, filename: str, content: bytes, content_type: str
@@ -244,3 +211,25 @@ class XeroConnector(XeroChanges):
             filename=attachment.get("FileName", filename),
             size=int(attachment.get("ContentLength", len(content))),
         )
+
+    def _element_results(
+        self, key, payloads, bodies, response, state_of, *, error_flag="HasErrors"
+    ) -> list[BatchItemResult]:
+        """Each element of a many-element answer (summarizeErrors=false) as its payload's
+        result: its state (`state_of(element, payload)`), or the error its ValidationErrors
+        name; with its own part of the request and answer for its record's log."""
+        results = []
+        answers = response.json().get(key, [])
+        for payload, body, answer in zip(payloads, bodies, answers, strict=True):
+            logged = {
+                "request_body": self.redact(json.dumps({key: [body]})),
+                "response_body": self.redact(json.dumps({key: [answer]})),
+            }
+            if answer.get(error_flag) or answer.get("StatusAttributeString") == "ERROR":
+                messages = [item.get("Message", "") for item in answer.get("ValidationErrors", [])]
+                error = classified(messages, raw=json.dumps(answer)[:BODY_LOG_LIMIT])
+                results.append(BatchItemResult(payload=payload, error=error, **logged))
+            else:
+                state = state_of(answer, payload)
+                results.append(BatchItemResult(payload=payload, state=state, **logged))
+        return results
