@@ -23,20 +23,22 @@ def entry(codes, pattern, error_class, explanation: str, hint: str) -> Catalogue
     return CatalogueEntry(frozenset(codes), compiled, error_class, explanation, hint)
 
 
-def look_up(
-    catalogue: tuple[CatalogueEntry, ...],
-    code: str,
-    message: str,
-    *,
-    default_explanation: str,
-    default_hint: str,
-) -> tuple[type[ConnectorError] | None, str, str]:
-    """(error class or None when unknown, explanation, hint): the first entry for this code whose
-    words match, else the defaults (the explanation quoting the ledger's words)."""
-    for found in catalogue:
-        if code not in found.codes:
-            continue
-        if found.pattern is not None and not found.pattern.search(message):
-            continue
-        return found.error_class, found.explanation, found.hint
-    return None, default_explanation.format(message=message or code), default_hint
+@dataclass(frozen=True)
+class Catalogue:
+    """A ledger's catalogue: its entries, and the words for an error none of them is for (the
+    explanation quoting the ledger's own words as `{message}`)."""
+
+    entries: tuple[CatalogueEntry, ...]
+    default_explanation: str
+    default_hint: str
+
+    def explain(self, code: str, message: str = "") -> tuple[type[ConnectorError] | None, str, str]:
+        """(error class or None when unknown, explanation, hint): the first entry for this code
+        whose words match, else the defaults."""
+        for found in self.entries:
+            if code not in found.codes:
+                continue
+            if found.pattern is not None and not found.pattern.search(message):
+                continue
+            return found.error_class, found.explanation, found.hint
+        return None, self.default_explanation.format(message=message or code), self.default_hint

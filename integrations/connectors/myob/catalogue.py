@@ -9,7 +9,7 @@ raw body is always kept beside them.
 
 import datetime
 
-from integrations.connectors.catalogue import CatalogueEntry, entry, look_up
+from integrations.connectors.catalogue import Catalogue, entry
 from integrations.connectors.errors import (
     AuthError,
     BookedError,
@@ -27,7 +27,7 @@ from integrations.connectors.errors import (
 RECONNECT_HINT = "An admin must reconnect MYOB: Integrations › the MYOB connection › Reconnect."
 
 
-CATALOGUE: tuple[CatalogueEntry, ...] = (
+ENTRIES = (
     entry(
         {"InactiveCard"},
         None,
@@ -221,15 +221,9 @@ DEFAULT_EXPLANATION = "MYOB rejected the data: {message}"
 DEFAULT_HINT = "Correct the document or its mappings as MYOB's message says, then re-sync."
 
 
-def explain(name: str, message: str = "") -> tuple[type[ConnectorError] | None, str, str]:
-    """(error class or None when unknown, explanation, hint) for an error's Name and words."""
-    return look_up(
-        CATALOGUE,
-        name,
-        message,
-        default_explanation=DEFAULT_EXPLANATION,
-        default_hint=DEFAULT_HINT,
-    )
+CATALOGUE = Catalogue(ENTRIES, DEFAULT_EXPLANATION, DEFAULT_HINT)
+# (error class or None when unknown, explanation, hint) for an error's Name and words.
+explain = CATALOGUE.explain
 
 
 PER_SECOND_RETRY = 1.0

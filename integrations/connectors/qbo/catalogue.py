@@ -6,7 +6,7 @@ words of the Detail) and names the error class (which decides retry and "booked"
 plain explanation and a fix hint. The raw Fault is always kept beside them.
 """
 
-from integrations.connectors.catalogue import CatalogueEntry, entry, look_up
+from integrations.connectors.catalogue import Catalogue, entry
 from integrations.connectors.errors import (
     AuthError,
     BookedError,
@@ -26,7 +26,7 @@ RECONNECT_HINT = (
 )
 
 
-CATALOGUE: tuple[CatalogueEntry, ...] = (
+ENTRIES = (
     entry(
         {"6140"},
         None,
@@ -164,15 +164,9 @@ DEFAULT_EXPLANATION = "QuickBooks rejected the data: {message}"
 DEFAULT_HINT = "Correct the document or its mappings as QuickBooks' message says, then re-sync."
 
 
-def explain(code: str, message: str = "") -> tuple[type[ConnectorError] | None, str, str]:
-    """(error class or None when unknown, explanation, hint) for a Fault's code and words."""
-    return look_up(
-        CATALOGUE,
-        code,
-        message,
-        default_explanation=DEFAULT_EXPLANATION,
-        default_hint=DEFAULT_HINT,
-    )
+CATALOGUE = Catalogue(ENTRIES, DEFAULT_EXPLANATION, DEFAULT_HINT)
+# (error class or None when unknown, explanation, hint) for a Fault's code and words.
+explain = CATALOGUE.explain
 
 
 DEFAULT_RETRY_AFTER = 60.0  # Intuit publishes no Retry-After: "wait 60 seconds"
