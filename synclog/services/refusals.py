@@ -87,12 +87,17 @@ def _gone_error(ledger: str, status: str, number: str, *, raw: str = "") -> Entr
     # Each ledger words it its own way (Xero VOIDED, QuickBooks Deleted).
     word = GONE_WORDS.get(status.upper(), "Voided")
     entry = f"The entry {number}" if number else "The entry"
+    # A voided entry stays in the ledger as history; a deleted one is simply not there.
+    kept = (
+        f"{ledger} keeps it as history and takes no change or payment for it"
+        if word == "Voided"
+        else f"it is no longer in {ledger}, and an update cannot bring it back"
+    )
     return EntryGoneError(
         f"{word} in {ledger}",
         raw=raw,
         explanation=f"{entry} was {word.lower()} in {ledger} after ledgersync pushed it: "
-        f"{ledger} keeps it as history and takes no change or payment for it, so re-syncing "
-        "it cannot help.",
+        f"{kept}, so re-syncing it cannot help.",
         hint=f"If the document is still owed, use “Push as a new entry” on its Integrations "
         f"tab: {ledger} gets a new entry and the payments follow (the {word.lower()} one stays "
         f"as it is). If {ledger} is right, void the document here, or mark this record "

@@ -88,6 +88,9 @@ def test_myob_is_listed_whole_and_an_accepted_drift_is_not_found_again(
     assert reconcile(connection).drifted == 1
     record.refresh_from_db()
     assert (record.last_error_message, record.ledger_gone) == ("Deleted in MYOB Business", True)
+    # Deleted, not voided: nothing is kept there as history.
+    assert "it is no longer in MYOB Business" in record.last_error_explanation
+    assert "history" not in record.last_error_explanation
     assert "is not in MYOB Business's list" in record.attempts.first().calls[0]["response_body"]
     services.sync_record_accept_ledger(org=org, record_id=record.pk, actor=admin)
     assert reconcile(connection).drifted == 0  # missing still, and accepted
