@@ -43,6 +43,7 @@ import sys
 import time
 
 from bench.harness import (
+    REQUEST_LOG_SIZE,
     UNLIMITED_CONNECTION,
     Bench,
     add_common_arguments,
@@ -74,12 +75,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def ledger_gets(emulator, since: float) -> int:
-    return sum(
-        1
-        for request in emulator.state()["requests"]
-        if request["method"] == "GET" and "/api.xro/" in request["path"] and request["at"] > since
+def last_request_at(emulator) -> float:
+    """The emulator's clock at its last logged call (0 before any)."""
+    log = emulator.control("GET", "/requests")["requests"]
+    return log[-1]["at"] if log else 0.0
+
+
+def ledger_gets(emulator, since: float) -> str:
+    """The Accounting API GETs the emulator logged after `since`, read from its request log
+    alone (its state() carries every invoice); "N+" when the log (the last REQUEST_LOG_SIZE
+    calls) no longer reaches back to `since`."""
+    log = emulator.control("GET", f"/requests?since={since!r}")["requests"]
+    gets = sum(
+        1 for r in log if r["method"] == "GET" and "/api.xro/" in r["path"] and r["at"] > since
     )
+    reaches_back = len(log) < REQUEST_LOG_SIZE or log[0]["at"] <= since
+    return str(gets) if reaches_back else f"{gets}+"
 
 
 def timed_reconcile(emulator, setup, label: str) -> object:
@@ -88,7 +99,7 @@ def timed_reconcile(emulator, setup, label: str) -> object:
 
     from synclog import services
 
-    emulator_clock = emulator.state()["requests"][-1]["at"] if emulator.state()["requests"] else 0
+    emulator_clock = last_request_at(emulator)
     with CaptureQueriesContext(db_connection) as queries:
         started = time.perf_counter()
         result = services.connection_reconcile(connection_id=setup.connection.pk)

@@ -85,6 +85,11 @@ class LedgerEmulator:
 
     # --- control API shared by every ledger (each also at /_emulator/...) ----------------------
 
+    def logged_requests(self, since: float | None = None) -> list[dict]:
+        """The logged calls (the last REQUEST_LOG_SIZE), those at or after `since` if given."""
+        with self._lock:
+            return [dict(r) for r in self.requests if since is None or r["at"] >= since]
+
     def set_faults(self, **settings) -> dict:
         """Merge fault settings: error_rate, latency_ms, timeout_rate, fail_next={count, status}
         (or fail_next_count/fail_next_status), burst_429, drop_response_next, and the ledger's

@@ -33,6 +33,13 @@ def state(emulator, request):
     return emulator.state()
 
 
+def request_log(emulator, request):
+    """The request log alone (state() without the ledger's contents, which at 100,000 entries
+    is a large answer): the calls logged at or after `since` (the emulator's clock)."""
+    since = request.args.get("since", type=float)
+    return {"requests": emulator.logged_requests(since)}
+
+
 def faults(emulator, request):
     if request.method == "POST":
         return emulator.set_faults(**json_body(request))
@@ -61,6 +68,7 @@ def common_rules() -> list[Rule]:
         rule("/health", ["GET"], health),
         rule("/reset", ["POST"], reset),
         rule("/state", ["GET"], state),
+        rule("/requests", ["GET"], request_log),
         rule("/faults", ["GET", "POST", "DELETE"], faults),
         rule("/tokens/expire", ["POST"], expire_tokens),
         rule("/tokens/revoke", ["POST"], revoke_tokens),

@@ -29,6 +29,24 @@ def test_health_and_state(control, api):
     assert [r["method"] for r in state["requests"]] == ["PUT", "PUT"]
 
 
+def test_the_request_log_alone_since_a_moment(control, api, clock):
+    api.create_bill()
+    clock.advance(5)
+    api.get("/Invoices")
+    api.get("/Invoices", params={"page": 1})
+
+    everything = control("GET", "/requests").json()["requests"]
+    later = control("GET", f"/requests?since={everything[1]['at']}").json()["requests"]
+
+    assert [(r["method"], r["query"]) for r in everything] == [
+        ("PUT", ""),
+        ("GET", ""),
+        ("GET", "page=1"),
+    ]
+    assert later == everything[1:]
+    assert control("GET", "/requests?since=nonsense").json()["requests"] == everything
+
+
 def test_reset_restores_the_seed_and_forgets_tokens(control, api):
     api.create_bill()
 
