@@ -311,9 +311,16 @@ def connection_bulk_top_up(*, connection_id: int) -> int:
         ready = paced.filter(enqueued_at__isnull=True, claimed_until__isnull=True).filter(
             Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now)
         )
-        documents = ready.order_by("document_id").values("document_id").distinct()
+        # The next documents first, as a list: joined as a subquery, PostgreSQL (its estimate
+        # for a just-marked backlog is a row) scanned every Pending record once per document,
+        # 1.5 s a top-up at 14,000 and worse as the backlog grows, a top-up each batch.
+        documents = list(
+            ready.order_by("document_id")
+            .values_list("document_id", flat=True)
+            .distinct()[: free * size]
+        )
         rows = list(
-            ready.filter(document_id__in=documents[: free * size])
+            ready.filter(document_id__in=documents)
             .order_by("document_id", "pk")
             .values_list("pk", "document_id")
         )
