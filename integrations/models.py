@@ -122,6 +122,7 @@ class ConnectionEventKind(models.TextChoices):
     ENABLED = "enabled", "Enabled"
     DISCONNECTED = "disconnected", "Disconnected"
     POLICY_CHANGED = "policy_changed", "Locked-period policy changed"
+    LEDGER_CHECK = "ledger_check", "Ledger check requested"
 
 
 class ConnectionEvent(models.Model):

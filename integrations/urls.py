@@ -16,6 +16,11 @@ urlpatterns = [
         name="locked-periods",
     ),
     path(
+        "<int:connection_id>/ledger-check/",
+        views.LedgerCheckView.as_view(),
+        name="ledger-check",
+    ),
+    path(
         "<int:connection_id>/<slug:action>/",
         views.ConnectionActionView.as_view(),
         name="action",

@@ -30,6 +30,7 @@ from integrations.models import ConnectionStatus
 from synclog import services as sync_services
 from synclog.selectors.document_state import connection_unpushed_documents
 from synclog.selectors.locks import connection_held_count, lock_date_words
+from synclog.selectors.reconcile import connection_reconcile_state
 
 SESSION_OAUTH_KEY = "integrations_oauth"
 # A consent waiting for the admin's choice of organisation (its tokens encrypted).
@@ -269,6 +270,7 @@ def _render_detail(request, connection, *, policy_form=None, status=200):
             "events": selectors.connection_event_list(connection=connection),
             "lock_words": lock_date_words(connection=connection),
             "held_count": connection_held_count(connection=connection),
+            "reconcile": connection_reconcile_state(connection=connection),
             "policy_form": policy_form
             or LockedPeriodPolicyForm(
                 initial={"locked_period_policy": connection.locked_period_policy}
@@ -283,6 +285,57 @@ class ConnectionDetailView(IntegrationsView):
     def get(self, request, connection_id):
         connection = selectors.connection_get(org=request.org, connection_id=connection_id)
         return _render_detail(request, connection)
+
+
+class LedgerCheckView(IntegrationsView):
+    """ "Check the ledger now" (the reconcile at once, not at beat's next turn) and the
+    reconcile's state: htmx swaps the section in after a click, and polls it while a check is
+    queued or running; without JS the POST comes back to the page with a message."""
+
+    template_name = "integrations/_ledger_check.html"
+
+    def get(self, request, connection_id):
+        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        if not request.htmx:
+            return redirect(_ledger_check_anchor(connection))
+        return self._section(request, connection)
+
+    def post(self, request, connection_id):
+        connection = selectors.connection_get(org=request.org, connection_id=connection_id)
+        ledger = connection.get_provider_display()
+        try:
+            sync_services.connection_reconcile_request(connection=connection, actor=request.user)
+        except ValidationError as error:
+            notice, level = " ".join(error.messages), messages.WARNING
+        else:
+            notice, level = (
+                f"Checking {ledger} now: what changed there since the last check is read once "
+                "the pushes people are waiting for have gone; what differs shows on each "
+                "document's Integrations tab and in Requires attention.",
+                messages.SUCCESS,
+            )
+        if request.htmx:
+            return self._section(
+                request, connection, notice=notice, level=messages.DEFAULT_TAGS[level]
+            )
+        messages.add_message(request, level, notice)
+        return redirect(_ledger_check_anchor(connection))
+
+    def _section(self, request, connection, *, notice: str = "", level: str = ""):
+        return render(
+            request,
+            self.template_name,
+            {
+                "connection": connection,
+                "reconcile": connection_reconcile_state(connection=connection),
+                "notice": notice,
+                "notice_level": level,
+            },
+        )
+
+
+def _ledger_check_anchor(connection) -> str:
+    return reverse("integrations:detail", args=[connection.pk]) + "#ledger-check"
 
 
 class LockedPeriodPolicyView(IntegrationsView):

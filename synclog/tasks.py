@@ -62,7 +62,7 @@ def sync_run_prepare(run_id: int) -> None:
 @shared_task(ignore_result=True)
 def ledger_reconcile_all() -> int:
     """Beat: one reconcile task per active connection, on the bulk queue (lowest priority)."""
-    connection_ids = services.connections_to_reconcile()
+    connection_ids = services.reconcile_schedule_all()
     for connection_id in connection_ids:
         ledger_reconcile.apply_async(args=[connection_id], queue=QUEUE_FOR_TRIGGER[Trigger.BULK])
     return len(connection_ids)

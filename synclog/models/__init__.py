@@ -378,6 +378,10 @@ class LedgerReconcile(models.Model):
     drifted = models.PositiveIntegerField(default=0)
     calls = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    # When beat last sent this connection's reconcile (the next one is an interval later), and
+    # when someone asked for one at once ("Check the ledger now"): queued until it starts.
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"reconcile of {self.connection_id} through {self.changed_since}"

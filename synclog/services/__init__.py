@@ -15,8 +15,9 @@ Callers use `from synclog import services` and the names below; the modules are 
 - `run_items`: a run's items and counts, and the run's end;
 - `refusals`: the engine's own errors, worded for AP staff;
 - `attention_summary`: Requires attention's maintained counts (a trigger's changes, folded);
-- `reconcile`: drift detection, the periodic read of what changed in the ledger behind our back,
-  and accepting the ledger's version of a drifted record.
+- `reconcile`: drift detection, the periodic read of what changed in the ledger behind our back
+  (and the same read at once, "Check the ledger now"), and accepting the ledger's version of a
+  drifted record.
 
 What syncs when (DESIGN §4) is in `synclog.rules`.
 """
@@ -36,7 +37,9 @@ from synclog.services.push import sync_record_push
 from synclog.services.quota import connection_quota, connection_quota_key
 from synclog.services.reconcile import (
     connection_reconcile,
+    connection_reconcile_request,
     connections_to_reconcile,
+    reconcile_schedule_all,
     sync_record_accept_ledger,
 )
 from synclog.services.runs import (
@@ -59,11 +62,13 @@ __all__ = [
     "connection_quota",
     "connection_quota_key",
     "connection_reconcile",
+    "connection_reconcile_request",
     "connection_resume",
     "connections_to_reconcile",
     "force_sync",
     "payload_hash",
     "reason_for_changes",
+    "reconcile_schedule_all",
     "request_sync",
     "request_sync_documents",
     "request_sync_for_update",

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -33,7 +34,7 @@ from integrations.connectors.errors import (
     RateLimitedError,
 )
 from integrations.connectors.types import EntryKind
-from integrations.models import Connection, ConnectionStatus
+from integrations.models import Connection, ConnectionEvent, ConnectionEventKind, ConnectionStatus
 from integrations.services import connector_for
 from synclog.models import (
     PAYMENT_ENTRY_TYPES,
@@ -41,9 +42,10 @@ from synclog.models import (
     LedgerReconcile,
     RecordStatus,
     SyncRecord,
+    Trigger,
 )
 from synclog.ratelimit import Grant, get_rate_limiter
-from synclog.rules import BATCHED_TRIGGERS
+from synclog.rules import BATCHED_TRIGGERS, QUEUE_FOR_TRIGGER
 from synclog.services.attempt_log import _AttemptLog
 from synclog.services.drift import (
     _mark_drifted,
@@ -108,6 +110,103 @@ def connections_to_reconcile() -> list[int]:
         )
         if reconcile_reads_changes(connection)
     ]
+
+
+def reconcile_schedule_all() -> list[int]:
+    """Beat's turn: the connections whose reconcile it sends now, each marked as scheduled now
+    (the page's "next scheduled check" is an interval after it)."""
+    connection_ids = connections_to_reconcile()
+    if connection_ids:
+        LedgerReconcile.objects.bulk_create(
+            [LedgerReconcile(connection_id=pk) for pk in connection_ids], ignore_conflicts=True
+        )
+        LedgerReconcile.objects.filter(connection_id__in=connection_ids).update(
+            scheduled_at=timezone.now()
+        )
+    return connection_ids
+
+
+def reconcile_running(mark: LedgerReconcile, now) -> bool:
+    """A reconcile of the connection has begun and not ended (nor died: see RECONCILE_LEASE)."""
+    return (
+        mark.started_at is not None
+        and (mark.finished_at is None or mark.finished_at < mark.started_at)
+        and mark.started_at >= now - RECONCILE_LEASE
+    )
+
+
+def reconcile_queued(mark: LedgerReconcile, now) -> bool:
+    """Someone asked for a reconcile that has not begun yet (a task lost with its broker stops
+    counting after RECONCILE_LEASE, so that the next request sends another)."""
+    return (
+        mark.requested_at is not None
+        and (mark.started_at is None or mark.started_at < mark.requested_at)
+        and mark.requested_at >= now - RECONCILE_LEASE
+    )
+
+
+def connection_reconcile_request(
+    *, connection: Connection, actor=None, actor_label: str = ""
+) -> LedgerReconcile:
+    """ "Check the ledger now": send the connection's reconcile at once instead of waiting for
+    beat's next turn. It is the same task on the same (bulk) queue as beat's, so it takes the
+    quota as bulk work and waits for the pushes people are waiting for; a second request while
+    one is queued or running is refused, as is a connection that is not active (a connection
+    that needs re-authorisation says so). Audited as a connection event (who asked).
+    Raises ValidationError with code "needs_reauth", "inactive", "unsupported", "running" or
+    "queued"."""
+    ledger = connection.get_provider_display()
+    if connection.status == ConnectionStatus.NEEDS_REAUTH:
+        raise ValidationError(
+            f"{ledger} no longer accepts ledgersync's access, so its entries cannot be read: "
+            f"reconnect {connection.name}, then check the ledger.",
+            code="needs_reauth",
+        )
+    if connection.status != ConnectionStatus.ACTIVE:
+        raise ValidationError(
+            f"{connection.name} is {connection.get_status_display().lower()}: only an active "
+            "connection's ledger is checked.",
+            code="inactive",
+        )
+    if not reconcile_reads_changes(connection):
+        raise ValidationError(
+            f"ledgersync cannot read what changed in {ledger}.", code="unsupported"
+        )
+    with transaction.atomic():
+        LedgerReconcile.objects.get_or_create(connection=connection)
+        # Locked: two requests at the same moment send one reconcile, not two.
+        mark = LedgerReconcile.objects.select_for_update().get(connection=connection)
+        now = timezone.now()
+        if reconcile_running(mark, now):
+            since = timezone.localtime(mark.started_at)
+            raise ValidationError(
+                f"{ledger} is being checked already (since {since:%H:%M:%S}): what it finds "
+                "shows as soon as it ends.",
+                code="running",
+            )
+        if reconcile_queued(mark, now):
+            raise ValidationError(
+                f"A check of {ledger} is already queued (asked at "
+                f"{timezone.localtime(mark.requested_at):%H:%M:%S}): it starts once the pushes "
+                "people are waiting for have gone and the quota allows.",
+                code="queued",
+            )
+        mark.requested_at = now
+        mark.save(update_fields=["requested_at"])
+        ConnectionEvent.objects.create(
+            connection=connection,
+            kind=ConnectionEventKind.LEDGER_CHECK,
+            actor=actor,
+            note=f"by {actor_label}" if actor_label and actor is None else "",
+        )
+        transaction.on_commit(lambda: _send_reconcile(connection.pk))
+    return mark
+
+
+def _send_reconcile(connection_id: int) -> None:
+    from synclog.tasks import ledger_reconcile  # the tasks import the services
+
+    ledger_reconcile.apply_async(args=[connection_id], queue=QUEUE_FOR_TRIGGER[Trigger.BULK])
 
 
 def connection_reconcile(*, connection_id: int) -> ReconcileResult:

@@ -93,6 +93,8 @@ MATRIX = [
     ("save mappings", "post", "integrations:mappings", None, {ADMIN}),
     ("connection action", "post", "integrations:action", None, {ADMIN}),
     ("locked-period policy", "post", "integrations:locked-periods", None, {ADMIN}),
+    ("ledger check", "get", "integrations:ledger-check", None, {ADMIN}),
+    ("check the ledger now", "post", "integrations:ledger-check", None, {ADMIN}),
     ("webhooks", "get", "webhooks:list", None, {ADMIN}),
     ("new webhook form", "get", "webhooks:create", None, {ADMIN}),
     ("add webhook", "post", "webhooks:create", None, {ADMIN}),

@@ -1,0 +1,270 @@
+"""Issue 17, "Check the ledger now": an admin (or a partner system) asks for the connection's
+reconcile at once instead of waiting for beat's next turn. It is the scheduled reconcile's own
+task on the same queue: after interactive work, never twice at once, refused with a clear
+message while one is queued or running and when the connection needs re-authorisation. The
+connection page shows what the last check found and when the next one comes. The ledger is
+the Xero emulator in process; the test plays the worker (it runs the tasks the request sent)."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Role
+from integrations.models import ConnectionEvent, ConnectionEventKind, ConnectionStatus
+from synclog import services, tasks
+from synclog.models import LedgerReconcile, RecordStatus
+from synclog.selectors.reconcile import connection_reconcile_state
+from synclog.services.reconcile import RECONCILE_LEASE
+from tests.factories import ConnectionFactory, MembershipFactory
+from tests.synclog.reconcile_helpers import bill_record
+from tests.tenancy import assert_not_found_for_other_tenant
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The reconcile tasks sent to the broker, as (connection id, countdown, queue)."""
+    tasks_sent = []
+    monkeypatch.setattr(
+        tasks.ledger_reconcile,
+        "apply_async",
+        lambda args, countdown=None, queue=None: tasks_sent.append((args[0], countdown, queue)),
+    )
+    return tasks_sent
+
+
+@pytest.fixture
+def pushed(approved_bill, drain):
+    drain()
+    record = bill_record(approved_bill)
+    assert record.status == RecordStatus.COMPLETE
+    return record
+
+
+@pytest.fixture
+def admin(org):
+    return MembershipFactory(org=org, role=Role.ADMIN).user
+
+
+def run_sent(sent):
+    """Play the worker: run the reconcile tasks sent so far (a task may send itself again)."""
+    while sent:
+        connection_id, _, _ = sent.pop(0)
+        tasks.ledger_reconcile(connection_id)
+
+
+def request(connection, actor, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return services.connection_reconcile_request(connection=connection, actor=actor)
+
+
+def test_a_request_sends_the_scheduled_reconcile_at_once_and_it_finds_the_drift(
+    pushed, connection, ledger, admin, sent, django_capture_on_commit_callbacks
+):
+    ledger.edit_invoice(pushed.external_id, {"DueDate": "2027-02-28"})
+    request(connection, admin, django_capture_on_commit_callbacks)
+
+    # Beat's task, on beat's queue (bulk: after interactive work and edits' pushes).
+    assert sent == [(connection.pk, None, "bulk")]
+    (event,) = ConnectionEvent.objects.filter(kind=ConnectionEventKind.LEDGER_CHECK)
+    assert event.connection == connection and event.actor == admin
+    state = connection_reconcile_state(connection=connection)
+    assert state.queued and not state.running and state.last_checked_at is None
+
+    run_sent(sent)
+    pushed.refresh_from_db()
+    assert pushed.status == RecordStatus.FAILED and pushed.ledger_drifted
+    assert "due date 2027-02-28 there" in pushed.last_error_explanation
+    state = connection_reconcile_state(connection=connection)
+    assert not state.queued and not state.running
+    assert (state.entries_read, state.drifted) == (1, 1)
+    assert state.last_checked_at is not None
+
+    # Once it has run, another check may be asked for.
+    request(connection, admin, django_capture_on_commit_callbacks)
+    assert len(sent) == 1
+
+
+def test_never_twice_at_once_queued_or_running(
+    pushed, connection, admin, sent, django_capture_on_commit_callbacks
+):
+    request(connection, admin, django_capture_on_commit_callbacks)
+    with pytest.raises(ValidationError) as queued:
+        request(connection, admin, django_capture_on_commit_callbacks)
+    assert queued.value.code == "queued"
+    assert "already queued" in queued.value.messages[0]
+    assert len(sent) == 1
+    assert ConnectionEvent.objects.filter(kind=ConnectionEventKind.LEDGER_CHECK).count() == 1
+
+    # The worker has begun it (its claim): a request now says it is running.
+    now = timezone.now()
+    LedgerReconcile.objects.filter(connection=connection).update(started_at=now, finished_at=None)
+    with pytest.raises(ValidationError) as running:
+        request(connection, admin, django_capture_on_commit_callbacks)
+    assert running.value.code == "running"
+    assert "being checked already" in running.value.messages[0]
+    assert connection_reconcile_state(connection=connection).running
+    # A reconcile that died with its worker (past the lease) no longer blocks one.
+    LedgerReconcile.objects.filter(connection=connection).update(
+        started_at=now - RECONCILE_LEASE - datetime.timedelta(seconds=1),
+        requested_at=now - RECONCILE_LEASE - datetime.timedelta(seconds=2),
+    )
+    request(connection, admin, django_capture_on_commit_callbacks)
+    assert len(sent) == 2
+
+
+def test_interactive_work_goes_first_and_the_request_stays_queued(
+    pushed, approved_bill, connection, admin, clerk, sent, django_capture_on_commit_callbacks
+):
+    # A clerk's re-sync is waiting: the reconcile comes back after it, on the bulk queue.
+    services.resync(document=approved_bill, connection=connection, entry="bill", actor=clerk)
+    request(connection, admin, django_capture_on_commit_callbacks)
+    connection_id, _, _ = sent.pop(0)
+    tasks.ledger_reconcile(connection_id)
+    assert sent == [(connection.pk, 30.0, "bulk")]
+    assert connection_reconcile_state(connection=connection).queued
+    with pytest.raises(ValidationError):
+        request(connection, admin, django_capture_on_commit_callbacks)
+
+
+@pytest.mark.parametrize(
+    "status, code, words",
+    [
+        (ConnectionStatus.NEEDS_REAUTH, "needs_reauth", "reconnect"),
+        (ConnectionStatus.DISABLED, "inactive", "disabled"),
+        (ConnectionStatus.DISCONNECTED, "inactive", "disconnected"),
+    ],
+)
+def test_a_connection_that_is_not_active_is_not_checked(
+    connection, admin, sent, django_capture_on_commit_callbacks, status, code, words
+):
+    connection.status = status
+    connection.save(update_fields=["status"])
+    with pytest.raises(ValidationError) as refused:
+        request(connection, admin, django_capture_on_commit_callbacks)
+    assert refused.value.code == code
+    assert words in refused.value.messages[0]
+    assert sent == []
+    assert not LedgerReconcile.objects.filter(requested_at__isnull=False).exists()
+
+
+def test_beat_marks_its_turn_and_the_next_scheduled_check_follows(
+    connection, other_org, sent, settings, admin, client
+):
+    settings.SYNC_RECONCILE_INTERVAL_SECONDS = 900
+    ConnectionFactory(org=other_org, status=ConnectionStatus.DISABLED)
+    assert connection_reconcile_state(connection=connection).next_check_at is None
+    before = timezone.now()
+    assert tasks.ledger_reconcile_all() == 1
+    assert sent == [(connection.pk, None, "bulk")]
+    mark = LedgerReconcile.objects.get(connection=connection)
+    assert mark.scheduled_at >= before and mark.requested_at is None
+    state = connection_reconcile_state(connection=connection)
+    assert state.next_check_at == mark.scheduled_at + datetime.timedelta(minutes=15)
+    assert not state.queued  # beat's own turn is not someone's request
+    client.force_login(admin)
+    page = client.get(reverse("integrations:detail", args=[connection.pk])).content.decode()
+    shown = timezone.localtime(state.next_check_at).strftime("%Y-%m-%d %H:%M")
+    assert f'id="ledger-check-next">{shown}<' in page
+    # Beat missed turns (it was down): the next one is still ahead, on its beat.
+    LedgerReconcile.objects.filter(pk=mark.pk).update(
+        scheduled_at=before - datetime.timedelta(minutes=40)
+    )
+    state = connection_reconcile_state(connection=connection)
+    assert state.next_check_at == before + datetime.timedelta(minutes=5)
+
+
+# --- the connection page --------------------------------------------------------------------------
+
+
+def check_url(connection):
+    return reverse("integrations:ledger-check", args=[connection.pk])
+
+
+def test_the_page_shows_the_last_check_and_an_admin_checks_now_without_js(
+    pushed, connection, ledger, admin, client, sent, django_capture_on_commit_callbacks
+):
+    client.force_login(admin)
+    detail = reverse("integrations:detail", args=[connection.pk])
+    page = client.get(detail).content.decode()
+    assert 'id="ledger-check"' in page and "Check the ledger now" in page
+    assert 'id="ledger-check-last">never<' in page
+    assert "hx-trigger" not in page.split('id="ledger-check"')[1].split("</section>")[0]
+
+    ledger.edit_invoice(pushed.external_id, {"DueDate": "2027-02-28"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(check_url(connection))
+    assert response.status_code == 302 and response.url == f"{detail}#ledger-check"
+    assert len(sent) == 1
+    page = client.get(response.url).content.decode()
+    assert "Checking Xero now" in page
+    assert "A check is queued" in page
+    assert f'hx-get="{check_url(connection)}" hx-trigger="every 2s"' in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(check_url(connection), follow=True)
+    assert "already queued" in again.content.decode()
+    assert len(sent) == 1
+
+    run_sent(sent)
+    page = client.get(detail).content.decode()
+    assert 'id="ledger-check-read">1 changed in Xero<' in page
+    assert "1 entry: see" in page
+    assert "A check is queued" not in page
+    assert "Ledger check requested" in page  # the connection's events: who asked
+
+
+def test_htmx_swaps_the_section_in_with_the_answer(
+    pushed, connection, admin, client, sent, django_capture_on_commit_callbacks
+):
+    client.force_login(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(check_url(connection), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    section = response.content.decode()
+    assert '<section id="ledger-check"' in section
+    assert 'id="ledger-check-notice"' in section and "Checking Xero now" in section
+    assert "<html" not in section
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(check_url(connection), HTTP_HX_REQUEST="true")
+    assert again.status_code == 200  # htmx swaps only 2xx answers
+    assert "message-warning" in again.content.decode()
+    assert "already queued" in again.content.decode()
+    # The poll: the section alone while queued; a plain GET goes back to the page.
+    poll = client.get(check_url(connection), HTTP_HX_REQUEST="true").content.decode()
+    assert "A check is queued" in poll and "<html" not in poll
+    assert client.get(check_url(connection)).status_code == 302
+
+
+def test_a_connection_that_needs_reauthorisation_says_so(
+    connection, admin, client, sent, django_capture_on_commit_callbacks
+):
+    connection.status = ConnectionStatus.NEEDS_REAUTH
+    connection.save(update_fields=["status"])
+    client.force_login(admin)
+    page = client.post(check_url(connection), follow=True).content.decode()
+    assert "no longer accepts ledgersync&#x27;s access" in page
+    assert "reconnect" in page
+    assert sent == []
+
+
+@pytest.mark.parametrize("role", [Role.AP_CLERK, Role.ACCOUNTING_SYNC, Role.SUPPORT])
+def test_only_admins_check_the_ledger(connection, org, client, sent, role):
+    client.force_login(MembershipFactory(org=org, role=role).user)
+    assert client.post(check_url(connection)).status_code == 403
+    assert client.post(check_url(connection), HTTP_HX_REQUEST="true").status_code == 403
+    assert sent == []
+    assert not LedgerReconcile.objects.filter(requested_at__isnull=False).exists()
+
+
+def test_another_organisations_connection_is_not_found(
+    connection, other_org, client, sent, django_capture_on_commit_callbacks
+):
+    client.force_login(MembershipFactory(org=other_org, role=Role.ADMIN).user)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert_not_found_for_other_tenant(client, "post", check_url(connection))
+    assert_not_found_for_other_tenant(client, "get", check_url(connection))
+    assert sent == []
+    assert not ConnectionEvent.objects.filter(kind=ConnectionEventKind.LEDGER_CHECK).exists()
