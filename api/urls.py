@@ -107,6 +107,11 @@ v1 = [
         syncs.ConnectionForceSyncApi.as_view(),
         name="connection-force-sync",
     ),
+    path(
+        "connections/<int:connection_id>/ledger-check",
+        syncs.ConnectionLedgerCheckApi.as_view(),
+        name="connection-ledger-check",
+    ),
     path("webhook-endpoints", webhooks.WebhookEndpointListCreateApi.as_view(), name="webhooks"),
     path(
         "webhook-endpoints/<int:endpoint_id>",

@@ -365,6 +365,36 @@ class ConnectionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class LedgerCheckSerializer(serializers.Serializer):
+    """A connection's reconcile (drift detection): what the last check of the ledger found and
+    whether one is under way."""
+
+    last_checked_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the last check of the ledger ended (null: never)."
+    )
+    entries_read = serializers.IntegerField(
+        help_text="Entries changed in the ledger that the last complete check read."
+    )
+    drifted = serializers.IntegerField(
+        help_text="Synced entries that check found changed, voided, deleted or paid in the "
+        "ledger (each is a failed sync record)."
+    )
+    last_error = serializers.CharField(
+        help_text="Why the last check failed, if it did (empty otherwise)."
+    )
+    running_since = serializers.DateTimeField(
+        allow_null=True, help_text="A check is reading the ledger since then."
+    )
+    queued_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="A check asked for then has not begun yet: it starts after the pushes "
+        "people are waiting for, within the ledger's quota.",
+    )
+    next_check_at = serializers.DateTimeField(
+        allow_null=True, help_text="The next scheduled check (null: not known yet)."
+    )
+
+
 # --- POST /syncs/preview: what a sync would change, before it is started --------------------------
 
 

@@ -1,18 +1,21 @@
 """Syncs: start one (202), list, read, its transactions, retry its failed items; sync records
 with the history page's filters and Update Sync Status; connections and force sync."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiExample
 from rest_framework import status
 from rest_framework.response import Response
 
 from api import selectors
 from api import services as api_services
+from api.exceptions import ApplicationError
 from api.filters import SyncFilter, TransactionFilter
 from api.idempotency import idempotent
 from api.pagination import ApiCursorPagination
 from api.schema import api_schema
 from api.serializers.syncs import (
     ConnectionSerializer,
+    LedgerCheckSerializer,
     SyncPreviewSerializer,
     SyncRecordSerializer,
     SyncRecordStatusUpdatedSerializer,
@@ -30,6 +33,7 @@ from synclog.filters import STATUS_BY_NAME, SyncRecordFilter
 from synclog.models import SyncRecord, SyncRun, SyncRunItem
 from synclog.selectors.health import sync_run_get, sync_run_item_attempts
 from synclog.selectors.preview import bulk_resync_preview
+from synclog.selectors.reconcile import connection_reconcile_state
 
 SYNCS = ["Syncs"]
 RECORDS = ["Sync records"]
@@ -310,3 +314,53 @@ class ConnectionForceSyncApi(ApiView):
             org=request.org, connection=connection, actor_label=self.actor_label
         )
         return _sync_response(run, code=status.HTTP_202_ACCEPTED)
+
+
+class ConnectionLedgerCheckApi(ApiView):
+    @api_schema(
+        summary="Read a connection's ledger check",
+        description="What the last check of the ledger for changes made there (drift) found, "
+        "whether one is queued or running, and when the next scheduled one is.",
+        responses={200: LedgerCheckSerializer},
+        lookup=True,
+        tags=CONNECTIONS,
+    )
+    def get(self, request, connection_id: int):
+        connection = connection_get(org=request.org, connection_id=connection_id)
+        state = connection_reconcile_state(connection=connection)
+        return Response(LedgerCheckSerializer(state).data)
+
+    @api_schema(
+        summary="Check the ledger now",
+        description="Queue the check of the ledger for entries changed there since the last "
+        "one (edited, voided, deleted, paid there), instead of waiting for the next scheduled "
+        "check. It runs as the scheduled one does: after the pushes people are waiting for, "
+        "within the ledger's quota. 409 `ledger_check_running` or `ledger_check_queued` while "
+        "one is under way, `needs_reauth` when the connection must be reconnected first; 400 "
+        "for a connection that is not active. Poll the GET for its findings.",
+        request=None,
+        responses={202: LedgerCheckSerializer},
+        lookup=True,
+        post=True,
+        tags=CONNECTIONS,
+    )
+    @idempotent
+    def post(self, request, connection_id: int):
+        connection = connection_get(org=request.org, connection_id=connection_id)
+        try:
+            sync_services.connection_reconcile_request(
+                connection=connection, actor_label=self.actor_label
+            )
+        except DjangoValidationError as error:
+            code = {
+                "running": "ledger_check_running",
+                "queued": "ledger_check_queued",
+                "needs_reauth": "needs_reauth",
+            }.get(error.code)
+            if code is None:
+                raise  # not active, or a ledger that cannot be read: 400
+            raise ApplicationError(
+                " ".join(error.messages), code=code, status_code=status.HTTP_409_CONFLICT
+            ) from error
+        state = connection_reconcile_state(connection=connection)
+        return Response(LedgerCheckSerializer(state).data, status=status.HTTP_202_ACCEPTED)
