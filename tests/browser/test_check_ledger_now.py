@@ -1,0 +1,81 @@
+"""Issue 17, "Check the ledger now", in the browser with a real Celery worker against the Xero
+emulator over HTTP: a bill is pushed by the worker, someone edits it in Xero, the admin clicks
+"Check the ledger now" on the connection page instead of waiting for beat's next turn (there is
+no beat here), the section follows the check by itself (htmx), and the edit shows on the
+document's Integrations tab. Nothing is played by the test."""
+
+import os
+
+import pytest
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from accounts.models import Role
+from bench.harness.processes import wait_until
+from documents import services as document_services
+from synclog.models import RecordStatus, SyncRecord
+from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
+from tests.ledger_books import XeroBooks
+from tests.synclog.worker_harness import FAST_SYNC, worker_pool
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not os.environ.get("REDIS_URL"),
+        reason="a real worker needs a Redis broker: set REDIS_URL (CI does)",
+    ),
+]
+
+CHANGED = "Changed in Xero since ledgersync pushed it"
+
+
+def test_an_edit_in_xero_shows_on_the_tab_after_check_the_ledger_now(
+    page, live_server, sign_in_as, screenshot, settings, tmp_path, xero_emulator_server
+):
+    for name, value in FAST_SYNC.items():
+        setattr(settings, name, value)
+    url, emulator = xero_emulator_server
+    membership = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc")
+    admin, org = membership.user, membership.org
+    office = CategoryFactory(org=org, name="Office", code="429")
+    vendor = ContactFactory(org=org, name="Paper Co")
+    bill = DocumentFactory(org=org, contact=vendor, category=office, number="INV-1717")
+    connection = XeroBooks(emulator).connect_org(org, base_url=url)
+
+    with worker_pool(tmp_path, broker_url=settings.CELERY_BROKER_URL) as pool:
+        pool.start()  # no beat: the only reconcile is the one the admin asks for
+        document_services.document_approve(document=bill, actor=admin)
+        record = SyncRecord.objects.get(document=bill)
+        wait_until(
+            lambda: SyncRecord.objects.get(pk=record.pk).status == RecordStatus.COMPLETE,
+            timeout=30,
+            what="the worker's push of the bill",
+        )
+        record.refresh_from_db()
+        # Someone moves the due date in Xero itself.
+        emulator.edit_invoice(record.external_id, {"DueDate": "2027-03-31"})
+
+        sign_in_as(admin.get_username())
+        page.goto(f"{live_server.url}{reverse('integrations:detail', args=[connection.pk])}")
+        section = page.locator("#ledger-check")
+        expect(section.locator("#ledger-check-last")).to_have_text("never")
+        section.get_by_role("button", name="Check the ledger now").click()
+        expect(section.locator("#ledger-check-notice")).to_contain_text("Checking Xero now")
+        screenshot("check-ledger-now-queued")
+        # The section polls until the worker's check has ended, with no reload.
+        expect(section.locator("#ledger-check-drifted")).to_contain_text("1 entry", timeout=30_000)
+        expect(section.locator("#ledger-check-read")).to_have_text("1 changed in Xero")
+        expect(section.locator("#ledger-check-progress")).to_have_count(0)
+        expect(section.locator("#ledger-check-last")).not_to_have_text("never")
+        screenshot("check-ledger-now-done")
+
+        # The edit shows on the document's tab.
+        tab = reverse("synclog:document-integrations", args=[bill.pk])
+        page.goto(f"{live_server.url}{tab}?connection={connection.pk}")
+        entry_row = page.locator(f"#sync-records tbody[data-record-id='{record.pk}']")
+        expect(entry_row).to_contain_text("Failed")
+        expect(entry_row.locator(".ledger-drift")).to_have_text(CHANGED)
+        expect(entry_row).to_contain_text("due date 2027-03-31 there")
+        screenshot("check-ledger-now-drift-on-tab")
