@@ -152,11 +152,27 @@ def oauth_token_request(
     )
 
 
+class LedgerEndpoints:
+    """A ledger's endpoints (a frozen dataclass of URLs per ledger): its real ones, or an
+    emulator's, which serves every endpoint from one root (`base_url`) under the same paths."""
+
+    real: ClassVar[dict[str, str]]  # endpoint -> the ledger's URL
+    emulated: ClassVar[dict[str, str]]  # endpoint -> its path under an emulator's root
+
+    @classmethod
+    def for_base_url(cls, base_url: str):
+        if not base_url:
+            return cls(**cls.real)
+        root = base_url.rstrip("/")
+        return cls(**{name: f"{root}{path}" for name, path in cls.emulated.items()})
+
+
 class LedgerClient(Connector):
     """A connector's HTTP client: its httpx client, its OAuth2 tokens, and the failures every
     ledger answers alike. A ledger's client sets the class attributes and `token_request`."""
 
     ledger: ClassVar[str]  # the ledger's name in messages ("QuickBooks")
+    endpoints_class: ClassVar[type[LedgerEndpoints]]
     reconnect_hint: ClassVar[str]  # where an admin reconnects it, from its catalogue
     redacted_keys: ClassVar[tuple[str, ...]]  # what the call log stars out
     code_form: ClassVar[dict] = {}  # what a code exchange sends beside the code
@@ -191,9 +207,9 @@ class LedgerClient(Connector):
         return [LedgerTenant(tenant_id=check.tenant_id, name=check.tenant_name)]
 
     @classmethod
-    def endpoints_for(cls, base_url: str):
+    def endpoints_for(cls, base_url: str) -> LedgerEndpoints:
         """The ledger's endpoints: its real ones, or an emulator's at `base_url`."""
-        raise NotImplementedError
+        return cls.endpoints_class.for_base_url(base_url)
 
     @classmethod
     def token_request(

@@ -15,6 +15,7 @@ from django.conf import settings
 from integrations.connectors.client import (
     BODY_LOG_LIMIT,
     LedgerClient,
+    LedgerEndpoints,
     oauth_token_request,
     response_json,
 )
@@ -50,29 +51,26 @@ def _client_secret() -> str:
 
 
 @dataclass(frozen=True)
-class MyobEndpoints:
+class MyobEndpoints(LedgerEndpoints):
     authorize: str
     token: str
     api: str  # up to /accountright
 
-    @classmethod
-    def for_base_url(cls, base_url: str) -> "MyobEndpoints":
-        if not base_url:
-            return cls(
-                authorize="https://secure.myob.com/oauth2/account/authorize",
-                token="https://secure.myob.com/oauth2/v1/authorize",
-                api="https://api.myob.com/accountright",
-            )
-        root = base_url.rstrip("/")  # an emulator serves every endpoint from one root
-        return cls(
-            authorize=f"{root}/oauth2/account/authorize",
-            token=f"{root}/oauth2/v1/authorize",
-            api=f"{root}/accountright",
-        )
+    real = {
+        "authorize": "https://secure.myob.com/oauth2/account/authorize",
+        "token": "https://secure.myob.com/oauth2/v1/authorize",
+        "api": "https://api.myob.com/accountright",
+    }
+    emulated = {
+        "authorize": "/oauth2/account/authorize",
+        "token": "/oauth2/v1/authorize",
+        "api": "/accountright",
+    }
 
 
 class MyobClient(LedgerClient):
     ledger = "MYOB"
+    endpoints_class = MyobEndpoints
     reconnect_hint = RECONNECT_HINT
     explain = staticmethod(explain)
     redacted_keys = ("access_token", "refresh_token", "client_secret", "code")
@@ -82,10 +80,6 @@ class MyobClient(LedgerClient):
         super().__init__(
             context, headers={"Accept-Encoding": "gzip,deflate", "x-myobapi-version": "v2"}
         )
-
-    @classmethod
-    def endpoints_for(cls, base_url: str) -> MyobEndpoints:
-        return MyobEndpoints.for_base_url(base_url)
 
     @property
     def business_id(self) -> str:

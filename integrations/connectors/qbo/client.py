@@ -13,6 +13,7 @@ from django.conf import settings
 from integrations.connectors.client import (
     BODY_LOG_LIMIT,
     LedgerClient,
+    LedgerEndpoints,
     chunked,
     oauth_token_request,
     response_json,
@@ -50,42 +51,35 @@ def _client_secret() -> str:
 
 
 @dataclass(frozen=True)
-class QboEndpoints:
+class QboEndpoints(LedgerEndpoints):
     authorize: str
     token: str
     revocation: str
     api: str  # up to /v3/company
 
-    @classmethod
-    def for_base_url(cls, base_url: str) -> "QboEndpoints":
-        if not base_url:
-            return cls(
-                authorize="https://appcenter.intuit.com/connect/oauth2",
-                token="https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
-                revocation="https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
-                api="https://quickbooks.api.intuit.com/v3/company",
-            )
-        root = base_url.rstrip("/")  # an emulator serves every endpoint from one root
-        return cls(
-            authorize=f"{root}/connect/oauth2",
-            token=f"{root}/oauth2/v1/tokens/bearer",
-            revocation=f"{root}/v2/oauth2/tokens/revoke",
-            api=f"{root}/v3/company",
-        )
+    real = {
+        "authorize": "https://appcenter.intuit.com/connect/oauth2",
+        "token": "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+        "revocation": "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+        "api": "https://quickbooks.api.intuit.com/v3/company",
+    }
+    emulated = {
+        "authorize": "/connect/oauth2",
+        "token": "/oauth2/v1/tokens/bearer",
+        "revocation": "/v2/oauth2/tokens/revoke",
+        "api": "/v3/company",
+    }
 
 
 class QboClient(LedgerClient):
     ledger = "QuickBooks"
+    endpoints_class = QboEndpoints
     reconnect_hint = RECONNECT_HINT
     explain = staticmethod(explain)
     redacted_keys = ("access_token", "refresh_token", "token")
     text_bodies = ("{", "[", "select")  # a query is text too
     rate_limit_headers = ("intuit_tid",)  # Intuit's id of the exchange, for its support
     default_content_type = "application/text"
-
-    @classmethod
-    def endpoints_for(cls, base_url: str) -> QboEndpoints:
-        return QboEndpoints.for_base_url(base_url)
 
     @property
     def realm_id(self) -> str:

@@ -13,6 +13,7 @@ from django.conf import settings
 from integrations.connectors.client import (
     BODY_LOG_LIMIT,
     LedgerClient,
+    LedgerEndpoints,
     oauth_token_request,
     response_json,
 )
@@ -41,45 +42,37 @@ RATE_LIMIT_HEADERS = ("X-DayLimit-Remaining", "X-MinLimit-Remaining", "X-AppMinL
 
 
 @dataclass(frozen=True)
-class XeroEndpoints:
+class XeroEndpoints(LedgerEndpoints):
     authorize: str
     token: str
     revocation: str
     connections: str
     api: str
 
-    @classmethod
-    def for_base_url(cls, base_url: str) -> "XeroEndpoints":
-        if not base_url:
-            return cls(
-                authorize="https://login.xero.com/identity/connect/authorize",
-                token="https://identity.xero.com/connect/token",
-                revocation="https://identity.xero.com/connect/revocation",
-                connections="https://api.xero.com/connections",
-                api="https://api.xero.com/api.xro/2.0",
-            )
-        # An emulator serves every endpoint from one root.
-        root = base_url.rstrip("/")
-        return cls(
-            authorize=f"{root}/identity/connect/authorize",
-            token=f"{root}/connect/token",
-            revocation=f"{root}/connect/revocation",
-            connections=f"{root}/connections",
-            api=f"{root}/api.xro/2.0",
-        )
+    real = {
+        "authorize": "https://login.xero.com/identity/connect/authorize",
+        "token": "https://identity.xero.com/connect/token",
+        "revocation": "https://identity.xero.com/connect/revocation",
+        "connections": "https://api.xero.com/connections",
+        "api": "https://api.xero.com/api.xro/2.0",
+    }
+    emulated = {
+        "authorize": "/identity/connect/authorize",
+        "token": "/connect/token",
+        "revocation": "/connect/revocation",
+        "connections": "/connections",
+        "api": "/api.xro/2.0",
+    }
 
 
 class XeroClient(LedgerClient):
     ledger = "Xero"
+    endpoints_class = XeroEndpoints
     reconnect_hint = RECONNECT_HINT
     explain = staticmethod(explain)
     redacted_keys = ("access_token", "refresh_token", "id_token")
     rate_limit_headers = RATE_LIMIT_HEADERS
     json_default = staticmethod(json_number)
-
-    @classmethod
-    def endpoints_for(cls, base_url: str) -> XeroEndpoints:
-        return XeroEndpoints.for_base_url(base_url)
 
     # --- OAuth2 --------------------------------------------------------------------------------
 
