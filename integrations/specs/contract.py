@@ -83,6 +83,20 @@ class LedgerChecks:
 
     begin: Callable[[httpx.Request], Exchange]
 
+    @classmethod
+    def of_request_and_answer(
+        cls,
+        check_request: Callable[[httpx.Request], list[Problem]],
+        check_response: Callable[[httpx.Request, httpx.Response], list[Problem]],
+        *,
+        breaks: str,
+    ) -> LedgerChecks:
+        """The checks of a ledger whose request and answer each have a check of their own
+        (MYOB, QuickBooks; Xero's exchange carries the operation it found to its answer)."""
+        return cls(
+            lambda request: Exchange(request, check_request(request), check_response, breaks)
+        )
+
     def _problems(self, request, response) -> tuple[Exchange, list[Problem]]:
         exchange = self.begin(request)
         problems = list(exchange.problems)

@@ -38,7 +38,6 @@ from jsonschema import Draft202012Validator
 from integrations.specs.contract import (
     CheckingTransport,
     ContractViolation,
-    Exchange,
     LedgerChecks,
     Problem,
     instance_problems,
@@ -193,19 +192,12 @@ def check_response(request: httpx.Request, response: httpx.Response) -> list[Pro
     return check_json(body, name)
 
 
-BREAKS = "MYOB's contract"
-
-
-def _begin(request: httpx.Request) -> Exchange:
-    return Exchange(request, check_request(request), check_response, BREAKS)
-
-
-_checks = LedgerChecks(_begin)
-check_exchange = _checks.check_exchange
-validate_exchange = _checks.validate_exchange
+CHECKS = LedgerChecks.of_request_and_answer(check_request, check_response, breaks="MYOB's contract")
+check_exchange = CHECKS.check_exchange
+validate_exchange = CHECKS.validate_exchange
 
 
 class ContractCheckingTransport(CheckingTransport):
     """Checks every exchange through ``inner`` against MYOB's schemas (see CheckingTransport)."""
 
-    begin = staticmethod(_begin)
+    begin = staticmethod(CHECKS.begin)

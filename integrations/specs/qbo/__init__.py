@@ -48,7 +48,6 @@ import xmlschema
 from integrations.specs.contract import (
     CheckingTransport,
     ContractViolation,
-    Exchange,
     LedgerChecks,
     Problem,
     parse_json,
@@ -242,19 +241,12 @@ def check_response(request: httpx.Request, response: httpx.Response) -> list[Pro
     return bad or check_json(body, "IntuitResponse")
 
 
-BREAKS = "Intuit's schema"
-
-
-def _begin(request: httpx.Request) -> Exchange:
-    return Exchange(request, check_request(request), check_response, BREAKS)
-
-
-_checks = LedgerChecks(_begin)
-check_exchange = _checks.check_exchange
-validate_exchange = _checks.validate_exchange
+CHECKS = LedgerChecks.of_request_and_answer(check_request, check_response, breaks="Intuit's schema")
+check_exchange = CHECKS.check_exchange
+validate_exchange = CHECKS.validate_exchange
 
 
 class ContractCheckingTransport(CheckingTransport):
     """Checks every exchange through ``inner`` against Intuit's schemas (see CheckingTransport)."""
 
-    begin = staticmethod(_begin)
+    begin = staticmethod(CHECKS.begin)
