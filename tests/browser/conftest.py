@@ -1,9 +1,11 @@
 """Browser tests: Playwright driving Debian's Chromium against pytest-django's live server."""
 
 import re
+import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from integrations.emulators.myob import running_emulator as running_myob_emulator
 from integrations.emulators.qbo.server import running_emulator as running_qbo_emulator
@@ -118,3 +120,55 @@ def push_pending() -> None:
 def message(page, text):
     """The flash message that says `text`."""
     return page.locator(".messages .message").filter(has_text=text)
+
+
+MAPPINGS_URL = re.compile(r"/integrations/\d+/mappings/$")
+
+
+def connect_on_consent_page(
+    page, screenshot, *, ledger, name, emulator_url, consent, heading, company, allow, shot
+) -> Connection:
+    """An admin connects a ledger as a person does: chooses it on the Integrations page's form
+    (which fills in its emulator's address), names the connection, chooses `company` on the
+    ledger's (emulated) consent page at `consent` and is back on the mappings page."""
+    page.get_by_role("link", name="Integrations", exact=True).click()
+    page.get_by_role("combobox", name=re.compile("^Ledger")).select_option(label=ledger)
+    expect(page.get_by_label("Emulator address")).to_have_value(emulator_url)
+    page.get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Connect").click()
+
+    page.wait_for_url(f"{emulator_url}{consent}?*")
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    screenshot(shot)
+    page.get_by_label(company).check()
+    page.get_by_role("button", name=allow).click()
+
+    page.wait_for_url(MAPPINGS_URL)
+    expect(message(page, f"Connected to {company}.")).to_be_visible()
+    return Connection.objects.get()
+
+
+def approve_and_push(page, screenshot, bill, *, shot) -> SyncRecord:
+    """Approve `bill` on its page, play the worker until its entry is pushed and see it Complete
+    on the document's Integrations tab. A push the ledger answered 429 stays Pending and goes
+    again a moment later, as the worker's task would (the pages' reads are not in the engine's
+    quota: MYOB's mappings page may have spent the API key's second)."""
+    page.get_by_role("link", name="Documents", exact=True).first.click()
+    page.get_by_role("link", name=bill.number).click()
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#document-status")).to_have_text("Approved")
+    deadline = time.monotonic() + 15
+    while SyncRecord.objects.filter(document=bill, status=RecordStatus.PENDING).exists():
+        assert time.monotonic() < deadline, SyncRecord.objects.get(document=bill).__dict__
+        push_pending()
+        page.wait_for_timeout(250)
+
+    record = SyncRecord.objects.get(document=bill)
+    assert record.status == RecordStatus.COMPLETE, record.__dict__
+    page.get_by_role("navigation", name="Document sections").get_by_role(
+        "link", name="Integrations"
+    ).click()
+    state = page.locator(f"#sync-records tbody[data-record-id='{record.pk}']")
+    expect(state).to_contain_text("Complete")
+    screenshot(shot)
+    return record

@@ -4,16 +4,12 @@ consent page, maps a category to an account number, a department to a job and th
 supplier card, approves a bill, and the bill lands in MYOB: Complete on its Integrations tab and
 a service bill in the emulator's company file. The test plays the worker (push_pending)."""
 
-import re
-import time
-
 import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Role
-from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind, Provider
-from synclog.models import RecordStatus, SyncRecord
-from tests.browser.conftest import message, push_pending
+from integrations.models import ConnectionStatus, Mapping, MappingKind, Provider
+from tests.browser.conftest import approve_and_push, connect_on_consent_page, message
 from tests.factories import (
     CategoryFactory,
     ContactFactory,
@@ -23,8 +19,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-MAPPINGS_URL = re.compile(r"/integrations/\d+/mappings/$")
 
 
 def test_admin_connects_myob_maps_and_a_bill_lands_there(
@@ -49,21 +43,18 @@ def test_admin_connects_myob_maps_and_a_bill_lands_there(
 
     # Connect: MYOB on our form -> the emulator's consent page -> back, mapped.
     sign_in_as(admin.username)
-    page.get_by_role("link", name="Integrations", exact=True).click()
-    page.get_by_role("combobox", name=re.compile("^Ledger")).select_option(label="MYOB Business")
-    expect(page.get_by_label("Emulator address")).to_have_value(emulator_url)
-    page.get_by_label("Name").fill("MYOB demo")
-    page.get_by_role("button", name="Connect").click()
-
-    page.wait_for_url(f"{emulator_url}/oauth2/account/authorize?*")
-    expect(page.get_by_role("heading", name="Allow access to your MYOB business")).to_be_visible()
-    screenshot("myob-consent")
-    page.get_by_label("Harbour Bikes (Emulated)").check()
-    page.get_by_role("button", name="Allow access").click()
-
-    page.wait_for_url(MAPPINGS_URL)
-    expect(message(page, "Connected to Harbour Bikes (Emulated).")).to_be_visible()
-    connection = Connection.objects.get()
+    connection = connect_on_consent_page(
+        page,
+        screenshot,
+        ledger="MYOB Business",
+        name="MYOB demo",
+        emulator_url=emulator_url,
+        consent="/oauth2/account/authorize",
+        heading="Allow access to your MYOB business",
+        company="Harbour Bikes (Emulated)",
+        allow="Allow access",
+        shot="myob-consent",
+    )
     assert connection.provider == Provider.MYOB
     assert connection.tenant_id == business_id  # the callback's businessId
     assert connection.tenant_name == "Harbour Bikes (Emulated)"
@@ -90,27 +81,7 @@ def test_admin_connects_myob_maps_and_a_bill_lands_there(
     assert mapping.external_id == accounts["6-1100"]["UID"]
 
     # Approve the bill; the worker pushes it to MYOB.
-    page.get_by_role("link", name="Documents", exact=True).first.click()
-    page.get_by_role("link", name="MY-1001").click()
-    page.get_by_role("button", name="Approve").click()
-    expect(page.locator("#document-status")).to_have_text("Approved")
-    # The Mappings page's reads may have spent the API key's second at MYOB (8 calls a second,
-    # and pages' reads are not in the engine's quota): a push in that second is answered 429
-    # and goes again a second later, as the worker's task would (CI saw it Pending once).
-    deadline = time.monotonic() + 15
-    while SyncRecord.objects.filter(document=bill, status=RecordStatus.PENDING).exists():
-        assert time.monotonic() < deadline, SyncRecord.objects.get(document=bill).__dict__
-        push_pending()
-        page.wait_for_timeout(250)
-
-    record = SyncRecord.objects.get(document=bill)
-    assert record.status == RecordStatus.COMPLETE, record.__dict__
-    page.get_by_role("navigation", name="Document sections").get_by_role(
-        "link", name="Integrations"
-    ).click()
-    state = page.locator(f"#sync-records tbody[data-record-id='{record.pk}']")
-    expect(state).to_contain_text("Complete")
-    screenshot("myob-bill-complete")
+    record = approve_and_push(page, screenshot, bill, shot="myob-bill-complete")
 
     [entry] = emulator.records("Purchase/Bill/Service", business_id)
     assert entry["UID"] == record.external_id

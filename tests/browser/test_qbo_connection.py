@@ -13,9 +13,15 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Role
-from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind, Provider
+from integrations.models import ConnectionStatus, Mapping, MappingKind, Provider
 from synclog.models import RecordStatus, SyncRecord
-from tests.browser.conftest import message, push_pending
+from tests.browser.conftest import (
+    MAPPINGS_URL,
+    approve_and_push,
+    connect_on_consent_page,
+    message,
+    push_pending,
+)
 from tests.factories import (
     CategoryFactory,
     ContactFactory,
@@ -25,8 +31,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-MAPPINGS_URL = re.compile(r"/integrations/\d+/mappings/$")
 
 
 def test_admin_connects_quickbooks_and_works_there_as_on_xero(
@@ -52,24 +56,18 @@ def test_admin_connects_quickbooks_and_works_there_as_on_xero(
 
     # Connect: QuickBooks Online on our form -> the emulator's consent page -> back, mapped.
     sign_in_as(admin.username)
-    page.get_by_role("link", name="Integrations", exact=True).click()
-    page.get_by_role("combobox", name=re.compile("^Ledger")).select_option(
-        label="QuickBooks Online"
+    connection = connect_on_consent_page(
+        page,
+        screenshot,
+        ledger="QuickBooks Online",
+        name="QuickBooks demo",
+        emulator_url=emulator_url,
+        consent="/connect/oauth2",
+        heading="to QuickBooks",
+        company="Globex QBO",
+        allow="Connect",
+        shot="qbo-consent",
     )
-    # Choosing the ledger puts its emulator's address in the field (Xero's was prefilled).
-    expect(page.get_by_label("Emulator address")).to_have_value(emulator_url)
-    page.get_by_label("Name").fill("QuickBooks demo")
-    page.get_by_role("button", name="Connect").click()
-
-    page.wait_for_url(f"{emulator_url}/connect/oauth2?*")
-    expect(page.get_by_role("heading", name="to QuickBooks")).to_be_visible()
-    screenshot("qbo-consent")
-    page.get_by_label("Globex QBO").check()
-    page.get_by_role("button", name="Connect").click()
-
-    page.wait_for_url(MAPPINGS_URL)
-    expect(message(page, "Connected to Globex QBO.")).to_be_visible()
-    connection = Connection.objects.get()
     assert connection.provider == Provider.QUICKBOOKS
     assert connection.tenant_id == second["realmId"]  # the callback's realmId
     assert connection.tenant_name == "Globex QBO"
@@ -102,20 +100,7 @@ def test_admin_connects_quickbooks_and_works_there_as_on_xero(
     assert connection.settings["payment_account_code"] == accounts["Checking"]["Id"]
 
     # Approve the bill; the worker pushes it to QuickBooks.
-    page.get_by_role("link", name="Documents", exact=True).first.click()
-    page.get_by_role("link", name="QB-1001").click()
-    page.get_by_role("button", name="Approve").click()
-    expect(page.locator("#document-status")).to_have_text("Approved")
-    push_pending()
-
-    record = SyncRecord.objects.get(document=bill)
-    assert record.status == RecordStatus.COMPLETE
-    page.get_by_role("navigation", name="Document sections").get_by_role(
-        "link", name="Integrations"
-    ).click()
-    state = page.locator(f"#sync-records tbody[data-record-id='{record.pk}']")
-    expect(state).to_contain_text("Complete")
-    screenshot("qbo-bill-complete")
+    record = approve_and_push(page, screenshot, bill, shot="qbo-bill-complete")
 
     [entry] = emulator.entities("Bill", second["realmId"])
     assert entry["Id"] == record.external_id

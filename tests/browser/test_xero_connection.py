@@ -7,12 +7,12 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind
+from tests.browser.conftest import MAPPINGS_URL
 from tests.factories import CategoryFactory, DepartmentFactory, MembershipFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TENANT_NAME = "Demo Company (Emulated)"
-MAPPINGS_URL = re.compile(r"/integrations/\d+/mappings/$")
 NOT_MAPPED = "— not mapped —"
 
 

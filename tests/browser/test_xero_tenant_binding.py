@@ -17,6 +17,7 @@ from integrations.models import Connection, ConnectionStatus, Provider
 from synclog import services as sync_services
 from synclog.models import RecordStatus, SyncRecord
 from synclog.ratelimit import get_rate_limiter
+from tests.browser.conftest import MAPPINGS_URL
 from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import credentials_from_token
 
@@ -24,7 +25,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DEMO = "Demo Company (Emulated)"
 GLOBEX = "Globex (Emulated)"
-MAPPINGS_URL = re.compile(r"/integrations/\d+/mappings/$")
 CHOOSE_URL = re.compile(r"/integrations/choose/$")
 
 
