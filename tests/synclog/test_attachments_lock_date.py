@@ -5,8 +5,8 @@ is the behaviour ledgersync's pushes are built on, held here per ledger."""
 
 import pytest
 
-from integrations.connectors.base import EntryKind
 from integrations.connectors.errors import PeriodLockedError
+from integrations.connectors.types import EntryKind
 from integrations.models import Provider
 from integrations.services import connector_for
 from tests.synclog.reconcile_helpers import RECONCILED, bill_record
