@@ -2,7 +2,8 @@
 emulator over HTTP: a bill is pushed by the worker, someone edits it in Xero, the admin clicks
 "Check the ledger now" on the connection page instead of waiting for beat's next turn (there is
 no beat here), the section follows the check by itself (htmx), and the edit shows on the
-document's Integrations tab. Nothing is played by the test."""
+document's Integrations tab. Nothing is played by the test. Without JavaScript the button
+works as a plain form."""
 
 import os
 
@@ -14,23 +15,26 @@ from accounts.models import Role
 from bench.harness.processes import wait_until
 from documents import services as document_services
 from synclog.models import RecordStatus, SyncRecord
-from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
+from tests.factories import (
+    TEST_PASSWORD,
+    CategoryFactory,
+    ContactFactory,
+    DocumentFactory,
+    MembershipFactory,
+)
 from tests.ledger_books import XeroBooks
 from tests.synclog.worker_harness import FAST_SYNC, worker_pool
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.worker,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.environ.get("REDIS_URL"),
-        reason="a real worker needs a Redis broker: set REDIS_URL (CI does)",
-    ),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHANGED = "Changed in Xero since ledgersync pushed it"
 
 
+@pytest.mark.worker
+@pytest.mark.skipif(
+    not os.environ.get("REDIS_URL"),
+    reason="a real worker needs a Redis broker: set REDIS_URL (CI does)",
+)
 def test_an_edit_in_xero_shows_on_the_tab_after_check_the_ledger_now(
     page, live_server, sign_in_as, screenshot, settings, tmp_path, xero_emulator_server
 ):
@@ -79,3 +83,34 @@ def test_an_edit_in_xero_shows_on_the_tab_after_check_the_ledger_now(
         expect(entry_row.locator(".ledger-drift")).to_have_text(CHANGED)
         expect(entry_row).to_contain_text("due date 2027-03-31 there")
         screenshot("check-ledger-now-drift-on-tab")
+
+
+def test_without_javascript_the_button_is_a_form_that_comes_back_with_the_answer(
+    browser, live_server, monkeypatch, ledger
+):
+    from synclog import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.ledger_reconcile, "apply_async", lambda args, queue=None: sent.append(args[0])
+    )
+    membership = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc")
+    connection = XeroBooks(ledger).connect_org(membership.org)
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}/sign-in/")
+        page.get_by_label("Username").fill(membership.user.get_username())
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"{live_server.url}{reverse('integrations:detail', args=[connection.pk])}")
+        page.get_by_role("button", name="Check the ledger now").click()
+        expect(page.locator(".messages")).to_contain_text("Checking Xero now")
+        expect(page.locator("#ledger-check-progress")).to_contain_text("A check is queued")
+        assert page.url.endswith("#ledger-check")
+        page.get_by_role("button", name="Check the ledger now").click()
+        expect(page.locator(".messages")).to_contain_text("already queued")
+    finally:
+        context.close()
+    assert sent == [connection.pk]
