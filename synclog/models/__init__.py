@@ -281,7 +281,13 @@ class SyncRecord(OrgScopedModel):
         indexes = [
             models.Index(fields=["org", "status", "entry_type", "-updated_at"]),
             models.Index(fields=["org", "entry_type", "-synced_at"]),
-            models.Index(fields=["connection", "status", "next_retry_at"]),
+            # The engine's claim (a connection's Pending records due) and the quota meter's
+            # queue (synclog.selectors.eta: those records by trigger, from the index alone).
+            models.Index(
+                fields=["connection", "status", "next_retry_at"],
+                include=["pending_trigger"],
+                name="syncrecord_queue_idx",
+            ),
             models.Index(fields=["run"]),
             # The Documents list's sync status (synclog.selectors.document_state): each row's
             # and the filter's EXISTS probes by document, connection and status.

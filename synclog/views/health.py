@@ -175,6 +175,14 @@ class RunDetailView(HealthView):
             item.last_attempt = attempts.get(item.record_id)
             item.code_label = labels.get(item.status_code, "")
             item.code_family = selectors.code_family(item.status_code)
+        # The quota meter counts the connection's queue: once a request, for the page and the
+        # ETA both; the live part of a finished run (no ETA) needs none.
+        live_only = request.htmx and request.htmx.target == "run-live"
+        meter = (
+            connection_quota_meter(connection=run.connection)
+            if not live_only or run.finished_at is None
+            else None
+        )
         context = {
             "run": run,
             "form": form,
@@ -184,16 +192,16 @@ class RunDetailView(HealthView):
             "retryable": selectors.sync_run_retryable_count(run=run),
             "retries": list(selectors.sync_run_retries(run=run)),
             "poll_seconds": POLL_SECONDS,
-            "eta": run_eta(run=run),
+            "eta": run_eta(run=run, meter=meter),
         }
         # The in-progress poll swaps only the live part of the page.
-        if request.htmx and request.htmx.target == "run-live":
+        if live_only:
             return render(request, "synclog/health/_run_live.html", context)
         config = selectors.connection_config(connection=run.connection)
         context.update(
             config=config,
             rate_limits_text=_rate_limits_text(config["settings"], run.connection),
-            meter=connection_quota_meter(connection=run.connection),
+            meter=meter,
         )
         return render(request, "synclog/health/run_detail.html", context)
 

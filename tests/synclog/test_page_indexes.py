@@ -163,3 +163,24 @@ def test_the_history_date_range_bounds_the_history_index_scan(admin_client, xero
         assert ">=" in condition and "<" in condition.replace("<=", "")
         assert "Filter:" not in explained
         assert "Sort" not in explained
+
+
+def test_the_quota_meter_counts_the_connection_s_queue_from_the_queue_index_alone(
+    admin_client, org, xero
+):
+    run = SyncRun.objects.create(org=org, connection=xero, trigger="bulk")
+    for trigger in ("manual", "bulk", "bulk"):
+        SyncRecord.objects.create(
+            org=org,
+            connection=xero,
+            document=DocumentFactory(org=org, status="approved"),
+            entry_type=EntryType.BILL,
+            status=RecordStatus.PENDING,
+            pending_trigger=trigger,
+        )
+    queries = page_queries(admin_client, reverse("synclog:health-run", args=[run.public_id]))
+    sql = the_query(queries, '"pending_trigger"', "GROUP BY")
+    explained = plan(sql, table=RECORDS, index="syncrecord_queue_idx")
+    # No row read: the index carries the trigger, and the count is COUNT(*), not of the id.
+    assert "Index Only Scan using syncrecord_queue_idx" in explained
+    assert "status = 0" in index_conditions(explained)[0]
