@@ -75,6 +75,9 @@ class AttentionTotal(models.Model):
     org_id = models.BigIntegerField(primary_key=True)
     documents = models.IntegerField(default=0)
     groups = models.IntegerField(default=0)
+    # How many changes the folds consumed: with the changes still to fold, how many times a
+    # record of the organisation entered or left Failed (attention_failed_version).
+    changes_folded = models.BigIntegerField(default=0, db_default=0)
 
     def __str__(self) -> str:
         return f"org {self.org_id}: {self.documents} documents in {self.groups} groups"

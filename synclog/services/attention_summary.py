@@ -119,11 +119,12 @@ def attention_fold(*, org_id: int) -> int:
         cursor.execute(_RECOUNT_DOCUMENTS, {"org": org_id, "documents": documents})
         new_documents = cursor.fetchone()[0]
         cursor.execute(
-            "INSERT INTO synclog_attentiontotal (org_id, documents, groups) VALUES (%s, %s, %s) "
-            "ON CONFLICT (org_id) DO UPDATE SET "
+            "INSERT INTO synclog_attentiontotal (org_id, documents, groups, changes_folded) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (org_id) DO UPDATE SET "
             "documents = synclog_attentiontotal.documents + EXCLUDED.documents, "
-            "groups = synclog_attentiontotal.groups + EXCLUDED.groups",
-            [org_id, new_documents, new_groups],
+            "groups = synclog_attentiontotal.groups + EXCLUDED.groups, "
+            "changes_folded = synclog_attentiontotal.changes_folded + EXCLUDED.changes_folded",
+            [org_id, new_documents, new_groups, len(changes)],
         )
     return len(changes)
 

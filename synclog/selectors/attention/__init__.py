@@ -27,6 +27,7 @@ from synclog.selectors.attention.records import (
     WAITING_DIGEST,
     attention_document_count,
     attention_document_recount,
+    attention_failed_version,
     attention_records,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "attention_chain_has_failures",
     "attention_document_count",
     "attention_document_recount",
+    "attention_failed_version",
     "attention_group_document_ids",
     "attention_group_get",
     "attention_group_records_page",

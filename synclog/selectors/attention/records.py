@@ -3,6 +3,7 @@ count of their documents, and the key (connection, error code, digest of the mes
 groups them by cause.
 """
 
+from django.db import connection as db
 from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
@@ -47,6 +48,25 @@ def attention_document_count(*, org: Organization) -> int:
 def attention_document_recount(*, org: Organization) -> int:
     """The same count from every record that needs attention (what the maintained one equals)."""
     return attention_records(org=org).aggregate(n=Count("document_id", distinct=True))["n"]
+
+
+def attention_failed_version(*, org_id: int) -> int:
+    """A number that changes whenever a record of the organisation enters or leaves Failed (1
+    query): every such write appends an AttentionChange (migration 0009's trigger), which
+    stays one until a fold, which counts it in `changes_folded` in the same transaction. One
+    statement reads both, so a change is counted once, whichever side of a fold it is on; a
+    count, not the newest change's id, since changes commit out of their ids' order.
+
+    What is computed from the organisation's Failed records can be kept under it (a run's
+    Retry failed items count, synclog.selectors.health)."""
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce((SELECT changes_folded FROM synclog_attentiontotal"
+            " WHERE org_id = %(org)s), 0)"
+            " + (SELECT count(*) FROM synclog_attentionchange WHERE org_id = %(org)s)",
+            {"org": org_id},
+        )
+        return cursor.fetchone()[0]
 
 
 def reauth_connections(org: Organization) -> QuerySet[Connection]:

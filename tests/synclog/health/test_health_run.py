@@ -1,6 +1,8 @@
 """A sync run's page: its items in record order, query counts, a failing run explained and
 retried after the fix, and its error summary."""
 
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from integrations import services as integration_services
@@ -210,3 +212,74 @@ def test_the_error_summary_follows_the_runs_counts(client, org, failing_run, con
     failing_run.refresh_from_db()
     assert (failing_run.failed, failing_run.resolved) == (0, 2)
     assert client.get(run_url(failing_run)).context["error_groups"] == []
+
+
+def failed_items(run, count):
+    """`count` documents whose bill failed in `run`: the items Failed, their records too."""
+    records = []
+    for index in range(count):
+        document = DocumentFactory(org=run.org, number=f"{run.pk}-FAIL-{index:03d}")
+        record = SyncRecord.objects.create(
+            org=run.org,
+            connection=run.connection,
+            document=document,
+            entry_type=EntryType.BILL,
+            status=RecordStatus.FAILED,
+            last_error_code=StatusCode.CONFIGURATION,
+            last_error_message="Category Travel is not mapped.",
+            run=run,
+        )
+        SyncRunItem.objects.create(
+            run=run,
+            record=record,
+            outcome=RunItemOutcome.FAILED,
+            status_code=StatusCode.CONFIGURATION,
+        )
+        records.append(record)
+    return records
+
+
+def test_the_retry_count_is_kept_until_a_record_enters_or_leaves_failed(
+    client, org, books, other_books
+):
+    """Retry failed items counts the run's failed items whose records are still Failed, from
+    the cache until the run's counts or any of its organisation's Failed records change: a
+    record pushed again (Pending) leaves the count at once, with a fold in between or not."""
+    from synclog import services
+    from synclog.selectors.attention import attention_failed_version
+
+    client.force_login(member(org, SUPPORT))
+    run = make_run(books, code=StatusCode.CONFIGURATION, failed=3)
+    records = failed_items(run, 3)
+    other_run = make_run(other_books, code=StatusCode.CONFIGURATION, failed=1)
+    (other_record,) = failed_items(other_run, 1)
+
+    def retry_count():
+        with CaptureQueriesContext(db) as captured:
+            count = client.get(run_url(run)).context["retryable"]
+        counted = any(
+            q["sql"].startswith("SELECT COUNT(*)")
+            and 'FROM "synclog_syncrunitem" INNER JOIN "synclog_syncrecord"' in q["sql"]
+            for q in captured.captured_queries
+        )
+        return count, counted
+
+    assert retry_count() == (3, True)
+    assert retry_count() == (3, False)  # kept: nothing changed
+    # One is pushed again by another sync: Pending, the run's counts unchanged.
+    SyncRecord.objects.filter(pk=records[0].pk).update(status=RecordStatus.PENDING)
+    assert retry_count() == (2, True)
+    services.attention_fold(org_id=org.pk)  # Requires attention (or the sweep) folds
+    assert retry_count() == (2, False)
+    SyncRecord.objects.filter(pk=records[0].pk).update(status=RecordStatus.FAILED)
+    assert retry_count() == (3, True)
+    # Another tenant's records move the other organisation's version, not this one's.
+    version = attention_failed_version(org_id=org.pk)
+    other_version = attention_failed_version(org_id=other_books.org_id)
+    SyncRecord.objects.filter(pk=other_record.pk).update(status=RecordStatus.PENDING)
+    assert attention_failed_version(org_id=org.pk) == version
+    assert attention_failed_version(org_id=other_books.org_id) == other_version + 1
+    assert retry_count() == (3, False)
+    # A fold does not move it: a change is counted once, pending or folded.
+    services.attention_fold(org_id=other_books.org_id)
+    assert attention_failed_version(org_id=other_books.org_id) == other_version + 1
