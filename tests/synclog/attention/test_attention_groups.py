@@ -123,7 +123,7 @@ def test_documents_list_tab_query_leads_to_requires_attention(member_client):
     assert response.url == reverse("synclog:attention")
 
 
-def test_a_large_group_shows_its_first_20_and_a_page_with_all(
+def test_a_large_group_shows_its_newest_few_and_a_page_with_all(
     member_client, org, connection, office
 ):
     for index in range(27):
@@ -134,9 +134,11 @@ def test_a_large_group_shows_its_first_20_and_a_page_with_all(
     client = member_client()
     page = client.get(reverse("synclog:attention"))
     (group,) = page.context["groups"]
-    assert (group.count, len(group.records), group.more) == (27, 20, 7)
+    assert (group.count, len(group.records), group.more) == (27, 5, 22)
+    # The newest first: T-26 was failed last.
+    assert [r.document.number for r in group.records] == ["T-26", "T-25", "T-24", "T-23", "T-22"]
     content = text(page)
-    assert "And 7 more — see all 27" in content
+    assert "And 22 more — see all 27" in content
     url = reverse("synclog:attention-group", args=[connection.pk, group.code, group.digest])
     first = client.get(url)
     second = client.get(url, {"page": 2})
@@ -163,7 +165,7 @@ def test_the_digest_is_stored_with_the_record_and_follows_its_message(org, conne
 
 def test_each_group_previews_its_own_newest_records(member_client, org, connection, office):
     """Several groups on one page, each with more records than its preview: every group shows
-    its own 20 newest, newest first, whatever the other groups hold."""
+    its own newest (GROUP_PREVIEW_SIZE), newest first, whatever the other groups hold."""
     second = Connection.objects.create(org=org, provider=Provider.XERO, name="Second Xero")
     causes = [
         (connection, StatusCode.CONFIGURATION, MAPPING_MESSAGE, 23),
@@ -184,7 +186,9 @@ def test_each_group_previews_its_own_newest_records(member_client, org, connecti
             minutes = (minutes + 37) % 997
             set_updated_at(record, minutes)
             records.append((minutes, record.pk))
-        expected[(conn.pk, code or 0, message)] = [pk for _, pk in sorted(records)][:20]
+        expected[(conn.pk, code or 0, message)] = [pk for _, pk in sorted(records)][
+            : selectors.GROUP_PREVIEW_SIZE
+        ]
     page = member_client().get(reverse("synclog:attention"))
     groups = page.context["groups"]
     assert [(g.connection.pk, g.code, g.message, g.count) for g in groups] == [

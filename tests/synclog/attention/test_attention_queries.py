@@ -8,6 +8,7 @@ from documents.models import Category
 from synclog.models import (
     SyncRecord,
 )
+from synclog.selectors.attention import GROUP_PREVIEW_SIZE
 from tests.factories import DocumentFactory
 from tests.synclog.attention.conftest import MAPPING_MESSAGE, failed_record
 
@@ -62,7 +63,7 @@ def test_query_counts_do_not_grow_with_groups_or_pages(
     with django_assert_max_num_queries(len(one_group)):
         page = client.get(reverse("synclog:attention"))
     assert len(page.context["groups"]) == 20
-    assert len(page.context["groups"][0].records) == 20
+    assert len(page.context["groups"][0].records) == GROUP_PREVIEW_SIZE
     largest = page.context["groups"][0]
     url = reverse("synclog:attention-group", args=[connection.pk, largest.code, largest.digest])
     small = page.context["groups"][-1]
