@@ -7,6 +7,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bench.harness.organisations import SEEDED_MAPPINGS
 from documents.models import Category, Contact
 from integrations import services as integration_services
 from integrations.connectors.types import OAuthCredentials
@@ -170,24 +171,14 @@ class XeroBooks(LedgerBooks):
         )
 
 
-# The QBO emulator's seeded accounts (integrations/emulators/qbo/seed.py) for our categories'
-# codes, as an admin maps them on the page: QuickBooks' accounts carry no codes of ours.
-QBO_ACCOUNT_FOR_CODE = {
-    "412": "Legal & Professional Fees",
-    "429": "Office Supplies",
-    "445": "Utilities",
-    "469": "Rent or Lease",
-    "493": "Travel",
-}
-
-
 class QboBooks(LedgerBooks):
     provider = Provider.QUICKBOOKS
     display_name = "QuickBooks Online"
     create_method = "POST"
     throttle_wait_seconds = 60  # no Retry-After: Intuit says to wait 60 seconds
     booked_words = "Account Period Closed"
-    account_for_code = QBO_ACCOUNT_FOR_CODE
+    seeded = SEEDED_MAPPINGS["qbo"]
+    account_for_code = seeded.account_for_code
 
     def connect(self) -> dict:
         return self.emulator.connect()
@@ -195,13 +186,14 @@ class QboBooks(LedgerBooks):
     def connect_org(self, org) -> Connection:
         from django.conf import settings
 
-        [checking] = [a for a in self.emulator.entities("Account") if a["Name"] == "Checking"]
+        accounts = self.emulator.entities("Account")
+        [paying] = [a for a in accounts if a["Name"] == self.seeded.payment_account]
         connection = _connection(
             org,
             self,
             settings.QBO_EMULATOR_URL,
             self.emulator.default_realm_id,
-            {"payment_account_code": checking["Id"]},
+            {"payment_account_code": paying["Id"]},
         )
         self.map_categories(connection)
         # QuickBooks takes no vendor by name: each one is mapped to one of its vendors.
@@ -257,25 +249,15 @@ class QboBooks(LedgerBooks):
         )
 
 
-# The MYOB emulator's seeded accounts (integrations/emulators/myob/seed.py) for our categories'
-# codes, by MYOB's account numbers, as an admin maps them on the page.
-MYOB_ACCOUNT_FOR_CODE = {
-    "412": "6-1300",
-    "429": "6-1100",
-    "445": "6-1400",
-    "469": "6-1200",
-    "493": "6-1500",
-}
-
-
 class MyobBooks(LedgerBooks):
     provider = Provider.MYOB
     display_name = "MYOB Business"
     create_method = "POST"
     throttle_wait_seconds = 1  # MYOB's limit is a second's; it sends no Retry-After
     booked_words = "locked period"
-    account_for_code = MYOB_ACCOUNT_FOR_CODE
-    account_key = "code"
+    seeded = SEEDED_MAPPINGS["myob"]
+    account_for_code = seeded.account_for_code
+    account_key = seeded.account_key
 
     def connect(self) -> dict:
         return self.emulator.connect()
@@ -288,14 +270,14 @@ class MyobBooks(LedgerBooks):
             self,
             settings.MYOB_EMULATOR_URL,
             self.emulator.default_business_id,
-            {"payment_account_code": "1-1110"},
+            {"payment_account_code": self.seeded.payment_account},
         )
         self.map_categories(connection)
         # MYOB takes no supplier by name: every vendor is mapped to a supplier card.
         [card] = [
             s
             for s in self.emulator.records("Contact/Supplier")
-            if s["CompanyName"] == "Acme Supplies"
+            if s["CompanyName"] == self.seeded.vendor
         ]
         for contact in Contact.objects.for_org(org):
             integration_services.mapping_set(

@@ -65,9 +65,9 @@ from bench.harness.emulators import (
     launch_emulator,
 )
 from bench.harness.organisations import (
-    ADMIN_MAPPINGS,
     BILL_DUE,
     BILL_ISSUED,
+    SEEDED_MAPPINGS,
     UNLIMITED_CONNECTION,
     UNLIMITED_EMULATOR,
     OrgSetup,
@@ -115,7 +115,7 @@ from bench.harness.run import (
 )
 
 __all__ = [
-    "ADMIN_MAPPINGS",
+    "SEEDED_MAPPINGS",
     "BENCH_APPLICATION_NAME",
     "BILL_DUE",
     "BILL_ISSUED",

@@ -209,7 +209,7 @@ def setup_org(
         scope=token.get("scope", ""),
     )
     integration_services.connection_credentials_save(connection=connection, credentials=credentials)
-    if emulator.ledger in ADMIN_MAPPINGS:
+    if emulator.ledger in SEEDED_MAPPINGS:
         _map_as_an_admin(connection, ledger=emulator.ledger, category=category, contact=contact)
     else:
         accounts = integration_services.connector_for(connection).list_accounts()
@@ -227,13 +227,45 @@ def setup_org(
     )
 
 
-# What the admin maps on the page for a ledger that takes no vendor by name, in its emulator's
-# seeded company: how its accounts are named on the page (by name or by code), the category's
-# account, the vendor (a QuickBooks vendor, a MYOB supplier card) and the account bills are paid
-# from.
-ADMIN_MAPPINGS = {
-    "qbo": ("name", "Office Supplies", "Office Supplies Ltd", "Checking"),
-    "myob": ("code", "6-1100", "Acme Supplies", "1-1110"),
+@dataclass(frozen=True)
+class SeededMappings:
+    """What an admin maps on the mappings page onto an emulator's seeded company, for a ledger
+    whose accounts carry none of our codes and that takes no vendor by name (QuickBooks, MYOB):
+    one definition for the bench's organisations and the tests' (tests/ledger_books.py)."""
+
+    account_key: str  # how the page names an account: by its "name" or its "code"
+    account_for_code: dict[str, str]  # our category's code -> its account (by account_key)
+    vendor: str  # the seeded vendor (a QuickBooks vendor, a MYOB supplier card)
+    payment_account: str  # the account bills are paid from (by account_key)
+
+
+# The emulators' seeded accounts (integrations/emulators/qbo/seed.py, myob/seed.py) for our
+# categories' codes.
+SEEDED_MAPPINGS = {
+    "qbo": SeededMappings(
+        account_key="name",
+        account_for_code={
+            "412": "Legal & Professional Fees",
+            "429": "Office Supplies",
+            "445": "Utilities",
+            "469": "Rent or Lease",
+            "493": "Travel",
+        },
+        vendor="Office Supplies Ltd",
+        payment_account="Checking",
+    ),
+    "myob": SeededMappings(
+        account_key="code",
+        account_for_code={
+            "412": "6-1300",
+            "429": "6-1100",
+            "445": "6-1400",
+            "469": "6-1200",
+            "493": "6-1500",
+        },
+        vendor="Acme Supplies",
+        payment_account="1-1110",
+    ),
 }
 
 
@@ -241,14 +273,14 @@ def _map_as_an_admin(connection, *, ledger: str, category, contact) -> None:
     from integrations import services as integration_services
     from integrations.models import MappingKind
 
-    key, account_name, vendor_name, bank_name = ADMIN_MAPPINGS[ledger]
+    seeded = SEEDED_MAPPINGS[ledger]
     connector = integration_services.connector_for(connection)
     try:
-        accounts = {getattr(account, key): account for account in connector.list_accounts()}
-        [vendor] = [v for v in connector.list_contacts() if v.name == vendor_name]
+        accounts = {getattr(a, seeded.account_key): a for a in connector.list_accounts()}
+        [vendor] = [v for v in connector.list_contacts() if v.name == seeded.vendor]
     finally:
         connector.close()
-    account = accounts[account_name]
+    account = accounts[seeded.account_for_code[category.code]]
     integration_services.mapping_set(
         connection=connection,
         kind=MappingKind.ACCOUNT,
@@ -265,5 +297,5 @@ def _map_as_an_admin(connection, *, ledger: str, category, contact) -> None:
         external_name=vendor.name,
     )
     integration_services.connection_settings_update(
-        connection=connection, payment_account_code=accounts[bank_name].code
+        connection=connection, payment_account_code=accounts[seeded.payment_account].code
     )
