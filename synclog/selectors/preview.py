@@ -31,7 +31,7 @@ from synclog.rules import COLLECTING_STATUSES, ENTRY_TYPE_FOR_KIND, SYNCABLE_DOC
 from synclog.services.entries import _build_payload, _reads_ledger_first, payload_hash
 from synclog.services.locks import lock_check
 from synclog.services.marking import EntrySpec, _entry_specs
-from synclog.services.refusals import _gone_error, _known_booked_refusal
+from synclog.services.refusals import _gone_error, _known_booked_refusal, _known_gone_refusal
 from synclog.services.runs import _bulk_specs
 
 
@@ -108,19 +108,27 @@ def document_resync_preview(
 
 
 def bulk_resync_preview(
-    *, org: Organization, document_ids: list[int], limit: int | None = None
+    *,
+    org: Organization,
+    document_ids: list[int],
+    limit: int | None = None,
+    connection: Connection | None = None,
 ) -> list[ResyncPreview]:
-    """What a bulk re-sync of these documents will change on each connection it goes to: the
-    entries of the first `limit` syncable documents (SYNC_PREVIEW_DOCUMENTS), read from the
-    ledger in one batched call per connection, and how many documents are not previewed."""
+    """What a bulk re-sync of these documents will change on each connection it goes to (on
+    `connection` alone when given): the entries of the first `limit` syncable documents
+    (SYNC_PREVIEW_DOCUMENTS), read from the ledger in one batched call per connection, and how
+    many documents are not previewed."""
     limit = settings.SYNC_PREVIEW_DOCUMENTS if limit is None else limit
     syncable = Document.objects.for_org(org).filter(SYNCABLE_DOCUMENTS, pk__in=document_ids)
     shown_ids = list(syncable.order_by("pk").values_list("pk", flat=True)[:limit])
     more = max(0, syncable.count() - len(shown_ids)) if len(shown_ids) == limit else 0
     shown: QuerySet[Document] = Document.objects.filter(pk__in=shown_ids)
     previews = []
-    for connection in Connection.objects.for_org(org).filter(status__in=COLLECTING_STATUSES):
-        preview = _preview(connection, _bulk_specs(shown, connection), trigger=Trigger.BULK)
+    connections = Connection.objects.for_org(org).filter(status__in=COLLECTING_STATUSES)
+    if connection is not None:
+        connections = connections.filter(pk=connection.pk)
+    for each in connections:
+        preview = _preview(each, _bulk_specs(shown, each), trigger=Trigger.BULK)
         preview.documents_shown, preview.documents_more = len(shown_ids), more
         previews.append(preview)
     return previews
@@ -283,6 +291,17 @@ def _entry_preview(
     preview = EntryPreview(entry.document, entry.spec.entry_type, PreviewAction.UNCHANGED)
     ledger = connection.get_provider_display()
     record, payload = entry.record, entry.payload
+    gone = _known_gone_refusal(record) if record is not None else None
+    if gone is not None:
+        # Voided or deleted there, as an earlier push or the reconcile found: the run sends
+        # nothing and fails it again with these words (before its payload is built), whatever
+        # the ledger answers now.
+        preview.action, preview.reason, preview.hint = (
+            PreviewAction.REFUSED,
+            gone.message,
+            gone.hint,
+        )
+        return preview
     if entry.error is not None:  # a missing mapping, a document that cannot be booked
         preview.action, preview.reason, preview.hint = (
             PreviewAction.CANNOT,

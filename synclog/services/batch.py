@@ -50,7 +50,12 @@ from synclog.services.quota import (
     _quota_key,
     _setup_requests,
 )
-from synclog.services.refusals import _booked_differences_error, _duplicate_error, _gone_error
+from synclog.services.refusals import (
+    _booked_differences_error,
+    _duplicate_error,
+    _gone_error,
+    _known_gone_refusal,
+)
 
 
 def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
@@ -226,6 +231,10 @@ def _push_entries_together(
         return [], {}
     lines = _document_lines(records)
     for record in records:
+        if _known_gone_refusal(record) is not None:
+            # Voided or deleted in the ledger: the one-record path fails it again, unsent.
+            alone.append(record)
+            continue
         try:
             payloads[record.pk] = _build_payload(
                 record.document,

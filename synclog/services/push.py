@@ -46,7 +46,11 @@ from synclog.services.outcomes import (
     _wait_for_reauth,
 )
 from synclog.services.quota import _caps
-from synclog.services.refusals import _known_booked_refusal, _reconnect_error
+from synclog.services.refusals import (
+    _known_booked_refusal,
+    _known_gone_refusal,
+    _reconnect_error,
+)
 
 # What a push reads of a record with it: its connection, its document and the document's
 # contact, category and department (the payload), its payment.
@@ -110,6 +114,10 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
         _fail(record, log, address_error)
         return None
     payload = digest = None
+    gone = _known_gone_refusal(record)
+    if gone is not None:  # before the payload: a missing mapping must not hide it
+        _fail(record, log, gone)
+        return None
     if not record.is_payment:
         try:
             payload = _build_payload(

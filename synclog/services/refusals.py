@@ -10,7 +10,7 @@ from integrations.connectors.errors import (
 )
 from integrations.connectors.types import EntryState
 from integrations.models import Connection
-from synclog.models import StatusCode, SyncAttempt, SyncRecord
+from synclog.models import LEDGER_GONE_PREFIXES, StatusCode, SyncAttempt, SyncRecord
 from synclog.rules import BATCHED_TRIGGERS
 
 
@@ -43,7 +43,11 @@ def _known_booked_refusal(record: SyncRecord, digest: str) -> BookedError | None
     in a bulk, force, API or retry run: not sent. The ledger refuses it every time, and such a
     run over N paid bills whose payloads all changed (say, vendors mapped to contacts since)
     spent N calls of the quota on refusals at every run. A manual re-sync reads the entry
-    first (its payment may be gone since); the push after an edit asks the ledger once."""
+    first (its payment may be gone since); the push after an edit asks the ledger once.
+    An entry known voided or deleted there keeps its own words (_known_gone_refusal)."""
+    gone = _known_gone_refusal(record)
+    if gone is not None:
+        return gone
     if (
         not record.booked
         or not record.external_id
@@ -62,6 +66,27 @@ def _known_booked_refusal(record: SyncRecord, digest: str) -> BookedError | None
         hint=f"If the change must reach {ledger}, remove the payment there, then Re-sync › "
         f"{entry} on the document (it reads {ledger} first); otherwise correct the document "
         f"here to match {ledger}, or mark this record Complete after checking.",
+    )
+
+
+def _known_gone_refusal(record: SyncRecord) -> EntryGoneError | None:
+    """A push of an entry that an earlier push or the reconcile found voided or deleted in the
+    ledger (SyncRecord.ledger_gone: its message stays while it is Pending again), in a bulk,
+    force, API or retry run: not sent, and failed again with the same words, so that it keeps
+    its fix ("Push as a new entry") and its Requires-attention group. The generic booked
+    refusal told the user to remove a payment that is not there. A manual re-sync reads the
+    entry first; "Push as a new entry" unlinks it first."""
+    if (
+        record.is_payment
+        or not record.external_id
+        or record.pending_trigger not in BATCHED_TRIGGERS
+        or not record.last_error_message.startswith(LEDGER_GONE_PREFIXES)
+    ):
+        return None
+    return EntryGoneError(
+        record.last_error_message,
+        explanation=record.last_error_explanation,
+        hint=record.last_error_hint,
     )
 
 
