@@ -67,15 +67,35 @@ class DocumentIdsField(forms.Field):
 
 
 class BulkSelectionForm(forms.Form):
+    """The ids ticked on the list, every document matching the list's filter, or a
+    Requires-attention group's documents ("Push ours again…": its connection, code and digest,
+    re-read at each step, pushed to that connection alone)."""
+
     document_ids = DocumentIdsField(required=False)
     select_all_matching = forms.BooleanField(required=False)
     filter_query = forms.CharField(required=False, max_length=2000, strip=False)
+    group_connection = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    group_code = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    group_digest = forms.SlugField(required=False, max_length=32, widget=forms.HiddenInput)
 
     def clean(self):
         data = super().clean()
+        group = (data.get("group_connection"), data.get("group_code"), data.get("group_digest"))
+        if any(value not in (None, "") for value in group):
+            if any(value in (None, "") for value in group):
+                raise ValidationError("The group is not valid: open Requires attention again.")
+            return data
         if not data.get("select_all_matching") and not data.get("document_ids"):
             raise ValidationError("Select at least one document.")
         return data
+
+    @property
+    def group(self) -> tuple[int, int, str] | None:
+        """(connection id, code, digest) of a Requires-attention group's selection."""
+        data = getattr(self, "cleaned_data", {})
+        if data.get("group_connection") is None:
+            return None
+        return data["group_connection"], data["group_code"], data["group_digest"]
 
 
 # --- Accounting Sync History: Update Sync Status

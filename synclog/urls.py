@@ -58,6 +58,11 @@ urlpatterns = [
         name="attention-retry",
     ),
     path(
+        "attention/<int:connection_id>/<int:code>/<slug:digest>/accept-ledger/",
+        attention.AttentionAcceptLedgerView.as_view(),
+        name="attention-accept-ledger",
+    ),
+    path(
         "attention/chains/<int:connection_id>/<int:document_id>/retry/",
         attention.AttentionChainRetryView.as_view(),
         name="attention-chain-retry",

@@ -52,14 +52,19 @@ class SelectionSummary:
     syncable_ids: list[int]
     drafts: int  # drafts and documents awaiting approval never sync
     connections: list[Connection]
+    # A Requires-attention group's selection goes to the group's connection alone.
+    group_connection: Connection | None = None
 
     @property
     def skipped(self) -> int:
         return self.total - len(self.syncable_ids)
 
 
-def bulk_selection_summary(*, documents: QuerySet[Document], org: Organization) -> SelectionSummary:
-    """What a bulk re-sync of these documents would push, skip, and to which ledgers (3 queries)."""
+def bulk_selection_summary(
+    *, documents: QuerySet[Document], org: Organization, connection: Connection | None = None
+) -> SelectionSummary:
+    """What a bulk re-sync of these documents would push, skip, and to which ledgers (3
+    queries); to `connection` alone when it is given (a Requires-attention group's)."""
     counts = documents.aggregate(
         total=Count("id"),
         drafts=Count(
@@ -68,12 +73,15 @@ def bulk_selection_summary(*, documents: QuerySet[Document], org: Organization) 
         ),
     )
     syncable_ids = list(documents.filter(SYNCABLE_DOCUMENTS).values_list("pk", flat=True))
-    connections = list(Connection.objects.for_org(org).filter(status__in=COLLECTING_STATUSES))
+    connections = Connection.objects.for_org(org).filter(status__in=COLLECTING_STATUSES)
+    if connection is not None:
+        connections = connections.filter(pk=connection.pk)
     return SelectionSummary(
         total=counts["total"],
         syncable_ids=syncable_ids,
         drafts=counts["drafts"],
-        connections=connections,
+        connections=list(connections),
+        group_connection=connection,
     )
 
 

@@ -17,7 +17,7 @@ Callers use `from synclog import services` and the names below; the modules are 
 - `attention_summary`: Requires attention's maintained counts (a trigger's changes, folded);
 - `reconcile`: drift detection, the periodic read of what changed in the ledger behind our back
   (and the same read at once, "Check the ledger now"), and accepting the ledger's version of a
-  drifted record.
+  drifted record (or of a Requires-attention group).
 
 What syncs when (DESIGN §4) is in `synclog.rules`.
 """
@@ -36,6 +36,7 @@ from synclog.services.marking import (
 from synclog.services.push import sync_record_push
 from synclog.services.quota import connection_quota, connection_quota_key
 from synclog.services.reconcile import (
+    attention_group_accept_ledger,
     connection_reconcile,
     connection_reconcile_request,
     connections_to_reconcile,
@@ -57,6 +58,7 @@ from synclog.services.status import connection_resume, sync_status_update, sync_
 __all__ = [
     "EntrySpec",
     "attention_fold",
+    "attention_group_accept_ledger",
     "attention_fold_all",
     "bulk_resync",
     "connection_quota",

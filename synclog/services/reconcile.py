@@ -46,6 +46,7 @@ from synclog.models import (
 )
 from synclog.ratelimit import Grant, get_rate_limiter
 from synclog.rules import BATCHED_TRIGGERS, QUEUE_FOR_TRIGGER
+from synclog.selectors.attention.records import group_filter
 from synclog.services.attempt_log import _AttemptLog
 from synclog.services.drift import (
     _mark_drifted,
@@ -358,20 +359,51 @@ def sync_record_accept_ledger(*, org: Organization, record_id: int, actor) -> Sy
     Raises SyncRecord.DoesNotExist for another organisation's record, ValidationError for a
     record that has not drifted."""
     record = SyncRecord.objects.for_org(org).select_related("connection").get(pk=record_id)
-    if not record.ledger_drifted:
-        raise ValidationError("Only an entry that changed in the ledger can take its version.")
-    if record.payment_deleted_in_ledger:
-        # Accepted gone: the record stays linked to the deleted payment, and no push makes
-        # another one.
-        SyncRecord.objects.filter(pk=record.pk).update(payment_deleted_in_ledger=False)
-    ledger = record.connection.get_provider_display()
-    note = f"Accepted {ledger}'s: {record.last_error_message}. {record.last_error_explanation}"
-    sync_status_update(
-        org=org,
-        record_ids=[record.pk],
-        to_status=RecordStatus.COMPLETE,
-        actor=actor,
-        note=note[:300],
-    )
+    _accept_ledger(org, [record], actor)
     record.refresh_from_db()
     return record
+
+
+@transaction.atomic
+def attention_group_accept_ledger(
+    *, org: Organization, connection_id: int, code: int, digest: str, actor
+) -> int:
+    """ "Accept Xero's for these N" on a Requires-attention group of drifted records: each one
+    marked Complete in one transaction by the audited Update Sync Status, its note saying who
+    accepted what the ledger holds for it. Nothing is sent. Returns how many were accepted;
+    another organisation's connection has no records here (ValidationError: nothing to
+    accept), and a group that did not drift is refused whole (ValidationError)."""
+    records = list(
+        SyncRecord.objects.for_org(org)
+        .select_for_update()
+        .filter(group_filter(connection_id, code, digest))
+        .select_related("connection")
+        .order_by("pk")
+    )
+    if not records:
+        raise ValidationError("Nothing is left to accept in this group.")
+    _accept_ledger(org, records, actor)
+    return len(records)
+
+
+def _accept_ledger(org: Organization, records: list[SyncRecord], actor) -> None:
+    if not all(record.ledger_drifted for record in records):
+        raise ValidationError("Only an entry that changed in the ledger can take its version.")
+    deleted_payments = [record.pk for record in records if record.payment_deleted_in_ledger]
+    if deleted_payments:
+        # Accepted gone: the record stays linked to the deleted payment, and no push makes
+        # another one.
+        SyncRecord.objects.filter(pk__in=deleted_payments).update(payment_deleted_in_ledger=False)
+    notes = {}
+    for record in records:
+        ledger = record.connection.get_provider_display()
+        notes[record.pk] = (
+            f"Accepted {ledger}'s: {record.last_error_message}. {record.last_error_explanation}"
+        )
+    sync_status_update(
+        org=org,
+        record_ids=list(notes),
+        to_status=RecordStatus.COMPLETE,
+        actor=actor,
+        notes=notes,
+    )

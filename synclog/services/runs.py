@@ -365,7 +365,7 @@ def retry_failed(*, run: SyncRun, actor) -> SyncRun:
 def retry_failed_records(
     *, org: Organization, connection: Connection, document_ids: Iterable[int], actor
 ) -> SyncRun:
-    """Requires attention › Retry these N: exactly the failed entries of these documents."""
+    """Requires attention › Retry these 12: exactly the failed entries of these documents."""
     if connection.org_id != org.id or connection.status != ConnectionStatus.ACTIVE:
         raise ValidationError("Reconnect or enable the connection before retrying.")
     failed = SyncRecord.objects.for_org(org).filter(

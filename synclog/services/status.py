@@ -2,7 +2,7 @@
 that releases expired leases and resends what may have been lost (DESIGN §4.9)."""
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,12 +28,20 @@ from synclog.services.runs import sync_runs_prepare_enqueue
 
 @transaction.atomic
 def sync_status_update(
-    *, org: Organization, record_ids: Iterable[int], to_status: int, actor, note: str = ""
+    *,
+    org: Organization,
+    record_ids: Iterable[int],
+    to_status: int,
+    actor,
+    note: str = "",
+    notes: Mapping[int, str] | None = None,
 ) -> int:
     """DESIGN §4.7: Failed → Complete after a manual reconcile, or any → Pending for a fresh try.
 
-    Changes only our record, audited with who, when, from and to.
+    Changes only our record, audited with who, when, from and to; `notes` gives a record its
+    own note instead of `note` (accepting the ledger's version says what each one holds).
     """
+    notes = notes or {}
     if to_status not in (RecordStatus.COMPLETE, RecordStatus.PENDING):
         raise ValidationError({"status": "Choose Complete or Pending."})
     records = list(
@@ -51,7 +59,7 @@ def sync_status_update(
             actor=actor if getattr(actor, "is_authenticated", False) else None,
             from_status=record.status,
             to_status=to_status,
-            note=note[:300],
+            note=notes.get(record.pk, note)[:300],
         )
         for record in records
     )

@@ -1,5 +1,7 @@
 """Requires attention: every failed record (and every one waiting for a reconnect), grouped by
-cause, each group with what it means, where to fix it, and a retry of exactly its documents."""
+cause, each group with what it means, where to fix it, and a retry of exactly its documents; a
+group of entries changed in the ledger offers "Push ours again…" (the bulk re-sync confirmation
+with its preview, synclog.views.bulk) and "Accept Xero's" (here) instead."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -147,3 +149,46 @@ class AttentionChainRetryView(OrgPermissionRequiredMixin, View):
         entries = "1 entry" if run.total == 1 else f"{run.total} entries, the bill first"
         messages.success(request, f"Retry of {document} started ({entries}).")
         return redirect(bulk_progress_url([run]))
+
+
+class AttentionAcceptLedgerView(OrgPermissionRequiredMixin, View):
+    """ "Accept Xero's for these N" on a group of entries changed in the ledger: a confirmation,
+    then each record marked Complete, audited (who, when, what the ledger holds)."""
+
+    permission = Perm.UPDATE_SYNC_STATUS
+
+    def get(self, request, connection_id, code, digest):
+        group, _ = selectors.attention_group_get(
+            org=request.org, connection_id=connection_id, code=code, digest=digest
+        )
+        if group is None or not group.ledger_drifted:
+            messages.info(request, "Nothing in this group takes the ledger's version.")
+            return redirect("synclog:attention")
+        context = {
+            "group": group,
+            "attention_count": selectors.attention_document_count(org=request.org),
+            "active_tab": "attention",
+        }
+        return render(request, "synclog/attention/accept_ledger.html", context)
+
+    def post(self, request, connection_id, code, digest):
+        connection = get_object_or_404(Connection.objects.for_org(request.org), pk=connection_id)
+        try:
+            count = services.attention_group_accept_ledger(
+                org=request.org,
+                connection_id=connection.pk,
+                code=code,
+                digest=digest,
+                actor=request.user,
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("synclog:attention")
+        ledger = connection.get_provider_display()
+        entries = "1 entry is" if count == 1 else f"{count} entries are"
+        messages.success(
+            request,
+            f"{ledger}'s version is accepted: {entries} marked Complete (Sync History keeps who "
+            f"did it, and what {ledger} holds).",
+        )
+        return redirect("synclog:attention")

@@ -1,23 +1,27 @@
 """Bulk re-sync from the documents list: confirm what a selection will push, start it, follow it.
 
 A selection is either the ids ticked on the page or "every document matching this filter": then
-the list's query string is posted, and re-applied here with the list's own FilterSet.
+the list's query string is posted, and re-applied here with the list's own FilterSet; or a
+Requires-attention group's documents ("Push ours again…" on entries changed in the ledger),
+pushed to the group's connection alone.
 """
 
 import uuid
 
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views import View
 
 from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
+from integrations.models import Connection
 from synclog import services
 from synclog.forms import BulkSelectionForm
 from synclog.selectors import bulk as selectors
+from synclog.selectors.attention import attention_group_document_ids
 from synclog.selectors.preview import bulk_resync_preview
 from synclog.views.document_tab import preview_rows
 
@@ -27,17 +31,39 @@ SESSION_SKIPPED_KEY = "bulk_resync_skipped"
 def _selection_summary(request, form: BulkSelectionForm):
     """The summary of a valid form's selection, or None with the reason added to the form."""
     data = form.cleaned_data
-    try:
-        documents = selectors.bulk_selection_documents(
-            org=request.org,
-            document_ids=data["document_ids"],
-            filter_query=data["filter_query"] if data["select_all_matching"] else None,
+    connection = None
+    if form.group is not None:
+        # "Push ours again…" on a Requires-attention group: its documents as they are now, to
+        # its connection alone. Another organisation's connection is a 404.
+        connection_id, code, digest = form.group
+        connection = get_object_or_404(Connection.objects.for_org(request.org), pk=connection_id)
+        document_ids = attention_group_document_ids(
+            org=request.org, connection=connection, code=code, digest=digest
         )
-    except selectors.SelectionError as error:
-        form.add_error(None, str(error))
-        return None
-    summary = selectors.bulk_selection_summary(documents=documents, org=request.org)
-    if not summary.connections:
+        if not document_ids:
+            form.add_error(None, "Nothing is left in this group: its entries were fixed.")
+            return None
+        documents = selectors.bulk_selection_documents(org=request.org, document_ids=document_ids)
+    else:
+        try:
+            documents = selectors.bulk_selection_documents(
+                org=request.org,
+                document_ids=data["document_ids"],
+                filter_query=data["filter_query"] if data["select_all_matching"] else None,
+            )
+        except selectors.SelectionError as error:
+            form.add_error(None, str(error))
+            return None
+    summary = selectors.bulk_selection_summary(
+        documents=documents, org=request.org, connection=connection
+    )
+    if connection is not None and not summary.connections:
+        form.add_error(
+            None,
+            f"{connection.name} is {connection.get_status_display().lower()}: reconnect or "
+            "enable it before pushing again.",
+        )
+    elif not summary.connections:
         form.add_error(None, "No ledger is connected: an admin connects one in Integrations first.")
     elif summary.total == 0:
         form.add_error(None, "None of the selected documents exists any more.")
@@ -80,7 +106,11 @@ class BulkPreviewView(BulkView):
         summary = _selection_summary(request, form) if form.is_valid() else None
         context = {"form": form, "summary": summary, "bulk": True}
         if summary is not None:
-            previews = bulk_resync_preview(org=request.org, document_ids=summary.syncable_ids)
+            previews = bulk_resync_preview(
+                org=request.org,
+                document_ids=summary.syncable_ids,
+                connection=summary.group_connection,
+            )
             context["previews"] = preview_rows(previews)
         status = 200 if summary is not None or request.htmx else 400
         return render(request, "synclog/bulk/_preview.html", context, status=status)
@@ -94,7 +124,10 @@ class BulkResyncView(BulkView):
             context = {"form": form, "summary": None}
             return render(request, "synclog/bulk/confirm.html", context, status=400)
         runs = services.bulk_resync(
-            org=request.org, document_ids=summary.syncable_ids, actor=request.user
+            org=request.org,
+            document_ids=summary.syncable_ids,
+            actor=request.user,
+            connection=summary.group_connection,
         )
         if not runs:
             messages.error(request, "No ledger is connected: nothing was re-synced.")

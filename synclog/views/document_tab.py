@@ -61,6 +61,9 @@ def render_tab(request, document, connection_id=None, resync_form=None, status=2
         )
         context.update(log_context(request, document, connection))
         context["resync_form"] = resync_form or ResyncForm(document=document)
+        # A link from Requires attention opens the fix's dialog at once ("Push as a new entry…",
+        # "Push ours again…"); the log's refreshes do not carry it, so it opens once.
+        context["open_dialog"] = request.GET.get("open") if resync_form is None else None
     return render(request, "synclog/document/integrations.html", context, status=status)
 
 
@@ -199,4 +202,6 @@ class DocumentAcceptLedgerView(OrgPermissionRequiredMixin, View):
                 f"{connection.get_provider_display()}'s version is accepted: the entry is marked "
                 "Complete (Sync History keeps who did it, and what differed).",
             )
+        if request.POST.get("back") == "attention":  # a row of Requires attention
+            return redirect("synclog:attention")
         return redirect(tab_url(document, connection))

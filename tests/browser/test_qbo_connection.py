@@ -175,7 +175,7 @@ def test_admin_connects_quickbooks_and_works_there_as_on_xero(
     expect(message(page, "Mappings saved.")).to_be_visible()
     page.get_by_role("link", name="Documents", exact=True).first.click()
     page.get_by_role("link", name=re.compile(r"^Requires attention")).click()
-    page.get_by_role("button", name="Retry these 1").click()
+    page.get_by_role("button", name="Retry this one").click()
     expect(page.locator(".messages")).to_contain_text("Retry of 1 document")
     push_pending()
     expect(page.get_by_role("heading", name="Retry finished")).to_be_visible()

@@ -11,6 +11,8 @@ from django.shortcuts import get_object_or_404
 from accounts.models import Organization
 from integrations.models import Connection, ConnectionStatus
 from synclog.models import (
+    LEDGER_DRIFT_PREFIXES,
+    LEDGER_GONE_PREFIXES,
     AttentionGroupCount,
     AttentionTotal,
     EntryType,
@@ -91,9 +93,36 @@ class AttentionGroup:
         return self.count - len(self.records)
 
     @property
+    def ledger_gone(self) -> bool:
+        """Entries voided or deleted in the ledger (SyncRecord.ledger_gone; a group is one
+        message): a retry cannot help, a new entry or marking them Complete does."""
+        return not self.waiting and self.message.startswith(LEDGER_GONE_PREFIXES)
+
+    @property
+    def ledger_drifted(self) -> bool:
+        """Entries changed in the ledger behind our back, not gone (SyncRecord.ledger_drifted):
+        "push ours again" (through the preview) or "accept the ledger's" fixes them."""
+        return (
+            not self.waiting
+            and not self.ledger_gone
+            and self.message.startswith(LEDGER_DRIFT_PREFIXES)
+        )
+
+    @property
+    def ledger(self) -> str:
+        """The ledger's name ("Xero"), for "Accept Xero's"."""
+        return self.connection.get_provider_display()
+
+    @property
     def fix(self) -> str:
         """Where the fix is: "reconnect" (the connection's page), "mappings", "document" (each
-        one's page), "ledger" (a change in the ledger itself) or "retry" (nothing but a retry)."""
+        one's page), "ledger" (a change in the ledger itself), "new-entry" (gone from the
+        ledger: each one pushed as a new entry), "drift" (changed in the ledger: push ours
+        again or accept the ledger's) or "retry" (nothing but a retry)."""
+        if self.ledger_gone:
+            return "new-entry"
+        if self.ledger_drifted:
+            return "drift"
         if self.waiting or self.code in (StatusCode.DEAUTHORISED, StatusCode.ORG_DELETED):
             return "reconnect"
         if self.code == StatusCode.CONFIGURATION:
@@ -107,8 +136,17 @@ class AttentionGroup:
     @property
     def retryable(self) -> bool:
         """Waiting records resume by themselves after the reconnect; a retry pushes only through an
-        active connection."""
-        return not self.waiting and self.connection.status == ConnectionStatus.ACTIVE
+        active connection; a retry of entries gone from the ledger cannot help, and one of
+        entries changed there would push ours again without the preview (their own fixes)."""
+        return (
+            not self.waiting
+            and self.fix not in ("new-entry", "drift")
+            and self.connection.status == ConnectionStatus.ACTIVE
+        )
+
+    @property
+    def active(self) -> bool:
+        return self.connection.status == ConnectionStatus.ACTIVE
 
 
 def attention_groups(*, org: Organization) -> QuerySet:
