@@ -72,13 +72,8 @@ class LedgerBooks:
         )
         for category in categories.filter(code__in=self.account_for_code):
             account = accounts[self.account_for_code[category.code]]
-            integration_services.mapping_set(
-                connection=connection,
-                kind=MappingKind.ACCOUNT,
-                local_id=category.pk,
-                external_id=account.external_id,
-                external_name=account.name,
-                extra=integration_services.account_mapping_extra(account),
+            integration_services.mapping_set_account(
+                connection=connection, category_id=category.pk, account=account
             )
 
     def set_faults(self, **settings) -> None:

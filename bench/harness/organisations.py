@@ -281,13 +281,8 @@ def _map_as_an_admin(connection, *, ledger: str, category, contact) -> None:
     finally:
         connector.close()
     account = accounts[seeded.account_for_code[category.code]]
-    integration_services.mapping_set(
-        connection=connection,
-        kind=MappingKind.ACCOUNT,
-        local_id=category.pk,
-        external_id=account.external_id,
-        external_name=account.name,
-        extra=integration_services.account_mapping_extra(account),
+    integration_services.mapping_set_account(
+        connection=connection, category_id=category.pk, account=account
     )
     integration_services.mapping_set(
         connection=connection,

@@ -8,7 +8,8 @@
                  connection_locked_period_policy_set, connections_due_for_lock_date
     connections  connection_test, connection_mark_needs_reauth, connection_disable / enable /
                  disconnect, connection_settings_update, connection_spend_accounts_update
-    mappings     mapping_set, mappings_save, mappings_auto_map_accounts, account_mapping_extra
+    mappings     mapping_set, mapping_set_account (a category to a ledger account), mappings_save,
+                 mappings_auto_map_accounts, account_mapping_extra
 
 Tests reach a ledger emulator by patching integrations.services.ledger.ledger_transport, which
 connector_for and the OAuth exchange read there (so it is not re-exported here: patching a copy
@@ -40,6 +41,7 @@ from integrations.services.lock_dates import (
 from integrations.services.mappings import (
     account_mapping_extra,
     mapping_set,
+    mapping_set_account,
     mappings_auto_map_accounts,
     mappings_save,
 )
@@ -75,6 +77,7 @@ __all__ = [
     "connections_due_for_lock_date",
     "connector_for_page",
     "mapping_set",
+    "mapping_set_account",
     "mappings_auto_map_accounts",
     "mappings_save",
 ]

@@ -52,6 +52,21 @@ def account_mapping_extra(account: LedgerAccount) -> dict:
     return {"code": account.code, "name": account.name}
 
 
+def mapping_set_account(
+    *, connection: Connection, category_id: int, account: LedgerAccount | None
+) -> Mapping | None:
+    """Book a category to a ledger account as the mappings page does (its code and name shown,
+    and kept for the payload); None removes the mapping."""
+    return mapping_set(
+        connection=connection,
+        kind=MappingKind.ACCOUNT,
+        local_id=category_id,
+        external_id=account.external_id if account else "",
+        external_name=f"{account.code} {account.name}" if account else "",
+        extra=account_mapping_extra(account) if account else {},
+    )
+
+
 @transaction.atomic
 def mappings_auto_map_accounts(
     *, connection: Connection, accounts: list[LedgerAccount]
@@ -68,14 +83,7 @@ def mappings_auto_map_accounts(
         account = by_code.get(category.code)
         if account is not None:
             created.append(
-                mapping_set(
-                    connection=connection,
-                    kind=MappingKind.ACCOUNT,
-                    local_id=category.pk,
-                    external_id=account.external_id,
-                    external_name=f"{account.code} {account.name}",
-                    extra=account_mapping_extra(account),
-                )
+                mapping_set_account(connection=connection, category_id=category.pk, account=account)
             )
     return created
 
@@ -97,14 +105,7 @@ def mappings_save(
         if account_id and account is None:
             errors[f"account_{category_id}"] = "That account is not in the ledger any more."
             continue
-        mapping_set(
-            connection=connection,
-            kind=MappingKind.ACCOUNT,
-            local_id=category_id,
-            external_id=account_id,
-            external_name=f"{account.code} {account.name}" if account else "",
-            extra=account_mapping_extra(account) if account else {},
-        )
+        mapping_set_account(connection=connection, category_id=category_id, account=account)
     for department_id, option_id in tracking.items():
         option = choices.tracking_option(option_id) if option_id else None
         if option_id and option is None:

@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from documents.models import DocumentStatus
 from integrations import services as integration_services
-from integrations.models import MappingKind
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, SyncRun
 from tests.browser.test_bulk_resync import connect_xero, no_broker, push_pending  # noqa: F401
@@ -78,13 +77,8 @@ def test_clerk_filters_failed_documents_selects_all_and_resyncs_them(
     account = next(
         a for a in integration_services.connector_for(connection).list_accounts() if a.code == "400"
     )
-    integration_services.mapping_set(
-        connection=connection,
-        kind=MappingKind.ACCOUNT,
-        local_id=travel.pk,
-        external_id=account.external_id,
-        external_name=f"{account.code} {account.name}",
-        extra=integration_services.account_mapping_extra(account),
+    integration_services.mapping_set_account(
+        connection=connection, category_id=travel.pk, account=account
     )
     page.get_by_label("Select all documents on this page").check()
     bar = page.get_by_role("region", name="Bulk actions")

@@ -16,7 +16,7 @@ from accounts.models import Role
 from documents import services as document_services
 from documents.models import DocumentStatus
 from integrations import services as integration_services
-from integrations.models import Connection, MappingKind
+from integrations.models import Connection
 from synclog import services
 from synclog.models import RecordStatus, StatusCode, SyncRecord, SyncRun, Trigger
 from synclog.ratelimit import get_rate_limiter
@@ -102,13 +102,8 @@ def failing_bulk_run(acme) -> SyncRun:
 
 def map_travel(acme) -> None:
     account = next(a for a in acme["accounts"] if a.code == "493")
-    integration_services.mapping_set(
-        connection=acme["connection"],
-        kind=MappingKind.ACCOUNT,
-        local_id=acme["travel"].pk,
-        external_id=account.external_id,
-        external_name=f"{account.code} {account.name}",
-        extra=integration_services.account_mapping_extra(account),
+    integration_services.mapping_set_account(
+        connection=acme["connection"], category_id=acme["travel"].pk, account=account
     )
 
 

@@ -6,7 +6,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from integrations import services as integration_services
-from integrations.models import MappingKind
 from synclog.models import (
     EntryType,
     RecordStatus,
@@ -168,13 +167,8 @@ def test_retry_failed_items_after_the_fix(client, org, failing_run, connection, 
     account = next(
         a for a in integration_services.connector_for(connection).list_accounts() if a.code == "493"
     )
-    integration_services.mapping_set(
-        connection=connection,
-        kind=MappingKind.ACCOUNT,
-        local_id=failing_run.travel.pk,
-        external_id=account.external_id,
-        external_name=f"{account.code} {account.name}",
-        extra=integration_services.account_mapping_extra(account),
+    integration_services.mapping_set_account(
+        connection=connection, category_id=failing_run.travel.pk, account=account
     )
     drain()
     retry.refresh_from_db()
@@ -199,13 +193,8 @@ def test_the_error_summary_follows_the_runs_counts(client, org, failing_run, con
     account = next(
         a for a in integration_services.connector_for(connection).list_accounts() if a.code == "493"
     )
-    integration_services.mapping_set(
-        connection=connection,
-        kind=MappingKind.ACCOUNT,
-        local_id=failing_run.travel.pk,
-        external_id=account.external_id,
-        external_name=f"{account.code} {account.name}",
-        extra=integration_services.account_mapping_extra(account),
+    integration_services.mapping_set_account(
+        connection=connection, category_id=failing_run.travel.pk, account=account
     )
     client.post(reverse("synclog:health-run-retry", args=[failing_run.public_id]))
     drain()
