@@ -92,6 +92,21 @@ class AttentionRetryView(OrgPermissionRequiredMixin, View):
                 "reconnect or enable it before retrying.",
             )
             return redirect("synclog:attention")
+        group, _ = selectors.attention_group_get(
+            org=request.org, connection_id=connection.pk, code=code, digest=digest
+        )
+        if group is not None and group.fix in ("new-entry", "drift"):
+            # The page offers these groups their own fixes, not a retry (a post made anyway).
+            ledger = group.ledger
+            messages.info(
+                request,
+                f"A retry cannot help entries voided or deleted in {ledger}: push each as a new "
+                "entry, or mark it Complete in Sync History."
+                if group.fix == "new-entry"
+                else f"Use “Push ours again…” (it shows what the push will change first) or "
+                f"accept {ledger}'s.",
+            )
+            return redirect("synclog:attention")
         document_ids = selectors.attention_group_document_ids(
             org=request.org, connection=connection, code=code, digest=digest
         )

@@ -110,6 +110,16 @@ def test_other_groups_keep_their_retry_worded_for_one_or_many(
     assert "Retry these 1" not in content
 
 
+def test_a_retry_posted_for_the_voided_or_drifted_groups_starts_nothing(member_client, drifted):
+    client = member_client(Role.SUPPORT)
+    groups = groups_by_message(client.get(reverse("synclog:attention")))
+    for message, says in ((VOIDED, "A retry cannot help"), (CHANGED, "Push ours again…")):
+        retry = reverse("synclog:attention-retry", args=group_args(groups[message]))
+        assert says in text(client.post(retry, follow=True))
+    assert not SyncRun.objects.exists()
+    assert SyncRecord.objects.filter(status=RecordStatus.FAILED).count() == 3
+
+
 # --- the drift group: what each role is offered ------------------------------------------------
 
 
