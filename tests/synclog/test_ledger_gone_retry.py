@@ -6,6 +6,7 @@ Xero emulator in process; every call it received is counted."""
 
 import pytest
 
+from integrations.models import Connection, ConnectionStatus
 from synclog import services
 from synclog.models import RecordStatus, SyncAttempt, Trigger
 from synclog.selectors.preview import PreviewAction, bulk_resync_preview
@@ -88,3 +89,16 @@ def test_the_bulk_preview_says_what_the_run_will_do_with_a_voided_entry(
         voided.last_error_hint,
     )
     assert "Push as a new entry" in entry.hint
+
+
+def test_the_preview_knows_a_voided_entry_without_reading_the_ledger(
+    voided, approved_bill, org, connection, ledger
+):
+    # The ledger cannot be read now (the connection waits for a reconnect): what the run will
+    # do with the entry is still known, in its own words.
+    Connection.objects.filter(pk=connection.pk).update(status=ConnectionStatus.NEEDS_REAUTH)
+    start = len(ledger.state()["requests"])
+    (preview,) = bulk_resync_preview(org=org, document_ids=[approved_bill.pk])
+    (entry,) = preview.entries
+    assert (entry.action, entry.reason) == (PreviewAction.REFUSED, "Voided in Xero")
+    assert calls_since(ledger, start) == []
