@@ -7,7 +7,7 @@ import pytest
 from integrations import services as integration_services
 from integrations.emulators import myob, qbo
 from integrations.emulators.xero import EmulatorTransport, XeroEmulator
-from integrations.models import MappingKind, Provider
+from integrations.models import Provider
 from integrations.specs.myob import ContractCheckingTransport as MyobContractTransport
 from integrations.specs.qbo import ContractCheckingTransport as QboContractTransport
 from tests.contract import fixtures as contract
@@ -66,6 +66,17 @@ def myob_transport(myob_emulator):
     assert not problems, "traffic outside MYOB's contract:\n" + "\n".join(problems)
 
 
+def map_to_account(connection, category, code: str = "429") -> None:
+    """Fix a missing mapping: book the category to the ledger account with `code`, as the
+    Mappings page saves it."""
+    account = next(
+        a for a in integration_services.connector_for(connection).list_accounts() if a.code == code
+    )
+    integration_services.mapping_set_account(
+        connection=connection, category_id=category.pk, account=account
+    )
+
+
 def map_to_tracking_option(connection, department, option_name: str) -> None:
     """Map a department to the ledger's tracking option of that name, as the Mappings page
     saves it."""
@@ -74,17 +85,8 @@ def map_to_tracking_option(connection, department, option_name: str) -> None:
         for o in integration_services.connector_for(connection).list_tracking_options()
         if o.option_name == option_name
     )
-    integration_services.mapping_set(
-        connection=connection,
-        kind=MappingKind.TRACKING,
-        local_id=department.pk,
-        external_id=option.option_id,
-        external_name=f"{option.category_name}: {option.option_name}",
-        extra={
-            "category_id": option.category_id,
-            "category_name": option.category_name,
-            "option_name": option.option_name,
-        },
+    integration_services.mapping_set_tracking(
+        connection=connection, department_id=department.pk, option=option
     )
 
 

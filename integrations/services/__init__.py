@@ -8,7 +8,8 @@
                  connection_locked_period_policy_set, connections_due_for_lock_date
     connections  connection_test, connection_mark_needs_reauth, connection_disable / enable /
                  disconnect, connection_settings_update, connection_spend_accounts_update
-    mappings     mapping_set, mapping_set_account (a category to a ledger account), mappings_save,
+    mappings     mapping_set, mapping_set_account (a category to a ledger account),
+                 mapping_set_tracking (a department to a tracking option), mappings_save,
                  mappings_auto_map_accounts, account_mapping_extra
 
 Tests reach a ledger emulator by patching integrations.services.ledger.ledger_transport, which
@@ -42,6 +43,7 @@ from integrations.services.mappings import (
     account_mapping_extra,
     mapping_set,
     mapping_set_account,
+    mapping_set_tracking,
     mappings_auto_map_accounts,
     mappings_save,
 )
@@ -78,6 +80,7 @@ __all__ = [
     "connector_for_page",
     "mapping_set",
     "mapping_set_account",
+    "mapping_set_tracking",
     "mappings_auto_map_accounts",
     "mappings_save",
 ]

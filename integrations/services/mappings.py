@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from documents.models import Category, Contact, Department
-from integrations.connectors.types import LedgerAccount
+from integrations.connectors.types import LedgerAccount, LedgerTrackingOption
 from integrations.models import Connection, Mapping, MappingKind
 from integrations.services.connections import connection_settings_update
 
@@ -67,6 +67,27 @@ def mapping_set_account(
     )
 
 
+def mapping_set_tracking(
+    *, connection: Connection, department_id: int, option: LedgerTrackingOption | None
+) -> Mapping | None:
+    """Tag a department's lines with a ledger tracking option as the mappings page does (its
+    category and option kept for the payload); None removes the mapping."""
+    return mapping_set(
+        connection=connection,
+        kind=MappingKind.TRACKING,
+        local_id=department_id,
+        external_id=option.option_id if option else "",
+        external_name=f"{option.category_name}: {option.option_name}" if option else "",
+        extra={
+            "category_id": option.category_id,
+            "category_name": option.category_name,
+            "option_name": option.option_name,
+        }
+        if option
+        else {},
+    )
+
+
 @transaction.atomic
 def mappings_auto_map_accounts(
     *, connection: Connection, accounts: list[LedgerAccount]
@@ -113,20 +134,7 @@ def mappings_save(
                 "That tracking option is not in the ledger any more."
             )
             continue
-        mapping_set(
-            connection=connection,
-            kind=MappingKind.TRACKING,
-            local_id=department_id,
-            external_id=option_id,
-            external_name=f"{option.category_name}: {option.option_name}" if option else "",
-            extra={
-                "category_id": option.category_id,
-                "category_name": option.category_name,
-                "option_name": option.option_name,
-            }
-            if option
-            else {},
-        )
+        mapping_set_tracking(connection=connection, department_id=department_id, option=option)
     for vendor_id, contact_id in contacts.items():
         contact = choices.contact(contact_id) if contact_id else None
         if contact_id and contact is None:

@@ -11,8 +11,8 @@ import json
 import pytest
 import standardwebhooks
 
-from tests.api.helpers import map_category_like
 from tests.factories import CategoryFactory
+from tests.ledger_fixtures import map_to_account
 from webhooks import services as webhook_services
 from webhooks.models import WebhookDelivery
 
@@ -137,7 +137,7 @@ def test_push_100_expenses_sync_fix_retry_and_get_the_signed_webhook(
     }
 
     # 5. Fix the cause (map Travel to a ledger account), retry the failed items.
-    map_category_like(connection, travel)
+    map_to_account(connection, travel)
     retry = api.post(f"/api/v1/syncs/{sync_id}/retry-failed", HTTP_IDEMPOTENCY_KEY="retry-1")
     assert retry.status_code == 202, retry.content
     retry_id = retry.json()["id"]

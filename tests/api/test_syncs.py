@@ -9,8 +9,8 @@ from documents import services as document_services
 from integrations.models import Connection, ConnectionStatus, Provider
 from synclog.models import StatusCode, SyncRun, Trigger
 from tests.api.conftest import error_fields
-from tests.api.helpers import map_category_like
 from tests.factories import CategoryFactory, DocumentFactory
+from tests.ledger_fixtures import map_to_account
 from tests.tenancy import assert_not_found_for_other_tenant
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +99,7 @@ def test_a_sync_with_a_failure_lists_it_with_its_explanation_then_retry_fixes_it
     detail = api.get(f"/api/v1/syncs/{sync['id']}/transactions/{item['id']}").json()
     assert detail == item
 
-    map_category_like(connection, unmapped.category)
+    map_to_account(connection, unmapped.category)
     retry = api.post(f"/api/v1/syncs/{sync['id']}/retry-failed")
     assert retry.status_code == 202, retry.content
     assert (retry.json()["retry_of"], retry.json()["counts"]["total"]) == (sync["id"], 1)
@@ -401,7 +401,7 @@ def test_a_failed_bills_payments_wait_for_it_and_its_retry_takes_them_along(
         all(m.startswith("Waits for its bill entry") for m in messages[1:]) and len(messages) == 3
     )
 
-    map_category_like(connection, unmapped.category)
+    map_to_account(connection, unmapped.category)
     retry = api.post(f"/api/v1/syncs/{sync['id']}/retry-failed").json()
     assert retry["counts"]["total"] == 3
     drain()

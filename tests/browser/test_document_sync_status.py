@@ -11,11 +11,11 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from documents.models import DocumentStatus
-from integrations import services as integration_services
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, SyncRun
 from tests.browser.test_bulk_resync import connect_xero, no_broker, push_pending  # noqa: F401
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
+from tests.ledger_fixtures import map_to_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,12 +74,7 @@ def test_clerk_filters_failed_documents_selects_all_and_resyncs_them(
     screenshot("documents-sync-status-failed")
 
     # The cause is fixed in the mappings; then every failed document goes again, both pages.
-    account = next(
-        a for a in integration_services.connector_for(connection).list_accounts() if a.code == "400"
-    )
-    integration_services.mapping_set_account(
-        connection=connection, category_id=travel.pk, account=account
-    )
+    map_to_account(connection, travel, "400")
     page.get_by_label("Select all documents on this page").check()
     bar = page.get_by_role("region", name="Bulk actions")
     expect(bar).to_contain_text("25 selected")

@@ -5,7 +5,6 @@ from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from integrations import services as integration_services
 from synclog.models import (
     EntryType,
     RecordStatus,
@@ -17,6 +16,7 @@ from synclog.models import (
     Trigger,
 )
 from tests.factories import DocumentFactory
+from tests.ledger_fixtures import map_to_account
 from tests.synclog.health.conftest import (
     SUPPORT,
     add_items,
@@ -164,12 +164,7 @@ def test_retry_failed_items_after_the_fix(client, org, failing_run, connection, 
     # The original links to its retry.
     assert str(retry.public_id)[:8] in client.get(run_url(failing_run)).content.decode()
 
-    account = next(
-        a for a in integration_services.connector_for(connection).list_accounts() if a.code == "493"
-    )
-    integration_services.mapping_set_account(
-        connection=connection, category_id=failing_run.travel.pk, account=account
-    )
+    map_to_account(connection, failing_run.travel, "493")
     drain()
     retry.refresh_from_db()
     assert (retry.status_code, retry.pushed, retry.failed) == (StatusCode.SUCCESS, 2, 0)
@@ -190,12 +185,7 @@ def test_the_error_summary_follows_the_runs_counts(client, org, failing_run, con
     groups = client.get(run_url(failing_run)).context["error_groups"]
     assert [g["count"] for g in groups] == [2]
     assert selectors.sync_run_error_summary(run=failing_run) == groups  # from the cache
-    account = next(
-        a for a in integration_services.connector_for(connection).list_accounts() if a.code == "493"
-    )
-    integration_services.mapping_set_account(
-        connection=connection, category_id=failing_run.travel.pk, account=account
-    )
+    map_to_account(connection, failing_run.travel, "493")
     client.post(reverse("synclog:health-run-retry", args=[failing_run.public_id]))
     drain()
     failing_run.refresh_from_db()
