@@ -64,6 +64,15 @@ MATRIX = [
     ("attention group", "get", "synclog:attention-group", None, EVERYONE),
     ("retry an attention group", "post", "synclog:attention-retry", None, RETRY),
     ("retry a failed chain", "post", "synclog:attention-chain-retry", "approved", RETRY),
+    # Accept the ledger's version for a group of drifted entries: Update Sync Status of each.
+    (
+        "accept the ledger's for a group, form",
+        "get",
+        "synclog:attention-accept-ledger",
+        None,
+        HISTORY,
+    ),
+    ("accept the ledger's for a group", "post", "synclog:attention-accept-ledger", None, HISTORY),
     # Accounting Sync History.
     ("sync history", "get", "synclog:history", None, HISTORY),
     ("update sync status", "post", "synclog:history-update-status", None, HISTORY),

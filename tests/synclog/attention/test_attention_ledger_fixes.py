@@ -20,6 +20,7 @@ from tests.factories import DocumentFactory, MembershipFactory
 from tests.synclog.attention.conftest import ROLES, approve_all, failed_record, html, text
 from tests.synclog.reconcile_helpers import bill_record, reconcile
 from tests.synclog.test_ledger_drift import ledger_date
+from tests.tenancy import assert_not_found_for_other_tenant
 
 CHANGED = "Changed in Xero since ledgersync pushed it"
 VOIDED = "Voided in Xero"
@@ -286,11 +287,11 @@ def test_another_organisations_group_is_a_404_and_changes_nothing(
         "group_digest": their_drift.last_error_digest,
     }
     for name in ("synclog:bulk-confirm", "synclog:bulk-preview", "synclog:bulk-resync"):
-        assert client.post(reverse(name), theirs).status_code == 404
+        assert_not_found_for_other_tenant(client, "post", reverse(name), theirs)
     args = [their_drift.connection_id, their_drift.last_error_code, their_drift.last_error_digest]
     url = reverse("synclog:attention-accept-ledger", args=args)
-    assert client.get(url).status_code == 404
-    assert client.post(url).status_code == 404
+    assert_not_found_for_other_tenant(client, "get", url)
+    assert_not_found_for_other_tenant(client, "post", url)
     # Our connection with their group's key finds only our records.
     mixed = reverse("synclog:attention-accept-ledger", args=[ours.connection.pk, *args[1:]])
     client.post(mixed)
