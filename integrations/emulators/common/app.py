@@ -1,14 +1,19 @@
 """The base of every ledger emulator's WSGI application: its lock, clock, request log, injected
 faults and the simulated timeouts and latency they cause, and the control methods they share.
 
-A subclass sets `label` ("Xero emulator"), answers requests in `__call__` and says how its ledger
-answers a call given up on (`_timeout_response`).
+A subclass sets `label` ("Xero emulator"), says how its ledger answers a call given up on
+(`_timeout_response`), seeds its ledger (`_seed`) and clears its own counters on a reset
+(`_reset_ledger`). Its requests are answered by `__call__`: the control API under /_emulator/
+(`_control`), the ledger's API under `api_prefix` (`_api`), the OAuth paths of `oauth_routes`
+(each under the lock), 404 (`_not_found`) for anything else; a ledger whose paths do not fit
+that (Xero) answers in a `__call__` of its own.
 """
 
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import fields
 
 from werkzeug.wrappers import Request, Response
 
@@ -41,7 +46,38 @@ class LedgerEmulator:
         self.faults = self.faults_class(config.random_seed)
         self.requests: deque[dict] = deque(maxlen=REQUEST_LOG_SIZE)
 
+    api_prefix = ""  # the ledger's API: "/v3/company/"
+    # (path, method) -> handler(emulator, request) of the OAuth pages and endpoints
+    oauth_routes: dict[tuple[str, str], Callable] = {}
+
     def __call__(self, environ, start_response):
+        request = Request(environ)
+        path = request.path
+        if path.startswith("/_emulator/"):
+            response = self._control(request)
+        elif path.startswith(self.api_prefix):
+            response = self._api(request)
+        elif (path, request.method) in self.oauth_routes:
+            with self._lock:
+                response = self.oauth_routes[path, request.method](self, request)
+        else:
+            response = self._not_found(path)
+        return response(environ, start_response)
+
+    def _control(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def _api(self, request: Request) -> Response:
+        raise NotImplementedError
+
+    def _not_found(self, path: str) -> Response:
+        raise NotImplementedError
+
+    def _seed(self) -> None:
+        raise NotImplementedError
+
+    def _reset_ledger(self) -> None:
+        """Forget what the ledger's limits counted and the answers it keeps for replays."""
         raise NotImplementedError
 
     def _timeout_response(self) -> Response:
@@ -84,6 +120,38 @@ class LedgerEmulator:
         return response
 
     # --- control API shared by every ledger (each also at /_emulator/...) ----------------------
+
+    def reset(self, keep_auth: bool = False) -> None:
+        """Back to the seeded ledger, with no faults, counters or request log; also forgets
+        tokens and connections unless keep_auth (a running app stays connected across
+        benchmark runs)."""
+        with self._lock:
+            self._seed()
+            self._reset_ledger()
+            self.faults.clear()
+            self.requests.clear()
+            if not keep_auth:
+                self.oauth.reset()
+
+    def _limits_changed(self, limits, changes: dict, *, what: str, integers: bool) -> dict:
+        """Set some fields of `limits` (a dataclass with as_dict()), counters already running
+        kept; ValueError for a field it does not have or a value that is not a positive number
+        (an integer where `integers`). `what` names a field in the messages ("throttle")."""
+        unknown = set(changes) - {f.name for f in fields(limits)}
+        if unknown:
+            raise ValueError(f"unknown {what}(s): {', '.join(sorted(unknown))}")
+        if integers:
+            valid = [
+                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in changes.values()
+            ]
+        else:
+            valid = [isinstance(v, int | float) and v > 0 for v in changes.values()]
+        if not all(valid):
+            raise ValueError(f"{what}s must be positive {'integers' if integers else 'numbers'}")
+        with self._lock:
+            for name, value in changes.items():
+                setattr(limits, name, value)
+            return limits.as_dict()
 
     def logged_requests(self, since: float | None = None) -> list[dict]:
         """The logged calls (the last REQUEST_LOG_SIZE), those at or after `since` if given."""

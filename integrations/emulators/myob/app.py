@@ -21,36 +21,32 @@ from ..common.app import LedgerEmulator
 from . import control, oauth
 from .books import Books
 from .company import (
+    API_PREFIX,
     ATTACHABLE,
-    BILLS,
     CUSTOMER_PAYMENTS,
-    CUSTOMERS,
     PAYMENTS,
-    RESOURCES,
     SPEND_MONEY,
     SUPPLIER_PAYMENTS,
-    SUPPLIERS,
     TRANSACTIONS,
     CompanyFile,
     MyobError,
-    parse_date,
     split_path,
+    visible,
     wire_date,
 )
 from .config import EmulatorConfig
 from .limits import KeyLimits, KeyMeter
 from .odata import FilterError, compile_filter
+from .operations import MyobOperations
 from .seed import build_company_file
 from .wire import error_response, json_response, request_json
 
-PREFIX = "/accountright/"
 DEFAULT_PAGE = 400  # NOTES.md: 400 by default, at most 1000 with $top
 MAX_PAGE = 1000
 FIRST_FILE = "3f9c8a52-0d5e-4c1b-9a77-5b2d7e1c4a01"
-CONTACTS = (SUPPLIERS, CUSTOMERS)
 
 
-class MyobEmulator(LedgerEmulator):
+class MyobEmulator(MyobOperations, LedgerEmulator):
     label = "MYOB emulator"
 
     def __init__(
@@ -69,34 +65,33 @@ class MyobEmulator(LedgerEmulator):
     def _seed(self) -> None:
         self.company_files = {
             FIRST_FILE: build_company_file(
-                FIRST_FILE, self.config.company_name, PREFIX + FIRST_FILE
+                FIRST_FILE, self.config.company_name, API_PREFIX + FIRST_FILE
             )
         }
 
-    # --- WSGI ------------------------------------------------------------------------------------
+    def _reset_ledger(self) -> None:
+        self.meter = KeyMeter(self._configured_limits(), self.clock)
 
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        path = request.path
-        if path.startswith("/_emulator/"):
-            response = control.handle(self, request)
-        elif path.startswith(PREFIX):
-            response = self._api(request)
-        elif path == "/oauth2/account/authorize" and request.method in ("GET", "POST"):
-            with self._lock:
-                response = oauth.authorize(self, request)
-        elif path == "/oauth2/v1/authorize" and request.method == "POST":
-            with self._lock:
-                response = oauth.token(self, request)
-        else:
-            response = json_response({"error": "not found", "path": path}, 404)
-        return response(environ, start_response)
+    # --- WSGI (LedgerEmulator.__call__ routes) ----------------------------------------------
+
+    api_prefix = API_PREFIX
+    oauth_routes = {
+        ("/oauth2/account/authorize", "GET"): oauth.authorize,
+        ("/oauth2/account/authorize", "POST"): oauth.authorize,
+        ("/oauth2/v1/authorize", "POST"): oauth.token,
+    }
+
+    def _control(self, request: Request) -> Response:
+        return control.handle(self, request)
+
+    def _not_found(self, path: str) -> Response:
+        return json_response({"error": "not found", "path": path}, 404)
 
     def _timeout_response(self) -> Response:
         return error_response(504, "GatewayTimeout", "Connection to the API has timed out")
 
     def _api(self, request: Request) -> Response:
-        business_id, _, rest = request.path[len(PREFIX) :].partition("/")
+        business_id, _, rest = request.path[len(API_PREFIX) :].partition("/")
         business_id = business_id.lower()
         api_key = request.headers.get("x-myobapi-key", "")
         with self._lock:
@@ -205,7 +200,7 @@ class MyobEmulator(LedgerEmulator):
             raise MyobError(405, "MethodNotAllowed", f"{method} is not supported here")
         if method == "GET":
             if uid:
-                return self._present(request, _visible(resource, books.record(resource, uid)))
+                return self._present(request, visible(resource, books.record(resource, uid)))
             return self._collection(request, books, resource)
         if method == "POST" and not uid:
             body = request_json(request)
@@ -260,7 +255,7 @@ class MyobEmulator(LedgerEmulator):
                 request, f"{books.company.base}/{resource}?$top={top}&$skip={skip + top}"
             )
         body = {
-            "Items": [_visible(resource, row) for row in page],
+            "Items": [visible(resource, row) for row in page],
             "NextPageLink": next_link,
             "Count": len(rows),
         }
@@ -269,7 +264,7 @@ class MyobEmulator(LedgerEmulator):
     def _present(self, request: Request, body, status: int = 200) -> Response:
         """URIs are stored relative (`/accountright/...`) and answered absolute."""
         text = json.dumps(body, default=float).replace(
-            f'"{PREFIX}', f'"{request.host_url.rstrip("/")}{PREFIX}'
+            f'"{API_PREFIX}', f'"{request.host_url.rstrip("/")}{API_PREFIX}'
         )
         return Response(text, status, content_type="application/json; charset=utf-8")
 
@@ -285,213 +280,6 @@ class MyobEmulator(LedgerEmulator):
             businessId=business_id,
             apiKey=request.headers.get("x-myobapi-key", ""),
         )
-
-    # --- control API (each also over HTTP under /_emulator/) ------------------------------------
-
-    @property
-    def default_business_id(self) -> str:
-        with self._lock:
-            return next(iter(self.company_files))
-
-    def company_file_names(self) -> list[tuple[str, str]]:
-        with self._lock:
-            return [(c.uid, c.name) for c in self.company_files.values()]
-
-    def company_file(self, business_id: str | None = None) -> CompanyFile:
-        company = self.company_files.get((business_id or self.default_business_id).lower())
-        if company is None:
-            raise KeyError(f"unknown company file '{business_id}'")
-        return company
-
-    def books(self, business_id: str | None = None) -> Books:
-        return Books(self.company_file(business_id), self.clock())
-
-    def reset(self, keep_auth: bool = False) -> None:
-        with self._lock:
-            self._seed()
-            self.faults.clear()
-            self.meter = KeyMeter(self._configured_limits(), self.clock)
-            self.requests.clear()
-            if not keep_auth:
-                self.oauth.reset()
-
-    def add_company_file(self, name: str) -> dict:
-        with self._lock:
-            uid = Books(self.company_file(), self.clock()).company.new_uid(
-                "file", name, len(self.company_files)
-            )
-            self.company_files[uid] = build_company_file(uid, name, PREFIX + uid)
-            return {"businessId": uid, "businessName": name}
-
-    def connect(self, business_id: str | None = None, scope: str = "sme-company-file") -> dict:
-        """Consent without a browser: the token answer plus `businessId` and `businessName`."""
-        with self._lock:
-            company = self.company_file(business_id)
-            answer = self.oauth.connect(self.config.client_id, company.uid, scope)
-            return {**answer, "businessId": company.uid, "businessName": company.name}
-
-    def set_limits(self, **limits) -> dict:
-        known = set(KeyLimits.__dataclass_fields__)
-        unknown = set(limits) - known
-        if unknown:
-            raise ValueError(f"unknown limit(s): {', '.join(sorted(unknown))}")
-        if any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in limits.values()):
-            raise ValueError("limits must be positive integers")
-        with self._lock:
-            for name, value in limits.items():
-                setattr(self.meter.limits, name, value)
-            return self.meter.limits.as_dict()
-
-    def limits(self) -> dict:
-        with self._lock:
-            return {**self.meter.limits.as_dict(), **self.meter.usage()}
-
-    def set_lock_date(self, business_id: str | None = None, date=None) -> None:
-        """Lock periods up to `date` (None unlocks): transactions dated on or before it are
-        refused."""
-        with self._lock:
-            company = self.company_file(business_id)
-            company.lock_date = None if date is None else parse_date(date)
-
-    def set_company_file_locked(self, locked: bool, business_id: str | None = None) -> None:
-        with self._lock:
-            self.company_file(business_id).locked = bool(locked)
-
-    def set_must_reverse(self, must_reverse: bool, business_id: str | None = None) -> None:
-        with self._lock:
-            self.company_file(business_id).must_reverse = bool(must_reverse)
-
-    def record(self, uid: str, business_id: str | None = None) -> dict:
-        with self._lock:
-            found = self.company_file(business_id).find(str(uid).lower())
-            if found is None:
-                raise KeyError(f"unknown record '{uid}'")
-            return json.loads(json.dumps(_visible(*found), default=float))
-
-    def records(self, resource: str, business_id: str | None = None) -> list[dict]:
-        if resource not in RESOURCES:
-            raise KeyError(f"unknown resource '{resource}'")
-        with self._lock:
-            rows = self.company_file(business_id).records[resource].values()
-            return json.loads(json.dumps([_visible(resource, r) for r in rows], default=float))
-
-    def edit(self, uid: str, changes: dict, business_id: str | None = None) -> dict:
-        """Someone changes a record in MYOB: no rules, a new RowVersion."""
-        with self._lock:
-            self.books(business_id).edit(uid, changes)
-        return self.record(uid, business_id)
-
-    def set_active(self, uid: str, active: bool, business_id: str | None = None) -> dict:
-        with self._lock:
-            resource, _ = self._found(uid, business_id)
-            key = "IsInactive" if resource == "Category" else "IsActive"
-            value = not active if key == "IsInactive" else bool(active)
-            return self.edit(uid, {key: value}, business_id)
-
-    def delete(self, uid: str, business_id: str | None = None) -> None:
-        """Someone deletes a record in MYOB: a transaction (its payments first), a payment (its
-        bill or invoice owes the amount again), or any other record."""
-        with self._lock:
-            resource, record = self._found(uid, business_id)
-            books = self.books(business_id)
-            if resource in TRANSACTIONS:
-                payment_resource = PAYMENTS[resource]
-                link_key = "Purchase" if resource == BILLS else "Sale"
-                for payment in list(books.company.records[payment_resource].values()):
-                    if any(line[link_key]["UID"] == record["UID"] for line in payment["Lines"]):
-                        books.delete_payment(payment_resource, payment["UID"])
-                books.delete_transaction(resource, record["UID"])
-            elif resource in PAYMENTS.values():  # the bill or invoice owes its amount again
-                books.delete_payment(resource, record["UID"])
-            else:
-                del books.company.records[resource][record["UID"]]
-
-    def pay(self, uid: str, date=None, business_id: str | None = None) -> dict:
-        """Someone pays a bill's or invoice's balance in MYOB from the first bank account."""
-        with self._lock:
-            resource, record = self._found(uid, business_id)
-            if resource not in TRANSACTIONS:
-                raise KeyError(f"'{uid}' is not a bill or invoice")
-            books = self.books(business_id)
-            bank = next(
-                a
-                for a in books.company.records["GeneralLedger/Account"].values()
-                if a["Type"] == "Bank"
-            )
-            party = "Supplier" if resource == BILLS else "Customer"
-            link_key = "Purchase" if resource == BILLS else "Sale"
-            day = date or datetime.date.fromtimestamp(self.clock(), datetime.UTC).isoformat()
-            payment = books.create_payment(
-                PAYMENTS[resource],
-                {
-                    "PayFrom" if resource == BILLS else "DepositTo": "Account",
-                    "Account": {"UID": bank["UID"]},
-                    party: {"UID": record[party]["UID"]},
-                    "Date": f"{str(day)[:10]}T00:00:00",
-                    "Memo": "Paid in MYOB",
-                    "Lines": [
-                        {
-                            link_key: {"UID": record["UID"]},
-                            "AmountApplied": record["BalanceDueAmount"],
-                        }
-                    ],
-                },
-            )
-        return self.record(payment["UID"], business_id)
-
-    def _found(self, uid: str, business_id: str | None) -> tuple[str, dict]:
-        found = self.company_file(business_id).find(str(uid).lower())
-        if found is None:
-            raise KeyError(f"unknown record '{uid}'")
-        return found
-
-    def writes(self, business_id: str | None = None, since: float | None = None) -> list[dict]:
-        with self._lock:
-            files = [self.company_file(business_id)] if business_id else self.company_files.values()
-            return [
-                {**w, "businessId": c.uid}
-                for c in files
-                for w in c.writes
-                if since is None or w["at"] >= since
-            ]
-
-    def state(self) -> dict:
-        with self._lock:
-            return {
-                "companyFiles": [
-                    {
-                        "businessId": c.uid,
-                        "businessName": c.name,
-                        "lockDate": c.lock_date.isoformat() if c.lock_date else None,
-                        "locked": c.locked,
-                        "mustReverse": c.must_reverse,
-                        "records": {
-                            resource: json.loads(
-                                json.dumps(
-                                    [_visible(resource, r) for r in c.records[resource].values()],
-                                    default=float,
-                                )
-                            )
-                            for resource in RESOURCES
-                        },
-                    }
-                    for c in self.company_files.values()
-                ],
-                "grants": [
-                    {"businessId": g.business_id, "clientId": g.client_id, "revoked": g.revoked}
-                    for g in self.oauth.store.grants.values()
-                ],
-                "faults": self.faults.settings.as_dict(),
-                "limits": self.limits(),
-                "requests": list(self.requests),
-            }
-
-
-def _visible(resource: str, record: dict) -> dict:
-    """A record as MYOB answers it (contacts keep their link name to themselves)."""
-    if resource in CONTACTS:
-        return {k: v for k, v in record.items() if k != "Name"}
-    return record
 
 
 def company_preferences(company: CompanyFile) -> dict:

@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+API_PREFIX = "/accountright/"  # a company file's API: /accountright/{businessId}/...
+
 BILLS = "Purchase/Bill/Service"
 
 
@@ -198,3 +200,10 @@ def split_path(rest: str) -> tuple[str | None, str, bool]:
             if len(tail) == 2 and tail[1] == "Attachment":
                 return resource, tail[0].lower(), True
     return None, "", False
+
+
+def visible(resource: str, record: dict) -> dict:
+    """A record as MYOB answers it (contacts keep their link name to themselves)."""
+    if resource in (SUPPLIERS, CUSTOMERS):
+        return {k: v for k, v in record.items() if k != "Name"}
+    return record

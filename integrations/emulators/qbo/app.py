@@ -11,7 +11,7 @@ import hashlib
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from werkzeug.wrappers import Request, Response
 
@@ -58,33 +58,27 @@ class QboEmulator(LedgerEmulator):
         realm_id = str(FIRST_REALM_ID)
         self.realms = {realm_id: build_realm(realm_id, self.config.company_name, now=self.clock())}
 
-    # --- WSGI ------------------------------------------------------------------------------------
+    # --- WSGI (LedgerEmulator.__call__ routes) ----------------------------------------------
 
-    def __call__(self, environ, start_response):
-        request = Request(environ)
-        path = request.path
-        if path.startswith("/_emulator/"):
-            response = control.handle(self, request)
-        elif path.startswith(PREFIX):
-            response = self._accounting(request)
-        elif path == "/connect/oauth2" and request.method in ("GET", "POST"):
-            with self._lock:
-                response = oauth.authorize(self, request)
-        elif path == "/oauth2/v1/tokens/bearer" and request.method == "POST":
-            with self._lock:
-                response = oauth.token(self, request)
-        elif path == "/v2/oauth2/tokens/revoke" and request.method == "POST":
-            with self._lock:
-                response = oauth.revoke(self, request)
-        else:
-            response = wire.json_response({"error": "not found", "path": path}, 404)
-        return response(environ, start_response)
+    api_prefix = PREFIX
+    oauth_routes = {
+        ("/connect/oauth2", "GET"): oauth.authorize,
+        ("/connect/oauth2", "POST"): oauth.authorize,
+        ("/oauth2/v1/tokens/bearer", "POST"): oauth.token,
+        ("/v2/oauth2/tokens/revoke", "POST"): oauth.revoke,
+    }
+
+    def _control(self, request: Request) -> Response:
+        return control.handle(self, request)
+
+    def _not_found(self, path: str) -> Response:
+        return wire.json_response({"error": "not found", "path": path}, 404)
 
     def _fault(self, status, code, message, detail, fault_type, headers=None) -> Response:
         errors = [wire.error(code, message, detail)]
         return wire.fault_response(status, errors, fault_type, self.clock(), headers)
 
-    def _accounting(self, request: Request) -> Response:
+    def _api(self, request: Request) -> Response:
         realm_id, _, rest = request.path[len(PREFIX) :].partition("/")
         parts = [p for p in rest.split("/") if p]
         tid = {"intuit_tid": secrets.token_hex(16)}
@@ -253,15 +247,9 @@ class QboEmulator(LedgerEmulator):
     def books(self, realm_id: str | None = None) -> Books:
         return Books(self._realm(realm_id), self.clock())
 
-    def reset(self, keep_auth: bool = False) -> None:
-        with self._lock:
-            self._seed()
-            self.faults.clear()
-            self.throttle = Throttle(self._configured_throttles(), self.clock)
-            self._replies.clear()
-            self.requests.clear()
-            if not keep_auth:
-                self.oauth.reset()
+    def _reset_ledger(self) -> None:
+        self.throttle = Throttle(self._configured_throttles(), self.clock)
+        self._replies.clear()
 
     def add_realm(self, name: str) -> dict:
         with self._lock:
@@ -276,16 +264,7 @@ class QboEmulator(LedgerEmulator):
             return self.oauth.connect(self.config.client_id, realm.realm_id, scope)
 
     def set_throttles(self, **limits) -> dict:
-        known = {f.name for f in fields(Throttles)}
-        unknown = set(limits) - known
-        if unknown:
-            raise ValueError(f"unknown throttle(s): {', '.join(sorted(unknown))}")
-        if any(not isinstance(v, int) or isinstance(v, bool) or v <= 0 for v in limits.values()):
-            raise ValueError("throttles must be positive integers")
-        with self._lock:
-            for name, value in limits.items():
-                setattr(self.throttle.limits, name, value)
-            return self.throttle.limits.as_dict()
+        return self._limits_changed(self.throttle.limits, limits, what="throttle", integers=True)
 
     def throttles(self) -> dict:
         with self._lock:
