@@ -60,6 +60,50 @@ def chosen_tenant(request, *, field: str, tenants: list[tuple[str, str]]) -> str
     return chosen
 
 
+CONSENT_BUTTONS = (
+    '<button class="allow" type="submit" name="action" value="allow">{allow}</button> '
+    '<button class="cancel" type="submit" name="action" value="cancel">Cancel</button></form>'
+)
+
+
+def consent_buttons(allow: str) -> str:
+    """The consent form's end: its Allow button (in the ledger's words) and Cancel."""
+    return CONSENT_BUTTONS.format(allow=allow)
+
+
+def authorize_request(
+    emulator, request, *, names: tuple[str, ...], html, unknown_client: str, scope_ok
+) -> tuple[dict[str, str], Response | None]:
+    """The authorize request's parameters `names` (from the consent form that POSTs back, else
+    the query) and the answer refusing it, if it must be: a page for an unknown client or
+    redirect URI (`html(body, status)`, `unknown_client` the page's body, with `{client_id}`),
+    a redirect back with the error for a response_type other than code or a scope that
+    `scope_ok(scope)` refuses."""
+    source = request.form if request.method == "POST" else request.args
+    params = {name: source.get(name, "") for name in names}
+    if params["client_id"] != emulator.config.client_id:
+        return params, html(unknown_client.format(client_id=escape(params["client_id"])), 400)
+    if not emulator.oauth.redirect_uri_allowed(params["redirect_uri"]):
+        return params, html("<h1>The redirect_uri is missing or not registered.</h1>", 400)
+    redirect_uri, state = params["redirect_uri"], params["state"]
+    if params["response_type"] != "code":
+        return params, redirect_back(redirect_uri, error="unsupported_response_type", state=state)
+    if not scope_ok(params["scope"]):
+        return params, redirect_back(redirect_uri, error="invalid_scope", state=state)
+    return params, None
+
+
+def token_answer(oauth, client_id: str, form) -> dict:
+    """The token endpoint's answer to an authenticated client: a code exchanged or a refresh
+    token rotated; OAuthError for any other grant type."""
+    grant_type = form.get("grant_type")
+    if grant_type == "authorization_code":
+        return oauth.exchange(client_id, form.get("code", ""), form.get("redirect_uri", ""))
+    if grant_type == "refresh_token":
+        return oauth.refresh(client_id, form.get("refresh_token", ""))
+    raise OAuthError("unsupported_grant_type")
+
+
 def redirect_back(redirect_uri: str, **params) -> Response:
     separator = "&" if "?" in redirect_uri else "?"
     query = urlencode({k: v for k, v in params.items() if v})
@@ -132,6 +176,41 @@ class AuthorizationServer:
 
     def _issue(self, grant) -> dict:
         raise NotImplementedError
+
+    def refresh(self, client_id: str, token: str) -> dict:
+        """A refresh token, once, for new tokens (rotation: the old one is spent)."""
+        found = self.store.refresh.get(token or "")
+        if found is None:
+            raise OAuthError("invalid_grant")
+        grant = self.store.grants[found.grant_id]
+        now = self.clock()
+        if (
+            grant.client_id != client_id
+            or grant.revoked
+            or found.used
+            or now >= found.expires_at
+            or self._grant_too_old(grant, now)
+        ):
+            raise OAuthError("invalid_grant")
+        found.used = True
+        return self._issue(grant)
+
+    def _grant_too_old(self, grant, now: float) -> bool:
+        """Whether a consent is too old to refresh at all (a ledger with a maximum age)."""
+        return False
+
+    def connected(self, client_id: str, tenant_id: str, scope: str) -> dict:
+        """A consent without a browser, its code exchanged at once: the token answer."""
+        code = self.approve(client_id, tenant_id, scope, "urn:emulator")
+        return self.exchange(client_id, code, "urn:emulator")
+
+    def approve(self, client_id: str, tenant_id: str, scope: str, redirect_uri: str) -> str:
+        raise NotImplementedError
+
+    def _bearer(self, authorization: str | None) -> Token | None:
+        """The access token of an `Authorization: Bearer ...` header, if it is one issued."""
+        scheme, _, token = (authorization or "").partition(" ")
+        return self.store.access.get(token.strip()) if scheme.lower() == "bearer" else None
 
     def expire_access_tokens(self) -> None:
         now = self.clock()

@@ -8,7 +8,6 @@ The redirect carries `code`, `state`, `scope`, `businessId` (the company file's 
 import hmac
 import secrets
 from dataclasses import dataclass
-from html import escape
 
 from werkzeug.wrappers import Request, Response
 
@@ -16,11 +15,14 @@ from integrations.emulators.common.oauth import (
     AuthorizationServer,
     OAuthError,
     Token,
+    authorize_request,
     chosen_tenant,
+    consent_buttons,
     consent_style,
     html_page,
     redirect_back,
     tenant_choice,
+    token_answer,
 )
 
 from .wire import json_response
@@ -46,19 +48,10 @@ class OAuthServer(AuthorizationServer):
         grant = Grant(secrets.token_hex(8), client_id, business_id, scope)
         return self._code_for(grant, redirect_uri)
 
-    def refresh(self, client_id: str, token: str) -> dict:
-        found = self.store.refresh.get(token or "")
-        if found is None or found.used or self.clock() >= found.expires_at:
-            raise OAuthError("invalid_grant")
-        grant = self.store.grants[found.grant_id]
-        if grant.client_id != client_id or grant.revoked:
-            raise OAuthError("invalid_grant")
-        found.used = True  # rotation (unverified at MYOB): the old refresh token is spent
-        return self._issue(grant)
+    # A refresh token is spent when used (AuthorizationServer.refresh): unverified at MYOB.
 
     def connect(self, client_id: str, business_id: str, scope: str) -> dict:
-        code = self.approve(client_id, business_id, scope, "urn:emulator")
-        return self.exchange(client_id, code, "urn:emulator")
+        return self.connected(client_id, business_id, scope)
 
     def _issue(self, grant: Grant) -> dict:
         now = self.clock()
@@ -75,8 +68,7 @@ class OAuthServer(AuthorizationServer):
         }
 
     def access(self, authorization: str | None) -> Grant:
-        scheme, _, token = (authorization or "").partition(" ")
-        found = self.store.access.get(token.strip()) if scheme.lower() == "bearer" else None
+        found = self._bearer(authorization)
         if found is None or self.clock() >= found.expires_at:
             raise BearerError()
         grant = self.store.grants[found.grant_id]
@@ -101,18 +93,17 @@ def _html(body: str, status: int = 200) -> Response:
 
 def authorize(emulator, request: Request) -> Response:
     """GET: sign-in and the company file choice; its form POSTs back here."""
-    source = request.form if request.method == "POST" else request.args
-    params = {name: source.get(name, "") for name in AUTHORIZE_PARAMS}
-    oauth = emulator.oauth
-    if params["client_id"] != emulator.config.client_id:
-        return _html(f"<h1>Unknown API key</h1><p>{escape(params['client_id'])}</p>", 400)
-    if not oauth.redirect_uri_allowed(params["redirect_uri"]):
-        return _html("<h1>The redirect_uri is missing or not registered.</h1>", 400)
+    params, refusal = authorize_request(
+        emulator,
+        request,
+        names=AUTHORIZE_PARAMS,
+        html=_html,
+        unknown_client="<h1>Unknown API key</h1><p>{client_id}</p>",
+        scope_ok=lambda scope: bool(scope.strip()),
+    )
+    if refusal is not None:
+        return refusal
     redirect_uri, state = params["redirect_uri"], params["state"]
-    if params["response_type"] != "code":
-        return redirect_back(redirect_uri, error="unsupported_response_type", state=state)
-    if not params["scope"].strip():
-        return redirect_back(redirect_uri, error="invalid_scope", state=state)
     files = emulator.company_file_names()
     if request.method == "GET":
         return _html(
@@ -120,16 +111,13 @@ def authorize(emulator, request: Request) -> Response:
             '<p class="muted">This is the local MYOB emulator: no my.MYOB account is '
             "involved. Only an administrator of the company file can allow access.</p>"
             + tenant_choice(params, field="business_id", tenants=files, heading="Choose a business")
-            + '<button class="allow" type="submit" name="action" value="allow">Allow access'
-            "</button> "
-            '<button class="cancel" type="submit" name="action" value="cancel">Cancel</button>'
-            "</form>"
+            + consent_buttons("Allow access")
         )
     business_id = chosen_tenant(request, field="business_id", tenants=files)
     names = dict(files)
     if not business_id:
         return redirect_back(redirect_uri, error="access_denied", state=state)
-    code = oauth.approve(params["client_id"], business_id, params["scope"], redirect_uri)
+    code = emulator.oauth.approve(params["client_id"], business_id, params["scope"], redirect_uri)
     return redirect_back(
         redirect_uri,
         code=code,
@@ -148,15 +136,7 @@ def token(emulator, request: Request) -> Response:
     try:
         if not oauth.client_allowed(form.get("client_id", ""), form.get("client_secret", "")):
             raise OAuthError("invalid_client", 401)
-        grant_type = form.get("grant_type")
-        if grant_type == "authorization_code":
-            answer = oauth.exchange(
-                form["client_id"], form.get("code", ""), form.get("redirect_uri", "")
-            )
-        elif grant_type == "refresh_token":
-            answer = oauth.refresh(form["client_id"], form.get("refresh_token", ""))
-        else:
-            raise OAuthError("unsupported_grant_type")
+        answer = token_answer(oauth, form["client_id"], form)
     except OAuthError as exc:
         return json_response({"error": exc.error}, exc.status)
     return json_response(answer, headers={"Cache-Control": "no-store"})

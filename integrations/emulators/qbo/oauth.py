@@ -20,11 +20,14 @@ from integrations.emulators.common.oauth import (
     AuthorizationServer,
     OAuthError,
     Token,
+    authorize_request,
     chosen_tenant,
+    consent_buttons,
     consent_style,
     html_page,
     redirect_back,
     tenant_choice,
+    token_answer,
 )
 
 from .wire import json_response
@@ -61,23 +64,8 @@ class OAuthServer(AuthorizationServer):
         grant = Grant(secrets.token_hex(8), client_id, realm_id, scope, self.clock())
         return self._code_for(grant, redirect_uri)
 
-    def refresh(self, client_id: str, token: str) -> dict:
-        found = self.store.refresh.get(token or "")
-        if found is None:
-            raise OAuthError("invalid_grant")
-        grant = self.store.grants[found.grant_id]
-        now = self.clock()
-        too_old = now >= grant.created + self.config.refresh_token_max_age
-        if (
-            grant.client_id != client_id
-            or grant.revoked
-            or found.used
-            or now >= found.expires_at
-            or too_old
-        ):
-            raise OAuthError("invalid_grant")
-        found.used = True  # rotation: the old refresh token is spent
-        return self._issue(grant)
+    def _grant_too_old(self, grant: Grant, now: float) -> bool:
+        return now >= grant.created + self.config.refresh_token_max_age
 
     def revoke(self, client_id: str, token: str) -> None:
         found = self.store.refresh.get(token or "") or self.store.access.get(token or "")
@@ -88,8 +76,7 @@ class OAuthServer(AuthorizationServer):
             grant.revoked = True
 
     def connect(self, client_id: str, realm_id: str, scope: str = ACCOUNTING_SCOPE) -> dict:
-        code = self.approve(client_id, realm_id, scope, "urn:emulator")
-        return {**self.exchange(client_id, code, "urn:emulator"), "realmId": realm_id}
+        return {**self.connected(client_id, realm_id, scope), "realmId": realm_id}
 
     def _issue(self, grant: Grant) -> dict:
         now = self.clock()
@@ -110,8 +97,7 @@ class OAuthServer(AuthorizationServer):
     # --- the resource server -------------------------------------------------------------------
 
     def access(self, authorization: str | None) -> Grant:
-        scheme, _, token = (authorization or "").partition(" ")
-        found = self.store.access.get(token.strip()) if scheme.lower() == "bearer" else None
+        found = self._bearer(authorization)
         if found is None or self.store.grants[found.grant_id].revoked:
             raise BearerError()
         if self.clock() >= found.expires_at:
@@ -147,18 +133,17 @@ def _html(body: str, status: int = 200) -> Response:
 
 def authorize(emulator, request: Request) -> Response:
     """GET: the consent page, one company to choose; its form POSTs back here."""
-    source = request.form if request.method == "POST" else request.args
-    params = {name: source.get(name, "") for name in AUTHORIZE_PARAMS}
-    oauth = emulator.oauth
-    if params["client_id"] != emulator.config.client_id:
-        return _html(f"<h1>Unknown app</h1><p>client_id {escape(params['client_id'])}</p>", 400)
-    if not oauth.redirect_uri_allowed(params["redirect_uri"]):
-        return _html("<h1>The redirect_uri is missing or not registered.</h1>", 400)
+    params, refusal = authorize_request(
+        emulator,
+        request,
+        names=AUTHORIZE_PARAMS,
+        html=_html,
+        unknown_client="<h1>Unknown app</h1><p>client_id {client_id}</p>",
+        scope_ok=lambda scope: ACCOUNTING_SCOPE in scope.split(),
+    )
+    if refusal is not None:
+        return refusal
     redirect_uri, state = params["redirect_uri"], params["state"]
-    if params["response_type"] != "code":
-        return redirect_back(redirect_uri, error="unsupported_response_type", state=state)
-    if ACCOUNTING_SCOPE not in params["scope"].split():
-        return redirect_back(redirect_uri, error="invalid_scope", state=state)
     realms = emulator.realm_names()
     if request.method == "GET":
         return _html(
@@ -166,30 +151,19 @@ def authorize(emulator, request: Request) -> Response:
             '<p class="muted">This is the local QuickBooks Online emulator: no Intuit account '
             "is involved.</p>"
             + tenant_choice(params, field="realm_id", tenants=realms, heading="Choose a company")
-            + '<button class="allow" type="submit" name="action" value="allow">Connect</button> '
-            '<button class="cancel" type="submit" name="action" value="cancel">Cancel</button>'
-            "</form>"
+            + consent_buttons("Connect")
         )
     realm_id = chosen_tenant(request, field="realm_id", tenants=realms)
     if not realm_id:
         return redirect_back(redirect_uri, error="access_denied", state=state)
-    code = oauth.approve(params["client_id"], realm_id, params["scope"], redirect_uri)
+    code = emulator.oauth.approve(params["client_id"], realm_id, params["scope"], redirect_uri)
     return redirect_back(redirect_uri, code=code, state=state, realmId=realm_id)
 
 
 def token(emulator, request: Request) -> Response:
     oauth = emulator.oauth
     try:
-        client_id = oauth.authenticate(request)
-        grant_type = request.form.get("grant_type")
-        if grant_type == "authorization_code":
-            answer = oauth.exchange(
-                client_id, request.form.get("code", ""), request.form.get("redirect_uri", "")
-            )
-        elif grant_type == "refresh_token":
-            answer = oauth.refresh(client_id, request.form.get("refresh_token", ""))
-        else:
-            raise OAuthError("unsupported_grant_type")
+        answer = token_answer(oauth, oauth.authenticate(request), request.form)
     except OAuthError as exc:
         return json_response({"error": exc.error}, exc.status)
     return json_response(answer, headers={"Cache-Control": "no-store"})
