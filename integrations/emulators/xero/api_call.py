@@ -11,7 +11,8 @@ from werkzeug.wrappers import Request, Response
 from . import wire
 from .ledger import Ledger
 from .models import Tenant
-from .responses import json_response, post_data_invalid, query_invalid
+from .responses import json_response, post_data_invalid, query_invalid, validation_failed
+from .rules import LedgerError
 from .where import WhereError, compile_where
 
 PREFIX = "/api.xro/2.0"
@@ -96,6 +97,28 @@ def listed(call: ApiCall, key: str, records: list, serialise) -> Response:
     return call.ok(key, items, pagination)
 
 
+def changed_since(call: ApiCall, records: list) -> list:
+    """The records changed at or after the call's If-Modified-Since (all without one): a record
+    deleted or voided too, since that changed it."""
+    since = modified_since(call)
+    return records if since is None else [r for r in records if r.updated >= since]
+
+
+def attachment_saved(call: ApiCall, owner, file_name: str, serialise, *, online: bool) -> Response:
+    """The request's body attached to an invoice or bank transaction as `file_name` (a file of
+    that name replaced), answered as `serialise(attachment)`."""
+    content = call.request.get_data()
+    if len(content) > MAX_ATTACHMENT_BYTES:
+        body = wire.problem(413, "Request Entity Too Large", "Attachments are limited to 25 MB")
+        return json_response(body, 413)
+    mime_type = call.request.headers.get("Content-Type") or "application/octet-stream"
+    try:
+        attachment = call.ledger().attach(owner, file_name, content, mime_type, online)
+    except LedgerError as exc:
+        return validation_failed([str(exc)])
+    return call.ok("Attachments", [serialise(attachment)])
+
+
 def modified_since(call: ApiCall) -> float | None:
     raw = call.request.headers.get("If-Modified-Since")
     if not raw:
@@ -164,9 +187,14 @@ def batch_response(call: ApiCall, key: str, results, serialise, *, summarize: bo
     return call.ok(key, items)
 
 
-def saved_batch(call: ApiCall, key: str, elements, save, serialise, *, id_field, allow_update):
+def saved_batch(call: ApiCall, key: str, save, serialise, *, id_field, allow_update, elements=None):
     """A batch of invoices or bank transactions saved by the ledger's `save` (with the call's
-    summarizeErrors and unitdp), answered element by element as Xero does."""
+    summarizeErrors and unitdp), answered element by element as Xero does. `elements`: the
+    request's (`{key: [...]}`) unless given."""
+    if elements is None:
+        elements = request_elements(call, key)
+        if isinstance(elements, Response):
+            return elements
     args = call.request.args
     summarize = flag_value(args.get("summarizeErrors"), True)
     results = save(

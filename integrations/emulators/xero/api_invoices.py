@@ -4,18 +4,17 @@ from werkzeug.wrappers import Response
 
 from . import wire
 from .api_call import (
-    MAX_ATTACHMENT_BYTES,
     ApiCall,
+    attachment_saved,
     batch_response,
+    changed_since,
     csv_values,
     flag_value,
     listed,
-    modified_since,
     request_elements,
     saved_batch,
 )
-from .ledger import LedgerError
-from .responses import json_response, not_found, validation_failed
+from .responses import not_found
 
 
 def get_invoices(call: ApiCall) -> Response:
@@ -31,10 +30,7 @@ def get_invoices(call: ApiCall) -> Response:
         wanted = set(csv_values(args.get(name)))
         if wanted:
             invoices = [inv for inv in invoices if matches(inv, wanted)]
-    since = modified_since(call)
-    if since is not None:
-        invoices = [inv for inv in invoices if inv.updated >= since]
-    return listed(call, "Invoices", invoices, call.invoice_json)
+    return listed(call, "Invoices", changed_since(call, invoices), call.invoice_json)
 
 
 def find_invoice(call: ApiCall, invoice_id: str):
@@ -55,18 +51,9 @@ def get_invoice(call: ApiCall, invoice_id: str) -> Response:
 
 
 def _save_invoices(call: ApiCall, *, allow_update: bool) -> Response:
-    elements = request_elements(call, "Invoices")
-    if isinstance(elements, Response):
-        return elements
     save = call.ledger().save_invoices
     return saved_batch(
-        call,
-        "Invoices",
-        elements,
-        save,
-        call.invoice_json,
-        id_field="InvoiceID",
-        allow_update=allow_update,
+        call, "Invoices", save, call.invoice_json, id_field="InvoiceID", allow_update=allow_update
     )
 
 
@@ -127,16 +114,11 @@ def put_attachment(call: ApiCall, invoice_id: str, file_name: str) -> Response:
     invoice = find_invoice(call, invoice_id)
     if invoice is None:
         return not_found()
-    content = call.request.get_data()
-    if len(content) > MAX_ATTACHMENT_BYTES:
-        body = wire.problem(413, "Request Entity Too Large", "Attachments are limited to 25 MB")
-        return json_response(body, 413)
-    mime_type = call.request.headers.get("Content-Type") or "application/octet-stream"
     online = flag_value(call.request.args.get("IncludeOnline"), False)
-    try:
-        attachment = call.ledger().attach(invoice, file_name, content, mime_type, online)
-    except LedgerError as exc:
-        return validation_failed([str(exc)])
-    return call.ok(
-        "Attachments", [wire.attachment_json(invoice, attachment, base_url=call.base_url)]
+    return attachment_saved(
+        call,
+        invoice,
+        file_name,
+        lambda attachment: wire.attachment_json(invoice, attachment, base_url=call.base_url),
+        online=online,
     )

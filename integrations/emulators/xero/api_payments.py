@@ -3,27 +3,23 @@ their attachments) and payments."""
 
 from werkzeug.wrappers import Response
 
-from . import wire
 from .api_call import (
-    MAX_ATTACHMENT_BYTES,
     PREFIX,
     ApiCall,
+    attachment_saved,
     batch_response,
+    changed_since,
     flag_value,
     listed,
-    modified_since,
     request_elements,
     saved_batch,
 )
 from .ledger import LedgerError
-from .responses import json_response, not_found, validation_failed
+from .responses import not_found, validation_failed
 
 
 def get_bank_transactions(call: ApiCall) -> Response:
-    transactions = list(call.tenant.bank_transactions.values())
-    since = modified_since(call)
-    if since is not None:
-        transactions = [t for t in transactions if t.updated >= since]
+    transactions = changed_since(call, list(call.tenant.bank_transactions.values()))
     return listed(call, "BankTransactions", transactions, call.bank_transaction_json)
 
 
@@ -47,11 +43,11 @@ def _save_bank_transactions(call: ApiCall, *, allow_update: bool, transaction_id
     return saved_batch(
         call,
         "BankTransactions",
-        elements,
         save,
         call.bank_transaction_json,
         id_field="BankTransactionID",
         allow_update=allow_update,
+        elements=elements,
     )
 
 
@@ -90,16 +86,13 @@ def put_bank_transaction_attachment(call: ApiCall, transaction_id: str, file_nam
     transaction = call.tenant.bank_transactions.get(transaction_id)
     if transaction is None:
         return not_found()
-    content = call.request.get_data()
-    if len(content) > MAX_ATTACHMENT_BYTES:
-        body = wire.problem(413, "Request Entity Too Large", "Attachments are limited to 25 MB")
-        return json_response(body, 413)
-    mime_type = call.request.headers.get("Content-Type") or "application/octet-stream"
-    try:
-        attachment = call.ledger().attach(transaction, file_name, content, mime_type, False)
-    except LedgerError as exc:
-        return validation_failed([str(exc)])
-    return call.ok("Attachments", [_bank_attachment_json(call, transaction, attachment)])
+    return attachment_saved(
+        call,
+        transaction,
+        file_name,
+        lambda attachment: _bank_attachment_json(call, transaction, attachment),
+        online=False,
+    )
 
 
 def _create_payments(call: ApiCall, *, summarize: bool) -> Response:
@@ -129,10 +122,7 @@ def post_payments(call: ApiCall) -> Response:
 
 
 def get_payments(call: ApiCall) -> Response:
-    payments = list(call.tenant.payments.values())
-    since = modified_since(call)
-    if since is not None:  # a deleted payment too: it was modified when deleted
-        payments = [p for p in payments if p.updated >= since]
+    payments = changed_since(call, list(call.tenant.payments.values()))
     return listed(call, "Payments", payments, call.payment_json)
 
 
