@@ -106,15 +106,28 @@ def _linked_elsewhere(records: list[SyncRecord]) -> set[int]:
     if not fresh:
         return set()
     connection = fresh[0].connection
+    # The other connections first: joined to them in one statement, PostgreSQL read every
+    # record of this connection (the only one to that ledger, then excluded) for each batch,
+    # 0.5 s a batch at 100,000 records.
+    others = list(
+        Connection.objects.filter(
+            org_id=connection.org_id,
+            provider=connection.provider,
+            tenant_id=connection.tenant_id,
+        )
+        .exclude(pk=connection.pk)
+        .values_list("pk", flat=True)
+    )
+    if not others:
+        return set()
     elsewhere = set(
         SyncRecord.objects.filter(
+            connection_id__in=others,
             document_id__in={r.document_id for r in fresh},
             payment__isnull=True,
-            connection__provider=connection.provider,
-            connection__tenant_id=connection.tenant_id,
         )
-        .exclude(connection_id=connection.pk)
         .filter(Q(unknown_outcome=True) | ~Q(external_id=""))
+        .order_by()
         .values_list("document_id", "entry_type")
     )
     return {r.pk for r in fresh if (r.document_id, r.entry_type) in elsewhere}
