@@ -121,6 +121,14 @@ class LedgerEmulator:
 
     # --- control API shared by every ledger (each also at /_emulator/...) ----------------------
 
+    def add_company(self, name: str) -> dict:
+        """Another company (Xero's tenant, QuickBooks' realm, MYOB's company file)."""
+        raise NotImplementedError
+
+    def company_names(self) -> list[tuple[str, str]]:
+        """(id, name) of each company the emulator holds."""
+        raise NotImplementedError
+
     def reset(self, keep_auth: bool = False) -> None:
         """Back to the seeded ledger, with no faults, counters or request log; also forgets
         tokens and connections unless keep_auth (a running app stays connected across

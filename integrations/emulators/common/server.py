@@ -129,10 +129,17 @@ class EmulatorServer:
         finally:
             server.stop()
 
+    company_word = "company"  # how the start-up lines name one: "realm", "business"
+
     def add_companies(self, names: tuple[str, ...]) -> list[str]:
         """Add a company per name (given on the command line); return the lines that describe
         every company (and user) the emulator now serves, printed when it starts."""
-        raise NotImplementedError
+        for name in names:
+            self.emulator.add_company(name)
+        return [
+            f"  {self.company_word} {company_id} ({name})"
+            for company_id, name in self.emulator.company_names()
+        ]
 
     @classmethod
     def serve(

@@ -104,7 +104,7 @@ def authorize(emulator, request: Request) -> Response:
     if refusal is not None:
         return refusal
     redirect_uri, state = params["redirect_uri"], params["state"]
-    files = emulator.company_file_names()
+    files = emulator.company_names()
     if request.method == "GET":
         return _html(
             "<h1>Allow access to your MYOB business</h1>"

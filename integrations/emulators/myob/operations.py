@@ -31,7 +31,8 @@ class MyobOperations:
         with self._lock:
             return next(iter(self.company_files))
 
-    def company_file_names(self) -> list[tuple[str, str]]:
+    def company_names(self) -> list[tuple[str, str]]:
+        """(business id, name) of each company file."""
         with self._lock:
             return [(c.uid, c.name) for c in self.company_files.values()]
 
@@ -43,6 +44,9 @@ class MyobOperations:
 
     def books(self, business_id: str | None = None) -> Books:
         return Books(self.company_file(business_id), self.clock())
+
+    def add_company(self, name: str) -> dict:
+        return self.add_company_file(name)
 
     def add_company_file(self, name: str) -> dict:
         with self._lock:

@@ -12,12 +12,7 @@ from .config import EmulatorConfig
 
 class EmulatorServer(common_server.EmulatorServer):
     emulator_class = MyobEmulator
-
-    def add_companies(self, names: tuple[str, ...]) -> list[str]:
-        """Each name is another company file (business)."""
-        for name in names:
-            self.emulator.add_company_file(name)
-        return [f"  business {uid} ({name})" for uid, name in self.emulator.company_file_names()]
+    company_word = "business"
 
 
 running_emulator = EmulatorServer.running

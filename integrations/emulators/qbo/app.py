@@ -234,7 +234,8 @@ class QboEmulator(LedgerEmulator):
         with self._lock:
             return next(iter(self.realms))
 
-    def realm_names(self) -> list[tuple[str, str]]:
+    def company_names(self) -> list[tuple[str, str]]:
+        """(realm id, company name) of each realm."""
         with self._lock:
             return [(r.realm_id, r.name) for r in self.realms.values()]
 
@@ -250,6 +251,9 @@ class QboEmulator(LedgerEmulator):
     def _reset_ledger(self) -> None:
         self.throttle = Throttle(self._configured_throttles(), self.clock)
         self._replies.clear()
+
+    def add_company(self, name: str) -> dict:
+        return self.add_realm(name)
 
     def add_realm(self, name: str) -> dict:
         with self._lock:

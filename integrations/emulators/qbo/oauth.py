@@ -144,7 +144,7 @@ def authorize(emulator, request: Request) -> Response:
     if refusal is not None:
         return refusal
     redirect_uri, state = params["redirect_uri"], params["state"]
-    realms = emulator.realm_names()
+    realms = emulator.company_names()
     if request.method == "GET":
         return _html(
             f"<h1>Connect {escape(params['client_id'])} to QuickBooks</h1>"

@@ -12,12 +12,7 @@ from .config import EmulatorConfig
 
 class EmulatorServer(common_server.EmulatorServer):
     emulator_class = QboEmulator
-
-    def add_companies(self, names: tuple[str, ...]) -> list[str]:
-        """Each name is another company (realm)."""
-        for name in names:
-            self.emulator.add_realm(name)
-        return [f"  realm {realm_id} ({name})" for realm_id, name in self.emulator.realm_names()]
+    company_word = "realm"
 
 
 running_emulator = EmulatorServer.running

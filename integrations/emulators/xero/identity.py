@@ -56,7 +56,7 @@ def authorize(emulator, request: Request) -> Response:
         user = oauth.user_by_email(login)
     except KeyError:
         return _html(error_page(f"There is no Xero user '{login}'."), 400)
-    tenants = [(t, name) for t, name in emulator.tenant_names() if oauth.may_access(user, t)]
+    tenants = [(t, name) for t, name in emulator.company_names() if oauth.may_access(user, t)]
     if request.method == "GET":
         return _html(
             consent_page(
@@ -124,7 +124,7 @@ def get_connections(emulator, request: Request, access) -> Response:
         for c in emulator.oauth.connections(access)
         if auth_event_id is None or c.auth_event_id == auth_event_id
     ]
-    names = dict(emulator.tenant_names())
+    names = dict(emulator.company_names())
     body = [
         {
             "id": c.id,

@@ -24,7 +24,8 @@ class XeroOperations:
         with self._lock:
             return next(iter(self.tenants))
 
-    def tenant_names(self) -> list[tuple[str, str]]:
+    def company_names(self) -> list[tuple[str, str]]:
+        """(tenant id, name) of each organisation."""
         with self._lock:
             return [(t.tenant_id, t.name) for t in self.tenants.values()]
 
@@ -143,6 +144,9 @@ class XeroOperations:
                 raise KeyError(f"unknown tenant(s): {', '.join(unknown)}")
             user = self.oauth.add_user(email, None if tenant_ids is None else list(tenant_ids))
             return {"userId": user.user_id, "email": user.email, "tenantIds": user.tenant_ids}
+
+    def add_company(self, name: str) -> dict:
+        return self.add_tenant(name)
 
     def add_tenant(self, name: str) -> dict:
         """Another organisation; connect it with a new consent (or `connect()`)."""

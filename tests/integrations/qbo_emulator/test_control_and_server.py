@@ -73,6 +73,21 @@ def test_served_on_a_free_loopback_port():
         assert time.monotonic() - started < 5
 
 
+def test_the_start_up_lines_name_every_company_of_each_ledger():
+    from integrations.emulators.myob import EmulatorServer as MyobServer
+    from integrations.emulators.qbo import EmulatorServer as QboServer
+
+    for server_class, word in ((QboServer, "realm"), (MyobServer, "business")):
+        server = server_class()
+        try:
+            lines = server.add_companies(("Globex (Emulated)",))
+            names = server.emulator.company_names()
+        finally:
+            server.stop()
+        assert len(names) == 2 and names[1][1] == "Globex (Emulated)"
+        assert lines == [f"  {word} {company_id} ({name})" for company_id, name in names]
+
+
 def test_python_dash_m_serves_and_refuses_a_remote_host():
     refused = subprocess.run(
         [sys.executable, "-m", "integrations.emulators.qbo", "--host", "0.0.0.0", "--port", "0"],
