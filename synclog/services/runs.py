@@ -169,7 +169,7 @@ def resync_as_new_entry(*, document: Document, connection: Connection, actor) ->
         trigger=Trigger.MANUAL,
         actor=actor,
         specs=_entry_specs(document.pk, document.kind, entry=True, payment_ids=payment_ids),
-        reason=f"pushed as a new entry ({entry.last_error_message.lower()})",
+        reason=f"pushed as a new entry ({entry.last_error_message})",
     )
 
 
