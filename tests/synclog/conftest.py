@@ -94,6 +94,11 @@ def approved_bill(bill, clerk, connection):
     return bill
 
 
+def bill_record(document) -> SyncRecord:
+    """The document's own entry's record (not one of its payments')."""
+    return SyncRecord.objects.get(document=document, payment__isnull=True)
+
+
 def days(n: int) -> datetime.timedelta:
     return datetime.timedelta(days=n)
 

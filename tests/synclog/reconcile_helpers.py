@@ -4,13 +4,8 @@ import time
 
 from integrations.models import Provider
 from synclog import services
-from synclog.models import SyncRecord
 
 RECONCILED = [Provider.XERO, Provider.QUICKBOOKS, Provider.MYOB]
-
-
-def bill_record(document):
-    return SyncRecord.objects.get(document=document, payment__isnull=True)
 
 
 def calls_since(ledger, start: int) -> list[str]:

@@ -9,7 +9,8 @@ from integrations.connectors.errors import PeriodLockedError
 from integrations.connectors.types import EntryKind
 from integrations.models import Provider
 from integrations.services import connector_for
-from tests.synclog.reconcile_helpers import RECONCILED, bill_record
+from tests.synclog.conftest import bill_record
+from tests.synclog.reconcile_helpers import RECONCILED
 
 PDF = b"%PDF-1.4 receipt"
 

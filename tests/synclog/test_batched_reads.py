@@ -9,14 +9,10 @@ from urllib.parse import parse_qs
 
 from documents import services as document_services
 from synclog import services
-from synclog.models import Operation, RecordStatus, StatusCode, SyncRecord
+from synclog.models import Operation, RecordStatus, StatusCode
 from tests.factories import DocumentFactory
-from tests.synclog.conftest import pending_ids
+from tests.synclog.conftest import bill_record, pending_ids
 from tests.synclog.test_booked_runs import map_vendor_to_its_contact
-
-
-def bill_record(document):
-    return SyncRecord.objects.get(document=document, payment__isnull=True)
 
 
 def test_a_bulk_resync_reads_changed_entries_in_one_call_and_writes_only_what_differs(

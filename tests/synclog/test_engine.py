@@ -19,10 +19,7 @@ from synclog.models import (
 )
 from synclog.services import outcomes as record_outcomes
 from tests.factories import CategoryFactory, DocumentFactory
-
-
-def bill_record(document):
-    return SyncRecord.objects.get(document=document, payment__isnull=True)
+from tests.synclog.conftest import bill_record
 
 
 def test_drafts_never_sync(org, vendor, clerk, connection):

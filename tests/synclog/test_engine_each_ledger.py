@@ -16,12 +16,9 @@ from synclog.models import AttemptOutcome, Operation, RecordStatus, StatusCode, 
 from synclog.ratelimit import Limits, get_rate_limiter
 from tests.factories import CategoryFactory, DocumentFactory
 from tests.ledger_fixtures import LEDGERS, UNLIMITED, credentials_from_token
+from tests.synclog.conftest import bill_record
 
 pytestmark = [pytest.mark.django_db, pytest.mark.parametrize("provider", LEDGERS)]
-
-
-def bill_record(document):
-    return SyncRecord.objects.get(document=document, payment__isnull=True)
 
 
 def test_approval_creates_one_bill_entry(approved_bill, drain, ledger_books, clerk):

@@ -8,10 +8,7 @@ import datetime
 from documents import services as document_services
 from synclog import services
 from synclog.models import Operation, RecordStatus, StatusCode, SyncRecord
-
-
-def bill_record(document):
-    return SyncRecord.objects.get(document=document, payment__isnull=True)
+from tests.synclog.conftest import bill_record
 
 
 def calls_since(ledger, start: int) -> list[str]:

@@ -11,7 +11,8 @@ from synclog import services
 from synclog.models import RecordStatus, SyncAttempt, Trigger
 from synclog.selectors.preview import PreviewAction, bulk_resync_preview
 from tests.factories import MembershipFactory
-from tests.synclog.reconcile_helpers import bill_record, calls_since, reconcile
+from tests.synclog.conftest import bill_record
+from tests.synclog.reconcile_helpers import calls_since, reconcile
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from synclog.ratelimit import get_rate_limiter
 from synclog.selectors.locks import connection_locked_entries
 from synclog.services.entries import _build_payload
 from tests.ledger_fixtures import LEDGERS, UNLIMITED
+from tests.synclog.conftest import bill_record
 
 pytestmark = [pytest.mark.django_db, pytest.mark.parametrize("provider", LEDGERS)]
 
@@ -40,10 +41,6 @@ def lock_ledger(ledger_books, day):
 def refresh(connection):
     integration_services.connection_lock_date_refresh(connection=connection)
     connection.refresh_from_db()
-
-
-def bill_record(document):
-    return SyncRecord.objects.get(document=document, payment__isnull=True)
 
 
 def test_the_lock_date_is_read_through_the_connector_within_the_quota(connection, ledger_books):

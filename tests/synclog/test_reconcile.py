@@ -25,7 +25,8 @@ from synclog.services.reconcile import ReconcileResult
 from tests.factories import MembershipFactory
 
 # The ledgers whose connector reads what changed since a time.
-from tests.synclog.reconcile_helpers import bill_record, calls_since, reconcile
+from tests.synclog.conftest import bill_record
+from tests.synclog.reconcile_helpers import calls_since, reconcile
 from tests.synclog.test_ledger_drift import ledger_date
 
 

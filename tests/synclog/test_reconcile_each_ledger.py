@@ -10,7 +10,8 @@ from integrations.models import Provider
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, Trigger
 from tests.factories import MembershipFactory
-from tests.synclog.reconcile_helpers import RECONCILED, bill_record, delete_in_ledger, reconcile
+from tests.synclog.conftest import bill_record
+from tests.synclog.reconcile_helpers import RECONCILED, delete_in_ledger, reconcile
 
 
 @pytest.mark.parametrize("provider", RECONCILED)

@@ -19,7 +19,7 @@ from synclog.models import LedgerReconcile, RecordStatus
 from synclog.selectors.reconcile import connection_reconcile_state
 from synclog.services.reconcile import RECONCILE_LEASE
 from tests.factories import ConnectionFactory, MembershipFactory
-from tests.synclog.reconcile_helpers import bill_record
+from tests.synclog.conftest import bill_record
 from tests.tenancy import assert_not_found_for_other_tenant
 
 

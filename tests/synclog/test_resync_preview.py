@@ -18,12 +18,9 @@ from synclog.selectors.preview import (
 )
 from tests.factories import CategoryFactory, DocumentFactory
 from tests.ledger_fixtures import LEDGERS
+from tests.synclog.conftest import bill_record
 
 pytestmark = [pytest.mark.django_db, pytest.mark.parametrize("provider", LEDGERS)]
-
-
-def bill_record(document):
-    return SyncRecord.objects.get(document=document, payment__isnull=True)
 
 
 def requests(ledger_books) -> list[dict]:

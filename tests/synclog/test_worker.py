@@ -30,6 +30,7 @@ from synclog import services
 from synclog.models import AttemptOutcome, Operation, RecordStatus, SyncAttempt, SyncRecord, Trigger
 from tests.factories import DocumentFactory
 from tests.ledger_fixtures import XeroBooks
+from tests.synclog.conftest import bill_record
 from tests.synclog.worker_harness import FAST_SYNC, own_redis, worker_pool
 
 pytestmark = [
@@ -93,10 +94,6 @@ def workers(request, tmp_path, xero_server):
 
 def make_bills(org, vendor, category, n, **kwargs):
     return DocumentFactory.create_batch(n, org=org, contact=vendor, category=category, **kwargs)
-
-
-def bill_record(document) -> SyncRecord:
-    return SyncRecord.objects.get(document=document, payment__isnull=True)
 
 
 def statuses(record_ids) -> Counter:

@@ -18,7 +18,8 @@ from synclog.selectors.preview import PreviewAction
 from synclog.services.drift import LedgerDriftError
 from tests.factories import DocumentFactory, MembershipFactory
 from tests.synclog.attention.conftest import ROLES, approve_all, failed_record, html, text
-from tests.synclog.reconcile_helpers import bill_record, reconcile
+from tests.synclog.conftest import bill_record
+from tests.synclog.reconcile_helpers import reconcile
 from tests.synclog.test_ledger_drift import ledger_date
 from tests.tenancy import assert_not_found_for_other_tenant
 
