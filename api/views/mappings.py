@@ -17,7 +17,7 @@ from api.views.base import ApiView
 from integrations import selectors, services
 from integrations.connectors.errors import ConnectorError
 from integrations.models import ConnectionStatus
-from integrations.views import ledger_error_text
+from integrations.views.base import ledger_error_text
 
 TAGS = ["Mappings"]
 LEDGER_ERRORS = {

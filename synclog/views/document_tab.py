@@ -12,7 +12,7 @@ from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
 from documents.selectors import document_get
 from integrations.selectors import connection_get
-from integrations.views import ledger_error_text
+from integrations.views.base import ledger_error_text
 from synclog import services
 from synclog.forms import ResyncForm
 from synclog.selectors import attempts as selectors

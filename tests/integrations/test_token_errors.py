@@ -6,7 +6,7 @@ import pytest
 
 from integrations.connectors.errors import AuthError
 from integrations.connectors.xero import XeroConnector
-from integrations.views import ledger_error_text
+from integrations.views.base import ledger_error_text
 
 SECRET_PAGE = "<html><body>internal admin console: db password hunter2</body></html>"
 
