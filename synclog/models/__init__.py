@@ -1,5 +1,6 @@
 """The durable outbox (SyncRecord), the integration log (SyncAttempt) and syncs (SyncRun); the
-Requires-attention counts the database maintains are in attention.py.
+Requires-attention counts the database maintains are in attention.py, each connection's
+reconcile mark in reconcile.py.
 
 The engine's vocabulary, one name for each thing:
 
@@ -40,6 +41,7 @@ from synclog.models.attention import (  # noqa: F401
     AttentionGroupCount,
     AttentionTotal,
 )
+from synclog.models.reconcile import LedgerReconcile  # noqa: F401
 
 
 class EntryType(models.TextChoices):
@@ -367,30 +369,6 @@ class SyncRecord(OrgScopedModel):
         return self.status == RecordStatus.FAILED and self.last_error_message.startswith(
             LEDGER_DRIFT_PREFIXES
         )
-
-
-class LedgerReconcile(models.Model):
-    """A connection's periodic reconcile (synclog.services.reconcile): the ledger's time up to
-    which its changes have been read (the next read asks for what changed since), and what the
-    last one did."""
-
-    connection = models.OneToOneField(
-        "integrations.Connection", on_delete=models.CASCADE, related_name="reconcile"
-    )
-    changed_since = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    entries_read = models.PositiveIntegerField(default=0)
-    drifted = models.PositiveIntegerField(default=0)
-    calls = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="")
-    # When beat last sent this connection's reconcile (the next one is an interval later), and
-    # when someone asked for one at once ("Check the ledger now"): queued until it starts.
-    scheduled_at = models.DateTimeField(null=True, blank=True)
-    requested_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"reconcile of {self.connection_id} through {self.changed_since}"
 
 
 class RunItemOutcome(models.TextChoices):
