@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from integrations.connectors.types import CallRecord
 from synclog.models import Operation, SyncAttempt, SyncRecord
-from synclog.services.rows import insert_rows
+from synclog.services.rows import insert_rows, insert_values
 from syncsvc.outages import save_through_outage
 
 
@@ -95,26 +95,63 @@ def _attempt(
     calls: list[CallRecord] | None = None,
     finished: datetime.datetime | None = None,
 ) -> SyncAttempt:
-    """The attempt's log line, not saved yet (a batch saves its attempts together)."""
+    """The attempt's log line, not saved yet."""
+    attempt = SyncAttempt(
+        **_attempt_values(
+            record,
+            log,
+            outcome,
+            code,
+            error=error,
+            operation=operation,
+            calls=calls,
+            finished=finished,
+        )
+    )
+    _ATTEMPT_RECORD.set_cached_value(attempt, record)
+    return attempt
+
+
+_ATTEMPT_RECORD = SyncAttempt._meta.get_field("record")
+
+
+def _attempt_values(
+    record: SyncRecord,
+    log: _AttemptLog,
+    outcome: str,
+    code: int,
+    *,
+    error=None,
+    operation: str | None = None,
+    calls: list[CallRecord] | None = None,
+    finished: datetime.datetime | None = None,
+) -> dict:
+    """The attempt's log line as its fields' values (a batch inserts its attempts together:
+    _insert_attempt_values)."""
     calls = log.calls if calls is None else calls
     last_status = next((c.http_status for c in reversed(calls) if c.http_status), None)
-    return SyncAttempt(
-        org_id=record.org_id,
-        record=record,
-        run_id=record.run_id,
-        trigger=record.pending_trigger,
-        actor_id=record.pending_actor_id,
-        reason=record.pending_reason,
-        operation=operation or log.operation,
-        outcome=outcome,
-        status_code=code,
-        error_message=(error.message if error else "")[:4000],
-        explanation=error.explanation if error else "",
-        hint=error.hint if error else "",
-        error_detail=_error_detail(error),
-        http_status=error.http_status if error and error.http_status else last_status,
-        calls=[plain_data(call) for call in calls[: settings.SYNC_LOGGED_CALLS]],
-        duration_ms=int((time.monotonic() - log.monotonic) * 1000),
-        started_at=log.started_at,
-        finished_at=finished or timezone.now(),
-    )
+    return {
+        "org_id": record.org_id,
+        "record_id": record.pk,
+        "run_id": record.run_id,
+        "trigger": record.pending_trigger,
+        "actor_id": record.pending_actor_id,
+        "reason": record.pending_reason,
+        "operation": operation or log.operation,
+        "outcome": outcome,
+        "status_code": code,
+        "error_message": (error.message if error else "")[:4000],
+        "explanation": error.explanation if error else "",
+        "hint": error.hint if error else "",
+        "error_detail": _error_detail(error),
+        "http_status": error.http_status if error and error.http_status else last_status,
+        "calls": [plain_data(call) for call in calls[: settings.SYNC_LOGGED_CALLS]],
+        "duration_ms": int((time.monotonic() - log.monotonic) * 1000),
+        "started_at": log.started_at,
+        "finished_at": finished or timezone.now(),
+    }
+
+
+def _insert_attempt_values(attempts: list[dict]) -> None:
+    """Insert a batch's attempts (_attempt_values) in one statement (rows.insert_values)."""
+    insert_values(SyncAttempt, attempts)

@@ -35,7 +35,7 @@ from synclog.rules import (
     document_syncs,
 )
 from synclog.services.quota import _provider_caps, bulk_batch_countdowns
-from synclog.services.rows import insert_rows
+from synclog.services.rows import insert_values
 
 logger = logging.getLogger(__name__)
 
@@ -100,15 +100,16 @@ def _mark_pending(
     keys = [(spec.document_id, spec.entry_type, spec.payment_id) for spec in specs]
     missing = [key for key in keys if key not in known]
     if missing:
-        insert_rows(
+        insert_values(
+            SyncRecord,
             [
-                SyncRecord(
-                    org_id=connection.org_id,
-                    connection_id=connection.pk,
-                    document_id=document_id,
-                    entry_type=entry_type,
-                    payment_id=payment_id,
-                )
+                {
+                    "org_id": connection.org_id,
+                    "connection_id": connection.pk,
+                    "document_id": document_id,
+                    "entry_type": entry_type,
+                    "payment_id": payment_id,
+                }
                 for document_id, entry_type, payment_id in missing
             ],
             # A concurrent request may have made the same record: the unique constraints decide.
@@ -128,7 +129,7 @@ def _mark_pending(
     }
     if run is not None:
         changes["run"] = run
-        insert_rows([SyncRunItem(run_id=run.pk, record_id=pk) for pk in ids], ignore_conflicts=True)
+        _insert_run_items(run, ids)
     records = SyncRecord.objects.filter(pk__in=ids)
     if run is None:
         # A change outside any run detaches finished records from their old run.
@@ -153,13 +154,18 @@ def _mark_pending(
         )
         if waiting:
             if run is not None:
-                insert_rows(
-                    [SyncRunItem(run_id=run.pk, record_id=pk) for pk in waiting],
-                    ignore_conflicts=True,
-                )
+                _insert_run_items(run, waiting)
             SyncRecord.objects.filter(pk__in=waiting).update(**changes)
             ids += waiting
     return ids
+
+
+def _insert_run_items(run: SyncRun, record_ids: list[int]) -> None:
+    insert_values(
+        SyncRunItem,
+        [{"run_id": run.pk, "record_id": pk} for pk in record_ids],
+        ignore_conflicts=True,
+    )
 
 
 def waiting_for_failed_bill() -> Q:

@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,9 +31,9 @@ from synclog.models import (
     SyncRecord,
 )
 from synclog.services.attempt_log import (
-    _attempt,
+    _attempt_values,
     _AttemptLog,
-    _insert_attempts,
+    _insert_attempt_values,
     _save_answer,
     _write_attempt,
 )
@@ -162,12 +163,13 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
     now = timezone.now()
     with transaction.atomic():
         # Locked in id order, so that two batches never wait on each other crosswise.
-        versions = dict(
-            SyncRecord.objects.select_for_update()
-            .filter(pk__in=[finish.record.pk for finish in finishes])
-            .order_by("pk")
-            .values_list("pk", "version")
-        )
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, version FROM synclog_syncrecord WHERE id = ANY(%s)"
+                " ORDER BY id FOR UPDATE",
+                [[finish.record.pk for finish in finishes]],
+            )
+            versions = dict(cursor.fetchall())
         current = [f for f in finishes if versions.get(f.record.pk) == f.record.version]
         succeeded = [f for f in finishes if f.error is None]
         failed = [f for f in current if f.error is not None]
@@ -179,7 +181,7 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
             nothing_to_push = finish.result.operation == Operation.NOTHING_TO_PUSH
             code = StatusCode.NOTHING_TO_PUSH if nothing_to_push else StatusCode.SUCCESS
             attempts.append(
-                _attempt(
+                _attempt_values(
                     finish.record,
                     log,
                     AttemptOutcome.SUCCESS,
@@ -197,7 +199,7 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
         for finish in finishes:
             if finish.error is not None:
                 attempts.append(
-                    _attempt(
+                    _attempt_values(
                         finish.record,
                         log,
                         finish.attempt_outcome,
@@ -219,7 +221,7 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
             _update_rows(
                 [f.record for f in failed], [*_ERROR_FIELDS, "unknown_outcome", *_CLAIM_FIELDS]
             )
-        _insert_attempts(attempts)
+        _insert_attempt_values(attempts)
         _finish_run_items(item_outcomes, now=now)
         webhook_emit_records_failed(records=[finish.record for finish in failed])
         _read_lock_date_after_refusal(failed)

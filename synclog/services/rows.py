@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import DateField, DateTimeField, Field, Model
 from django.db.models.base import ModelState
+from django.utils import timezone
 from django.utils.functional import Promise
 
 
@@ -24,23 +25,76 @@ def insert_rows(objs: list[Model], *, ignore_conflicts: bool = False) -> None:
     `ignore_conflicts`: rows a unique constraint refuses are left out (ON CONFLICT DO NOTHING)."""
     if not objs:
         return
-    meta = type(objs[0])._meta
-    fields = [f for f in meta.concrete_fields if not (f.primary_key or f.generated)]
-    saved, plain = _insert_values(tuple(fields))
+    model = type(objs[0])
+    fields = _insert_fields(model)
+    saved, plain = _insert_values(fields)
     rows = [
         {column: _json_value(obj.__dict__[attname]) for column, attname in plain}
         | {field.column: _json_value(field.pre_save(obj, True)) for field in saved}
         for obj in objs
     ]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "
-        f"SELECT {columns} FROM json_to_recordset(%s::json) AS rows({_column_types(tuple(fields))})"
-    )
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
+    _insert_json(model, rows, ignore_conflicts=ignore_conflicts)
+
+
+def insert_values(
+    model: type[Model], values: list[dict], *, ignore_conflicts: bool = False
+) -> None:
+    """insert_rows for rows given as {attribute name: value} (`record_id`, not `record`)
+    instead of instances: a field left out takes its default, auto_now and auto_now_add ones
+    the time now. For the rows a batch writes by the thousand (records and run items of a run,
+    attempts): a model instance a row cost more than its share of the INSERT."""
+    if not values:
+        return
+    now = timezone.now()
+    rows = []
+    for row in values:
+        item = {}
+        for column, attname, auto, field in _value_fields(model):
+            if auto:
+                value = now
+            elif attname in row:
+                value = row[attname]
+            else:
+                value = field.get_default()
+            item[column] = _json_value(value)
+        rows.append(item)
+    _insert_json(model, rows, ignore_conflicts=ignore_conflicts)
+
+
+def _insert_json(model: type[Model], rows: list[dict], *, ignore_conflicts: bool) -> None:
+    """INSERT rows given as {column: JSON value} for each of `_insert_fields(model)`."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows)])
+        cursor.execute(_insert_sql(model, ignore_conflicts), [json.dumps(rows)])
+
+
+@functools.cache
+def _insert_fields(model: type[Model]) -> tuple[Field, ...]:
+    return tuple(f for f in model._meta.concrete_fields if not (f.primary_key or f.generated))
+
+
+@functools.cache
+def _value_fields(model: type[Model]) -> tuple[tuple[str, str, bool, Field], ...]:
+    """(column, attribute, whether its value is the time now, field) of the fields inserted."""
+    return tuple(
+        (
+            field.column,
+            field.attname,
+            getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False),
+            field,
+        )
+        for field in _insert_fields(model)
+    )
+
+
+@functools.cache
+def _insert_sql(model: type[Model], ignore_conflicts: bool) -> str:
+    fields = _insert_fields(model)
+    names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({names}) "
+        f"SELECT {names} FROM json_to_recordset(%s::json) AS rows({_column_types(fields)})"
+    )
+    return sql + " ON CONFLICT DO NOTHING" if ignore_conflicts else sql
 
 
 def update_rows(objs: list[Model], field_names: list[str]) -> None:
