@@ -56,7 +56,12 @@ from synclog.services.refusals import (
     _gone_error,
     _known_gone_refusal,
 )
-from synclog.services.rows import columns, instances_from_rows
+from synclog.services.rows import (
+    columns,
+    instances_by_id,
+    instances_from_rows,
+    select_instances,
+)
 
 
 def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
@@ -69,9 +74,7 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
     attachments and payments whose earlier push lost its answer take the one-record path.
     Returns {record id: seconds} for the records to run again later.
     """
-    connection = (
-        Connection.objects.filter(records__pk=record_ids[0]).first() if record_ids else None
-    )
+    connection = _batch_connection(record_ids[0]) if record_ids else None
     wait = _batch_quota_wait(connection)
     if wait:
         # No quota now: a batch refused after claiming and building its payloads would cost
@@ -147,6 +150,18 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
     return waits
 
 
+def _batch_connection(record_id: int) -> Connection | None:
+    """The connection of a batch (of its first record: a batch is one connection's)."""
+    found = select_instances(
+        Connection,
+        f"SELECT {columns(Connection, 'connection')} FROM integrations_connection AS connection"
+        " JOIN synclog_syncrecord AS record ON record.connection_id = connection.id"
+        " WHERE record.id = %s",
+        [record_id],
+    )
+    return found[0] if found else None
+
+
 def _claim_records(
     record_ids: list[int], token: str, connection: Connection | None
 ) -> list[SyncRecord]:
@@ -170,13 +185,13 @@ def _claim_records(
             },
         )
         records = instances_from_rows(SyncRecord, sorted(cursor.fetchall()))
-    documents = _by_id(Document, {record.document_id for record in records})
-    payments = _by_id(Payment, {record.payment_id for record in records} - {None})
+    documents = instances_by_id(Document, {record.document_id for record in records})
+    payments = instances_by_id(Payment, {record.payment_id for record in records} - {None})
     connections = {connection.pk: connection} if connection is not None else {}
     others = {record.connection_id for record in records} - set(connections)
     if others:
         connections |= Connection.objects.in_bulk(others)
-    contacts = _by_id(Contact, {document.contact_id for document in documents.values()})
+    contacts = instances_by_id(Contact, {document.contact_id for document in documents.values()})
     for document in documents.values():
         _DOCUMENT_CONTACT.set_cached_value(document, contacts[document.contact_id])
     for record in records:
@@ -196,19 +211,6 @@ WHERE record.id = ANY(%(ids)s)
   AND (record.next_retry_at IS NULL OR record.next_retry_at <= %(now)s)
 RETURNING {columns(SyncRecord, "record")}
 """
-
-
-def _by_id(model, ids) -> dict:
-    """{id: instance} of `model` for these ids, read as rows (see _claim_records)."""
-    if not ids:
-        return {}
-    table = model._meta.db_table
-    with db_connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {columns(model, 'item')} FROM {table} AS item WHERE item.id = ANY(%s)",
-            [list(ids)],
-        )
-        return {item.pk: item for item in instances_from_rows(model, cursor.fetchall())}
 
 
 _RECORD_CONNECTION = SyncRecord._meta.get_field("connection")
@@ -235,7 +237,7 @@ def _document_lines(records: list[SyncRecord]) -> dict[int, list[DocumentLine]]:
             lines.setdefault(line.document_id, []).append(line)
     category_ids = {line.category_id for group in lines.values() for line in group}
     category_ids |= {document.category_id for document in documents.values()}
-    categories = _by_id(Category, category_ids - {None})
+    categories = instances_by_id(Category, category_ids - {None})
     for document in documents.values():
         _DOCUMENT_CATEGORY.set_cached_value(document, categories.get(document.category_id))
         for line in lines.get(document.pk, ()):

@@ -35,7 +35,7 @@ from synclog.rules import (
     document_syncs,
 )
 from synclog.services.quota import _provider_caps, bulk_batch_countdowns
-from synclog.services.rows import insert_values
+from synclog.services.rows import columns, insert_values, select_instances
 
 logger = logging.getLogger(__name__)
 
@@ -335,11 +335,15 @@ def connection_bulk_top_up(*, connection_id: int) -> int:
     with transaction.atomic():
         with db_connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_TOP_UP_LOCK, connection_id])
-        connection = Connection.objects.filter(
-            pk=connection_id, status=ConnectionStatus.ACTIVE
-        ).first()
-        if connection is None:
+        active = select_instances(
+            Connection,
+            f"SELECT {columns(Connection, 'connection')} FROM integrations_connection AS connection"
+            " WHERE connection.id = %s AND connection.status = %s",
+            [connection_id, str(ConnectionStatus.ACTIVE)],
+        )
+        if not active:
             return 0  # a connection that needs a reconnect: connection_resume sends its records
+        connection = active[0]
         size = bulk_batch_size(connection.provider)
         with db_connection.cursor() as cursor:
             cursor.execute(
@@ -377,11 +381,12 @@ def connection_bulk_top_up(*, connection_id: int) -> int:
 def sync_batch_ended(*, record_ids: list[int]) -> int:
     """A bulk batch's task ended (pushed, or sent back to wait): its connection's next batch
     goes if a slot is free. Returns how many records went."""
-    connection_id = (
-        SyncRecord.objects.filter(pk__in=record_ids[:1])
-        .values_list("connection_id", flat=True)
-        .first()
-    )
+    if not record_ids:
+        return 0
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT connection_id FROM synclog_syncrecord WHERE id = %s", record_ids[:1])
+        row = cursor.fetchone()
+    connection_id = row[0] if row else None
     return connection_bulk_top_up(connection_id=connection_id) if connection_id else 0
 
 

@@ -40,23 +40,24 @@ def insert_values(
     model: type[Model], values: list[dict], *, ignore_conflicts: bool = False
 ) -> None:
     """insert_rows for rows given as {attribute name: value} (`record_id`, not `record`)
-    instead of instances: a field left out takes its default, auto_now and auto_now_add ones
+    instead of instances: a field left out takes its default, an auto_now or auto_now_add one
     the time now. For the rows a batch writes by the thousand (records and run items of a run,
     attempts): a model instance a row cost more than its share of the INSERT."""
     if not values:
         return
-    now = timezone.now()
+    now = _json_value(timezone.now())
+    fields = _value_fields(model)
+    # Defaults once a statement (a callable one, e.g. list, gives the same JSON every time).
+    defaults = {
+        column: now if auto else _json_value(field.get_default())
+        for column, _, auto, field in fields
+    }
+    column_of = {attname: column for column, attname, _, _ in fields}
     rows = []
     for row in values:
-        item = {}
-        for column, attname, auto, field in _value_fields(model):
-            if auto:
-                value = now
-            elif attname in row:
-                value = row[attname]
-            else:
-                value = field.get_default()
-            item[column] = _json_value(value)
+        item = defaults.copy()
+        for attname, value in row.items():
+            item[column_of[attname]] = value if type(value) in _JSON_NATIVE else _json_value(value)
         rows.append(item)
     _insert_json(model, rows, ignore_conflicts=ignore_conflicts)
 
@@ -129,6 +130,24 @@ def columns(model: type[Model], alias: str) -> str:
     order `instances_from_rows` reads them."""
     qn = connection.ops.quote_name
     return ", ".join(f"{alias}.{qn(field.column)}" for field in model._meta.concrete_fields)
+
+
+def select_instances(model: type[Model], sql: str, params) -> list[Model]:
+    """Instances of `model` read by `sql`, which selects `columns(model, alias)`."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return instances_from_rows(model, cursor.fetchall())
+
+
+def instances_by_id(model: type[Model], ids) -> dict[int, Model]:
+    """{id: instance} of `model` for these ids, read as rows (instances_from_rows)."""
+    if not ids:
+        return {}
+    sql = (
+        f"SELECT {columns(model, 'item')} FROM {connection.ops.quote_name(model._meta.db_table)}"
+        " AS item WHERE item.id = ANY(%s)"
+    )
+    return {item.pk: item for item in select_instances(model, sql, [list(ids)])}
 
 
 def instances_from_rows(model: type[Model], rows) -> list[Model]:
