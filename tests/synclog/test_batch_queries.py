@@ -21,10 +21,11 @@ from tests.factories import CategoryFactory, ContactFactory, DocumentFactory
 from tests.synclog.conftest import run_records
 
 # What the batch that ends a run of new bills costs at most (PostgreSQL): the connection; the
-# claim (UPDATE and SELECT); contacts; attachments; mappings; lines; categories; records linked
-# elsewhere; the unknown-outcome mark before the call; the end in one transaction (its savepoint
-# here, versions, facts, attempts, run items, run counts, items left) and the release: 19 for
-# every batch. The run's end reads and saves it and asks for webhook subscribers: 5 more.
+# claim (UPDATE … RETURNING); documents; contacts; attachments; mappings; lines; categories;
+# records linked elsewhere; the unknown-outcome mark before the call; the end in one transaction
+# (its savepoint here, versions, facts, attempts, run items, run counts, items left) and the
+# release: 19 for every batch. The run's end reads and saves it and asks for webhook
+# subscribers: 5 more.
 NEW_BATCH_QUERIES = 24
 # Unchanged entries make no call: no check of other connections, no unknown-outcome mark.
 UNCHANGED_BATCH_QUERIES = 22
