@@ -5,6 +5,7 @@ tokens and refreshes by its own rules), and the consent pages: their small style
 the ledger's colours, the form that chooses a tenant, and the redirect back to the client with
 the answer's parameters (the empty ones left out)."""
 
+import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +36,12 @@ cursor:pointer}}.allow{{background:{accent};color:#fff}}.cancel{{background:#fff
 def consent_style(*, accent: str, background: str) -> str:
     """The consent page's CSS in the ledger's colours."""
     return CONSENT_STYLE.format(accent=accent, background=background)
+
+
+def consent_pages(*, title: str, accent: str, background: str):
+    """The ledger's `html(body, status=200)`: a page with its title, in its colours."""
+    style = consent_style(accent=accent, background=background)
+    return lambda body, status=200: html_page(body, title=title, style=style, status=status)
 
 
 def tenant_choice(params: dict, *, field: str, tenants: list[tuple[str, str]], heading: str) -> str:
@@ -93,15 +100,24 @@ def authorize_request(
     return params, None
 
 
-def token_answer(oauth, client_id: str, form) -> dict:
-    """The token endpoint's answer to an authenticated client: a code exchanged or a refresh
-    token rotated; OAuthError for any other grant type."""
-    grant_type = form.get("grant_type")
-    if grant_type == "authorization_code":
-        return oauth.exchange(client_id, form.get("code", ""), form.get("redirect_uri", ""))
-    if grant_type == "refresh_token":
-        return oauth.refresh(client_id, form.get("refresh_token", ""))
-    raise OAuthError("unsupported_grant_type")
+def token_endpoint(emulator, request, *, respond) -> Response:
+    """A POST to the token endpoint: the client authenticated as its ledger takes credentials
+    (`oauth.authenticate(request)` gives its id), then a code exchanged or a refresh token
+    rotated; the answer or the error as JSON by `respond(body, status=200, headers=None)`."""
+    oauth = emulator.oauth
+    form = request.form
+    try:
+        client_id = oauth.authenticate(request)
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            answer = oauth.exchange(client_id, form.get("code", ""), form.get("redirect_uri", ""))
+        elif grant_type == "refresh_token":
+            answer = oauth.refresh(client_id, form.get("refresh_token", ""))
+        else:
+            raise OAuthError("unsupported_grant_type")
+    except OAuthError as exc:
+        return respond({"error": exc.error}, exc.status)
+    return respond(answer, headers={"Cache-Control": "no-store"})
 
 
 def redirect_back(redirect_uri: str, **params) -> Response:
@@ -206,6 +222,16 @@ class AuthorizationServer:
 
     def approve(self, client_id: str, tenant_id: str, scope: str, redirect_uri: str) -> str:
         raise NotImplementedError
+
+    def _client_checked(self, client_id: str, secret: str) -> str:
+        """`client_id` if these are the configured client's credentials; OAuthError
+        invalid_client (401) otherwise."""
+        if not (
+            client_id == self.config.client_id
+            and hmac.compare_digest(secret, self.config.client_secret)
+        ):
+            raise OAuthError("invalid_client", 401)
+        return client_id
 
     def _bearer(self, authorization: str | None) -> Token | None:
         """The access token of an `Authorization: Bearer ...` header, if it is one issued."""

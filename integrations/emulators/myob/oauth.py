@@ -5,7 +5,6 @@ The redirect carries `code`, `state`, `scope`, `businessId` (the company file's 
 `businessName`, as MYOB's post-March-2025 keys get them (NOTES.md, "OAuth 2.0").
 """
 
-import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -13,16 +12,14 @@ from werkzeug.wrappers import Request, Response
 
 from integrations.emulators.common.oauth import (
     AuthorizationServer,
-    OAuthError,
     Token,
     authorize_request,
     chosen_tenant,
     consent_buttons,
-    consent_style,
-    html_page,
+    consent_pages,
     redirect_back,
     tenant_choice,
-    token_answer,
+    token_endpoint,
 )
 
 from .wire import json_response
@@ -76,19 +73,15 @@ class OAuthServer(AuthorizationServer):
             raise BearerError()
         return grant
 
-    def client_allowed(self, client_id: str, secret: str) -> bool:
-        return client_id == self.config.client_id and hmac.compare_digest(
-            secret or "", self.config.client_secret
-        )
+    def authenticate(self, request: Request) -> str:
+        """Client credentials in the form, as MYOB's page shows them: the client's id."""
+        form = request.form
+        return self._client_checked(form.get("client_id", ""), form.get("client_secret", ""))
 
 
 # --- HTTP --------------------------------------------------------------------------------------
 
-_STYLE = consent_style(accent="#6100a5", background="#f3f0f8")
-
-
-def _html(body: str, status: int = 200) -> Response:
-    return html_page(body, title="MYOB (emulated)", style=_STYLE, status=status)
+_html = consent_pages(title="MYOB (emulated)", accent="#6100a5", background="#f3f0f8")
 
 
 def authorize(emulator, request: Request) -> Response:
@@ -131,12 +124,4 @@ def authorize(emulator, request: Request) -> Response:
 def token(emulator, request: Request) -> Response:
     """`POST /oauth2/v1/authorize`: the code exchange or a refresh, client credentials in the
     form (as MYOB's page shows them)."""
-    oauth = emulator.oauth
-    form = request.form
-    try:
-        if not oauth.client_allowed(form.get("client_id", ""), form.get("client_secret", "")):
-            raise OAuthError("invalid_client", 401)
-        answer = token_answer(oauth, form["client_id"], form)
-    except OAuthError as exc:
-        return json_response({"error": exc.error}, exc.status)
-    return json_response(answer, headers={"Cache-Control": "no-store"})
+    return token_endpoint(emulator, request, respond=json_response)

@@ -8,7 +8,6 @@ Paths as Intuit's hosts have them: `/connect/oauth2` (appcenter.intuit.com),
 
 import base64
 import binascii
-import hmac
 import json
 import secrets
 from dataclasses import dataclass
@@ -23,11 +22,10 @@ from integrations.emulators.common.oauth import (
     authorize_request,
     chosen_tenant,
     consent_buttons,
-    consent_style,
-    html_page,
+    consent_pages,
     redirect_back,
     tenant_choice,
-    token_answer,
+    token_endpoint,
 )
 
 from .wire import json_response
@@ -113,22 +111,14 @@ class OAuthServer(AuthorizationServer):
             client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise OAuthError("invalid_client", 401) from None
-        if not (
-            scheme.lower() == "basic"
-            and client_id == self.config.client_id
-            and hmac.compare_digest(secret, self.config.client_secret)
-        ):
+        if scheme.lower() != "basic":
             raise OAuthError("invalid_client", 401)
-        return client_id
+        return self._client_checked(client_id, secret)
 
 
 # --- HTTP --------------------------------------------------------------------------------------
 
-_STYLE = consent_style(accent="#2ca01c", background="#f4f5f8")
-
-
-def _html(body: str, status: int = 200) -> Response:
-    return html_page(body, title="Intuit (emulated)", style=_STYLE, status=status)
+_html = consent_pages(title="Intuit (emulated)", accent="#2ca01c", background="#f4f5f8")
 
 
 def authorize(emulator, request: Request) -> Response:
@@ -161,12 +151,8 @@ def authorize(emulator, request: Request) -> Response:
 
 
 def token(emulator, request: Request) -> Response:
-    oauth = emulator.oauth
-    try:
-        answer = token_answer(oauth, oauth.authenticate(request), request.form)
-    except OAuthError as exc:
-        return json_response({"error": exc.error}, exc.status)
-    return json_response(answer, headers={"Cache-Control": "no-store"})
+    """`POST /oauth2/v1/tokens/bearer`, client credentials in HTTP Basic."""
+    return token_endpoint(emulator, request, respond=json_response)
 
 
 def revoke(emulator, request: Request) -> Response:
