@@ -44,6 +44,7 @@ query log; that costs a few microseconds per query.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -178,6 +179,7 @@ def time_pages(args, org, user, info: dict) -> list[dict]:
 
     client = Client(HTTP_HOST="localhost")
     client.force_login(user)
+    gc.freeze()  # as the server does after start-up (syncsvc/wsgi.py)
     wanted = {name.strip() for name in args.pages.split(",") if name.strip()}
     with db.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
