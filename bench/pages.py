@@ -130,6 +130,9 @@ def page_urls(org, info: dict) -> list[tuple[str, str]]:
         ),
         ("sync-history bills pending", f"{history}?tab=bill&status=pending"),
         ("requires attention", reverse("synclog:attention")),
+        # The page AP staff open first: every document, newest first, with its sync status.
+        ("documents list", reverse("documents:list")),
+        ("documents list, sync status failed", f"{reverse('documents:list')}?sync_state=failed"),
     ]
     group = next(iter(attention.AttentionGroupRows(org=org)[0:1]), None)
     if group:

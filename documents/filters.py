@@ -93,7 +93,7 @@ class DocumentFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         # Only this organisation's contacts can be chosen (another's id is "not a valid choice").
         self.filters["contact"].queryset = Contact.objects.for_org(org)
-        # Each row's sync status (the list's column) and the filter on it, from the same EXISTS
-        # tests (synclog.selectors.document_state).
+        # The filter on the sync status, from the same EXISTS tests as the list's column
+        # (synclog.selectors.document_state; the column is read for a page's rows alone:
+        # documents.selectors.document_rows_with_sync_state).
         self.sync_states = document_sync_states(org=org)
-        self.queryset = self.queryset.annotate(sync_state=self.sync_states.expression())

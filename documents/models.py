@@ -151,6 +151,8 @@ class Document(OrgScopedModel):
         ]
         indexes = [
             models.Index(fields=["org", "kind", "status", "-issue_date"]),
+            # The Documents list's order: its first page is read from here, not sorted from all.
+            models.Index(fields=["org", "-issue_date", "-id"], name="document_list_idx"),
             models.Index(fields=["org", "number"]),
             models.Index(fields=["org", "contact"]),
         ]

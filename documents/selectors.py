@@ -23,6 +23,23 @@ def document_filterset(*, org: Organization, filters: dict | None = None) -> Doc
     return DocumentFilter(filters or {}, queryset=queryset, org=org)
 
 
+def document_rows_with_sync_state(
+    *, filterset: DocumentFilter, documents: list[Document]
+) -> list[Document]:
+    """A page of the list with each document's sync status (`sync_state`, the list's column),
+    read in one query for these documents alone. Annotated on the whole list, PostgreSQL
+    planned the status tests for every document before the page's LIMIT (hashing every Failed
+    record, then sorting every document): 1.8 s p95 at 1,000,000 documents (bench.pages)."""
+    states = dict(
+        filterset.queryset.filter(pk__in=[document.pk for document in documents])
+        .annotate(sync_state=filterset.sync_states.expression())
+        .values_list("pk", "sync_state")
+    )
+    for document in documents:
+        document.sync_state = states.get(document.pk, "")
+    return documents
+
+
 def document_list(*, org: Organization, filters: dict | None = None) -> QuerySet[Document]:
     """The organisation's documents, filtered; an invalid filter matches nothing."""
     return document_filterset(org=org, filters=filters).results

@@ -34,6 +34,9 @@ class DocumentListView(OrgPermissionRequiredMixin, View):
             return redirect("synclog:attention")
         filterset = selectors.document_filterset(org=request.org, filters=request.GET)
         page = Paginator(filterset.results, PAGE_SIZE).get_page(request.GET.get("page"))
+        page.object_list = selectors.document_rows_with_sync_state(
+            filterset=filterset, documents=list(page.object_list)
+        )
         query = request.GET.copy()
         query.pop("page", None)
         query.pop("tab", None)
