@@ -275,11 +275,15 @@ def _save_entry_facts(
         # `booked` only where the push learnt it: a payment pushed meanwhile may have set it;
         # the status only of records still at the version pushed.
         fields = ["payload_hash", *_CLEARED_ON_SUCCESS, "updated_at", *_CLAIM_FIELDS]
+        # What every record of the group was given above, sent once.
+        same = {**_CLEARED_ON_SUCCESS, "updated_at": now, "claimed_by": "", "claimed_until": None}
         if with_entry:
             fields += [*_ENTRY_FACTS, "booked"]
+            same["synced_at"] = now
         if complete:
             fields.append("status")
-        _update_rows(records, fields)
+            same["status"] = RecordStatus.COMPLETE
+        update_rows(records, fields, same=same)
 
 
 def _release(record: SyncRecord) -> None:

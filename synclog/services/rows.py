@@ -98,31 +98,40 @@ def _insert_sql(model: type[Model], ignore_conflicts: bool) -> str:
     return sql + " ON CONFLICT DO NOTHING" if ignore_conflicts else sql
 
 
-def update_rows(objs: list[Model], field_names: list[str]) -> None:
+def update_rows(objs: list[Model], field_names: list[str], *, same: dict | None = None) -> None:
     """UPDATE these fields of each instance, by primary key, in one statement (the values the
-    instances hold, as save(update_fields=...) would write them)."""
+    instances hold, as save(update_fields=...) would write them). `same`: {field name: value}
+    of fields whose value every instance holds alike, sent once instead of in each row (a
+    batch's records end with their errors cleared and their claims released: most of a row)."""
     if not objs:
         return
+    same = same or {}
     meta = type(objs[0])._meta
     pk = meta.pk
-    fields = [meta.get_field(name) for name in field_names]
+    fields = [meta.get_field(name) for name in field_names if name not in same]
+    constants = [meta.get_field(name) for name in same]
     rows = [
         {pk.column: obj.pk}
         | {field.column: _json_value(getattr(obj, field.attname)) for field in fields}
         for obj in objs
     ]
     qn = connection.ops.quote_name
-    assignments = ", ".join(f"{qn(field.column)} = rows.{qn(field.column)}" for field in fields)
+    assignments = [f"{qn(field.column)} = rows.{qn(field.column)}" for field in fields]
+    # A constant as JSON too, read as its column's type (the rows' values are).
+    assignments += [
+        f"{qn(field.column)} = (%s::json ->> 0)::{field.db_type(connection)}" for field in constants
+    ]
     sql = (
-        f"UPDATE {qn(meta.db_table)} SET {assignments} "
+        f"UPDATE {qn(meta.db_table)} SET {', '.join(assignments)} "
         f"FROM json_to_recordset(%s::json) AS rows({_column_types((pk, *fields))}) "
         f"WHERE {qn(meta.db_table)}.{qn(pk.column)} = rows.{qn(pk.column)} "
         # Without the ids the planner expects 100 rows of the recordset and hash-joins them
         # with a scan of the whole table; with them it reads the rows by primary key.
         f"AND {qn(meta.db_table)}.{qn(pk.column)} = ANY(%s)"
     )
+    values = [json.dumps([_json_value(value)]) for value in same.values()]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows), [obj.pk for obj in objs]])
+        cursor.execute(sql, [*values, json.dumps(rows), [obj.pk for obj in objs]])
 
 
 def columns(model: type[Model], alias: str) -> str:

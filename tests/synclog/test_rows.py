@@ -16,6 +16,7 @@ from synclog.services.rows import (
     insert_values,
     instances_by_id,
     select_instances,
+    update_rows,
 )
 from tests.factories import ConnectionFactory, SyncRecordFactory, SyncRunFactory
 
@@ -105,3 +106,30 @@ def test_inserted_values_take_the_defaults_the_orm_gives(org):
     with db.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM synclog_syncrunitem WHERE run_id = %s", [run.pk])
         assert cursor.fetchone() == (1,)
+
+
+def test_updated_rows_take_their_own_values_and_the_shared_ones(org):
+    connection = ConnectionFactory(org=org)
+    first, second = (
+        SyncRecordFactory(connection=connection),
+        SyncRecordFactory(connection=connection, last_error_message="refused", claimed_by="w:1"),
+    )
+    untouched = SyncRecordFactory(connection=connection, claimed_by="w:2")
+    first.external_id, second.external_id = "INV-1", "INV-2"
+    update_rows(
+        [first, second],
+        ["external_id", "last_error_message", "claimed_by", "claimed_until", "status"],
+        same={
+            "last_error_message": "",
+            "claimed_by": "",
+            "claimed_until": None,
+            "status": RecordStatus.COMPLETE,
+        },
+    )
+    rows = SyncRecord.objects.in_bulk([first.pk, second.pk, untouched.pk])
+    assert [rows[first.pk].external_id, rows[second.pk].external_id] == ["INV-1", "INV-2"]
+    assert {rows[pk].last_error_message for pk in (first.pk, second.pk)} == {""}
+    assert {rows[pk].claimed_by for pk in (first.pk, second.pk)} == {""}
+    assert {rows[pk].status for pk in (first.pk, second.pk)} == {RecordStatus.COMPLETE}
+    assert rows[untouched.pk].claimed_by == "w:2"  # only the rows given
+    assert rows[untouched.pk].status == RecordStatus.PENDING
