@@ -15,6 +15,9 @@ SECOND = 1.0
 CONCURRENCY_RETRY_SECONDS = 0.5
 # A wait is always > 0 so that "retry now" can never turn into a busy loop.
 MIN_WAIT_SECONDS = 0.001
+# A caller that goes first and was refused holds back those who give way for its wait and this
+# much more: time for its retry to be scheduled and run on a busy worker.
+FIRST_HOLD_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class RateLimiter(ABC):
         calls: int = 1,
         requests: int | None = None,
         lease_seconds: float = 120,
+        goes_first: str = "",
+        gives_way: bool = False,
     ) -> Grant | float:
         """A Grant when `calls` calls fit in every limit now, else the seconds to wait (> 0).
 
@@ -73,6 +78,12 @@ class RateLimiter(ABC):
         take the whole second instead of never fitting. The ledger counts a request when it
         arrives, which can be well after the grant (a worker builds the connector first): so
         the second counts the grant's requests until one second after release().
+
+        Priority in one quota, instead of a fixed share kept free: a caller that `goes_first`
+        (a name that stays the same across its retries, e.g. "record:42") and is refused holds
+        back every caller of the key that `gives_way` (bulk work) until it is granted, or until
+        its wait and FIRST_HOLD_SECONDS more have passed (a retry that never comes). Whoever
+        gives way is refused while someone who goes first waits, though the quota has room.
         """
         if calls < 1 or (requests is not None and requests < 1):
             raise ValueError("calls and requests must be at least 1")
@@ -83,22 +94,40 @@ class RateLimiter(ABC):
             raise ValueError("lease_seconds must be positive")
         token = uuid.uuid4().hex
         requests = _second_requests(limits, requests or calls)
-        wait = self._acquire(key, limits, calls, requests, lease_seconds, token)
+        wait = self._acquire(
+            key,
+            limits,
+            calls,
+            requests,
+            lease_seconds,
+            token,
+            goes_first=goes_first,
+            gives_way=gives_way,
+        )
         if wait is None:
             return Grant(key=key, token=token)
         return max(wait, MIN_WAIT_SECONDS)
 
     def wait_for(
-        self, key: str, limits: Limits, *, calls: int = 1, requests: int | None = None
+        self,
+        key: str,
+        limits: Limits,
+        *,
+        calls: int = 1,
+        requests: int | None = None,
+        gives_way: bool = False,
     ) -> float:
-        """The seconds until `calls` calls would be granted (0: now), counting nothing.
+        """The seconds until `calls` calls would be granted (0: now), counting nothing (and
+        holding nobody back; `gives_way` as for try_acquire).
 
         Lets a worker skip the work of preparing calls that could not be made now anyway; the
         later try_acquire() still decides.
         """
         requests = _second_requests(limits, max(requests or calls, 1))
         calls = min(max(calls, 1), limits.per_window, limits.per_day)
-        wait = self._acquire(key, limits, calls, requests, 1.0, "", dry_run=True)
+        wait = self._acquire(
+            key, limits, calls, requests, 1.0, "", gives_way=gives_way, dry_run=True
+        )
         return 0.0 if wait is None else max(wait, MIN_WAIT_SECONDS)
 
     def window_usage(self, key: str, limits: Limits) -> tuple[int, float]:
@@ -121,9 +150,12 @@ class RateLimiter(ABC):
         lease_seconds: float,
         token: str,
         *,
+        goes_first: str = "",
+        gives_way: bool = False,
         dry_run: bool = False,
     ) -> float | None:
-        """None when granted (and counted, unless dry_run), else the seconds to wait."""
+        """None when granted (and counted, unless dry_run), else the seconds to wait. Refused,
+        a caller that `goes_first` is held for (unless dry_run); granted, it is let go."""
 
     @abstractmethod
     def release(self, grant: Grant, *, sent_ago: list[float] | None = None) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from synclog.ratelimit.base import (
     CONCURRENCY_RETRY_SECONDS,
     DAY_SECONDS,
+    FIRST_HOLD_SECONDS,
     SECOND,
     Grant,
     Limits,
@@ -64,12 +65,22 @@ class FileRateLimiter(RateLimiter):
         lease_seconds: float,
         token: str,
         *,
+        goes_first: str = "",
+        gives_way: bool = False,
         dry_run: bool = False,
     ) -> float | None:
+        def refuse(state: dict, now: float, wait: float) -> float:
+            # Refused, a caller that goes first holds back those who give way until its retry.
+            if goes_first and not dry_run:
+                state["first"][goes_first] = now + wait + FIRST_HOLD_SECONDS
+            return wait
+
         def change(state: dict, now: float) -> float | None:
             paused = state["paused_until"] - now
-            if paused > 0:
-                return paused
+            # Given way until the last of those who go first has had its turn (or its hold ends).
+            held = max(state["first"].values()) - now if gives_way and state["first"] else 0.0
+            if paused > 0 or held > 0:
+                return refuse(state, now, max(paused, held))
             # [time, count] per grant, oldest first; the window is the tail of the day.
             day, holders = state["calls"], state["holders"]
             window = [e for e in day if e[0] > now - limits.window_seconds]
@@ -86,9 +97,10 @@ class FileRateLimiter(RateLimiter):
                 first_free = expiries[len(holders) - limits.max_concurrent] - now
                 wait = max(wait, min(first_free, CONCURRENCY_RETRY_SECONDS))
             if wait > 0:
-                return wait
+                return refuse(state, now, wait)
             if dry_run:
                 return None
+            state["first"].pop(goes_first, None)
             day.append([now, calls])
             if limits.per_second is not None:
                 state["second"].append([now, requests, token])
@@ -168,6 +180,7 @@ def _prune(state: dict, now: float) -> None:
     state["calls"] = [e for e in state["calls"] if e[0] > now - DAY_SECONDS]
     state["second"] = [e for e in state["second"] if e[0] > now - SECOND]
     state["holders"] = {t: exp for t, exp in state["holders"].items() if exp > now}
+    state["first"] = {name: until for name, until in state["first"].items() if until > now}
     if state["paused_until"] <= now:
         state["paused_until"] = 0.0
     if state["next_turn"] <= now:
@@ -175,7 +188,14 @@ def _prune(state: dict, now: float) -> None:
 
 
 def _empty_state() -> dict:
-    return {"calls": [], "second": [], "holders": {}, "paused_until": 0.0, "next_turn": 0.0}
+    return {
+        "calls": [],
+        "second": [],
+        "holders": {},
+        "paused_until": 0.0,
+        "next_turn": 0.0,
+        "first": {},
+    }
 
 
 def _load(path: Path) -> dict:

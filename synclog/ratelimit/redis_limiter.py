@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from synclog.ratelimit.base import (
     CONCURRENCY_RETRY_SECONDS,
     DAY_SECONDS,
+    FIRST_HOLD_SECONDS,
     SECOND,
     Grant,
     Limits,
@@ -21,10 +22,11 @@ from synclog.ratelimit.base import (
 logger = logging.getLogger("synclog.ratelimit")  # its name before the package split
 
 
-# KEYS: window zset, day zset, holders zset, pause key, second zset.
+# KEYS: window zset, day zset, holders zset, pause key, second zset, first zset (the callers who
+# go first and wait: name -> until when they hold back those who give way).
 # ARGV: per_window, window_us, max_concurrent, per_day, calls, lease_us, token, day_us, retry_us,
 # dry_run (1: only answer, count nothing), per_second (0: none), second_us, requests (what the
-# second counts, at most per_second).
+# second counts, at most per_second), goes_first (a name, or ''), gives_way (1 or 0), hold_us.
 # Returns {1, 0} when granted, else {0, wait_us}. Times are microseconds of the server's clock.
 _ACQUIRE_LUA = """
 local t = redis.call('TIME')
@@ -41,10 +43,31 @@ local retry = tonumber(ARGV[9])
 local per_second = tonumber(ARGV[11])
 local second = tonumber(ARGV[12])
 local requests = tonumber(ARGV[13])
+local goes_first = ARGV[14]
+local dry_run = ARGV[10] == '1'
 
+-- Refused, a caller that goes first holds back those who give way until its retry.
+local function refuse(wait)
+  if goes_first ~= '' and not dry_run then
+    redis.call('ZADD', KEYS[6], now + wait + tonumber(ARGV[16]), goes_first)
+    local last = redis.call('ZRANGE', KEYS[6], -1, -1, 'WITHSCORES')
+    redis.call('PEXPIRE', KEYS[6], math.ceil((tonumber(last[2]) - now) / 1000) + 1000)
+  end
+  return {0, wait}
+end
+
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+local held = 0
+if ARGV[15] == '1' then
+  -- Given way until the last of those who go first has had its turn (or its hold ends).
+  local last = redis.call('ZRANGE', KEYS[6], -1, -1, 'WITHSCORES')
+  if #last > 0 then
+    held = tonumber(last[2]) - now
+  end
+end
 local paused = redis.call('PTTL', KEYS[4])
-if paused > 0 then
-  return {0, paused * 1000}
+if paused > 0 or held > 0 then
+  return refuse(math.max(paused * 1000, held))
 end
 
 -- A call leaves the window once now >= its time + window.
@@ -76,10 +99,13 @@ if held >= max_concurrent then
   wait = math.max(wait, math.min(tonumber(entry[2]) - now, retry))
 end
 if wait > 0 then
-  return {0, wait}
+  return refuse(wait)
 end
-if ARGV[10] == '1' then
+if dry_run then
   return {1, 0}
+end
+if goes_first ~= '' then
+  redis.call('ZREM', KEYS[6], goes_first)
 end
 
 -- Members must be unique or equal timestamps would collapse into one call.
@@ -190,7 +216,7 @@ class RedisRateLimiter(RateLimiter):
         self._next_turn_script = redis_client.register_script(_NEXT_TURN_LUA)
 
     def usage(self, key: str, limits: Limits) -> QuotaUsage:
-        window_key, day_key, _, pause_key, second_key, _ = self._keys(key)
+        window_key, day_key, _, pause_key, second_key, *_ = self._keys(key)
         used, frees_us, day, second, pause_ms = self._quota_usage_script(
             keys=[window_key, day_key, pause_key, second_key],
             args=[_us(limits.window_seconds), _us(DAY_SECONDS), _us(SECOND)],
@@ -214,6 +240,7 @@ class RedisRateLimiter(RateLimiter):
             f"{base}:pause",
             f"{base}:sec",
             f"{base}:turn",
+            f"{base}:first",
         ]
 
     def _acquire(
@@ -225,10 +252,13 @@ class RedisRateLimiter(RateLimiter):
         lease_seconds: float,
         token: str,
         *,
+        goes_first: str = "",
+        gives_way: bool = False,
         dry_run: bool = False,
     ) -> float | None:
+        window_key, day_key, holders_key, pause_key, second_key, _, first_key = self._keys(key)
         granted, wait_us = self._acquire_script(
-            keys=self._keys(key)[:5],
+            keys=[window_key, day_key, holders_key, pause_key, second_key, first_key],
             args=[
                 limits.per_window,
                 _us(limits.window_seconds),
@@ -243,6 +273,9 @@ class RedisRateLimiter(RateLimiter):
                 limits.per_second or 0,
                 _us(SECOND),
                 requests,
+                goes_first,
+                "1" if gives_way else "0",
+                _us(FIRST_HOLD_SECONDS),
             ],
         )
         return None if granted else int(wait_us) / 1_000_000

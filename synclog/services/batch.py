@@ -44,9 +44,9 @@ from synclog.services.outcomes import (
 )
 from synclog.services.push import _push_claimed
 from synclog.services.quota import (
-    _bulk_held_back,
-    _bulk_limits,
     _caps,
+    _gives_way,
+    _limits,
     _quota_key,
     _setup_requests,
 )
@@ -248,12 +248,16 @@ def _document_lines(records: list[SyncRecord]) -> dict[int, list[DocumentLine]]:
 def _batch_quota_wait(connection: Connection | None) -> float:
     if connection is None or connection.status != ConnectionStatus.ACTIVE:
         return 0.0
-    limits = _bulk_limits(connection)
+    limits = _limits(connection)
     # A batch of first pushes is one request (a search first only after an unknown outcome).
     setup = _setup_requests(connection)
     calls = min(_caps(connection).batch_call_cost + setup, limits.per_window)
-    return _bulk_held_back(connection) or get_rate_limiter().wait_for(
-        _quota_key(connection), limits, calls=calls, requests=1 + setup
+    return get_rate_limiter().wait_for(
+        _quota_key(connection),
+        limits,
+        calls=calls,
+        requests=1 + setup,
+        gives_way=_gives_way(connection),
     )
 
 

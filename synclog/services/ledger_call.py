@@ -25,10 +25,8 @@ from synclog.services.outcomes import (
     _wait_for_reauth,
 )
 from synclog.services.quota import (
-    _bulk_held_back,
-    _bulk_limits,
-    _hold_bulk_back,
-    _let_bulk_go,
+    _gives_way,
+    _goes_first,
     _limits,
     _quota_key,
     _setup_requests,
@@ -77,7 +75,7 @@ class LedgerCall:
         """`calls`: the quota this call asks for; `requests`: the HTTP requests it makes, which
         the quota slot's lease must outlive (by default as many as the calls). `alone`: the
         one-record push, whose record is claimed Pending by it. `bulk`: a bulk batch's call,
-        which keeps to the quota bulk work may use (quota._bulk_limits)."""
+        which gives way in the quota to a push that is not (quota._gives_way)."""
         self.connection = connection
         self.records = records
         self.log = log
@@ -89,26 +87,27 @@ class LedgerCall:
         self._alone = alone
         self._limiter = get_rate_limiter()
         self._quota_key = _quota_key(connection)
-        limits = _bulk_limits(connection) if bulk else _limits(connection)
+        limits = _limits(connection)
         # The connector's own first reads count too, or they go over the ledger's second unseen.
         setup = _setup_requests(connection)
         requests = (requests or calls) + setup
         calls = min(calls + setup, limits.per_window)
         # The lease outlives the slowest call: every request may take the whole HTTP timeout.
         lease = 30 + (requests or calls) * settings.LEDGER_HTTP_TIMEOUT_SECONDS
-        held = _bulk_held_back(connection) if bulk else 0.0
-        self._grant = held or self._limiter.try_acquire(
-            self._quota_key, limits, calls=calls, requests=requests, lease_seconds=lease
+        self._grant = self._limiter.try_acquire(
+            self._quota_key,
+            limits,
+            calls=calls,
+            requests=requests,
+            lease_seconds=lease,
+            goes_first="" if bulk else _goes_first(connection, records),
+            gives_way=bulk and _gives_way(connection),
         )
         self.granted = isinstance(self._grant, Grant)
         if not self.granted:
             # No quota now: the records come back when there is, instead of sleeping in a worker.
             self.quota_wait = float(self._grant)
             self.waits = {record.pk: self.quota_wait for record in records}
-            if not bulk:
-                _hold_bulk_back(connection, seconds=self.quota_wait)
-        elif not bulk:
-            _let_bulk_go(connection)
 
     def __enter__(self) -> Connector:
         assert self.granted, "a ledger call without quota"

@@ -3,7 +3,6 @@ engine keeps to (with the connection's own overrides) and the key that quota is 
 
 import dataclasses
 import logging
-import math
 import time
 
 from integrations.connectors import connector_class_for
@@ -54,23 +53,23 @@ def _limits(connection: Connection) -> Limits:
         return declared
 
 
-def _bulk_limits(connection: Connection) -> Limits:
-    """The quota bulk batches keep to. Under an app-wide quota (MYOB: 8 calls a second for our
-    API key, every organisation together) they leave one request of each second, that second's
-    share of the window and one slot in flight to everything else: every organisation's backlog
-    shares that key, and a user's re-sync, or a change pushed as it happens, must still find
-    room at once instead of racing a queue of batches for each freed slot (issue 15, item 3).
-    A tenant's own quota is left whole (its bulk work is its own)."""
-    limits = _limits(connection)
-    per_second = limits.per_second or 0
-    if _caps(connection).quota_scope != "app" or per_second < 2:
-        return limits
-    return dataclasses.replace(
-        limits,
-        per_second=per_second - 1,
-        per_window=max(1, limits.per_window - math.ceil(limits.per_window / per_second)),
-        max_concurrent=max(1, limits.max_concurrent - 1),
-    )
+def _gives_way(connection: Connection) -> bool:
+    """Whether bulk work (bulk batches, the reconcile) gives way in the connection's quota to a
+    push that goes first (a user's re-sync, a change pushed as it happens; ledger_call): under
+    an app-wide quota (MYOB: 8 calls a second for our API key, every organisation together)
+    every organisation's backlog shares the key, and such a push must not race a queue of
+    batches for each freed request (issue 15, item 3). Bulk work takes from the same quota,
+    all of it, instead of leaving a fixed share free: refused, the push holds bulk work back
+    until it has had its turn (RateLimiter.try_acquire). A tenant's own quota has no such
+    line (its bulk work is its own)."""
+    return _caps(connection).quota_scope == "app"
+
+
+def _goes_first(connection: Connection, records) -> str:
+    """The name a push that is not bulk work waits under, the same across its retries."""
+    if not _gives_way(connection):
+        return ""
+    return f"record:{min(record.pk for record in records)}"
 
 
 def bulk_batch_countdowns(
@@ -79,18 +78,18 @@ def bulk_batch_countdowns(
     """Seconds after which each of the connection's next `batches` bulk batches should run.
 
     Under an app-wide quota every organisation's batches take turns in one paced line, spaced
-    by what one batch spends of the quota bulk work may use, less one request a second (MYOB:
-    6 of the 7 a second bulk work may use), so that each finds its request free when it runs.
-    Sent at once, the batches of twenty organisations woke together, one in eight found the
-    quota free and the others went back with a countdown: two task runs in three made no call
-    (issue 15). Paced at the whole 7, a third still did: batches run late by a busy machine
-    bunch up, and a user's push and a connector's first reads count in the same second. A
-    batch sent again after a wait (`not_before` seconds) takes the line's next turn if that
-    comes soon enough. A tenant's own quota is not paced: its few batches in flight find its
-    room themselves."""
+    by what one batch spends of the quota, less one request a second (MYOB: 7 of the key's 8
+    a second), so that each finds its request free when it runs. Sent at once, the batches of
+    twenty organisations woke together, one in eight found the quota free and the others went
+    back with a countdown: two task runs in three made no call (issue 15). Paced at the whole
+    rate, a third still would: batches run late by a busy machine bunch up, and a user's push
+    and a connector's first reads count in the same second; that request a second is their
+    room. A batch sent again after a wait (`not_before` seconds) takes the line's next turn if
+    that comes soon enough. A tenant's own quota is not paced: its few batches in flight find
+    its room themselves."""
     if _caps(connection).quota_scope != "app":
         return [not_before] * batches
-    limits = _bulk_limits(connection)
+    limits = _limits(connection)
     cost = _caps(connection).batch_call_cost
     per_second = limits.per_second or 0
     paced = per_second - 1 if per_second > 2 else per_second
@@ -99,33 +98,6 @@ def bulk_batch_countdowns(
         interval = max(interval, 1.0 / paced)
     limiter, key = get_rate_limiter(), f"{_quota_key(connection)}:bulk"
     return [limiter.next_turn(key, interval, not_before=not_before) for _ in range(batches)]
-
-
-# Under an app-wide quota, a push that is not bulk work (a user's re-sync, an approval) and
-# finds the quota full holds every bulk batch back until it has had its turn: the one request a
-# second bulk work leaves free is not enough for a push that reads first (MYOB's accounts and
-# tax codes, once a process), and batches of every organisation would take each freed slot.
-def _first_key(connection: Connection) -> str:
-    return f"{_quota_key(connection)}:first"
-
-
-def _bulk_held_back(connection: Connection) -> float:
-    """Seconds bulk batches wait for a push that goes first (0: none waits)."""
-    if _caps(connection).quota_scope != "app":
-        return 0.0
-    return get_rate_limiter().wait_for(_first_key(connection), _limits(connection))
-
-
-def _hold_bulk_back(connection: Connection, *, seconds: float) -> None:
-    """A push that goes first waits `seconds` for the quota: bulk batches wait a second more."""
-    if _caps(connection).quota_scope == "app":
-        get_rate_limiter().pause(_first_key(connection), seconds + 1.0)
-
-
-def _let_bulk_go(connection: Connection) -> None:
-    """The push that went first has its grant: bulk batches go again."""
-    if _caps(connection).quota_scope == "app":
-        get_rate_limiter().reset(_first_key(connection))
 
 
 def _setup_requests(connection: Connection) -> int:

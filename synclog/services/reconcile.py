@@ -55,8 +55,8 @@ from synclog.services.drift import (
 )
 from synclog.services.quota import (
     PAGE_REQUEST_LEASE_SECONDS,
-    _bulk_held_back,
-    _bulk_limits,
+    _gives_way,
+    _limits,
     _quota_key,
     connection_quota_pause,
 )
@@ -338,15 +338,13 @@ def _advance(mark: LedgerReconcile, changed_since, *, calls: int, read: int, dri
 def _take_bulk_request(connection: Connection) -> None:
     """Count one reconcile request in the quota as bulk work, or stop the reconcile for now:
     it comes back when there is room, after the pushes waiting for it."""
-    wait = _bulk_held_back(connection)
-    if wait:
-        raise _NoQuota(wait)
     limiter = get_rate_limiter()
     grant = limiter.try_acquire(
         _quota_key(connection),
-        _bulk_limits(connection),
+        _limits(connection),
         calls=1,
         lease_seconds=PAGE_REQUEST_LEASE_SECONDS,
+        gives_way=_gives_way(connection),
     )
     if not isinstance(grant, Grant):
         raise _NoQuota(float(grant))

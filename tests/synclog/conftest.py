@@ -12,7 +12,6 @@ from integrations.models import Provider
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord
 from synclog.ratelimit import get_rate_limiter
-from synclog.services.quota import _first_key
 from tests.factories import DocumentFactory
 from tests.ledger_fixtures import UNLIMITED  # noqa: F401 (imported from here by other tests)
 
@@ -54,7 +53,6 @@ def connection(request, org, provider, ledger_books, office, enqueued):
     connection = ledger_books.connect_org(org)
     yield connection
     get_rate_limiter().reset(services.connection_quota_key(connection=connection))
-    get_rate_limiter().reset(_first_key(connection))  # a push's turn before bulk batches
 
 
 def pending_ids():

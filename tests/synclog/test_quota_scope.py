@@ -13,7 +13,7 @@ from integrations.models import Provider
 from synclog import services, tasks
 from synclog.models import RecordStatus, SyncRecord, Trigger
 from synclog.ratelimit import Grant, get_rate_limiter
-from synclog.services.quota import _first_key, bulk_batch_countdowns
+from synclog.services.quota import bulk_batch_countdowns
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 
 # One call a minute per quota: the first push of a new bill is one call (a create).
@@ -99,12 +99,13 @@ def test_an_app_scoped_ledger_counts_every_connections_calls_in_one_quota(
         get_rate_limiter().reset(key)
 
 
-def test_bulk_batches_leave_room_in_an_app_scoped_quota_for_a_users_resync(
+def test_bulk_batches_take_the_whole_of_an_app_scoped_quota_while_no_push_waits(
     two_organisations, settings
 ):
-    """Two calls a minute (and a second) for the whole app key: a bulk batch takes one, and the
-    next organisation's bulk batch then waits, leaving the other for a change pushed on its own
-    (a user's re-sync, an approval), which goes at once."""
+    """Two calls a minute (and a second) for the whole app key: no share is kept free for a
+    user's re-sync (the line of bulk batches fell a quarter short of MYOB's 8 a second so;
+    issue 15): two organisations' bulk batches take both, and a change pushed on its own
+    waits for the quota (it then goes first: the next test)."""
     (acme, globex), (acme_bill, globex_bill) = two_organisations
     settings.LEDGER_CONNECTORS = {
         **settings.LEDGER_CONNECTORS,
@@ -127,12 +128,11 @@ def test_bulk_batches_leave_room_in_an_app_scoped_quota_for_a_users_resync(
     get_rate_limiter().reset(key)
     try:
         assert services.sync_batch_push(record_ids=[acme_bill], worker="test") == {}
-        waits = services.sync_batch_push(record_ids=[globex_bulk_bill], worker="test")
-        assert set(waits) == {globex_bulk_bill} and waits[globex_bulk_bill] > 0
-        assert not SyncRecord.objects.get(pk=globex_bulk_bill).attempts.exists()
-        # The key's other call of the minute was left for this one.
-        assert services.sync_record_push(record_id=globex_bill, worker="test") is None
-        statuses = SyncRecord.objects.filter(pk__in=[acme_bill, globex_bill]).values_list(
+        assert services.sync_batch_push(record_ids=[globex_bulk_bill], worker="test") == {}
+        wait = services.sync_record_push(record_id=globex_bill, worker="test")
+        assert wait is not None and wait > 0
+        assert not SyncRecord.objects.get(pk=globex_bill).attempts.exists()
+        statuses = SyncRecord.objects.filter(pk__in=[acme_bill, globex_bulk_bill]).values_list(
             "status", flat=True
         )
         assert set(statuses) == {RecordStatus.COMPLETE}
@@ -165,25 +165,32 @@ def test_the_reads_a_connector_makes_first_are_asked_of_the_quota_too(two_organi
 def test_a_users_push_waiting_for_an_app_scoped_quota_holds_bulk_batches_back(
     two_organisations, settings
 ):
-    """The key's call of the minute is taken when Globex's user pushes: the push waits, and
-    until it has had its turn no bulk batch takes the call it waits for, though one is free
-    again; then it goes, and bulk batches go again."""
+    """The key's one call in flight is taken when Globex's user pushes: the push waits, and
+    until it has had its turn no bulk batch takes the call it waits for, though the call is
+    free again; then it goes, and bulk batches go again."""
     (acme, globex), (acme_bill, globex_bill) = two_organisations
     settings.LEDGER_CONNECTORS = {
         **settings.LEDGER_CONNECTORS,
         Provider.XERO: f"{__name__}.AppScopedXero",
     }
+    for conn in (acme, globex):
+        conn.settings = {
+            **conn.settings,
+            "rate_limits": {**ONE_CALL, "per_window": 100, "max_concurrent": 1},
+        }
+        conn.save(update_fields=["settings"])
     key, limiter = services.connection_quota_key(connection=acme), get_rate_limiter()
     limits = services.connection_quota(connection=acme)
     try:
-        assert isinstance(limiter.try_acquire(key, limits), Grant)
+        in_flight = limiter.try_acquire(key, limits)
+        assert isinstance(in_flight, Grant)
         wait = services.sync_record_push(record_id=globex_bill, worker="test")
         assert wait is not None and wait > 0
-        limiter.reset(key)  # the minute has passed
+        limiter.release(in_flight)
         waits = services.sync_batch_push(record_ids=[acme_bill], worker="test")
         assert set(waits) == {acme_bill} and waits[acme_bill] > 0
+        assert not SyncRecord.objects.get(pk=acme_bill).attempts.exists()
         assert services.sync_record_push(record_id=globex_bill, worker="test") is None
-        limiter.reset(key)
         assert services.sync_batch_push(record_ids=[acme_bill], worker="test") == {}
         statuses = SyncRecord.objects.filter(pk__in=[acme_bill, globex_bill]).values_list(
             "status", flat=True
@@ -191,7 +198,6 @@ def test_a_users_push_waiting_for_an_app_scoped_quota_holds_bulk_batches_back(
         assert set(statuses) == {RecordStatus.COMPLETE}
     finally:
         limiter.reset(key)
-        limiter.reset(_first_key(acme))
 
 
 def test_bulk_batches_of_organisations_sharing_an_app_scoped_quota_take_turns_at_its_pace(
@@ -250,11 +256,12 @@ def test_bulk_batches_of_organisations_sharing_an_app_scoped_quota_take_turns_at
         with django_capture_on_commit_callbacks(execute=True):
             services.sync_records_enqueue(sent[0][0], trigger=Trigger.BULK, countdown=1.0)
         assert 39.8 <= sent[-1][2] - sent[0][2] <= 40.2, sent[-1]
-        # With a limit a second (MYOB's 8, of which bulk work may use 7), turns leave one
-        # request a second of it free: 6 a second (not 7), for batches that run late and bunch.
+        # With a limit a second (MYOB's 8, all of which bulk work may take), turns leave one
+        # request a second free: 7 a second, for batches that run late and bunch, a user's push
+        # and a connector's first reads.
         get_rate_limiter().reset(line)
         acme.settings = {**acme.settings, "rate_limits": {"per_window": 4800, "per_second": 8}}
         countdowns = bulk_batch_countdowns(connection=acme, batches=12)
-        assert 11 / 6 - 0.15 <= countdowns[-1] - countdowns[0] <= 11 / 6 + 0.01, countdowns
+        assert 11 / 7 - 0.15 <= countdowns[-1] - countdowns[0] <= 11 / 7 + 0.01, countdowns
     finally:
         get_rate_limiter().reset(line)

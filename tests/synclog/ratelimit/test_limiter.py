@@ -249,6 +249,79 @@ def test_next_turn_spaces_turns_in_the_order_asked_and_a_long_wait_takes_none(li
     assert near(limiter.next_turn("key", 10.0), 0.0)
 
 
+def test_a_refused_caller_that_goes_first_holds_back_those_who_give_way_until_its_turn(
+    limiter,
+):
+    """Priority in one quota (a user's re-sync before bulk batches under MYOB's app key): no
+    share is kept free; the one who goes first and finds the quota full is served before those
+    who give way, though room comes back before its retry does."""
+    limits = Limits(per_window=100, window_seconds=60, max_concurrent=1)
+    held = limiter.try_acquire("key", limits, gives_way=True)
+    assert isinstance(held, Grant)  # bulk work takes the whole quota while nobody waits
+    wait = limiter.try_acquire("key", limits, goes_first="record:1")
+    assert isinstance(wait, float) and wait <= 0.5 + TOLERANCE  # the slot is taken
+    limiter.release(held)
+
+    # The slot is free again, but not for those who give way: the refused caller's turn and
+    # its wait, then FIRST_HOLD_SECONDS more should its retry never come.
+    for given_way in (
+        limiter.try_acquire("key", limits, gives_way=True),
+        limiter.wait_for("key", limits, gives_way=True),
+    ):
+        assert wait + 1.0 - TOLERANCE <= given_way <= wait + 1.0 + TOLERANCE
+    # The quota itself has room: a caller that does not give way (a page's read) is served.
+    other = limiter.try_acquire("key", limits)
+    assert isinstance(other, Grant)
+    limiter.release(other)
+
+    assert isinstance(first := limiter.try_acquire("key", limits, goes_first="record:1"), Grant)
+    limiter.release(first)
+    # Served, it holds nobody back.
+    assert limiter.wait_for("key", limits, gives_way=True) == 0.0
+    assert isinstance(limiter.try_acquire("key", limits, gives_way=True), Grant)
+    # Another key was never held back.
+    assert isinstance(limiter.try_acquire("other", limits, gives_way=True), Grant)
+
+
+def test_those_who_give_way_wait_for_every_caller_that_goes_first(limiter):
+    limits = Limits(per_window=100, window_seconds=60, max_concurrent=10)
+    limiter.pause("key", 0.3)  # after a 429: everyone is refused
+    assert isinstance(limiter.try_acquire("key", limits, goes_first="record:1"), float)
+    assert isinstance(limiter.try_acquire("key", limits, goes_first="record:2"), float)
+    # Asking without counting holds nobody back.
+    assert limiter.wait_for("key", limits, gives_way=True) > 0.3 + 1.0 - TOLERANCE
+    deadline = time.monotonic() + 5
+    while isinstance(grant := limiter.try_acquire("key", limits, goes_first="record:1"), float):
+        assert time.monotonic() < deadline, "the pause never ended"
+        time.sleep(min(grant, 0.05))
+    limiter.release(grant)
+    # One served, one still waiting: bulk work still gives way.
+    assert isinstance(limiter.try_acquire("key", limits, gives_way=True), float)
+    limiter.release(limiter.try_acquire("key", limits, goes_first="record:2"))
+    assert isinstance(limiter.try_acquire("key", limits, gives_way=True), Grant)
+
+
+def test_a_caller_that_goes_first_and_never_comes_back_holds_nobody_for_long(limiter, monkeypatch):
+    monkeypatch.setattr("synclog.ratelimit.file_limiter.FIRST_HOLD_SECONDS", 0.2)
+    monkeypatch.setattr("synclog.ratelimit.redis_limiter.FIRST_HOLD_SECONDS", 0.2)
+    limits = Limits(per_window=1, window_seconds=0.2, max_concurrent=10)
+    limiter.release(limiter.try_acquire("key", limits))
+    wait = limiter.try_acquire("key", limits, goes_first="record:1")
+    assert isinstance(wait, float) and wait <= 0.2 + TOLERANCE
+    held_back = limiter.wait_for("key", limits, gives_way=True)
+    assert wait + 0.2 - TOLERANCE <= held_back <= wait + 0.2 + TOLERANCE
+    # Its wait and the hold pass: bulk work goes, though record:1 never asked again.
+    assert isinstance(
+        acquire_until_granted(limiter, "key", limits, deadline_seconds=3, gives_way=True), Grant
+    )
+    limiter.reset("key")
+    # reset forgets those who wait too.
+    limiter.release(limiter.try_acquire("key", limits))
+    assert isinstance(limiter.try_acquire("key", limits, goes_first="record:1"), float)
+    limiter.reset("key")
+    assert isinstance(limiter.try_acquire("key", limits, gives_way=True), Grant)
+
+
 def test_keys_are_independent_and_reset_forgets_a_key(limiter):
     limits = Limits(per_window=1, window_seconds=60, max_concurrent=1)
     assert isinstance(limiter.try_acquire("a", limits), Grant)
@@ -266,13 +339,16 @@ def test_redis_keys_expire_so_idle_connections_vanish(spec):
     limits = Limits(per_window=5, window_seconds=2.0)
     limiter.try_acquire("conn", limits, lease_seconds=3)
     limiter.pause("conn", 4)
+    # Refused for the pause, a caller that goes first is held for its wait and a second more.
+    limiter.try_acquire("conn", limits, goes_first="record:1")
     keys = list(limiter.redis.scan_iter(match=f"{spec[2]}*"))
-    assert len(keys) == 4
+    assert len(keys) == 5
     ttls = {key.decode().rsplit(":", 1)[1]: limiter.redis.pttl(key) for key in keys}
     assert 2000 < ttls["win"] <= 3000
     assert 86_400_000 < ttls["day"] <= 86_401_000
     assert 3000 < ttls["holders"] <= 4000
     assert 3000 < ttls["pause"] <= 4000
+    assert 5000 < ttls["first"] <= 6000
 
 
 @pytest.mark.parametrize("spec", ["file"], indirect=True)
