@@ -15,8 +15,8 @@ SECOND = 1.0
 CONCURRENCY_RETRY_SECONDS = 0.5
 # A wait is always > 0 so that "retry now" can never turn into a busy loop.
 MIN_WAIT_SECONDS = 0.001
-# A caller that goes first and was refused holds back those who give way for its wait and this
-# much more: time for its retry to be scheduled and run on a busy worker.
+# A caller that goes first and was refused is left room by those who give way for its wait and
+# this much more: time for its retry to be scheduled and run on a busy worker.
 FIRST_HOLD_SECONDS = 1.0
 
 
@@ -80,10 +80,11 @@ class RateLimiter(ABC):
         the second counts the grant's requests until one second after release().
 
         Priority in one quota, instead of a fixed share kept free: a caller that `goes_first`
-        (a name that stays the same across its retries, e.g. "record:42") and is refused holds
-        back every caller of the key that `gives_way` (bulk work) until it is granted, or until
-        its wait and FIRST_HOLD_SECONDS more have passed (a retry that never comes). Whoever
-        gives way is refused while someone who goes first waits, though the quota has room.
+        (a name that stays the same across its retries, e.g. "record:42") and is refused is
+        left room by every caller of the key that `gives_way` (bulk work) until it is granted,
+        or until its wait and FIRST_HOLD_SECONDS more have passed (a retry that never comes):
+        whoever gives way takes only what the quota holds beyond the waiting callers' requests
+        of the second, their calls and a slot each.
         """
         if calls < 1 or (requests is not None and requests < 1):
             raise ValueError("calls and requests must be at least 1")
@@ -155,7 +156,7 @@ class RateLimiter(ABC):
         dry_run: bool = False,
     ) -> float | None:
         """None when granted (and counted, unless dry_run), else the seconds to wait. Refused,
-        a caller that `goes_first` is held for (unless dry_run); granted, it is let go."""
+        a caller that `goes_first` is left room (unless dry_run); granted, it no longer is."""
 
     @abstractmethod
     def release(self, grant: Grant, *, sent_ago: list[float] | None = None) -> None:

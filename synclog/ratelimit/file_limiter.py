@@ -70,31 +70,48 @@ class FileRateLimiter(RateLimiter):
         dry_run: bool = False,
     ) -> float | None:
         def refuse(state: dict, now: float, wait: float) -> float:
-            # Refused, a caller that goes first holds back those who give way until its retry.
+            # Refused, a caller that goes first is left room by those who give way until its
+            # retry: [until, requests, calls].
             if goes_first and not dry_run:
-                state["first"][goes_first] = now + wait + FIRST_HOLD_SECONDS
+                state["first"][goes_first] = [now + wait + FIRST_HOLD_SECONDS, requests, calls]
             return wait
 
         def change(state: dict, now: float) -> float | None:
             paused = state["paused_until"] - now
-            # Given way until the last of those who go first has had its turn (or its hold ends).
-            held = max(state["first"].values()) - now if gives_way and state["first"] else 0.0
-            if paused > 0 or held > 0:
-                return refuse(state, now, max(paused, held))
+            if paused > 0:
+                return refuse(state, now, paused)
+            per_window, per_day = limits.per_window, limits.per_day
+            per_second, max_concurrent = limits.per_second, limits.max_concurrent
+            waiting = list(state["first"].values()) if gives_way else []
+            if waiting:
+                # Those who give way take only what the callers waiting to go first leave:
+                # their requests of the second, their calls of the window and day, a slot each.
+                waiting_calls = sum(entry[2] for entry in waiting)
+                per_window, per_day = per_window - waiting_calls, per_day - waiting_calls
+                max_concurrent -= len(waiting)
+                if per_second is not None:
+                    per_second -= sum(entry[1] for entry in waiting)
+                if (
+                    min(per_window, per_day) < calls
+                    or max_concurrent < 1
+                    or (per_second is not None and per_second < requests)
+                ):
+                    # No room beside them: until the last of them has had its turn.
+                    return max(entry[0] for entry in waiting) - now
             # [time, count] per grant, oldest first; the window is the tail of the day.
             day, holders = state["calls"], state["holders"]
             window = [e for e in day if e[0] > now - limits.window_seconds]
 
             wait = max(
-                _wait_for(window, limits.per_window, calls, limits.window_seconds, now),
-                _wait_for(day, limits.per_day, calls, DAY_SECONDS, now),
+                _wait_for(window, per_window, calls, limits.window_seconds, now),
+                _wait_for(day, per_day, calls, DAY_SECONDS, now),
             )
-            if limits.per_second is not None:
+            if per_second is not None:
                 second = [[at, n] for at, n, _ in state["second"]]
-                wait = max(wait, _wait_for(second, limits.per_second, requests, SECOND, now))
-            if len(holders) >= limits.max_concurrent:
+                wait = max(wait, _wait_for(second, per_second, requests, SECOND, now))
+            if len(holders) >= max_concurrent:
                 expiries = sorted(holders.values())
-                first_free = expiries[len(holders) - limits.max_concurrent] - now
+                first_free = expiries[len(holders) - max_concurrent] - now
                 wait = max(wait, min(first_free, CONCURRENCY_RETRY_SECONDS))
             if wait > 0:
                 return refuse(state, now, wait)
@@ -180,7 +197,7 @@ def _prune(state: dict, now: float) -> None:
     state["calls"] = [e for e in state["calls"] if e[0] > now - DAY_SECONDS]
     state["second"] = [e for e in state["second"] if e[0] > now - SECOND]
     state["holders"] = {t: exp for t, exp in state["holders"].items() if exp > now}
-    state["first"] = {name: until for name, until in state["first"].items() if until > now}
+    state["first"] = {name: entry for name, entry in state["first"].items() if entry[0] > now}
     if state["paused_until"] <= now:
         state["paused_until"] = 0.0
     if state["next_turn"] <= now:

@@ -23,7 +23,7 @@ logger = logging.getLogger("synclog.ratelimit")  # its name before the package s
 
 
 # KEYS: window zset, day zset, holders zset, pause key, second zset, first zset (the callers who
-# go first and wait: name -> until when they hold back those who give way).
+# go first and wait, as 'name|requests|calls' -> until when those who give way leave them room).
 # ARGV: per_window, window_us, max_concurrent, per_day, calls, lease_us, token, day_us, retry_us,
 # dry_run (1: only answer, count nothing), per_second (0: none), second_us, requests (what the
 # second counts, at most per_second), goes_first (a name, or ''), gives_way (1 or 0), hold_us.
@@ -46,28 +46,52 @@ local requests = tonumber(ARGV[13])
 local goes_first = ARGV[14]
 local dry_run = ARGV[10] == '1'
 
--- Refused, a caller that goes first holds back those who give way until its retry.
+local function forget_own_wait()
+  local prefix = goes_first .. '|'
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[6], 0, -1)) do
+    if string.sub(member, 1, #prefix) == prefix then
+      redis.call('ZREM', KEYS[6], member)
+    end
+  end
+end
+
+-- Refused, a caller that goes first is left room by those who give way until its retry.
 local function refuse(wait)
   if goes_first ~= '' and not dry_run then
-    redis.call('ZADD', KEYS[6], now + wait + tonumber(ARGV[16]), goes_first)
+    forget_own_wait()
+    local member = goes_first .. '|' .. requests .. '|' .. calls
+    redis.call('ZADD', KEYS[6], now + wait + tonumber(ARGV[16]), member)
     local last = redis.call('ZRANGE', KEYS[6], -1, -1, 'WITHSCORES')
     redis.call('PEXPIRE', KEYS[6], math.ceil((tonumber(last[2]) - now) / 1000) + 1000)
   end
   return {0, wait}
 end
 
-redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
-local held = 0
-if ARGV[15] == '1' then
-  -- Given way until the last of those who go first has had its turn (or its hold ends).
-  local last = redis.call('ZRANGE', KEYS[6], -1, -1, 'WITHSCORES')
-  if #last > 0 then
-    held = tonumber(last[2]) - now
-  end
-end
 local paused = redis.call('PTTL', KEYS[4])
-if paused > 0 or held > 0 then
-  return refuse(math.max(paused * 1000, held))
+if paused > 0 then
+  return refuse(paused * 1000)
+end
+
+redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+local limits_second = per_second > 0
+if ARGV[15] == '1' then
+  -- Those who give way take only what the callers waiting to go first leave: their requests
+  -- of the second, their calls of the window and day, a slot each.
+  local held_until = 0
+  local waiting = redis.call('ZRANGE', KEYS[6], 0, -1, 'WITHSCORES')
+  for i = 1, #waiting, 2 do
+    local _, _, r, c = string.find(waiting[i], '|(%d+)|(%d+)$')
+    per_second = per_second - tonumber(r)
+    per_window = per_window - tonumber(c)
+    per_day = per_day - tonumber(c)
+    max_concurrent = max_concurrent - 1
+    held_until = math.max(held_until, tonumber(waiting[i + 1]))
+  end
+  if per_window < calls or per_day < calls or max_concurrent < 1
+      or (limits_second and per_second < requests) then
+    -- No room beside them: until the last of them has had its turn (or its hold ends).
+    return {0, held_until - now}
+  end
 end
 
 -- A call leaves the window once now >= its time + window.
@@ -88,7 +112,7 @@ local function wait_for(zkey, limit, span, calls)
 end
 wait = math.max(wait, wait_for(KEYS[1], per_window, window, calls))
 wait = math.max(wait, wait_for(KEYS[2], per_day, day, calls))
-if per_second > 0 then
+if limits_second then
   wait = math.max(wait, wait_for(KEYS[5], per_second, second, requests))
 end
 
@@ -105,7 +129,7 @@ if dry_run then
   return {1, 0}
 end
 if goes_first ~= '' then
-  redis.call('ZREM', KEYS[6], goes_first)
+  forget_own_wait()
 end
 
 -- Members must be unique or equal timestamps would collapse into one call.
@@ -119,7 +143,7 @@ for i = 1, calls do
     members = {}
   end
 end
-if per_second > 0 then
+if limits_second then
   for i = 1, requests do
     redis.call('ZADD', KEYS[5], now, token .. ':' .. i)
   end

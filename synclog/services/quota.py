@@ -59,9 +59,10 @@ def _gives_way(connection: Connection) -> bool:
     an app-wide quota (MYOB: 8 calls a second for our API key, every organisation together)
     every organisation's backlog shares the key, and such a push must not race a queue of
     batches for each freed request (issue 15, item 3). Bulk work takes from the same quota,
-    all of it, instead of leaving a fixed share free: refused, the push holds bulk work back
-    until it has had its turn (RateLimiter.try_acquire). A tenant's own quota has no such
-    line (its bulk work is its own)."""
+    all of it, instead of leaving a fixed share free: refused, the push is left the room it
+    asked for (its requests of the second) until it has had its turn, bulk work taking the
+    rest (RateLimiter.try_acquire). A tenant's own quota has no such line (its bulk work is
+    its own)."""
     return _caps(connection).quota_scope == "app"
 
 
