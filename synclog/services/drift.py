@@ -28,7 +28,7 @@ from synclog.models import (
     Trigger,
 )
 from synclog.services.attempt_log import _AttemptLog, _insert_attempts, plain_data
-from synclog.services.batch import _document_lines
+from synclog.services.claim import _document_lines
 from synclog.services.entries import _build_payload
 from synclog.services.refusals import _gone_error
 from synclog.services.rows import update_rows
