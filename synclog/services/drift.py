@@ -48,8 +48,15 @@ class LedgerDriftError(PermanentError):
 
 def _changed_error(ledger: str, state: EntryState, differences: list[str]) -> LedgerDriftError:
     entry = f"entry {state.number}" if state.number else "entry"
+    # Booked: fully paid or closed there, or (Xero) partly paid while still AUTHORISED, which
+    # a clerk would not read as closed from the status word alone.
+    held_as = (
+        f"with {state.amount_paid} paid against it"
+        if state.amount_paid and state.amount_due
+        else f"as {state.status}"
+    )
     booked = (
-        f" {ledger} holds it as {state.status} now, so it takes no change: pushing ours again "
+        f" {ledger} holds it {held_as} now, so it takes no change: pushing ours again "
         f"needs the payment removed in {ledger} first."
         if state.booked
         else ""
