@@ -1,6 +1,8 @@
 """The sync rules (DESIGN §4): which documents sync, as which entries, over which connections,
-and on which queue. The engine applies them; its pages, the API and the selectors read them here
-instead of restating them."""
+on which queue, and what a run calls an edit's change. The engine applies them; its pages, the
+API and the selectors read them here instead of restating them."""
+
+from collections.abc import Iterable
 
 from django.db.models import Q
 
@@ -71,3 +73,25 @@ def is_paid(*, status: str, marked_paid: bool) -> bool:
     """§4.3, §4.4: a document whose payments are pushed (paid, or marked paid): only then is
     there a payment entry to choose, and a bulk re-sync pushes its payments."""
     return status == DocumentStatus.PAID or marked_paid
+
+
+# What a run calls a change of each field the ledger holds (the reason of an edit's push).
+FIELD_REASONS = {
+    "number": "number changed",
+    "contact": "contact changed",
+    "issue_date": "issue date changed",
+    "due_date": "due date changed",
+    "currency": "currency changed",
+    "total": "amount changed",
+    "category": "category changed",
+    "department": "department changed",
+    "description": "description changed",
+    "lines": "lines changed",
+}
+
+
+def reason_for_changes(changed_fields: Iterable[str]) -> str:
+    """The reason a run gives for a document's changed fields ("total changed, lines
+    changed")."""
+    reasons = [FIELD_REASONS.get(name, f"{name} changed") for name in sorted(changed_fields)]
+    return ", ".join(reasons)

@@ -33,25 +33,12 @@ from synclog.rules import (
     QUEUE_FOR_TRIGGER,
     UNSYNCED_FIELDS,
     document_syncs,
+    reason_for_changes,
 )
 from synclog.services.quota import _provider_caps, bulk_batch_countdowns
 from synclog.services.rows import columns, insert_values, select_instances
 
 logger = logging.getLogger(__name__)
-
-
-FIELD_REASONS = {
-    "number": "number changed",
-    "contact": "contact changed",
-    "issue_date": "issue date changed",
-    "due_date": "due date changed",
-    "currency": "currency changed",
-    "total": "amount changed",
-    "category": "category changed",
-    "department": "department changed",
-    "description": "description changed",
-    "lines": "lines changed",
-}
 
 
 @dataclass(frozen=True)
@@ -505,13 +492,6 @@ def request_sync_documents(
         )
     sync_records_enqueue(record_ids, trigger=Trigger.AUTO)
     return record_ids
-
-
-def reason_for_changes(changed_fields: Iterable[str]) -> str:
-    """The reason a run gives for a document's changed fields ("total changed, lines
-    changed")."""
-    reasons = [FIELD_REASONS.get(name, f"{name} changed") for name in sorted(changed_fields)]
-    return ", ".join(reasons)
 
 
 def request_sync_for_update(*, document: Document, changed_fields: Iterable[str], actor) -> None:
