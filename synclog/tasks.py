@@ -64,14 +64,21 @@ def ledger_reconcile_all() -> int:
     """Beat: one reconcile task per active connection, on the bulk queue (lowest priority)."""
     connection_ids = services.reconcile_schedule_all()
     for connection_id in connection_ids:
-        ledger_reconcile.apply_async(args=[connection_id], queue=QUEUE_FOR_TRIGGER[Trigger.BULK])
+        send_ledger_reconcile(connection_id)
     return len(connection_ids)
+
+
+def send_ledger_reconcile(connection_id: int, countdown: float | None = None) -> None:
+    """A connection's reconcile, on the bulk queue (after the pushes people wait for): beat's
+    turn, "Check the ledger now", or a reconcile that must wait for the quota."""
+    options = {"queue": QUEUE_FOR_TRIGGER[Trigger.BULK]}
+    if countdown is not None:
+        options["countdown"] = countdown
+    ledger_reconcile.apply_async(args=[connection_id], **options)
 
 
 @shared_task(acks_late=True, ignore_result=True, **RETRY_ON_DATABASE_ERRORS)
 def ledger_reconcile(connection_id: int) -> None:
     result = services.connection_reconcile(connection_id=connection_id)
     if result.wait is not None:  # no quota now, or a push goes first: again later
-        ledger_reconcile.apply_async(
-            args=[connection_id], countdown=result.wait, queue=QUEUE_FOR_TRIGGER[Trigger.BULK]
-        )
+        send_ledger_reconcile(connection_id, countdown=result.wait)

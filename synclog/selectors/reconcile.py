@@ -10,11 +10,7 @@ from django.utils import timezone
 
 from integrations.models import Connection
 from synclog.models import LedgerReconcile
-from synclog.services.reconcile import (
-    reconcile_queued,
-    reconcile_reads_changes,
-    reconcile_running,
-)
+from synclog.services.reconcile import reconcile_reads_changes
 
 
 @dataclass(frozen=True)
@@ -45,7 +41,7 @@ def connection_reconcile_state(*, connection: Connection) -> ReconcileState:
     now = timezone.now()
     if mark is None:
         mark = LedgerReconcile(connection=connection)
-    running = reconcile_running(mark, now)
+    running = mark.running(now)
     next_check = None
     if mark.scheduled_at is not None and interval:
         next_check = mark.scheduled_at + interval
@@ -59,7 +55,7 @@ def connection_reconcile_state(*, connection: Connection) -> ReconcileState:
         drifted=mark.drifted,
         last_error=mark.last_error,
         running_since=mark.started_at if running else None,
-        queued_at=mark.requested_at if reconcile_queued(mark, now) else None,
+        queued_at=mark.requested_at if mark.queued(now) else None,
         next_check_at=next_check,
         interval_minutes=max(1, round(interval.total_seconds() / 60)),
     )

@@ -42,10 +42,10 @@ from synclog.models import (
     LedgerReconcile,
     RecordStatus,
     SyncRecord,
-    Trigger,
 )
+from synclog.models.reconcile import RECONCILE_LEASE
 from synclog.ratelimit import Grant, get_rate_limiter
-from synclog.rules import BATCHED_TRIGGERS, QUEUE_FOR_TRIGGER
+from synclog.rules import BATCHED_TRIGGERS
 from synclog.selectors.attention.records import group_filter
 from synclog.services.attempt_log import _AttemptLog
 from synclog.services.drift import (
@@ -67,8 +67,6 @@ logger = logging.getLogger(__name__)
 # Each reconcile reads from a little before the last one began: an entry saved in the ledger
 # while the last read was under way is read again rather than missed.
 RECONCILE_OVERLAP = datetime.timedelta(minutes=2)
-# A reconcile that began this long ago and never ended died with its worker: another may start.
-RECONCILE_LEASE = datetime.timedelta(minutes=10)
 # How long a reconcile waits for the pushes a person or an edit is waiting for.
 INTERACTIVE_FIRST_SECONDS = 30.0
 
@@ -127,25 +125,6 @@ def reconcile_schedule_all() -> list[int]:
     return connection_ids
 
 
-def reconcile_running(mark: LedgerReconcile, now) -> bool:
-    """A reconcile of the connection has begun and not ended (nor died: see RECONCILE_LEASE)."""
-    return (
-        mark.started_at is not None
-        and (mark.finished_at is None or mark.finished_at < mark.started_at)
-        and mark.started_at >= now - RECONCILE_LEASE
-    )
-
-
-def reconcile_queued(mark: LedgerReconcile, now) -> bool:
-    """Someone asked for a reconcile that has not begun yet (a task lost with its broker stops
-    counting after RECONCILE_LEASE, so that the next request sends another)."""
-    return (
-        mark.requested_at is not None
-        and (mark.started_at is None or mark.started_at < mark.requested_at)
-        and mark.requested_at >= now - RECONCILE_LEASE
-    )
-
-
 def connection_reconcile_request(
     *, connection: Connection, actor=None, actor_label: str = ""
 ) -> LedgerReconcile:
@@ -178,14 +157,14 @@ def connection_reconcile_request(
         # Locked: two requests at the same moment send one reconcile, not two.
         mark = LedgerReconcile.objects.select_for_update().get(connection=connection)
         now = timezone.now()
-        if reconcile_running(mark, now):
+        if mark.running(now):
             since = timezone.localtime(mark.started_at)
             raise ValidationError(
                 f"{ledger} is being checked already (since {since:%H:%M:%S}): what it finds "
                 "shows as soon as it ends.",
                 code="running",
             )
-        if reconcile_queued(mark, now):
+        if mark.queued(now):
             raise ValidationError(
                 f"A check of {ledger} is already queued (asked at "
                 f"{timezone.localtime(mark.requested_at):%H:%M:%S}): it starts once the pushes "
@@ -205,9 +184,9 @@ def connection_reconcile_request(
 
 
 def _send_reconcile(connection_id: int) -> None:
-    from synclog.tasks import ledger_reconcile  # the tasks import the services
+    from synclog.tasks import send_ledger_reconcile  # the tasks import the services
 
-    ledger_reconcile.apply_async(args=[connection_id], queue=QUEUE_FOR_TRIGGER[Trigger.BULK])
+    send_ledger_reconcile(connection_id)
 
 
 def connection_reconcile(*, connection_id: int) -> ReconcileResult:

@@ -16,8 +16,8 @@ from accounts.models import Role
 from integrations.models import ConnectionEvent, ConnectionEventKind, ConnectionStatus
 from synclog import services, tasks
 from synclog.models import LedgerReconcile, RecordStatus
+from synclog.models.reconcile import RECONCILE_LEASE
 from synclog.selectors.reconcile import connection_reconcile_state
-from synclog.services.reconcile import RECONCILE_LEASE
 from tests.factories import ConnectionFactory, MembershipFactory
 from tests.synclog.conftest import bill_record
 from tests.tenancy import assert_not_found_for_other_tenant
