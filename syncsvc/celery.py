@@ -34,13 +34,17 @@ def close_old_connections(sender=None, **kwargs) -> None:
 @worker_init.connect
 def load_url_conf(**kwargs) -> None:
     """Payloads link back to their document (reverse()), which imports the whole URLconf (the
-    API, the export's openpyxl...): ~0.6 s CPU. Done here, in the worker's main process before
-    the pool forks, every pool process has it instead of paying it on its first task."""
+    API, the export's openpyxl...): ~0.6 s CPU; a push imports its ledger's connector. Done here,
+    in the worker's main process before the pool forks, every pool process has them instead of
+    paying for them on its first task."""
     import django
     from django.urls import reverse
 
     django.setup()
     reverse("documents:list")
+    from integrations.connectors import connectors_preload
+
+    connectors_preload()
     # What start-up made lives as long as the worker: out of the collector's reach, a full
     # collection no longer walks it (it was ~10% of a batch's CPU), and the pool processes keep
     # sharing those pages instead of copying them when the collector touches them.

@@ -15,7 +15,8 @@ SMOKE_RUNS = {
         "--workers", "1", "--concurrency", "2",
     ],
     "overhead": [
-        "--sizes", "50", "--query-batches", "5,20", "--workers", "1", "--concurrency", "2",
+        "--sizes", "50", "--query-batches", "5,20", "--warmup", "20", "--workers", "1",
+        "--concurrency", "2",
     ],
     "accept": ["--documents", "50", "--workers", "1", "--concurrency", "2"],
     "drills": [

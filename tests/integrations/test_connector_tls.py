@@ -38,3 +38,20 @@ def test_connectors_of_every_ledger_share_one_tls_context(contexts_made):
     for connector in connectors:
         connector.close()
     assert len(contexts_made) == 1, contexts_made
+
+
+def test_a_worker_preloads_every_connector_and_the_tls_context_before_it_forks(contexts_made):
+    """What a pool process would pay for on its first push is made once, in the worker's main
+    process (syncsvc.celery's worker_init): every configured connector, and one TLS context."""
+
+    from django.conf import settings
+
+    from integrations import connectors
+
+    connectors._import.cache_clear()
+    connectors.connectors_preload()
+
+    assert connectors._import.cache_info().currsize == len(settings.LEDGER_CONNECTORS)
+    assert len(contexts_made) == 1
+    connectors.connectors_preload()
+    assert len(contexts_made) == 1
