@@ -1,7 +1,7 @@
 """What the three ledgers' connectors do over HTTP the same way, so each says only how its
-ledger differs: the OAuth2 token request, redaction of what the call log keeps, the access
-token's lifecycle (refreshed before it expires, the rotated refresh token saved at once), the
-error for a call the ledger did not answer, and the call record.
+ledger differs: the OAuth2 consent page's address and token request, redaction of what the call
+log keeps, the access token's lifecycle (refreshed before it expires, the rotated refresh token
+saved at once), the error for a call the ledger did not answer, and the call record.
 
 `LedgerClient` is the base of each connector's client (`xero/client.py`, `qbo/client.py`,
 `myob/client.py`); the connector's operations sit on top of it, behind the one interface in
@@ -17,6 +17,7 @@ import ssl
 import time
 from collections.abc import Callable
 from typing import ClassVar
+from urllib.parse import urlencode
 
 import certifi
 import httpx
@@ -175,6 +176,9 @@ class LedgerClient(Connector):
     endpoints_class: ClassVar[type[LedgerEndpoints]]
     reconnect_hint: ClassVar[str]  # where an admin reconnects it, from its catalogue
     redacted_keys: ClassVar[tuple[str, ...]]  # what the call log stars out
+    client_id: ClassVar[Callable[[], str]]  # our app's client id at the ledger, from settings
+    scope: ClassVar[str]  # what the consent asks the ledger for
+    authorize_params: ClassVar[dict] = {}  # what the consent's address carries beside OAuth2's
     code_form: ClassVar[dict] = {}  # what a code exchange sends beside the code
     # The ledger's catalogue: its code or message -> (error class, explanation, hint).
     explain: ClassVar[Callable[[str], tuple]]
@@ -223,6 +227,22 @@ class LedgerClient(Connector):
         return redact(text, keys=cls.redacted_keys)
 
     # --- OAuth2 --------------------------------------------------------------------------------
+
+    @classmethod
+    def authorization_url(cls, *, base_url: str, redirect_uri: str, state: str) -> str:
+        """The ledger's consent page for OAuth2's authorization request (RFC 6749 §4.1.1),
+        with the ledger's scope and `authorize_params`."""
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": cls.client_id(),
+                "redirect_uri": redirect_uri,
+                "scope": cls.scope,
+                "state": state,
+                **cls.authorize_params,
+            }
+        )
+        return f"{cls.endpoints_for(base_url).authorize}?{query}"
 
     @classmethod
     def exchange_code(

@@ -7,7 +7,6 @@ mapped to our errors.
 import re
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 import httpx
 from django.conf import settings
@@ -74,6 +73,10 @@ class MyobClient(LedgerClient):
     reconnect_hint = RECONNECT_HINT
     explain = staticmethod(explain)
     redacted_keys = ("access_token", "refresh_token", "client_secret", "code")
+    client_id = staticmethod(_client_id)
+    scope = MYOB_SCOPES
+    # MYOB returns businessId only with a fresh consent (NOTES.md).
+    authorize_params = {"prompt": "consent"}
     code_form = {"scope": MYOB_SCOPES}
 
     def __init__(self, context):
@@ -89,21 +92,6 @@ class MyobClient(LedgerClient):
         )
 
     # --- OAuth2 --------------------------------------------------------------------------------
-
-    @classmethod
-    def authorization_url(cls, *, base_url: str, redirect_uri: str, state: str) -> str:
-        query = urlencode(
-            {
-                "client_id": _client_id(),
-                "redirect_uri": redirect_uri,
-                "response_type": "code",
-                "scope": MYOB_SCOPES,
-                "state": state,
-                # MYOB returns businessId only with a fresh consent (NOTES.md).
-                "prompt": "consent",
-            }
-        )
-        return f"{MyobEndpoints.for_base_url(base_url).authorize}?{query}"
 
     @classmethod
     def tenant_from_callback(cls, params) -> str:

@@ -5,7 +5,6 @@ auth and minorversion, a refresh and one retry on a 401, Intuit's answers (a Fau
 """
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 import httpx
 from django.conf import settings
@@ -77,6 +76,8 @@ class QboClient(LedgerClient):
     reconnect_hint = RECONNECT_HINT
     explain = staticmethod(explain)
     redacted_keys = ("access_token", "refresh_token", "token")
+    client_id = staticmethod(_client_id)
+    scope = SCOPE
     text_bodies = ("{", "[", "select")  # a query is text too
     rate_limit_headers = ("intuit_tid",)  # Intuit's id of the exchange, for its support
     default_content_type = "application/text"
@@ -90,19 +91,6 @@ class QboClient(LedgerClient):
         )
 
     # --- OAuth2 --------------------------------------------------------------------------------
-
-    @classmethod
-    def authorization_url(cls, *, base_url: str, redirect_uri: str, state: str) -> str:
-        query = urlencode(
-            {
-                "client_id": _client_id(),
-                "response_type": "code",
-                "scope": SCOPE,
-                "redirect_uri": redirect_uri,
-                "state": state,
-            }
-        )
-        return f"{QboEndpoints.for_base_url(base_url).authorize}?{query}"
 
     @classmethod
     def tenant_from_callback(cls, params) -> str:

@@ -5,7 +5,6 @@ The connections list is in lookups.py, the revocation in connector.py.
 """
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 import httpx
 from django.conf import settings
@@ -41,6 +40,10 @@ SCOPES = (
 RATE_LIMIT_HEADERS = ("X-DayLimit-Remaining", "X-MinLimit-Remaining", "X-AppMinLimit-Remaining")
 
 
+def _client_id() -> str:
+    return settings.XERO_CLIENT_ID
+
+
 @dataclass(frozen=True)
 class XeroEndpoints(LedgerEndpoints):
     authorize: str
@@ -71,23 +74,12 @@ class XeroClient(LedgerClient):
     reconnect_hint = RECONNECT_HINT
     explain = staticmethod(explain)
     redacted_keys = ("access_token", "refresh_token", "id_token")
+    client_id = staticmethod(_client_id)
+    scope = SCOPES
     rate_limit_headers = RATE_LIMIT_HEADERS
     json_default = staticmethod(json_number)
 
     # --- OAuth2 --------------------------------------------------------------------------------
-
-    @classmethod
-    def authorization_url(cls, *, base_url: str, redirect_uri: str, state: str) -> str:
-        query = urlencode(
-            {
-                "response_type": "code",
-                "client_id": settings.XERO_CLIENT_ID,
-                "redirect_uri": redirect_uri,
-                "scope": SCOPES,
-                "state": state,
-            }
-        )
-        return f"{XeroEndpoints.for_base_url(base_url).authorize}?{query}"
 
     @classmethod
     def token_request(
