@@ -65,38 +65,28 @@ def entry_body(payload: EntryPayload, *, payment_type: str = BANK_PURCHASE) -> d
         if departments:
             body["DepartmentRef"] = {"value": departments[0].option_id}
         if entity in ("Bill", "Purchase"):
+            detail_type = "AccountBasedExpenseLineDetail"
             detail = {"AccountRef": {"value": line.account_code}}
-            if classes:
-                detail["ClassRef"] = {"value": classes[0].option_id}
-            if line.tax_type:
-                detail["TaxCodeRef"] = {"value": line.tax_type}
-            body["Line"].append(
-                {
-                    "DetailType": "AccountBasedExpenseLineDetail",
-                    "Amount": amount,
-                    "Description": line.description,
-                    "AccountBasedExpenseLineDetail": detail,
-                }
-            )
         else:
             # An invoice line sells an item: the category maps to a QuickBooks item.
+            detail_type = "SalesItemLineDetail"
             detail = {
                 "ItemRef": {"value": line.account_code},
                 "Qty": float(line.quantity),
                 "UnitPrice": float(line.unit_amount),
             }
-            if classes:
-                detail["ClassRef"] = {"value": classes[0].option_id}
-            if line.tax_type:
-                detail["TaxCodeRef"] = {"value": line.tax_type}
-            body["Line"].append(
-                {
-                    "DetailType": "SalesItemLineDetail",
-                    "Amount": amount,
-                    "Description": line.description,
-                    "SalesItemLineDetail": detail,
-                }
-            )
+        if classes:
+            detail["ClassRef"] = {"value": classes[0].option_id}
+        if line.tax_type:
+            detail["TaxCodeRef"] = {"value": line.tax_type}
+        body["Line"].append(
+            {
+                "DetailType": detail_type,
+                "Amount": amount,
+                "Description": line.description,
+                detail_type: detail,
+            }
+        )
     return body
 
 

@@ -15,18 +15,51 @@ def json_number(value: Decimal) -> float | int:
 
 def invoice_body(payload: EntryPayload) -> dict:
     """Our neutral payload as a Xero Invoice object."""
-    contact = (
-        {"ContactID": payload.contact_id} if payload.contact_id else {"Name": payload.contact_name}
+    return _with_lines(
+        payload,
+        {
+            "Type": INVOICE_TYPE[payload.kind],
+            "Contact": _contact(payload),
+            "InvoiceNumber": payload.number,
+            "Date": payload.issue_date.isoformat(),
+            "DueDate": payload.due_date.isoformat(),
+        },
+        voided_status="VOIDED",
     )
+
+
+def spend_body(payload: EntryPayload) -> dict:
+    """A card or bank expense as Xero's spend money (a SPEND bank transaction): paid at once from
+    the bank or card account, so there is no bill and no payment."""
+    return _with_lines(
+        payload,
+        {
+            "Type": "SPEND",
+            "Contact": _contact(payload),
+            "BankAccount": {"Code": payload.bank_account_code},
+            "Date": payload.issue_date.isoformat(),
+            "Reference": payload.number,
+        },
+        voided_status="DELETED",
+    )
+
+
+def _contact(payload: EntryPayload) -> dict:
+    if payload.contact_id:
+        return {"ContactID": payload.contact_id}
+    return {"Name": payload.contact_name}
+
+
+def _with_lines(payload: EntryPayload, head: dict, *, voided_status: str) -> dict:
+    """`head` (the object's own fields) and what an Invoice and a BankTransaction share: the
+    currency, how amounts stand to tax, the status (`voided_status` for a voided entry), the line
+    items, the rate and our document's address."""
     body = {
-        "Type": INVOICE_TYPE[payload.kind],
-        "Contact": contact,
-        "InvoiceNumber": payload.number,
-        "Date": payload.issue_date.isoformat(),
-        "DueDate": payload.due_date.isoformat(),
+        **head,
         "CurrencyCode": payload.currency,
+        # Amounts are net of tax when a line names a tax rate (Xero adds the tax).
         "LineAmountTypes": "Exclusive" if any(line.tax_type for line in payload.lines) else "NoTax",
-        "Status": "VOIDED" if payload.voided else "AUTHORISED",
+        "Status": voided_status if payload.voided else "AUTHORISED",
         "LineItems": [_line_item(line) for line in payload.lines],
     }
     if payload.currency_rate is not None:
@@ -50,31 +83,6 @@ def _line_item(line: LinePayload) -> dict:
             {"Name": ref.category_name, "Option": ref.option_name} for ref in line.tracking
         ]
     return item
-
-
-def spend_body(payload: EntryPayload) -> dict:
-    """A card or bank expense as Xero's spend money (a SPEND bank transaction): paid at once from
-    the bank or card account, so there is no bill and no payment."""
-    contact = (
-        {"ContactID": payload.contact_id} if payload.contact_id else {"Name": payload.contact_name}
-    )
-    body = {
-        "Type": "SPEND",
-        "Contact": contact,
-        "BankAccount": {"Code": payload.bank_account_code},
-        "Date": payload.issue_date.isoformat(),
-        "Reference": payload.number,
-        "CurrencyCode": payload.currency,
-        # Amounts are net of tax when a line names a tax rate (Xero adds the tax).
-        "LineAmountTypes": "Exclusive" if any(line.tax_type for line in payload.lines) else "NoTax",
-        "Status": "DELETED" if payload.voided else "AUTHORISED",
-        "LineItems": [_line_item(line) for line in payload.lines],
-    }
-    if payload.currency_rate is not None:
-        body["CurrencyRate"] = json_number(payload.currency_rate)
-    if payload.url:
-        body["Url"] = payload.url
-    return body
 
 
 def payment_body(payload: PaymentPayload) -> dict:
