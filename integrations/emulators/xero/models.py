@@ -109,8 +109,25 @@ class Payment:
     is_reconciled: bool = False
 
 
+class _LineTotals:
+    """The totals of a record with `line_items` (an invoice, a bank transaction)."""
+
+    @property
+    def sub_total(self) -> Decimal:
+        return sum((line.line_amount for line in self.line_items), ZERO)
+
+    @property
+    def total_tax(self) -> Decimal:
+        # The emulator keeps no tax rates: every line carries TaxAmount 0.
+        return ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.sub_total + self.total_tax
+
+
 @dataclass
-class Invoice:
+class Invoice(_LineTotals):
     invoice_id: str
     type: str  # ACCPAY (bill) | ACCREC (sales invoice)
     contact_id: str
@@ -131,19 +148,6 @@ class Invoice:
     fully_paid_on: date | None = None
 
     @property
-    def sub_total(self) -> Decimal:
-        return sum((line.line_amount for line in self.line_items), ZERO)
-
-    @property
-    def total_tax(self) -> Decimal:
-        # The emulator keeps no tax rates: every line carries TaxAmount 0.
-        return ZERO
-
-    @property
-    def total(self) -> Decimal:
-        return self.sub_total + self.total_tax
-
-    @property
     def amount_due(self) -> Decimal:
         if self.status in ("VOIDED", "DELETED"):
             return ZERO
@@ -162,7 +166,7 @@ BANK_TRANSACTION_TYPES = ("SPEND", "RECEIVE")
 
 
 @dataclass
-class BankTransaction:
+class BankTransaction(_LineTotals):
     """Spend or receive money: paid at once from (or into) a bank account, no invoice."""
 
     bank_transaction_id: str
@@ -180,18 +184,6 @@ class BankTransaction:
     currency_rate: Decimal = Decimal("1")
     is_reconciled: bool = False
     attachments: list[Attachment] = field(default_factory=list)
-
-    @property
-    def sub_total(self) -> Decimal:
-        return sum((line.line_amount for line in self.line_items), ZERO)
-
-    @property
-    def total_tax(self) -> Decimal:
-        return ZERO  # as for invoices: the emulator computes no tax amounts
-
-    @property
-    def total(self) -> Decimal:
-        return self.sub_total + self.total_tax
 
 
 @dataclass
