@@ -25,6 +25,18 @@ from .entities import (
 from .faults import business, closed_period, fault, invalid, missing, object_not_found, stale
 
 
+def created(entity_id: str, at: str) -> dict:
+    """What QBO adds to every entity it creates: its Id, the first SyncToken, its domain, and
+    `at` (a wire timestamp) as both times in MetaData."""
+    return {
+        "Id": entity_id,
+        "SyncToken": "0",
+        "domain": "QBO",
+        "sparse": False,
+        "MetaData": {"CreateTime": at, "LastUpdatedTime": at},
+    }
+
+
 @dataclass
 class Realm:
     """One QuickBooks company."""
@@ -102,18 +114,7 @@ class Books(EntityChecks):
             raise fault(500, "Unsupported Operation", "Operation Create is not supported.")
         draft = self._writable(entity, body)
         draft = self._validated(entity, draft, None, allow_duplicate_number)
-        draft.update(
-            {
-                "Id": self.realm.new_id(),
-                "SyncToken": "0",
-                "domain": "QBO",
-                "sparse": False,
-                "MetaData": {
-                    "CreateTime": wire.timestamp(self.now),
-                    "LastUpdatedTime": wire.timestamp(self.now),
-                },
-            }
-        )
+        draft.update(created(self.realm.new_id(), wire.timestamp(self.now)))
         self.realm.entities[entity][draft["Id"]] = draft
         self._note("create", entity, draft)
         return self.present(entity, draft)
@@ -191,14 +192,7 @@ class Books(EntityChecks):
             "FileName": file_name or metadata.get("FileName", ""),
             "ContentType": content_type or metadata.get("ContentType", ""),
             "Size": len(content),
-            "Id": self.realm.new_id(),
-            "SyncToken": "0",
-            "domain": "QBO",
-            "sparse": False,
-            "MetaData": {
-                "CreateTime": wire.timestamp(self.now),
-                "LastUpdatedTime": wire.timestamp(self.now),
-            },
+            **created(self.realm.new_id(), wire.timestamp(self.now)),
         }
         self.realm.entities["Attachable"][attachable["Id"]] = attachable
         self.realm.files[attachable["Id"]] = content

@@ -1,7 +1,7 @@
 """The seeded company: a chart of accounts, vendors, customers, classes, locations and items.
 Built through the same write rules as the API, so ids are stable across resets and restarts."""
 
-from .books import Books, Realm
+from .books import Books, Realm, created
 
 ACCOUNTS = [
     ("Checking", "Bank", "Checking", "1010"),
@@ -55,14 +55,7 @@ def build_realm(realm_id: str, name: str, *, now: float) -> Realm:
     for item_name, item_type, income in ITEMS:
         item_id = realm.new_id()
         realm.entities["Item"][item_id] = {
-            "Id": item_id,
-            "SyncToken": "0",
-            "domain": "QBO",
-            "sparse": False,
-            "MetaData": {
-                "CreateTime": "2026-01-01T00:00:00.000-08:00",
-                "LastUpdatedTime": "2026-01-01T00:00:00.000-08:00",
-            },
+            **created(item_id, "2026-01-01T00:00:00.000-08:00"),
             "Name": item_name,
             "FullyQualifiedName": item_name,
             "Active": True,
