@@ -26,7 +26,6 @@ from integrations.connectors.myob.reads import (
     MYOB_ACCOUNT_KINDS,
     entry_state,
     payment_state,
-    reference_of,
 )
 from integrations.connectors.types import (
     AccountKind,
@@ -39,6 +38,7 @@ from integrations.connectors.types import (
     LedgerTaxRate,
     LedgerTrackingOption,
     PaymentState,
+    reference_of,
 )
 
 PAGE = 1000  # $top at most 1000

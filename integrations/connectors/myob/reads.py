@@ -2,7 +2,6 @@
 payments and account kinds."""
 
 import datetime
-import re
 from decimal import Decimal
 
 from integrations.connectors.myob.payloads import MEMO_FIELD, NUMBER_FIELD, PARTY, money
@@ -26,11 +25,6 @@ MYOB_ACCOUNT_KINDS = {
     "OtherIncome": AccountKind.REVENUE,
     "AccountsPayable": AccountKind.PAYABLE,
 }
-
-
-def reference_of(memo: str) -> str:
-    match = re.search(r"[?&]ref=([^&#\s]+)", memo or "")
-    return match.group(1) if match else ""
 
 
 def entry_state(kind: EntryKind, body: dict, *, deleted: bool = False) -> EntryState:

@@ -20,7 +20,6 @@ from integrations.connectors.qbo.reads import (
     entry_state,
     money,
     payment_state,
-    reference_of,
 )
 from integrations.connectors.types import (
     AccountKind,
@@ -33,6 +32,7 @@ from integrations.connectors.types import (
     LedgerTaxRate,
     LedgerTrackingOption,
     PaymentState,
+    reference_of,
 )
 
 

@@ -2,7 +2,6 @@
 before the company's closing date), their lines, payments and account kinds."""
 
 import datetime
-import re
 from decimal import Decimal
 
 from integrations.connectors.qbo.payloads import PARTY, money
@@ -26,11 +25,6 @@ QBO_ACCOUNT_KINDS = {
     "Other Income": AccountKind.REVENUE,
     "Accounts Payable": AccountKind.PAYABLE,
 }
-
-
-def reference_of(note: str) -> str:
-    match = re.search(r"[?&]ref=([^&#\s]+)", note or "")
-    return match.group(1) if match else ""
 
 
 def entry_state(entity: str, body: dict, close_date: datetime.date | None = None) -> EntryState:

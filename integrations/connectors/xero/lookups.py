@@ -21,6 +21,7 @@ from integrations.connectors.types import (
     LedgerTenant,
     LedgerTrackingOption,
     PaymentState,
+    reference_of,
 )
 from integrations.connectors.xero.client import XeroClient
 from integrations.connectors.xero.payloads import INVOICE_TYPE, quoted
@@ -30,7 +31,6 @@ from integrations.connectors.xero.reads import (
     money,
     parse_xero_date,
     payment_state,
-    reference_of,
     spend_state,
 )
 

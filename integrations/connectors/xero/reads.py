@@ -124,11 +124,6 @@ def payment_state(payment: dict, *, entry_id: str) -> PaymentState:
     )
 
 
-def reference_of(url: str) -> str:
-    match = re.search(r"[?&]ref=([^&#]+)", url or "")
-    return match.group(1) if match else ""
-
-
 def _date_of(value) -> datetime.date | None:
     parsed = parse_xero_date(value)
     return parsed.date() if parsed else None
