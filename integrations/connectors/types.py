@@ -7,7 +7,6 @@ the ledger's ids and codes) and reads states; `base.Connector` is the interface 
 """
 
 import datetime
-import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -70,13 +69,6 @@ class EntryPayload:
     bank_account_code: str = ""
     # Units of `currency` per unit of the ledger's base currency; None: the ledger's own rate.
     currency_rate: Decimal | None = None
-
-
-def reference_of(text: str) -> str:
-    """Our reference where an entry carries it: the `ref` of the document's address
-    (EntryPayload.url) or of a bare `?ref=` note; "" when there is none."""
-    match = re.search(r"[?&]ref=([^&#\s]+)", text or "")
-    return match.group(1) if match else ""
 
 
 @dataclass(frozen=True)

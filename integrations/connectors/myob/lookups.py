@@ -38,8 +38,8 @@ from integrations.connectors.types import (
     LedgerTaxRate,
     LedgerTrackingOption,
     PaymentState,
-    reference_of,
 )
+from integrations.connectors.values import reference_of
 
 PAGE = 1000  # $top at most 1000
 NUMBERS_PER_FILTER = 20  # a $filter of ors stays a short URL

@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 from integrations.connectors.types import EntryKind
+from integrations.connectors.values import money
 
 RESOURCE = {
     EntryKind.BILL: "Purchase/Bill/Service",
@@ -38,10 +39,6 @@ PAYMENT_FIELDS = {
     EntryKind.INVOICE: ("DepositTo", "AmountReceived", "Invoice", "Sale"),
 }
 DEFAULT_TAX_CODE = "N-T"  # "Not Reportable": a line without a tax rate
-
-
-def money(value) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
 def wire_number(value: Decimal) -> float:

@@ -1,10 +1,9 @@
 """MYOB's answers as our neutral states: bills, invoices and spend money, their lines,
 payments and account kinds."""
 
-import datetime
 from decimal import Decimal
 
-from integrations.connectors.myob.payloads import MEMO_FIELD, NUMBER_FIELD, PARTY, money
+from integrations.connectors.myob.payloads import MEMO_FIELD, NUMBER_FIELD, PARTY
 from integrations.connectors.types import (
     AccountKind,
     EntryKind,
@@ -13,6 +12,7 @@ from integrations.connectors.types import (
     PaymentState,
     TrackingRef,
 )
+from integrations.connectors.values import iso_date, money
 
 # MYOB's account Types (NOTES.md) for our neutral kinds.
 MYOB_ACCOUNT_KINDS = {
@@ -50,8 +50,8 @@ def entry_state(kind: EntryKind, body: dict, *, deleted: bool = False) -> EntryS
         url=body.get(MEMO_FIELD[kind]) or "",
         gone=deleted,
         approved=not deleted,  # MYOB has no draft bills: an entry there is approved
-        issue_date=_date(body.get("Date")),
-        due_date=_date((body.get("Terms") or {}).get("DueDate")),
+        issue_date=iso_date(body.get("Date")),
+        due_date=iso_date((body.get("Terms") or {}).get("DueDate")),
         lines=tuple(_line_payload(line, body.get("Category")) for line in body["Lines"])
         if "Lines" in body
         else None,
@@ -89,12 +89,5 @@ def payment_state(payment: dict, *, entry_id: str) -> PaymentState:
         entry_id=entry_id,
         amount=money(amount),
         status="AUTHORISED",
-        paid_on=_date(payment.get("Date")),
+        paid_on=iso_date(payment.get("Date")),
     )
-
-
-def _date(value) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None

@@ -18,7 +18,6 @@ from integrations.connectors.qbo.payloads import (
 from integrations.connectors.qbo.reads import (
     QBO_ACCOUNT_KINDS,
     entry_state,
-    money,
     payment_state,
 )
 from integrations.connectors.types import (
@@ -32,8 +31,8 @@ from integrations.connectors.types import (
     LedgerTaxRate,
     LedgerTrackingOption,
     PaymentState,
-    reference_of,
 )
+from integrations.connectors.values import money, reference_of
 
 
 class QboLookups(QboClient):

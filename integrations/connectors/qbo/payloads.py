@@ -5,6 +5,7 @@ import uuid
 from decimal import Decimal
 
 from integrations.connectors.types import EntryKind, EntryPayload, PaymentPayload
+from integrations.connectors.values import money
 
 ENTITY = {EntryKind.BILL: "Bill", EntryKind.INVOICE: "Invoice", EntryKind.SPEND: "Purchase"}
 PARTY = {"Bill": "VendorRef", "Invoice": "CustomerRef", "Purchase": "EntityRef"}
@@ -14,10 +15,6 @@ PARTY = {"Bill": "VendorRef", "Invoice": "CustomerRef", "Purchase": "EntityRef"}
 PURCHASE_PAYMENT_TYPES = {"Credit Card": "CreditCard"}
 BANK_PURCHASE = "Cash"
 PAYMENT_ENTITY = {"Bill": "BillPayment", "Invoice": "Payment"}
-
-
-def money(value) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
 def request_id(idempotency_key: str, *parts) -> str:

@@ -4,7 +4,7 @@ before the company's closing date), their lines, payments and account kinds."""
 import datetime
 from decimal import Decimal
 
-from integrations.connectors.qbo.payloads import PARTY, money
+from integrations.connectors.qbo.payloads import PARTY
 from integrations.connectors.types import (
     AccountKind,
     EntryState,
@@ -12,6 +12,7 @@ from integrations.connectors.types import (
     PaymentState,
     TrackingRef,
 )
+from integrations.connectors.values import iso_date, money
 
 # Intuit's AccountType values (Account.xsd's AccountTypeEnum) for our neutral kinds; a card
 # is what card expenses are spent from, like a bank account.
@@ -36,7 +37,7 @@ def entry_state(entity: str, body: dict, close_date: datetime.date | None = None
     gone = deleted or voided
     # A paid bill or invoice takes no more edits; a Purchase stays editable until its books close.
     paid = not spent and total > 0 and balance == 0
-    txn_date = _date(body.get("TxnDate"))
+    txn_date = iso_date(body.get("TxnDate"))
     closed = bool(close_date and txn_date and txn_date <= close_date)
     if gone:
         status = "Deleted" if deleted else "Voided"
@@ -58,7 +59,7 @@ def entry_state(entity: str, body: dict, close_date: datetime.date | None = None
         gone=gone,
         approved=not gone,  # QBO has no draft bills: an entry there is approved
         issue_date=txn_date,
-        due_date=_date(body.get("DueDate")),
+        due_date=iso_date(body.get("DueDate")),
         currency=body.get("CurrencyRef", {}).get("value", ""),
         lines=tuple(_line_payload(line) for line in body["Line"]) if "Line" in body else None,
     )
@@ -96,15 +97,8 @@ def payment_state(payment: dict, *, entry_id: str) -> PaymentState:
         entry_id=entry_id,
         amount=total,
         status="VOIDED" if total == 0 else "AUTHORISED",
-        paid_on=_date(payment.get("TxnDate")),
+        paid_on=iso_date(payment.get("TxnDate")),
     )
-
-
-def _date(value) -> datetime.date | None:
-    try:
-        return datetime.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
 
 
 def _datetime(value) -> datetime.datetime | None:

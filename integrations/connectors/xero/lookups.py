@@ -21,14 +21,13 @@ from integrations.connectors.types import (
     LedgerTenant,
     LedgerTrackingOption,
     PaymentState,
-    reference_of,
 )
+from integrations.connectors.values import money, reference_of
 from integrations.connectors.xero.client import XeroClient
 from integrations.connectors.xero.payloads import INVOICE_TYPE, quoted
 from integrations.connectors.xero.reads import (
     account_kind,
     entry_state,
-    money,
     parse_xero_date,
     payment_state,
     spend_state,

@@ -13,6 +13,7 @@ from integrations.connectors.types import (
     PaymentState,
     TrackingRef,
 )
+from integrations.connectors.values import money
 
 BOOKED_STATUSES = {"PAID", "VOIDED", "DELETED"}
 GONE_STATUSES = {"VOIDED", "DELETED"}
@@ -42,10 +43,6 @@ def parse_http_date(value) -> datetime.datetime | None:
         return email.utils.parsedate_to_datetime(value).astimezone(datetime.UTC)
     except (TypeError, ValueError):
         return None
-
-
-def money(value) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
 def account_kind(account: dict) -> AccountKind:
