@@ -370,7 +370,9 @@ class LedgerCheckSerializer(serializers.Serializer):
     whether one is under way."""
 
     last_checked_at = serializers.DateTimeField(
-        allow_null=True, help_text="When the last check of the ledger ended (null: never)."
+        allow_null=True,
+        help_text="When the last check of the ledger ended (null: no check has read the "
+        "ledger through yet, and entries_read and drifted are 0 for want of one).",
     )
     entries_read = serializers.IntegerField(
         help_text="Entries changed in the ledger that the last complete check read."

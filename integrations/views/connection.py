@@ -53,8 +53,9 @@ class ConnectionDetailView(IntegrationsView):
 
 class LedgerCheckView(IntegrationsView):
     """ "Check the ledger now" (the reconcile at once, not at beat's next turn) and the
-    reconcile's state: htmx swaps the section in after a click, and polls it while a check is
-    queued or running; without JS the POST comes back to the page with a message."""
+    reconcile's state: htmx swaps the section in after a click (with the Events table out of
+    band), and polls it while a check is queued or running; without JS the POST comes back to
+    the page with a message."""
 
     template_name = "integrations/_ledger_check.html"
 
@@ -79,13 +80,19 @@ class LedgerCheckView(IntegrationsView):
                 messages.SUCCESS,
             )
         if request.htmx:
+            # The request is audited (or refused because someone else's is queued): the page's
+            # Events table comes along out of band, so it shows who asked without a reload.
             return self._section(
-                request, connection, notice=notice, level=messages.DEFAULT_TAGS[level]
+                request,
+                connection,
+                notice=notice,
+                level=messages.DEFAULT_TAGS[level],
+                events=selectors.connection_event_list(connection=connection),
             )
         messages.add_message(request, level, notice)
         return redirect(_ledger_check_anchor(connection))
 
-    def _section(self, request, connection, *, notice: str = "", level: str = ""):
+    def _section(self, request, connection, *, notice: str = "", level: str = "", events=None):
         return render(
             request,
             self.template_name,
@@ -94,6 +101,8 @@ class LedgerCheckView(IntegrationsView):
                 "reconcile": connection_reconcile_state(connection=connection),
                 "notice": notice,
                 "notice_level": level,
+                "events": events,
+                "oob": events is not None,
             },
         )
 

@@ -16,7 +16,8 @@ from synclog.services.reconcile import reconcile_reads_changes
 @dataclass(frozen=True)
 class ReconcileState:
     reads_changes: bool  # the connection's ledger can be reconciled at all
-    last_checked_at: datetime.datetime | None  # when the last reconcile ended
+    last_checked_at: datetime.datetime | None  # when the last reconcile ended (None: none has
+    # read the ledger through yet, so entries_read and drifted say nothing)
     entries_read: int  # entries that changed in the ledger, read by the last complete read
     drifted: int  # records the last complete read found drifted
     last_error: str  # the last read failed so (it is read again next time)
@@ -24,6 +25,10 @@ class ReconcileState:
     queued_at: datetime.datetime | None  # asked for, not begun yet
     next_check_at: datetime.datetime | None  # beat's next turn, where known
     interval_minutes: int
+
+    @property
+    def checked(self) -> bool:
+        return self.last_checked_at is not None
 
     @property
     def running(self) -> bool:
@@ -48,9 +53,13 @@ def connection_reconcile_state(*, connection: Connection) -> ReconcileState:
         if next_check < now:
             # Beat's turns come every interval from its start: the missed ones are past.
             next_check += interval * math.ceil((now - next_check) / interval)
+    # A reconcile that ended without reading the ledger through (sent back for quota, or
+    # refused by the ledger) has not checked anything: only a complete read advances
+    # changed_since.
+    checked = mark.changed_since is not None
     return ReconcileState(
         reads_changes=reconcile_reads_changes(connection),
-        last_checked_at=mark.finished_at,
+        last_checked_at=mark.finished_at if checked else None,
         entries_read=mark.entries_read,
         drifted=mark.drifted,
         last_error=mark.last_error,

@@ -64,7 +64,8 @@ def test_an_edit_in_xero_shows_on_the_tab_after_check_the_ledger_now(
         sign_in_as(admin.get_username())
         page.goto(f"{live_server.url}{reverse('integrations:detail', args=[connection.pk])}")
         section = page.locator("#ledger-check")
-        expect(section.locator("#ledger-check-last")).to_have_text("never")
+        expect(section.locator("#ledger-check-last")).to_have_text("Not checked yet")
+        expect(section.locator("#ledger-check-read")).to_have_text("—")
         section.get_by_role("button", name="Check the ledger now").click()
         expect(section.locator("#ledger-check-notice")).to_contain_text("Checking Xero now")
         screenshot("check-ledger-now-queued")
@@ -72,7 +73,7 @@ def test_an_edit_in_xero_shows_on_the_tab_after_check_the_ledger_now(
         expect(section.locator("#ledger-check-drifted")).to_contain_text("1 entry", timeout=30_000)
         expect(section.locator("#ledger-check-read")).to_have_text("1 changed in Xero")
         expect(section.locator("#ledger-check-progress")).to_have_count(0)
-        expect(section.locator("#ledger-check-last")).not_to_have_text("never")
+        expect(section.locator("#ledger-check-last")).not_to_have_text("Not checked yet")
         screenshot("check-ledger-now-done")
 
         # The edit shows on the document's tab.
@@ -83,6 +84,41 @@ def test_an_edit_in_xero_shows_on_the_tab_after_check_the_ledger_now(
         expect(entry_row.locator(".ledger-drift")).to_have_text(CHANGED)
         expect(entry_row).to_contain_text("due date 2027-03-31 there")
         screenshot("check-ledger-now-drift-on-tab")
+
+
+def test_the_events_table_shows_the_request_without_a_reload(
+    page, live_server, sign_in_as, screenshot, monkeypatch, ledger
+):
+    """The click swaps the check section in; the Events table below it follows out of band,
+    with who asked, on the same page (no navigation)."""
+    from synclog import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.ledger_reconcile, "apply_async", lambda args, queue=None: sent.append(args[0])
+    )
+    membership = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc")
+    connection = XeroBooks(ledger).connect_org(membership.org)
+    sign_in_as(membership.user.get_username())
+    page.goto(f"{live_server.url}{reverse('integrations:detail', args=[connection.pk])}")
+    section = page.locator("#ledger-check")
+    expect(section.locator("#ledger-check-last")).to_have_text("Not checked yet")
+    expect(section.locator("#ledger-check-drifted")).to_have_text("—")
+    events = page.locator("#connection-events tbody tr[data-event-kind='ledger_check']")
+    expect(events).to_have_count(0)
+    page.evaluate("window.notReloaded = true")
+
+    section.get_by_role("button", name="Check the ledger now").click()
+    expect(section.locator("#ledger-check-notice")).to_contain_text("Checking Xero now")
+    expect(events).to_have_count(1)
+    expect(events).to_contain_text("Ledger check requested")
+    expect(events).to_contain_text(membership.user.get_username())
+    # One Events section, in its place under the check, and the same page.
+    expect(page.locator("#connection-events-section")).to_have_count(1)
+    assert page.evaluate("window.notReloaded") is True
+    events.scroll_into_view_if_needed()
+    screenshot("check-ledger-now-events")
+    assert sent == [connection.pk]
 
 
 def test_without_javascript_the_button_is_a_form_that_comes_back_with_the_answer(

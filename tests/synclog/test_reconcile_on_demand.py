@@ -6,6 +6,7 @@ connection page shows what the last check found and when the next one comes. The
 the Xero emulator in process; the test plays the worker (it runs the tasks the request sent)."""
 
 import datetime
+import re
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -190,7 +191,7 @@ def test_the_page_shows_the_last_check_and_an_admin_checks_now_without_js(
     detail = reverse("integrations:detail", args=[connection.pk])
     page = client.get(detail).content.decode()
     assert 'id="ledger-check"' in page and "Check the ledger now" in page
-    assert 'id="ledger-check-last">never<' in page
+    assert 'id="ledger-check-last">Not checked yet<' in page
     assert "hx-trigger" not in page.split('id="ledger-check"')[1].split("</section>")[0]
 
     ledger.edit_invoice(pushed.external_id, {"DueDate": "2027-02-28"})
@@ -216,7 +217,17 @@ def test_the_page_shows_the_last_check_and_an_admin_checks_now_without_js(
     assert "Ledger check requested" in page  # the connection's events: who asked
 
 
-def test_htmx_swaps_the_section_in_with_the_answer(
+def events_fragment(html: str) -> str:
+    """The Events section sent out of band with the answer (empty when there is none)."""
+    found = re.search(
+        r'<section id="connection-events-section"[^>]*hx-swap-oob="true"[^>]*>.*?</section>',
+        html,
+        re.S,
+    )
+    return found.group(0) if found else ""
+
+
+def test_htmx_swaps_the_section_in_with_the_answer_and_the_events_out_of_band(
     pushed, connection, admin, client, sent, django_capture_on_commit_callbacks
 ):
     client.force_login(admin)
@@ -227,15 +238,73 @@ def test_htmx_swaps_the_section_in_with_the_answer(
     assert '<section id="ledger-check"' in section
     assert 'id="ledger-check-notice"' in section and "Checking Xero now" in section
     assert "<html" not in section
+    # The event the request wrote comes with it: htmx swaps the page's Events table for this.
+    events = events_fragment(section)
+    assert '<table id="connection-events">' in events
+    (row,) = re.findall(r'<tr data-event-kind="ledger_check">.*?</tr>', events, re.S)
+    assert "Ledger check requested" in row and admin.get_username() in row
     with django_capture_on_commit_callbacks(execute=True):
         again = client.post(check_url(connection), HTTP_HX_REQUEST="true")
     assert again.status_code == 200  # htmx swaps only 2xx answers
     assert "message-warning" in again.content.decode()
     assert "already queued" in again.content.decode()
-    # The poll: the section alone while queued; a plain GET goes back to the page.
+    # Refused: no second event, and the table says who asked for the queued one.
+    assert events_fragment(again.content.decode()).count('data-event-kind="ledger_check"') == 1
+    # The poll: the section alone while queued (nothing new to audit); a plain GET goes back
+    # to the page.
     poll = client.get(check_url(connection), HTTP_HX_REQUEST="true").content.decode()
     assert "A check is queued" in poll and "<html" not in poll
+    assert "connection-events" not in poll
     assert client.get(check_url(connection)).status_code == 302
+    # The page itself has the table once, in place (not out of band).
+    page = client.get(reverse("integrations:detail", args=[connection.pk])).content.decode()
+    assert page.count('id="connection-events-section"') == 1 and not events_fragment(page)
+
+
+def test_before_the_first_check_the_page_says_none_has_run(
+    pushed, connection, ledger, admin, client, sent, settings, django_capture_on_commit_callbacks
+):
+    """Not "0 changed" and "none": nothing was read. A check that did not read the ledger
+    through (the ledger refused it) has not checked either; the next complete one has."""
+    settings.SYNC_RECONCILE_INTERVAL_SECONDS = 900
+    client.force_login(admin)
+    detail = reverse("integrations:detail", args=[connection.pk])
+
+    def shown(page, field):
+        return re.search(rf'id="ledger-check-{field}">(.*?)</dd>', page, re.S).group(1)
+
+    page = client.get(detail).content.decode()
+    assert shown(page, "last") == "Not checked yet"
+    assert shown(page, "read") == "—" and shown(page, "drifted") == "—"
+    assert shown(page, "next") == "within 15 minutes"
+    assert "0 changed" not in page
+
+    # Beat's turn is known: the next scheduled check shows beside "Not checked yet".
+    assert tasks.ledger_reconcile_all() == 1
+    ledger.set_faults(fail_next={"count": 10, "status": 500})
+    run_sent(sent)
+    state = connection_reconcile_state(connection=connection)
+    assert state.last_error and not state.checked and state.last_checked_at is None
+    page = client.get(detail).content.decode()
+    assert shown(page, "last") == "Not checked yet"
+    assert shown(page, "read") == "—" and shown(page, "drifted") == "—"
+    assert shown(page, "next") == timezone.localtime(state.next_check_at).strftime("%Y-%m-%d %H:%M")
+    assert "Last check failed" in page
+
+    ledger.clear_faults()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(check_url(connection))
+    run_sent(sent)
+    state = connection_reconcile_state(connection=connection)
+    # It read our own push of the bill (changed since the first push), which matches.
+    assert state.checked and (state.entries_read, state.drifted) == (1, 0)
+    page = client.get(detail).content.decode()
+    assert shown(page, "last") == timezone.localtime(state.last_checked_at).strftime(
+        "%Y-%m-%d %H:%M:%S"
+    )
+    # Now they are findings: read through, nothing drifted.
+    assert shown(page, "read") == "1 changed in Xero" and shown(page, "drifted") == "none"
+    assert "Last check failed" not in page
 
 
 def test_a_connection_that_needs_reauthorisation_says_so(
