@@ -121,10 +121,10 @@ ENTRIES = (
         {"TransactionHasPayments"},
         None,
         BookedError,
-        "The bill is already (partly) paid in MYOB, and MYOB takes no change to a bill with "
-        "payments applied.",
-        "If the change must reach MYOB, delete the payment there first; otherwise mark this "
-        "record Complete.",
+        "The bill is already (partly) paid in MYOB, and MYOB neither changes nor deletes (the "
+        "void of a document there) a bill with payments applied.",
+        "If the change or the void must reach MYOB, delete the payment there first, then "
+        "re-sync; otherwise mark this record Complete.",
     ),
     entry(
         {"TransactionsCannotBeDeleted"},

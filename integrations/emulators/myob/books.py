@@ -92,10 +92,12 @@ class Books(SpendMoneyRules, PaymentRules):
         current = self.record(resource, uid)
         self._deletable(current)
         if current["AppliedToDate"] > 0:
+            # As AccountRight itself: "If a purchase has a payment applied to it, you must
+            # first delete the payment" (NOTES.md); the API's words and code are ours.
             raise MyobError(
                 400,
                 "TransactionHasPayments",
-                "A transaction with payments applied cannot be deleted",
+                "A transaction with payments applied cannot be deleted; delete the payments first",
                 25112,
             )
         del self.company.records[resource][current["UID"]]

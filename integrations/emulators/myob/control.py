@@ -7,6 +7,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..common import control as common
 from ..common.control import json_body, rule
+from .company import MyobError
 from .wire import json_response
 
 
@@ -103,4 +104,17 @@ def handle(emulator, request: Request) -> Response:
         handler, args = emulator.routes.bind_to_environ(request.environ).match()
     except HTTPException as exc:
         return json_response({"error": exc.description}, exc.code or 404)
-    return common.handle(emulator, request, handler, args, respond=json_response)
+    return common.handle(emulator, request, _refusals_as_myob(handler), args, respond=json_response)
+
+
+def _refusals_as_myob(handler):
+    """What MYOB itself refuses (deleting a bill with payments, a locked period) answers with
+    MYOB's status and error body, as its API would, not as a control API failure."""
+
+    def run(emulator, request, **args):
+        try:
+            return handler(emulator, request, **args)
+        except MyobError as refusal:
+            return refusal.body(), refusal.status
+
+    return run

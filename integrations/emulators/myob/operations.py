@@ -113,17 +113,14 @@ class MyobOperations:
             return self.edit(uid, {key: value}, business_id)
 
     def delete(self, uid: str, business_id: str | None = None) -> None:
-        """Someone deletes a record in MYOB: a transaction (its payments first), a payment (its
-        bill or invoice owes the amount again), or any other record."""
+        """Someone deletes a record in MYOB: a transaction, a payment (its bill or invoice owes
+        the amount again), or any other record. MYOB refuses as its API does (MyobError): a
+        transaction with payments applied (its payments must be deleted first, one by one:
+        NOTES.md), in a locked period, or in a file that wants reversals."""
         with self._lock:
             resource, record = self._found(uid, business_id)
             books = self.books(business_id)
             if resource in TRANSACTIONS:
-                payment_resource = PAYMENTS[resource]
-                link_key = "Purchase" if resource == BILLS else "Sale"
-                for payment in list(books.company.records[payment_resource].values()):
-                    if any(line[link_key]["UID"] == record["UID"] for line in payment["Lines"]):
-                        books.delete_payment(payment_resource, payment["UID"])
                 books.delete_transaction(resource, record["UID"])
             elif resource in PAYMENTS.values():  # the bill or invoice owes its amount again
                 books.delete_payment(resource, record["UID"])
@@ -144,7 +141,10 @@ class MyobOperations:
             )
             party = "Supplier" if resource == BILLS else "Customer"
             link_key = "Purchase" if resource == BILLS else "Sale"
-            day = date or datetime.date.fromtimestamp(self.clock(), datetime.UTC).isoformat()
+            day = (
+                date
+                or datetime.datetime.fromtimestamp(self.clock(), datetime.UTC).date().isoformat()
+            )
             payment = books.create_payment(
                 PAYMENTS[resource],
                 {

@@ -14,6 +14,7 @@ from integrations.emulators.myob import (
     EmulatorTransport,
     MyobEmulator,
 )
+from integrations.emulators.myob.company import MyobError
 from integrations.specs.myob import ContractCheckingTransport
 from tests.integrations.myob_emulator.conftest import KEY, ROOT, api_headers
 
@@ -225,3 +226,29 @@ def test_control_api_over_http_and_reset():
 def test_run_myob_emulator_refuses_a_remote_host():
     with pytest.raises(CommandError, match="non-loopback"):
         call_command("run_myob_emulator", host="0.0.0.0", port=0)
+
+
+def test_someone_in_myob_cannot_delete_a_bill_with_payments_applied(http, emulator, token, seeded):
+    """As in AccountRight itself ("If a purchase has a payment applied to it, you must first
+    delete the payment": NOTES.md): the bill and its payment stay until the payment goes."""
+    created = create(http, token, seeded)
+    payment = emulator.pay(created["UID"], "2026-11-20")
+
+    refused = http.post(f"/_emulator/records/{created['UID']}/delete")
+    assert refused.status_code == 400
+    [error] = refused.json()["Errors"]
+    assert (error["Name"], error["ErrorCode"]) == ("TransactionHasPayments", 25112)
+    assert "delete the payments first" in error["Message"]
+    with pytest.raises(MyobError) as in_process:
+        emulator.delete(created["UID"])
+    assert in_process.value.name == "TransactionHasPayments"
+    bill = emulator.record(created["UID"])
+    assert (bill["Status"], bill["BalanceDueAmount"]) == ("Closed", 0)
+    assert emulator.record(payment["UID"])["Lines"][0]["Purchase"]["UID"] == created["UID"]
+    assert [w["action"] for w in emulator.writes()] == ["create", "create"]  # bill, payment
+
+    # The payment deleted first, the bill owes its amount again and may go.
+    assert http.post(f"/_emulator/records/{payment['UID']}/delete").json() == {"status": "deleted"}
+    assert emulator.record(created["UID"])["Status"] == "Open"
+    assert http.post(f"/_emulator/records/{created['UID']}/delete").status_code == 200
+    assert emulator.records(BILLS) == []

@@ -235,6 +235,31 @@ def test_void_deletes_the_bill(myob, seeded, emulator):
         myob.get_entry(kind=EntryKind.BILL, external_id=created.external_id)
 
 
+def test_void_of_a_bill_paid_in_myob_is_refused_as_booked_and_keeps_both(myob, seeded, emulator):
+    """MYOB deletes no bill with payments applied (NOTES.md): the void of one paid there is
+    booked, with MYOB's words and what to do, and nothing is deleted, its payment included."""
+    created = myob.create_entry(bill(seeded), idempotency_key="k1")
+    payment = emulator.pay(created.external_id, "2026-11-20")  # someone pays it in MYOB
+    with pytest.raises(BookedError) as caught:
+        myob.update_entry(created.external_id, bill(seeded, voided=True), idempotency_key="v")
+    refusal = caught.value
+    assert refusal.http_status == 400 and refusal.myob_name == "TransactionHasPayments"
+    assert "payments applied cannot be deleted" in refusal.message
+    assert "paid in MYOB" in refusal.explanation
+    assert "delete the payment there first" in refusal.hint
+    assert '"TransactionHasPayments"' in refusal.raw
+    state = myob.get_entry(kind=EntryKind.BILL, external_id=created.external_id)
+    assert not state.gone and state.booked and state.amount_due == 0
+    assert emulator.record(payment["UID"])["AmountPaid"] == 110.0
+
+    # Once the payment is deleted in MYOB, the same void goes through.
+    emulator.delete(payment["UID"])
+    state = myob.update_entry(created.external_id, bill(seeded, voided=True), idempotency_key="v")
+    assert state.gone
+    with pytest.raises(NotFoundError):
+        myob.get_entry(kind=EntryKind.BILL, external_id=created.external_id)
+
+
 @pytest.mark.parametrize(
     ("change", "error_class", "words"),
     [
