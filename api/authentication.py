@@ -12,43 +12,39 @@ from partners.selectors import partner_grant_for
 from partners.services import is_partner_key, partner_key_authenticate
 
 
-@dataclass(frozen=True)
-class ApiKeyPrincipal:
-    """Who calls: a partner system, by its key (request.user). Not a person: services get
-    actor=None and runs carry the key's name as their actor label."""
-
-    api_key: ApiKey
+class _KeyPrincipal:
+    """What Django and DRF ask of request.user, for a caller that is a key, not a person:
+    services get actor=None and runs carry its `username` as their actor label."""
 
     is_authenticated = True
     is_anonymous = False
     is_active = True
     pk = None
+
+    def __str__(self) -> str:
+        return self.username
+
+
+@dataclass(frozen=True)
+class ApiKeyPrincipal(_KeyPrincipal):
+    """Who calls: a partner system, by its organisation key (request.user)."""
+
+    api_key: ApiKey
 
     @property
     def username(self) -> str:
         return f"API key {self.api_key.name}"
 
-    def __str__(self) -> str:
-        return self.username
-
 
 @dataclass(frozen=True)
-class PartnerPrincipal:
+class PartnerPrincipal(_KeyPrincipal):
     """A partner system, by its partner key, on its own endpoints (no organisation)."""
 
     partner_key: PartnerApiKey
 
-    is_authenticated = True
-    is_anonymous = False
-    is_active = True
-    pk = None
-
     @property
     def username(self) -> str:
         return f"Partner {self.partner_key.partner.name}"
-
-    def __str__(self) -> str:
-        return self.username
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
