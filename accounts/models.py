@@ -74,8 +74,9 @@ class OrgScopedModel(models.Model):
         abstract = True
 
 
-class ApiKey(OrgScopedModel):
-    """A partner system's key to the REST API: it acts for one organisation.
+class SecretKey(models.Model):
+    """What every key to the REST API keeps (accounts.services.secret_key_create and
+    secret_key_authenticate work on it): an organisation's API key, a partner's key.
 
     Only a SHA-256 digest of the key is stored (the key is 256 random bits, so a fast hash is
     enough: there is nothing to brute-force); the key itself is shown once, when it is created.
@@ -91,12 +92,20 @@ class ApiKey(OrgScopedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+
+class ApiKey(OrgScopedModel, SecretKey):
+    """A partner system's key to the REST API: it acts for one organisation."""
+
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(SecretKey.Meta):
         verbose_name = "API key"
 
     def __str__(self) -> str:

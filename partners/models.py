@@ -9,7 +9,7 @@ and the organisation's admin sees (and can revoke) the partner's access on the A
 from django.conf import settings
 from django.db import models
 
-from accounts.models import ApiKey, Organization, OrgScopedModel
+from accounts.models import ApiKey, Organization, OrgScopedModel, SecretKey
 
 
 class Partner(models.Model):
@@ -23,23 +23,13 @@ class Partner(models.Model):
         return self.name
 
 
-class PartnerApiKey(models.Model):
+class PartnerApiKey(SecretKey):
     """A partner's key (`lsp_<prefix>_<secret>`): only a SHA-256 digest is kept, as for
     organisations' keys; created by a staff user (admin or `manage.py partner_key`)."""
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="api_keys")
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, unique=True)
-    hashed_key = models.CharField(max_length=64)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(SecretKey.Meta):
         verbose_name = "partner API key"
 
     def __str__(self) -> str:
