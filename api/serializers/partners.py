@@ -3,7 +3,8 @@
 from rest_framework import serializers
 
 from accounts.models import Organization
-from integrations.models import Connection, ConnectionStatus
+from api.serializers.syncs import ConnectionSerializer
+from integrations.models import ConnectionStatus
 
 
 class PartnerOrganizationCreateSerializer(serializers.Serializer):
@@ -35,7 +36,9 @@ class ConnectLinkSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class ConnectionHealthSerializer(serializers.ModelSerializer):
+# A connection as GET /connections shows it, then its company and its health. (A comment: the
+# schema would show a docstring as the component's description.)
+class ConnectionHealthSerializer(ConnectionSerializer):
     organization = serializers.IntegerField(source="org_id")
     organization_name = serializers.CharField(source="org.name")
     healthy = serializers.SerializerMethodField(
@@ -44,19 +47,11 @@ class ConnectionHealthSerializer(serializers.ModelSerializer):
     failed_records = serializers.IntegerField(source="failed_count")
     pending_records = serializers.IntegerField(source="pending_count")
 
-    class Meta:
-        model = Connection
+    class Meta(ConnectionSerializer.Meta):
         fields = [
-            "id",
+            *ConnectionSerializer.Meta.fields,
             "organization",
             "organization_name",
-            "name",
-            "provider",
-            "status",
-            "tenant_name",
-            "connected_at",
-            "last_checked_at",
-            "last_error",
             "healthy",
             "failed_records",
             "pending_records",
