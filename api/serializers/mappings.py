@@ -1,6 +1,7 @@
 """Mapping options (what the ledger offers) and a connection's mappings (what ours map to)."""
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from api.serializers.common import OrgRelatedField
 from documents.models import Category, Contact, ContactKind, Department
@@ -138,36 +139,41 @@ class MappingsSerializer(serializers.Serializer):
 # --- setting them ------------------------------------------------------------------------------
 
 
-def _ledger_id(*, required_help: str) -> serializers.CharField:
-    return serializers.CharField(
-        allow_null=True, allow_blank=True, max_length=100, help_text=required_help
-    )
+class LedgerChoiceField(serializers.CharField):
+    """An id or code the ledger offers now: one of the view's `choices[choices_name]` (what
+    mapping-options lists), else a 400 saying `refusal`. Blank, or null, is "": none."""
+
+    def __init__(self, *, choices_name: str, refusal: str, **kwargs):
+        self.choices_name, self.refusal = choices_name, refusal
+        # Unless told otherwise, a mapping's ledger id: null unmaps it.
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("max_length", 100)
+        super().__init__(**kwargs)
+
+    def run_validation(self, data=empty):
+        value = super().run_validation(data)
+        if value and value not in self.context["choices"][self.choices_name]:
+            raise serializers.ValidationError(self.refusal)
+        return value or ""
 
 
 class AccountMappingInSerializer(serializers.Serializer):
     category_id = OrgRelatedField(Category)
-    account_id = _ledger_id(required_help="An id of mapping-options' accounts; null unmaps.")
-
-    def validate_account_id(self, value):
-        if value and value not in self.context["choices"]["accounts"]:
-            raise serializers.ValidationError(
-                "Not an active expense or revenue account of the ledger: see mapping-options."
-            )
-        return value or ""
+    account_id = LedgerChoiceField(
+        choices_name="accounts",
+        refusal="Not an active expense or revenue account of the ledger: see mapping-options.",
+        help_text="An id of mapping-options' accounts; null unmaps.",
+    )
 
 
 class TrackingMappingInSerializer(serializers.Serializer):
     department_id = OrgRelatedField(Department)
-    tracking_option_id = _ledger_id(
-        required_help="An option id of a tracking category; null unmaps."
+    tracking_option_id = LedgerChoiceField(
+        choices_name="tracking",
+        refusal="Not a tracking option of the ledger: see mapping-options.",
+        help_text="An option id of a tracking category; null unmaps.",
     )
-
-    def validate_tracking_option_id(self, value):
-        if value and value not in self.context["choices"]["tracking"]:
-            raise serializers.ValidationError(
-                "Not a tracking option of the ledger: see mapping-options."
-            )
-        return value or ""
 
 
 class VendorField(OrgRelatedField):
@@ -177,14 +183,11 @@ class VendorField(OrgRelatedField):
 
 class ContactMappingInSerializer(serializers.Serializer):
     vendor_id = VendorField(Contact)
-    contact_id = _ledger_id(required_help="A contact id of the ledger; null: match by name.")
-
-    def validate_contact_id(self, value):
-        if value and value not in self.context["choices"]["contacts"]:
-            raise serializers.ValidationError(
-                "Not an active contact of the ledger: see mapping-options."
-            )
-        return value or ""
+    contact_id = LedgerChoiceField(
+        choices_name="contacts",
+        refusal="Not an active contact of the ledger: see mapping-options.",
+        help_text="A contact id of the ledger; null: match by name.",
+    )
 
 
 class MappingsUpdateSerializer(serializers.Serializer):
@@ -193,9 +196,11 @@ class MappingsUpdateSerializer(serializers.Serializer):
     accounts = AccountMappingInSerializer(many=True, required=False)
     tracking = TrackingMappingInSerializer(many=True, required=False)
     contacts = ContactMappingInSerializer(many=True, required=False)
-    payment_bank_account_code = serializers.CharField(
+    payment_bank_account_code = LedgerChoiceField(
+        choices_name="bank_accounts",
+        refusal="Not an active bank account of the ledger: see mapping-options.",
         required=False,
-        allow_blank=True,
+        allow_null=False,
         max_length=20,
         help_text="A code of mapping-options' bank_accounts; blank: none.",
     )
@@ -204,10 +209,3 @@ class MappingsUpdateSerializer(serializers.Serializer):
         help_text="Codes of mapping-options' bank_accounts for card and bank expenses; "
         "blank unsets one.",
     )
-
-    def validate_payment_bank_account_code(self, value):
-        if value and value not in self.context["choices"]["bank_accounts"]:
-            raise serializers.ValidationError(
-                "Not an active bank account of the ledger: see mapping-options."
-            )
-        return value
