@@ -44,10 +44,14 @@ def _attempt_saved(log: _AttemptLog, record_id: int) -> bool:
     return SyncAttempt.objects.filter(record_id=record_id, started_at=log.started_at).exists()
 
 
+_ATTEMPT_RECORD = SyncAttempt._meta.get_field("record")
+
+
 def _write_attempt(
     record: SyncRecord, log: _AttemptLog, outcome: str, code: int, *, error=None
 ) -> SyncAttempt:
-    attempt = _attempt(record, log, outcome, code, error=error)
+    attempt = SyncAttempt(**_attempt_values(record, log, outcome, code, error=error))
+    _ATTEMPT_RECORD.set_cached_value(attempt, record)  # attempt.record reads no row
     attempt.save()
     return attempt
 
@@ -91,37 +95,6 @@ def _error_detail(error) -> dict:
     """What a program needs of the error: the mapping to add, for a missing one."""
     missing = getattr(error, "missing_mapping", None)
     return {"missing_mapping": missing} if missing else {}
-
-
-def _attempt(
-    record: SyncRecord,
-    log: _AttemptLog,
-    outcome: str,
-    code: int,
-    *,
-    error=None,
-    operation: str | None = None,
-    calls: list[CallRecord] | None = None,
-    finished: datetime.datetime | None = None,
-) -> SyncAttempt:
-    """The attempt's log line, not saved yet."""
-    attempt = SyncAttempt(
-        **_attempt_values(
-            record,
-            log,
-            outcome,
-            code,
-            error=error,
-            operation=operation,
-            calls=calls,
-            finished=finished,
-        )
-    )
-    _ATTEMPT_RECORD.set_cached_value(attempt, record)
-    return attempt
-
-
-_ATTEMPT_RECORD = SyncAttempt._meta.get_field("record")
 
 
 def _attempt_values(
