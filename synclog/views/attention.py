@@ -21,6 +21,25 @@ GROUPS_PER_PAGE = 20
 RECORDS_PER_PAGE = 25
 
 
+def _render_tab(request, template: str, context: dict):
+    """A page of the documents' Requires attention tab: the tab strip marks it, with its count."""
+    context["attention_count"] = selectors.attention_document_count(org=request.org)
+    context["active_tab"] = "attention"
+    return render(request, template, context)
+
+
+def _refused_inactive(request, connection: Connection) -> bool:
+    """Whether a retry on this connection is refused (it is not active), with why said."""
+    if connection.status == ConnectionStatus.ACTIVE:
+        return False
+    messages.error(
+        request,
+        f"{connection.name} is {connection.get_status_display().lower()}: "
+        "reconnect or enable it before retrying.",
+    )
+    return True
+
+
 class AttentionView(OrgPermissionRequiredMixin, View):
     permission = Perm.VIEW_DOCUMENTS
 
@@ -36,13 +55,9 @@ class AttentionView(OrgPermissionRequiredMixin, View):
         selectors.attention_attach_waiting_payments(
             org=request.org, records=[record for group in groups for record in group.records]
         )
-        context = {
-            "page": page,
-            "groups": groups,
-            "attention_count": selectors.attention_document_count(org=request.org),
-            "active_tab": "attention",
-        }
-        return render(request, "synclog/attention/attention.html", context)
+        return _render_tab(
+            request, "synclog/attention/attention.html", {"page": page, "groups": groups}
+        )
 
 
 class AttentionGroupView(OrgPermissionRequiredMixin, View):
@@ -64,13 +79,7 @@ class AttentionGroupView(OrgPermissionRequiredMixin, View):
         page.object_list = selectors.attention_attach_waiting_payments(
             org=request.org, records=page.object_list
         )
-        context = {
-            "group": group,
-            "page": page,
-            "attention_count": selectors.attention_document_count(org=request.org),
-            "active_tab": "attention",
-        }
-        return render(request, "synclog/attention/group.html", context)
+        return _render_tab(request, "synclog/attention/group.html", {"group": group, "page": page})
 
 
 class AttentionRetryView(OrgPermissionRequiredMixin, View):
@@ -85,12 +94,7 @@ class AttentionRetryView(OrgPermissionRequiredMixin, View):
                 request, "These entries resume by themselves once the connection is reconnected."
             )
             return redirect("synclog:attention")
-        if connection.status != ConnectionStatus.ACTIVE:
-            messages.error(
-                request,
-                f"{connection.name} is {connection.get_status_display().lower()}: "
-                "reconnect or enable it before retrying.",
-            )
+        if _refused_inactive(request, connection):
             return redirect("synclog:attention")
         group, _ = selectors.attention_group_get(
             org=request.org, connection_id=connection.pk, code=code, digest=digest
@@ -139,12 +143,7 @@ class AttentionChainRetryView(OrgPermissionRequiredMixin, View):
     def post(self, request, connection_id, document_id):
         connection = get_object_or_404(Connection.objects.for_org(request.org), pk=connection_id)
         document = document_get(org=request.org, document_id=document_id)
-        if connection.status != ConnectionStatus.ACTIVE:
-            messages.error(
-                request,
-                f"{connection.name} is {connection.get_status_display().lower()}: "
-                "reconnect or enable it before retrying.",
-            )
+        if _refused_inactive(request, connection):
             return redirect("synclog:attention")
         if not selectors.attention_chain_has_failures(
             org=request.org, connection_id=connection.pk, document_id=document.pk
@@ -179,12 +178,7 @@ class AttentionAcceptLedgerView(OrgPermissionRequiredMixin, View):
         if group is None or not group.ledger_drifted:
             messages.info(request, "Nothing in this group takes the ledger's version.")
             return redirect("synclog:attention")
-        context = {
-            "group": group,
-            "attention_count": selectors.attention_document_count(org=request.org),
-            "active_tab": "attention",
-        }
-        return render(request, "synclog/attention/accept_ledger.html", context)
+        return _render_tab(request, "synclog/attention/accept_ledger.html", {"group": group})
 
     def post(self, request, connection_id, code, digest):
         connection = get_object_or_404(Connection.objects.for_org(request.org), pk=connection_id)
