@@ -14,7 +14,13 @@ from documents.models import DocumentStatus
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, SyncRun
 from tests.browser.test_bulk_resync import connect_xero, no_broker, push_pending  # noqa: F401
-from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
+from tests.factories import (
+    CategoryFactory,
+    ContactFactory,
+    DepartmentFactory,
+    DocumentFactory,
+    MembershipFactory,
+)
 from tests.ledger_fixtures import map_to_account
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -98,3 +104,77 @@ def test_clerk_filters_failed_documents_selects_all_and_resyncs_them(
     expect(page.locator("#document-results")).to_contain_text("0 documents")
     page.get_by_label("Sync status").select_option(label="In the ledger")
     expect(page.locator("#document-results")).to_contain_text("30 documents")
+
+
+def test_the_sync_status_is_in_view_without_scrolling_at_a_laptops_width(
+    page,
+    live_server,
+    screenshot,
+    sign_in_as,
+    ledger,
+    no_broker,  # noqa: F811
+):
+    """AP staff open the list to see what failed: at 1,300 px every column fits, and at
+    1,000 px the sync status still sits beside the number and contact while the last columns
+    scroll in the table's own box. Rows with the widest badges and long names."""
+    membership = MembershipFactory(role=Role.AP_CLERK, org__name="Acme Inc")
+    org = membership.org
+    office = CategoryFactory(org=org, name="Office Supplies", code="429")
+    travel = CategoryFactory(org=org, name="Travel", code="4999")  # not in Xero: fails
+    department = DepartmentFactory(org=org, name="Engineering")
+    vendor = ContactFactory(org=org, name="Northwind Office Supply Company")
+    for index, category in enumerate([office, travel, office]):
+        DocumentFactory(
+            org=org,
+            contact=vendor,
+            category=category,
+            department=department if category == travel else None,  # unmapped too
+            number=f"2026/{6700 + index}",
+            total="10674.15",
+            status="approved",
+        )
+    connection = connect_xero(org, ledger)
+    services.force_sync(org=org, connection=connection, actor=None)
+    push_pending()
+    DocumentFactory(org=org, contact=vendor, number="SI-02182", status="awaiting_approval")
+    late = DocumentFactory(org=org, contact=vendor, number="LATE-1", status="approved")
+
+    page.set_viewport_size({"width": 1300, "height": 900})
+    sign_in_as(membership.user.username)
+    table = page.locator("#document-table")
+    states = table.locator("td[data-sync-state]")
+    expect(states).to_have_count(5)
+    expect(table.locator("tr", has_text=late.number).locator("[data-sync-state]")).to_have_text(
+        "Not pushed"
+    )
+    expect(table.locator("[data-sync-state='failed']")).to_have_count(1)
+
+    def layout():
+        return page.evaluate(
+            """() => {
+              const box = document.querySelector('#document-table').parentElement;
+              const edge = box.getBoundingClientRect().right;
+              const cells = [...document.querySelectorAll('td[data-sync-state]')];
+              const filter = document.querySelector('.filters button[type=submit]');
+              return {
+                overflow: box.scrollWidth - box.clientWidth,
+                statusesInView: cells.every(c => c.getBoundingClientRect().right <= edge),
+                filterRight: filter.getBoundingClientRect().right,
+                window: window.innerWidth,
+              };
+            }"""
+        )
+
+    at_1300 = layout()
+    screenshot("documents-list-1300")
+    assert at_1300["overflow"] <= 0, at_1300  # every column fits: nothing scrolls
+    assert at_1300["statusesInView"] and at_1300["filterRight"] <= at_1300["window"]
+
+    page.set_viewport_size({"width": 1000, "height": 900})
+    page.reload()
+    expect(states).to_have_count(5)
+    at_1000 = layout()
+    screenshot("documents-list-1000")
+    assert at_1000["overflow"] > 0  # the last columns scroll in the table's box…
+    assert at_1000["statusesInView"], at_1000  # …the sync status does not
+    assert at_1000["filterRight"] <= at_1000["window"]
