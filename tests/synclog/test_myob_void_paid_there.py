@@ -30,7 +30,9 @@ def test_the_void_of_a_bill_paid_in_myob_fails_as_booked_until_the_payment_goes(
     assert [a.outcome for a in record.attempts.order_by("pk")] == ["success", "failed"]
     assert record.last_error_code == StatusCode.DATA_PUSH
     assert "payments applied cannot be deleted" in record.last_error_message
-    assert "neither changes nor deletes" in record.last_error_explanation
+    assert "neither changes a bill with payments applied nor deletes it" in (
+        record.last_error_explanation
+    )
     assert "delete the payment there first" in record.last_error_hint
     # Nothing deleted in MYOB: the bill, and the payment applied to it.
     assert not ledger_books.is_voided(record.external_id)

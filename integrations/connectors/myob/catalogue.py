@@ -121,8 +121,8 @@ ENTRIES = (
         {"TransactionHasPayments"},
         None,
         BookedError,
-        "The bill is already (partly) paid in MYOB, and MYOB neither changes nor deletes (the "
-        "void of a document there) a bill with payments applied.",
+        "The bill is already (partly) paid in MYOB: MYOB neither changes a bill with payments "
+        "applied nor deletes it (which is how ledgersync voids one there).",
         "If the change or the void must reach MYOB, delete the payment there first, then "
         "re-sync; otherwise mark this record Complete.",
     ),
