@@ -105,14 +105,7 @@ class DocumentEditView(OrgPermissionRequiredMixin, DocumentFormMixin, View):
         formset = LineFormSet(
             form_kwargs={"org": request.org},
             initial=[
-                {
-                    "description": line.description,
-                    "quantity": line.quantity,
-                    "unit_amount": line.unit_amount,
-                    "category": line.category,
-                    "department": line.department,
-                    "tax_type": line.tax_type,
-                }
+                {name: getattr(line, name) for name in services.EDITABLE_LINE_FIELDS}
                 for line in document.line_list
             ],
         )

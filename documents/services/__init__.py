@@ -15,6 +15,7 @@ from documents.services.attachments import attachment_add
 from documents.services.documents import (
     CREATE_ONLY_FIELDS,
     EDITABLE_FIELDS,
+    EDITABLE_LINE_FIELDS,
     DocumentUpdateResult,
     document_approve,
     document_create,
@@ -29,6 +30,7 @@ from documents.services.reference import category_create, contact_create, depart
 __all__ = [
     "CREATE_ONLY_FIELDS",
     "EDITABLE_FIELDS",
+    "EDITABLE_LINE_FIELDS",
     "DocumentUpdateResult",
     "attachment_add",
     "category_create",

@@ -46,6 +46,15 @@ EDITABLE_FIELDS = (
     "department",
     "description",
 )
+# The fields of each of its lines that a user may edit.
+EDITABLE_LINE_FIELDS = (
+    "description",
+    "quantity",
+    "unit_amount",
+    "category",
+    "department",
+    "tax_type",
+)
 CONTACT_KIND_FOR_DOCUMENT = {
     DocumentKind.BILL: ContactKind.VENDOR,
     DocumentKind.EXPENSE: ContactKind.VENDOR,
@@ -307,14 +316,7 @@ def document_update(
 
     changed = {name for name, value in values.items() if getattr(document, name) != value}
     old_lines = [
-        {
-            "description": line.description,
-            "quantity": line.quantity,
-            "unit_amount": line.unit_amount,
-            "category": line.category,
-            "department": line.department,
-            "tax_type": line.tax_type,
-        }
+        {name: getattr(line, name) for name in EDITABLE_LINE_FIELDS}
         for line in document.lines.select_related("category", "department")
     ]
     if cleaned_lines is not None and _lines_as_tuples(cleaned_lines) != _lines_as_tuples(old_lines):
