@@ -29,7 +29,7 @@ from synclog.models import (
 )
 from synclog.services.attempt_log import _AttemptLog, _insert_attempts, plain_data
 from synclog.services.claim import _document_lines
-from synclog.services.entries import _build_payload
+from synclog.services.entries import PAYLOAD_RELATED, _build_payload
 from synclog.services.refusals import _gone_error
 from synclog.services.rows import update_rows
 from webhooks.services import webhook_emit_records_failed
@@ -123,14 +123,7 @@ def _mark_drifted(
                 synced_at__lt=started,
             )
             .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=started))
-            .select_related(
-                "connection",
-                "document",
-                "document__org",
-                "document__contact",
-                "document__category",
-                "document__department",
-            )
+            .select_related(*PAYLOAD_RELATED)
         )
         if not records:
             continue

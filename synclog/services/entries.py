@@ -47,6 +47,17 @@ from synclog.services.refusals import (
 
 logger = logging.getLogger(__name__)
 
+# What building a record's entry payload reads with the record, in its query: its connection,
+# its document and the document's organisation, contact, category and department.
+PAYLOAD_RELATED = (
+    "connection",
+    "document",
+    "document__org",
+    "document__contact",
+    "document__category",
+    "document__department",
+)
+
 
 def _build_payload(
     document: Document, *, connection: Connection, mappings, lines=None

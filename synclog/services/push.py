@@ -25,6 +25,7 @@ from synclog.models import (
 )
 from synclog.services.attempt_log import _AttemptLog
 from synclog.services.entries import (
+    PAYLOAD_RELATED,
     _build_payload,
     _linked_elsewhere,
     _payment_bill,
@@ -52,17 +53,8 @@ from synclog.services.refusals import (
     _reconnect_error,
 )
 
-# What a push reads of a record with it: its connection, its document and the document's
-# contact, category and department (the payload), its payment.
-PUSH_RELATED = (
-    "connection",
-    "document",
-    "document__org",
-    "document__contact",
-    "document__category",
-    "document__department",
-    "payment",
-)
+# What a push reads of a record with it: what its payload reads, and its payment.
+PUSH_RELATED = (*PAYLOAD_RELATED, "payment")
 
 
 def sync_record_push(*, record_id: int, worker: str) -> float | None:
