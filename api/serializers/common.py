@@ -93,3 +93,13 @@ def error_info(
         "hint": hint,
         "missing_mapping": (detail or {}).get("missing_mapping"),
     }
+
+
+def record_error_info(record, *, code=None) -> dict | None:
+    """A sync record's last error as error_info (`code` when the record keeps none)."""
+    return error_info(
+        code=record.last_error_code or code,
+        message=record.last_error_message,
+        explanation=record.last_error_explanation,
+        hint=record.last_error_hint,
+    )

@@ -7,8 +7,8 @@ from api.models import ExpenseDataset, ExpenseDatasetItem
 from api.serializers.common import (
     ErrorInfoSerializer,
     OrgRelatedField,
-    error_info,
     exchange_rate_field,
+    record_error_info,
     tax_type_field,
 )
 from api.serializers.documents import MONEY, QUANTITY
@@ -148,12 +148,7 @@ class DatasetRecordSerializer(serializers.Serializer):
     def get_error(self, record) -> dict | None:
         if record.status != RecordStatus.FAILED:
             return None
-        return error_info(
-            code=record.last_error_code,
-            message=record.last_error_message,
-            explanation=record.last_error_explanation,
-            hint=record.last_error_hint,
-        )
+        return record_error_info(record)
 
 
 def item_status(records, dataset: ExpenseDataset) -> str:

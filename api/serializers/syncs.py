@@ -8,6 +8,7 @@ from api.serializers.common import (
     MissingMappingSerializer,
     error_info,
     id_field,
+    record_error_info,
 )
 from integrations.models import Connection
 from synclog.models import (
@@ -210,13 +211,7 @@ class TransactionSerializer(serializers.Serializer):
                 hint=attempt.hint,
                 detail=attempt.error_detail,
             )
-        record = item.record
-        return error_info(
-            code=record.last_error_code or item.status_code,
-            message=record.last_error_message,
-            explanation=record.last_error_explanation,
-            hint=record.last_error_hint,
-        )
+        return record_error_info(item.record, code=item.status_code)
 
 
 class SyncRecordSerializer(serializers.ModelSerializer):
@@ -275,12 +270,7 @@ class SyncRecordSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(ErrorInfoSerializer(allow_null=True))
     def get_last_error(self, record: SyncRecord) -> dict | None:
-        return error_info(
-            code=record.last_error_code,
-            message=record.last_error_message,
-            explanation=record.last_error_explanation,
-            hint=record.last_error_hint,
-        )
+        return record_error_info(record)
 
 
 class SyncRecordStatusUpdateSerializer(serializers.Serializer):
