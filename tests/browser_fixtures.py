@@ -1,12 +1,16 @@
 """The one headless Chromium of a test session (Playwright driving Debian's chromium package),
 shared by tests/browser and the API docs test: Playwright's sync API allows one running instance
-per thread, so two modules starting their own would depend on the order they run in."""
+per thread, so two modules starting their own would depend on the order they run in. A test's
+page and the sign-in through the sign-in page are theirs too."""
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.factories import TEST_PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the test
 # itself (not the server thread) are still synchronous and safe.
@@ -43,3 +47,30 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def sign_in_as(page, live_server):
+    """Sign in through the sign-in page; returns once the documents list is usable (htmx has
+    processed it: it loads deferred, then binds on load)."""
+    from playwright.sync_api import expect
+
+    def sign_in(username: str) -> None:
+        page.goto(f"{live_server.url}/sign-in/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(re.compile(r"/documents/$"))
+        page.wait_for_load_state("load")
+        page.wait_for_function("() => window.htmx !== undefined")
+
+    return sign_in

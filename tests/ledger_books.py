@@ -139,6 +139,18 @@ class XeroBooks(LedgerBooks):
     def change_due_date(self, external_id: str, due_date: datetime.date) -> None:
         self.emulator.edit_invoice(external_id, {"DueDate": due_date.isoformat()})
 
+    def writes_since(self, since: int) -> list[str]:
+        """The emulator's request log after its `since`-th request: each write it took, in the
+        order it took them, as "bill" or "payment"."""
+        kinds = []
+        for request in self.emulator.state()["requests"][since:]:
+            if request["method"] in ("PUT", "POST") and request["status"] == 200:
+                if request["path"].endswith("/Payments"):
+                    kinds.append("payment")
+                elif request["path"].endswith("/Invoices"):
+                    kinds.append("bill")
+        return kinds
+
     # Xero's demo company has no card account: both spend from a bank account.
     spend_accounts = {"card": "091", "bank": "090"}
 

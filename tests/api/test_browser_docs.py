@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from accounts.models import ApiKey, Role
 from tests.browser_fixtures import ARTIFACTS
-from tests.factories import TEST_PASSWORD, ContactFactory, MembershipFactory
+from tests.factories import ContactFactory, MembershipFactory
 
 pytestmark = [
     pytest.mark.browser,
@@ -17,32 +17,15 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def sign_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/sign-in/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/documents/$"))
-
-
 def screenshot_path(name: str):
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / f"{name}.png"
 
 
-def test_create_a_key_then_call_the_api_from_the_docs(page, live_server):
+def test_create_a_key_then_call_the_api_from_the_docs(page, live_server, sign_in_as):
     membership = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc")
     ContactFactory(org=membership.org, name="Paper Co")
-    sign_in(page, live_server, membership.user.username)
+    sign_in_as(membership.user.username)
 
     page.goto(f"{live_server.url}/settings/api-keys/")
     expect(page.get_by_role("heading", name="API keys")).to_be_visible()

@@ -1,4 +1,5 @@
-"""Browser tests: Playwright driving Debian's Chromium against pytest-django's live server."""
+"""Browser tests: Playwright driving Debian's Chromium against pytest-django's live server (the
+browser, `page` and `sign_in_as` are tests/browser_fixtures.py's, shared with the API docs test)."""
 
 import re
 import time
@@ -7,24 +8,19 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from documents import services as document_services
 from integrations.emulators.myob import running_emulator as running_myob_emulator
 from integrations.emulators.qbo.server import running_emulator as running_qbo_emulator
-from integrations.emulators.xero import running_emulator
+from integrations.emulators.xero import running_emulator as running_xero_emulator
 from integrations.models import Connection
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord
 from tests.browser_fixtures import ARTIFACTS
-from tests.factories import TEST_PASSWORD
+from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import XeroBooks
 
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    yield page
-    context.close()
+# Tasks the pages send, kept in a list instead of going to a broker (the engine tests' fixture).
+from tests.synclog.conftest import enqueued  # noqa: F401
 
 
 @pytest.fixture
@@ -38,68 +34,34 @@ def screenshot(page):
     return take
 
 
-@pytest.fixture
-def sign_in_as(page, live_server):
-    """Sign in through the sign-in page; returns once the documents list is usable."""
-    from playwright.sync_api import expect
+def served_emulator(settings, running_emulator, url_setting: str):
+    """An emulator as a real HTTP server on a free loopback port: yields (url, emulator).
 
-    def sign_in(username: str) -> None:
-        page.goto(f"{live_server.url}/sign-in/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(TEST_PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_url(re.compile(r"/documents/$"))
-        page.wait_for_load_state("load")
-        page.wait_for_function("() => window.htmx !== undefined")
-
-    return sign_in
+    Its address is the configured emulator address (`url_setting`) for the test (the live server
+    thread reads the same settings object); the server is stopped when the test ends.
+    """
+    settings.LEDGER_EMULATOR_ALLOWED = True
+    with running_emulator(port=0) as (url, emulator):
+        setattr(settings, url_setting, url)
+        yield url, emulator
 
 
 @pytest.fixture
 def xero_emulator_server(settings):
-    """The Xero emulator as a real HTTP server on a free loopback port: yields (url, emulator).
-
-    Its address is the configured emulator address for the test (the live server thread reads
-    the same settings object); the server is stopped when the test ends.
-    """
-    settings.LEDGER_EMULATOR_ALLOWED = True
-    with running_emulator(port=0) as (url, emulator):
-        settings.XERO_EMULATOR_URL = url
-        yield url, emulator
+    """The Xero emulator as a real HTTP server: (url, emulator)."""
+    yield from served_emulator(settings, running_xero_emulator, "XERO_EMULATOR_URL")
 
 
 @pytest.fixture
 def qbo_emulator_server(settings):
-    """The QuickBooks Online emulator as a real HTTP server on a free loopback port: yields
-    (url, emulator), its address the configured QBO emulator address for the test."""
-    settings.LEDGER_EMULATOR_ALLOWED = True
-    with running_qbo_emulator(port=0) as (url, emulator):
-        settings.QBO_EMULATOR_URL = url
-        yield url, emulator
+    """The QuickBooks Online emulator as a real HTTP server: (url, emulator)."""
+    yield from served_emulator(settings, running_qbo_emulator, "QBO_EMULATOR_URL")
 
 
 @pytest.fixture
 def myob_emulator_server(settings):
-    """The MYOB emulator as a real HTTP server on a free loopback port: yields (url, emulator),
-    its address the configured MYOB emulator address for the test."""
-    settings.LEDGER_EMULATOR_ALLOWED = True
-    with running_myob_emulator(port=0) as (url, emulator):
-        settings.MYOB_EMULATOR_URL = url
-        yield url, emulator
-
-
-@pytest.fixture
-def enqueued(monkeypatch):
-    """Tasks the pages send, kept here instead of going to a broker."""
-    from synclog import tasks
-
-    sent = []
-    monkeypatch.setattr(
-        tasks.sync_record,
-        "apply_async",
-        lambda args, countdown=0, queue=None: sent.append((args[0], countdown, queue)),
-    )
-    return sent
+    """The MYOB emulator as a real HTTP server: (url, emulator)."""
+    yield from served_emulator(settings, running_myob_emulator, "MYOB_EMULATOR_URL")
 
 
 # Helpers for the tests (plain functions: `from tests.browser.conftest import …`).
@@ -109,12 +71,45 @@ def connect_xero(org, ledger) -> Connection:
     return XeroBooks(ledger).connect_org(org)
 
 
-def push_pending() -> None:
-    """Play the worker: push every Pending record once (as if its retry time had come)."""
-    ids = list(SyncRecord.objects.filter(status=RecordStatus.PENDING).values_list("pk", flat=True))
-    SyncRecord.objects.filter(pk__in=ids).update(next_retry_at=None)
-    for record_id in ids:
-        services.sync_record_push(record_id=record_id, worker="browser-test")
+def acme_bills(ledger, role, *numbers) -> tuple:
+    """A member of Acme Inc with `role`, their bills numbered `numbers` (from Paper Co, booked to
+    Office, account 429), and Acme connected to the in-process Xero emulator and mapped:
+    (member, bills, connection)."""
+    membership = MembershipFactory(role=role, org__name="Acme Inc")
+    org = membership.org
+    office = CategoryFactory(org=org, name="Office", code="429")
+    vendor = ContactFactory(org=org, name="Paper Co")
+    bills = [
+        DocumentFactory(org=org, contact=vendor, category=office, number=number)
+        for number in numbers
+    ]
+    return membership.user, bills, connect_xero(org, ledger)
+
+
+def pushed_acme_bill(ledger, role, number) -> tuple:
+    """Acme's bill approved by its member and pushed to Xero, Complete:
+    (member, bill, connection, record)."""
+    member, (bill,), connection = acme_bills(ledger, role, number)
+    document_services.document_approve(document=bill, actor=member)
+    push_pending()
+    record = SyncRecord.objects.get(document=bill)
+    assert record.status == RecordStatus.COMPLETE
+    return member, bill, connection, record
+
+
+def push_pending(rounds: int = 1) -> None:
+    """Play the worker: push every Pending record once (as if its retry time had come); with
+    `rounds`, again while any is left (a push may leave one Pending, or add one), at most
+    `rounds` times."""
+    for _ in range(rounds):
+        ids = list(
+            SyncRecord.objects.filter(status=RecordStatus.PENDING).values_list("pk", flat=True)
+        )
+        if not ids:
+            return
+        SyncRecord.objects.filter(pk__in=ids).update(next_retry_at=None)
+        for record_id in ids:
+            services.sync_record_push(record_id=record_id, worker="browser-test")
 
 
 def message(page, text):

@@ -5,29 +5,18 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from documents.models import Document, DocumentStatus
-from tests.factories import TEST_PASSWORD, ContactFactory, DocumentFactory, MembershipFactory
+from tests.factories import ContactFactory, DocumentFactory, MembershipFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/sign-in/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(TEST_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/documents/$"))
-    # The page is usable once htmx has processed it (it loads deferred, then binds on load).
-    page.wait_for_load_state("load")
-    page.wait_for_function("() => window.htmx !== undefined")
-
-
-def test_clerk_signs_in_and_approves_a_bill(page, live_server, screenshot):
+def test_clerk_signs_in_and_approves_a_bill(page, screenshot, sign_in_as):
     membership = MembershipFactory(role=Role.AP_CLERK, org__name="Acme Inc")
     vendor = ContactFactory(org=membership.org, name="Paper Co")
     bill = DocumentFactory(org=membership.org, contact=vendor, number="PAPER-77")
     DocumentFactory(org=membership.org, contact=vendor, status=DocumentStatus.PAID)
 
-    sign_in(page, live_server, membership.user.username)
+    sign_in_as(membership.user.username)
     expect(page).to_have_url(re.compile(r"/documents/$"))
     expect(page.get_by_role("heading", name="Documents")).to_be_visible()
     row = page.locator(f"tr[data-document-id='{bill.pk}']")
@@ -47,13 +36,13 @@ def test_clerk_signs_in_and_approves_a_bill(page, live_server, screenshot):
     expect(page.locator(f"tr[data-document-id='{bill.pk}']")).to_contain_text("Approved")
 
 
-def test_filtering_the_list_swaps_the_results(page, live_server):
+def test_filtering_the_list_swaps_the_results(page, sign_in_as):
     membership = MembershipFactory(role=Role.AP_CLERK)
     vendor = ContactFactory(org=membership.org)
     DocumentFactory(org=membership.org, contact=vendor, number="KEEP-1")
     DocumentFactory(org=membership.org, contact=vendor, number="DROP-1", status="paid")
 
-    sign_in(page, live_server, membership.user.username)
+    sign_in_as(membership.user.username)
     page.locator("select[name='status']").select_option("paid")  # not Sync status
     expect(page.locator("#document-table")).not_to_contain_text("KEEP-1")
     expect(page.locator("#document-table")).to_contain_text("DROP-1")
@@ -61,11 +50,11 @@ def test_filtering_the_list_swaps_the_results(page, live_server):
     assert Document.objects.count() == 2
 
 
-def test_clerk_creates_a_bill_and_sees_line_errors(page, live_server, screenshot):
+def test_clerk_creates_a_bill_and_sees_line_errors(page, screenshot, sign_in_as):
     membership = MembershipFactory(role=Role.AP_CLERK)
     ContactFactory(org=membership.org, name="Stationers")
 
-    sign_in(page, live_server, membership.user.username)
+    sign_in_as(membership.user.username)
     page.get_by_role("button", name="New document").or_(
         page.get_by_role("link", name="New document")
     ).click()

@@ -16,8 +16,7 @@ from accounts.models import Role
 from documents import services as document_services
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, SyncStatusChange
-from tests.browser.conftest import connect_xero, message, push_pending
-from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
+from tests.browser.conftest import acme_bills, message, push_pending
 from tests.synclog.test_ledger_drift import ledger_date
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -30,15 +29,7 @@ VOIDED = "Voided in Xero"
 def drifted(ledger, enqueued):  # noqa: F811
     """Three bills in Xero: two whose due date was moved there, one voided there, all found by
     the reconcile."""
-    membership = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc")
-    admin, org = membership.user, membership.org
-    office = CategoryFactory(org=org, name="Office", code="429")
-    vendor = ContactFactory(org=org, name="Paper Co")
-    bills = [
-        DocumentFactory(org=org, contact=vendor, category=office, number=number)
-        for number in ("INV-5101", "INV-5102", "INV-5103")
-    ]
-    connection = connect_xero(org, ledger)
+    admin, bills, connection = acme_bills(ledger, Role.ADMIN, "INV-5101", "INV-5102", "INV-5103")
     for bill in bills:
         document_services.document_approve(document=bill, actor=admin)
     push_pending()

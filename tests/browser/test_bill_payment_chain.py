@@ -17,7 +17,7 @@ from documents import services as document_services
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, SyncRun, Trigger
 from synclog.services import marking
-from tests.browser.test_bulk_resync import connect_xero, push_pending
+from tests.browser.conftest import connect_xero, push_pending
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import XeroBooks
 
@@ -28,18 +28,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def no_broker(monkeypatch):
     monkeypatch.setattr(marking, "sync_records_enqueue", lambda *args, **kwargs: None)
     monkeypatch.setattr(marking, "sync_records_enqueue_paced", lambda *args, **kwargs: None)
-
-
-def writes_since(ledger, since: int) -> list[str]:
-    """The emulator's request log after its `since`-th request: each write as bill or payment."""
-    kinds = []
-    for request in ledger.state()["requests"][since:]:
-        if request["method"] in ("PUT", "POST") and request["status"] == 200:
-            if request["path"].endswith("/Payments"):
-                kinds.append("payment")
-            elif request["path"].endswith("/Invoices"):
-                kinds.append("bill")
-    return kinds
 
 
 def test_a_failed_chain_is_shown_as_one_and_retried_in_order(
@@ -56,7 +44,7 @@ def test_a_failed_chain_is_shown_as_one_and_retried_in_order(
     document_services.document_approve(document=trip, actor=clerk)
     for amount, day in (("30.00", "2026-11-05"), ("20.00", "2026-11-06")):
         document_services.payment_record(document=trip, actor=clerk, amount=amount, paid_at=day)
-    push_pending()
+    push_pending(rounds=5)
     bill = SyncRecord.objects.get(document=trip, payment__isnull=True)
     payments = list(SyncRecord.objects.filter(document=trip, payment__isnull=False).order_by("pk"))
     assert bill.status == RecordStatus.FAILED
@@ -113,7 +101,7 @@ def test_a_failed_chain_is_shown_as_one_and_retried_in_order(
     expect(page.locator("#bulk-summary-1")).to_contain_text("0 failed")
     screenshot("chain-retry-finished")
     # The ledger got the bill first, then the payments (one request for both, in their order).
-    assert writes_since(ledger, since) == ["bill", "payment"]
+    assert XeroBooks(ledger).writes_since(since) == ["bill", "payment"]
     bill.refresh_from_db()
     paid = [w for w in ledger.writes() if w["kind"] == "payment"]
     assert [w["Amount"] for w in paid] == ["30.00", "20.00"]

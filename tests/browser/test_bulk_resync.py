@@ -13,40 +13,20 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from documents.models import DocumentStatus
-from integrations.models import Connection
 from synclog import services
-from synclog.models import RecordStatus, SyncRecord, SyncRun, Trigger
+from synclog.models import SyncRecord, SyncRun, Trigger
 from synclog.services import marking
 from synclog.services import runs as run_services
+from tests.browser.conftest import connect_xero, push_pending
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
-from tests.ledger_fixtures import XeroBooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-UNLIMITED = {"per_window": 100_000, "window_seconds": 60, "max_concurrent": 100, "per_day": 10**7}
 
 
 @pytest.fixture
 def no_broker(monkeypatch):
     """Pending records stay in the outbox for the test to push; no task goes to a broker."""
     monkeypatch.setattr(marking, "sync_records_enqueue", lambda *args, **kwargs: None)
-
-
-def connect_xero(org, ledger) -> Connection:
-    return XeroBooks(ledger).connect_org(org)
-
-
-def push_pending() -> None:
-    """Play the worker: push every Pending record (as if its retry time had come)."""
-    for _ in range(5):
-        ids = list(
-            SyncRecord.objects.filter(status=RecordStatus.PENDING).values_list("pk", flat=True)
-        )
-        if not ids:
-            return
-        SyncRecord.objects.filter(pk__in=ids).update(next_retry_at=None)
-        for record_id in ids:
-            services.sync_record_push(record_id=record_id, worker="browser-test")
 
 
 def test_clerk_resyncs_every_document_matching_a_filter_and_sees_the_summary(
@@ -121,7 +101,7 @@ def test_clerk_resyncs_every_document_matching_a_filter_and_sees_the_summary(
     assert not SyncRecord.objects.filter(document__in=others).exists()
 
     # The worker's part; the page notices by polling, with no reload.
-    push_pending()
+    push_pending(rounds=5)
     expect(page.get_by_role("heading", name="Re-sync finished")).to_be_visible()
     expect(page.locator("#bulk-progress-count")).to_contain_text("20 of 20 ledger entries done")
     summary = page.locator("#bulk-summary-1")
@@ -169,7 +149,7 @@ def test_a_large_selection_shows_preparing_then_its_progress(
     # The workers' part: prepare the run, then push; the page follows by polling.
     services.sync_run_prepare(run_id=SyncRun.objects.get().pk)
     expect(page.locator("#bulk-progress-count")).to_contain_text("0 of 12 ledger entries done")
-    push_pending()
+    push_pending(rounds=5)
     expect(page.get_by_role("heading", name="Re-sync finished")).to_be_visible()
     expect(page.locator("#bulk-progress-count")).to_contain_text("12 of 12 ledger entries done")
     assert len(ledger.invoices()) == 12

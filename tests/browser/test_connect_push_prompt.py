@@ -13,7 +13,8 @@ from accounts.models import Role
 from documents.models import DocumentStatus
 from integrations.models import Connection
 from synclog.models import RecordStatus, SyncRecord, SyncRun, Trigger
-from tests.browser.test_bulk_resync import no_broker, push_pending  # noqa: F401
+from tests.browser.conftest import push_pending
+from tests.browser.test_bulk_resync import no_broker  # noqa: F401
 from tests.browser.test_xero_connection import (
     MAPPINGS_URL,
     TENANT_NAME,
@@ -88,7 +89,7 @@ def test_admin_connects_sees_what_is_not_in_the_ledger_and_pushes_it(
     expect(message(page, "Force sync started: 5 entries to push.")).to_be_visible()
     run = SyncRun.objects.get()
     assert (run.trigger, run.connection, run.actor) == (Trigger.FORCE, connection, membership.user)
-    push_pending()
+    push_pending(rounds=5)
     assert not SyncRecord.objects.exclude(status=RecordStatus.COMPLETE).exists()
     assert sorted(i["InvoiceNumber"] for i in emulator.invoices()) == [
         "AP-0",

@@ -13,7 +13,8 @@ from accounts.models import Role
 from documents.models import DocumentStatus
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, SyncRun
-from tests.browser.test_bulk_resync import connect_xero, no_broker, push_pending  # noqa: F401
+from tests.browser.conftest import connect_xero, push_pending
+from tests.browser.test_bulk_resync import no_broker  # noqa: F401
 from tests.factories import (
     CategoryFactory,
     ContactFactory,
@@ -49,7 +50,7 @@ def test_clerk_filters_failed_documents_selects_all_and_resyncs_them(
     DocumentFactory(org=org, category=office, number="DRAFT-1", status=DocumentStatus.DRAFT)
     connection = connect_xero(org, ledger)
     services.force_sync(org=org, connection=connection, actor=None)
-    push_pending()
+    push_pending(rounds=5)
     assert SyncRecord.objects.filter(status=RecordStatus.FAILED).count() == 27
     # Approved after the catch-up, with its push lost: nothing will push it by itself.
     late = DocumentFactory(org=org, category=office, number="LATE-1", status="approved")
@@ -96,7 +97,7 @@ def test_clerk_filters_failed_documents_selects_all_and_resyncs_them(
     assert set(SyncRecord.objects.filter(run=run).values_list("document__number", flat=True)) == {
         f"TR-{index:03d}" for index in range(27)
     }
-    push_pending()
+    push_pending(rounds=5)
     expect(page.get_by_role("heading", name="Re-sync finished")).to_be_visible()
     expect(page.locator("#bulk-summary-1")).to_contain_text("27 synced")
 
@@ -135,7 +136,7 @@ def test_the_sync_status_is_in_view_without_scrolling_at_a_laptops_width(
         )
     connection = connect_xero(org, ledger)
     services.force_sync(org=org, connection=connection, actor=None)
-    push_pending()
+    push_pending(rounds=5)
     DocumentFactory(org=org, contact=vendor, number="SI-02182", status="awaiting_approval")
     late = DocumentFactory(org=org, contact=vendor, number="LATE-1", status="approved")
 

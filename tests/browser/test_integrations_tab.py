@@ -14,9 +14,8 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from documents import services as document_services
 from synclog.models import RecordStatus, SyncAttempt, SyncRecord, SyncRun, Trigger
-from tests.browser.conftest import connect_xero, push_pending
+from tests.browser.conftest import acme_bills, push_pending
 from tests.browser_fixtures import ARTIFACTS
-from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,12 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_integrations_tab_explains_a_failure_and_a_resync_lands_by_itself(
     page, live_server, screenshot, sign_in_as, ledger, enqueued
 ):
-    membership = MembershipFactory(role=Role.AP_CLERK, org__name="Acme Inc")
-    clerk, org = membership.user, membership.org
-    office = CategoryFactory(org=org, name="Office", code="429")
-    vendor = ContactFactory(org=org, name="Paper Co")
-    bill = DocumentFactory(org=org, contact=vendor, category=office, number="INV-1042")
-    connection = connect_xero(org, ledger)
+    clerk, (bill,), connection = acme_bills(ledger, Role.AP_CLERK, "INV-1042")
 
     # The accountant has locked the period in Xero: the bill's first push is refused.
     ledger.set_lock_date(lock_date="2026-12-31")

@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from documents import services as document_services
 from synclog.models import RecordStatus, SyncRecord
-from tests.browser.conftest import connect_xero, push_pending
-from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
+from tests.browser.conftest import push_pending, pushed_acme_bill
 from tests.synclog.test_ledger_drift import ledger_date
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,17 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def pushed_bill(ledger, enqueued):  # noqa: F811
-    membership = MembershipFactory(role=Role.AP_CLERK, org__name="Acme Inc")
-    clerk, org = membership.user, membership.org
-    office = CategoryFactory(org=org, name="Office", code="429")
-    vendor = ContactFactory(org=org, name="Paper Co")
-    bill = DocumentFactory(org=org, contact=vendor, category=office, number="INV-2040")
-    connection = connect_xero(org, ledger)
-    document_services.document_approve(document=bill, actor=clerk)
-    push_pending()
-    record = SyncRecord.objects.get(document=bill)
-    assert record.status == RecordStatus.COMPLETE
-    return clerk, bill, connection, record
+    return pushed_acme_bill(ledger, Role.AP_CLERK, "INV-2040")
 
 
 def requests_since(ledger, start: int) -> list[str]:

@@ -11,11 +11,9 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from accounts.models import Role
-from documents import services as document_services
 from synclog import services
-from synclog.models import RecordStatus, SyncRecord, SyncStatusChange
-from tests.browser.conftest import connect_xero, push_pending
-from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
+from synclog.models import SyncStatusChange
+from tests.browser.conftest import push_pending, pushed_acme_bill
 from tests.synclog.test_ledger_drift import ledger_date
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,17 +23,7 @@ CHANGED = "Changed in Xero since ledgersync pushed it"
 
 @pytest.fixture
 def pushed_bill(ledger, enqueued):  # noqa: F811
-    membership = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc")
-    admin, org = membership.user, membership.org
-    office = CategoryFactory(org=org, name="Office", code="429")
-    vendor = ContactFactory(org=org, name="Paper Co")
-    bill = DocumentFactory(org=org, contact=vendor, category=office, number="INV-3170")
-    connection = connect_xero(org, ledger)
-    document_services.document_approve(document=bill, actor=admin)
-    push_pending()
-    record = SyncRecord.objects.get(document=bill)
-    assert record.status == RecordStatus.COMPLETE
-    return admin, bill, connection, record
+    return pushed_acme_bill(ledger, Role.ADMIN, "INV-3170")
 
 
 def open_tab(page, bill):

@@ -14,15 +14,17 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from documents import services as document_services
 from documents.models import DocumentStatus
-from integrations.models import Connection, Mapping, MappingKind, Provider
-from synclog.models import EntryType, RecordStatus, SyncRecord, SyncRun, Trigger
-from tests.browser.test_bulk_resync import connect_xero, push_pending
+from integrations.models import Mapping, MappingKind
+from synclog.models import RecordStatus, SyncRecord, SyncRun, Trigger
+from tests.browser.conftest import connect_xero, push_pending
 from tests.factories import (
     CategoryFactory,
+    ConnectionFactory,
     ContactFactory,
     DocumentFactory,
     MembershipFactory,
     OrganizationFactory,
+    SyncRecordFactory,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,13 +42,11 @@ def no_broker(monkeypatch):
 def foreign_failure():
     """Another organisation's failure, which must never show."""
     other = OrganizationFactory(name="Globex")
-    connection = Connection.objects.create(org=other, provider=Provider.XERO, name="Globex Xero")
+    connection = ConnectionFactory(org=other, name="Globex Xero")
     document = DocumentFactory(org=other, number="GLOBEX-1", status=DocumentStatus.APPROVED)
-    SyncRecord.objects.create(
-        org=other,
+    SyncRecordFactory(
         connection=connection,
         document=document,
-        entry_type=EntryType.BILL,
         status=RecordStatus.FAILED,
         last_error_code=4000,
         last_error_message="Category Secret has no Xero mapping.",
@@ -69,7 +69,7 @@ def test_admin_fixes_a_missing_mapping_and_retries_the_group(
     connection = connect_xero(org, ledger)
     for document in [*trips, fine]:
         document_services.document_approve(document=document, actor=admin)
-    push_pending()
+    push_pending(rounds=5)
     assert SyncRecord.objects.filter(org=org, status=RecordStatus.FAILED).count() == 3
     foreign_failure()
 
@@ -115,7 +115,7 @@ def test_admin_fixes_a_missing_mapping_and_retries_the_group(
         trip.pk for trip in trips
     }
 
-    push_pending()
+    push_pending(rounds=5)
     expect(page.get_by_role("heading", name="Retry finished")).to_be_visible()
     expect(page.locator("#bulk-summary-1")).to_contain_text("3 synced")
     expect(page.locator("#bulk-summary-1")).to_contain_text("0 failed")

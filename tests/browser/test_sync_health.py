@@ -20,14 +20,13 @@ from integrations.models import Connection
 from synclog import services
 from synclog.models import RecordStatus, StatusCode, SyncRecord, SyncRun, Trigger
 from synclog.ratelimit import get_rate_limiter
+from tests.browser.conftest import push_pending
 from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import XeroBooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 RUN_URL = re.compile(r"/sync/health/runs/[0-9a-f-]{36}/$")
-# Generous, so that no push waits for quota.
-UNLIMITED = {"per_window": 100_000, "window_seconds": 60, "max_concurrent": 100, "per_day": 10**7}
 
 
 @pytest.fixture
@@ -41,7 +40,7 @@ def chart_js(settings):
 
 @pytest.fixture
 def no_broker(monkeypatch):
-    """Tasks are not sent anywhere: the test pushes records itself with drain()."""
+    """Tasks are not sent anywhere: the test pushes records itself with push_pending()."""
     from synclog import tasks
 
     monkeypatch.setattr(tasks.sync_record, "apply_async", lambda *args, **kwargs: None)
@@ -69,19 +68,6 @@ def acme(ledger, no_broker):
     get_rate_limiter().reset(f"connection:{connection.pk}")
 
 
-def drain(rounds: int = 20) -> None:
-    """Push every Pending record, as the workers would."""
-    for _ in range(rounds):
-        ids = list(
-            SyncRecord.objects.filter(status=RecordStatus.PENDING).values_list("pk", flat=True)
-        )
-        if not ids:
-            return
-        SyncRecord.objects.filter(pk__in=ids).update(next_retry_at=None)
-        for record_id in ids:
-            services.sync_record_push(record_id=record_id, worker="browser-test")
-
-
 def failing_bulk_run(acme) -> SyncRun:
     """A bulk re-sync of three bills; the two booked to Travel fail (no account mapping)."""
     org, clerk = acme["org"], acme["clerk"]
@@ -92,9 +78,9 @@ def failing_bulk_run(acme) -> SyncRun:
     ]
     for document in documents:
         document_services.document_approve(document=document, actor=clerk)
-    drain()
+    push_pending(rounds=20)
     (run,) = services.bulk_resync(org=org, document_ids=[d.pk for d in documents], actor=clerk)
-    drain()
+    push_pending(rounds=20)
     run.refresh_from_db()
     assert (run.status_code, run.failed) == (StatusCode.CONFIGURATION, 2)
     return run
@@ -176,7 +162,7 @@ def test_support_finds_a_failed_sync_and_retries_it_after_the_fix(
     assert retry.actor == acme["support"]
 
     # The workers push; the open page follows by itself until the sync ends.
-    drain()
+    push_pending(rounds=20)
     expect(page.locator("#run-status")).to_have_text("2000 Success, data pushed")
     expect(page.locator("#count-pushed")).to_have_text("2")
     expect(page.locator("#count-failed")).to_have_text("0")
@@ -229,7 +215,7 @@ def test_admin_forces_a_sync_and_lands_on_the_run(
     expect(page.locator("#run-details")).to_contain_text("ada")
     run = SyncRun.objects.get()
     assert (run.trigger, run.total, run.actor) == (Trigger.FORCE, 2, acme["admin"])
-    drain()
+    push_pending(rounds=20)
     expect(page.locator("#run-status")).to_have_text("2000 Success, data pushed")
     expect(page.locator("#item-table tbody tr.outcome-pushed")).to_have_count(2)
     screenshot("sync-health-force-sync-run")
@@ -285,7 +271,7 @@ def test_a_failure_fixed_since_is_no_longer_counted_or_offered_for_retry(
     document_services.document_update(
         document=fixed, actor=acme["clerk"], data={"category": acme["office"]}
     )
-    drain()
+    push_pending(rounds=20)
     assert SyncRecord.objects.get(document=fixed).status == RecordStatus.COMPLETE
 
     page.reload()

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Role
 from integrations.models import Connection, ConnectionStatus, Mapping, MappingKind
-from tests.browser.conftest import MAPPINGS_URL
+from tests.browser.conftest import MAPPINGS_URL, message
 from tests.factories import CategoryFactory, DepartmentFactory, MembershipFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,10 +33,6 @@ def wait_for_consent(page, emulator_url):
     heading = page.get_by_role("heading", name="wants to access your Xero organisation")
     expect(heading).to_be_visible()
     expect(page.get_by_label(TENANT_NAME)).to_be_checked()
-
-
-def message(page, text):
-    return page.locator(".messages .message").filter(has_text=text)
 
 
 def selected_text(select):

@@ -10,13 +10,10 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from integrations.emulators.xero import running_emulator
 from integrations.models import Connection
+from tests.browser.conftest import message
 from tests.factories import MembershipFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def message(page, text):
-    return page.locator(".messages .message").filter(has_text=text)
 
 
 def test_only_the_configured_emulator_address_is_accepted(

@@ -14,10 +14,8 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from documents import services as document_services
 from integrations.models import Connection, ConnectionStatus, Provider
-from synclog import services as sync_services
-from synclog.models import RecordStatus, SyncRecord
 from synclog.ratelimit import get_rate_limiter
-from tests.browser.conftest import MAPPINGS_URL
+from tests.browser.conftest import MAPPINGS_URL, message, push_pending
 from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import credentials_from_token
 
@@ -30,22 +28,10 @@ CHOOSE_URL = re.compile(r"/integrations/choose/$")
 
 @pytest.fixture
 def no_broker(monkeypatch):
-    """Tasks are not sent anywhere: the test pushes records itself with drain()."""
+    """Tasks are not sent anywhere: the test pushes records itself with push_pending()."""
     from synclog import tasks
 
     monkeypatch.setattr(tasks.sync_record, "apply_async", lambda *args, **kwargs: None)
-
-
-def drain(rounds: int = 20) -> None:
-    for _ in range(rounds):
-        ids = list(
-            SyncRecord.objects.filter(status=RecordStatus.PENDING).values_list("pk", flat=True)
-        )
-        if not ids:
-            return
-        SyncRecord.objects.filter(pk__in=ids).update(next_retry_at=None)
-        for record_id in ids:
-            sync_services.sync_record_push(record_id=record_id, worker="browser-test")
 
 
 def demo_connected_elsewhere(emulator, url):
@@ -66,10 +52,6 @@ def demo_connected_elsewhere(emulator, url):
     connection.credentials = credentials_from_token(token).to_dict()
     connection.save()
     return connection, link
-
-
-def message(page, text):
-    return page.locator(".messages .message").filter(has_text=text)
 
 
 def start_connecting(page, url):
@@ -118,7 +100,7 @@ def test_globex_consenting_to_globex_only_is_bound_pushed_and_disconnected_there
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Force sync").click()
     expect(message(page, "Force sync started: 3 entries to push.")).to_be_visible()
-    drain()
+    push_pending(rounds=20)
     assert sorted(i["InvoiceNumber"] for i in emulator.invoices(globex_tenant)) == [
         "GLX-0",
         "GLX-1",

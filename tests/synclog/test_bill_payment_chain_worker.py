@@ -55,17 +55,6 @@ def sweeps_done(worker) -> int:
     return len(SWEEP_DONE.findall(worker.log_path.read_text(errors="replace")))
 
 
-def ledger_writes_since(emulator, since: int) -> list[str]:
-    kinds = []
-    for request in emulator.state()["requests"][since:]:
-        if request["method"] in ("PUT", "POST") and request["status"] == 200:
-            if request["path"].endswith("/Payments"):
-                kinds.append("payment")
-            elif request["path"].endswith("/Invoices"):
-                kinds.append("bill")
-    return kinds
-
-
 def test_payments_never_fail_for_their_bill_and_a_chain_retry_goes_in_order(
     workers,  # noqa: F811
     xero_server,  # noqa: F811
@@ -135,5 +124,5 @@ def test_payments_never_fail_for_their_bill_and_a_chain_retry_goes_in_order(
     )
     run.refresh_from_db()
     assert (run.status_code, run.pushed, run.failed) == (StatusCode.SUCCESS, 3, 0)
-    assert ledger_writes_since(emulator, since) == ["bill", "payment"]
+    assert XeroBooks(emulator).writes_since(since) == ["bill", "payment"]
     assert emulator.invoice(chain_records(trip)[0].external_id)["AmountPaid"] == 50.0
