@@ -42,13 +42,21 @@ def qbo_emulator():
     return qbo.QboEmulator(qbo.EmulatorConfig(calls_per_second=10_000))
 
 
+def contract_checked(checked, outside: str):
+    """Yield `checked` (a contract-checking transport that keeps its violations); at teardown,
+    fail the test on any, as traffic outside `outside`."""
+    yield checked
+    problems = [f"{v.method} {v.path}: {p}" for v in checked.violations for p in v.problems]
+    assert not problems, f"traffic outside {outside}:\n" + "\n".join(problems)
+
+
 @pytest.fixture
 def qbo_transport(qbo_emulator):
     # Every request we send and every answer the emulator gives must fit Intuit's XML Schemas.
-    checked = QboContractTransport(qbo.EmulatorTransport(qbo_emulator), raise_on_violation=False)
-    yield checked
-    problems = [f"{v.method} {v.path}: {p}" for v in checked.violations for p in v.problems]
-    assert not problems, "traffic outside Intuit's schema:\n" + "\n".join(problems)
+    yield from contract_checked(
+        QboContractTransport(qbo.EmulatorTransport(qbo_emulator), raise_on_violation=False),
+        "Intuit's schema",
+    )
 
 
 @pytest.fixture
@@ -60,10 +68,10 @@ def myob_emulator():
 @pytest.fixture
 def myob_transport(myob_emulator):
     # Every request we send and every answer the emulator gives must fit MYOB's JSON Schemas.
-    checked = MyobContractTransport(myob.EmulatorTransport(myob_emulator), raise_on_violation=False)
-    yield checked
-    problems = [f"{v.method} {v.path}: {p}" for v in checked.violations for p in v.problems]
-    assert not problems, "traffic outside MYOB's contract:\n" + "\n".join(problems)
+    yield from contract_checked(
+        MyobContractTransport(myob.EmulatorTransport(myob_emulator), raise_on_violation=False),
+        "MYOB's contract",
+    )
 
 
 def map_to_account(connection, category, code: str = "429") -> None:

@@ -7,8 +7,15 @@ from accounts.services import api_key_create
 from synclog.ratelimit import get_rate_limiter
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory
 
-# The synclog fixtures: a connection to the in-process Xero emulator, drain(), enqueued.
-from tests.synclog.conftest import connection, drain, enqueued, office  # noqa: F401
+# The synclog fixtures: a connection to the in-process Xero emulator, drain(), enqueued (and the
+# reconcile tasks sent).
+from tests.synclog.conftest import (  # noqa: F401
+    connection,
+    drain,
+    enqueued,
+    office,
+    reconcile_tasks,
+)
 
 # The webhooks fixtures: a real HTTP receiver on a loopback port, captured delivery tasks.
 from tests.webhooks.conftest import receiver, webhook_tasks  # noqa: F401
@@ -44,6 +51,18 @@ def other_api(other_org):
     created = api_key_create(org=other_org, name="Other ERP", actor=None)
     yield make_client(created.plaintext)
     get_rate_limiter().reset(f"api-key:{created.api_key.pk}")
+
+
+@pytest.fixture
+def batches(monkeypatch):
+    """The batches a sync sends to the workers (record ids), instead of the broker."""
+    from synclog import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.sync_batch, "apply_async", lambda args, countdown=0, queue=None: sent.append(args[0])
+    )
+    return sent
 
 
 @pytest.fixture

@@ -14,18 +14,6 @@ from tests.api.test_datasets import expense, push
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def batches(monkeypatch):
-    """The batches a sync sends to the workers (record ids), instead of the broker."""
-    from synclog import tasks
-
-    sent = []
-    monkeypatch.setattr(
-        tasks.sync_batch, "apply_async", lambda args, countdown=0, queue=None: sent.append(args[0])
-    )
-    return sent
-
-
 def work(batches, capture=None):
     """Play the workers: run every batch sent, as a worker does; a batch's end sends its
     connection's next one (a connection has SYNC_BULK_BATCHES_IN_FLIGHT in the broker) once

@@ -2,28 +2,19 @@
 the same FilterSet, for a partner system; scoped to the key's organisation."""
 
 from documents.models import DocumentStatus
-from integrations.models import Connection, Provider
-from synclog.models import EntryType, RecordStatus, SyncRecord
-from tests.factories import DocumentFactory
+from synclog.models import RecordStatus
+from tests.factories import ConnectionFactory, DocumentFactory, SyncRecordFactory
 
 
 def test_filter_documents_by_sync_status(api, org, other_org):
-    xero = Connection.objects.create(org=org, provider=Provider.XERO, name="Xero")
+    xero = ConnectionFactory(org=org)
     failed = DocumentFactory(org=org, number="F-1", status=DocumentStatus.APPROVED)
-    SyncRecord.objects.create(
-        org=org,
-        connection=xero,
-        document=failed,
-        entry_type=EntryType.BILL,
-        status=RecordStatus.FAILED,
-    )
+    SyncRecordFactory(connection=xero, document=failed, status=RecordStatus.FAILED)
     DocumentFactory(org=org, number="N-1", status=DocumentStatus.APPROVED)
-    theirs = Connection.objects.create(org=other_org, provider=Provider.XERO, name="Theirs")
-    SyncRecord.objects.create(
-        org=other_org,
+    theirs = ConnectionFactory(org=other_org, name="Theirs")
+    SyncRecordFactory(
         connection=theirs,
         document=DocumentFactory(org=other_org, number="F-THEIRS", status="approved"),
-        entry_type=EntryType.BILL,
         status=RecordStatus.FAILED,
     )
 

@@ -16,18 +16,6 @@ from tests.synclog.conftest import pending_ids
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sent_batches(monkeypatch):
-    """The batches a sync sends to the workers (record ids), instead of the broker."""
-    from synclog import tasks
-
-    sent = []
-    monkeypatch.setattr(
-        tasks.sync_batch, "apply_async", lambda args, countdown=0, queue=None: sent.append(args[0])
-    )
-    return sent
-
-
 def test_a_partner_pushes_card_and_reimbursable_expenses_and_fixes_the_card_account(
     api,
     org,
@@ -35,7 +23,7 @@ def test_a_partner_pushes_card_and_reimbursable_expenses_and_fixes_the_card_acco
     connection,
     ledger,
     enqueued,
-    sent_batches,
+    batches,
     django_capture_on_commit_callbacks,
 ):
     employee = ContactFactory(org=org, name="Jo Employee")
@@ -82,7 +70,7 @@ def test_a_partner_pushes_card_and_reimbursable_expenses_and_fixes_the_card_acco
         dataset = push(api, [card, reimbursable])
     assert dataset.status_code == 201, dataset.content
     sync_id = start_sync(api, dataset.json()["id"], django_capture_on_commit_callbacks)
-    work(sent_batches)
+    work(batches)
     sync = api.get(f"/api/v1/syncs/{sync_id}").json()
     assert (sync["status_code"], sync["counts"]["failed"]) == (4000, 1)
     (failed,) = api.get(f"/api/v1/syncs/{sync_id}/transactions", {"status": "failed"}).json()[
@@ -114,7 +102,7 @@ def test_a_partner_pushes_card_and_reimbursable_expenses_and_fixes_the_card_acco
     with django_capture_on_commit_callbacks(execute=True):
         retry = api.post(f"/api/v1/syncs/{sync_id}/retry-failed")
     assert retry.status_code == 202, retry.content
-    work(sent_batches)
+    work(batches)
 
     for record_id in pending_ids():
         services.sync_record_push(record_id=record_id, worker="test")
@@ -144,7 +132,7 @@ def test_a_partners_card_and_bank_expenses_are_quickbooks_purchases(
     connection,
     ledger_books,
     enqueued,
-    sent_batches,
+    batches,
     django_capture_on_commit_callbacks,
     category,
 ):
@@ -171,7 +159,7 @@ def test_a_partners_card_and_bank_expenses_are_quickbooks_purchases(
         dataset = push(api, [expense("card-1", "card", "44.00"), expense("bank-1", "bank", "9.50")])
     assert dataset.status_code == 201, dataset.content
     sync_id = start_sync(api, dataset.json()["id"], django_capture_on_commit_callbacks)
-    work(sent_batches)
+    work(batches)
     for record_id in pending_ids():
         services.sync_record_push(record_id=record_id, worker="test")
 

@@ -16,23 +16,12 @@ from tests.tenancy import assert_not_found_for_other_tenant
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    tasks_sent = []
-    monkeypatch.setattr(
-        tasks.ledger_reconcile,
-        "apply_async",
-        lambda args, countdown=None, queue=None: tasks_sent.append((args[0], countdown, queue)),
-    )
-    return tasks_sent
-
-
 def url(connection) -> str:
     return f"/api/v1/connections/{connection.pk}/ledger-check"
 
 
 def test_a_partner_checks_the_ledger_now_and_reads_what_it_found(
-    api, connection, ledger, approved, drain, sent, django_capture_on_commit_callbacks
+    api, connection, ledger, approved, drain, reconcile_tasks, django_capture_on_commit_callbacks
 ):
     drain()
     record = SyncRecord.objects.get(document=approved[0], payment__isnull=True)
@@ -44,7 +33,7 @@ def test_a_partner_checks_the_ledger_now_and_reads_what_it_found(
     body = response.json()
     assert body["queued_at"] is not None and body["running_since"] is None
     assert body["last_checked_at"] is None
-    assert sent == [(connection.pk, None, "bulk")]
+    assert reconcile_tasks == [(connection.pk, None, "bulk")]
     event = ConnectionEvent.objects.get(kind=ConnectionEventKind.LEDGER_CHECK)
     assert event.actor is None and event.note == "by API key Partner ERP"
 
@@ -52,9 +41,9 @@ def test_a_partner_checks_the_ledger_now_and_reads_what_it_found(
         again = api.post(url(connection))
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "ledger_check_queued"
-    assert len(sent) == 1
+    assert len(reconcile_tasks) == 1
 
-    tasks.ledger_reconcile(sent.pop()[0])  # the worker
+    tasks.ledger_reconcile(reconcile_tasks.pop()[0])  # the worker
     state = api.get(url(connection)).json()
     assert (state["entries_read"], state["drifted"]) == (1, 1)
     assert state["queued_at"] is None and state["last_checked_at"] is not None
@@ -72,7 +61,7 @@ def approved(org, clerk, category, vendor, connection):
     return [bill]
 
 
-def test_a_connection_that_needs_reauthorisation_answers_409(api, connection, sent):
+def test_a_connection_that_needs_reauthorisation_answers_409(api, connection, reconcile_tasks):
     connection.status = ConnectionStatus.NEEDS_REAUTH
     connection.save(update_fields=["status"])
     response = api.post(url(connection))
@@ -82,26 +71,26 @@ def test_a_connection_that_needs_reauthorisation_answers_409(api, connection, se
     connection.status = ConnectionStatus.DISABLED
     connection.save(update_fields=["status"])
     assert api.post(url(connection)).status_code == 400
-    assert sent == []
+    assert reconcile_tasks == []
 
 
 def test_another_organisations_connection_is_not_found(
-    other_api, connection, sent, django_capture_on_commit_callbacks
+    other_api, connection, reconcile_tasks, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         assert_not_found_for_other_tenant(other_api, "post", url(connection))
     assert_not_found_for_other_tenant(other_api, "get", url(connection))
-    assert sent == []
+    assert reconcile_tasks == []
     assert not LedgerReconcile.objects.filter(requested_at__isnull=False).exists()
 
 
 @pytest.mark.parametrize("role", [Role.AP_CLERK, Role.SUPPORT, Role.ADMIN])
-def test_a_session_is_not_a_key(client, org, connection, sent, role):
+def test_a_session_is_not_a_key(client, org, connection, reconcile_tasks, role):
     """The API acts only for an organisation's key (an admin creates it); a signed-in user of
     any role, an admin's included, is refused there (the page is their way)."""
     client.force_login(MembershipFactory(org=org, role=role).user)
     assert client.post(url(connection)).status_code in (401, 403)
-    assert sent == []
+    assert reconcile_tasks == []
 
 
 def test_the_schema_documents_the_ledger_check():

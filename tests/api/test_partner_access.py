@@ -15,35 +15,33 @@ from api.urls import v1
 from integrations.models import Connection, ConnectionStatus, Provider
 from partners import services as partner_services
 from partners.models import Partner, PartnerOrganization
-from synclog.models import RecordStatus, SyncRecord
+from synclog.models import RecordStatus
 from synclog.ratelimit import get_rate_limiter
 from tests.api.conftest import error_fields, make_client
-from tests.factories import DocumentFactory
+from tests.factories import DocumentFactory, SyncRecordFactory
 from tests.tenancy import assert_not_found_for_other_tenant
 
 pytestmark = pytest.mark.django_db
 
 
 def partner_client(name: str):
+    """A partner and a client sending its key: yields (partner, client); afterwards the rate
+    limiter forgets the keys of the organisations it made."""
     partner = Partner.objects.create(name=name)
     created = partner_services.partner_key_create(partner=partner, name="ERP", actor=None)
-    return partner, make_client(created.plaintext)
+    yield partner, make_client(created.plaintext)
+    for grant in PartnerOrganization.objects.filter(partner=partner):
+        get_rate_limiter().reset(f"api-key:{grant.api_key_id}")
 
 
 @pytest.fixture
 def acme_partner():
-    partner, client = partner_client("Acme Expenses")
-    yield partner, client
-    for grant in PartnerOrganization.objects.filter(partner=partner):
-        get_rate_limiter().reset(f"api-key:{grant.api_key_id}")
+    yield from partner_client("Acme Expenses")
 
 
 @pytest.fixture
 def rival_partner():
-    partner, client = partner_client("Rival Cards")
-    yield partner, client
-    for grant in PartnerOrganization.objects.filter(partner=partner):
-        get_rate_limiter().reset(f"api-key:{grant.api_key_id}")
+    yield from partner_client("Rival Cards")
 
 
 def create_company(client, name="Initech") -> dict:
@@ -100,13 +98,7 @@ def test_a_partner_creates_a_company_its_owner_signs_in_and_the_partner_acts_on_
         True,
     )
     document = DocumentFactory(org=org)
-    SyncRecord.objects.create(
-        org=org,
-        connection=connection,
-        document=document,
-        entry_type="bill",
-        status=RecordStatus.FAILED,
-    )
+    SyncRecordFactory(connection=connection, document=document, status=RecordStatus.FAILED)
     (health,) = api.get("/api/v1/partner/connections").json()["results"]
     assert (health["healthy"], health["failed_records"]) == (False, 1)
 

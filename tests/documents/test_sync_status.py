@@ -14,10 +14,10 @@ from django.urls import reverse
 from documents import views
 from documents.models import DocumentStatus, Payment
 from integrations.models import Connection, ConnectionStatus, Provider
-from synclog.models import EntryType, RecordStatus, SyncRecord
+from synclog.models import EntryType, RecordStatus
 from synclog.selectors.bulk import bulk_selection_documents
-from tests.factories import DocumentFactory
-from tests.synclog.test_page_indexes import ATTENTION_INDEX, PRICED_OUT
+from tests.factories import DocumentFactory, SyncRecordFactory
+from tests.synclog.test_page_indexes import ATTENTION_INDEX, plan_with_indexes
 
 RECORDS = "synclog_syncrecord"
 STATE_INDEX = "syncrecord_document_state_idx"
@@ -34,8 +34,7 @@ def connect(org, name="Xero", status=ConnectionStatus.ACTIVE):
 
 
 def record(connection, document, status, *, entry_type=EntryType.BILL, payment=None, error=""):
-    return SyncRecord.objects.create(
-        org=connection.org,
+    return SyncRecordFactory(
         connection=connection,
         document=document,
         payment=payment,
@@ -153,30 +152,6 @@ def test_the_list_costs_the_same_queries_for_10_rows_as_for_50(
     assert len(response.context["page"]) == 50
 
 
-def explain_with_indexes(sql: str, keep: set[str]) -> str:
-    """EXPLAIN with only `keep` (and the constraints' indexes) on the records, sequential scans
-    and sorts priced out: can these indexes serve the query? (as in test_page_indexes)"""
-    with db.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-            WHERE x.indrelid = %s::regclass AND NOT i.relname = ANY(%s)
-              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-            """,
-            [RECORDS, list(keep)],
-        )
-        for (name,) in cursor.fetchall():
-            cursor.execute(f'DROP INDEX "{name}"')
-        for setting in PRICED_OUT:
-            cursor.execute(f"SET {setting} = off")
-        try:
-            cursor.execute(f"EXPLAIN {sql}")
-            return "\n".join(row[0] for row in cursor.fetchall())
-        finally:
-            for setting in PRICED_OUT:
-                cursor.execute(f"RESET {setting}")
-
-
 @pytest.mark.parametrize("state", ["failed", "drifted", "not_pushed", "pending", "in_ledger"])
 def test_the_filter_and_the_column_read_the_records_through_their_indexes(clerk_client, org, state):
     xero = connect(org)
@@ -194,7 +169,7 @@ def test_the_filter_and_the_column_read_the_records_through_their_indexes(clerk_
         and "LIMIT" in q["sql"]
         and 'AS "sync_state"' not in q["sql"]
     ]
-    explained = explain_with_indexes(page_sql, {STATE_INDEX, ATTENTION_INDEX})
+    explained = plan_with_indexes(page_sql, table=RECORDS, keep={STATE_INDEX, ATTENTION_INDEX})
     # The filter: joins that read the records through the state or the attention index.
     scans = [line for line in explained.splitlines() if f" on {RECORDS}" in line]
     assert scans and all(STATE_INDEX in line or ATTENTION_INDEX in line for line in scans)
@@ -204,7 +179,7 @@ def test_the_filter_and_the_column_read_the_records_through_their_indexes(clerk_
     # index probe.)
     (column_sql,) = [q["sql"] for q in captured.captured_queries if 'AS "sync_state"' in q["sql"]]
     assert '"documents_document"."id" IN (' in column_sql
-    explained = explain_with_indexes(column_sql, {STATE_INDEX})
+    explained = plan_with_indexes(column_sql, table=RECORDS, keep={STATE_INDEX})
     subplans = re.split(r"(?m)^ *SubPlan \d+$", explained)[1:]
     assert len(subplans) == 5
     for subplan in subplans:

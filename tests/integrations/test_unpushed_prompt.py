@@ -7,7 +7,7 @@ from django.urls import reverse
 from documents.models import DocumentStatus, Payment
 from integrations.models import Connection, ConnectionStatus, MappingKind, Provider
 from integrations.selectors import connection_unmapped_before_push
-from synclog.models import EntryType, RecordStatus, SyncRecord
+from synclog.models import RecordStatus
 from synclog.selectors.document_state import (
     connection_unpushed_document_count,
     connection_unpushed_documents,
@@ -17,6 +17,7 @@ from tests.factories import (
     DepartmentFactory,
     DocumentFactory,
     MappingFactory,
+    SyncRecordFactory,
 )
 from tests.tenancy import assert_not_found_for_other_tenant
 
@@ -28,13 +29,7 @@ def connect(org, name="Xero", status=ConnectionStatus.ACTIVE):
 
 
 def complete(connection, document):
-    SyncRecord.objects.create(
-        org=connection.org,
-        connection=connection,
-        document=document,
-        entry_type=EntryType.BILL,
-        status=RecordStatus.COMPLETE,
-    )
+    SyncRecordFactory(connection=connection, document=document, status=RecordStatus.COMPLETE)
 
 
 def test_counts_the_syncable_documents_without_a_complete_record_on_this_connection(org, other_org):
@@ -45,13 +40,7 @@ def test_counts_the_syncable_documents_without_a_complete_record_on_this_connect
     complete(old, in_both)
     complete(old, DocumentFactory(org=org, status=DocumentStatus.PAID))  # not in the new one
     failed = DocumentFactory(org=org, status=DocumentStatus.VOID)
-    SyncRecord.objects.create(
-        org=org,
-        connection=new,
-        document=failed,
-        entry_type=EntryType.BILL,
-        status=RecordStatus.FAILED,
-    )
+    SyncRecordFactory(connection=new, document=failed, status=RecordStatus.FAILED)
     DocumentFactory(org=org, status=DocumentStatus.APPROVED)
     DocumentFactory(org=org, status=DocumentStatus.DRAFT)
     DocumentFactory(org=org, status=DocumentStatus.AWAITING_APPROVAL)

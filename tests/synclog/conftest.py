@@ -7,12 +7,13 @@ import time
 
 import pytest
 
+from accounts.models import Role
 from documents import services as document_services
 from integrations.models import Provider
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord
 from synclog.ratelimit import get_rate_limiter
-from tests.factories import DocumentFactory
+from tests.factories import DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import UNLIMITED  # noqa: F401 (imported from here by other tests)
 
 
@@ -34,6 +35,38 @@ def enqueued(monkeypatch):
         lambda args, countdown=0, queue=None: sent.extend(
             (record_id, countdown, queue) for record_id in args[0]
         ),
+    )
+    return sent
+
+
+@pytest.fixture
+def member_role():
+    """The role member_client() signs in with when it is not told one (a folder's conftest may
+    say another)."""
+    return Role.AP_CLERK
+
+
+@pytest.fixture
+def member_client(client, org, member_role):
+    """Sign the test client in as a new member of `org` with `role`; returns the client."""
+
+    def login(role=None):
+        client.force_login(MembershipFactory(org=org, role=role or member_role).user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def reconcile_tasks(monkeypatch):
+    """The reconcile tasks sent to the broker, as (connection id, countdown, queue)."""
+    from synclog import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.ledger_reconcile,
+        "apply_async",
+        lambda args, countdown=None, queue=None: sent.append((args[0], countdown, queue)),
     )
     return sent
 

@@ -5,9 +5,6 @@ next refresh releases the bill and the worker pushes it. Nothing is played by th
 
 import datetime
 import logging
-import os
-
-import pytest
 
 from bench.harness.processes import wait_until
 from documents import services as document_services
@@ -16,16 +13,9 @@ from integrations.models import Connection
 from synclog.models import RecordStatus, SyncRecord
 from tests.factories import DocumentFactory
 from tests.ledger_fixtures import XeroBooks
-from tests.synclog.worker_harness import FAST_SYNC, worker_pool
+from tests.synclog.worker_harness import FAST_SYNC, WORKER_MARKS, worker_pool
 
-pytestmark = [
-    pytest.mark.worker,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.environ.get("REDIS_URL"),
-        reason="real workers need a Redis broker: set REDIS_URL (CI does)",
-    ),
-]
+pytestmark = WORKER_MARKS
 
 REFRESH_SECONDS = 1.0
 

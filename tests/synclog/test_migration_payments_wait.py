@@ -6,8 +6,8 @@ import pytest
 from django.apps import apps
 
 from documents.models import Payment
-from synclog.models import EntryType, RecordStatus, SyncRecord
-from tests.factories import ConnectionFactory, DocumentFactory
+from synclog.models import EntryType, RecordStatus
+from tests.factories import ConnectionFactory, DocumentFactory, SyncRecordFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,19 +19,16 @@ def chain(org, connection, *, bill_status):
     payment = Payment.objects.create(
         org=org, document=document, amount="10.00", paid_at="2026-11-05"
     )
-    SyncRecord.objects.create(
-        org=org,
+    SyncRecordFactory(
         connection=connection,
         document=document,
-        entry_type=EntryType.BILL,
         status=bill_status,
         last_error_code=4000 if bill_status == RecordStatus.FAILED else None,
         last_error_message="Category Travel has no Xero mapping."
         if bill_status == RecordStatus.FAILED
         else "",
     )
-    return SyncRecord.objects.create(
-        org=org,
+    return SyncRecordFactory(
         connection=connection,
         document=document,
         payment=payment,

@@ -23,22 +23,27 @@ PRICED_OUT = ("enable_seqscan", "enable_bitmapscan", "enable_sort")
 
 
 def plan(sql: str, *, table: str, index: str) -> str:
-    """EXPLAIN of `sql` with `index` the only index of `table` besides its constraints'.
+    """EXPLAIN of `sql` with `index` the only index of `table` besides its constraints'."""
+    return plan_with_indexes(sql, table=table, keep={index})
+
+
+def plan_with_indexes(sql: str, *, table: str, keep: set[str]) -> str:
+    """EXPLAIN of `sql` with `keep` the only indexes of `table` besides its constraints'.
 
     On a test's few rows the planner's choice among indexes is a tie that any statistics
-    decide; the question here is whether the page's index can serve the query (its filter as
-    the scan's bounds, its order without a sort). The other indexes are dropped inside the
-    test's transaction, which puts them back.
+    decide; the question here is whether these indexes can serve the query (its filter as the
+    scan's bounds, its order without a sort). The other indexes are dropped inside the test's
+    transaction, which puts them back.
     """
     assert db.in_atomic_block, "the dropped indexes come back with the test's rollback"
     with db.cursor() as cursor:
         cursor.execute(
             """
             SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-            WHERE x.indrelid = %s::regclass AND i.relname <> %s
+            WHERE x.indrelid = %s::regclass AND NOT i.relname = ANY(%s)
               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
             """,
-            [table, index],
+            [table, list(keep)],
         )
         for (name,) in cursor.fetchall():
             cursor.execute(f'DROP INDEX "{name}"')

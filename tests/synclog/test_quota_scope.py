@@ -34,6 +34,30 @@ class ReadsFirstXero(AppScopedXero):
         return 2
 
 
+def app_scoped_quota(settings, *connections, connector="AppScopedXero", **limits) -> None:
+    """Xero as a ledger that counts one quota for its app key (`connector`, a class above), and
+    each of `connections` allowed ONE_CALL's quota with `limits` instead."""
+    settings.LEDGER_CONNECTORS = {
+        **settings.LEDGER_CONNECTORS,
+        Provider.XERO: f"{__name__}.{connector}",
+    }
+    for conn in connections:
+        conn.settings = {**conn.settings, "rate_limits": {**ONE_CALL, **limits}}
+        conn.save(update_fields=["settings"])
+
+
+def bill_waiting(org) -> int:
+    """An approved bill of `org` (Office, 429) sent to be synced: its record's id."""
+    document = DocumentFactory(
+        org=org,
+        contact=ContactFactory(org=org, name="Office Supplies Ltd"),
+        category=Category.objects.get(org=org, code="429"),
+        status=DocumentStatus.APPROVED,
+    )
+    [record_id] = services.request_sync(document=document, reason="approved")
+    return record_id
+
+
 @pytest.fixture
 def two_organisations(org, other_org, ledger_books, connection):
     """Acme's connection (the conftest's) and Globex's, to the same ledger, each allowed one
@@ -43,16 +67,7 @@ def two_organisations(org, other_org, ledger_books, connection):
     for conn in (connection, other):
         conn.settings = {**conn.settings, "rate_limits": ONE_CALL}
         conn.save(update_fields=["settings"])
-    records = []
-    for conn in (connection, other):
-        document = DocumentFactory(
-            org=conn.org,
-            contact=ContactFactory(org=conn.org, name="Office Supplies Ltd"),
-            category=Category.objects.get(org=conn.org, code="429"),
-            status=DocumentStatus.APPROVED,
-        )
-        [record_id] = services.request_sync(document=document, reason="approved")
-        records.append(record_id)
+    records = [bill_waiting(conn.org) for conn in (connection, other)]
     keys = {services.connection_quota_key(connection=c) for c in (connection, other)}
     for key in keys:
         get_rate_limiter().reset(key)
@@ -79,10 +94,7 @@ def test_an_app_scoped_ledger_counts_every_connections_calls_in_one_quota(
     two_organisations, settings
 ):
     (acme, globex), (acme_bill, globex_bill) = two_organisations
-    settings.LEDGER_CONNECTORS = {
-        **settings.LEDGER_CONNECTORS,
-        Provider.XERO: f"{__name__}.AppScopedXero",
-    }
+    app_scoped_quota(settings)
     key = services.connection_quota_key(connection=acme)
     assert key == services.connection_quota_key(connection=globex)
     get_rate_limiter().reset(key)
@@ -107,23 +119,8 @@ def test_bulk_batches_take_the_whole_of_an_app_scoped_quota_while_no_push_waits(
     issue 15): two organisations' bulk batches take both, and a change pushed on its own
     waits for the quota (it then goes first: the next test)."""
     (acme, globex), (acme_bill, globex_bill) = two_organisations
-    settings.LEDGER_CONNECTORS = {
-        **settings.LEDGER_CONNECTORS,
-        Provider.XERO: f"{__name__}.AppScopedXero",
-    }
-    for conn in (acme, globex):
-        conn.settings = {
-            **conn.settings,
-            "rate_limits": {**ONE_CALL, "per_window": 2, "per_second": 2},
-        }
-        conn.save(update_fields=["settings"])
-    document = DocumentFactory(
-        org=globex.org,
-        contact=ContactFactory(org=globex.org, name="Office Supplies Ltd"),
-        category=Category.objects.get(org=globex.org, code="429"),
-        status=DocumentStatus.APPROVED,
-    )
-    [globex_bulk_bill] = services.request_sync(document=document, reason="approved")
+    app_scoped_quota(settings, acme, globex, per_window=2, per_second=2)
+    globex_bulk_bill = bill_waiting(globex.org)
     key = services.connection_quota_key(connection=acme)
     get_rate_limiter().reset(key)
     try:
@@ -144,13 +141,7 @@ def test_the_reads_a_connector_makes_first_are_asked_of_the_quota_too(two_organi
     """Three calls a minute for the app key and a connector that reads two lists before its
     push: Acme's push takes all three, so Globex's waits (counting the push alone, it went)."""
     (acme, globex), (acme_bill, globex_bill) = two_organisations
-    settings.LEDGER_CONNECTORS = {
-        **settings.LEDGER_CONNECTORS,
-        Provider.XERO: f"{__name__}.ReadsFirstXero",
-    }
-    for conn in (acme, globex):
-        conn.settings = {**conn.settings, "rate_limits": {**ONE_CALL, "per_window": 3}}
-        conn.save(update_fields=["settings"])
+    app_scoped_quota(settings, acme, globex, connector="ReadsFirstXero", per_window=3)
     key = services.connection_quota_key(connection=acme)
     get_rate_limiter().reset(key)
     try:
@@ -169,16 +160,7 @@ def test_a_users_push_waiting_for_an_app_scoped_quota_holds_bulk_batches_back(
     until it has had its turn no bulk batch takes the call it waits for, though the call is
     free again; then it goes, and bulk batches go again."""
     (acme, globex), (acme_bill, globex_bill) = two_organisations
-    settings.LEDGER_CONNECTORS = {
-        **settings.LEDGER_CONNECTORS,
-        Provider.XERO: f"{__name__}.AppScopedXero",
-    }
-    for conn in (acme, globex):
-        conn.settings = {
-            **conn.settings,
-            "rate_limits": {**ONE_CALL, "per_window": 100, "max_concurrent": 1},
-        }
-        conn.save(update_fields=["settings"])
+    app_scoped_quota(settings, acme, globex, per_window=100, max_concurrent=1)
     key, limiter = services.connection_quota_key(connection=acme), get_rate_limiter()
     limits = services.connection_quota(connection=acme)
     try:
@@ -209,15 +191,9 @@ def test_bulk_batches_of_organisations_sharing_an_app_scoped_quota_take_turns_at
     the MYOB fairness run; issue 15). A batch sent back after a short wait takes the next turn.
     """
     (acme, globex), (acme_bill, globex_bill) = two_organisations
-    settings.LEDGER_CONNECTORS = {
-        **settings.LEDGER_CONNECTORS,
-        Provider.XERO: f"{__name__}.AppScopedXero",
-    }
+    app_scoped_quota(settings, acme, globex, per_window=6)
     settings.SYNC_BATCH_SIZE = 1
     settings.SYNC_BULK_BATCHES_IN_FLIGHT = 2
-    for conn in (acme, globex):
-        conn.settings = {**conn.settings, "rate_limits": {**ONE_CALL, "per_window": 6}}
-        conn.save(update_fields=["settings"])
     sent = []
     monkeypatch.setattr(
         tasks.sync_batch,

@@ -25,18 +25,6 @@ from tests.tenancy import assert_not_found_for_other_tenant
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    """The reconcile tasks sent to the broker, as (connection id, countdown, queue)."""
-    tasks_sent = []
-    monkeypatch.setattr(
-        tasks.ledger_reconcile,
-        "apply_async",
-        lambda args, countdown=None, queue=None: tasks_sent.append((args[0], countdown, queue)),
-    )
-    return tasks_sent
-
-
-@pytest.fixture
 def pushed(approved_bill, drain):
     drain()
     record = bill_record(approved_bill)
@@ -49,10 +37,10 @@ def admin(org):
     return MembershipFactory(org=org, role=Role.ADMIN).user
 
 
-def run_sent(sent):
+def run_sent(reconcile_tasks):
     """Play the worker: run the reconcile tasks sent so far (a task may send itself again)."""
-    while sent:
-        connection_id, _, _ = sent.pop(0)
+    while reconcile_tasks:
+        connection_id, _, _ = reconcile_tasks.pop(0)
         tasks.ledger_reconcile(connection_id)
 
 
@@ -62,19 +50,19 @@ def request(connection, actor, django_capture_on_commit_callbacks):
 
 
 def test_a_request_sends_the_scheduled_reconcile_at_once_and_it_finds_the_drift(
-    pushed, connection, ledger, admin, sent, django_capture_on_commit_callbacks
+    pushed, connection, ledger, admin, reconcile_tasks, django_capture_on_commit_callbacks
 ):
     ledger.edit_invoice(pushed.external_id, {"DueDate": "2027-02-28"})
     request(connection, admin, django_capture_on_commit_callbacks)
 
     # Beat's task, on beat's queue (bulk: after interactive work and edits' pushes).
-    assert sent == [(connection.pk, None, "bulk")]
+    assert reconcile_tasks == [(connection.pk, None, "bulk")]
     (event,) = ConnectionEvent.objects.filter(kind=ConnectionEventKind.LEDGER_CHECK)
     assert event.connection == connection and event.actor == admin
     state = connection_reconcile_state(connection=connection)
     assert state.queued and not state.running and state.last_checked_at is None
 
-    run_sent(sent)
+    run_sent(reconcile_tasks)
     pushed.refresh_from_db()
     assert pushed.status == RecordStatus.FAILED and pushed.ledger_drifted
     assert "due date 2027-02-28 there" in pushed.last_error_explanation
@@ -85,18 +73,18 @@ def test_a_request_sends_the_scheduled_reconcile_at_once_and_it_finds_the_drift(
 
     # Once it has run, another check may be asked for.
     request(connection, admin, django_capture_on_commit_callbacks)
-    assert len(sent) == 1
+    assert len(reconcile_tasks) == 1
 
 
 def test_never_twice_at_once_queued_or_running(
-    pushed, connection, admin, sent, django_capture_on_commit_callbacks
+    pushed, connection, admin, reconcile_tasks, django_capture_on_commit_callbacks
 ):
     request(connection, admin, django_capture_on_commit_callbacks)
     with pytest.raises(ValidationError) as queued:
         request(connection, admin, django_capture_on_commit_callbacks)
     assert queued.value.code == "queued"
     assert "already queued" in queued.value.messages[0]
-    assert len(sent) == 1
+    assert len(reconcile_tasks) == 1
     assert ConnectionEvent.objects.filter(kind=ConnectionEventKind.LEDGER_CHECK).count() == 1
 
     # The worker has begun it (its claim): a request now says it is running.
@@ -113,18 +101,24 @@ def test_never_twice_at_once_queued_or_running(
         requested_at=now - RECONCILE_LEASE - datetime.timedelta(seconds=2),
     )
     request(connection, admin, django_capture_on_commit_callbacks)
-    assert len(sent) == 2
+    assert len(reconcile_tasks) == 2
 
 
 def test_interactive_work_goes_first_and_the_request_stays_queued(
-    pushed, approved_bill, connection, admin, clerk, sent, django_capture_on_commit_callbacks
+    pushed,
+    approved_bill,
+    connection,
+    admin,
+    clerk,
+    reconcile_tasks,
+    django_capture_on_commit_callbacks,
 ):
     # A clerk's re-sync is waiting: the reconcile comes back after it, on the bulk queue.
     services.resync(document=approved_bill, connection=connection, entry="bill", actor=clerk)
     request(connection, admin, django_capture_on_commit_callbacks)
-    connection_id, _, _ = sent.pop(0)
+    connection_id, _, _ = reconcile_tasks.pop(0)
     tasks.ledger_reconcile(connection_id)
-    assert sent == [(connection.pk, 30.0, "bulk")]
+    assert reconcile_tasks == [(connection.pk, 30.0, "bulk")]
     assert connection_reconcile_state(connection=connection).queued
     with pytest.raises(ValidationError):
         request(connection, admin, django_capture_on_commit_callbacks)
@@ -139,7 +133,7 @@ def test_interactive_work_goes_first_and_the_request_stays_queued(
     ],
 )
 def test_a_connection_that_is_not_active_is_not_checked(
-    connection, admin, sent, django_capture_on_commit_callbacks, status, code, words
+    connection, admin, reconcile_tasks, django_capture_on_commit_callbacks, status, code, words
 ):
     connection.status = status
     connection.save(update_fields=["status"])
@@ -147,19 +141,19 @@ def test_a_connection_that_is_not_active_is_not_checked(
         request(connection, admin, django_capture_on_commit_callbacks)
     assert refused.value.code == code
     assert words in refused.value.messages[0]
-    assert sent == []
+    assert reconcile_tasks == []
     assert not LedgerReconcile.objects.filter(requested_at__isnull=False).exists()
 
 
 def test_beat_marks_its_turn_and_the_next_scheduled_check_follows(
-    connection, other_org, sent, settings, admin, client
+    connection, other_org, reconcile_tasks, settings, admin, client
 ):
     settings.SYNC_RECONCILE_INTERVAL_SECONDS = 900
     ConnectionFactory(org=other_org, status=ConnectionStatus.DISABLED)
     assert connection_reconcile_state(connection=connection).next_check_at is None
     before = timezone.now()
     assert tasks.ledger_reconcile_all() == 1
-    assert sent == [(connection.pk, None, "bulk")]
+    assert reconcile_tasks == [(connection.pk, None, "bulk")]
     mark = LedgerReconcile.objects.get(connection=connection)
     assert mark.scheduled_at >= before and mark.requested_at is None
     state = connection_reconcile_state(connection=connection)
@@ -185,7 +179,7 @@ def check_url(connection):
 
 
 def test_the_page_shows_the_last_check_and_an_admin_checks_now_without_js(
-    pushed, connection, ledger, admin, client, sent, django_capture_on_commit_callbacks
+    pushed, connection, ledger, admin, client, reconcile_tasks, django_capture_on_commit_callbacks
 ):
     client.force_login(admin)
     detail = reverse("integrations:detail", args=[connection.pk])
@@ -198,7 +192,7 @@ def test_the_page_shows_the_last_check_and_an_admin_checks_now_without_js(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(check_url(connection))
     assert response.status_code == 302 and response.url == f"{detail}#ledger-check"
-    assert len(sent) == 1
+    assert len(reconcile_tasks) == 1
     page = client.get(response.url).content.decode()
     assert "Checking Xero now" in page
     assert "A check is queued" in page
@@ -207,9 +201,9 @@ def test_the_page_shows_the_last_check_and_an_admin_checks_now_without_js(
     with django_capture_on_commit_callbacks(execute=True):
         again = client.post(check_url(connection), follow=True)
     assert "already queued" in again.content.decode()
-    assert len(sent) == 1
+    assert len(reconcile_tasks) == 1
 
-    run_sent(sent)
+    run_sent(reconcile_tasks)
     page = client.get(detail).content.decode()
     assert 'id="ledger-check-read">1 changed in Xero<' in page
     assert "1 entry: see" in page
@@ -228,7 +222,7 @@ def events_fragment(html: str) -> str:
 
 
 def test_htmx_swaps_the_section_in_with_the_answer_and_the_events_out_of_band(
-    pushed, connection, admin, client, sent, django_capture_on_commit_callbacks
+    pushed, connection, admin, client, reconcile_tasks, django_capture_on_commit_callbacks
 ):
     client.force_login(admin)
     with django_capture_on_commit_callbacks(execute=True):
@@ -262,7 +256,14 @@ def test_htmx_swaps_the_section_in_with_the_answer_and_the_events_out_of_band(
 
 
 def test_before_the_first_check_the_page_says_none_has_run(
-    pushed, connection, ledger, admin, client, sent, settings, django_capture_on_commit_callbacks
+    pushed,
+    connection,
+    ledger,
+    admin,
+    client,
+    reconcile_tasks,
+    settings,
+    django_capture_on_commit_callbacks,
 ):
     """Not "0 changed" and "none": nothing was read. A check that did not read the ledger
     through (the ledger refused it) has not checked either; the next complete one has."""
@@ -282,7 +283,7 @@ def test_before_the_first_check_the_page_says_none_has_run(
     # Beat's turn is known: the next scheduled check shows beside "Not checked yet".
     assert tasks.ledger_reconcile_all() == 1
     ledger.set_faults(fail_next={"count": 10, "status": 500})
-    run_sent(sent)
+    run_sent(reconcile_tasks)
     state = connection_reconcile_state(connection=connection)
     assert state.last_error and not state.checked and state.last_checked_at is None
     page = client.get(detail).content.decode()
@@ -294,7 +295,7 @@ def test_before_the_first_check_the_page_says_none_has_run(
     ledger.clear_faults()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(check_url(connection))
-    run_sent(sent)
+    run_sent(reconcile_tasks)
     state = connection_reconcile_state(connection=connection)
     # It read our own push of the bill (changed since the first push), which matches.
     assert state.checked and (state.entries_read, state.drifted) == (1, 0)
@@ -308,7 +309,7 @@ def test_before_the_first_check_the_page_says_none_has_run(
 
 
 def test_a_connection_that_needs_reauthorisation_says_so(
-    connection, admin, client, sent, django_capture_on_commit_callbacks
+    connection, admin, client, reconcile_tasks, django_capture_on_commit_callbacks
 ):
     connection.status = ConnectionStatus.NEEDS_REAUTH
     connection.save(update_fields=["status"])
@@ -316,24 +317,24 @@ def test_a_connection_that_needs_reauthorisation_says_so(
     page = client.post(check_url(connection), follow=True).content.decode()
     assert "no longer accepts ledgersync&#x27;s access" in page
     assert "reconnect" in page
-    assert sent == []
+    assert reconcile_tasks == []
 
 
 @pytest.mark.parametrize("role", [Role.AP_CLERK, Role.ACCOUNTING_SYNC, Role.SUPPORT])
-def test_only_admins_check_the_ledger(connection, org, client, sent, role):
+def test_only_admins_check_the_ledger(connection, org, client, reconcile_tasks, role):
     client.force_login(MembershipFactory(org=org, role=role).user)
     assert client.post(check_url(connection)).status_code == 403
     assert client.post(check_url(connection), HTTP_HX_REQUEST="true").status_code == 403
-    assert sent == []
+    assert reconcile_tasks == []
     assert not LedgerReconcile.objects.filter(requested_at__isnull=False).exists()
 
 
 def test_another_organisations_connection_is_not_found(
-    connection, other_org, client, sent, django_capture_on_commit_callbacks
+    connection, other_org, client, reconcile_tasks, django_capture_on_commit_callbacks
 ):
     client.force_login(MembershipFactory(org=other_org, role=Role.ADMIN).user)
     with django_capture_on_commit_callbacks(execute=True):
         assert_not_found_for_other_tenant(client, "post", check_url(connection))
     assert_not_found_for_other_tenant(client, "get", check_url(connection))
-    assert sent == []
+    assert reconcile_tasks == []
     assert not ConnectionEvent.objects.filter(kind=ConnectionEventKind.LEDGER_CHECK).exists()

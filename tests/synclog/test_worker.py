@@ -10,7 +10,6 @@ Run with `-s` to see the figures (seconds until Complete, kills, lost messages).
 
 import datetime
 import logging
-import os
 import re
 import shutil
 import time
@@ -31,20 +30,10 @@ from synclog.models import AttemptOutcome, Operation, RecordStatus, SyncAttempt,
 from tests.factories import DocumentFactory
 from tests.ledger_fixtures import XeroBooks
 from tests.synclog.conftest import bill_record
-from tests.synclog.worker_harness import FAST_SYNC, own_redis, worker_pool
+from tests.synclog.worker_harness import FAST_SYNC, WORKER_MARKS, own_redis, worker_pool
 
-pytestmark = [
-    pytest.mark.worker,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not os.environ.get("REDIS_URL"),
-        reason="real workers need a Redis broker: set REDIS_URL (CI does)",
-    ),
-]
+pytestmark = WORKER_MARKS
 
-# The engine's own per-connection quota is not under test here, and slots held by a SIGKILLed
-# worker are only freed when their lease (30 s + calls x HTTP timeout) runs out: keep it wide.
-UNLIMITED = {"per_window": 100_000, "window_seconds": 60, "max_concurrent": 100, "per_day": 10**7}
 REF = re.compile(r"[?&]ref=([^&#]+)")
 SWEEP_DONE = re.compile(r"sync_sweep\[[^\]]+\] succeeded in [\d.e-]+s: (\d+)")
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from django.conf import settings
 
 from bench.harness.processes import (
@@ -27,7 +28,26 @@ from bench.harness.processes import (
     purge_queues,
 )
 
-__all__ = ["FAST_SYNC", "QUEUES", "Worker", "own_redis", "running_worker", "worker_pool"]
+__all__ = [
+    "FAST_SYNC",
+    "QUEUES",
+    "WORKER_MARKS",
+    "Worker",
+    "own_redis",
+    "running_worker",
+    "worker_pool",
+]
+
+# A module of real-worker tests: committed rows (the workers read them through their own
+# connections) and a Redis broker.
+WORKER_MARKS = [
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not os.environ.get("REDIS_URL"),
+        reason="real workers need a Redis broker: set REDIS_URL (CI does)",
+    ),
+]
 
 # Short engine timings, for the workers (through the environment) and for the test process
 # (through the `settings` fixture), so that coalescing, backoff, leases and the sweep happen in

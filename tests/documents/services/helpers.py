@@ -1,5 +1,7 @@
 """Helpers shared by the document service tests."""
 
+import pytest
+from django.core.exceptions import ValidationError
 from django.db.models import Model
 
 from documents.models import (
@@ -18,6 +20,16 @@ COUNTED_MODELS = (Document, DocumentLine, Payment, Attachment, Contact, Category
 def row_counts() -> dict[str, int]:
     """How many rows each document-related table holds, to show that nothing was written."""
     return {model.__name__: model.objects.count() for model in COUNTED_MODELS}
+
+
+def assert_refused(service, *fields: str, **kwargs) -> ValidationError:
+    """`service(**kwargs)` raises exactly these field errors and writes nothing."""
+    counts = row_counts()
+    with pytest.raises(ValidationError) as excinfo:
+        service(**kwargs)
+    assert set(excinfo.value.message_dict) == set(fields)
+    assert row_counts() == counts
+    return excinfo.value
 
 
 def _row(obj: Model) -> dict:

@@ -1,20 +1,10 @@
 import pytest
-from django.core.exceptions import ValidationError
 
 from documents.models import Category, Contact, ContactKind, Department
 from documents.services import category_create, contact_create, department_create
-from tests.documents.services.helpers import row_counts
+from tests.documents.services.helpers import assert_refused
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_refused(service, *fields: str, **kwargs) -> ValidationError:
-    counts = row_counts()
-    with pytest.raises(ValidationError) as excinfo:
-        service(**kwargs)
-    assert set(excinfo.value.message_dict) == set(fields)
-    assert row_counts() == counts
-    return excinfo.value
 
 
 # --- contacts ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from documents.models import ContactKind, Document, DocumentKind, DocumentStatus
 from documents.services import document_create
 from documents.services import documents as document_writes
+from tests.documents.services import helpers
 from tests.documents.services.helpers import line_values, row_counts
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory
 
@@ -42,12 +43,7 @@ def build(org, clerk, vendor, category):
 
 def assert_refused(kwargs: dict, *fields: str) -> ValidationError:
     """document_create raises exactly these field errors and writes nothing."""
-    before = row_counts()
-    with pytest.raises(ValidationError) as excinfo:
-        document_create(**kwargs)
-    assert set(excinfo.value.message_dict) == set(fields)
-    assert row_counts() == before
-    return excinfo.value
+    return helpers.assert_refused(document_create, *fields, **kwargs)
 
 
 def line(unit_amount="150.00", **fields) -> dict:

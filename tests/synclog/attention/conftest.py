@@ -17,7 +17,7 @@ from synclog.models import (
     StatusCode,
     SyncRecord,
 )
-from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
+from tests.factories import CategoryFactory, DocumentFactory
 
 ROLES = [Role.ADMIN, Role.AP_CLERK, Role.ACCOUNTING_SYNC, Role.SUPPORT]
 MAPPING_MESSAGE = "Category Travel has no Xero mapping."
@@ -48,13 +48,9 @@ def failed_record(document, connection, *, code=StatusCode.CONFIGURATION, messag
 
 
 @pytest.fixture
-def member_client(client, org):
-    # Support by default: the role that retries a group (README, Roles).
-    def login(role=Role.SUPPORT):
-        client.force_login(MembershipFactory(org=org, role=role).user)
-        return client
-
-    return login
+def member_role():
+    # member_client() signs in as Support: the role that retries a group (README, Roles).
+    return Role.SUPPORT
 
 
 @pytest.fixture

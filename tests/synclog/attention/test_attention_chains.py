@@ -11,7 +11,7 @@ from accounts.models import Role
 from documents import services as document_services
 from synclog.models import RecordStatus, StatusCode, SyncRecord, SyncRun, SyncRunItem, Trigger
 from synclog.selectors.attention import GROUP_PREVIEW_SIZE
-from tests.factories import DocumentFactory, MembershipFactory
+from tests.factories import DocumentFactory, MembershipFactory, SyncRecordFactory
 from tests.synclog.attention.conftest import html
 from tests.tenancy import assert_not_found_for_other_tenant
 
@@ -131,11 +131,9 @@ def test_another_organisations_ids_reach_no_chain(
 
     other_connection = XeroBooks(ledger_books.emulator).connect_org(other_org)
     other_document = DocumentFactory(org=other_org, status="approved", number="GLOBEX-1")
-    SyncRecord.objects.create(
-        org=other_org,
+    SyncRecordFactory(
         connection=other_connection,
         document=other_document,
-        entry_type="bill",
         status=RecordStatus.FAILED,
         last_error_code=StatusCode.CONFIGURATION,
         last_error_message="Category Secret has no Xero mapping.",

@@ -1,5 +1,6 @@
-"""Fixtures and helpers for the bulk re-sync tests: approved documents, a member signed in with a
-role, another organisation's connection, the pages' URLs and a query count."""
+"""Fixtures and helpers for the bulk re-sync tests: approved documents, another organisation's
+connection, the pages' URLs and a query count (a member signed in with a role is
+tests/synclog/conftest.py's member_client: an AP clerk unless told)."""
 
 import pytest
 from django.db import connection as db
@@ -9,7 +10,7 @@ from django.urls import reverse
 from accounts.models import Role
 from documents.models import Category, DocumentStatus
 from integrations.models import Connection, Provider
-from tests.factories import DocumentFactory, MembershipFactory
+from tests.factories import DocumentFactory
 
 ROLES = [Role.ADMIN, Role.AP_CLERK, Role.ACCOUNTING_SYNC, Role.SUPPORT]
 
@@ -30,15 +31,6 @@ def approved(org, count, prefix="B", **kwargs):
 
 def ids_of(documents):
     return [document.pk for document in documents]
-
-
-@pytest.fixture
-def member_client(client, org):
-    def login(role=Role.AP_CLERK):
-        client.force_login(MembershipFactory(org=org, role=role).user)
-        return client
-
-    return login
 
 
 @pytest.fixture

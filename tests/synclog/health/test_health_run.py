@@ -6,7 +6,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from synclog.models import (
-    EntryType,
     RecordStatus,
     RunItemOutcome,
     StatusCode,
@@ -15,7 +14,7 @@ from synclog.models import (
     SyncRunItem,
     Trigger,
 )
-from tests.factories import DocumentFactory
+from tests.factories import DocumentFactory, SyncRecordFactory
 from tests.ledger_fixtures import map_to_account
 from tests.synclog.health.conftest import (
     SUPPORT,
@@ -60,13 +59,8 @@ def test_run_items_are_in_record_order_on_every_page(client, org, books, other_b
         # Numbers in another order than the records'.
         document = DocumentFactory(org=org, number=f"ORD-{index * 37 % 60:03d}")
         records.append(
-            SyncRecord.objects.create(
-                org=org,
-                connection=books,
-                document=document,
-                entry_type=EntryType.BILL,
-                status=RecordStatus.COMPLETE,
-                run=run,
+            SyncRecordFactory(
+                connection=books, document=document, status=RecordStatus.COMPLETE, run=run
             )
         )
     # Added in another order than the records': reversed, the failed ones interleaved.
@@ -198,11 +192,9 @@ def failed_items(run, count):
     records = []
     for index in range(count):
         document = DocumentFactory(org=run.org, number=f"{run.pk}-FAIL-{index:03d}")
-        record = SyncRecord.objects.create(
-            org=run.org,
+        record = SyncRecordFactory(
             connection=run.connection,
             document=document,
-            entry_type=EntryType.BILL,
             status=RecordStatus.FAILED,
             last_error_code=StatusCode.CONFIGURATION,
             last_error_message="Category Travel is not mapped.",
