@@ -102,6 +102,19 @@ def nearest_rank(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
+def timed_gets(client, name: str, url: str, count: int) -> list[float]:
+    """`count` GETs of the page `name` at `url`: each one's milliseconds. A page that does not
+    answer 200 stops the run (its time would measure an error page)."""
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{name}: {url} answered {response.status_code}")
+    return times
+
+
 def page_urls(org, info: dict) -> list[tuple[str, str]]:
     from urllib.parse import urlencode
 
@@ -196,14 +209,8 @@ def time_pages(args, org, user, info: dict) -> list[dict]:
             response = client.get(url)
             if response.status_code != 200:
                 raise RuntimeError(f"{name}: {url} answered {response.status_code}")
-        times = []
         cpu_started = time.process_time(), proc_cpu_seconds(backend)
-        for _ in range(args.requests):
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                raise RuntimeError(f"{name}: {url} answered {response.status_code}")
+        times = timed_gets(client, name, url, args.requests)
         app_cpu = (time.process_time() - cpu_started[0]) * 1000 / args.requests
         db_cpu = (proc_cpu_seconds(backend) - cpu_started[1]) * 1000 / args.requests
         with CaptureQueriesContext(db) as queries:

@@ -53,7 +53,7 @@ from bench.harness import (
     setup_org,
     wait_until,
 )
-from bench.pages import nearest_rank
+from bench.pages import nearest_rank, timed_gets
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -143,13 +143,7 @@ def time_pages(setup, args) -> None:
     for name, url in pages.items():
         for _ in range(args.warmup):
             client.get(url)
-        times = []
-        for _ in range(args.requests):
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                raise RuntimeError(f"{name} answered {response.status_code}")
+        times = timed_gets(client, name, url, args.requests)
         with CaptureQueriesContext(db_connection) as queries:
             client.get(url)
         Bench.result(
