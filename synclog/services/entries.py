@@ -203,9 +203,18 @@ def _push_entry(
         elif digest == record.payload_hash:
             operation = Operation.NOTHING_TO_PUSH
         else:
-            state = connector.update_entry(
-                record.external_id, payload, idempotency_key=f"{key}-update"
-            )
+            try:
+                state = connector.update_entry(
+                    record.external_id, payload, idempotency_key=f"{key}-update"
+                )
+            except NotFoundError as error:
+                # Deleted there since the last push (QuickBooks, MYOB): the words a re-sync's
+                # read gives, not the catalogue's guess at the ledger's code (QuickBooks' 610
+                # reads as an inactive account).
+                ledger = record.connection.get_provider_display()
+                raise _gone_error(
+                    ledger, "DELETED", record.external_number, raw=error.raw
+                ) from error
             operation = Operation.UPDATE
         external_id = record.external_id
     else:

@@ -143,3 +143,27 @@ def test_a_payment_deleted_in_the_ledger_is_drifted_and_pushed_again_as_new(
     assert payment.status == RecordStatus.COMPLETE
     assert payment.external_id and payment.external_id != deleted_id
     assert reconcile(connection).drifted == 0  # the new one is there, and matches
+
+
+@pytest.mark.parametrize("provider", [Provider.QUICKBOOKS, Provider.MYOB])
+def test_an_edit_pushed_after_the_entry_was_deleted_there_says_it_was_deleted(
+    provider, approved_bill, drain, connection, ledger_books, clerk
+):
+    """Seen on the demo: QuickBooks answers the update of a deleted bill with its code 610,
+    which the catalogue read as "an account … is inactive"; an edit's push now says what a
+    re-sync says, and offers the new entry."""
+    drain()
+    record = bill_record(approved_bill)
+    delete_in_ledger(ledger_books, record.external_id)
+    document_services.document_update(
+        document=approved_bill, actor=clerk, data={"due_date": datetime.date(2026, 12, 24)}
+    )
+    drain()
+    record.refresh_from_db()
+    ledger = connection.get_provider_display()
+    assert (record.status, record.last_error_message) == (
+        RecordStatus.FAILED,
+        f"Deleted in {ledger}",
+    )
+    assert "inactive" not in record.last_error_explanation
+    assert "Push as a new entry" in record.last_error_hint
