@@ -130,18 +130,16 @@ def document_sync_states(*, org: Organization) -> DocumentSyncStates:
 
 
 def connection_unpushed_documents(*, connection: Connection) -> QuerySet[Document]:
-    """After connecting: the organisation's approved, paid or void documents with no Complete
-    record on this connection, i.e. not in its ledger yet (what Force sync pushes). None for a
-    connection that is not active: there is nothing to push them to now."""
+    """After connecting: the organisation's approved, paid or void documents with no record on
+    this connection, i.e. never pushed to its ledger, and nothing will push them by itself (the
+    documents list's Not pushed, which the prompt's "Preview them" selects). One whose push
+    failed has a record: it is in Requires attention with its cause, not counted here. None
+    for a connection that is not active: there is nothing to push them to now."""
     if connection.status != ConnectionStatus.ACTIVE:
         return Document.objects.none()
-    in_ledger = SyncRecord.objects.filter(
-        document=OuterRef("pk"), connection=connection, status=RecordStatus.COMPLETE
-    )
+    records = SyncRecord.objects.filter(document=OuterRef("pk"), connection=connection)
     return (
-        Document.objects.for_org(connection.org)
-        .filter(SYNCABLE_DOCUMENTS)
-        .exclude(Exists(in_ledger))
+        Document.objects.for_org(connection.org).filter(SYNCABLE_DOCUMENTS).exclude(Exists(records))
     )
 
 

@@ -65,6 +65,9 @@ def _selection_summary(request, form: BulkSelectionForm):
         )
     elif not summary.connections:
         form.add_error(None, "No ledger is connected: an admin connects one in Integrations first.")
+    elif summary.total == 0 and data["select_all_matching"]:
+        # A filter that matches nothing now (the connection page's Not pushed, once pushed).
+        form.add_error(None, "No document matches this selection now: nothing is left to push.")
     elif summary.total == 0:
         form.add_error(None, "None of the selected documents exists any more.")
     elif not summary.syncable_ids:

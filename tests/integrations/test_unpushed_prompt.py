@@ -32,7 +32,7 @@ def complete(connection, document):
     SyncRecordFactory(connection=connection, document=document, status=RecordStatus.COMPLETE)
 
 
-def test_counts_the_syncable_documents_without_a_complete_record_on_this_connection(org, other_org):
+def test_counts_the_syncable_documents_with_no_record_on_this_connection(org, other_org):
     new = connect(org)
     old = connect(org, "Old ledger")
     in_both = DocumentFactory(org=org, status=DocumentStatus.APPROVED)
@@ -41,12 +41,15 @@ def test_counts_the_syncable_documents_without_a_complete_record_on_this_connect
     complete(old, DocumentFactory(org=org, status=DocumentStatus.PAID))  # not in the new one
     failed = DocumentFactory(org=org, status=DocumentStatus.VOID)
     SyncRecordFactory(connection=new, document=failed, status=RecordStatus.FAILED)
-    DocumentFactory(org=org, status=DocumentStatus.APPROVED)
+    approved = DocumentFactory(org=org, status=DocumentStatus.APPROVED)
     DocumentFactory(org=org, status=DocumentStatus.DRAFT)
     DocumentFactory(org=org, status=DocumentStatus.AWAITING_APPROVAL)
     DocumentFactory(org=other_org, status=DocumentStatus.APPROVED)  # not ours
-    assert connection_unpushed_document_count(connection=new) == 3
+    # The failed one is in Requires attention (and not in the Not pushed filter that "Preview
+    # them" selects): on the new connection, the paid one and the approved one.
+    assert connection_unpushed_document_count(connection=new) == 2
     assert connection_unpushed_document_count(connection=old) == 2
+    assert set(connection_unpushed_documents(connection=old)) == {failed, approved}
 
 
 def test_the_connection_page_offers_to_push_them(admin_client, org):
@@ -69,6 +72,22 @@ def test_not_offered_where_nothing_can_be_pushed_now(admin_client, org, status):
     DocumentFactory(org=org, status=DocumentStatus.APPROVED)
     page = admin_client.get(reverse("integrations:detail", args=[connection.pk]))
     assert b"unpushed-prompt" not in page.content
+
+
+def test_a_document_whose_push_failed_is_left_to_requires_attention(admin_client, org):
+    """Seen on the demo: a bill held for the ledger's lock date made the page say "1 document
+    is not in the ledger yet … nothing pushes it by itself", and its "Preview them" (the Not
+    pushed filter) answered that none of the selected documents existed any more."""
+    connection = connect(org)
+    held = DocumentFactory(org=org, status=DocumentStatus.APPROVED)
+    SyncRecordFactory(connection=connection, document=held, status=RecordStatus.FAILED)
+    page = admin_client.get(reverse("integrations:detail", args=[connection.pk]))
+    assert b"unpushed-prompt" not in page.content
+    preview = admin_client.post(
+        reverse("synclog:bulk-confirm"),
+        {"select_all_matching": "1", "filter_query": "sync_state=not_pushed"},
+    )
+    assert b"No document matches this selection now" in preview.content
 
 
 def test_nothing_to_say_when_the_ledger_has_everything(admin_client, org):
