@@ -1,4 +1,5 @@
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -7,7 +8,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from documents.models import Document, DocumentKind, DocumentLine, DocumentStatus, Payment
-from tests.factories import ContactFactory, DepartmentFactory, DocumentFactory
+from synclog.models import RecordStatus
+from tests.factories import (
+    ConnectionFactory,
+    ContactFactory,
+    DepartmentFactory,
+    DocumentFactory,
+    SyncRecordFactory,
+)
+
+TODAY = datetime.date(2026, 11, 5)
 
 
 @pytest.fixture
@@ -218,3 +228,41 @@ def test_detail_shows_lines_payments_and_attachments(clerk_client, bill, setting
     attachment = bill.attachments.get()
     download = clerk_client.get(reverse("documents:attachment-download", args=[attachment.pk]))
     assert b"".join(download.streaming_content) == b"%PDF-1.4 hello"
+
+
+def test_a_line_without_a_category_shows_the_documents_it_is_booked_to(clerk_client, bill):
+    """As the push books it (integrations/payloads.py): the line's own category, else the
+    document's. The page showed "—" while the department beside it fell back already."""
+    page = clerk_client.get(reverse("documents:detail", args=[bill.pk])).content.decode()
+    row = re.search(r"<tr><td>Services</td><td>(.*?)</td>", page)
+    assert row and row.group(1) == str(bill.category)
+
+
+@pytest.mark.parametrize(
+    ("paid", "says", "asks"),
+    [
+        ("40.00", "holds this bill with 40.00 EUR paid against it", "with a payment against it"),
+        ("150.00", "holds this bill as paid", "holds this bill as paid"),
+    ],
+)
+def test_the_edit_page_of_a_booked_bill_says_how_much_is_paid_there(
+    clerk_client, org, vendor, paid, says, asks
+):
+    """A partly paid bill is booked in the ledger all the same; "as paid" read as settled."""
+    document = DocumentFactory(
+        org=org, contact=vendor, status=DocumentStatus.APPROVED, total=Decimal("150.00")
+    )
+    Payment.objects.create(org=org, document=document, amount=Decimal(paid), paid_at=TODAY)
+    document.amount_paid = Decimal(paid)
+    document.save(update_fields=["amount_paid"])
+    SyncRecordFactory(
+        connection=ConnectionFactory(org=org, name="Xero"),
+        document=document,
+        status=RecordStatus.COMPLETE,
+        external_id="INV-1",
+        booked=True,
+    )
+    page = clerk_client.get(reverse("documents:edit", args=[document.pk])).content.decode()
+    assert f"Xero {says}" in page
+    confirm = re.search(r'data-confirm="([^"]*)"', page)
+    assert confirm and asks in confirm.group(1)
