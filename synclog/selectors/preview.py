@@ -351,7 +351,13 @@ def _entry_preview(
         preview.reason = f"booked in {ledger}" + (
             f" on {preview.booked_on.isoformat()}" if preview.booked_on else ""
         )
-        preview.reason += f" ({state.status}): {ledger} takes no change to it."
+        # Partly paid, Xero still says AUTHORISED, which reads as open: say the payment instead.
+        held_as = (
+            f"{state.amount_paid} paid against it"
+            if state.amount_paid and state.amount_due
+            else state.status
+        )
+        preview.reason += f" ({held_as}): {ledger} takes no change to it."
         preview.hint = (
             f"If the change must reach {ledger}, remove the payment there first; otherwise "
             f"correct the document here to match {ledger}."
