@@ -3,6 +3,8 @@ import json
 from django import forms
 from django.conf import settings
 
+from integrations.connectors import connector_class_for
+from integrations.connectors.types import EntryKind
 from integrations.models import LockedPeriodPolicy, Provider
 
 
@@ -102,7 +104,15 @@ class MappingForm(forms.Form):
         super().__init__(*args, **kwargs)
         account_choices = _choices(choices["accounts"], empty="— not mapped —")
         tracking_choices = _choices(choices["tracking"], empty="— not mapped —")
-        contact_choices = _choices(choices["contacts"], empty="— match by name —")
+        # QuickBooks and MYOB take a bill's vendor by their own id only: nothing is matched.
+        self.vendors_match_by_name = (
+            EntryKind.BILL
+            not in connector_class_for(connection.provider).capabilities.contact_needs_mapping
+        )
+        contact_choices = _choices(
+            choices["contacts"],
+            empty="— match by name —" if self.vendors_match_by_name else "— not mapped —",
+        )
         self.sections = {"account": [], "tracking": [], "contact": []}
         for kind, objects, options in (
             ("account", categories, account_choices),

@@ -284,3 +284,23 @@ def test_a_quickbooks_callback_without_its_company_connects_nothing(admin_client
     )
     assert "The sign-in finished without naming the QuickBooks company." in answer.content.decode()
     assert Connection.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("provider", "empty", "says"),
+    [
+        (Provider.XERO, "— match by name —", "matched in the ledger by name"),
+        (Provider.QUICKBOOKS, "— not mapped —", "QuickBooks Online takes a vendor only as one"),
+        (Provider.MYOB, "— not mapped —", "MYOB Business takes a vendor only as one"),
+    ],
+)
+def test_the_vendors_section_says_whether_the_ledger_matches_them_by_name(
+    admin_client, org, vendor, ledger_books, provider, empty, says
+):
+    """Seen on the demo: QuickBooks' and MYOB's mappings offered "— match by name —" for a
+    vendor, which those ledgers never do (an unmapped vendor fails the push)."""
+    connection = ledger_books.connect_org(org)
+    page = admin_client.get(reverse("integrations:mappings", args=[connection.pk]))
+    field = page.context["form"].fields[f"contact_{vendor.pk}"]
+    assert field.choices[0] == ("", empty)
+    assert says in page.content.decode()
