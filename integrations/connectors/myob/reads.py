@@ -45,7 +45,8 @@ def entry_state(kind: EntryKind, body: dict, *, deleted: bool = False) -> EntryS
         total=total,
         amount_due=balance,
         amount_paid=applied,
-        booked=paid or deleted,
+        # MYOB takes no change to a bill with a payment applied (NOTES.md), paid in full or not.
+        booked=paid or deleted or (kind != EntryKind.SPEND and applied > 0),
         contact_id=(body.get(PARTY[kind]) or {}).get("UID", ""),
         url=body.get(MEMO_FIELD[kind]) or "",
         gone=deleted,
