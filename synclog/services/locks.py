@@ -10,6 +10,7 @@ import dataclasses
 import datetime
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from integrations.connectors.errors import HeldForLockError
@@ -78,7 +79,7 @@ def held_error(connection: Connection, record: SyncRecord, day: datetime.date):
             explanation=f"{ledger}'s books are locked up to and including {lock_day(lock)}, "
             f"and this {entry} is dated {lock_day(day)}: {ledger} takes no change to it. "
             f"ledgersync held the change, and pushes it by itself as soon as {ledger}'s lock "
-            f"date moves before {lock_day(day)}.",
+            f"date moves before {lock_day(day)}{_when_read(connection)}",
             hint=f"If the change must reach {ledger}, ask whoever closes the books there to "
             f"move the lock date; otherwise correct the document here to match {ledger}, or "
             "mark this record Complete after checking.",
@@ -89,11 +90,23 @@ def held_error(connection: Connection, record: SyncRecord, day: datetime.date):
         explanation=f"{ledger}'s books are locked up to and including {lock_day(lock)}, and "
         f"this {entry} is dated {lock_day(day)}, so {ledger} would refuse it. ledgersync held "
         f"it instead of sending it, and pushes it by itself as soon as {ledger}'s lock date "
-        f"moves before {lock_day(day)}.",
+        f"moves before {lock_day(day)}{_when_read(connection)}",
         hint=f"Ask whoever closes the books in {ledger} to move the lock date if this belongs "
         f"in the locked period; or change the document's date here; or have an admin choose "
         f"“Re-date it to the first open day” under Integrations › {connection.name} › Locked "
         "periods.",
+    )
+
+
+def _when_read(connection: Connection) -> str:
+    """When ledgersync learns that the lock moved: a retry before then is held again, since
+    it checks the lock date it knows (seen on the demo: support retried after the lock was
+    lifted in the ledger and it was held once more)."""
+    minutes = max(1, round(settings.LEDGER_LOCK_DATE_REFRESH_SECONDS / 60))
+    return (
+        f": ledgersync reads the lock date again every {minutes} minutes, or at once when an "
+        f"admin presses “Read the lock date again” under Integrations › {connection.name} › "
+        "Locked periods (a retry before then is held again)."
     )
 
 

@@ -74,6 +74,10 @@ def test_a_push_in_the_locked_period_is_held_then_released_when_the_lock_moves(
         f"Locked until 15 Nov 2026 in {ledger_books.display_name}: held, not sent."
     )
     assert "dated 1 Nov 2026" in record.last_error_explanation
+    # A retry would be held again until the lock date is read: when that happens, and how an
+    # admin reads it at once.
+    assert "reads the lock date again every 60 minutes" in record.last_error_explanation
+    assert "“Read the lock date again”" in record.last_error_explanation
     assert "lock date" in record.last_error_hint
     attempt = record.attempts.get()
     assert (attempt.outcome, attempt.calls) == ("skipped", [])  # nothing sent, no quota taken
