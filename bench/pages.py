@@ -26,7 +26,9 @@ CaptureQueriesContext. Pages: Sync History (each tab with its defaults: Failed, 
 Bills Complete in the last month, over all dates, and its last page (the oldest page once the
 filter holds more than synclog.selectors.history.COUNT_LIMIT records); Bills Pending), Requires
 attention and its largest group, Sync Health (the dashboard with its default 7 days and over all
-dates, the big bulk run's page and its failed items), and the Integrations tab of a hot bill.
+dates, the big bulk run's page and its failed items), the Integrations tab of a hot bill, and the
+Documents list (unfiltered, and filtered to each sync status: the loader makes no drifted or
+unpushed documents, so those two filters time finding none among all of them).
 
 Figure 4: the Excel export of `--export-rows` Complete bills (tab Bills, status Complete, no date
 bounds) in a child process (the test client again; the whole response is read): wall seconds, and
@@ -122,6 +124,7 @@ def page_urls(org, info: dict) -> list[tuple[str, str]]:
 
     from synclog.models import SyncRun
     from synclog.selectors import attention
+    from synclog.selectors.document_state import DocumentSyncState
 
     history = reverse("synclog:history")
     all_dates = {"date_from": "", "date_to": ""}
@@ -145,7 +148,14 @@ def page_urls(org, info: dict) -> list[tuple[str, str]]:
         ("requires attention", reverse("synclog:attention")),
         # The page AP staff open first: every document, newest first, with its sync status.
         ("documents list", reverse("documents:list")),
-        ("documents list, sync status failed", f"{reverse('documents:list')}?sync_state=failed"),
+    ]
+    # ...and filtered to each sync status (documents.filters.DocumentFilter.sync_state).
+    pages += [
+        (
+            f"documents list, sync status {label.lower()}",
+            f"{reverse('documents:list')}?sync_state={state}",
+        )
+        for state, label in DocumentSyncState.choices
     ]
     group = next(iter(attention.AttentionGroupRows(org=org)[0:1]), None)
     if group:
