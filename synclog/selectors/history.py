@@ -1,13 +1,11 @@
 """Reads of the Accounting Sync History page: records by tab and filter, scoped to one org."""
 
-import datetime
-from dataclasses import dataclass, field
-
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import (
     BooleanField,
     Case,
     CharField,
+    DateTimeField,
     DecimalField,
     ExpressionWrapper,
     F,
@@ -20,8 +18,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from accounts.models import Organization
-from synclog.filters import SyncHistoryFilter, sync_dated
+from synclog.filters import SyncHistoryFilter
 from synclog.models import SYNC_DATE, RecordStatus, SyncRecord, SyncStatusChange
+from syncsvc.paging import KeysetPage, NewestFirst, bounded_page
 
 
 def sync_history_queryset(*, org: Organization):
@@ -57,45 +56,9 @@ def sync_history_filterset(*, org: Organization, filters=None) -> SyncHistoryFil
     return SyncHistoryFilter(filters, queryset=sync_history_queryset(org=org), org=org)
 
 
-# A filter that matches more records than this is not counted: its pages go newest, newer,
-# older, oldest from a cursor (the sync date and id of a page's edge) instead of by number.
-# Counting a million records for the pager, and walking to the offset of its last page, cost
-# most of the page's time (bench/README.md, issue 13 figure 3).
-COUNT_LIMIT = 10_000
-
-
-@dataclass
-class KeysetPage:
-    """One page of a filter that matches more than COUNT_LIMIT records: its records, newest
-    first, and the cursors of the pages either side ('' at the newest or oldest end)."""
-
-    object_list: list
-    newer: str = ""
-    older: str = ""
-    more_than: int = COUNT_LIMIT
-    keyset: bool = field(default=True, init=False)
-
-    @property
-    def more_than_label(self) -> str:
-        return f"{self.more_than:,}"
-
-    def __len__(self) -> int:
-        return len(self.object_list)
-
-    def __iter__(self):
-        return iter(self.object_list)
-
-
-def _cursor(sync_date: datetime.datetime, pk: int) -> str:
-    return f"{sync_date.isoformat()}~{pk}"
-
-
-def _parse_cursor(cursor: str) -> tuple[datetime.datetime, int] | None:
-    moment, _, pk = (cursor or "").rpartition("~")
-    try:
-        return datetime.datetime.fromisoformat(moment), int(pk)
-    except ValueError:
-        return None
+# The history's order for its pager (syncsvc.paging): the sync date, newest first, on the
+# expression syncrecord_history_idx is built on.
+NEWEST_SYNC_DATE = NewestFirst("sync_date", SYNC_DATE, DateTimeField())
 
 
 def sync_history_page(
@@ -117,60 +80,23 @@ def sync_history_page(
 
     Up to COUNT_LIMIT matching records: a numbered page (`number`). More: a KeysetPage, the
     newest (no cursor), the one `after` a cursor (older), `before` one (newer) or the `oldest`;
-    each reads one page of the index from its cursor, whatever its depth.
+    each reads one page of the index from its cursor, whatever its depth (syncsvc.paging).
     """
     if filterset.is_valid():
         records = filterset.filter_queryset(SyncRecord.objects.for_org(org))
     else:
         records = SyncRecord.objects.none()
-    dated = records.annotate(sync_date=SYNC_DATE)
-    newest_first = dated.order_by("-sync_date", "-id")
-    count = newest_first.values("pk")[: COUNT_LIMIT + 1].count()
-    if count <= COUNT_LIMIT:
-        paginator = Paginator(newest_first.values_list("pk", flat=True), per_page)
-        paginator.count = count  # a cached_property: the count just read, not another
-        page = paginator.get_page(number)
-        page.object_list = _rows(org, list(page.object_list))
-        return page
-    page = _keyset_page(
-        dated, per_page, after=_parse_cursor(after), before=_parse_cursor(before), oldest=oldest
+    page = bounded_page(
+        records.annotate(sync_date=SYNC_DATE),
+        order=NEWEST_SYNC_DATE,
+        number=number,
+        per_page=per_page,
+        after=after,
+        before=before,
+        oldest=oldest,
     )
     page.object_list = _rows(org, page.object_list)
     return page
-
-
-def _keyset_page(dated, per_page: int, *, after, before, oldest: bool) -> KeysetPage:
-    """The ids of one page from a cursor, newest first, with the cursors of its neighbours."""
-    newest_first = dated.order_by("-sync_date", "-id").values_list("pk", "sync_date")
-    oldest_first = dated.order_by("sync_date", "id").values_list("pk", "sync_date")
-    if before is not None:
-        moment, pk = before
-        newer = oldest_first.filter(sync_dated("gte", moment)).exclude(
-            sync_dated("exact", moment) & Q(pk__lte=pk)
-        )
-        rows = list(newer[: per_page + 1])
-        has_newer, has_older = len(rows) > per_page, True
-        rows = rows[:per_page][::-1]
-    elif oldest:
-        rows = list(oldest_first[:per_page])[::-1]
-        has_newer, has_older = True, False
-    else:
-        if after is not None:
-            moment, pk = after
-            newest_first = newest_first.filter(sync_dated("lte", moment)).exclude(
-                sync_dated("exact", moment) & Q(pk__gte=pk)
-            )
-        rows = list(newest_first[: per_page + 1])
-        has_newer, has_older = after is not None, len(rows) > per_page
-        rows = rows[:per_page]
-    if not rows:  # a cursor past either end: the newest page
-        return _keyset_page(dated, per_page, after=None, before=None, oldest=False)
-    return KeysetPage(
-        object_list=[pk for pk, _ in rows],
-        newer=_cursor(rows[0][1], rows[0][0]) if has_newer else "",
-        older=_cursor(rows[-1][1], rows[-1][0]) if has_older else "",
-        more_than=COUNT_LIMIT,
-    )
 
 
 def _rows(org: Organization, page_ids: list[int]) -> list[SyncRecord]:

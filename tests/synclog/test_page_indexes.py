@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from integrations.models import Connection, Provider
 from synclog.models import EntryType, RecordStatus, StatusCode, SyncRecord, SyncRun, SyncRunItem
-from synclog.selectors.history import COUNT_LIMIT
+from syncsvc.paging import COUNT_LIMIT
 from tests.factories import DocumentFactory
 
 PRICED_OUT = ("enable_seqscan", "enable_bitmapscan", "enable_sort")
@@ -152,7 +152,7 @@ def test_the_history_date_range_bounds_the_history_index_scan(admin_client, xero
     url = reverse("synclog:history") + f"?tab=bill&status={status}"
     queries = page_queries(admin_client, url)
     for sql in (
-        # The pager's count, bounded (synclog.selectors.history.COUNT_LIMIT).
+        # The pager's count, bounded (syncsvc.paging.COUNT_LIMIT).
         the_query(queries, "COUNT(*)", 'FROM "synclog_syncrecord"', f"LIMIT {COUNT_LIMIT + 1}"),
         the_query(
             [sql for sql in queries if "COUNT(*)" not in sql],

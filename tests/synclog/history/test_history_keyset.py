@@ -10,15 +10,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from synclog.models import SyncRecord
-from synclog.selectors import history as selectors
 from synclog.views import history as views
+from syncsvc import paging
 from tests.synclog.history import make_connection, make_record
 from tests.synclog.history.conftest import HISTORY, count_queries_for, row_ids
 
 
 @pytest.fixture(autouse=True)
 def small_pages(monkeypatch):
-    monkeypatch.setattr(selectors, "COUNT_LIMIT", 4)
+    monkeypatch.setattr(paging, "COUNT_LIMIT", 4)
     monkeypatch.setattr(views, "PAGE_SIZE", 3)
 
 
