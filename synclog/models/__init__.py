@@ -184,6 +184,12 @@ LEDGER_GONE_PREFIXES = ("Voided in ", "Deleted in ")
 # ...and for the other changes the reconcile finds behind our back (synclog.services.reconcile):
 # a Failed record whose message starts with one of these drifted from what we pushed.
 LEDGER_DRIFT_PREFIXES = (*LEDGER_GONE_PREFIXES, "Changed in ", "Paid in ", "Payment deleted in ")
+# The same test of the message in SQL (SyncRecord.ledger_drifted with the status apart): the
+# Documents list tells a drift from a failure with it, from the Failed records' two indexes.
+LEDGER_DRIFT_MESSAGE = models.Q(
+    *(models.Q(last_error_message__startswith=prefix) for prefix in LEDGER_DRIFT_PREFIXES),
+    _connector=models.Q.OR,
+)
 
 # How the engine words a record held for the ledger's lock date (synclog.services.locks).
 LOCK_HELD_PREFIX = "Locked until "
@@ -296,6 +302,21 @@ class SyncRecord(OrgScopedModel):
             models.Index(
                 fields=["document", "connection", "status"],
                 name="syncrecord_document_state_idx",
+            ),
+            # The Documents list's Failed and Drifted filters and column: a document's Failed
+            # records split by kind, drift or failure, each from an index of its own that holds
+            # only them, so that neither reads the records' messages (the Failed filter read
+            # every Failed record's: 338 ms p95 at 78,002 of them). PostgreSQL keeps them right
+            # on every write, whichever path writes the record.
+            models.Index(
+                fields=["document", "connection"],
+                condition=models.Q(status=RecordStatus.FAILED) & ~LEDGER_DRIFT_MESSAGE,
+                name="syncrecord_failed_idx",
+            ),
+            models.Index(
+                fields=["document", "connection"],
+                condition=models.Q(status=RecordStatus.FAILED) & LEDGER_DRIFT_MESSAGE,
+                name="syncrecord_drifted_idx",
             ),
             # Requires attention: the Failed records (and the Pending ones, which wait when their
             # connection needs a reconnect), a small part of all, in the order of a cause's
