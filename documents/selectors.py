@@ -1,6 +1,7 @@
 """Every read of documents and their parts, scoped to one organisation."""
 
-from django.db.models import QuerySet
+from django.core.paginator import Page
+from django.db.models import DateField, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Organization
@@ -14,6 +15,7 @@ from documents.models import (
     Document,
     Payment,
 )
+from syncsvc.paging import KeysetPage, NewestFirst, bounded_page
 
 
 def document_filterset(*, org: Organization, filters: dict | None = None) -> DocumentFilter:
@@ -23,21 +25,56 @@ def document_filterset(*, org: Organization, filters: dict | None = None) -> Doc
     return DocumentFilter(filters or {}, queryset=queryset, org=org)
 
 
-def document_rows_with_sync_state(
-    *, filterset: DocumentFilter, documents: list[Document]
-) -> list[Document]:
-    """A page of the list with each document's sync status (`sync_state`, the list's column),
-    read in one query for these documents alone. Annotated on the whole list, PostgreSQL
-    planned the status tests for every document before the page's LIMIT (hashing every Failed
-    record, then sorting every document): 1.8 s p95 at 1,000,000 documents (bench.pages)."""
-    states = dict(
-        filterset.queryset.filter(pk__in=[document.pk for document in documents])
-        .annotate(sync_state=filterset.sync_states.expression())
-        .values_list("pk", "sync_state")
+# The list's order for its pager (syncsvc.paging): newest issue date first, document_list_idx's.
+NEWEST_ISSUED = NewestFirst.of_field("issue_date", DateField())
+
+
+def document_page(
+    *,
+    filterset: DocumentFilter,
+    number,
+    per_page: int,
+    after: str = "",
+    before: str = "",
+    oldest: bool = False,
+) -> Page | KeysetPage:
+    """One page of the filter's documents, newest issue date first, each with its sync status,
+    in three queries: the count (up to COUNT_LIMIT + 1), the page's ids, and their rows.
+
+    Up to COUNT_LIMIT matching documents the pages are numbered (`number`); past it they are
+    not counted and go newest, newer (`before` a cursor), older (`after` one) and oldest, as
+    Sync History's do (syncsvc.paging). Counted, the Failed filter's pager read every Failed
+    record (338 ms p95 at 1,000,000 documents and 78,002 Failed records), and the In the ledger
+    filter's tested every document."""
+    page = bounded_page(
+        filterset.results,
+        order=NEWEST_ISSUED,
+        number=number,
+        per_page=per_page,
+        after=after,
+        before=before,
+        oldest=oldest,
     )
-    for document in documents:
-        document.sync_state = states.get(document.pk, "")
-    return documents
+    page.object_list = document_rows_with_sync_state(
+        filterset=filterset, document_ids=page.object_list
+    )
+    return page
+
+
+def document_rows_with_sync_state(
+    *, filterset: DocumentFilter, document_ids: list[int]
+) -> list[Document]:
+    """A page's documents, in the page's order, with each one's sync status (`sync_state`, the
+    list's column), read in one query for these documents alone. Annotated on the whole list,
+    PostgreSQL planned the status tests for every document before the page's LIMIT (hashing
+    every Failed record, then sorting every document): 1.8 s p95 at 1,000,000 documents
+    (bench.pages). A document deleted between the two reads is left out."""
+    rows = (
+        filterset.queryset.filter(pk__in=document_ids)
+        .annotate(sync_state=filterset.sync_states.expression())
+        .in_bulk()
+    )
+    return [rows[pk] for pk in document_ids if pk in rows]
 
 
 def document_list(*, org: Organization, filters: dict | None = None) -> QuerySet[Document]:

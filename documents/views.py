@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,13 +32,17 @@ class DocumentListView(OrgPermissionRequiredMixin, View):
         if request.GET.get("tab") == "attention":
             return redirect("synclog:attention")
         filterset = selectors.document_filterset(org=request.org, filters=request.GET)
-        page = Paginator(filterset.results, PAGE_SIZE).get_page(request.GET.get("page"))
-        page.object_list = selectors.document_rows_with_sync_state(
-            filterset=filterset, documents=list(page.object_list)
+        page = selectors.document_page(
+            filterset=filterset,
+            number=request.GET.get("page"),
+            per_page=PAGE_SIZE,
+            after=request.GET.get("after", ""),
+            before=request.GET.get("before", ""),
+            oldest=request.GET.get("oldest") == "1",
         )
         query = request.GET.copy()
-        query.pop("page", None)
-        query.pop("tab", None)
+        for name in ("page", "after", "before", "oldest", "tab"):
+            query.pop(name, None)
         # `query` is also what "select all N matching this filter" posts for a bulk re-sync.
         context = {"filter": filterset, "page": page, "query": query.urlencode()}
         # A filter change from the page swaps only the results.

@@ -11,18 +11,22 @@
     const allInput = form.querySelector("[data-bulk-all-input]");
     const matching = allInput.value === "1";
     const total = Number(form.dataset.bulkTotal || 0);
+    // A list too large to count says so ("more than 10,000") instead of a number.
+    const totalLabel = form.dataset.bulkTotalLabel;
     const pageBox = form.querySelector("input[data-bulk-page]");
     if (pageBox) {
       pageBox.checked = rows.length > 0 && checked === rows.length;
       pageBox.indeterminate = checked > 0 && checked < rows.length;
     }
     form.querySelector("[data-bulk-bar]").hidden = checked === 0 && !matching;
-    form.querySelector("[data-bulk-count]").textContent = matching
-      ? `All ${total.toLocaleString()} documents matching this filter are selected`
-      : `${checked} selected`;
+    form.querySelector("[data-bulk-count]").textContent = !matching
+      ? `${checked} selected`
+      : totalLabel
+        ? `All documents matching this filter (${totalLabel}) are selected`
+        : `All ${total.toLocaleString()} documents matching this filter are selected`;
     // Offered once the whole page is ticked and the filter holds more than the page.
     form.querySelector("[data-bulk-select-matching]").hidden =
-      matching || rows.length === 0 || checked !== rows.length || total <= rows.length;
+      matching || rows.length === 0 || checked !== rows.length || (!totalLabel && total <= rows.length);
   }
 
   function setAll(form, checked) {

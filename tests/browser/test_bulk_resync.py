@@ -12,11 +12,14 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Role
+from documents import views as document_views
 from documents.models import DocumentStatus
+from integrations.models import Connection, Provider
 from synclog import services
 from synclog.models import SyncRecord, SyncRun, Trigger
 from synclog.services import marking
 from synclog.services import runs as run_services
+from syncsvc import paging
 from tests.browser.conftest import connect_xero, push_pending
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 
@@ -153,3 +156,43 @@ def test_a_large_selection_shows_preparing_then_its_progress(
     expect(page.get_by_role("heading", name="Re-sync finished")).to_be_visible()
     expect(page.locator("#bulk-progress-count")).to_contain_text("12 of 12 ledger entries done")
     assert len(ledger.invoices()) == 12
+
+
+def test_a_filter_too_large_to_count_pages_by_cursor_and_selects_every_match(
+    page, live_server, sign_in_as, monkeypatch
+):
+    """Past COUNT_LIMIT matching documents (lowered here) the list says "more than", goes Older
+    and Newer, and "select all matching" still takes every one (the confirmation counts them)."""
+    monkeypatch.setattr(paging, "COUNT_LIMIT", 20)
+    monkeypatch.setattr(document_views, "PAGE_SIZE", 10)
+    membership = MembershipFactory(role=Role.AP_CLERK, org__name="Acme Inc")
+    org = membership.org
+    office = CategoryFactory(org=org, name="Office", code="429")
+    for index in range(28):
+        DocumentFactory(
+            org=org, category=office, number=f"TR-{index:03d}", status=DocumentStatus.APPROVED
+        )
+    Connection.objects.create(org=org, provider=Provider.XERO, name="Xero")
+
+    sign_in_as(membership.user.username)
+    results = page.locator("#document-results")
+    expect(results).to_contain_text("10 of more than 20 documents, newest first")
+    expect(page.locator("#document-table")).to_contain_text("TR-027")
+    page.get_by_role("link", name="Oldest »").click()
+    expect(results).to_contain_text("10 of more than 20 documents")
+    expect(page.locator("#document-table")).to_contain_text("TR-000")
+    page.get_by_role("link", name="« Newest").click()
+    page.get_by_role("link", name="Older →").click()
+    expect(page.locator("#document-table")).to_contain_text("TR-017")
+    page.get_by_role("link", name="Older →").click()
+    expect(results).to_contain_text("8 of more than 20 documents")
+
+    bar = page.get_by_role("region", name="Bulk actions")
+    page.get_by_label("Select all documents on this page").check()
+    page.get_by_role(
+        "button", name="Select all documents matching this filter (more than 20)"
+    ).click()
+    expect(bar).to_contain_text("All documents matching this filter (more than 20) are selected")
+    page.get_by_role("button", name="Re-sync", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("28 documents selected (every document matching the filter)")
