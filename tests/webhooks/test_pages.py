@@ -288,6 +288,20 @@ def test_long_lists_are_paginated(admin_client, org, endpoint, webhook_tasks):
 # --- add, secret once, edit ------------------------------------------------------------------
 
 
+def test_the_add_form_says_what_each_event_is(admin_client, org):
+    """Seen walking the demo: connection.status_changed was described as record.failed."""
+    html = admin_client.get(reverse("webhooks:create")).content.decode()
+    said = dict(re.findall(r"<code>([a-z_.]+)</code> <span class=\"muted\">— ([^<]+)</span>", html))
+    assert set(said) == {
+        "sync.completed",
+        "sync.failed",
+        "record.failed",
+        "connection.status_changed",
+    }
+    assert len(set(said.values())) == len(said), said
+    assert "stopped pushing" in said["connection.status_changed"]
+
+
 def test_adding_an_endpoint_shows_its_secret_once(admin_client, org, allow_private):
     form = admin_client.get(reverse("webhooks:create"))
     assert form.status_code == 200
