@@ -11,6 +11,7 @@ import pytest
 from documents import services as document_services
 from documents.models import DocumentKind
 from integrations import services as integration_services
+from integrations.models import Provider
 from synclog import services
 from synclog.models import AttemptOutcome, Operation, RecordStatus, StatusCode, SyncRecord, Trigger
 from synclog.ratelimit import Limits, get_rate_limiter
@@ -313,3 +314,28 @@ def test_a_resync_of_a_bill_with_quantities_writes_nothing(
         StatusCode.NOTHING_TO_PUSH,
     )
     assert len(ledger_books.writes()) == writes
+
+
+def test_a_part_payment_books_the_bill_where_the_ledger_then_refuses_its_changes(
+    approved_bill, drain, ledger_books, clerk, provider
+):
+    """Xero and MYOB take no change to a bill with a payment against it; QuickBooks does (all
+    but a total below what is paid). Seen on the demo: a QuickBooks bill with 10.00 of 64.00
+    paid was marked booked, its edit page warned that QuickBooks would refuse the change, and
+    QuickBooks took it."""
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount="40.00", paid_at="2026-11-05"
+    )
+    drain()
+    record = bill_record(approved_bill)
+    assert record.booked is (provider != Provider.QUICKBOOKS)
+    document_services.document_update(
+        document=approved_bill, actor=clerk, data={"due_date": datetime.date(2026, 12, 24)}
+    )
+    drain()
+    record.refresh_from_db()
+    if provider == Provider.QUICKBOOKS:
+        assert record.status == RecordStatus.COMPLETE, record.last_error_message
+        assert ledger_books.bill(record.external_id).due_date == datetime.date(2026, 12, 24)
+    else:
+        assert record.status == RecordStatus.FAILED

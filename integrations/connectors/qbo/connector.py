@@ -44,7 +44,9 @@ class QboConnector(QboChanges):
     # requests a minute of at most 30 operations each. A batch weighs 500/40 rounded up (13)
     # calls, so a run of batches stays under 40 a minute; a second's burst of more than 10 is
     # answered 429 and waited out like any throttle. No daily cap is published: the minute's
-    # bounds the day. An update reads the SyncToken first; a bill with a payment reads booked.
+    # bounds the day. An update reads the SyncToken first. A bill with a payment still takes a
+    # change (all but a total below what is paid, Fault 6000), unlike Xero's and MYOB's: a
+    # payment does not book it; closed books, a full payment or a void do (reads.py).
     capabilities = Capabilities(
         per_minute=500,
         per_second=10,
@@ -53,7 +55,7 @@ class QboConnector(QboChanges):
         batch_size=BATCH_SIZE,
         batch_call_cost=-(-500 // 40),
         update_calls=2,
-        paid_entry_is_booked=True,
+        paid_entry_is_booked=False,
         # A Purchase's payee is optional; a Bill's vendor and an Invoice's customer are not.
         contact_needs_mapping=frozenset({EntryKind.BILL, EntryKind.INVOICE}),
     )
