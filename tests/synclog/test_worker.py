@@ -329,20 +329,16 @@ def test_records_made_while_the_broker_is_down_are_pushed_after_it_restarts(
 
         restarted = time.monotonic()
         broker.start()
-        crashed_workers = []
 
-        def complete_with_a_restart_policy() -> bool:
-            # Celery/kombu may exit ("Unrecoverable error: AttributeError ... 'hostname'") when
-            # the broker dies while the worker holds an unacknowledged message; production's
-            # `restart: unless-stopped` starts it again, and so does this test.
-            nonlocal worker
-            if not worker.alive:
-                crashed_workers.append(worker.name)
-                worker = pool.start(beat=True)
+        def complete_by_the_same_worker() -> bool:
+            # The worker rides out the outage: Celery 5.7.0 / kombu 5.7.0 made it exit
+            # ("Unrecoverable error: AttributeError ... 'hostname'") when it held an
+            # unacknowledged message; syncsvc/celery.py's patch, tests/syncsvc/test_broker_loss.py.
+            assert worker.alive, f"the worker exited with the broker:\n{worker.log_tail()}"
             return all_complete(record_ids)
 
         wait_until(
-            complete_with_a_restart_policy,
+            complete_by_the_same_worker,
             timeout=60,
             what=lambda: f"records Complete; now {dict(statuses(record_ids))}",
         )
@@ -357,7 +353,7 @@ def test_records_made_while_the_broker_is_down_are_pushed_after_it_restarts(
     print(
         f"\n[worker] broker down: {len(documents)} approvals, {send_failures} raised on send; "
         f"all Complete {recovery_seconds:.2f}s after the broker came back; {swept} records "
-        f"re-enqueued by the sweep; workers that died with the broker: {len(crashed_workers)}"
+        f"re-enqueued by the sweep"
     )
 
 
