@@ -53,14 +53,17 @@ def drill_redis(bench: Bench, emulator, args) -> bool:
         finish(setup, args, "every record to be pushed after the outage")
         seconds = time.monotonic() - started
         call_details, all_logged = call_log_check(emulator, setup, calls_before)
+        # Every worker rode out the outage (none is restarted here: one that exits is a failure).
+        alive = sum(worker.alive for worker in bench.workers)
         ok = report(
             bench,
             emulator,
             setup,
             "b redis outage",
-            f"outage_seconds={args.outage_seconds:.0f} {call_details} seconds={seconds:.1f}",
+            f"outage_seconds={args.outage_seconds:.0f} {call_details} "
+            f"workers_alive={alive}/{len(bench.workers)} seconds={seconds:.1f}",
             calls_logged=all_logged,
-        )
+        ) and alive == len(bench.workers)
         bench.stop_workers()
         beat.stop()
     own.stop()
