@@ -202,3 +202,19 @@ def test_dashboard_query_count_does_not_grow_with_runs(client, org, books):
         make_run(books if index % 2 else other, actor=member(org, ADMIN))
     assert count_queries(client, health_url()) == few
     assert count_queries(client, health_url(sort="-duration", q="Books")) <= few
+
+
+def test_a_runs_row_counts_its_items_fixed_since(client, org, books):
+    """Seen walking the demo: a row read Items 4, Pushed 0, Nothing 2, Failed 1, the fourth
+    item fixed since (marked Complete) and nowhere in the row, as a run's page shows it."""
+    run = make_run(
+        books, code=StatusCode.DATA_PUSH, total=4, pushed=0, nothing_to_push=2, failed=1, resolved=1
+    )
+    client.force_login(member(org, SUPPORT))
+    html = client.get(health_url()).content.decode()
+    row = re.search(rf'<tr data-run-id="{run.public_id}">(.*?)</tr>', html, re.S).group(1)
+    assert "+ 1 fixed since" in row
+    quiet = make_run(books, total=1, pushed=1)
+    html = client.get(health_url()).content.decode()
+    row = re.search(rf'<tr data-run-id="{quiet.public_id}">(.*?)</tr>', html, re.S).group(1)
+    assert "fixed since" not in row
