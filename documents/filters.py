@@ -9,7 +9,7 @@ from synclog.selectors.document_state import (
     DocumentSyncState,
     document_sync_states,
 )
-from syncsvc.widgets import DateInput
+from syncsvc.widgets import DateInput, ManyOptionsSelect
 
 
 class DocumentFilter(django_filters.FilterSet):
@@ -27,7 +27,7 @@ class DocumentFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=DocumentKind.choices, empty_label="Any kind")
     status = django_filters.ChoiceFilter(choices=DocumentStatus.choices, empty_label="Any status")
     contact = django_filters.ModelChoiceFilter(
-        queryset=Contact.objects.none(), empty_label="Any contact"
+        queryset=Contact.objects.none(), empty_label="Any contact", widget=ManyOptionsSelect
     )
     issued_from = django_filters.DateFilter(
         field_name="issue_date",

@@ -1,6 +1,8 @@
 """Form widgets shared by every app's forms and filters."""
 
 from django import forms
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 
 class DateInput(forms.DateInput):
@@ -15,3 +17,37 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class ManyOptionsSelect(forms.Select):
+    """A `<select>` written in one pass, the same HTML as Django's own: its templates render two
+    includes per option, a third of the Documents list's own CPU with the 600 contacts of its
+    Contact filter (bench.pages at 1,000,000 documents)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        if any(group_name for group_name, _, _ in widget["optgroups"]):
+            return super().render(name, value, attrs, renderer)  # grouped: Django's templates
+        options = "".join(
+            format_html(
+                '\n  <option value="{}"{}>{}</option>\n',
+                str(option["value"]),
+                _html_attrs(option["attrs"]),
+                option["label"],
+            )
+            for _, group, _ in widget["optgroups"]
+            for option in group
+        )
+        select = format_html('<select name="{}"{}>', widget["name"], _html_attrs(widget["attrs"]))
+        return mark_safe(select + options + "\n</select>")
+
+
+def _html_attrs(attrs: dict) -> str:
+    """Attributes as django/forms/widgets/attrs.html writes them (True bare, False left out)."""
+    return mark_safe(
+        "".join(
+            format_html(" {}", name) if value is True else format_html(' {}="{}"', name, str(value))
+            for name, value in attrs.items()
+            if value is not False
+        )
+    )
