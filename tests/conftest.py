@@ -15,6 +15,16 @@ pytest_plugins = ["tests.ledger_fixtures", "tests.browser_fixtures"]
 
 
 @pytest.fixture
+def dead_broker():
+    """Tasks sent by this process go to a broker address where nothing listens (Redis is down):
+    the sends really happen, and fail as they would."""
+    from bench.harness.processes import broker_for_this_process, free_port
+
+    with broker_for_this_process(f"redis://127.0.0.1:{free_port()}/0"):
+        yield
+
+
+@pytest.fixture
 def org(db):
     return OrganizationFactory(name="Acme", slug="acme")
 

@@ -171,3 +171,22 @@ def test_a_form_encoded_update_is_refused_and_leaves_the_endpoint_active(api, re
         "/api/v1/webhook-endpoints", {"url": receiver.url(), "events": EVENTS}, format="multipart"
     )
     assert refused.status_code == 415
+
+
+def test_redeliver_with_the_broker_down_answers_202_and_leaves_it_to_the_sweep(
+    api, org, receiver, dead_broker, django_capture_on_commit_callbacks
+):
+    body = create(api, receiver.url()).json()
+    with django_capture_on_commit_callbacks(execute=True):
+        [delivery] = services.webhook_event_emit(
+            org=org, event_type="sync.completed", payload={"id": "s-1", "status_code": 2000}
+        )
+    base = f"/api/v1/webhook-endpoints/{body['id']}/deliveries"
+
+    with django_capture_on_commit_callbacks(execute=True) as sends:
+        redelivered = api.post(f"{base}/{delivery.pk}/redeliver")
+    assert len(sends) == 1  # the send was tried (and failed) during the request
+    assert redelivered.status_code == 202, redelivered.content
+    delivery.refresh_from_db()
+    # Asked for and unsent: webhook_deliveries_sweep sends it once the broker is back.
+    assert delivery.redeliver_requested_at is not None and delivery.claimed_until is None

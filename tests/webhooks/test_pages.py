@@ -20,6 +20,7 @@ from webhooks.models import (
     WebhookDeliveryAttempt,
     WebhookEndpoint,
 )
+from webhooks.services.delivery import SWEEP_GRACE
 
 ALLOWED, SIGN_IN, FORBIDDEN = "allowed", "sign-in", "403"
 
@@ -466,3 +467,51 @@ def test_post_only_actions_refuse_get(admin_client, endpoint):
     response = admin_client.get(reverse("webhooks:delete", args=[endpoint.pk]))
     assert response.status_code == 405
     assert WebhookEndpoint.objects.exists()
+
+
+def test_redeliver_with_the_broker_down_answers_and_leaves_it_to_the_sweep(
+    admin_client,
+    org,
+    endpoint,
+    admin_user,
+    dead_broker,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    # Emitted with the broker down too: its first send fails and is left to the sweep.
+    with django_capture_on_commit_callbacks(execute=True) as sends:
+        [delivery] = services.webhook_event_emit(
+            org=org, event_type="sync.completed", payload={"id": "run-1", "status_code": 2000}
+        )
+    assert len(sends) == 1
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.FAILED, next_attempt_at=None
+    )
+    url = reverse("webhooks:redeliver", args=[endpoint.pk, delivery.pk])
+
+    with django_capture_on_commit_callbacks(execute=True) as sends:
+        response = admin_client.post(url)
+    assert len(sends) == 1  # the send was tried (and failed) during the request
+    assert response.status_code == 302
+    assert "Redelivery started" in admin_client.get(response["Location"]).content.decode()
+    delivery.refresh_from_db()
+    assert delivery.redeliver_requested_at is not None
+    assert delivery.redeliver_requested_by == admin_user
+
+    # The broker is back: the sweep sends the redelivery once its task is overdue, and it is
+    # the manual attempt that was asked for, logged with who.
+    from webhooks import tasks
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.webhook_deliver,
+        "apply_async",
+        lambda args, countdown=0, queue=None: sent.append(args[0]),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.webhook_deliveries_sweep() == 0
+        later = timezone.now() + SWEEP_GRACE + datetime.timedelta(seconds=1)
+        assert services.webhook_deliveries_sweep(now=later) == 1
+    assert sent == [delivery.pk]
+    attempt = services.webhook_delivery_send(delivery_id=delivery.pk)
+    assert attempt.manual and attempt.actor == admin_user

@@ -3,6 +3,7 @@ hand, the disabling of an endpoint failing for five days, and the sweep of lost 
 
 import dataclasses
 import datetime
+import logging
 import time
 
 import httpx
@@ -42,6 +43,8 @@ SWEEP_GRACE = datetime.timedelta(seconds=60)
 QUEUE = "sync"
 USER_AGENT = "ledgersync-webhooks/1.0"
 
+logger = logging.getLogger(__name__)
+
 
 def _enqueue(delivery_ids: list[int], *, countdown: float = 0) -> None:
     if not delivery_ids:
@@ -50,8 +53,18 @@ def _enqueue(delivery_ids: list[int], *, countdown: float = 0) -> None:
     def send():
         from webhooks.tasks import webhook_deliver
 
-        for delivery_id in delivery_ids:
-            webhook_deliver.apply_async(args=[delivery_id], countdown=countdown, queue=QUEUE)
+        for index, delivery_id in enumerate(delivery_ids):
+            try:
+                webhook_deliver.apply_async(args=[delivery_id], countdown=countdown, queue=QUEUE)
+            except Exception:
+                # The broker is down. The rows are the truth: the sweep sends a delivery that is
+                # due or whose redelivery was asked for (webhook_deliveries_sweep), so the
+                # request that emitted or redelivered it must not fail.
+                logger.warning(
+                    "Broker unavailable: %d webhook deliveries left to the sweep",
+                    len(delivery_ids) - index,
+                )
+                return
 
     transaction.on_commit(send)
 
