@@ -2,7 +2,7 @@
 with the history page's filters and Update Sync Status; connections and force sync."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiExample
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -12,7 +12,7 @@ from api.exceptions import ApplicationError
 from api.filters import SyncFilter, TransactionFilter
 from api.idempotency import idempotent
 from api.pagination import ApiCursorPagination
-from api.schema import api_schema
+from api.schema import ErrorSerializer, api_schema
 from api.serializers.syncs import (
     ConnectionSerializer,
     LedgerCheckSerializer,
@@ -337,9 +337,17 @@ class ConnectionLedgerCheckApi(ApiView):
         "check. It runs as the scheduled one does: after the pushes people are waiting for, "
         "within the ledger's quota. 409 `ledger_check_running` or `ledger_check_queued` while "
         "one is under way, `needs_reauth` when the connection must be reconnected first; 400 "
-        "for a connection that is not active. Poll the GET for its findings.",
+        "for a connection that is not active; 503 `ledger_check_not_queued` when the task queue "
+        "is unavailable (nothing was saved: try again later). Poll the GET for its findings.",
         request=None,
-        responses={202: LedgerCheckSerializer},
+        responses={
+            202: LedgerCheckSerializer,
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="The task queue is unavailable (code `ledger_check_not_queued`): "
+                "nothing was queued or saved; retry later.",
+            ),
+        },
         lookup=True,
         post=True,
         tags=CONNECTIONS,
@@ -356,11 +364,18 @@ class ConnectionLedgerCheckApi(ApiView):
                 "running": "ledger_check_running",
                 "queued": "ledger_check_queued",
                 "needs_reauth": "needs_reauth",
+                "not_queued": "ledger_check_not_queued",
             }.get(error.code)
             if code is None:
                 raise  # not active, or a ledger that cannot be read: 400
+            # The broker is down (nothing was saved, a retry may succeed): 503, not a conflict.
+            unavailable = error.code == "not_queued"
             raise ApplicationError(
-                " ".join(error.messages), code=code, status_code=status.HTTP_409_CONFLICT
+                " ".join(error.messages),
+                code=code,
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE
+                if unavailable
+                else status.HTTP_409_CONFLICT,
             ) from error
         state = connection_reconcile_state(connection=connection)
         return Response(LedgerCheckSerializer(state).data, status=status.HTTP_202_ACCEPTED)

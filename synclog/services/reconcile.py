@@ -133,8 +133,9 @@ def connection_reconcile_request(
     quota as bulk work and waits for the pushes people are waiting for; a second request while
     one is queued or running is refused, as is a connection that is not active (a connection
     that needs re-authorisation says so). Audited as a connection event (who asked).
-    Raises ValidationError with code "needs_reauth", "inactive", "unsupported", "running" or
-    "queued"."""
+    Raises ValidationError with code "needs_reauth", "inactive", "unsupported", "running",
+    "queued" or "not_queued" (the broker is down: nothing is saved, the request may be made
+    again)."""
     ledger = connection.get_provider_display()
     if connection.status == ConnectionStatus.NEEDS_REAUTH:
         raise ValidationError(
@@ -179,7 +180,21 @@ def connection_reconcile_request(
             actor=actor,
             note=f"by {actor_label}" if actor_label and actor is None else "",
         )
-        transaction.on_commit(lambda: _send_reconcile(connection.pk))
+        # Sent before the commit, not after it: a broker that is down then undoes the request
+        # (its mark and its event) instead of leaving it "queued" with nothing queued, refusing
+        # the next request for RECONCILE_LEASE. A worker quick to start waits for this commit
+        # on the row's lock (_claim updates the row).
+        try:
+            _send_reconcile(connection.pk)
+        except Exception as error:
+            logger.warning(
+                "Broker unavailable: ledger check of connection %s not queued", connection.pk
+            )
+            raise ValidationError(
+                f"The check of {ledger} could not be queued: the task queue is unavailable "
+                "right now. Try again in a few minutes.",
+                code="not_queued",
+            ) from error
     return mark
 
 

@@ -97,7 +97,31 @@ def test_the_schema_documents_the_ledger_check():
     schema = generated_schema()
     operations = schema["paths"]["/api/v1/connections/{connection_id}/ledger-check"]
     assert set(operations) >= {"get", "post"}
-    assert {"202", "404", "409"} <= set(operations["post"]["responses"])
+    assert {"202", "404", "409", "503"} <= set(operations["post"]["responses"])
     assert operations["post"]["responses"]["202"]["content"]["application/json"]["schema"][
         "$ref"
     ].endswith("LedgerCheck")
+
+
+def test_with_the_broker_down_it_answers_503_and_a_retry_is_taken(
+    api, connection, dead_broker, monkeypatch
+):
+    response = api.post(url(connection), HTTP_IDEMPOTENCY_KEY="check-1")
+    assert response.status_code == 503, response.content
+    error = response.json()["error"]
+    assert error["code"] == "ledger_check_not_queued"
+    assert "could not be queued" in error["message"] and error["fields"] == {}
+    assert not LedgerReconcile.objects.filter(requested_at__isnull=False).exists()
+    assert not ConnectionEvent.objects.filter(kind=ConnectionEventKind.LEDGER_CHECK).exists()
+
+    # The broker is back: the same request (its key too) is taken, not refused as queued.
+    sent = []
+    monkeypatch.setattr(
+        tasks.ledger_reconcile,
+        "apply_async",
+        lambda args, countdown=None, queue=None: sent.append(args[0]),
+    )
+    again = api.post(url(connection), HTTP_IDEMPOTENCY_KEY="check-1")
+    assert again.status_code == 202, again.content
+    assert again.json()["queued_at"] is not None
+    assert sent == [connection.pk]
