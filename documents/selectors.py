@@ -15,7 +15,7 @@ from documents.models import (
     Document,
     Payment,
 )
-from syncsvc.paging import KeysetPage, NewestFirst, bounded_page
+from syncsvc.paging import KeysetPage, NewestFirst, PageRequest, bounded_page
 
 
 def document_filterset(*, org: Organization, filters: dict | None = None) -> DocumentFilter:
@@ -32,28 +32,22 @@ NEWEST_ISSUED = NewestFirst.of_field("issue_date", DateField())
 def document_page(
     *,
     filterset: DocumentFilter,
-    number,
+    asked: PageRequest,
     per_page: int,
-    after: str = "",
-    before: str = "",
-    oldest: bool = False,
 ) -> Page | KeysetPage:
-    """One page of the filter's documents, newest issue date first, each with its sync status,
-    in three queries: the count (up to COUNT_LIMIT + 1), the page's ids, and their rows.
+    """The page `asked` of the filter's documents, newest issue date first, each with its sync
+    status, in three queries: the count (up to COUNT_LIMIT + 1), the page's ids, and their rows.
 
-    Up to COUNT_LIMIT matching documents the pages are numbered (`number`); past it they are
-    not counted and go newest, newer (`before` a cursor), older (`after` one) and oldest, as
+    Up to COUNT_LIMIT matching documents the pages are numbered; past it they are not counted
+    and go newest, newer (before a cursor), older (after one) and oldest, as
     Sync History's do (syncsvc.paging). Counted, the Failed filter's pager read every Failed
     record (338 ms p95 at 1,000,000 documents and 78,002 Failed records), and the In the ledger
     filter's tested every document."""
     page = bounded_page(
         filterset.results,
         order=NEWEST_ISSUED,
-        number=number,
+        asked=asked,
         per_page=per_page,
-        after=after,
-        before=before,
-        oldest=oldest,
     )
     page.object_list = document_rows_with_sync_state(
         filterset=filterset, document_ids=page.object_list

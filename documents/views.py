@@ -20,6 +20,7 @@ from documents.forms import (
 from synclog.selectors.attempts import document_booked_entries
 from synclog.selectors.attention import attention_document_count
 from synclog.services import attention_fold
+from syncsvc.paging import PageRequest
 
 PAGE_SIZE = 25
 
@@ -33,15 +34,10 @@ class DocumentListView(OrgPermissionRequiredMixin, View):
             return redirect("synclog:attention")
         filterset = selectors.document_filterset(org=request.org, filters=request.GET)
         page = selectors.document_page(
-            filterset=filterset,
-            number=request.GET.get("page"),
-            per_page=PAGE_SIZE,
-            after=request.GET.get("after", ""),
-            before=request.GET.get("before", ""),
-            oldest=request.GET.get("oldest") == "1",
+            filterset=filterset, asked=PageRequest.from_query(request.GET), per_page=PAGE_SIZE
         )
         query = request.GET.copy()
-        for name in ("page", "after", "before", "oldest", "tab"):
+        for name in (*PageRequest.QUERY_NAMES, "tab"):
             query.pop(name, None)
         # `query` is also what "select all N matching this filter" posts for a bulk re-sync.
         context = {"filter": filterset, "page": page, "query": query.urlencode()}

@@ -19,6 +19,29 @@ COUNT_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
+class PageRequest:
+    """Which page of such a list a request asks for: its number while the list is counted, or a
+    cursor past COUNT_LIMIT (`after` one: older; `before` one: newer; or the `oldest`), from the
+    query's page, after, before and oldest (QUERY_NAMES: what a filter's links leave out)."""
+
+    number: str | None = None
+    after: str = ""
+    before: str = ""
+    oldest: bool = False
+
+    QUERY_NAMES = ("page", "after", "before", "oldest")
+
+    @classmethod
+    def from_query(cls, query) -> "PageRequest":
+        return cls(
+            number=query.get("page"),
+            after=query.get("after", ""),
+            before=query.get("before", ""),
+            oldest=query.get("oldest") == "1",
+        )
+
+
+@dataclass(frozen=True)
 class NewestFirst:
     """A list's order: a date or moment, newest first, then the id (highest first).
 
@@ -73,21 +96,15 @@ class KeysetPage:
 
 
 def bounded_page(
-    rows: QuerySet,
-    *,
-    order: NewestFirst,
-    number,
-    per_page: int,
-    after: str = "",
-    before: str = "",
-    oldest: bool = False,
+    rows: QuerySet, *, order: NewestFirst, asked: PageRequest, per_page: int
 ) -> Page | KeysetPage:
-    """The ids of one page of `rows` in `order`, in two queries: the count (up to COUNT_LIMIT +
-    1) and the page's ids. `rows` must carry `order.name` (annotated where it is an expression).
+    """The ids of the page `asked` of `rows` in `order`, in two queries: the count (up to
+    COUNT_LIMIT + 1) and the page's ids. `rows` must carry `order.name` (annotated where it is
+    an expression).
 
-    Up to COUNT_LIMIT rows: a numbered Page (`number`). More: a KeysetPage, the newest (no
-    cursor), the one `after` a cursor (older), `before` one (newer) or the `oldest`; a bad cursor,
-    or one past either end, is the newest page. The caller reads the page's rows by their ids."""
+    Up to COUNT_LIMIT rows: a numbered Page (`asked.number`). More: a KeysetPage, the newest (no
+    cursor), the one after a cursor (older), before one (newer) or the oldest; a bad cursor, or
+    one past either end, is the newest page. The caller reads the page's rows by their ids."""
     # Counted in no order: PostgreSQL stops at the limit in whichever order is cheapest (by id,
     # merging a sync status's records with the documents), not only along the list's index.
     count = rows.order_by().values("pk")[: COUNT_LIMIT + 1].count()
@@ -95,16 +112,16 @@ def bounded_page(
     if count <= COUNT_LIMIT:
         paginator = Paginator(newest_first.values_list("pk", flat=True), per_page)
         paginator.count = count  # a cached_property: the count just read, not another
-        page = paginator.get_page(number)
+        page = paginator.get_page(asked.number)
         page.object_list = list(page.object_list)
         return page
     return _keyset_page(
         rows,
         order,
         per_page,
-        after=order.parse(after) if after else None,
-        before=order.parse(before) if before else None,
-        oldest=oldest,
+        after=order.parse(asked.after) if asked.after else None,
+        before=order.parse(asked.before) if asked.before else None,
+        oldest=asked.oldest,
     )
 
 

@@ -20,7 +20,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import Organization
 from synclog.filters import SyncHistoryFilter
 from synclog.models import SYNC_DATE, RecordStatus, SyncRecord, SyncStatusChange
-from syncsvc.paging import KeysetPage, NewestFirst, bounded_page
+from syncsvc.paging import KeysetPage, NewestFirst, PageRequest, bounded_page
 
 
 def sync_history_queryset(*, org: Organization):
@@ -65,22 +65,19 @@ def sync_history_page(
     *,
     org: Organization,
     filterset: SyncHistoryFilter,
-    number,
+    asked: PageRequest,
     per_page: int,
-    after: str = "",
-    before: str = "",
-    oldest: bool = False,
 ) -> Page | KeysetPage:
-    """One page of the filter's records, newest sync date first, in three queries.
+    """The page `asked` of the filter's records, newest sync date first, in three queries.
 
     The count (up to COUNT_LIMIT + 1) and the page's ids come from the records alone, in the
     order of the history index (syncrecord_history_idx), so neither joins nor sorts every
     matching record. Only the page's records are then read with what a row shows. An invalid
     filter (shown on the form) matches nothing.
 
-    Up to COUNT_LIMIT matching records: a numbered page (`number`). More: a KeysetPage, the
-    newest (no cursor), the one `after` a cursor (older), `before` one (newer) or the `oldest`;
-    each reads one page of the index from its cursor, whatever its depth (syncsvc.paging).
+    Up to COUNT_LIMIT matching records: a numbered page. More: a KeysetPage, the newest (no
+    cursor), the one after a cursor (older), before one (newer) or the oldest; each reads one
+    page of the index from its cursor, whatever its depth (syncsvc.paging).
     """
     if filterset.is_valid():
         records = filterset.filter_queryset(SyncRecord.objects.for_org(org))
@@ -89,11 +86,8 @@ def sync_history_page(
     page = bounded_page(
         records.annotate(sync_date=SYNC_DATE),
         order=NEWEST_SYNC_DATE,
-        number=number,
+        asked=asked,
         per_page=per_page,
-        after=after,
-        before=before,
-        oldest=oldest,
     )
     page.object_list = _rows(org, page.object_list)
     return page

@@ -17,6 +17,7 @@ from synclog.filters import HISTORY_TABS, STATUS_CHOICES, SyncHistoryFilter
 from synclog.forms import SyncStatusUpdateForm
 from synclog.models import RecordStatus
 from synclog.selectors import history as selectors
+from syncsvc.paging import PageRequest
 
 PAGE_SIZE = 50
 RESULTS_TARGET = "history-results"
@@ -42,11 +43,8 @@ class SyncHistoryView(OrgPermissionRequiredMixin, View):
         page = selectors.sync_history_page(
             org=request.org,
             filterset=filterset,
-            number=request.GET.get("page"),
+            asked=PageRequest.from_query(request.GET),
             per_page=PAGE_SIZE,
-            after=request.GET.get("after", ""),
-            before=request.GET.get("before", ""),
-            oldest=request.GET.get("oldest") == "1",
         )
         params = filterset.query_params()
         tab_label, status_label = _labels(filterset)
