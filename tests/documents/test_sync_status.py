@@ -154,14 +154,19 @@ def test_the_list_costs_the_same_queries_for_10_rows_as_for_50(
     assert len(response.context["page"]) == 50
 
 
-@pytest.mark.parametrize("state", ["failed", "drifted", "not_pushed", "pending", "in_ledger"])
-def test_the_filter_and_the_column_read_the_records_through_their_indexes(clerk_client, org, state):
+def one_document_in_each_state(org) -> None:
+    """A document Failed, Drifted, Pending, In the ledger and Not pushed, on one connection."""
     xero = connect(org)
     record(xero, doc(org, "F"), RecordStatus.FAILED, error="Account code 429 is archived.")
     record(xero, doc(org, "D"), RecordStatus.FAILED, error="Deleted in Xero.")
     record(xero, doc(org, "P"), RecordStatus.PENDING)
     record(xero, doc(org, "C"), RecordStatus.COMPLETE)
     doc(org, "N")
+
+
+@pytest.mark.parametrize("state", ["failed", "drifted", "not_pushed", "pending", "in_ledger"])
+def test_the_filter_and_the_column_read_the_records_through_their_indexes(clerk_client, org, state):
+    one_document_in_each_state(org)
     with CaptureQueriesContext(db) as captured:
         clerk_client.get(reverse("documents:list"), {"sync_state": state})
     (page_sql,) = [
@@ -194,12 +199,7 @@ def test_no_filter_reads_a_failed_record_for_its_message(clerk_client, org, stat
     """The Failed records are split by kind in two indexes of their own (drift or failure): with
     them, neither the filter's count, nor its page, nor the column tests a record's message (the
     Failed filter read every Failed record's from the heap: 338 ms p95 at 78,002 of them)."""
-    xero = connect(org)
-    record(xero, doc(org, "F"), RecordStatus.FAILED, error="Account code 429 is archived.")
-    record(xero, doc(org, "D"), RecordStatus.FAILED, error="Deleted in Xero.")
-    record(xero, doc(org, "P"), RecordStatus.PENDING)
-    record(xero, doc(org, "C"), RecordStatus.COMPLETE)
-    doc(org, "N")
+    one_document_in_each_state(org)
     with CaptureQueriesContext(db) as captured:
         clerk_client.get(reverse("documents:list"), {"sync_state": state})
     of_the_list = [
