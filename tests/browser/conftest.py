@@ -19,7 +19,9 @@ from tests.browser_fixtures import ARTIFACTS
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import XeroBooks
 
-# Tasks the pages send, kept in a list instead of going to a broker (the engine tests' fixture).
+# Tasks the pages send, kept in a list instead of going to a broker (the engine tests' fixture):
+# the test plays the worker with push_pending(). A broker that is down is tests/conftest.py's
+# dead_broker (the sends really happen, and fail).
 from tests.synclog.conftest import enqueued  # noqa: F401
 
 

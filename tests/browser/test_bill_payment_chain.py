@@ -16,7 +16,6 @@ from accounts.models import Role
 from documents import services as document_services
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, SyncRun, Trigger
-from synclog.services import marking
 from tests.browser.conftest import connect_xero, push_pending
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 from tests.ledger_fixtures import XeroBooks
@@ -24,14 +23,8 @@ from tests.ledger_fixtures import XeroBooks
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def no_broker(monkeypatch):
-    monkeypatch.setattr(marking, "sync_records_enqueue", lambda *args, **kwargs: None)
-    monkeypatch.setattr(marking, "sync_records_enqueue_paced", lambda *args, **kwargs: None)
-
-
 def test_a_failed_chain_is_shown_as_one_and_retried_in_order(
-    page, live_server, screenshot, sign_in_as, ledger, no_broker
+    page, live_server, screenshot, sign_in_as, ledger, enqueued
 ):
     membership = MembershipFactory(role=Role.SUPPORT, org__name="Acme Inc")
     support, org = membership.user, membership.org

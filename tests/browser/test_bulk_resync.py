@@ -17,7 +17,6 @@ from documents.models import DocumentStatus
 from integrations.models import Connection, Provider
 from synclog import services
 from synclog.models import SyncRecord, SyncRun, Trigger
-from synclog.services import marking
 from synclog.services import runs as run_services
 from syncsvc import paging
 from tests.browser.conftest import connect_xero, push_pending
@@ -26,14 +25,8 @@ from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, Me
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def no_broker(monkeypatch):
-    """Pending records stay in the outbox for the test to push; no task goes to a broker."""
-    monkeypatch.setattr(marking, "sync_records_enqueue", lambda *args, **kwargs: None)
-
-
 def test_clerk_resyncs_every_document_matching_a_filter_and_sees_the_summary(
-    page, live_server, screenshot, sign_in_as, ledger, no_broker
+    page, live_server, screenshot, sign_in_as, ledger, enqueued
 ):
     membership = MembershipFactory(role=Role.AP_CLERK, org__name="Acme Inc")
     org = membership.org
@@ -122,7 +115,7 @@ def test_clerk_resyncs_every_document_matching_a_filter_and_sees_the_summary(
 
 
 def test_a_large_selection_shows_preparing_then_its_progress(
-    page, live_server, screenshot, sign_in_as, ledger, no_broker, monkeypatch, settings
+    page, live_server, screenshot, sign_in_as, ledger, enqueued, monkeypatch, settings
 ):
     """Above SYNC_PREPARE_IN_WORKER_OVER the answer comes before the records are marked: the page
     says it is preparing, then follows the run by itself once a worker has prepared it."""

@@ -32,13 +32,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 MESSAGE = "Category Travel has no Xero mapping."
 
 
-@pytest.fixture
-def no_broker(monkeypatch):
-    from synclog.services import marking
-
-    monkeypatch.setattr(marking, "sync_records_enqueue", lambda *args, **kwargs: None)
-
-
 def foreign_failure():
     """Another organisation's failure, which must never show."""
     other = OrganizationFactory(name="Globex")
@@ -54,7 +47,7 @@ def foreign_failure():
 
 
 def test_admin_fixes_a_missing_mapping_and_retries_the_group(
-    page, live_server, screenshot, sign_in_as, ledger, no_broker
+    page, live_server, screenshot, sign_in_as, ledger, enqueued
 ):
     membership = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc")
     admin, org = membership.user, membership.org

@@ -39,15 +39,7 @@ def chart_js(settings):
 
 
 @pytest.fixture
-def no_broker(monkeypatch):
-    """Tasks are not sent anywhere: the test pushes records itself with push_pending()."""
-    from synclog import tasks
-
-    monkeypatch.setattr(tasks.sync_record, "apply_async", lambda *args, **kwargs: None)
-
-
-@pytest.fixture
-def acme(ledger, no_broker):
+def acme(ledger, enqueued):
     """Acme, connected to the emulated Xero; Office maps to account 429, Travel (999) to nothing."""
     admin = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc", user__username="ada")
     org = admin.org

@@ -26,14 +26,6 @@ GLOBEX = "Globex (Emulated)"
 CHOOSE_URL = re.compile(r"/integrations/choose/$")
 
 
-@pytest.fixture
-def no_broker(monkeypatch):
-    """Tasks are not sent anywhere: the test pushes records itself with push_pending()."""
-    from synclog import tasks
-
-    monkeypatch.setattr(tasks.sync_record, "apply_async", lambda *args, **kwargs: None)
-
-
 def demo_connected_elsewhere(emulator, url):
     """Demo Inc (another organisation here) is connected to Demo's tenant by the same Xero user
     who later consents for Globex: that user's connections list holds both tenants."""
@@ -62,7 +54,7 @@ def start_connecting(page, url):
 
 
 def test_globex_consenting_to_globex_only_is_bound_pushed_and_disconnected_there_only(
-    page, live_server, screenshot, sign_in_as, xero_emulator_server, no_broker
+    page, live_server, screenshot, sign_in_as, xero_emulator_server, enqueued
 ):
     url, emulator = xero_emulator_server
     globex_tenant = emulator.add_tenant(GLOBEX)["tenantId"]
