@@ -15,9 +15,7 @@ from integrations import services as integration_services
 from integrations.connectors import connector_class_for
 from integrations.connectors.qbo import QboConnector
 from integrations.connectors.xero import XeroConnector
-from integrations.emulators.qbo import EmulatorConfig, EmulatorTransport, QboEmulator
 from integrations.models import Connection, MappingKind, Provider
-from integrations.specs.qbo import ContractCheckingTransport
 from synclog import services
 from synclog.models import Operation, RecordStatus, StatusCode, SyncRecord
 from synclog.ratelimit import Limits, get_rate_limiter
@@ -27,26 +25,14 @@ from tests.ledger_fixtures import credentials_from_token
 
 
 @pytest.fixture
-def qbo():
-    # Intuit's per-second throttle is the emulator's business; these tests are about the minute.
-    return QboEmulator(EmulatorConfig(calls_per_second=10_000))
-
-
-@pytest.fixture
-def qbo_transport(qbo):
-    checked = ContractCheckingTransport(EmulatorTransport(qbo), raise_on_violation=False)
-    yield checked
-    problems = [f"{v.method} {v.path}: {p}" for v in checked.violations for p in v.problems]
-    assert not problems, "traffic outside Intuit's schema:\n" + "\n".join(problems)
-
-
-@pytest.fixture
-def qbo_connection(org, vendor, category, qbo, qbo_transport, monkeypatch, settings, enqueued):
+def qbo_connection(
+    org, vendor, category, qbo_emulator, qbo_transport, monkeypatch, settings, enqueued
+):
     settings.LEDGER_EMULATOR_ALLOWED = True
     monkeypatch.setattr(
         integration_services.ledger, "ledger_transport", lambda connection: qbo_transport
     )
-    token = qbo.connect()
+    token = qbo_emulator.connect()
     connection = Connection.objects.create(
         org=org,
         provider=Provider.QUICKBOOKS,
@@ -57,8 +43,10 @@ def qbo_connection(org, vendor, category, qbo, qbo_transport, monkeypatch, setti
     integration_services.connection_credentials_save(
         connection=connection, credentials=credentials_from_token(token)
     )
-    [account] = [a for a in qbo.entities("Account") if a["Name"] == "Office Supplies"]
-    [ledger_vendor] = [v for v in qbo.entities("Vendor") if v["DisplayName"] == vendor.name]
+    [account] = [a for a in qbo_emulator.entities("Account") if a["Name"] == "Office Supplies"]
+    [ledger_vendor] = [
+        v for v in qbo_emulator.entities("Vendor") if v["DisplayName"] == vendor.name
+    ]
     integration_services.mapping_set(
         connection=connection,
         kind=MappingKind.ACCOUNT,
@@ -137,19 +125,21 @@ def test_a_bulk_run_on_quickbooks_goes_in_batches_of_30(
 
 
 def test_thirty_new_bills_land_in_quickbooks_in_one_batch_request_weighing_13_calls(
-    org, clerk, vendor, category, qbo, qbo_connection
+    org, clerk, vendor, category, qbo_emulator, qbo_connection
 ):
     bills = approved_bills(org, clerk, vendor, category, 30)
     (run,) = services.bulk_resync(org=org, document_ids=[b.pk for b in bills], actor=clerk)
     record_ids = list(SyncRecord.objects.filter(run=run).values_list("pk", flat=True))
-    writes_before = len(qbo.writes())
-    calls_before = qbo.call_count()
+    writes_before = len(qbo_emulator.writes())
+    calls_before = qbo_emulator.call_count()
 
     assert services.sync_batch_push(record_ids=record_ids, worker="w") == {}
 
-    assert qbo.call_count() - calls_before == 1  # POST /batch
-    assert len(qbo.writes()) - writes_before == 30
-    assert sorted(b["DocNumber"] for b in qbo.entities("Bill")) == [b.number for b in bills]
+    assert qbo_emulator.call_count() - calls_before == 1  # POST /batch
+    assert len(qbo_emulator.writes()) - writes_before == 30
+    assert sorted(b["DocNumber"] for b in qbo_emulator.entities("Bill")) == [
+        b.number for b in bills
+    ]
     run.refresh_from_db()
     assert (run.status_code, run.pushed, run.failed) == (StatusCode.SUCCESS, 30, 0)
     assert set(SyncRecord.objects.filter(run=run).values_list("status", flat=True)) == {

@@ -15,7 +15,7 @@ from integrations.emulators.myob import (
     MyobEmulator,
 )
 from integrations.specs.myob import ContractCheckingTransport
-from tests.ledger_fixtures import Tap, credentials_from_token
+from tests.ledger_fixtures import Tap, contract_checked, credentials_from_token
 
 ROOT = "http://myob.emulator"
 KEY = EmulatorConfig.client_id
@@ -44,36 +44,13 @@ def emulator(config, clock):
     return MyobEmulator(config, clock=clock)
 
 
-class Traffic:
-    """Every answer must fit MYOB's schemas, and every request too unless the test sends bad
-    ones on purpose (`bad_requests`)."""
-
-    bad_requests_expected = False
-
-
-@pytest.fixture
-def traffic():
-    return Traffic()
-
-
-@pytest.fixture
-def bad_requests(traffic):
-    """For a test that sends requests outside MYOB's contract on purpose (to see the
-    emulator's answer): their request side is not held to it."""
-    traffic.bad_requests_expected = True
-
-
 @pytest.fixture
 def checked(emulator, traffic):
-    transport = ContractCheckingTransport(EmulatorTransport(emulator), raise_on_violation=False)
-    yield transport
-    problems = [
-        f"{violation.method} {violation.path}: {problem}"
-        for violation in transport.violations
-        for problem in violation.problems
-        if problem.where == "response" or not traffic.bad_requests_expected
-    ]
-    assert not problems, "traffic outside MYOB's contract:\n" + "\n".join(problems)
+    yield from contract_checked(
+        ContractCheckingTransport(EmulatorTransport(emulator), raise_on_violation=False),
+        "MYOB's contract",
+        traffic,
+    )
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from integrations.emulators.qbo import EmulatorConfig, EmulatorTransport, ManualClock, QboEmulator
 from integrations.specs.qbo import ContractCheckingTransport
+from tests.ledger_fixtures import contract_checked
 
 ROOT = "http://qbo.emulator"
 MINOR = {"minorversion": "75"}
@@ -31,38 +32,19 @@ def emulator(config, clock):
     return QboEmulator(config, clock=clock)
 
 
-class Traffic:
-    """What the contract check found: every answer must fit Intuit's schema, and every request
-    too unless the test sends bad ones on purpose (`bad_requests` fixture)."""
-
-    def __init__(self) -> None:
-        self.bad_requests_expected = False
+@pytest.fixture
+def checked(emulator, traffic):
+    yield from contract_checked(
+        ContractCheckingTransport(EmulatorTransport(emulator), raise_on_violation=False),
+        "Intuit's schema",
+        traffic,
+    )
 
 
 @pytest.fixture
-def traffic():
-    return Traffic()
-
-
-@pytest.fixture
-def bad_requests(traffic):
-    """For a test that sends requests outside the schema on purpose (to see the emulator's
-    Fault): their request side is not held to it."""
-    traffic.bad_requests_expected = True
-
-
-@pytest.fixture
-def http(emulator, traffic):
-    checked = ContractCheckingTransport(EmulatorTransport(emulator), raise_on_violation=False)
+def http(checked):
     with httpx.Client(transport=checked, base_url=ROOT) as client:
         yield client
-    problems = [
-        f"{violation.method} {violation.path}: {problem}"
-        for violation in checked.violations
-        for problem in violation.problems
-        if problem.where == "response" or not traffic.bad_requests_expected
-    ]
-    assert not problems, "traffic outside Intuit's schema:\n" + "\n".join(problems)
 
 
 @dataclass
