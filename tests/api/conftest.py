@@ -54,8 +54,10 @@ def other_api(other_org):
 
 
 @pytest.fixture
-def batches(monkeypatch):
-    """The batches a sync sends to the workers (record ids), instead of the broker."""
+def batches(monkeypatch, enqueued):  # noqa: F811
+    """The batches a sync sends to the workers (record ids), instead of the broker. Patched
+    after `enqueued` (which counts a batch's ids as sent one by one), so the batches land here
+    whatever order a test names the two in."""
     from synclog import tasks
 
     sent = []

@@ -212,18 +212,11 @@ def test_5130_data_push_error(partner, ledger, connection):
     ids=["4040", "4260"],
 )
 def test_the_batched_path_ends_with_the_same_codes(
-    partner, ledger, connection, monkeypatch, break_ledger, code, django_capture_on_commit_callbacks
+    partner, ledger, connection, batches, break_ledger, code, django_capture_on_commit_callbacks
 ):
     """POST /syncs sends its items to the workers in batches (sync_batch): same codes there."""
     from synclog import services as sync_services
-    from synclog import tasks
 
-    batches = []
-    monkeypatch.setattr(
-        tasks.sync_batch,
-        "apply_async",
-        lambda args, countdown=0, queue=None: batches.append(args[0]),
-    )
     dataset_id = partner.push(count=3)
     break_ledger(ledger, connection.tenant_id)
     with django_capture_on_commit_callbacks(execute=True):
