@@ -1,23 +1,17 @@
 """MYOB's JSON: money as numbers, error bodies, answers."""
 
 import json
-from decimal import Decimal
+from functools import partial
 
 from werkzeug.wrappers import Request, Response
 
+from ..common import wire as common_wire
 from .company import MyobError, error_body
 
 JSON = "application/json; charset=utf-8"
 
 
-def _default(value):
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(body, default=_default), status, headers, content_type=JSON)
+json_response = partial(common_wire.json_response, content_type=JSON)
 
 
 def error_response(

@@ -1,11 +1,11 @@
 """QBO's JSON: the response envelope, its `time`, Fault bodies and amounts."""
 
 import datetime
-import json
 from decimal import Decimal
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from werkzeug.wrappers import Response
+from ..common import wire as common_wire
 
 # Intuit stamps times in the company's zone (the sandbox's is Pacific).
 COMPANY_ZONE = ZoneInfo("America/Los_Angeles")
@@ -18,14 +18,7 @@ def timestamp(epoch: float) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
-def _default(value):
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(body, default=_default), status, headers, content_type=JSON)
+json_response = partial(common_wire.json_response, content_type=JSON)
 
 
 def error(code: str | int, message: str, detail: str = "", element: str = "") -> dict:
