@@ -14,7 +14,6 @@ from documents.models import DocumentStatus
 from integrations.models import Connection
 from synclog.models import RecordStatus, SyncRecord, SyncRun, Trigger
 from tests.browser.conftest import push_pending
-from tests.browser.test_bulk_resync import no_broker  # noqa: F401
 from tests.browser.test_xero_connection import (
     MAPPINGS_URL,
     TENANT_NAME,
@@ -33,7 +32,7 @@ def test_admin_connects_sees_what_is_not_in_the_ledger_and_pushes_it(
     screenshot,
     sign_in_as,
     xero_emulator_server,
-    no_broker,  # noqa: F811
+    enqueued,
 ):
     emulator_url, emulator = xero_emulator_server
     membership = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc")

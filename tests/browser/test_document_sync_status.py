@@ -14,7 +14,6 @@ from documents.models import DocumentStatus
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, SyncRun
 from tests.browser.conftest import connect_xero, push_pending
-from tests.browser.test_bulk_resync import no_broker  # noqa: F401
 from tests.factories import (
     CategoryFactory,
     ContactFactory,
@@ -33,7 +32,7 @@ def test_clerk_filters_failed_documents_selects_all_and_resyncs_them(
     screenshot,
     sign_in_as,
     ledger,
-    no_broker,  # noqa: F811
+    enqueued,
 ):
     membership = MembershipFactory(role=Role.AP_CLERK, org__name="Acme Inc")
     org = membership.org
@@ -113,7 +112,7 @@ def test_the_sync_status_is_in_view_without_scrolling_at_a_laptops_width(
     screenshot,
     sign_in_as,
     ledger,
-    no_broker,  # noqa: F811
+    enqueued,
 ):
     """AP staff open the list to see what failed: at 1,300 px every column fits, and at
     1,000 px the sync status still sits beside the number and contact while the last columns
