@@ -6,7 +6,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from documents.models import DocumentKind, ExpenseType
 from documents.selectors import category_list, contact_list, department_list
 from documents.services import CREATE_ONLY_FIELDS
-from syncsvc.widgets import DateInput
+from syncsvc.widgets import DateInput, QuantityInput
 
 
 class DocumentForm(forms.Form):
@@ -51,7 +51,9 @@ class DocumentForm(forms.Form):
 
 class LineForm(forms.Form):
     description = forms.CharField(max_length=300)
-    quantity = forms.DecimalField(max_digits=12, decimal_places=4, initial=1)
+    quantity = forms.DecimalField(
+        max_digits=12, decimal_places=4, initial=1, widget=QuantityInput()
+    )
     unit_amount = forms.DecimalField(max_digits=14, decimal_places=2)
     category = forms.ModelChoiceField(queryset=None, required=False)
     department = forms.ModelChoiceField(queryset=None, required=False)

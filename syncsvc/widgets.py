@@ -1,5 +1,7 @@
 """Form widgets shared by every app's forms and filters."""
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -17,6 +19,16 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class QuantityInput(forms.NumberInput):
+    """A quantity as people write it, 1 or 2.5: the column keeps four decimal places, and an edit
+    page showed every saved line's quantity as 1.0000."""
+
+    def format_value(self, value):
+        if isinstance(value, Decimal):
+            value = format(value.normalize(), "f")  # "f": 10, not normalize()'s 1E+1
+        return super().format_value(value)
 
 
 class ManyOptionsSelect(forms.Select):

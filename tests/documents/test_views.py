@@ -266,3 +266,26 @@ def test_the_edit_page_of_a_booked_bill_says_how_much_is_paid_there(
     assert f"Xero {says}" in page
     confirm = re.search(r'data-confirm="([^"]*)"', page)
     assert confirm and asks in confirm.group(1)
+
+
+def test_the_edit_page_shows_a_line_quantity_as_written_not_with_four_decimal_places(
+    clerk_client, bill
+):
+    bill.lines.all().delete()
+    DocumentLine.objects.create(
+        document=bill,
+        description="Desks",
+        quantity=Decimal("10"),
+        unit_amount=Decimal("5"),
+        amount=Decimal("50"),
+    )
+    DocumentLine.objects.create(
+        document=bill,
+        description="Chairs",
+        quantity=Decimal("2.5"),
+        unit_amount=Decimal("4"),
+        amount=Decimal("10"),
+    )
+    page = clerk_client.get(reverse("documents:edit", args=[bill.pk])).content.decode()
+    quantities = re.findall(r'name="form-\d+-quantity"[^>]*value="([^"]*)"', page)
+    assert quantities[:2] == ["10", "2.5"]
