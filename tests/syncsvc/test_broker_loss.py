@@ -15,8 +15,8 @@ from kombu import Connection, Exchange, Queue
 from kombu import Consumer as KombuConsumer
 from kombu.transport import redis as kombu_redis
 
-from bench.harness.processes import RedisServer, port_is_open
 from syncsvc import celery as syncsvc_celery
+from tests.synclog.worker_harness import own_redis
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None,
@@ -26,12 +26,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def broker(tmp_path):
-    server = RedisServer(tmp_path).start()
-    try:
+    with own_redis(tmp_path) as server:
         yield server
-    finally:
-        server.crash()
-        assert not port_is_open(server.port), f"port {server.port} still open"
 
 
 def connection_lost_mid_brpop(broker) -> tuple[Connection, kombu_redis.Channel]:
