@@ -42,6 +42,7 @@ from synclog.models.attention import (  # noqa: F401
     AttentionTotal,
 )
 from synclog.models.reconcile import LedgerReconcile  # noqa: F401
+from synclog.models.unpushed import UnpushedDocument  # noqa: F401
 
 
 class EntryType(models.TextChoices):

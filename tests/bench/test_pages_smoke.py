@@ -18,6 +18,11 @@ SMOKE_RUN = [
 def test_pages_benchmark_runs():
     stdout = run_benchmark("pages", SMOKE_RUN, timeout=180)
     assert len(PAGE_LINE.findall(stdout)) >= 10, f"too few page RESULT lines:\n{stdout[-6000:]}"
+    # Approved after the load, through the triggers that keep the Not pushed set: the filter and
+    # the connection page find them (the page's figures, not their counts, are what is printed).
+    assert "2 approved bills not pushed yet" in stdout, stdout[-6000:]
+    for page in ("documents list, sync status not pushed", "connection page"):
+        assert f"RESULT 3 page latency: {page}" in stdout, f"no {page} line:\n{stdout[-6000:]}"
     export = EXPORT_LINE.search(stdout)
     assert export, f"no export RESULT line:\n{stdout[-6000:]}"
     assert int(export.group(1)) == 300, export.group(0)

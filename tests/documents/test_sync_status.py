@@ -21,6 +21,7 @@ from tests.synclog.test_page_indexes import ATTENTION_INDEX, plan_with_indexes
 
 RECORDS = "synclog_syncrecord"
 STATE_INDEX = "syncrecord_document_state_idx"
+UNPUSHED = "synclog_unpusheddocument"
 FAILED_INDEX = "syncrecord_failed_idx"
 DRIFTED_INDEX = "syncrecord_drifted_idx"
 
@@ -189,9 +190,15 @@ def test_the_filter_and_the_column_read_the_records_through_their_indexes(clerk_
     explained = plan_with_indexes(column_sql, table=RECORDS, keep={STATE_INDEX})
     subplans = re.split(r"(?m)^ *SubPlan \d+$", explained)[1:]
     assert len(subplans) == 5
+    # Not pushed reads the maintained set (synclog.models.unpushed) by its key instead.
+    unpushed = [subplan for subplan in subplans if f" on {UNPUSHED}" in subplan]
+    assert len(unpushed) == 1
+    assert f"using {UNPUSHED}_pkey on {UNPUSHED}" in unpushed[0]
+    assert "(document_id = documents_document.id)" in unpushed[0]
     for subplan in subplans:
-        assert f"using {STATE_INDEX} on {RECORDS}" in subplan
-        assert "Index Cond: ((document_id = documents_document.id)" in subplan
+        if subplan not in unpushed:
+            assert f"using {STATE_INDEX} on {RECORDS}" in subplan
+            assert "Index Cond: ((document_id = documents_document.id)" in subplan
 
 
 @pytest.mark.parametrize("state", ["failed", "drifted", "not_pushed", "pending", "in_ledger"])
