@@ -169,7 +169,8 @@ def _values(row: dict) -> tuple:
         row["payment__reference"],
         _local(row["sync_date"]),
         STATUS_LABELS.get(row["status"], ""),
-        row["external_number"],
+        # As the page shows it (SyncRecord.external_reference): a payment has no number.
+        row["external_number"] or row["external_id"],
         row["synced_amount"],
         _comparison(row),
         row["last_error_code"],

@@ -359,6 +359,13 @@ class SyncRecord(OrgScopedModel):
         return self.entry_type in PAYMENT_ENTRY_TYPES
 
     @property
+    def external_reference(self) -> str:
+        """How a person finds the entry in the ledger: its number, or its id where the ledger
+        gives it none (a payment: Xero's PaymentID, QuickBooks' BillPayment Id, MYOB's UID).
+        "" while nothing was pushed."""
+        return self.external_number or self.external_id
+
+    @property
     def waits_for_bill(self) -> bool:
         """A payment waiting Pending for its failed bill entry (not pushed, not failed)."""
         return (

@@ -158,6 +158,7 @@ EXPORT_FIELDS = (
     "sync_date",
     "status",
     "external_number",
+    "external_id",  # the reference of an entry with no number (a payment's)
     "synced_amount",
     "amounts_differ",
     "last_error_code",
