@@ -265,6 +265,9 @@ RATE_LIMIT_KEY_PREFIX = os.environ.get("RATE_LIMIT_KEY_PREFIX", "ledgersync:rl:"
 SYNC_LOGGED_CALLS = 20
 # How old a connection's copy of the ledger's lock date may grow before beat reads it again.
 LEDGER_LOCK_DATE_REFRESH_SECONDS = float(os.environ.get("LEDGER_LOCK_DATE_REFRESH_SECONDS", "3600"))
+# How often beat sends webhook deliveries whose task was lost (webhooks.services): a
+# redelivery asked for while the broker is down goes out with it (the page says when).
+WEBHOOK_SWEEP_INTERVAL_SECONDS = float(os.environ.get("WEBHOOK_SWEEP_INTERVAL_SECONDS", "60"))
 CELERY_TASK_DEFAULT_QUEUE = "sync"
 # Interactive re-syncs have a queue of their own, so bulk work cannot starve them.
 SYNC_QUEUES = ("interactive", "sync", "bulk")
@@ -276,7 +279,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SYNC_RECONCILE_INTERVAL_SECONDS,
     },
     # Deliveries whose task was lost (broker restart) are sent again.
-    "webhooks-sweep": {"task": "webhooks.tasks.webhook_sweep", "schedule": 60.0},
+    "webhooks-sweep": {
+        "task": "webhooks.tasks.webhook_sweep",
+        "schedule": WEBHOOK_SWEEP_INTERVAL_SECONDS,
+    },
     # API Idempotency-Key rows are kept 24 hours.
     "api-idempotency-purge": {"task": "api.tasks.idempotency_keys_purge", "schedule": 3600.0},
     # The ledgers' lock dates, read again once older than LEDGER_LOCK_DATE_REFRESH_SECONDS.

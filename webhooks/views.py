@@ -4,11 +4,13 @@ Thin: parse input, check the role (MANAGE_INTEGRATIONS), call a selector or a se
 """
 
 import json
+import math
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils.cache import patch_cache_control
 from django.views import View
 
@@ -229,11 +231,20 @@ class DeliveryRedeliverView(WebhooksView):
             org=request.org, endpoint=endpoint, delivery_id=delivery_id
         )
         try:
-            services.webhook_delivery_redeliver(delivery=delivery, actor=request.user)
+            redelivery = services.webhook_delivery_redeliver(delivery=delivery, actor=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(
-                request, "Redelivery started: the attempt appears below within a few seconds."
-            )
+            if redelivery.left_to_sweep:
+                minutes = math.ceil(redelivery.sweep_within.total_seconds() / 60)
+                messages.warning(
+                    request,
+                    "The task queue is unavailable right now, so the redelivery is saved for "
+                    f"the periodic sweep: it goes out within {minutes} minute{pluralize(minutes)} "
+                    "of the queue answering again, and the attempt then appears below.",
+                )
+            else:
+                messages.success(
+                    request, "Redelivery started: the attempt appears below within a few seconds."
+                )
         return redirect("webhooks:delivery", endpoint_id=endpoint.pk, delivery_id=delivery.pk)

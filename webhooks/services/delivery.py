@@ -5,8 +5,10 @@ import dataclasses
 import datetime
 import logging
 import time
+from collections.abc import Callable
 
 import httpx
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -46,11 +48,18 @@ USER_AGENT = "ledgersync-webhooks/1.0"
 logger = logging.getLogger(__name__)
 
 
-def _enqueue(delivery_ids: list[int], *, countdown: float = 0) -> None:
+def _enqueue(
+    delivery_ids: list[int],
+    *,
+    countdown: float = 0,
+    on_sent: Callable[[bool], None] | None = None,
+) -> None:
+    """Send the deliveries' tasks once the transaction commits; `on_sent` is then told whether
+    the broker took them all."""
     if not delivery_ids:
         return
 
-    def send():
+    def send() -> bool:
         from webhooks.tasks import webhook_deliver
 
         for index, delivery_id in enumerate(delivery_ids):
@@ -64,15 +73,38 @@ def _enqueue(delivery_ids: list[int], *, countdown: float = 0) -> None:
                     "Broker unavailable: %d webhook deliveries left to the sweep",
                     len(delivery_ids) - index,
                 )
-                return
+                return False
+        return True
 
-    transaction.on_commit(send)
+    transaction.on_commit(send if on_sent is None else lambda: on_sent(send()))
 
 
-def webhook_delivery_redeliver(*, delivery: WebhookDelivery, actor=None) -> WebhookDelivery:
+@dataclasses.dataclass
+class Redelivery:
+    """A redelivery asked for, and what happens to it. Its task goes to the broker when the
+    caller's transaction commits (at once from a view: requests run in autocommit); `queued`
+    says whether the broker took it, None until then."""
+
+    delivery: WebhookDelivery
+    queued: bool | None = None
+
+    @property
+    def left_to_sweep(self) -> bool:
+        """The broker was down: the saved request waits for webhook_deliveries_sweep."""
+        return self.queued is False
+
+    @property
+    def sweep_within(self) -> datetime.timedelta:
+        """The longest a request left to the sweep waits once the broker answers again: the
+        sweep leaves it SWEEP_GRACE first, then runs on beat's schedule."""
+        return SWEEP_GRACE + datetime.timedelta(seconds=settings.WEBHOOK_SWEEP_INTERVAL_SECONDS)
+
+
+def webhook_delivery_redeliver(*, delivery: WebhookDelivery, actor=None) -> Redelivery:
     """Send the message to its endpoint once more, now (a manual attempt, logged with who).
 
     A delivery still in its retry schedule keeps it; otherwise the attempt decides the status.
+    The request is saved first, so a broker that is down leaves it to the sweep, not lost.
     """
     with transaction.atomic():
         delivery = (
@@ -89,8 +121,9 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery, actor=None) -> Webh
         delivery.save(
             update_fields=["redeliver_requested_at", "redeliver_requested_by", "updated_at"]
         )
-    _enqueue([delivery.pk])
-    return delivery
+    redelivery = Redelivery(delivery)
+    _enqueue([delivery.pk], on_sent=lambda queued: setattr(redelivery, "queued", queued))
+    return redelivery
 
 
 @dataclasses.dataclass
