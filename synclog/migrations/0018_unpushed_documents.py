@@ -7,6 +7,12 @@ SYNCABLE_KINDS = ("bill", "invoice", "expense")
 COLLECTING_STATUSES = ("active", "needs_reauth")
 
 
+# pg_advisory_xact_lock(UNPUSHED_LOCK, organisation): a document's trigger holds it shared, a
+# connection's exclusive, so that a document approved while a connection is made (or disabled)
+# is seen by one of the two: the one that waits reads after the other has committed.
+UNPUSHED_LOCK = 0x756E_7075  # "unpu"
+
+
 def _among(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
@@ -59,6 +65,7 @@ BEGIN
         WHERE document_id = (CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END);
         RETURN NULL;
     END IF;
+    PERFORM pg_advisory_xact_lock_shared({UNPUSHED_LOCK}, NEW.org_id::integer);
     INSERT INTO synclog_unpusheddocument (connection_id, document_id, org_id)
     SELECT c.id, NEW.id, NEW.org_id FROM integrations_connection c
     WHERE c.org_id = NEW.org_id AND {collecting("c")}
@@ -81,6 +88,9 @@ CREATE TRIGGER document_unpushed_delete AFTER DELETE ON documents_document
 
 CREATE FUNCTION synclog_unpushed_connection() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock(
+        {UNPUSHED_LOCK}, (CASE WHEN TG_OP = 'DELETE' THEN OLD.org_id ELSE NEW.org_id END)::integer
+    );
     IF TG_OP <> 'INSERT' THEN
         DELETE FROM synclog_unpusheddocument WHERE connection_id = OLD.id;
     END IF;

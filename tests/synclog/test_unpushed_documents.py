@@ -3,7 +3,11 @@ kind of write that can change it, it holds exactly what its definition says, the
 syncable documents with the records of each collecting connection, and no other tenant's."""
 
 import importlib
+import threading
+import time
 
+import pytest
+from django.db import connection, connections, transaction
 from django.db.models import Exists, OuterRef
 
 from documents.models import Document, DocumentStatus
@@ -17,7 +21,7 @@ from synclog.selectors.document_state import (
     connection_unpushed_documents,
     document_sync_states,
 )
-from tests.factories import DocumentFactory, SyncRecordFactory
+from tests.factories import DocumentFactory, OrganizationFactory, SyncRecordFactory
 
 MIGRATION = importlib.import_module("synclog.migrations.0018_unpushed_documents")
 
@@ -26,14 +30,14 @@ def by_definition() -> set[tuple[int, int]]:
     """(connection, document) for every collecting connection and every syncable document of its
     organisation with no record on it: what the set must hold, read the slow way."""
     pairs = set()
-    for connection in Connection.objects.filter(status__in=rules.COLLECTING_STATUSES):
-        records = SyncRecord.objects.filter(connection=connection, document=OuterRef("pk"))
+    for ledger in Connection.objects.filter(status__in=rules.COLLECTING_STATUSES):
+        records = SyncRecord.objects.filter(connection=ledger, document=OuterRef("pk"))
         documents = (
-            Document.objects.filter(org_id=connection.org_id)
+            Document.objects.filter(org_id=ledger.org_id)
             .filter(SYNCABLE_DOCUMENTS)
             .exclude(Exists(records))
         )
-        pairs |= {(connection.pk, pk) for pk in documents.values_list("pk", flat=True)}
+        pairs |= {(ledger.pk, pk) for pk in documents.values_list("pk", flat=True)}
     return pairs
 
 
@@ -154,3 +158,69 @@ def test_the_filter_and_the_prompt_read_the_set(org, other_org, django_assert_ma
     with django_assert_max_num_queries(1):
         assert connection_unpushed_document_count(connection=xero) == 1
     assert list(connection_unpushed_documents(connection=xero)) == [unpushed]
+
+
+def waiting_for_an_advisory_lock(deadline_seconds: float = 10.0) -> bool:
+    """Whether another session waits on an advisory lock, before the deadline."""
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            if cursor.fetchone()[0]:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("connection_first", [False, True])
+@pytest.mark.django_db(transaction=True)
+def test_a_document_approved_while_its_ledger_is_connected_is_not_missed(connection_first):
+    """Two transactions at once, each blind to the other's writes until it commits: the approval
+    and the connection take the organisation's lock (shared, exclusive), so the second to take
+    it waits, then reads what the first wrote."""
+    org = OrganizationFactory()
+    document = DocumentFactory(org=org, status=DocumentStatus.AWAITING_APPROVAL)
+    ledger = connect(org, status=ConnectionStatus.DISABLED)
+    first_wrote, commit_first = threading.Event(), threading.Event()
+
+    def approve():
+        Document.objects.filter(pk=document.pk).update(status=DocumentStatus.APPROVED)
+
+    def enable():
+        Connection.objects.filter(pk=ledger.pk).update(status=ConnectionStatus.ACTIVE)
+
+    first, second = (enable, approve) if connection_first else (approve, enable)
+
+    def first_transaction():
+        try:
+            with transaction.atomic():
+                first()
+                first_wrote.set()
+                commit_first.wait(timeout=20)
+        finally:
+            connections.close_all()
+
+    def second_transaction():
+        try:
+            with transaction.atomic():
+                second()
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=first_transaction),
+        threading.Thread(target=second_transaction),
+    ]
+    threads[0].start()
+    assert first_wrote.wait(timeout=10)
+    threads[1].start()
+    try:
+        assert waiting_for_an_advisory_lock(), "the second transaction did not wait for the first"
+    finally:
+        commit_first.set()
+        for thread in threads:
+            thread.join(timeout=20)
+    assert not any(thread.is_alive() for thread in threads)
+    assert maintained() == {(ledger.pk, document.pk)}
