@@ -5,10 +5,11 @@ at once: each drifted record Failed with its attempt, in a fixed number of state
 
 import datetime
 import logging
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from integrations.connectors.differences import entry_differences
@@ -23,13 +24,15 @@ from synclog.models import (
     AttemptOutcome,
     Operation,
     RecordStatus,
+    StatusCode,
     SyncAttempt,
     SyncRecord,
+    SyncStatusChange,
     Trigger,
 )
 from synclog.services.attempt_log import _AttemptLog, _insert_attempts, plain_data
 from synclog.services.claim import _document_lines
-from synclog.services.entries import PAYLOAD_RELATED, _build_payload
+from synclog.services.entries import PAYLOAD_RELATED, _build_payload, payload_hash
 from synclog.services.refusals import _gone_error
 from synclog.services.rows import update_rows
 from webhooks.services import webhook_emit_records_failed
@@ -128,24 +131,87 @@ def _mark_drifted(
         if not records:
             continue
         lines = _document_lines(records)  # one query for every document's lines
-        judged = _versions_judged([record.pk for record in records])
-        paid = _pushed_payments(connection, [record.document_id for record in records])
-        findings = []
+        record_ids = [record.pk for record in records]
+        document_ids = [record.document_id for record in records]
+        judged = _judgements(record_ids)
+        marked = _marked_complete_by_hand(record_ids)
+        ours = _our_last_writes(connection, document_ids)
+        paid = _pushed_payments(connection, document_ids)
+        findings, baselines = [], []
         for record in records:
             change = by_id[record.external_id]
             state = change.state
             version = state.version or (state.updated_at.isoformat() if state.updated_at else "")
-            if version and judged.get(record.pk) == version:
+            judgement = judged.get(record.pk)
+            if version and judgement and judgement.version == version:
                 continue  # this version of the entry was found drifted already (and accepted)
             if mappings is None:
                 mappings = mapping_index(connection=connection)
-            error, differences = _drift_of(
+            error, differences, digest = _drift_of(
                 record, state, ledger, mappings, paid, lines.get(record.document_id, [])
             )
-            if error is not None:
-                findings.append((record, change, error, differences, version))
+            if error is None:
+                continue
+            detail = {"ledger_version": version, "differences": differences, "document": digest}
+            baseline = _baseline(record, judgement, marked.get(record.pk), digest)
+            if baseline == _JUDGED and sorted(differences) == sorted(judgement.differences):
+                continue  # what was judged (and accepted) still holds: only its version moved
+            if baseline == _MARKED and not _changed_there_since(
+                state, marked[record.pk], ours.get(record.document_id)
+            ):
+                baselines.append((record, change, detail))
+                continue
+            findings.append((record, change, error, detail))
         drifted += _save_findings(findings, log, since)
+        _save_baselines(baselines, log, ledger)
     return drifted
+
+
+# What a Complete record's entry is judged against, besides the document as it is now (which
+# is what the ledger holds when our push put it there):
+_JUDGED = "judged"  # the differences a reconcile found since our last push (then accepted)
+_MARKED = "marked"  # nothing known: marked Complete by hand since our last push
+
+
+@dataclass(frozen=True)
+class _Judgement:
+    """A record's latest reconcile finding: the ledger's version it read, the differences from
+    the document (and the document's payload hash) it found, and when."""
+
+    version: str
+    differences: list[str]
+    document: str
+    at: datetime.datetime
+
+
+def _baseline(
+    record: SyncRecord, judgement: "_Judgement | None", marked_at, digest: str
+) -> str | None:
+    """Where a Complete record's entry differs from the document, what it differed by when the
+    ledger was last known right. A record pushed since its last judgement (or never judged)
+    holds what we pushed: any difference is a drift (None). One marked Complete by hand since
+    its last push holds what the person vouched for, which we never read: the differences the
+    reconcile judged since, for the same document (_JUDGED: a drift found, then accepted), or
+    else none known yet (_MARKED)."""
+    pushed_at = record.synced_at
+
+    def since_push(at) -> bool:
+        return at is not None and (pushed_at is None or at > pushed_at)
+
+    if judgement is not None and since_push(judgement.at) and judgement.document == digest:
+        return _JUDGED
+    if since_push(marked_at):
+        return _MARKED
+    return None
+
+
+def _changed_there_since(state: EntryState, marked_at, our_last_write) -> bool:
+    """Whether someone else changed the entry in the ledger after it was marked Complete by
+    hand: the ledger's time of its last change is later, and no write of ours (a payment on
+    it) came since that would explain it. Without the ledger's time, the mark vouches for it."""
+    if state.updated_at is None or state.updated_at <= marked_at:
+        return False
+    return our_last_write is None or our_last_write <= marked_at
 
 
 def _mark_payments_deleted(
@@ -184,7 +250,9 @@ def _mark_payments_deleted(
         if version and judged.get(record.pk) == version:
             continue
         error = _payment_deleted_error(ledger, record.payment.amount, record.payment.paid_at)
-        findings.append((record, change, error, ["deleted"], version))
+        findings.append(
+            (record, change, error, {"ledger_version": version, "differences": ["deleted"]})
+        )
     return _save_findings(findings, log, since)
 
 
@@ -260,7 +328,8 @@ def _mark_missing_deleted(
             f"{'payments' if payments else 'entries'}.",
         )
         change = ChangedEntry(kind=None, state=state, call=absent)
-        findings.append((record, change, error, ["deleted"], MISSING_VERSION))
+        detail = {"ledger_version": MISSING_VERSION, "differences": ["deleted"]}
+        findings.append((record, change, error, detail))
     return _save_findings(findings, log, since)
 
 
@@ -268,15 +337,56 @@ def _mark_missing_deleted(
 MISSING_VERSION = "missing"
 
 
-def _versions_judged(record_ids: list[int]) -> dict[int, str]:
-    """The ledger version (its updated time) of each record's latest reconcile finding."""
+def _judgements(record_ids: list[int]) -> dict[int, _Judgement]:
+    """Each record's latest reconcile finding (a drift, or the differences held as marked)."""
     rows = (
         SyncAttempt.objects.filter(record_id__in=record_ids, trigger=Trigger.RECONCILE)
         .order_by("record_id", "-started_at", "-id")
         .distinct("record_id")
-        .values_list("record_id", "error_detail")
+        .values_list("record_id", "error_detail", "started_at")
     )
-    return {record_id: (detail or {}).get("ledger_version", "") for record_id, detail in rows}
+    judgements = {}
+    for record_id, detail, at in rows:
+        detail = detail or {}
+        judgements[record_id] = _Judgement(
+            version=detail.get("ledger_version", ""),
+            differences=list(detail.get("differences", [])),
+            document=detail.get("document", ""),
+            at=at,
+        )
+    return judgements
+
+
+def _versions_judged(record_ids: list[int]) -> dict[int, str]:
+    """The ledger version (its updated time) of each record's latest reconcile finding."""
+    return {pk: judgement.version for pk, judgement in _judgements(record_ids).items()}
+
+
+def _marked_complete_by_hand(record_ids: list[int]) -> dict[int, datetime.datetime]:
+    """When each record was last marked Complete by hand (Update Sync Status, or accepting
+    the ledger's version)."""
+    rows = (
+        SyncStatusChange.objects.filter(record_id__in=record_ids, to_status=RecordStatus.COMPLETE)
+        .order_by("record_id", "-changed_at", "-id")
+        .distinct("record_id")
+        .values_list("record_id", "changed_at")
+    )
+    return dict(rows)
+
+
+def _our_last_writes(
+    connection: Connection, document_ids: list[int]
+) -> dict[int, datetime.datetime]:
+    """When we last wrote to each document's entries in the ledger (its own push or one of its
+    payments': a payment changes its bill's entry there too)."""
+    rows = (
+        SyncRecord.objects.filter(connection=connection, document_id__in=document_ids)
+        .exclude(synced_at=None)
+        .values("document_id")
+        .annotate(last=Max("synced_at"))
+        .values_list("document_id", "last")
+    )
+    return dict(rows)
 
 
 def _pushed_payments(connection: Connection, document_ids: list[int]) -> dict[int, Decimal | None]:
@@ -302,27 +412,28 @@ def _pushed_payments(connection: Connection, document_ids: list[int]) -> dict[in
 
 
 def _drift_of(record: SyncRecord, state: EntryState, ledger: str, mappings, paid, lines):
-    """(the drift error, the differences) of a record against the ledger's entry, or
-    (None, []) when the ledger still holds what we pushed."""
+    """(the drift error, the differences, the document's payload hash) of a record against
+    the ledger's entry; the error None when the ledger holds what the document says."""
     try:
         payload = _build_payload(
             record.document, connection=record.connection, mappings=mappings, lines=lines
         )
     except ConnectorError:
-        return None, []  # our side cannot be built now: a push will say so, not the reconcile
+        # Our side cannot be built now: a push will say so, not the reconcile.
+        return None, [], ""
+    digest = payload_hash(payload)
     if state.gone:
         if payload.voided:
-            return None, []  # voided here too, and pushed so
-        return _gone_error(ledger, state.status, state.number), [state.status.lower()]
+            return None, [], digest  # voided here too, and pushed so
+        return _gone_error(ledger, state.status, state.number), [state.status.lower()], digest
     differences = entry_differences(payload, state)
     if differences:
-        return _changed_error(ledger, state, differences), differences
+        return _changed_error(ledger, state, differences), differences, digest
     ours = paid.get(record.document_id, Decimal("0"))
     if ours is not None and state.amount_paid > ours:
-        return _paid_error(ledger, state, ours), [
-            f"amount paid {state.amount_paid} there, {ours} here"
-        ]
-    return None, []
+        paid_there = [f"amount paid {state.amount_paid} there, {ours} here"]
+        return _paid_error(ledger, state, ours), paid_there, digest
+    return None, [], digest
 
 
 def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
@@ -345,7 +456,7 @@ def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
             .values_list("pk", "version")
         )
         saved, attempts = [], []
-        for record, change, error, differences, version in findings:
+        for record, change, error, detail in findings:
             if (record.pk, record.version) not in unchanged:
                 continue
             state = change.state
@@ -377,7 +488,7 @@ def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
                     error_message=error.message,
                     explanation=error.explanation,
                     hint=error.hint,
-                    error_detail={"ledger_version": version, "differences": differences},
+                    error_detail=detail,
                     http_status=change.call.http_status,
                     calls=[plain_data(change.call)],
                     duration_ms=change.call.duration_ms,
@@ -389,6 +500,54 @@ def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
         _insert_attempts(attempts)
         webhook_emit_records_failed(records=saved)
     return len(saved)
+
+
+def _save_baselines(baselines, log: _AttemptLog, ledger: str) -> None:
+    """The first read of an entry marked Complete by hand since our last push, unchanged there
+    since but for our own writes: what it differs by is what the mark vouched for, written as
+    the record's judgement (an attempt, trigger Reconcile) that later reads are judged by. A
+    record that changed meanwhile is left to its push."""
+    if not baselines:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        unchanged = set(
+            SyncRecord.objects.select_for_update()
+            .filter(
+                pk__in=[record.pk for record, *_ in baselines],
+                status=RecordStatus.COMPLETE,
+                claimed_until__isnull=True,
+            )
+            .order_by("pk")
+            .values_list("pk", "version")
+        )
+        _insert_attempts(
+            [
+                SyncAttempt(
+                    org_id=record.org_id,
+                    record=record,
+                    trigger=Trigger.RECONCILE,
+                    reason="read after it was marked Complete by hand",
+                    operation=Operation.NOTHING_TO_PUSH,
+                    outcome=AttemptOutcome.SUCCESS,
+                    status_code=StatusCode.NOTHING_TO_PUSH,
+                    explanation=f"{ledger} holds this entry otherwise than the document: "
+                    + "; ".join(detail["differences"])
+                    + f". It was marked Complete by hand after ledgersync last pushed it, and "
+                    f"has not changed in {ledger} since except by ledgersync's own writes: "
+                    f"this is kept as what {ledger} should hold, and a later change there is "
+                    "reported.",
+                    error_detail=detail,
+                    http_status=change.call.http_status,
+                    calls=[plain_data(change.call)],
+                    duration_ms=change.call.duration_ms,
+                    started_at=log.started_at,
+                    finished_at=now,
+                )
+                for record, change, detail in baselines
+                if (record.pk, record.version) in unchanged
+            ]
+        )
 
 
 # What a drift finding writes on its record.

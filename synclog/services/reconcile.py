@@ -14,7 +14,10 @@ attempt of its own (trigger Reconcile) holding what the ledger answered for that
 The reconcile's calls take the quota as bulk work does, only when no push a person or an edit
 is waiting for is due on the connection; out of quota it comes back later (it never sleeps).
 Re-reading an entry is harmless: an entry that matches writes nothing, and an entry version
-already judged (a drift found, then accepted) is not flagged again.
+already judged (a drift found, then accepted) is not flagged again. Nor is a later version that
+differs from the document as judged: a record accepted, or marked Complete by hand after a push
+the ledger refused, holds something else than the document, and our own writes (a payment) move
+the entry's version (synclog.services.drift._baseline).
 """
 
 import datetime

@@ -1,0 +1,115 @@
+"""A record marked Complete by hand (Update Sync Status, after a push the ledger refused): what
+the pages say of it, and what the reconcile makes of the entry afterwards. The ledger is the Xero
+emulator in process."""
+
+import datetime
+
+import pytest
+
+from documents import services as document_services
+from synclog import services
+from synclog.models import AttemptOutcome, RecordStatus, StatusCode, SyncRecord, Trigger
+from tests.factories import MembershipFactory
+from tests.synclog.conftest import bill_record
+from tests.synclog.reconcile_helpers import reconcile
+
+NOV_15 = datetime.date(2026, 11, 15)
+
+
+@pytest.fixture
+def refused_edit_marked_complete(approved_bill, drain, connection, ledger, clerk, org):
+    """The bill in Xero, a reconcile since; then its period locked in Xero, a due date edit
+    refused for it, and the record marked Complete by hand: Xero keeps its due date."""
+    drain()
+    reconcile(connection)
+    ledger.set_lock_date(lock_date=NOV_15)  # the bill is dated 1 Nov
+    document_services.document_update(
+        document=approved_bill, actor=clerk, data={"due_date": datetime.date(2026, 12, 24)}
+    )
+    drain()
+    record = bill_record(approved_bill)
+    assert record.status == RecordStatus.FAILED, record.last_error_message
+    accounting = MembershipFactory(org=org, role="accounting_sync").user
+    services.sync_status_update(
+        org=org,
+        record_ids=[record.pk],
+        to_status=RecordStatus.COMPLETE,
+        actor=accounting,
+        note="Period locked: the due date stays as it is in Xero",
+    )
+    record.refresh_from_db()
+    assert record.status == RecordStatus.COMPLETE
+    return record
+
+
+def test_our_payment_on_a_bill_marked_complete_by_hand_is_not_a_change_in_xero(
+    refused_edit_marked_complete, approved_bill, connection, ledger, clerk, drain
+):
+    record = refused_edit_marked_complete
+    before = ledger.invoice(record.external_id)["UpdatedDateUTC"]
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount="40.00", paid_at="2026-11-20"
+    )
+    drain()
+    payment = SyncRecord.objects.get(document=approved_bill, payment__isnull=False)
+    assert payment.status == RecordStatus.COMPLETE, payment.last_error_message
+    # Our payment moved the invoice's UpdatedDateUTC: the reconcile reads it again.
+    assert ledger.invoice(record.external_id)["UpdatedDateUTC"] != before
+
+    result = reconcile(connection)
+
+    record.refresh_from_db()
+    assert (record.status, record.last_error_message) == (RecordStatus.COMPLETE, "")
+    assert result.drifted == 0
+    # The first read after the mark keeps what Xero holds as what the mark vouched for, in the
+    # record's log, so that later reads are judged by it.
+    kept = record.attempts.get(trigger=Trigger.RECONCILE)
+    assert (kept.outcome, kept.status_code) == (AttemptOutcome.SUCCESS, StatusCode.NOTHING_TO_PUSH)
+    assert kept.reason == "read after it was marked Complete by hand"
+    assert "due date 2026-11-30 there, 2026-12-24 here" in kept.explanation
+
+    # Our next payment is ours too; a change made in Xero afterwards is still reported.
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount="10.00", paid_at="2026-11-21"
+    )
+    drain()
+    assert reconcile(connection).drifted == 0
+    ledger.edit_invoice(record.external_id, {"DueDate": "2027-01-31"})
+    assert reconcile(connection).drifted == 1
+    record.refresh_from_db()
+    assert record.last_error_message == "Changed in Xero since ledgersync pushed it"
+    assert "due date 2027-01-31 there" in record.last_error_explanation
+
+
+def test_a_change_in_xero_after_the_mark_is_reported(
+    refused_edit_marked_complete, connection, ledger
+):
+    record = refused_edit_marked_complete
+    # No write of ours since the mark: the entry changed in Xero after it.
+    ledger.edit_invoice(record.external_id, {"DueDate": "2027-01-31"})
+    assert reconcile(connection).drifted == 1
+    record.refresh_from_db()
+    assert record.status == RecordStatus.FAILED
+    assert "due date 2027-01-31 there" in record.last_error_explanation
+
+
+def test_our_payment_after_xeros_version_was_accepted_is_not_a_change_in_xero(
+    approved_bill, drain, connection, ledger, clerk, org
+):
+    drain()
+    record = bill_record(approved_bill)
+    ledger.edit_invoice(record.external_id, {"DueDate": "2027-01-31"})
+    assert reconcile(connection).drifted == 1
+    accounting = MembershipFactory(org=org, role="accounting_sync").user
+    services.sync_record_accept_ledger(org=org, record_id=record.pk, actor=accounting)
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount="40.00", paid_at="2026-11-20"
+    )
+    drain()
+
+    assert reconcile(connection).drifted == 0
+    record.refresh_from_db()
+    assert record.status == RecordStatus.COMPLETE
+    # Xero's due date changed again after that: a new drift.
+    ledger.edit_invoice(record.external_id, {"DueDate": "2027-02-28"})
+    assert reconcile(connection).drifted == 1
