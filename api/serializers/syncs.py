@@ -47,10 +47,12 @@ class SyncCountsSerializer(serializers.Serializer):
     total = serializers.IntegerField(help_text="Push items in the sync.")
     pushed = serializers.IntegerField(help_text="Created or updated in the ledger.")
     nothing_to_push = serializers.IntegerField(help_text="Already up to date (2040).")
-    failed = serializers.IntegerField(help_text="Failed, and not in the ledger since.")
+    failed = serializers.IntegerField(
+        help_text="Failed, and neither pushed by a later sync nor marked complete since."
+    )
     resolved = serializers.IntegerField(
-        help_text="Failed in this sync and in the ledger since (pushed by a later sync, or "
-        "marked complete after a manual reconcile): no longer counted as failed."
+        help_text="Failed in this sync and fixed since: pushed by a later sync, or marked "
+        "complete by hand after a manual reconcile. No longer counted as failed."
     )
     pending = serializers.IntegerField(help_text="Not finished yet.")
 
@@ -186,7 +188,8 @@ class TransactionSerializer(serializers.Serializer):
         source="outcome",
         choices=RunItemOutcome.choices,
         help_text="pending, pushed, nothing_to_push (already up to date), failed, or "
-        "resolved (failed here, in the ledger since: status_code is the failure's).",
+        "resolved (failed here; pushed by a later sync, or marked complete by hand, since: "
+        "status_code is the failure's).",
     )
     status_code = serializers.IntegerField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)

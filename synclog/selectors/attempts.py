@@ -17,6 +17,7 @@ from integrations.models import Connection, ConnectionStatus
 from synclog.filters import AttemptFilter
 from synclog.models import RecordStatus, StatusCode, SyncAttempt, SyncRecord
 from synclog.rules import COLLECTING_STATUSES, is_paid, sync_refusal
+from synclog.selectors.marks import records_marked_complete_by_hand
 
 # What the log pages read of an attempt and of what it belongs to, in the same query.
 ATTEMPT_RELATED = (
@@ -64,14 +65,20 @@ def connection_choose(*, connections: list[Connection], connection_id: str | Non
 def document_sync_records(*, document: Document, connection: Connection) -> list[SyncRecord]:
     """The document's ledger entries on one connection: the bill first, then its payments.
 
-    Each record carries `expected_amount` (what the ledger should hold) for Total vs Synced.
+    Each record carries `expected_amount` (what the ledger should hold) for Total vs Synced,
+    and `hand_mark`: who marked it Complete by hand, when and why, where it is Complete on that
+    mark rather than on a push of ours (else None).
     """
     records = list(
         SyncRecord.objects.filter(document=document, connection=connection)
         .select_related("payment", "pending_actor")
         .order_by(F("payment__paid_at").asc(nulls_first=True), "id")
     )
+    marks = records_marked_complete_by_hand(
+        records=[record for record in records if record.status == RecordStatus.COMPLETE]
+    )
     for record in records:
+        record.hand_mark = marks.get(record.pk)
         record.expected_amount = record.payment.amount if record.payment_id else document.total
         record.amount_differs = (
             record.synced_amount is not None and record.synced_amount != record.expected_amount
@@ -182,8 +189,8 @@ def records_pending(records: list[SyncRecord]) -> bool:
 @dataclass(frozen=True)
 class ChainState:
     """The document's bill and its payments on one connection, as one thing: `state` is
-    "failed", "pending" or "in_ledger" (the worst of its entries), `summary` says it in a
-    sentence."""
+    "failed", "pending", "complete" (some marked Complete by hand) or "in_ledger" (the worst of
+    its entries), `summary` says it in a sentence."""
 
     state: str
     summary: str
@@ -218,12 +225,33 @@ def document_chain_state(*, records: list[SyncRecord], connection: Connection) -
             )
             return ChainState("failed", f"The {kind} entry failed{follow}.", n, waiting)
         failed = sum(1 for record in payments if record.status == RecordStatus.FAILED)
+        entry_is = (
+            "marked Complete by hand"
+            if entry is not None and getattr(entry, "hand_mark", None)
+            else f"in {ledger}"
+        )
         return ChainState(
-            "failed", f"{failed} of the {noun} failed; the {kind} entry is in {ledger}.", n, 0
+            "failed", f"{failed} of the {noun} failed; the {kind} entry is {entry_is}.", n, 0
         )
     if RecordStatus.PENDING in statuses:
         return ChainState(
             "pending", f"On its way to {ledger}: the {kind} entry first, then its {noun}.", n, 0
+        )
+    marked = [record for record in records if getattr(record, "hand_mark", None)]
+    if marked:
+        # Complete on a person's word: ledgersync cannot say they are in the ledger.
+        if marked == [entry]:
+            which = f"the {kind} entry was"
+        elif len(marked) == len(records):
+            which = "all of them were"
+        else:
+            which = f"{len(marked)} of them {'was' if len(marked) == 1 else 'were'}"
+        return ChainState(
+            "complete",
+            f"The {kind} entry and its {noun} are Complete; {which} marked Complete by hand, "
+            "not on a push of ledgersync's.",
+            n,
+            0,
         )
     return ChainState("in_ledger", f"The {kind} entry and its {noun} are in {ledger}.", n, 0)
 

@@ -27,9 +27,9 @@ from synclog.models import (
     StatusCode,
     SyncAttempt,
     SyncRecord,
-    SyncStatusChange,
     Trigger,
 )
+from synclog.selectors.marks import last_marks_complete, marked_since_push
 from synclog.services.attempt_log import _AttemptLog, _insert_attempts, plain_data
 from synclog.services.claim import _document_lines
 from synclog.services.entries import PAYLOAD_RELATED, _build_payload, payload_hash
@@ -134,7 +134,7 @@ def _mark_drifted(
         record_ids = [record.pk for record in records]
         document_ids = [record.document_id for record in records]
         judged = _judgements(record_ids)
-        marked = _marked_complete_by_hand(record_ids)
+        marked = {pk: m.at for pk, m in last_marks_complete(record_ids=record_ids).items()}
         ours = _our_last_writes(connection, document_ids)
         paid = _pushed_payments(connection, document_ids)
         findings, baselines = [], []
@@ -193,14 +193,13 @@ def _baseline(
     its last push holds what the person vouched for, which we never read: the differences the
     reconcile judged since, for the same document (_JUDGED: a drift found, then accepted), or
     else none known yet (_MARKED)."""
-    pushed_at = record.synced_at
-
-    def since_push(at) -> bool:
-        return at is not None and (pushed_at is None or at > pushed_at)
-
-    if judgement is not None and since_push(judgement.at) and judgement.document == digest:
+    if (
+        judgement is not None
+        and (record.synced_at is None or judgement.at > record.synced_at)
+        and judgement.document == digest
+    ):
         return _JUDGED
-    if since_push(marked_at):
+    if marked_since_push(pushed_at=record.synced_at, marked_at=marked_at):
         return _MARKED
     return None
 
@@ -360,18 +359,6 @@ def _judgements(record_ids: list[int]) -> dict[int, _Judgement]:
 def _versions_judged(record_ids: list[int]) -> dict[int, str]:
     """The ledger version (its updated time) of each record's latest reconcile finding."""
     return {pk: judgement.version for pk, judgement in _judgements(record_ids).items()}
-
-
-def _marked_complete_by_hand(record_ids: list[int]) -> dict[int, datetime.datetime]:
-    """When each record was last marked Complete by hand (Update Sync Status, or accepting
-    the ledger's version)."""
-    rows = (
-        SyncStatusChange.objects.filter(record_id__in=record_ids, to_status=RecordStatus.COMPLETE)
-        .order_by("record_id", "-changed_at", "-id")
-        .distinct("record_id")
-        .values_list("record_id", "changed_at")
-    )
-    return dict(rows)
 
 
 def _our_last_writes(

@@ -19,9 +19,10 @@ from accounts.permissions import Perm
 from integrations.selectors import connection_get
 from synclog import services
 from synclog.forms import ItemFilterForm, RunFilterForm
-from synclog.models import StatusCode
+from synclog.models import RunItemOutcome, StatusCode
 from synclog.selectors import health as selectors
 from synclog.selectors.eta import connection_quota_meter, run_eta
+from synclog.selectors.marks import records_marked_complete_by_hand
 
 RUNS_PER_PAGE = 25
 ITEMS_PER_PAGE = 50
@@ -170,9 +171,14 @@ class RunDetailView(HealthView):
         attempts = selectors.sync_run_item_attempts(
             run=run, record_ids=[item.record_id for item in page]
         )
+        # An item fixed since by a mark Complete by hand says so, not that it reached the ledger.
+        marks = records_marked_complete_by_hand(
+            records=[item.record for item in page if item.outcome == RunItemOutcome.RESOLVED]
+        )
         labels = dict(StatusCode.choices)
         for item in page:
             item.last_attempt = attempts.get(item.record_id)
+            item.hand_mark = marks.get(item.record_id)
             item.code_label = labels.get(item.status_code, "")
             item.code_family = selectors.code_family(item.status_code)
         # The quota meter counts the connection's queue: once a request, for the page and the

@@ -3,12 +3,22 @@ the pages say of it, and what the reconcile makes of the entry afterwards. The l
 emulator in process."""
 
 import datetime
+import re
 
 import pytest
+from django.urls import reverse
+from django.utils import timezone
 
 from documents import services as document_services
 from synclog import services
-from synclog.models import AttemptOutcome, RecordStatus, StatusCode, SyncRecord, Trigger
+from synclog.models import (
+    AttemptOutcome,
+    RecordStatus,
+    StatusCode,
+    SyncRecord,
+    SyncStatusChange,
+    Trigger,
+)
 from tests.factories import MembershipFactory
 from tests.synclog.conftest import bill_record
 from tests.synclog.reconcile_helpers import reconcile
@@ -113,3 +123,58 @@ def test_our_payment_after_xeros_version_was_accepted_is_not_a_change_in_xero(
     # Xero's due date changed again after that: a new drift.
     ledger.edit_invoice(record.external_id, {"DueDate": "2027-02-28"})
     assert reconcile(connection).drifted == 1
+
+
+# --- what the pages say of it -------------------------------------------------------------------
+
+
+def page_text(client, url) -> str:
+    return re.sub(r"\s+", " ", client.get(url).content.decode())
+
+
+def test_the_integrations_tab_says_who_marked_it_complete_not_that_it_reached_xero(
+    refused_edit_marked_complete, approved_bill, connection, clerk, drain, client
+):
+    record = refused_edit_marked_complete
+    mark = SyncStatusChange.objects.get(record=record)
+    client.force_login(clerk)
+    tab = reverse("synclog:document-integrations", args=[approved_bill.pk])
+    page = page_text(client, f"{tab}?connection={connection.pk}")
+
+    marked = page[page.index(f'id="record-{record.pk}-marked"') :].split("</div>")[0]
+    said, pushed_line = marked.split("</p>")[:2]
+    when = timezone.localtime(mark.changed_at).strftime("%Y-%m-%d %H:%M")
+    assert f"Marked Complete by {mark.actor.username} on " in said and f">{when} " in said
+    assert "“Period locked: the due date stays as it is in Xero”" in said
+    pushed = timezone.localtime(record.synced_at).strftime("%Y-%m-%d %H:%M")
+    assert "Complete on this mark, not on a push: ledgersync last pushed this entry" in pushed_line
+    assert f">{pushed} " in pushed_line
+
+    # Its payment, pushed by us, is in Xero; the chain does not say the bill entry is.
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount="40.00", paid_at="2026-11-20"
+    )
+    drain()
+    page = page_text(client, f"{tab}?connection={connection.pk}")
+    chain = page[page.index('id="chain-state"') :].split("</p>")[0]
+    assert ">Complete</span>" in chain and "In the ledger" not in chain
+    assert "the bill entry was marked Complete by hand" in chain
+    payment = SyncRecord.objects.get(document=approved_bill, payment__isnull=False)
+    assert f'id="record-{payment.pk}-marked"' not in page
+
+
+def test_an_entry_our_push_put_in_xero_shows_no_mark(
+    approved_bill, drain, connection, clerk, client
+):
+    drain()
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount="40.00", paid_at="2026-11-20"
+    )
+    drain()
+    client.force_login(clerk)
+    tab = reverse("synclog:document-integrations", args=[approved_bill.pk])
+    page = page_text(client, f"{tab}?connection={connection.pk}")
+    assert "Marked Complete by" not in page
+    chain = page[page.index('id="chain-state"') :].split("</p>")[0]
+    assert ">In the ledger</span>" in chain
+    assert "The bill entry and its 1 payment are in Xero." in chain

@@ -17,6 +17,7 @@ from synclog.models import (
 from tests.factories import DocumentFactory, SyncRecordFactory
 from tests.ledger_fixtures import map_to_account
 from tests.synclog.health.conftest import (
+    ACCOUNTING,
     SUPPORT,
     add_items,
     count_queries,
@@ -254,3 +255,35 @@ def test_the_retry_count_is_kept_until_a_record_enters_or_leaves_failed(
     # A fold does not move it: a change is counted once, pending or folded.
     services.attention_fold(org_id=other_books.org_id)
     assert attention_failed_version(org_id=other_books.org_id) == other_version + 1
+
+
+def test_an_item_marked_complete_by_hand_says_so_not_that_it_reached_the_ledger(
+    client, org, failing_run, connection, clerk, drain
+):
+    """One failure is fixed by a push of ours (its category mapped, re-synced), the other
+    marked Complete by hand: both are Fixed since, and only the first is in the ledger since."""
+    from synclog import services
+
+    pushed = SyncRecord.objects.get(document__number="TRV-1")
+    marked = SyncRecord.objects.get(document__number="TRV-2")
+    map_to_account(connection, failing_run.travel, "493")
+    services.resync(document=pushed.document, connection=connection, entry="bill", actor=clerk)
+    drain()
+    accounting = member(org, ACCOUNTING)
+    services.sync_status_update(
+        org=org,
+        record_ids=[marked.pk],
+        to_status=RecordStatus.COMPLETE,
+        actor=accounting,
+        note="Entered in Xero by hand",
+    )
+    client.force_login(accounting)
+    page = client.get(run_url(failing_run)).content.decode()
+
+    def row(record):
+        return page[page.index(f'<tr data-record-id="{record.pk}"') :].split("</tr>")[0]
+
+    assert "In the ledger since" in row(pushed) and "Marked Complete" not in row(pushed)
+    assert "In the ledger since" not in row(marked)
+    assert f"Marked Complete by {accounting.username} on " in row(marked)
+    assert "“Entered in Xero by hand”" in row(marked)
