@@ -40,12 +40,15 @@ def document_create_for_api(*, org: Organization, submit: bool, **fields) -> Doc
 
 
 @transaction.atomic
-def document_approve_for_api(*, document: Document) -> Document:
+def document_approve_for_api(*, document: Document, actor_label: str) -> Document:
     """Approve a document; a draft is submitted first (a partner system approves in its own
-    workflow, so the two steps are one call here). Approval starts its sync."""
+    workflow, so the two steps are one call here). Approval starts its sync, logged as the
+    key's (`actor_label`)."""
     if document.status == DocumentStatus.DRAFT:
         document = document_services.document_submit(document=document, actor=None)
-    return document_services.document_approve(document=document, actor=None)
+    return document_services.document_approve(
+        document=document, actor=None, actor_label=actor_label
+    )
 
 
 def _label(run: SyncRun, actor_label: str) -> SyncRun:
@@ -256,7 +259,7 @@ def _item_errors(index: int, item: dict, error: ValidationError) -> dict[str, li
 
 @transaction.atomic
 def expense_dataset_create(
-    *, org: Organization, api_key: ApiKey | None, items: list[dict]
+    *, org: Organization, api_key: ApiKey | None, items: list[dict], actor_label: str = ""
 ) -> ExpenseDataset:
     """Create the dataset and one approved expense document per item; all or nothing, in a
     fixed number of queries. A staged dataset (the default) is held until a sync names it;
@@ -291,7 +294,12 @@ def expense_dataset_create(
             }
         )
     created, failed = document_services.documents_create_approved(
-        org=org, actor=None, kind=DocumentKind.EXPENSE, items=fields, sync=not staged
+        org=org,
+        actor=None,
+        kind=DocumentKind.EXPENSE,
+        items=fields,
+        sync=not staged,
+        actor_label=actor_label,
     )
     for index, error in sorted(failed.items()):
         for path, messages in _item_errors(index, items[index], error).items():

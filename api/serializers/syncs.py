@@ -335,11 +335,7 @@ class AttemptSerializer(serializers.ModelSerializer):
         return str(attempt.run.public_id) if attempt.run_id else None
 
     def get_actor(self, attempt: SyncAttempt) -> str:
-        if attempt.actor_id:
-            return attempt.actor.get_username()
-        if attempt.run_id and attempt.run.actor_label:
-            return attempt.run.actor_label
-        return ""
+        return attempt.who
 
 
 class ConnectionSerializer(serializers.ModelSerializer):

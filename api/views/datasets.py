@@ -93,7 +93,9 @@ class DatasetListCreateApi(ApiListView):
             {**item, "lines": [dict(line) for line in item["lines"]]}
             for item in data.validated_data["items"]
         ]
-        dataset = expense_dataset_create(org=request.org, api_key=request.auth, items=items)
+        dataset = expense_dataset_create(
+            org=request.org, api_key=request.auth, items=items, actor_label=self.actor_label
+        )
         return _dataset_response(dataset, code=status.HTTP_201_CREATED)
 
 

@@ -123,6 +123,7 @@ class DocumentDetailApi(ApiView):
         services.document_update(
             document=document,
             actor=None,
+            actor_label=self.actor_label,
             data=fields,
             lines=[dict(line) for line in lines] if lines is not None else None,
         )
@@ -146,7 +147,9 @@ class DocumentApproveApi(ApiView):
         return document_acted_on(
             request,
             document_id,
-            lambda document: api_services.document_approve_for_api(document=document),
+            lambda document: api_services.document_approve_for_api(
+                document=document, actor_label=self.actor_label
+            ),
         )
 
 
@@ -166,7 +169,9 @@ class DocumentVoidApi(ApiView):
         return document_acted_on(
             request,
             document_id,
-            lambda document: services.document_void(document=document, actor=None),
+            lambda document: services.document_void(
+                document=document, actor=None, actor_label=self.actor_label
+            ),
         )
 
 

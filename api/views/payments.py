@@ -59,7 +59,10 @@ class AttachmentListCreateApi(ApiListView):
         data = AttachmentUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         attachment = services.attachment_add(
-            document=document, actor=None, upload=data.validated_data["file"]
+            document=document,
+            actor=None,
+            actor_label=self.actor_label,
+            upload=data.validated_data["file"],
         )
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
@@ -103,6 +106,7 @@ class DocumentPaymentListCreateApi(ApiListView):
             serializer=PaymentSerializer,
             document=document,
             actor=None,
+            actor_label=self.actor_label,
         )
 
 

@@ -262,6 +262,7 @@ class SyncRecordStatusUpdateApi(ApiView):
             record_ids=ids,
             to_status=STATUS_BY_NAME[data.validated_data["status"]],
             actor=None,
+            actor_label=self.actor_label,
             note=note,
         )
         return Response({"updated": updated})

@@ -14,7 +14,9 @@ from synclog.services import request_sync
 
 
 @transaction.atomic
-def attachment_add(*, document: Document, actor, upload: UploadedFile) -> Attachment:
+def attachment_add(
+    *, document: Document, actor, upload: UploadedFile, actor_label: str = ""
+) -> Attachment:
     """A PDF, PNG or JPEG (judged by its bytes, within ATTACHMENT_MAX_BYTES) attached to a
     document that is not void, and its upload to the ledger requested; ValidationError otherwise."""
     document = _lock(document)
@@ -37,7 +39,7 @@ def attachment_add(*, document: Document, actor, upload: UploadedFile) -> Attach
     )
     attachment.file.save(filename, upload, save=False)
     attachment.save()
-    request_sync(document=document, reason="attachment added", actor=actor)
+    request_sync(document=document, reason="attachment added", actor=actor, actor_label=actor_label)
     return attachment
 
 

@@ -294,11 +294,17 @@ def _lines_as_tuples(lines) -> list[tuple]:
 
 @transaction.atomic
 def document_update(
-    *, document: Document, actor, data: dict, lines: list[dict] | None = None
+    *,
+    document: Document,
+    actor,
+    data: dict,
+    lines: list[dict] | None = None,
+    actor_label: str = "",
 ) -> DocumentUpdateResult:
     """Edit a document's fields and, when given, its lines; report which fields changed.
 
-    The changed fields are what later pushes to the ledger explain ("due date changed").
+    The changed fields are what later pushes to the ledger explain ("due date changed");
+    `actor_label` names an API key that made the change (no user), for those pushes' log.
     """
     document = _lock(document)
     errors = ErrorCollector()
@@ -348,7 +354,9 @@ def document_update(
     _save_document(document)
     if cleaned_lines is not None and "lines" in changed:
         _write_lines(document, cleaned_lines)
-    request_sync_for_update(document=document, changed_fields=changed, actor=actor)
+    request_sync_for_update(
+        document=document, changed_fields=changed, actor=actor, actor_label=actor_label
+    )
     return DocumentUpdateResult(document=document, changed_fields=frozenset(changed))
 
 
@@ -384,9 +392,10 @@ def document_submit(*, document: Document, actor) -> Document:
 
 
 @transaction.atomic
-def document_approve(*, document: Document, actor) -> Document:
+def document_approve(*, document: Document, actor, actor_label: str = "") -> Document:
     """A document awaiting approval becomes approved by `actor` (ValidationError from any other
-    status), and its push to the connected ledgers is requested in the same transaction."""
+    status), and its push to the connected ledgers is requested in the same transaction
+    (`actor_label`: the API key that approved it, when no user did)."""
     document = _transition(
         document,
         allowed_from={DocumentStatus.AWAITING_APPROVAL},
@@ -396,12 +405,12 @@ def document_approve(*, document: Document, actor) -> Document:
     document.approved_by = actor
     document.approved_at = timezone.now()
     document.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
-    request_sync(document=document, reason="approved", actor=actor)
+    request_sync(document=document, reason="approved", actor=actor, actor_label=actor_label)
     return document
 
 
 @transaction.atomic
-def document_void(*, document: Document, actor) -> Document:
+def document_void(*, document: Document, actor, actor_label: str = "") -> Document:
     """A document not yet paid becomes void and a void of its ledger entry is requested;
     ValidationError when its status cannot be voided or payments remain."""
     document = _transition(
@@ -417,13 +426,19 @@ def document_void(*, document: Document, actor) -> Document:
         )
     document.save(update_fields=["status", "updated_at"])
     # Only an entry already in the ledger is voided there; request_sync skips the rest.
-    request_sync(document=document, reason="voided", actor=actor)
+    request_sync(document=document, reason="voided", actor=actor, actor_label=actor_label)
     return document
 
 
 @transaction.atomic
 def documents_create_approved(
-    *, org: Organization, actor, kind: str, items: list[dict], sync: bool = True
+    *,
+    org: Organization,
+    actor,
+    kind: str,
+    items: list[dict],
+    sync: bool = True,
+    actor_label: str = "",
 ) -> tuple[list[Document], dict[int, ValidationError]]:
     """Create many approved documents at once (an expense dataset of up to 500 items): the same
     checks as document_create, submit and approve, in a fixed number of queries whatever the
@@ -496,5 +511,7 @@ def documents_create_approved(
         for line in lines
     )
     if sync:
-        request_sync_documents(org=org, documents=documents, reason="approved", actor=actor)
+        request_sync_documents(
+            org=org, documents=documents, reason="approved", actor=actor, actor_label=actor_label
+        )
     return documents, {}

@@ -47,8 +47,10 @@ def payment_record(
     paid_at,
     reference: str = "",
     bank_account: str = "",
+    actor_label: str = "",
 ) -> Payment:
-    """Record a full or partial payment; the document becomes paid when nothing is left due."""
+    """Record a full or partial payment; the document becomes paid when nothing is left due.
+    `actor_label`: the API key that recorded it, when no user did (named in its push's log)."""
     document = _lock(document)
     errors = ErrorCollector()
     if document.is_spend:
@@ -82,7 +84,12 @@ def payment_record(
         bank_account=bank_account,
     )
     request_sync(
-        document=document, reason="payment recorded", actor=actor, entry=False, payments=[payment]
+        document=document,
+        reason="payment recorded",
+        actor=actor,
+        actor_label=actor_label,
+        entry=False,
+        payments=[payment],
     )
     return payment
 

@@ -246,6 +246,8 @@ class SyncRecord(OrgScopedModel):
     pending_actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who, when it was not a signed-in user: "API key Partner ERP" for a change made over the API.
+    pending_actor_label = models.CharField(max_length=150, blank=True, default="", db_default="")
     run = models.ForeignKey(
         SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -366,6 +368,13 @@ class SyncRecord(OrgScopedModel):
         return self.external_number or self.external_id
 
     @property
+    def pending_who(self) -> str:
+        """Whose change the next attempt pushes (SyncAttempt.who, before the attempt)."""
+        if self.pending_actor_id:
+            return self.pending_actor.get_username()
+        return self.pending_actor_label
+
+    @property
     def waits_for_bill(self) -> bool:
         """A payment waiting Pending for its failed bill entry (not pushed, not failed)."""
         return (
@@ -464,6 +473,8 @@ class SyncAttempt(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who, when it was not a signed-in user: the record's pending_actor_label at the attempt.
+    actor_label = models.CharField(max_length=150, blank=True, default="", db_default="")
     reason = models.CharField(max_length=200, blank=True, default="")
     operation = models.CharField(
         max_length=16, choices=Operation.choices, default=Operation.UNDECIDED
@@ -498,6 +509,17 @@ class SyncAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_operation_display()} {self.record}: {self.outcome}"
+
+    @property
+    def who(self) -> str:
+        """Who made it happen: the user, the API key whose change it pushes, or the person or
+        key that started its run; empty when the engine did it on its own (a sweep, a
+        reconcile, a lock date that moved)."""
+        if self.actor_id:
+            return self.actor.get_username()
+        if self.actor_label:
+            return self.actor_label
+        return self.run.actor_label if self.run_id else ""
 
 
 class SyncStatusChange(models.Model):

@@ -118,6 +118,7 @@ def _attempt_values(
         "run_id": record.run_id,
         "trigger": record.pending_trigger,
         "actor_id": record.pending_actor_id,
+        "actor_label": record.pending_actor_label,
         "reason": record.pending_reason,
         "operation": operation or log.operation,
         "outcome": outcome,

@@ -364,6 +364,7 @@ def _payment_bill(record: SyncRecord) -> SyncRecord:
                 reason="needed before its payment",
                 trigger=record.pending_trigger,
                 actor=record.pending_actor,
+                actor_label=record.pending_actor_label,
             )
             marking.sync_records_enqueue(ids, trigger=record.pending_trigger)
     delay = settings.SYNC_BILL_FIRST_DELAY_SECONDS

@@ -70,9 +70,12 @@ def _mark_pending(
     reason: str,
     trigger: str,
     actor=None,
+    actor_label: str = "",
     run: SyncRun | None = None,
 ) -> list[int]:
-    """Create the missing records and make all of them Pending, in a fixed number of queries."""
+    """Create the missing records and make all of them Pending, in a fixed number of queries.
+    `actor_label` names who asked when it was not a signed-in user (an API key); with neither,
+    the attempts read as automatic."""
     if not specs:
         return []
     document_ids = {spec.document_id for spec in specs}
@@ -110,12 +113,15 @@ def _mark_pending(
         )
         known = existing()
     ids = [known[key] for key in keys]
+    user = actor if getattr(actor, "is_authenticated", False) else None
     changes = {
         "status": RecordStatus.PENDING,
         "version": F("version") + 1,
         "pending_reason": reason[:200],
         "pending_trigger": trigger,
-        "pending_actor": actor if getattr(actor, "is_authenticated", False) else None,
+        "pending_actor": user,
+        # Written every time: a change by someone else must not keep the last one's name.
+        "pending_actor_label": "" if user else actor_label[:150],
         "attempt_count": 0,
         "next_retry_at": None,
         "updated_at": timezone.now(),
@@ -159,7 +165,8 @@ def _make_pending(ids: list[int], changes: dict) -> None:
         cursor.execute(
             "UPDATE synclog_syncrecord SET status = %(pending)s, version = version + 1,"
             " pending_reason = %(reason)s, pending_trigger = %(trigger)s,"
-            " pending_actor_id = %(actor)s, attempt_count = 0, next_retry_at = NULL,"
+            " pending_actor_id = %(actor)s, pending_actor_label = %(actor_label)s,"
+            " attempt_count = 0, next_retry_at = NULL,"
             " updated_at = %(now)s,"
             " run_id = CASE WHEN %(run)s::bigint IS NOT NULL THEN %(run)s::bigint"
             " WHEN status = %(pending)s THEN run_id END"
@@ -169,6 +176,7 @@ def _make_pending(ids: list[int], changes: dict) -> None:
                 "reason": changes["pending_reason"],
                 "trigger": str(changes["pending_trigger"]),
                 "actor": actor.pk if actor is not None else None,
+                "actor_label": changes["pending_actor_label"],
                 "now": changes["updated_at"],
                 "run": run.pk if run is not None else None,
                 "ids": ids,
@@ -437,10 +445,12 @@ def request_sync(
     reason: str,
     trigger: str = Trigger.AUTO,
     actor=None,
+    actor_label: str = "",
     entry: bool = True,
     payments: Iterable[Payment] = (),
 ) -> list[int]:
-    """Called by the document services in their transaction: the ledger must learn of a change.
+    """Called by the document services in their transaction: the ledger must learn of a change
+    made by `actor` (a user), or by `actor_label` (an API key) when there is no user.
 
     Drafts and documents awaiting approval never sync; a document that was never pushed and is
     now void has nothing to push.
@@ -459,7 +469,12 @@ def request_sync(
     ):
         specs = _entry_specs(document.pk, document.kind, entry=entry, payment_ids=payment_ids)
         record_ids += _mark_pending(
-            connection=connection, specs=specs, reason=reason, trigger=trigger, actor=actor
+            connection=connection,
+            specs=specs,
+            reason=reason,
+            trigger=trigger,
+            actor=actor,
+            actor_label=actor_label,
         )
     countdown = settings.SYNC_COALESCE_SECONDS if waiting else 0
     sync_records_enqueue(record_ids, trigger=trigger, countdown=countdown)
@@ -475,7 +490,7 @@ def _held_in_dataset(document_id: int) -> bool:
 
 
 def request_sync_documents(
-    *, org: Organization, documents: list[Document], reason: str, actor=None
+    *, org: Organization, documents: list[Document], reason: str, actor=None, actor_label: str = ""
 ) -> list[int]:
     """request_sync for many newly approved documents at once (an expense dataset of an
     organisation that syncs on push): the same records and tasks, in a fixed number of queries."""
@@ -488,15 +503,27 @@ def request_sync_documents(
     record_ids = []
     for connection in Connection.objects.for_org(org).filter(status__in=COLLECTING_STATUSES):
         record_ids += _mark_pending(
-            connection=connection, specs=specs, reason=reason, trigger=Trigger.AUTO, actor=actor
+            connection=connection,
+            specs=specs,
+            reason=reason,
+            trigger=Trigger.AUTO,
+            actor=actor,
+            actor_label=actor_label,
         )
     sync_records_enqueue(record_ids, trigger=Trigger.AUTO)
     return record_ids
 
 
-def request_sync_for_update(*, document: Document, changed_fields: Iterable[str], actor) -> None:
+def request_sync_for_update(
+    *, document: Document, changed_fields: Iterable[str], actor, actor_label: str = ""
+) -> None:
     """After an edit: a sync of the document when a field the ledger holds changed; nothing
     for fields it does not hold (UNSYNCED_FIELDS)."""
     synced = set(changed_fields) - UNSYNCED_FIELDS
     if synced:
-        request_sync(document=document, reason=reason_for_changes(synced), actor=actor)
+        request_sync(
+            document=document,
+            reason=reason_for_changes(synced),
+            actor=actor,
+            actor_label=actor_label,
+        )

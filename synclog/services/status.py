@@ -33,6 +33,7 @@ def sync_status_update(
     record_ids: Iterable[int],
     to_status: int,
     actor,
+    actor_label: str = "",
     note: str = "",
     notes: Mapping[int, str] | None = None,
 ) -> int:
@@ -40,6 +41,7 @@ def sync_status_update(
 
     Changes only our record, audited with who, when, from and to; `notes` gives a record its
     own note instead of `note` (accepting the ledger's version says what each one holds).
+    `actor_label` names an API key that asked (no user): the fresh try's attempts show it.
     """
     notes = notes or {}
     if to_status not in (RecordStatus.COMPLETE, RecordStatus.PENDING):
@@ -77,12 +79,14 @@ def sync_status_update(
         .values_list("pk", flat=True)
     )
     if to_status == RecordStatus.PENDING:
+        user = actor if getattr(actor, "is_authenticated", False) else None
         SyncRecord.objects.filter(pk__in=ids).update(
             status=RecordStatus.PENDING,
             version=F("version") + 1,
             pending_reason="status set to Pending",
             pending_trigger=Trigger.MANUAL,
-            pending_actor=actor if getattr(actor, "is_authenticated", False) else None,
+            pending_actor=user,
+            pending_actor_label="" if user else actor_label[:150],
             attempt_count=0,
             next_retry_at=None,
             updated_at=timezone.now(),
