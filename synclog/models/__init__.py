@@ -529,6 +529,8 @@ class SyncStatusChange(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who, when it was not a signed-in user: the API key that changed it.
+    actor_label = models.CharField(max_length=150, blank=True, default="", db_default="")
     from_status = models.PositiveSmallIntegerField(choices=RecordStatus.choices)
     to_status = models.PositiveSmallIntegerField(choices=RecordStatus.choices)
     note = models.CharField(max_length=300, blank=True, default="")

@@ -15,7 +15,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, NullIf
 
 from accounts.models import Organization
 from synclog.filters import SyncHistoryFilter
@@ -113,9 +113,11 @@ def _with_last_status_change(records):
         .annotate(from_label=from_label)
         .order_by("-changed_at", "-id")
     )
+    # The user, else the API key that made the change; NULL once that user is deleted.
+    who = Coalesce("actor__username", NullIf("actor_label", Value("")))
     return records.annotate(
         status_changed_at=Subquery(last.values("changed_at")[:1]),
-        status_changed_by=Subquery(last.values("actor__username")[:1]),
+        status_changed_by=Subquery(last.annotate(who=who).values("who")[:1]),
         status_changed_from=Subquery(last.values("from_label")[:1]),
         status_changed_note=Subquery(last.values("note")[:1]),
     )

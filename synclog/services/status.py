@@ -41,7 +41,8 @@ def sync_status_update(
 
     Changes only our record, audited with who, when, from and to; `notes` gives a record its
     own note instead of `note` (accepting the ledger's version says what each one holds).
-    `actor_label` names an API key that asked (no user): the fresh try's attempts show it.
+    `actor_label` names an API key that asked (no user): the audit and a fresh try's attempts
+    show it.
     """
     notes = notes or {}
     if to_status not in (RecordStatus.COMPLETE, RecordStatus.PENDING):
@@ -55,10 +56,12 @@ def sync_status_update(
             raise ValidationError(
                 {"status": "Only failed records can be marked Complete (after a manual reconcile)."}
             )
+    user = actor if getattr(actor, "is_authenticated", False) else None
     SyncStatusChange.objects.bulk_create(
         SyncStatusChange(
             record=record,
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            actor=user,
+            actor_label="" if user else actor_label[:150],
             from_status=record.status,
             to_status=to_status,
             note=notes.get(record.pk, note)[:300],
@@ -79,7 +82,6 @@ def sync_status_update(
         .values_list("pk", flat=True)
     )
     if to_status == RecordStatus.PENDING:
-        user = actor if getattr(actor, "is_authenticated", False) else None
         SyncRecord.objects.filter(pk__in=ids).update(
             status=RecordStatus.PENDING,
             version=F("version") + 1,

@@ -3,12 +3,15 @@
 import datetime
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from documents import services as document_services
 from synclog.models import RecordStatus, SyncRecord, SyncStatusChange
 from tests.api.conftest import error_fields
-from tests.factories import CategoryFactory, DocumentFactory
+from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
+from tests.synclog.pages.conftest import text
 
 pytestmark = pytest.mark.django_db
 
@@ -106,6 +109,27 @@ def test_update_status_pending_pushes_again_and_notes_the_key(api, records):
     complete.refresh_from_db()
     assert complete.status == RecordStatus.PENDING
     assert SyncStatusChange.objects.get(record=complete).note == "via the API (API key Partner ERP)"
+
+
+def test_a_keys_update_reads_as_the_keys_on_the_history_page_and_in_its_push(
+    api, records, drain, client, org
+):
+    failed = records["F-1"]
+    api.post(
+        "/api/v1/sync-records/update-status",
+        {"ids": [failed.pk], "status": "pending", "note": "Mapped Travel at last"},
+        format="json",
+    )
+    drain()  # still unmapped: it fails again
+    failed.refresh_from_db()
+    assert failed.status == RecordStatus.FAILED
+    (retried, _) = api.get(f"/api/v1/documents/{failed.document_id}/attempts").json()["results"]
+    assert (retried["trigger"], retried["actor"]) == ("manual", "API key Partner ERP")
+    client.force_login(MembershipFactory(org=org, role=Role.ACCOUNTING_SYNC).user)
+    row = text(client.get(reverse("synclog:history")))
+    row = row[row.index(f'data-record-id="{failed.pk}"') :]
+    assert "Set by API key Partner ERP on " in row[: row.index("</tr>")]
+    assert "a removed user" not in row
 
 
 def test_update_status_errors(api, records, other_api):
