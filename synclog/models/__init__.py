@@ -321,6 +321,18 @@ class SyncRecord(OrgScopedModel):
                 condition=models.Q(status=RecordStatus.FAILED) & LEDGER_DRIFT_MESSAGE,
                 name="syncrecord_drifted_idx",
             ),
+            # The records held for their connection's lock date (the connection page's count,
+            # and the release when the lock moves): a few among every data push failure, which
+            # the count read for their messages (51 ms at 26,000 of them).
+            models.Index(
+                fields=["connection"],
+                condition=models.Q(
+                    status=RecordStatus.FAILED,
+                    last_error_code=StatusCode.DATA_PUSH,
+                    last_error_message__startswith=LOCK_HELD_PREFIX,
+                ),
+                name="syncrecord_lock_held_idx",
+            ),
             # Requires attention: the Failed records (and the Pending ones, which wait when their
             # connection needs a reconnect), a small part of all, in the order of a cause's
             # group (connection, code, digest of the message), newest first; with their

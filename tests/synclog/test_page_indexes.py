@@ -189,3 +189,14 @@ def test_the_quota_meter_counts_the_connection_s_queue_from_the_queue_index_alon
     # No row read: the index carries the trigger, and the count is COUNT(*), not of the id.
     assert "Index Only Scan using syncrecord_queue_idx" in explained
     assert "status = 0" in index_conditions(explained)[0]
+
+
+def test_the_connection_page_counts_the_held_records_from_their_own_index(admin_client, xero):
+    """Among every data push failure (the same code), only the few held for the lock date."""
+    failed(xero, code=StatusCode.DATA_PUSH, message="Locked until 2026-06-30: held.")
+    failed(xero, code=StatusCode.DATA_PUSH, message="The ledger refused the entry.")
+    queries = page_queries(admin_client, reverse("integrations:detail", args=[xero.pk]))
+    sql = the_query(queries, "COUNT(*)", "'Locked until %'")
+    explained = plan(sql, table=RECORDS, index="syncrecord_lock_held_idx")
+    assert "Index Only Scan using syncrecord_lock_held_idx" in explained
+    assert "Filter" not in explained

@@ -15,6 +15,7 @@ from integrations.models import Connection, ConnectionStatus, Provider
 from synclog import rules
 from synclog.models import RecordStatus, SyncRecord, UnpushedDocument
 from synclog.rules import SYNCABLE_DOCUMENTS
+from synclog.selectors import document_state
 from synclog.selectors.document_state import (
     DocumentSyncState,
     connection_unpushed_document_count,
@@ -137,8 +138,15 @@ def test_every_write_keeps_the_set_to_its_definition(org, other_org):
     assert (theirs.pk, neighbour.pk) in maintained()
 
 
-def test_the_filter_and_the_prompt_read_the_set(org, other_org, django_assert_max_num_queries):
+@pytest.mark.parametrize("probe_limit", [10_000, 1])
+def test_the_filter_and_the_prompt_read_the_set(
+    org, other_org, django_assert_max_num_queries, monkeypatch, probe_limit
+):
+    """Few documents not pushed are probed by key (an array of their ids); more than
+    UNPUSHED_PROBE_LIMIT are joined: either way the same documents."""
+    monkeypatch.setattr(document_state, "UNPUSHED_PROBE_LIMIT", probe_limit)
     xero = connect(org)
+    DocumentFactory(org=org, status=DocumentStatus.APPROVED)  # a second one not pushed
     unpushed = DocumentFactory(org=org, status=DocumentStatus.APPROVED)
     pushed = DocumentFactory(org=org, status=DocumentStatus.APPROVED)
     SyncRecordFactory(connection=xero, document=pushed, status=RecordStatus.COMPLETE)
@@ -149,15 +157,19 @@ def test_the_filter_and_the_prompt_read_the_set(org, other_org, django_assert_ma
     not_pushed = Document.objects.for_org(org).filter(
         states.condition(DocumentSyncState.NOT_PUSHED)
     )
-    assert list(not_pushed) == [unpushed]
+    probed = "= ANY(ARRAY(SELECT" in str(not_pushed.query)
+    assert probed == (probe_limit > 1)
+    unpushed, second = not_pushed.order_by("pk")
+    assert set(not_pushed) == {unpushed, second}
     status = Document.objects.for_org(org).annotate(state=states.expression())
     assert dict(status.values_list("pk", "state")) == {
         unpushed.pk: DocumentSyncState.NOT_PUSHED,
+        second.pk: DocumentSyncState.NOT_PUSHED,
         pushed.pk: DocumentSyncState.IN_LEDGER,
     }
     with django_assert_max_num_queries(1):
-        assert connection_unpushed_document_count(connection=xero) == 1
-    assert list(connection_unpushed_documents(connection=xero)) == [unpushed]
+        assert connection_unpushed_document_count(connection=xero) == 2
+    assert set(connection_unpushed_documents(connection=xero)) == {unpushed, second}
 
 
 def waiting_for_an_advisory_lock(deadline_seconds: float = 10.0) -> bool:
