@@ -1,6 +1,7 @@
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef
+from django_filters.fields import ModelChoiceField, ModelChoiceIterator
 
 from documents.models import Contact, Document, DocumentKind, DocumentStatus
 from synclog.models import RunItemOutcome, SyncRunItem
@@ -10,6 +11,29 @@ from synclog.selectors.document_state import (
     document_sync_states,
 )
 from syncsvc.widgets import DateInput, ManyOptionsSelect
+
+
+class NamedChoiceIterator(ModelChoiceIterator):
+    """The choices as (id, name) read in one values_list, for a model whose str() is its name: no
+    instance built per option (the Documents list's 600 contacts took 7.5 ms that way)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        if self.field.null_label is not None:
+            yield (self.field.null_value, self.field.null_label)
+        yield from self.queryset.values_list("pk", "name")
+
+
+class NamedChoiceField(ModelChoiceField):
+    iterator = NamedChoiceIterator
+
+
+class NamedChoiceFilter(django_filters.ModelChoiceFilter):
+    """A ModelChoiceFilter whose options are read as (id, name): the chosen one is still checked
+    against the queryset (another organisation's id is "not a valid choice")."""
+
+    field_class = NamedChoiceField
 
 
 class DocumentFilter(django_filters.FilterSet):
@@ -26,7 +50,7 @@ class DocumentFilter(django_filters.FilterSet):
     )
     kind = django_filters.ChoiceFilter(choices=DocumentKind.choices, empty_label="Any kind")
     status = django_filters.ChoiceFilter(choices=DocumentStatus.choices, empty_label="Any status")
-    contact = django_filters.ModelChoiceFilter(
+    contact = NamedChoiceFilter(
         queryset=Contact.objects.none(), empty_label="Any contact", widget=ManyOptionsSelect
     )
     issued_from = django_filters.DateFilter(

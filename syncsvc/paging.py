@@ -81,7 +81,7 @@ class KeysetPage:
     object_list: list
     newer: str = ""
     older: str = ""
-    more_than: int = COUNT_LIMIT
+    more_than: int = COUNT_LIMIT  # the list's limit (bounded_page's count_limit)
     keyset: bool = field(default=True, init=False)
 
     @property
@@ -96,7 +96,12 @@ class KeysetPage:
 
 
 def bounded_page(
-    rows: QuerySet, *, order: NewestFirst, asked: PageRequest, per_page: int
+    rows: QuerySet,
+    *,
+    order: NewestFirst,
+    asked: PageRequest,
+    per_page: int,
+    count_limit: int | None = None,
 ) -> Page | KeysetPage:
     """The ids of the page `asked` of `rows` in `order`, in two queries: the count (up to
     COUNT_LIMIT + 1) and the page's ids. `rows` must carry `order.name` (annotated where it is
@@ -104,18 +109,20 @@ def bounded_page(
 
     Up to COUNT_LIMIT rows: a numbered Page (`asked.number`). More: a KeysetPage, the newest (no
     cursor), the one after a cursor (older), before one (newer) or the oldest; a bad cursor, or
-    one past either end, is the newest page. The caller reads the page's rows by their ids."""
+    one past either end, is the newest page. The caller reads the page's rows by their ids.
+    `count_limit`, where a list's count costs more per row than COUNT_LIMIT's lists do."""
+    limit = COUNT_LIMIT if count_limit is None else count_limit
     # Counted in no order: PostgreSQL stops at the limit in whichever order is cheapest (by id,
     # merging a sync status's records with the documents), not only along the list's index.
-    count = rows.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+    count = rows.order_by().values("pk")[: limit + 1].count()
     newest_first = rows.order_by(f"-{order.name}", "-pk")
-    if count <= COUNT_LIMIT:
+    if count <= limit:
         paginator = Paginator(newest_first.values_list("pk", flat=True), per_page)
         paginator.count = count  # a cached_property: the count just read, not another
         page = paginator.get_page(asked.number)
         page.object_list = list(page.object_list)
         return page
-    return _keyset_page(
+    page = _keyset_page(
         rows,
         order,
         per_page,
@@ -123,6 +130,8 @@ def bounded_page(
         before=order.parse(asked.before) if asked.before else None,
         oldest=asked.oldest,
     )
+    page.more_than = limit
+    return page
 
 
 def _keyset_page(rows, order: NewestFirst, per_page: int, *, after, before, oldest) -> KeysetPage:
@@ -155,5 +164,4 @@ def _keyset_page(rows, order: NewestFirst, per_page: int, *, after, before, olde
         object_list=[pk for pk, _ in found],
         newer=order.cursor(found[0][1], found[0][0]) if has_newer else "",
         older=order.cursor(found[-1][1], found[-1][0]) if has_older else "",
-        more_than=COUNT_LIMIT,
     )

@@ -12,13 +12,13 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Role
+from documents import selectors as document_selectors
 from documents import views as document_views
 from documents.models import DocumentStatus
 from integrations.models import Connection, Provider
 from synclog import services
 from synclog.models import SyncRecord, SyncRun, Trigger
 from synclog.services import runs as run_services
-from syncsvc import paging
 from tests.browser.conftest import connect_xero, push_pending
 from tests.factories import CategoryFactory, ContactFactory, DocumentFactory, MembershipFactory
 
@@ -154,9 +154,10 @@ def test_a_large_selection_shows_preparing_then_its_progress(
 def test_a_filter_too_large_to_count_pages_by_cursor_and_selects_every_match(
     page, live_server, sign_in_as, monkeypatch
 ):
-    """Past COUNT_LIMIT matching documents (lowered here) the list says "more than", goes Older
-    and Newer, and "select all matching" still takes every one (the confirmation counts them)."""
-    monkeypatch.setattr(paging, "COUNT_LIMIT", 20)
+    """Past DOCUMENT_COUNT_LIMIT matching documents (lowered here) the list says "more than",
+    goes Older and Newer, and "select all matching" still takes every one (the confirmation
+    counts them)."""
+    monkeypatch.setattr(document_selectors, "DOCUMENT_COUNT_LIMIT", 20)
     monkeypatch.setattr(document_views, "PAGE_SIZE", 10)
     membership = MembershipFactory(role=Role.AP_CLERK, org__name="Acme Inc")
     org = membership.org

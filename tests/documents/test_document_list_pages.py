@@ -1,7 +1,7 @@
-"""The Documents list past COUNT_LIMIT matching documents: not counted, paged Newest / Newer /
-Older / Oldest from cursors (the issue date and id of a page's edge), as Sync History is, with
-its filters (the sync status among them) on every link; up to the limit counted and numbered as
-before. The limit and the page size are lowered here."""
+"""The Documents list past DOCUMENT_COUNT_LIMIT matching documents: not counted, paged Newest /
+Newer / Older / Oldest from cursors (the issue date and id of a page's edge), as Sync History
+is, with its filters (the sync status among them) on every link; up to the limit counted and
+numbered as before. The limit and the page size are lowered here."""
 
 import datetime
 import html
@@ -12,10 +12,9 @@ from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from documents import views
+from documents import selectors, views
 from documents.models import Document, DocumentStatus
 from synclog.models import RecordStatus
-from syncsvc import paging
 from tests.documents.test_sync_status import connect, doc, record
 
 LIST = reverse("documents:list")
@@ -23,7 +22,7 @@ LIST = reverse("documents:list")
 
 @pytest.fixture(autouse=True)
 def small_pages(monkeypatch):
-    monkeypatch.setattr(paging, "COUNT_LIMIT", 4)
+    monkeypatch.setattr(selectors, "DOCUMENT_COUNT_LIMIT", 4)
     monkeypatch.setattr(views, "PAGE_SIZE", 3)
 
 
