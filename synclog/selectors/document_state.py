@@ -126,7 +126,7 @@ def document_sync_states(*, org: Organization) -> DocumentSyncStates:
     )
     # Not pushed is the maintained set (synclog.models.unpushed), not an anti-join with the
     # records: that read every document of the organisation (531 ms at 1,000,000).
-    unpushed = UnpushedDocument.objects.filter(connection_id__in=connection_ids)
+    unpushed = UnpushedDocument.objects.filter(org_id=org.pk, connection_id__in=connection_ids)
     # Worst first: a document has the first status whose test it passes.
     tests = {
         DocumentSyncState.FAILED: Q(Exists(failed.exclude(drifted))),
