@@ -1,5 +1,7 @@
 """Webhook endpoints (the secret only once, on creation or rotation) and their deliveries."""
 
+import math
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -117,6 +119,37 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class WebhookRedeliverySerializer(WebhookDeliverySerializer):
+    """The delivery, and whether its redelivery went to the task queue or waits for the sweep
+    (the `redelivery` in the context: webhooks.services.Redelivery)."""
+
+    queued = serializers.SerializerMethodField(
+        help_text="true: the task queue took the redelivery, and the attempt follows within "
+        "seconds. false: the queue is unavailable; the redelivery is saved, and the periodic "
+        "sweep sends it once the queue answers again (see `sweep_within_seconds`)."
+    )
+    sweep_within_seconds = serializers.SerializerMethodField(
+        help_text="When `queued` is false: the longest the saved redelivery waits for the sweep "
+        "once the queue answers again. null when queued."
+    )
+
+    class Meta(WebhookDeliverySerializer.Meta):
+        fields = [*WebhookDeliverySerializer.Meta.fields, "queued", "sweep_within_seconds"]
+        read_only_fields = fields
+
+    def get_queued(self, delivery) -> bool:
+        # Not left to the sweep: taken by the broker (a view's request commits at once, so the
+        # broker has answered by now).
+        return not self.context["redelivery"].left_to_sweep
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_sweep_within_seconds(self, delivery) -> int | None:
+        redelivery = self.context["redelivery"]
+        if not redelivery.left_to_sweep:
+            return None
+        return math.ceil(redelivery.sweep_within.total_seconds())
 
 
 class WebhookDeliveryAttemptSerializer(serializers.ModelSerializer):

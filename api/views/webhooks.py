@@ -14,6 +14,7 @@ from api.serializers.webhooks import (
     WebhookEndpointCreateSerializer,
     WebhookEndpointSerializer,
     WebhookEndpointUpdateSerializer,
+    WebhookRedeliverySerializer,
     WebhookSecretSerializer,
 )
 from api.views.base import ApiListView, ApiView
@@ -174,9 +175,14 @@ class WebhookDeliveryRedeliverApi(ApiView):
     @api_schema(
         summary="Redeliver",
         description="Send the message to the endpoint once more, now (a manual attempt; a "
-        "delivery still in its retry schedule keeps it). 400 when the endpoint is disabled.",
+        "delivery still in its retry schedule keeps it). 400 when the endpoint is disabled. "
+        "The 202 says where the redelivery went. `queued: true`: the task queue took it, and "
+        "the attempt appears in the delivery's `attempts` within seconds. `queued: false`: the "
+        "task queue is unavailable right now, so the redelivery is saved for the periodic "
+        "sweep, which sends it within `sweep_within_seconds` of the queue answering again. "
+        "A request replayed by its `Idempotency-Key` answers as the first one did.",
         request=None,
-        responses={202: WebhookDeliverySerializer},
+        responses={202: WebhookRedeliverySerializer},
         lookup=True,
         post=True,
         tags=TAGS,
@@ -187,6 +193,7 @@ class WebhookDeliveryRedeliverApi(ApiView):
         delivery = selectors.webhook_delivery_get(
             org=request.org, delivery_id=delivery_id, endpoint=endpoint
         )
-        services.webhook_delivery_redeliver(delivery=delivery, actor=None)
+        redelivery = services.webhook_delivery_redeliver(delivery=delivery, actor=None)
         delivery = selectors.webhook_delivery_get(org=request.org, delivery_id=delivery_id)
-        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+        body = WebhookRedeliverySerializer(delivery, context={"redelivery": redelivery}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -4,6 +4,7 @@ import pytest
 import standardwebhooks
 
 from tests.api.conftest import error_fields
+from tests.api.schema import generated_schema
 from tests.tenancy import assert_not_found_for_other_tenant
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -173,20 +174,55 @@ def test_a_form_encoded_update_is_refused_and_leaves_the_endpoint_active(api, re
     assert refused.status_code == 415
 
 
-def test_redeliver_with_the_broker_down_answers_202_and_leaves_it_to_the_sweep(
-    api, org, receiver, dead_broker, django_capture_on_commit_callbacks
+@pytest.mark.django_db(transaction=True)  # a request's on-commit send runs in it, as live
+def test_redeliver_with_the_broker_down_answers_202_saying_the_sweep_sends_it_and_when(
+    api, org, receiver, dead_broker, settings
 ):
+    settings.WEBHOOK_SWEEP_INTERVAL_SECONDS = 240
     body = create(api, receiver.url()).json()
-    with django_capture_on_commit_callbacks(execute=True):
-        [delivery] = services.webhook_event_emit(
-            org=org, event_type="sync.completed", payload={"id": "s-1", "status_code": 2000}
-        )
+    [delivery] = services.webhook_event_emit(
+        org=org, event_type="sync.completed", payload={"id": "s-1", "status_code": 2000}
+    )
     base = f"/api/v1/webhook-endpoints/{body['id']}/deliveries"
 
-    with django_capture_on_commit_callbacks(execute=True) as sends:
-        redelivered = api.post(f"{base}/{delivery.pk}/redeliver")
-    assert len(sends) == 1  # the send was tried (and failed) during the request
+    redelivered = api.post(f"{base}/{delivery.pk}/redeliver")
+
     assert redelivered.status_code == 202, redelivered.content
+    answer = redelivered.json()
+    assert answer["id"] == delivery.pk
+    # Not sent: the sweep leaves a request SWEEP_GRACE (60 s), then runs every 240 s.
+    assert (answer["queued"], answer["sweep_within_seconds"]) == (False, 300)
     delivery.refresh_from_db()
     # Asked for and unsent: webhook_deliveries_sweep sends it once the broker is back.
     assert delivery.redeliver_requested_at is not None and delivery.claimed_until is None
+    assert receiver.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redeliver_answers_202_saying_the_task_queue_took_it(api, org, receiver, webhook_tasks):
+    body = create(api, receiver.url()).json()
+    [delivery] = services.webhook_event_emit(
+        org=org, event_type="sync.completed", payload={"id": "s-1", "status_code": 2000}
+    )
+    base = f"/api/v1/webhook-endpoints/{body['id']}/deliveries"
+    webhook_tasks.clear()  # the emit's own send
+
+    redelivered = api.post(f"{base}/{delivery.pk}/redeliver")
+
+    assert redelivered.status_code == 202, redelivered.content
+    answer = redelivered.json()
+    assert (answer["queued"], answer["sweep_within_seconds"]) == (True, None)
+    assert [sent[0] for sent in webhook_tasks] == [delivery.pk]
+
+
+def test_the_redeliver_schema_documents_where_the_redelivery_went():
+    schema = generated_schema()
+    operation = schema["paths"][
+        "/api/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver"
+    ]["post"]
+    answer = operation["responses"]["202"]["content"]["application/json"]["schema"]
+    properties = schema["components"]["schemas"][answer["$ref"].rsplit("/", 1)[1]]["properties"]
+    assert properties["queued"]["type"] == "boolean"
+    assert properties["sweep_within_seconds"]["nullable"] is True
+    assert "`queued: false`" in operation["description"]
+    assert "sweep_within_seconds" in operation["description"]
