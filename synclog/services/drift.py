@@ -89,12 +89,16 @@ def _paid_error(ledger: str, state: EntryState, ours: Decimal) -> LedgerDriftErr
     )
 
 
-def _payment_deleted_error(ledger: str, amount, paid_on) -> LedgerDriftError:
+def _payment_deleted_error(ledger: str, record: SyncRecord) -> LedgerDriftError:
+    # Named by what a person finds it by: a ledger gives a payment no number, so its amount,
+    # date and the id the ledger gave it (the External reference the record shows).
+    payment = record.payment
     return LedgerDriftError(
         f"Payment deleted in {ledger}",
-        explanation=f"The payment of {amount} on {paid_on} that ledgersync pushed was deleted "
-        f"in {ledger}: the entry owes that amount again there, while this document still "
-        "shows it paid.",
+        explanation=f"The payment of {payment.amount} {record.document.currency} on "
+        f"{payment.paid_at:%Y-%m-%d} that ledgersync pushed (external reference "
+        f"{record.external_reference}) was deleted in {ledger}: the entry owes that amount "
+        "again there, while this document still shows it paid.",
         hint=f"If the payment stands, retry it (or Re-sync › Payment entry): ledgersync pushes "
         f"it to {ledger} as a new payment. If {ledger} is right, accept {ledger}'s and remove "
         "or correct the payment on this document.",
@@ -238,7 +242,7 @@ def _mark_payments_deleted(
             synced_at__lt=started,
         )
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=started))
-        .select_related("connection", "payment")
+        .select_related("connection", "payment", "document")
     )
     judged = _versions_judged([record.pk for record in records])
     findings = []
@@ -248,7 +252,7 @@ def _mark_payments_deleted(
         version = updated.isoformat() if updated else ""
         if version and judged.get(record.pk) == version:
             continue
-        error = _payment_deleted_error(ledger, record.payment.amount, record.payment.paid_at)
+        error = _payment_deleted_error(ledger, record)
         findings.append(
             (record, change, error, {"ledger_version": version, "differences": ["deleted"]})
         )
@@ -290,7 +294,7 @@ def _mark_missing_deleted(
     ]
     missing = list(
         SyncRecord.objects.filter(pk__in=missing_ids)
-        .select_related("connection", "payment")
+        .select_related("connection", "payment", "document")
         .order_by("pk")
     )
     judged = _versions_judged([record.pk for record in missing])
@@ -305,7 +309,7 @@ def _mark_missing_deleted(
                 amount=Decimal("0.00"),
                 status="DELETED",
             )
-            error = _payment_deleted_error(ledger, record.payment.amount, record.payment.paid_at)
+            error = _payment_deleted_error(ledger, record)
         else:
             state = EntryState(
                 external_id=record.external_id,

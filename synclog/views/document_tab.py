@@ -190,17 +190,24 @@ class DocumentAcceptLedgerView(OrgPermissionRequiredMixin, View):
         if not document.sync_records.filter(pk=record_id, connection=connection).exists():
             raise Http404("No such sync record.")
         try:
-            services.sync_record_accept_ledger(
+            record = services.sync_record_accept_ledger(
                 org=request.org, record_id=record_id, actor=request.user
             )
         except ValidationError as error:
             for message in error.messages:
                 messages.error(request, message)
         else:
+            # A payment has no number in the ledger: named by its amount and date.
+            accepted = (
+                f"the payment of {record.payment.amount} {document.currency} on "
+                f"{record.payment.paid_at:%Y-%m-%d}"
+                if record.is_payment
+                else "the entry"
+            )
             messages.success(
                 request,
-                f"{connection.get_provider_display()}'s version is accepted: the entry is marked "
-                "Complete (Sync History keeps who did it, and what differed).",
+                f"{connection.get_provider_display()}'s version is accepted: {accepted} is "
+                "marked Complete (Sync History keeps who did it, and what differed).",
             )
         if request.POST.get("back") == "attention":  # a row of Requires attention
             return redirect("synclog:attention")

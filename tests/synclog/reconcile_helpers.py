@@ -30,3 +30,12 @@ def delete_in_ledger(ledger_books, external_id: str) -> None:
         ledger_books.emulator.delete_entity("Bill", external_id)
     else:
         ledger_books.emulator.delete(external_id)
+
+
+def delete_payment_in_ledger(ledger_books, external_id: str) -> None:
+    if ledger_books.provider == Provider.XERO:
+        ledger_books.emulator.delete_payment(external_id)
+    elif ledger_books.provider == Provider.QUICKBOOKS:
+        ledger_books.emulator.delete_entity("BillPayment", external_id)
+    else:
+        ledger_books.emulator.delete(external_id)

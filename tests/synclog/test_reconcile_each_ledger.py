@@ -2,16 +2,25 @@
 Online (change data capture) and MYOB (a complete listing)."""
 
 import datetime
+import html
+import re
 
 import pytest
+from django.urls import reverse
 
+from accounts.models import Role
 from documents import services as document_services
 from integrations.models import Provider
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, Trigger
 from tests.factories import MembershipFactory
 from tests.synclog.conftest import bill_record
-from tests.synclog.reconcile_helpers import RECONCILED, delete_in_ledger, reconcile
+from tests.synclog.reconcile_helpers import (
+    RECONCILED,
+    delete_in_ledger,
+    delete_payment_in_ledger,
+    reconcile,
+)
 
 
 @pytest.mark.parametrize("provider", RECONCILED)
@@ -143,6 +152,49 @@ def test_a_payment_deleted_in_the_ledger_is_drifted_and_pushed_again_as_new(
     assert payment.status == RecordStatus.COMPLETE
     assert payment.external_id and payment.external_id != deleted_id
     assert reconcile(connection).drifted == 0  # the new one is there, and matches
+
+
+@pytest.mark.parametrize("provider", RECONCILED)
+def test_a_payment_deleted_in_the_ledger_is_named_by_its_amount_date_and_reference(
+    provider, approved_bill, drain, connection, ledger_books, clerk, client, org
+):
+    """A ledger gives a payment no number: the finding names it by what a person can find it
+    by, its amount, date and the id the ledger gave it (the record's External reference), on
+    the document's tab too, and so does accepting the ledger's there. Xero reports it DELETED,
+    QuickBooks through CDC, MYOB by its absence from its listing."""
+    drain()
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount="40.00", paid_at="2026-11-05"
+    )
+    drain()
+    payment = SyncRecord.objects.get(document=approved_bill, payment__isnull=False)
+    assert (payment.external_number, payment.external_reference) == ("", payment.external_id)
+    assert reconcile(connection).drifted == 0
+    delete_payment_in_ledger(ledger_books, payment.external_id)
+
+    assert reconcile(connection).drifted == 1
+    payment.refresh_from_db()
+    ledger = connection.get_provider_display()
+    assert payment.last_error_message == f"Payment deleted in {ledger}"
+    named = (
+        f"The payment of 40.00 {approved_bill.currency} on 2026-11-05 that ledgersync pushed "
+        f"(external reference {payment.external_id}) was deleted in {ledger}: "
+    )
+    assert payment.last_error_explanation.startswith(named)
+    assert payment.attempts.first().explanation == payment.last_error_explanation
+
+    client.force_login(MembershipFactory(org=org, role=Role.ACCOUNTING_SYNC).user)
+    tab = reverse("synclog:document-integrations", args=[approved_bill.pk])
+    tab = f"{tab}?connection={connection.pk}"
+    assert named in re.sub(r"\s+", " ", html.unescape(client.get(tab).content.decode()))
+    accept = reverse(
+        "synclog:document-accept-ledger", args=[approved_bill.pk, connection.pk, payment.pk]
+    )
+    page = re.sub(r"\s+", " ", html.unescape(client.post(accept, follow=True).content.decode()))
+    assert (
+        f"{ledger}'s version is accepted: the payment of 40.00 {approved_bill.currency} on "
+        "2026-11-05 is marked Complete" in page
+    )
 
 
 @pytest.mark.parametrize("provider", [Provider.QUICKBOOKS, Provider.MYOB])
