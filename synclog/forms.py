@@ -67,9 +67,11 @@ class DocumentIdsField(forms.Field):
 
 
 class BulkSelectionForm(forms.Form):
-    """The ids ticked on the list, every document matching the list's filter, or a
+    """The ids ticked on the list, every document matching the list's filter, a
     Requires-attention group's documents ("Push ours again…": its connection, code and digest,
-    re-read at each step, pushed to that connection alone)."""
+    re-read at each step, pushed to that connection alone), or the documents not in a
+    connection's ledger yet (the connection page's "Preview them": re-read at each step, pushed
+    to that connection alone)."""
 
     document_ids = DocumentIdsField(required=False)
     select_all_matching = forms.BooleanField(required=False)
@@ -77,10 +79,15 @@ class BulkSelectionForm(forms.Form):
     group_connection = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     group_code = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
     group_digest = forms.SlugField(required=False, max_length=32, widget=forms.HiddenInput)
+    unpushed_connection = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def clean(self):
         data = super().clean()
         group = (data.get("group_connection"), data.get("group_code"), data.get("group_digest"))
+        if data.get("unpushed_connection") is not None:
+            if any(value not in (None, "") for value in group):
+                raise ValidationError("The selection is not valid; select the documents again.")
+            return data
         if any(value not in (None, "") for value in group):
             if any(value in (None, "") for value in group):
                 raise ValidationError("The group is not valid: open Requires attention again.")
@@ -96,6 +103,11 @@ class BulkSelectionForm(forms.Form):
         if data.get("group_connection") is None:
             return None
         return data["group_connection"], data["group_code"], data["group_digest"]
+
+    @property
+    def unpushed_connection_id(self) -> int | None:
+        """The connection whose not-yet-pushed documents are the selection."""
+        return getattr(self, "cleaned_data", {}).get("unpushed_connection")
 
 
 # --- Accounting Sync History: Update Sync Status

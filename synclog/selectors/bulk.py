@@ -7,14 +7,14 @@ queries whatever the number of documents or runs involved.
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404, QueryDict
 
 from accounts.models import Organization
 from documents.models import Document, DocumentStatus
 from documents.selectors import document_filterset
 from integrations.models import Connection
-from synclog.models import RunItemOutcome, SyncRun, SyncRunItem, Trigger
+from synclog.models import RunItemOutcome, SyncRecord, SyncRun, SyncRunItem, Trigger
 from synclog.rules import COLLECTING_STATUSES, SYNCABLE_DOCUMENTS
 from synclog.selectors.eta import Eta, run_eta
 
@@ -52,8 +52,12 @@ class SelectionSummary:
     syncable_ids: list[int]
     drafts: int  # drafts and documents awaiting approval never sync
     connections: list[Connection]
-    # A Requires-attention group's selection goes to the group's connection alone.
-    group_connection: Connection | None = None
+    # Of syncable_ids, those no target connection has a record of: pushed for the first time,
+    # not "again".
+    first_pushes: int = 0
+    # A Requires-attention group's selection, or a connection's documents not pushed yet, goes
+    # to that connection alone.
+    target_connection: Connection | None = None
 
     @property
     def skipped(self) -> int:
@@ -64,24 +68,32 @@ def bulk_selection_summary(
     *, documents: QuerySet[Document], org: Organization, connection: Connection | None = None
 ) -> SelectionSummary:
     """What a bulk re-sync of these documents would push, skip, and to which ledgers (3
-    queries); to `connection` alone when it is given (a Requires-attention group's)."""
+    queries); to `connection` alone when it is given (a Requires-attention group's, or the one
+    whose documents are not pushed yet)."""
+    connections = Connection.objects.for_org(org).filter(status__in=COLLECTING_STATUSES)
+    if connection is not None:
+        connections = connections.filter(pk=connection.pk)
+    in_a_target_ledger = Exists(
+        SyncRecord.objects.for_org(org).filter(
+            document_id=OuterRef("pk"), connection__in=connections
+        )
+    )
     counts = documents.aggregate(
         total=Count("id"),
         drafts=Count(
             "id",
             filter=Q(status__in=[DocumentStatus.DRAFT, DocumentStatus.AWAITING_APPROVAL]),
         ),
+        first_pushes=Count("id", filter=SYNCABLE_DOCUMENTS & ~Q(in_a_target_ledger)),
     )
     syncable_ids = list(documents.filter(SYNCABLE_DOCUMENTS).values_list("pk", flat=True))
-    connections = Connection.objects.for_org(org).filter(status__in=COLLECTING_STATUSES)
-    if connection is not None:
-        connections = connections.filter(pk=connection.pk)
     return SelectionSummary(
         total=counts["total"],
         syncable_ids=syncable_ids,
         drafts=counts["drafts"],
         connections=list(connections),
-        group_connection=connection,
+        first_pushes=counts["first_pushes"],
+        target_connection=connection,
     )
 
 

@@ -180,8 +180,8 @@ def unpushed_among(unpushed: QuerySet[UnpushedDocument]) -> Q:
 
 def connection_unpushed_documents(*, connection: Connection) -> QuerySet[Document]:
     """After connecting: the organisation's approved, paid or void documents with no record on
-    this connection, i.e. never pushed to its ledger, and nothing will push them by itself (the
-    documents list's Not pushed, which the prompt's "Preview them" selects). One whose push
+    this connection, i.e. never pushed to its ledger, and nothing will push them by itself (what
+    the prompt's "Preview them" selects, to push to this connection alone). One whose push
     failed has a record: it is in Requires attention with its cause, not counted here. None
     for a connection that is not active: there is nothing to push them to now."""
     if connection.status != ConnectionStatus.ACTIVE:

@@ -3,7 +3,8 @@
 A selection is either the ids ticked on the page or "every document matching this filter": then
 the list's query string is posted, and re-applied here with the list's own FilterSet; or a
 Requires-attention group's documents ("Push ours again…" on entries changed in the ledger),
-pushed to the group's connection alone.
+pushed to the group's connection alone; or the documents not in a connection's ledger yet (the
+connection page's "Preview them"), pushed to that connection alone.
 """
 
 import uuid
@@ -17,11 +18,12 @@ from django.views import View
 
 from accounts.mixins import OrgPermissionRequiredMixin
 from accounts.permissions import Perm
-from integrations.models import Connection
+from integrations.models import Connection, ConnectionStatus
 from synclog import services
 from synclog.forms import BulkSelectionForm
 from synclog.selectors import bulk as selectors
 from synclog.selectors.attention import attention_group_document_ids
+from synclog.selectors.document_state import connection_unpushed_documents
 from synclog.selectors.preview import bulk_resync_preview
 from synclog.views.document_tab import preview_rows
 
@@ -44,6 +46,21 @@ def _selection_summary(request, form: BulkSelectionForm):
             form.add_error(None, "Nothing is left in this group: its entries were fixed.")
             return None
         documents = selectors.bulk_selection_documents(org=request.org, document_ids=document_ids)
+    elif form.unpushed_connection_id is not None:
+        # The connection page's "Preview them": what that page counts, as it is now, to that
+        # connection alone (the Not pushed filter is every connection's). Another
+        # organisation's connection is a 404.
+        connection = get_object_or_404(
+            Connection.objects.for_org(request.org), pk=form.unpushed_connection_id
+        )
+        if connection.status != ConnectionStatus.ACTIVE:
+            form.add_error(
+                None,
+                f"{connection.name} is {connection.get_status_display().lower()}: reconnect or "
+                "enable it before pushing.",
+            )
+            return None
+        documents = connection_unpushed_documents(connection=connection)
     else:
         try:
             documents = selectors.bulk_selection_documents(
@@ -65,6 +82,12 @@ def _selection_summary(request, form: BulkSelectionForm):
         )
     elif not summary.connections:
         form.add_error(None, "No ledger is connected: an admin connects one in Integrations first.")
+    elif summary.total == 0 and form.unpushed_connection_id is not None:
+        form.add_error(
+            None,
+            f"Nothing is left to push to {connection.name}: the documents were pushed since "
+            "(any that failed are in Requires attention).",
+        )
     elif summary.total == 0 and data["select_all_matching"]:
         # A filter that matches nothing now (the connection page's Not pushed, once pushed).
         form.add_error(None, "No document matches this selection now: nothing is left to push.")
@@ -112,7 +135,7 @@ class BulkPreviewView(BulkView):
             previews = bulk_resync_preview(
                 org=request.org,
                 document_ids=summary.syncable_ids,
-                connection=summary.group_connection,
+                connection=summary.target_connection,
             )
             context["previews"] = preview_rows(previews)
         status = 200 if summary is not None or request.htmx else 400
@@ -130,7 +153,7 @@ class BulkResyncView(BulkView):
             org=request.org,
             document_ids=summary.syncable_ids,
             actor=request.user,
-            connection=summary.group_connection,
+            connection=summary.target_connection,
         )
         if not runs:
             messages.error(request, "No ledger is connected: nothing was re-synced.")
