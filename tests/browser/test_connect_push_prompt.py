@@ -21,7 +21,13 @@ from tests.browser.test_xero_connection import (
     open_integrations,
     wait_for_consent,
 )
-from tests.factories import CategoryFactory, DocumentFactory, MembershipFactory
+from tests.factories import (
+    CategoryFactory,
+    DocumentFactory,
+    MembershipFactory,
+    SyncRecordFactory,
+)
+from tests.ledger_fixtures import QboBooks, XeroBooks
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -104,3 +110,66 @@ def test_admin_connects_sees_what_is_not_in_the_ledger_and_pushes_it(
     page.goto(f"{live_server.url}/integrations/{connection.pk}/mappings/")
     expect(page.get_by_role("heading", name="Mappings", exact=True)).to_be_visible()
     expect(page.locator("#unpushed-prompt")).to_have_count(0)
+
+
+def test_preview_on_one_of_two_ledgers_pushes_only_what_that_ledger_lacks_to_it(
+    page,
+    live_server,
+    screenshot,
+    sign_in_as,
+    xero_emulator_server,
+    qbo_emulator_server,
+    enqueued,
+):
+    """Seen on the demo walk: with Xero and QuickBooks connected, the Xero page said "1 document
+    is not in Demo Company yet", and its "Preview them" offered to re-sync 163 documents to both
+    ledgers (the organisation's Not pushed filter)."""
+    xero_url, xero_emulator = xero_emulator_server
+    _, qbo_emulator = qbo_emulator_server
+    membership = MembershipFactory(role=Role.ADMIN, org__name="Acme Inc")
+    org = membership.org
+    office = CategoryFactory(org=org, name="Office", code="429")
+    xero = XeroBooks(xero_emulator).connect_org(org, base_url=xero_url, name="Xero walk")
+    qbo = QboBooks(qbo_emulator).connect_org(org)
+    not_in_xero = DocumentFactory(org=org, category=office, number="NX-1", status="approved")
+    not_in_qbo = DocumentFactory(org=org, category=office, number="NQ-1", status="approved")
+    for connection, document in ((qbo, not_in_xero), (xero, not_in_qbo)):
+        SyncRecordFactory(connection=connection, document=document, status=RecordStatus.COMPLETE)
+
+    sign_in_as(membership.user.username)
+    page.goto(f"{live_server.url}/integrations/{xero.pk}/")
+    prompt = page.locator("#unpushed-prompt")
+    expect(prompt).to_contain_text("1 document is not in Xero walk yet")
+    prompt.get_by_role("button", name="Preview it").click()
+
+    confirmation = page.locator(".bulk-confirm-page")
+    expect(confirmation.get_by_role("heading", name="Re-sync 1 document?")).to_be_visible()
+    expect(page.locator("#bulk-confirm-text")).to_contain_text(
+        "It will be pushed to Xero walk (Xero)."
+    )
+    expect(confirmation).not_to_contain_text("QuickBooks")
+    preview = page.locator(".resync-preview")
+    expect(preview.locator(".preview-entry")).to_have_count(1)
+    expect(preview).to_contain_text("NX-1")
+    screenshot("connect-unpushed-preview-one-of-two-ledgers")
+    assert SyncRecord.objects.count() == 2
+
+    confirmation.get_by_role("button", name="Re-sync 1 document").click()
+    expect(message(page, "Re-sync of 1 document started.")).to_be_visible()
+    run = SyncRun.objects.get()
+    assert (run.connection, run.trigger, run.total) == (xero, Trigger.BULK, 1)
+    push_pending(rounds=3)
+    assert [i["InvoiceNumber"] for i in xero_emulator.invoices()] == ["NX-1"]
+    assert qbo_emulator.writes() == []
+    assert SyncRecord.objects.get(connection=xero, document=not_in_xero).status == (
+        RecordStatus.COMPLETE
+    )
+    assert not SyncRecord.objects.filter(connection=qbo, document=not_in_qbo).exists()
+
+    page.goto(f"{live_server.url}/integrations/{xero.pk}/")
+    expect(page.locator("#connection-status")).to_be_visible()
+    expect(page.locator("#unpushed-prompt")).to_have_count(0)
+    page.goto(f"{live_server.url}/integrations/{qbo.pk}/")
+    expect(page.locator("#unpushed-prompt")).to_contain_text(
+        "1 document is not in QuickBooks Online yet"
+    )
