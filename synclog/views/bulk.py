@@ -89,7 +89,7 @@ def _selection_summary(request, form: BulkSelectionForm):
             "(any that failed are in Requires attention).",
         )
     elif summary.total == 0 and data["select_all_matching"]:
-        # A filter that matches nothing now (the connection page's Not pushed, once pushed).
+        # A filter that matches nothing now (the list's Not pushed, once pushed).
         form.add_error(None, "No document matches this selection now: nothing is left to push.")
     elif summary.total == 0:
         form.add_error(None, "None of the selected documents exists any more.")

@@ -161,8 +161,8 @@ def test_select_all_matching_with_a_filter_that_is_no_longer_valid_is_a_form_err
 def test_select_all_matching_a_filter_that_matches_nothing_now_says_so(
     member_client, org, connection
 ):
-    """The connection page's "Preview them" selects the Not pushed documents: once they are
-    pushed, nothing matches, which is not "the selected documents no longer exist"."""
+    """Every document of the list's Not pushed filter, say: once they are pushed, nothing
+    matches, which is not "the selected documents no longer exist"."""
     approved(org, 2)
     data = {"select_all_matching": "1", "filter_query": "status=void"}
     confirm = member_client().post(reverse("synclog:bulk-confirm"), data)
