@@ -11,8 +11,8 @@ from synclog.models import RecordStatus, SyncRecord, SyncStatusChange
 
 @dataclass(frozen=True)
 class HandMark:
-    """A record's latest mark Complete by hand: who (their username; empty once the user is
-    removed), when, and their note."""
+    """A record's latest mark Complete by hand: who (their username, or the API key's label;
+    empty once the user is removed), when, and their note."""
 
     by: str
     at: datetime.datetime
@@ -27,9 +27,12 @@ def last_marks_complete(*, record_ids: Iterable[int]) -> dict[int, HandMark]:
         )
         .order_by("record_id", "-changed_at", "-id")
         .distinct("record_id")
-        .values_list("record_id", "actor__username", "changed_at", "note")
+        .values_list("record_id", "actor__username", "actor_label", "changed_at", "note")
     )
-    return {pk: HandMark(by=by or "", at=at, note=note) for pk, by, at, note in rows}
+    # The user, else the API key that marked it (as Sync History's "Set by" says).
+    return {
+        pk: HandMark(by=user or key or "", at=at, note=note) for pk, user, key, at, note in rows
+    }
 
 
 def marked_since_push(*, pushed_at: datetime.datetime | None, marked_at) -> bool:

@@ -19,6 +19,7 @@ from synclog.models import (
     SyncStatusChange,
     Trigger,
 )
+from synclog.selectors.marks import last_marks_complete
 from tests.factories import MembershipFactory
 from tests.synclog.conftest import bill_record
 from tests.synclog.reconcile_helpers import reconcile
@@ -178,3 +179,22 @@ def test_an_entry_our_push_put_in_xero_shows_no_mark(
     chain = page[page.index('id="chain-state"') :].split("</p>")[0]
     assert ">In the ledger</span>" in chain
     assert "The bill entry and its 1 payment are in Xero." in chain
+
+
+def test_a_mark_by_an_api_key_names_the_key_not_a_removed_user(approved_bill, drain, org):
+    """Update Sync Status over the API (POST /sync-records/update-status) marks with the key's
+    label and no user: the tab's mark names the key, as Sync History's "Set by" does."""
+    drain()
+    record = bill_record(approved_bill)
+    SyncRecord.objects.filter(pk=record.pk).update(status=RecordStatus.FAILED)
+    services.sync_status_update(
+        org=org,
+        record_ids=[record.pk],
+        to_status=RecordStatus.COMPLETE,
+        actor=None,
+        actor_label="API key Partner ERP",
+        note="Keyed into Xero by the ERP",
+    )
+    (mark,) = last_marks_complete(record_ids=[record.pk]).values()
+    assert mark.by == "API key Partner ERP"
+    assert mark.note == "Keyed into Xero by the ERP"
