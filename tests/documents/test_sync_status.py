@@ -190,11 +190,15 @@ def test_the_filter_and_the_column_read_the_records_through_their_indexes(clerk_
     explained = plan_with_indexes(column_sql, table=RECORDS, keep={STATE_INDEX})
     subplans = re.split(r"(?m)^ *SubPlan \d+$", explained)[1:]
     assert len(subplans) == 5
-    # Not pushed reads the maintained set (synclog.models.unpushed) by its key instead.
+    # Not pushed reads the maintained set (synclog.models.unpushed) instead, by document: on
+    # its key or its document index, whichever the server's planner takes (PostgreSQL 15 the
+    # key, the embedded 18 the document index on a test's few rows).
     unpushed = [subplan for subplan in subplans if f" on {UNPUSHED}" in subplan]
     assert len(unpushed) == 1
-    assert f"using {UNPUSHED}_pkey on {UNPUSHED}" in unpushed[0]
-    assert "(document_id = documents_document.id)" in unpushed[0]
+    assert re.search(
+        rf"using ({UNPUSHED}_pkey|unpusheddocument_document_idx) on {UNPUSHED}", unpushed[0]
+    )
+    assert re.search(r"Index Cond: \(.*document_id = documents_document\.id", unpushed[0])
     for subplan in subplans:
         if subplan not in unpushed:
             assert f"using {STATE_INDEX} on {RECORDS}" in subplan
