@@ -427,6 +427,21 @@ def _drift_of(record: SyncRecord, state: EntryState, ledger: str, mappings, paid
     return None, [], digest
 
 
+def _lock_unchanged(records) -> set[tuple[int, int]]:
+    """(id, version) of those of `records` still Complete, unclaimed and at the version judged,
+    locked in id order (as the engine locks records) until the transaction ends."""
+    return set(
+        SyncRecord.objects.select_for_update()
+        .filter(
+            pk__in=[record.pk for record in records],
+            status=RecordStatus.COMPLETE,
+            claimed_until__isnull=True,
+        )
+        .order_by("pk")
+        .values_list("pk", "version")
+    )
+
+
 def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
     """Each drifted record Failed with its attempt, in one transaction and a fixed number of
     statements; a record that changed meanwhile (a push began, an edit) is left to that push."""
@@ -434,18 +449,7 @@ def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
         return 0
     now = timezone.now()
     with transaction.atomic():
-        # Locked in id order (as the engine locks records), still Complete, unclaimed and at
-        # the version judged.
-        unchanged = set(
-            SyncRecord.objects.select_for_update()
-            .filter(
-                pk__in=[record.pk for record, *_ in findings],
-                status=RecordStatus.COMPLETE,
-                claimed_until__isnull=True,
-            )
-            .order_by("pk")
-            .values_list("pk", "version")
-        )
+        unchanged = _lock_unchanged([record for record, *_ in findings])
         saved, attempts = [], []
         for record, change, error, detail in findings:
             if (record.pk, record.version) not in unchanged:
@@ -502,16 +506,7 @@ def _save_baselines(baselines, log: _AttemptLog, ledger: str) -> None:
         return
     now = timezone.now()
     with transaction.atomic():
-        unchanged = set(
-            SyncRecord.objects.select_for_update()
-            .filter(
-                pk__in=[record.pk for record, *_ in baselines],
-                status=RecordStatus.COMPLETE,
-                claimed_until__isnull=True,
-            )
-            .order_by("pk")
-            .values_list("pk", "version")
-        )
+        unchanged = _lock_unchanged([record for record, *_ in baselines])
         _insert_attempts(
             [
                 SyncAttempt(
