@@ -24,9 +24,8 @@ Failed, Drifted, Not pushed or Pending reads those few rows once instead
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
-from django.db.models import Case, Exists, F, Func, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 
 from accounts.models import Organization
 from documents.models import Document
@@ -38,6 +37,7 @@ from synclog.models import (
     UnpushedDocument,
 )
 from synclog.rules import COLLECTING_STATUSES
+from syncsvc.database import EqualsAny
 
 
 class DocumentSyncState(models.TextChoices):
@@ -153,18 +153,6 @@ def document_sync_states(*, org: Organization) -> DocumentSyncStates:
 # Up to this many documents not pushed, their filter probes the documents' key for each of them;
 # more (a ledger connected to an organisation with a long history), it joins the two.
 UNPUSHED_PROBE_LIMIT = 10_000
-
-
-class EqualsAny(Func):
-    """`expression = ANY(ARRAY(subquery))`: PostgreSQL reads the subquery once, then probes the
-    expression's index for each of its values."""
-
-    template = "%(expressions)s)"
-    arg_joiner = " = ANY("
-    output_field = models.BooleanField()
-
-    def __init__(self, expression, queryset: QuerySet):
-        super().__init__(expression, ArraySubquery(queryset))
 
 
 def unpushed_among(unpushed: QuerySet[UnpushedDocument]) -> Q:

@@ -15,13 +15,17 @@ from integrations.connectors.errors import ConnectorError
 from integrations.connectors.types import BatchItemResult, CallRecord
 from integrations.models import Connection, ConnectionStatus
 from integrations.payloads import build_payment_payload
-from integrations.selectors import mapping_index
 from integrations.services import connection_address_error
 from synclog.models import Operation, SyncRecord
 from synclog.ratelimit import get_rate_limiter
 from synclog.rules import ENTRY_TYPE_FOR_KIND
 from synclog.services.attempt_log import _AttemptLog, _save_answer
-from synclog.services.claim import _batch_connection, _claim_records, _document_lines
+from synclog.services.claim import (
+    _batch_connection,
+    _batch_mappings,
+    _claim_records,
+    _document_lines,
+)
 from synclog.services.entries import (
     _build_payload,
     _creating,
@@ -55,6 +59,7 @@ from synclog.services.refusals import (
     _gone_error,
     _known_gone_refusal,
 )
+from syncsvc.database import IdArray
 
 
 def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
@@ -78,7 +83,7 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
     with db_connection.cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT document_id FROM documents_attachment WHERE document_id = ANY(%s)",
-            [list({record.document_id for record in records})],
+            [IdArray({record.document_id for record in records})],
         )
         with_attachments = {document_id for (document_id,) in cursor.fetchall()}
     waits: dict[int, float] = {}
@@ -138,7 +143,7 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
             cursor.execute(
                 "UPDATE synclog_syncrecord SET claimed_by = '', claimed_until = NULL"
                 " WHERE id = ANY(%s) AND claimed_by = %s",
-                [record_ids, token],
+                [IdArray(record_ids), token],
             )
     return waits
 
@@ -167,7 +172,6 @@ def _push_entries_together(
     booked) and {record id: seconds to wait}."""
     connection = records[0].connection
     log = _AttemptLog(started_at=timezone.now(), monotonic=time.monotonic())
-    mappings = mapping_index(connection=connection)
     payloads, digests, unusable, unchanged, new, alone = {}, {}, [], [], [], []
     changed: list[SyncRecord] = []
     address_error = connection_address_error(connection)
@@ -177,6 +181,7 @@ def _push_entries_together(
         )
         return [], {}
     lines = _document_lines(records)
+    mappings = _batch_mappings(records, lines)
     for record in records:
         if _known_gone_refusal(record) is not None:
             # Voided or deleted in the ledger: the one-record path fails it again, unsent.

@@ -44,6 +44,7 @@ from synclog.services.refusals import (
     _duplicate_error,
     _gone_error,
 )
+from syncsvc.database import IdArray
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ def _creating(records: list[SyncRecord], create):
         with db_connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE synclog_syncrecord SET unknown_outcome = true WHERE id = ANY(%s)",
-                [[r.pk for r in fresh]],
+                [IdArray(r.pk for r in fresh)],
             )
     for record in records:
         record.unknown_outcome = True

@@ -37,6 +37,7 @@ from synclog.rules import (
 )
 from synclog.services.quota import _provider_caps, bulk_batch_countdowns
 from synclog.services.rows import columns, insert_values, select_instances
+from syncsvc.database import IdArray
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def _mark_pending(
             cursor.execute(
                 "SELECT id, document_id, entry_type, payment_id FROM synclog_syncrecord"
                 " WHERE connection_id = %s AND document_id = ANY(%s)",
-                [connection.pk, list(document_ids)],
+                [connection.pk, IdArray(document_ids)],
             )
             rows = cursor.fetchall()
         return {(doc, entry_type, payment): pk for pk, doc, entry_type, payment in rows}
@@ -179,7 +180,7 @@ def _make_pending(ids: list[int], changes: dict) -> None:
                 "actor_label": changes["pending_actor_label"],
                 "now": changes["updated_at"],
                 "run": run.pk if run is not None else None,
-                "ids": ids,
+                "ids": IdArray(ids),
             },
         )
 
@@ -344,7 +345,7 @@ def sync_records_enqueue_paced(record_ids: list[int], *, trigger: str) -> None:
         cursor.execute(
             "UPDATE synclog_syncrecord SET enqueued_at = NULL WHERE id = ANY(%s)"
             " RETURNING connection_id",
-            [list(record_ids)],
+            [IdArray(record_ids)],
         )
         connection_ids = sorted({connection_id for (connection_id,) in cursor.fetchall()})
 

@@ -40,6 +40,7 @@ from synclog.services.attempt_log import (
 from synclog.services.refusals import _reconnect_error
 from synclog.services.rows import update_rows
 from synclog.services.run_items import _finish_run_items
+from syncsvc.database import IdArray
 from syncsvc.outages import ALREADY_SAVED
 from webhooks.services import webhook_emit_records_failed
 
@@ -167,7 +168,7 @@ def _write_finishes(log: _AttemptLog, finishes: list[_Finish]) -> set[int]:
             cursor.execute(
                 "SELECT id, version FROM synclog_syncrecord WHERE id = ANY(%s)"
                 " ORDER BY id FOR UPDATE",
-                [[finish.record.pk for finish in finishes]],
+                [IdArray(finish.record.pk for finish in finishes)],
             )
             versions = dict(cursor.fetchall())
         current = [f for f in finishes if versions.get(f.record.pk) == f.record.version]

@@ -1,7 +1,6 @@
 """How a run's items end, and the run with its last one: counts, status code, webhook."""
 
 import datetime
-import json
 from collections import Counter
 
 from django.db import connection
@@ -9,6 +8,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from synclog.models import RunItemOutcome, StatusCode, SyncRun, SyncRunItem
+from syncsvc.database import IdArray
+from syncsvc.serialization import json_text
 from webhooks.services import webhook_emit_run_finished
 
 
@@ -33,8 +34,8 @@ def _finish_run_items(
         cursor.execute(
             _END_ITEMS_SQL,
             {
-                "rows": json.dumps(rows),
-                "ids": list(outcomes),
+                "rows": json_text(rows),
+                "ids": IdArray(outcomes),
                 "in_ledger": list(_IN_LEDGER_OUTCOMES),
                 "pending": RunItemOutcome.PENDING,
                 "failed": RunItemOutcome.FAILED,

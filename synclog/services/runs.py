@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection as db_connection
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -28,6 +29,7 @@ from synclog.rules import COLLECTING_STATUSES, SYNCABLE_DOCUMENTS, is_paid, sync
 from synclog.services import marking
 from synclog.services.marking import EntrySpec, _entry_specs, _mark_pending
 from synclog.services.run_items import _add_to_run_and_end_if_last
+from syncsvc.database import EqualsAny, IdArray
 from webhooks.services import webhook_emit_run_finished
 
 logger = logging.getLogger(__name__)
@@ -185,12 +187,12 @@ def _bulk_specs(documents, connection: Connection) -> list[EntrySpec]:
         cursor.execute(
             "SELECT payment_id FROM synclog_syncrecord WHERE connection_id = %s"
             " AND payment_id IS NOT NULL AND document_id = ANY(%s)",
-            [connection.pk, [row[0] for row in rows]],
+            [connection.pk, IdArray(row[0] for row in rows)],
         )
         with_records = {payment_id for (payment_id,) in cursor.fetchall()}
         cursor.execute(
             "SELECT document_id, id FROM documents_payment WHERE document_id = ANY(%s) ORDER BY id",
-            [[row[0] for row in rows]],
+            [IdArray(row[0] for row in rows)],
         )
         payment_rows = cursor.fetchall()
     payments: dict[int, list[int]] = {}
@@ -297,7 +299,7 @@ def sync_run_prepare(*, run_id: int) -> SyncRun | None:
             if run.connection.status in COLLECTING_STATUSES:
                 # Scoped here: the ids came from a request of this organisation, but only its
                 # own syncable documents count.
-                documents = _syncable_documents(run.org).filter(pk__in=chunk)
+                documents = _syncable_documents(run.org).filter(EqualsAny(F("pk"), chunk))
                 specs = _bulk_specs(documents, run.connection)
             _mark_run_pending(
                 run, specs, reason=_bulk_reason(run.trigger), prepared=start + len(chunk)

@@ -32,6 +32,7 @@ from integrations.connectors.xero.payloads import (
     spend_body,
 )
 from integrations.connectors.xero.reads import entry_state, payment_state, spend_state
+from syncsvc.serialization import json_parsed, json_text
 
 
 class XeroConnector(XeroChanges):
@@ -219,11 +220,11 @@ class XeroConnector(XeroChanges):
         result: its state (`state_of(element, payload)`), or the error its ValidationErrors
         name; with its own part of the request and answer for its record's log."""
         results = []
-        answers = response.json().get(key, [])
+        answers = json_parsed(response.content).get(key, [])
         for payload, body, answer in zip(payloads, bodies, answers, strict=True):
             logged = {
-                "request_body": self.redact(json.dumps({key: [body]})),
-                "response_body": self.redact(json.dumps({key: [answer]})),
+                "request_body": self.redact(json_text({key: [body]})),
+                "response_body": self.redact(json_text({key: [answer]})),
             }
             if answer.get(error_flag) or answer.get("StatusAttributeString") == "ERROR":
                 messages = [item.get("Message", "") for item in answer.get("ValidationErrors", [])]
