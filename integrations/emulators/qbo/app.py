@@ -321,6 +321,18 @@ class QboEmulator(LedgerEmulator):
             stored["MetaData"]["LastUpdatedTime"] = wire.timestamp(self.clock())
             realm.deleted[(entity, entity_id)] = stored
 
+    def void_entity(self, entity: str, entity_id: str, realm_id=None) -> dict:
+        """Someone voids the payment (or invoice) in QuickBooks: as the API's void does it (its
+        amounts zeroed, a BillPayment's lines cleared, "Voided" put before its PrivateNote, a
+        new SyncToken), at whatever SyncToken it holds. Returns the entity as read after."""
+        with self._lock:
+            self._known(entity)
+            books = self.books(realm_id)
+            stored = books.realm.entities[entity].get(entity_id)
+            if stored is None:
+                raise KeyError(f"unknown {entity} '{entity_id}'")
+            return books.void(entity, {"Id": entity_id, "SyncToken": stored["SyncToken"]})
+
     def pay_bill(self, bill_id: str, date=None, realm_id=None) -> dict:
         """Someone pays the bill's balance in QuickBooks, by check from the first bank
         account. Returns the BillPayment."""

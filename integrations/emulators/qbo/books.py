@@ -161,11 +161,14 @@ class Books(EntityChecks):
 
     def void(self, entity: str, body: dict) -> dict:
         """Invoice (`?operation=void`), BillPayment and Payment (`?operation=update&include=void`):
-        amounts go to zero, the document stays as history."""
+        amounts go to zero, the document stays as history. A BillPayment's lines are cleared
+        too (Intuit: "all lines are cleared"), so it no longer pays the bills they linked."""
         if entity not in ("Invoice", "BillPayment", "Payment"):
             raise fault(500, "Unsupported Operation", "Operation Void is not supported.")
         current = self._current(entity, body)
         self._check_open_period(current)
+        if entity == "BillPayment":
+            current.pop("Line", None)
         for line in current.get("Line", []):
             line["Amount"] = 0.0
         current["TotalAmt"] = 0.0

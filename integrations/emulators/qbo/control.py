@@ -1,6 +1,6 @@
 """QBO's side of the control API (`/_emulator/...`), beside the shared endpoints of
 common/control.py: companies (realms), throttles, closed books, entities edited, deactivated or
-deleted behind our back, and bills paid in QuickBooks. Each handler calls the QboEmulator
+deleted or voided behind our back, and bills paid in QuickBooks. Each handler calls the QboEmulator
 method of the same meaning."""
 
 from werkzeug.exceptions import HTTPException
@@ -66,6 +66,10 @@ def delete(emulator, request, entity, entity_id):
     return {"status": "deleted"}
 
 
+def void(emulator, request, entity, entity_id):
+    return emulator.void_entity(entity, entity_id, request.args.get("realm_id"))
+
+
 def pay_bill(emulator, request, bill_id):
     body = json_body(request)
     return emulator.pay_bill(bill_id, body.get("date"), body.get("realm_id"))
@@ -84,6 +88,7 @@ ROUTES = Map(
         rule("/entities/<entity>/<entity_id>/edit", ["POST"], edit),
         rule("/entities/<entity>/<entity_id>/active", ["POST"], active),
         rule("/entities/<entity>/<entity_id>/delete", ["POST"], delete),
+        rule("/entities/<entity>/<entity_id>/void", ["POST"], void),
         rule("/bills/<bill_id>/pay", ["POST"], pay_bill),
     ]
 )
