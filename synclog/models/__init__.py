@@ -184,7 +184,13 @@ SYNC_DATE = models.Case(
 LEDGER_GONE_PREFIXES = ("Voided in ", "Deleted in ")
 # ...and for the other changes the reconcile finds behind our back (synclog.services.reconcile):
 # a Failed record whose message starts with one of these drifted from what we pushed.
-LEDGER_DRIFT_PREFIXES = (*LEDGER_GONE_PREFIXES, "Changed in ", "Paid in ", "Payment deleted in ")
+LEDGER_DRIFT_PREFIXES = (
+    *LEDGER_GONE_PREFIXES,
+    "Changed in ",
+    "Paid in ",
+    "Payment deleted in ",
+    "Payment voided in ",
+)
 # The same test of the message in SQL (SyncRecord.ledger_drifted with the status apart): the
 # Documents list tells a drift from a failure with it, from the Failed records' two indexes.
 LEDGER_DRIFT_MESSAGE = models.Q(

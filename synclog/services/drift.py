@@ -105,6 +105,29 @@ def _payment_deleted_error(ledger: str, record: SyncRecord) -> LedgerDriftError:
     )
 
 
+def _payment_voided_error(ledger: str, record: SyncRecord) -> LedgerDriftError:
+    # A voided payment stays in the ledger (QuickBooks keeps it at 0.00, "Voided" before its
+    # note): named as a deleted one is, and fixed the same way, by a new payment.
+    payment = record.payment
+    return LedgerDriftError(
+        f"Payment voided in {ledger}",
+        explanation=f"The payment of {payment.amount} {record.document.currency} on "
+        f"{payment.paid_at:%Y-%m-%d} that ledgersync pushed (external reference "
+        f"{record.external_reference}) was voided in {ledger}: {ledger} now holds it at 0.00, "
+        "marked Voided, and it no longer pays the entry there, which owes that amount again, "
+        "while this document still shows it paid.",
+        hint=f"If the payment stands, retry it (or Re-sync › Payment entry): ledgersync pushes "
+        f"it to {ledger} as a new payment, since a voided one cannot be used again. If "
+        f"{ledger} is right, accept {ledger}'s and remove or correct the payment on this "
+        "document.",
+    )
+
+
+# What a payment removed in the ledger is found as (its PaymentState's status), and how a
+# finding words it.
+_PAYMENT_GONE_ERRORS = {"DELETED": _payment_deleted_error, "VOIDED": _payment_voided_error}
+
+
 def _mark_drifted(
     connection: Connection,
     changes: tuple[ChangedEntry, ...],
@@ -217,20 +240,21 @@ def _changed_there_since(state: EntryState, marked_at, our_last_write) -> bool:
     return our_last_write is None or our_last_write <= marked_at
 
 
-def _mark_payments_deleted(
+def _mark_payments_gone(
     connection: Connection,
     changes: tuple[ChangedEntry, ...],
     log: _AttemptLog,
     started: datetime.datetime,
     since: datetime.datetime,
 ) -> int:
-    """Our Complete payment records whose payment was deleted in the ledger: drifted."""
-    deleted = {
+    """Our Complete payment records whose payment was deleted or voided in the ledger:
+    drifted. Either way it no longer pays the entry there, and a push makes a new one."""
+    gone = {
         change.state.external_id: change
         for change in changes
-        if change.state.status.upper() == "DELETED"
+        if change.state.status.upper() in _PAYMENT_GONE_ERRORS
     }
-    if not deleted:
+    if not gone:
         return 0
     ledger = connection.get_provider_display()
     records = list(
@@ -238,7 +262,7 @@ def _mark_payments_deleted(
             connection=connection,
             status=RecordStatus.COMPLETE,
             payment__isnull=False,
-            external_id__in=list(deleted),
+            external_id__in=list(gone),
             synced_at__lt=started,
         )
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=started))
@@ -247,14 +271,15 @@ def _mark_payments_deleted(
     judged = _versions_judged([record.pk for record in records])
     findings = []
     for record in records:
-        change = deleted[record.external_id]
+        change = gone[record.external_id]
         updated = change.state.updated_at
         version = updated.isoformat() if updated else ""
         if version and judged.get(record.pk) == version:
             continue
-        error = _payment_deleted_error(ledger, record)
+        status = change.state.status.upper()
+        error = _PAYMENT_GONE_ERRORS[status](ledger, record)
         findings.append(
-            (record, change, error, {"ledger_version": version, "differences": ["deleted"]})
+            (record, change, error, {"ledger_version": version, "differences": [status.lower()]})
         )
     return _save_findings(findings, log, since)
 
@@ -465,8 +490,10 @@ def _save_findings(findings, log: _AttemptLog, since: datetime.datetime) -> int:
             if isinstance(state, EntryState):
                 record.synced_amount = state.total
                 record.booked = state.booked
-            else:  # a payment deleted there: nothing of it is in the ledger any more
+            else:  # a payment deleted or voided there: nothing of it pays there any more
                 record.synced_amount = Decimal("0.00")
+                # The flag the push reads to make a new payment instead of keeping this one
+                # (a voided payment is as unusable as a deleted one).
                 record.payment_deleted_in_ledger = True
             record.updated_at = now
             saved.append(record)

@@ -1,6 +1,7 @@
 """Drift detection (issue 17, item 3): a periodic reconcile per connection reads the entries
 changed in the ledger since the last one and marks each synced record whose entry no longer
-matches what we pushed (amount, dates, contact, lines, voided, deleted, paid elsewhere).
+matches what we pushed (amount, dates, contact, lines, voided, deleted, paid elsewhere, a
+payment deleted or voided).
 
 A drifted record becomes Failed with one constant message per kind of drift ("Changed in Xero
 since ledgersync pushed it"; "Voided in Xero" as a push words it), the differences in its
@@ -54,7 +55,7 @@ from synclog.services.attempt_log import _AttemptLog
 from synclog.services.drift import (
     _mark_drifted,
     _mark_missing_deleted,
-    _mark_payments_deleted,
+    _mark_payments_gone,
 )
 from synclog.services.quota import (
     PAGE_REQUEST_LEASE_SECONDS,
@@ -305,7 +306,7 @@ def _reconcile(connection: Connection, mark: LedgerReconcile, started) -> Reconc
     # a small difference between the two).
     read_at = changes.ledger_time or started
     drifted = _mark_drifted(connection, changes.entries, log, started, since)
-    drifted += _mark_payments_deleted(connection, changes.payments, log, started, since)
+    drifted += _mark_payments_gone(connection, changes.payments, log, started, since)
     if changes.complete:
         drifted += _mark_missing_deleted(connection, changes.entries, log, started, since)
         if payments:

@@ -238,6 +238,7 @@ def test_failed_and_drifted_are_told_apart_by_the_record_and_counted_for_this_te
         "CHANGED": "Changed in Xero since ledgersync pushed it",
         "PAID": "Paid in MYOB outside ledgersync",
         "PAYMENT-DELETED": "Payment deleted in Xero",
+        "PAYMENT-VOIDED": "Payment voided in QuickBooks Online",
     }
     failures = {
         "REFUSED": "Account code 429 is archived.",
@@ -280,7 +281,7 @@ def test_failed_and_drifted_are_told_apart_by_the_record_and_counted_for_this_te
     failed = clerk_client.get(reverse("documents:list"), {"sync_state": "failed"})
     assert '<p class="muted">5 documents</p>' in failed.content.decode()
     drifted = clerk_client.get(reverse("documents:list"), {"sync_state": "drifted"})
-    assert '<p class="muted">5 documents</p>' in drifted.content.decode()
+    assert '<p class="muted">6 documents</p>' in drifted.content.decode()
 
 
 def test_a_record_changing_kind_moves_between_the_filters_whichever_way_it_is_written(

@@ -154,6 +154,79 @@ def test_a_payment_deleted_in_the_ledger_is_drifted_and_pushed_again_as_new(
     assert reconcile(connection).drifted == 0  # the new one is there, and matches
 
 
+@pytest.mark.parametrize("provider", [Provider.QUICKBOOKS])
+def test_a_payment_voided_in_quickbooks_is_drifted_shown_and_paid_again_by_a_new_one(
+    provider, approved_bill, drain, connection, ledger_books, clerk, client, org
+):
+    """QuickBooks keeps a voided BillPayment, zeroed and its lines cleared, "Voided" before its
+    note: change data capture answers it as a changed payment, not a deleted one. It no longer
+    pays the bill there, while the document still says paid: drifted, shown where a deleted
+    payment is (the document's tab, Requires attention), and pushed again as a new payment,
+    never a second live one."""
+    emulator = ledger_books.emulator
+    drain()
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount=approved_bill.total, paid_at="2026-11-05"
+    )
+    drain()
+    payment = SyncRecord.objects.get(document=approved_bill, payment__isnull=False)
+    assert payment.status == RecordStatus.COMPLETE
+    assert reconcile(connection).drifted == 0  # our own payment: nothing drifted
+    voided_id = payment.external_id
+    emulator.void_entity("BillPayment", voided_id)  # somebody voids it in QuickBooks
+
+    assert reconcile(connection).drifted == 1
+    payment.refresh_from_db()
+    ledger = "QuickBooks Online"
+    assert (payment.status, payment.last_error_message) == (
+        RecordStatus.FAILED,
+        f"Payment voided in {ledger}",
+    )
+    assert payment.ledger_drifted and payment.synced_amount == 0
+    assert payment.payment_deleted_in_ledger  # the next push makes a new payment
+    named = (
+        f"The payment of {approved_bill.total} {approved_bill.currency} on 2026-11-05 that "
+        f"ledgersync pushed (external reference {voided_id}) was voided in {ledger}: {ledger} "
+        "now holds it at 0.00, marked Voided, and it no longer pays the entry there"
+    )
+    assert payment.last_error_explanation.startswith(named)
+    assert "pushes it to QuickBooks Online as a new payment" in payment.last_error_hint
+    finding = payment.attempts.first()
+    assert finding.trigger == Trigger.RECONCILE
+    assert '"PrivateNote": "Voided' in finding.calls[0]["response_body"]
+    assert reconcile(connection).drifted == 0  # read again: found once
+
+    client.force_login(MembershipFactory(org=org, role=Role.ACCOUNTING_SYNC).user)
+    tab = reverse("synclog:document-integrations", args=[approved_bill.pk])
+    shown = re.sub(
+        r"\s+", " ", html.unescape(client.get(f"{tab}?connection={connection.pk}").content.decode())
+    )
+    assert named in shown and f"Payment voided in {ledger}" in shown
+    attention = client.get(reverse("synclog:attention"))
+    [group] = [g for g in attention.context["groups"] if g.message.startswith("Payment voided")]
+    assert group.fix == "drift" and group.count == 1
+
+    # Pushed again: a new BillPayment; the voided one stays voided, no second live payment.
+    admin = MembershipFactory(org=org, role="admin").user
+    approved_bill.refresh_from_db()
+    services.resync(document=approved_bill, connection=connection, entry="payment", actor=admin)
+    drain()
+    payment.refresh_from_db()
+    assert payment.status == RecordStatus.COMPLETE
+    assert payment.external_id and payment.external_id != voided_id
+    assert not payment.payment_deleted_in_ledger
+
+    def live_payments() -> list[str]:
+        return [p["Id"] for p in emulator.entities("BillPayment") if p["TotalAmt"] > 0]
+
+    assert live_payments() == [payment.external_id]
+    assert emulator.entity("BillPayment", voided_id)["TotalAmt"] == 0.0
+    services.resync(document=approved_bill, connection=connection, entry="payment", actor=admin)
+    drain()
+    assert live_payments() == [payment.external_id]
+    assert reconcile(connection).drifted == 0  # the new one is there, and matches
+
+
 @pytest.mark.parametrize("provider", RECONCILED)
 def test_a_payment_deleted_in_the_ledger_is_named_by_its_amount_date_and_reference(
     provider, approved_bill, drain, connection, ledger_books, clerk, client, org

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from integrations.connectors.qbo.lookups import QboLookups
 from integrations.connectors.qbo.payloads import ENTITY
+from integrations.connectors.qbo.reads import payment_state, voided_in_quickbooks
 from integrations.connectors.types import (
     CallRecord,
     ChangedEntry,
@@ -36,7 +37,7 @@ class QboChanges(QboLookups):
             return LedgerChanges()
         # A bill paid in QuickBooks: its BillPayment is what certainly changes (whether the
         # Bill's own LastUpdatedTime moves with it is not documented), so the bills its lines
-        # link to are read too; a deleted BillPayment of ours is one of the payments.
+        # link to are read too; a deleted or voided BillPayment of ours is one of the payments.
         bill_payments = EntryKind.BILL in kinds
         oldest = datetime.datetime.now(datetime.UTC) - CDC_LOOKBACK
         changed_since = max(since, oldest).astimezone(datetime.UTC)
@@ -76,6 +77,13 @@ class QboChanges(QboLookups):
                             amount=Decimal("0"),
                             status="DELETED",
                         )
+                        found_payments.append(
+                            ChangedEntry(None, state, call_of("BillPayment", row))
+                        )
+                    elif voided_in_quickbooks(row):
+                        # Voided, not deleted: it stays readable, zeroed, its lines cleared,
+                        # and pays no bill any more.
+                        state = payment_state(row, entry_id="")
                         found_payments.append(
                             ChangedEntry(None, state, call_of("BillPayment", row))
                         )

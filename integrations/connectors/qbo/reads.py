@@ -33,7 +33,7 @@ def entry_state(entity: str, body: dict, close_date: datetime.date | None = None
     spent = entity == "Purchase"  # paid when spent: nothing is ever due on it
     balance = Decimal("0.00") if spent else money(body.get("Balance", body.get("TotalAmt")))
     deleted = body.get("status") == "Deleted"
-    voided = entity == "Invoice" and str(body.get("PrivateNote", "")).startswith("Voided")
+    voided = entity == "Invoice" and voided_in_quickbooks(body)
     gone = deleted or voided
     # A paid bill or invoice takes no more edits; a Purchase stays editable until its books close.
     paid = not spent and total > 0 and balance == 0
@@ -90,14 +90,23 @@ def _line_payload(line: dict) -> LinePayload:
     )
 
 
+def voided_in_quickbooks(body: dict) -> bool:
+    """QuickBooks keeps a voided invoice or payment, its amounts zeroed and "Voided" put before
+    its PrivateNote (Intuit's words for Invoice, Payment and BillPayment): that word is the mark
+    it leaves, as no status field says so."""
+    return str(body.get("PrivateNote", "")).startswith("Voided")
+
+
 def payment_state(payment: dict, *, entry_id: str) -> PaymentState:
     total = money(payment.get("TotalAmt"))
+    voided = total == 0 or voided_in_quickbooks(payment)
     return PaymentState(
         external_id=payment["Id"],
         entry_id=entry_id,
         amount=total,
-        status="VOIDED" if total == 0 else "AUTHORISED",
+        status="VOIDED" if voided else "AUTHORISED",
         paid_on=iso_date(payment.get("TxnDate")),
+        updated_at=_datetime(payment.get("MetaData", {}).get("LastUpdatedTime")),
     )
 
 
