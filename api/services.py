@@ -31,9 +31,14 @@ from synclog.rules import SYNCABLE_STATUSES
 
 
 @transaction.atomic
-def document_create_for_api(*, org: Organization, submit: bool, **fields) -> Document:
-    """Create a document; with `submit`, send it for approval in the same transaction."""
-    document = document_services.document_create(org=org, actor=None, **fields)
+def document_create_for_api(
+    *, org: Organization, submit: bool, actor_label: str = "", **fields
+) -> Document:
+    """Create a document, in the name of the API key (`actor_label`); with `submit`, send it
+    for approval in the same transaction."""
+    document = document_services.document_create(
+        org=org, actor=None, actor_label=actor_label, **fields
+    )
     if submit:
         document = document_services.document_submit(document=document, actor=None)
     return document

@@ -124,9 +124,12 @@ class Document(OrgScopedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who, when it was not a signed-in user: "API key Partner ERP" (as SyncAttempt.actor_label).
+    created_by_label = models.CharField(max_length=150, blank=True, default="", db_default="")
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    approved_by_label = models.CharField(max_length=150, blank=True, default="", db_default="")
     approved_at = models.DateTimeField(null=True, blank=True)
     marked_paid = models.BooleanField(
         default=False, help_text="Paid outside this system and marked paid by a user."
@@ -239,6 +242,8 @@ class Payment(OrgScopedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who recorded it, when it was not a signed-in user: "API key Partner ERP".
+    created_by_label = models.CharField(max_length=150, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

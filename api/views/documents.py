@@ -82,7 +82,9 @@ class DocumentListCreateApi(ApiListView):
         fields = dict(data.validated_data)
         submit = fields.pop("status") == DocumentStatus.AWAITING_APPROVAL
         fields["lines"] = [dict(line) for line in fields["lines"]]
-        document = api_services.document_create_for_api(org=request.org, submit=submit, **fields)
+        document = api_services.document_create_for_api(
+            org=request.org, submit=submit, actor_label=self.actor_label, **fields
+        )
         document = selectors.document_get(org=request.org, document_id=document.pk)
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 

@@ -223,6 +223,11 @@ def _save_document(document: Document) -> None:
         ) from None
 
 
+def _actor_label_if_no_user(actor, actor_label: str) -> str:
+    # Who, when no signed-in user acted (an API key); a user is named by the foreign key.
+    return "" if actor is not None else actor_label[:150]
+
+
 @transaction.atomic
 def document_create(
     *,
@@ -241,10 +246,12 @@ def document_create(
     description: str = "",
     expense_type: str = "",
     exchange_rate=None,
+    actor_label: str = "",
 ) -> Document:
     """A document with its lines, every field checked first (contact, category and department
     the organisation's own, lines adding up to the total): ValidationError by field and nothing
-    written, or the document in one transaction."""
+    written, or the document in one transaction. `actor_label`: the API key that created it,
+    when no user did."""
     errors = ErrorCollector()
     if kind not in DocumentKind.values:
         errors.add("kind", f"Choose one of: {', '.join(DocumentKind.values)}.")
@@ -268,7 +275,13 @@ def document_create(
         },
     )
     cleaned_lines = _clean_lines(errors, org=org, lines=lines)
-    document = Document(org=org, kind=kind, created_by=actor, **values)
+    document = Document(
+        org=org,
+        kind=kind,
+        created_by=actor,
+        created_by_label=_actor_label_if_no_user(actor, actor_label),
+        **values,
+    )
     _check_totals_and_dates(errors, document=document, lines=cleaned_lines)
     if not errors.errors:
         _check_number_free(errors, document=document)
@@ -403,8 +416,11 @@ def document_approve(*, document: Document, actor, actor_label: str = "") -> Doc
         error="Only a document awaiting approval can be approved; this one is {status}.",
     )
     document.approved_by = actor
+    document.approved_by_label = _actor_label_if_no_user(actor, actor_label)
     document.approved_at = timezone.now()
-    document.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    document.save(
+        update_fields=["status", "approved_by", "approved_by_label", "approved_at", "updated_at"]
+    )
     request_sync(document=document, reason="approved", actor=actor, actor_label=actor_label)
     return document
 
@@ -460,7 +476,13 @@ def documents_create_approved(
             },
         )
         cleaned_lines = _clean_lines(errors, org=org, lines=item.get("lines") or [])
-        document = Document(org=org, kind=kind, created_by=actor, **values)
+        document = Document(
+            org=org,
+            kind=kind,
+            created_by=actor,
+            created_by_label=_actor_label_if_no_user(actor, actor_label),
+            **values,
+        )
         _check_totals_and_dates(errors, document=document, lines=cleaned_lines)
         try:
             errors.raise_if_any()
@@ -496,6 +518,7 @@ def documents_create_approved(
     for document in documents:
         document.status = DocumentStatus.APPROVED
         document.approved_by = actor
+        document.approved_by_label = _actor_label_if_no_user(actor, actor_label)
         document.approved_at = now
     try:
         with transaction.atomic():

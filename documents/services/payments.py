@@ -9,13 +9,20 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from documents.models import Document, DocumentStatus, Payment
-from documents.services.documents import _lock
+from documents.services.documents import _actor_label_if_no_user, _lock
 from documents.validation import ErrorCollector, clean_text, parse_date, parse_money
 from synclog.services import request_sync
 
 
 def _payment_add(
-    document: Document, *, actor, amount: Decimal, paid_at, reference: str, bank_account: str
+    document: Document,
+    *,
+    actor,
+    amount: Decimal,
+    paid_at,
+    reference: str,
+    bank_account: str,
+    actor_label: str = "",
 ) -> Payment:
     payment = Payment(
         org=document.org,
@@ -25,6 +32,7 @@ def _payment_add(
         reference=reference,
         bank_account=bank_account,
         created_by=actor,
+        created_by_label=_actor_label_if_no_user(actor, actor_label),
     )
     payment.save()
     document.amount_paid = document.payments.aggregate(paid=Sum("amount"))["paid"] or Decimal(
@@ -82,6 +90,7 @@ def payment_record(
         paid_at=paid_at,
         reference=reference,
         bank_account=bank_account,
+        actor_label=actor_label,
     )
     request_sync(
         document=document,
