@@ -118,10 +118,14 @@ class WebhookDelivery(OrgScopedModel):
     attempt_count = models.PositiveIntegerField(default=0)
     # When the next scheduled attempt is due (None: none scheduled).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # A manual redelivery asked for and not yet sent, and by whom.
+    # A manual redelivery asked for and not yet sent, and by whom: a user, or else the label
+    # of the API key that asked ("API key Partner ERP").
     redeliver_requested_at = models.DateTimeField(null=True, blank=True)
     redeliver_requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    redeliver_requested_label = models.CharField(
+        max_length=150, blank=True, default="", db_default=""
     )
     # The worker sending it now holds it until then (a lease, not a transaction across HTTP).
     claimed_until = models.DateTimeField(null=True, blank=True)
@@ -156,6 +160,8 @@ class WebhookDeliveryAttempt(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who asked for a manual attempt, when it was not a user: "API key Partner ERP".
+    actor_label = models.CharField(max_length=150, blank=True, default="", db_default="")
     url = models.URLField(max_length=2000)
     success = models.BooleanField(default=False)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)

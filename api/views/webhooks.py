@@ -193,7 +193,9 @@ class WebhookDeliveryRedeliverApi(ApiView):
         delivery = selectors.webhook_delivery_get(
             org=request.org, delivery_id=delivery_id, endpoint=endpoint
         )
-        redelivery = services.webhook_delivery_redeliver(delivery=delivery, actor=None)
+        redelivery = services.webhook_delivery_redeliver(
+            delivery=delivery, actor=None, actor_label=self.actor_label
+        )
         delivery = selectors.webhook_delivery_get(org=request.org, delivery_id=delivery_id)
         body = WebhookRedeliverySerializer(delivery, context={"redelivery": redelivery}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)

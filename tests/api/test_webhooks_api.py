@@ -2,9 +2,12 @@
 
 import pytest
 import standardwebhooks
+from django.urls import reverse
 
+from accounts.models import Role
 from tests.api.conftest import error_fields
 from tests.api.schema import generated_schema
+from tests.factories import MembershipFactory
 from tests.tenancy import assert_not_found_for_other_tenant
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -12,6 +15,7 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint
 pytestmark = pytest.mark.django_db
 
 EVENTS = ["sync.completed", "sync.failed", "record.failed"]
+KEY = "API key Partner ERP"  # the `api` fixture's key is named "Partner ERP"
 
 
 @pytest.fixture(autouse=True)
@@ -226,3 +230,29 @@ def test_the_redeliver_schema_documents_where_the_redelivery_went():
     assert properties["sweep_within_seconds"]["nullable"] is True
     assert "`queued: false`" in operation["description"]
     assert "sweep_within_seconds" in operation["description"]
+
+
+def test_a_redelivery_by_a_key_is_logged_and_shown_with_the_keys_name(
+    api, org, other_org, receiver, webhook_tasks, client_for, admin_client
+):
+    body = create(api, receiver.url()).json()
+    [delivery] = services.webhook_event_emit(
+        org=org, event_type="sync.completed", payload={"id": "s-1", "status_code": 2000}
+    )
+    services.webhook_delivery_send(delivery_id=delivery.pk)
+    base = f"/api/v1/webhook-endpoints/{body['id']}/deliveries"
+
+    assert api.post(f"{base}/{delivery.pk}/redeliver").status_code == 202
+    delivery.refresh_from_db()
+    assert (delivery.redeliver_requested_by, delivery.redeliver_requested_label) == (None, KEY)
+    manual = services.webhook_delivery_send(delivery_id=delivery.pk)
+    assert (manual.manual, manual.actor, manual.actor_label) == (True, None, KEY)
+    delivery.refresh_from_db()
+    assert delivery.redeliver_requested_label == ""  # the request is spent
+
+    page_url = reverse("webhooks:delivery", args=[body["id"], delivery.pk])
+    page = admin_client.get(page_url).content.decode()
+    row = page[page.index(f'data-attempt-id="{manual.pk}"') :]
+    assert f"<td>Redelivery by {KEY}</td>" in row[: row.index("</tr>")]
+    outsider = client_for(MembershipFactory(org=other_org, role=Role.ADMIN).user)
+    assert_not_found_for_other_tenant(outsider, "get", page_url)

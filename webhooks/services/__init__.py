@@ -13,8 +13,9 @@ Public surface (keyword-only arguments):
   that organisation subscribed to the event; called inside the caller's transaction, sent after
   it commits. ``webhook_emit_run_finished(run)`` and ``webhook_emit_record_failed(record)`` build
   the payload (webhooks.payloads) and emit.
-- ``webhook_delivery_redeliver(delivery, actor)``: one more attempt, now → a ``Redelivery``
-  that says whether the broker took its task or it was left to the sweep (broker down).
+- ``webhook_delivery_redeliver(delivery, actor, actor_label)``: one more attempt, now, asked
+  for by a user or an API key (``actor_label``) → a ``Redelivery`` that says whether the broker
+  took its task or it was left to the sweep (broker down).
 - ``webhook_delivery_send(delivery_id)``: the Celery task's body (webhooks.tasks.webhook_deliver).
 - ``webhook_deliveries_sweep()``: re-enqueues deliveries whose task was lost (beat).
 

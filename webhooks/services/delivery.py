@@ -100,8 +100,11 @@ class Redelivery:
         return SWEEP_GRACE + datetime.timedelta(seconds=settings.WEBHOOK_SWEEP_INTERVAL_SECONDS)
 
 
-def webhook_delivery_redeliver(*, delivery: WebhookDelivery, actor=None) -> Redelivery:
-    """Send the message to its endpoint once more, now (a manual attempt, logged with who).
+def webhook_delivery_redeliver(
+    *, delivery: WebhookDelivery, actor=None, actor_label: str = ""
+) -> Redelivery:
+    """Send the message to its endpoint once more, now (a manual attempt, logged with who:
+    `actor`, a user, or `actor_label`, the API key that asked when no user did).
 
     A delivery still in its retry schedule keeps it; otherwise the attempt decides the status.
     The request is saved first, so a broker that is down leaves it to the sweep, not lost.
@@ -114,12 +117,17 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery, actor=None) -> Rede
         )
         if not delivery.endpoint.is_active:
             raise ValidationError("The endpoint is disabled: enable it before redelivering.")
+        user = actor if getattr(actor, "is_authenticated", False) else None
         delivery.redeliver_requested_at = timezone.now()
-        delivery.redeliver_requested_by = (
-            actor if getattr(actor, "is_authenticated", False) else None
-        )
+        delivery.redeliver_requested_by = user
+        delivery.redeliver_requested_label = "" if user else actor_label[:150]
         delivery.save(
-            update_fields=["redeliver_requested_at", "redeliver_requested_by", "updated_at"]
+            update_fields=[
+                "redeliver_requested_at",
+                "redeliver_requested_by",
+                "redeliver_requested_label",
+                "updated_at",
+            ]
         )
     redelivery = Redelivery(delivery)
     _enqueue([delivery.pk], on_sent=lambda queued: setattr(redelivery, "queued", queued))
@@ -208,8 +216,9 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> _PostResult:
     return result
 
 
-def _claim(delivery_id: int) -> tuple[WebhookDelivery, bool, int | None] | None:
-    """Take the delivery for one attempt if one is due; None when there is nothing to do."""
+def _claim(delivery_id: int) -> tuple[WebhookDelivery, bool, int | None, str] | None:
+    """Take the delivery for one attempt if one is due; None when there is nothing to do.
+    With it: whether the attempt is a manual one, and who asked (a user's id, or a label)."""
     now = timezone.now()
     with transaction.atomic():
         delivery = (
@@ -229,8 +238,10 @@ def _claim(delivery_id: int) -> tuple[WebhookDelivery, bool, int | None] | None:
         if not (manual or due):
             return None  # a duplicate or early task: the schedule has its own
         actor_id = delivery.redeliver_requested_by_id if manual else None
+        actor_label = delivery.redeliver_requested_label if manual else ""
         delivery.redeliver_requested_at = None
         delivery.redeliver_requested_by = None
+        delivery.redeliver_requested_label = ""
         if not delivery.endpoint.is_active:
             if due:
                 delivery.status = DeliveryStatus.FAILED
@@ -244,10 +255,11 @@ def _claim(delivery_id: int) -> tuple[WebhookDelivery, bool, int | None] | None:
                 "claimed_until",
                 "redeliver_requested_at",
                 "redeliver_requested_by",
+                "redeliver_requested_label",
                 "updated_at",
             ]
         )
-    return delivery, manual, actor_id
+    return delivery, manual, actor_id, actor_label
 
 
 def webhook_delivery_send(*, delivery_id: int) -> WebhookDeliveryAttempt | None:
@@ -260,7 +272,7 @@ def webhook_delivery_send(*, delivery_id: int) -> WebhookDeliveryAttempt | None:
     claimed = _claim(delivery_id)
     if claimed is None:
         return None
-    delivery, manual, actor_id = claimed
+    delivery, manual, actor_id, actor_label = claimed
     endpoint, message = delivery.endpoint, delivery.message
     body = webhook_message_body(message)
     headers = webhook_signature_headers(
@@ -279,6 +291,7 @@ def webhook_delivery_send(*, delivery_id: int) -> WebhookDeliveryAttempt | None:
             delivery=delivery,
             manual=manual,
             actor_id=actor_id,
+            actor_label=actor_label,
             url=endpoint.url,
             success=result.success,
             status_code=result.status_code,
