@@ -127,6 +127,8 @@ class WebhookDelivery(OrgScopedModel):
     redeliver_requested_label = models.CharField(
         max_length=150, blank=True, default="", db_default=""
     )
+    # The task queue did not take that redelivery's task (it was down): the sweep sends it.
+    redeliver_left_to_sweep = models.BooleanField(default=False, db_default=False)
     # The worker sending it now holds it until then (a lease, not a transaction across HTTP).
     claimed_until = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -53,9 +53,11 @@ def webhook_delivery_list(
 def webhook_delivery_get(
     *, org: Organization, delivery_id: int, endpoint: WebhookEndpoint | None = None
 ) -> WebhookDelivery:
-    """One delivery of the organisation (of `endpoint`, when given) with its message; any
-    other is a 404."""
-    deliveries = WebhookDelivery.objects.for_org(org).select_related("message", "endpoint")
+    """One delivery of the organisation (of `endpoint`, when given) with its message and who
+    asked for a redelivery; any other is a 404."""
+    deliveries = WebhookDelivery.objects.for_org(org).select_related(
+        "message", "endpoint", "redeliver_requested_by"
+    )
     if endpoint is not None:
         deliveries = deliveries.filter(endpoint=endpoint)
     return get_object_or_404(deliveries, pk=delivery_id)

@@ -24,6 +24,8 @@ from webhooks.services import DISABLE_AFTER, RETRY_SCHEDULE_SECONDS
 ENDPOINTS_PAGE_SIZE = 25
 DELIVERIES_PAGE_SIZE = 50
 ATTEMPTS_PAGE_SIZE = 50
+# How often a delivery page waiting for a redelivery's answer asks for it again.
+POLL_SECONDS = 2
 
 
 class WebhooksView(OrgPermissionRequiredMixin, View):
@@ -42,6 +44,11 @@ def _schedule_text() -> str:
 
     delays = [human(seconds) for seconds in RETRY_SCHEDULE_SECONDS[1:]]
     return f"{', '.join(delays[:-1])} and {delays[-1]}"
+
+
+def _sweep_minutes() -> int:
+    """The longest, in minutes, a redelivery left to the sweep waits once the queue is back."""
+    return math.ceil(services.redelivery_sweep_within().total_seconds() / 60)
 
 
 def _render_secret(request, endpoint, secret, *, created: bool):
@@ -202,7 +209,8 @@ class EndpointDeleteView(WebhooksView):
 
 
 class DeliveryDetailView(WebhooksView):
-    """One delivery: the body as sent, and every attempt with the endpoint's answer."""
+    """One delivery: the body as sent, and every attempt with the endpoint's answer. While a
+    redelivery waits for its answer, htmx polls the page's live part (`delivery-live`)."""
 
     def get(self, request, endpoint_id, delivery_id):
         endpoint = selectors.webhook_endpoint_get(org=request.org, endpoint_id=endpoint_id)
@@ -212,16 +220,21 @@ class DeliveryDetailView(WebhooksView):
         attempts = Paginator(
             selectors.webhook_delivery_attempt_list(delivery=delivery), ATTEMPTS_PAGE_SIZE
         ).get_page(request.GET.get("page"))
-        body = json.dumps(
+        context = {
+            "endpoint": endpoint,
+            "delivery": delivery,
+            "attempts": attempts,
+            "poll_seconds": POLL_SECONDS,
+            "sweep_minutes": _sweep_minutes(),
+        }
+        if request.htmx and request.htmx.target == "delivery-live":
+            return render(request, "webhooks/_delivery_live.html", context)
+        context["body"] = json.dumps(
             json.loads(services.webhook_message_body(delivery.message)),
             indent=2,
             ensure_ascii=False,
         )
-        return render(
-            request,
-            "webhooks/delivery_detail.html",
-            {"endpoint": endpoint, "delivery": delivery, "attempts": attempts, "body": body},
-        )
+        return render(request, "webhooks/delivery_detail.html", context)
 
 
 class DeliveryRedeliverView(WebhooksView):
@@ -236,7 +249,7 @@ class DeliveryRedeliverView(WebhooksView):
             messages.error(request, " ".join(error.messages))
         else:
             if redelivery.left_to_sweep:
-                minutes = math.ceil(redelivery.sweep_within.total_seconds() / 60)
+                minutes = _sweep_minutes()
                 messages.warning(
                     request,
                     "The task queue is unavailable right now, so the redelivery is saved for "

@@ -484,7 +484,17 @@ def test_redeliver_with_the_broker_down_says_the_sweep_sends_it_and_when(
         "sweep: it goes out within 5 minutes of the queue answering again, and the attempt "
         "then appears below." in page
     )
+    # And the note under it agrees, on this page and on every reload until it is sent.
     delivery.refresh_from_db()
+    assert delivery.redeliver_left_to_sweep
+    for shown in (page, pending_text(admin_client.get(response.request["PATH_INFO"]))):
+        note = pending_note(shown)
+        assert (
+            f" by {admin_user}. The task queue was unavailable, so the periodic sweep sends it "
+            "within 5 minutes of the queue answering again; its answer then appears below, "
+            "and this page updates by itself." in note
+        ), note
+        assert "being sent" not in note and "reload" not in note
     assert delivery.redeliver_requested_at is not None
     assert delivery.redeliver_requested_by == admin_user
 
@@ -540,3 +550,60 @@ def test_redeliver_with_the_broker_down_answers_and_leaves_it_to_the_sweep(
     assert sent == [delivery.pk]
     attempt = services.webhook_delivery_send(delivery_id=delivery.pk)
     assert attempt.manual and attempt.actor == admin_user
+    delivery.refresh_from_db()
+    assert (delivery.redeliver_requested_at, delivery.redeliver_left_to_sweep) == (None, False)
+
+
+def pending_text(response) -> str:
+    assert response.status_code == 200
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+def pending_note(page: str) -> str:
+    """The note that a redelivery waits for its answer."""
+    start = page.index('id="redelivery-pending"')
+    return page[start : page.index("</p>", start)]
+
+
+def poll(client, url):
+    """What htmx's poll of the delivery page's live part gets."""
+    return client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="delivery-live")
+
+
+def test_a_queued_redelivery_is_being_sent_and_the_page_polls_until_its_answer(
+    admin_client,
+    org,
+    other_org,
+    endpoint,
+    delivery,
+    admin_user,
+    webhook_tasks,
+    client_for,
+    django_capture_on_commit_callbacks,
+):
+    url = reverse("webhooks:redeliver", args=[endpoint.pk, delivery.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, follow=True)
+    page = pending_text(response)
+    assert "Redelivery started" in page
+    note = pending_note(page)
+    assert f" by {admin_user}. It is being sent: its answer appears below, and this page " in note
+    assert "sweep" not in note and "reload" not in note
+    page_url = reverse("webhooks:delivery", args=[endpoint.pk, delivery.pk])
+    polling = f'<div id="delivery-live" hx-get="{page_url}" hx-trigger="every 2s"'
+    assert polling in page
+
+    # The poll gets the live part alone, still polling while the answer is awaited.
+    waiting = pending_text(poll(admin_client, page_url))
+    assert polling in waiting and 'id="payload"' not in waiting and "<html" not in waiting
+
+    # The answer arrives: the poll shows it, and stops.
+    attempt = services.webhook_delivery_send(delivery_id=delivery.pk)
+    answered = pending_text(poll(admin_client, page_url))
+    assert f'data-attempt-id="{attempt.pk}"' in answered
+    assert f"Redelivery by {admin_user}" in answered
+    assert 'id="redelivery-pending"' not in answered and "hx-trigger" not in answered
+
+    # Another organisation's admin polls nothing of it.
+    outsider = client_for(MembershipFactory(org=other_org, role=Role.ADMIN).user)
+    assert poll(outsider, page_url).status_code == 404

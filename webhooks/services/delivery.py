@@ -95,9 +95,13 @@ class Redelivery:
 
     @property
     def sweep_within(self) -> datetime.timedelta:
-        """The longest a request left to the sweep waits once the broker answers again: the
-        sweep leaves it SWEEP_GRACE first, then runs on beat's schedule."""
-        return SWEEP_GRACE + datetime.timedelta(seconds=settings.WEBHOOK_SWEEP_INTERVAL_SECONDS)
+        return redelivery_sweep_within()
+
+
+def redelivery_sweep_within() -> datetime.timedelta:
+    """The longest a redelivery left to the sweep waits once the broker answers again: the
+    sweep leaves it SWEEP_GRACE first, then runs on beat's schedule."""
+    return SWEEP_GRACE + datetime.timedelta(seconds=settings.WEBHOOK_SWEEP_INTERVAL_SECONDS)
 
 
 def webhook_delivery_redeliver(
@@ -121,16 +125,29 @@ def webhook_delivery_redeliver(
         delivery.redeliver_requested_at = timezone.now()
         delivery.redeliver_requested_by = user
         delivery.redeliver_requested_label = "" if user else actor_label[:150]
+        delivery.redeliver_left_to_sweep = False
         delivery.save(
             update_fields=[
                 "redeliver_requested_at",
                 "redeliver_requested_by",
                 "redeliver_requested_label",
+                "redeliver_left_to_sweep",
                 "updated_at",
             ]
         )
     redelivery = Redelivery(delivery)
-    _enqueue([delivery.pk], on_sent=lambda queued: setattr(redelivery, "queued", queued))
+    requested_at = delivery.redeliver_requested_at
+
+    def on_sent(queued: bool) -> None:
+        redelivery.queued = queued
+        if not queued:
+            # Kept on the row, so the delivery page says the sweep sends it, not that it is
+            # on its way (unless it was sent or asked for again meanwhile).
+            WebhookDelivery.objects.filter(
+                pk=delivery.pk, redeliver_requested_at=requested_at
+            ).update(redeliver_left_to_sweep=True)
+
+    _enqueue([delivery.pk], on_sent=on_sent)
     return redelivery
 
 
@@ -242,6 +259,7 @@ def _claim(delivery_id: int) -> tuple[WebhookDelivery, bool, int | None, str] | 
         delivery.redeliver_requested_at = None
         delivery.redeliver_requested_by = None
         delivery.redeliver_requested_label = ""
+        delivery.redeliver_left_to_sweep = False
         if not delivery.endpoint.is_active:
             if due:
                 delivery.status = DeliveryStatus.FAILED
@@ -256,6 +274,7 @@ def _claim(delivery_id: int) -> tuple[WebhookDelivery, bool, int | None, str] | 
                 "redeliver_requested_at",
                 "redeliver_requested_by",
                 "redeliver_requested_label",
+                "redeliver_left_to_sweep",
                 "updated_at",
             ]
         )
