@@ -24,7 +24,9 @@ class ResyncForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, document: Document, **kwargs):
+    def __init__(self, *args, document: Document, entry: str | None = None, **kwargs):
+        """`entry`: the choice to start from, where the document has it (a payment's "Push ours
+        again…" opens the dialog on the payment entry)."""
         super().__init__(*args, **kwargs)
         # "Bill entry" for a bill, "Invoice entry" for an invoice: the service calls both "bill".
         choices = [(BILL_ENTRY, f"{document.get_kind_display()} entry")]
@@ -32,7 +34,7 @@ class ResyncForm(forms.Form):
         if document_has_payment_entry(document=document):
             choices.append((PAYMENT_ENTRY, "Payment entry"))
         self.fields["entry"].choices = choices
-        self.fields["entry"].initial = BILL_ENTRY
+        self.fields["entry"].initial = entry if entry in dict(choices) else BILL_ENTRY
 
     def add_service_error(self, error: ValidationError) -> None:
         for message in error.messages:

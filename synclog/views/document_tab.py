@@ -60,7 +60,9 @@ def render_tab(request, document, connection_id=None, resync_form=None, status=2
             connections=connections, connection_id=connection_id
         )
         context.update(log_context(request, document, connection))
-        context["resync_form"] = resync_form or ResyncForm(document=document)
+        context["resync_form"] = resync_form or ResyncForm(
+            document=document, entry=request.GET.get("entry")
+        )
         # A link from Requires attention opens the fix's dialog at once ("Push as a new entry…",
         # "Push ours again…"); the log's refreshes do not carry it, so it opens once.
         context["open_dialog"] = request.GET.get("open") if resync_form is None else None

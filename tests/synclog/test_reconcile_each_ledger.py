@@ -13,6 +13,7 @@ from documents import services as document_services
 from integrations.models import Provider
 from synclog import services
 from synclog.models import RecordStatus, SyncRecord, Trigger
+from synclog.selectors.preview import PreviewAction, document_resync_preview
 from tests.factories import MembershipFactory
 from tests.synclog.conftest import bill_record
 from tests.synclog.reconcile_helpers import (
@@ -206,8 +207,28 @@ def test_a_payment_voided_in_quickbooks_is_drifted_shown_and_paid_again_by_a_new
     [group] = [g for g in attention.context["groups"] if g.message.startswith("Payment voided")]
     assert group.fix == "drift" and group.count == 1
 
-    # Pushed again: a new BillPayment; the voided one stays voided, no second live payment.
+    # "Push ours again…" opens the Re-sync dialog on the payment entry, not the bill's (seen on
+    # the demo walk: it opened on "Bill entry", whose preview said nothing to send), from the
+    # tab and from Requires attention, and its preview says a new payment is pushed.
     admin = MembershipFactory(org=org, role="admin").user
+    client.force_login(admin)
+    push_ours = f"?connection={connection.pk}&amp;open=resync&amp;entry=payment"
+    assert push_ours in client.get(f"{tab}?connection={connection.pk}").content.decode()
+    attention_page = client.get(reverse("synclog:attention")).content.decode()
+    assert "&amp;open=resync&amp;entry=payment" in attention_page
+    opened = client.get(f"{tab}?connection={connection.pk}&open=resync&entry=payment")
+    assert opened.context["resync_form"]["entry"].value() == "payment"
+    assert opened.context["open_dialog"] == "resync"
+    approved_bill.refresh_from_db()
+    [preview] = document_resync_preview(
+        document=approved_bill, connection=connection, entry="payment"
+    ).entries
+    assert (preview.action, preview.note) == (
+        PreviewAction.CREATE,
+        f"Payment voided in {ledger}: it is pushed to {ledger} as a new payment.",
+    )
+
+    # Pushed again: a new BillPayment; the voided one stays voided, no second live payment.
     approved_bill.refresh_from_db()
     services.resync(document=approved_bill, connection=connection, entry="payment", actor=admin)
     drain()

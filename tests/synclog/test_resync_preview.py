@@ -119,6 +119,34 @@ def test_the_payment_entry_is_a_create_after_its_bill(approved_bill, connection,
     assert "after the bill entry" in entry.note
 
 
+def test_a_payment_deleted_or_voided_in_the_ledger_is_a_create_of_a_new_one(
+    approved_bill, connection, clerk, drain
+):
+    """Seen on the demo walk: a payment voided in QuickBooks previewed as "In QuickBooks Online
+    already: ... never changed", then the confirmed re-sync created a new BillPayment."""
+    document_services.payment_record(
+        document=approved_bill, actor=clerk, amount="100.00", paid_at="2026-11-05"
+    )
+    drain()
+    record = SyncRecord.objects.get(document=approved_bill, payment__isnull=False)
+    assert record.status == RecordStatus.COMPLETE and record.external_id
+    ledger = connection.get_provider_display()
+    # What the reconcile leaves on a payment it found voided (or deleted) there.
+    SyncRecord.objects.filter(pk=record.pk).update(
+        status=RecordStatus.FAILED,
+        payment_deleted_in_ledger=True,
+        last_error_message=f"Payment voided in {ledger}",
+    )
+    approved_bill.refresh_from_db()
+    preview = document_resync_preview(
+        document=approved_bill, connection=connection, entry="payment"
+    )
+    [entry] = preview.entries
+    assert entry.action == PreviewAction.CREATE
+    assert changes(entry)["amount"] == (None, Decimal("100.00"))
+    assert entry.note == f"Payment voided in {ledger}: it is pushed to {ledger} as a new payment."
+
+
 def test_a_missing_mapping_is_named_before_any_call(
     org, approved_bill, connection, ledger_books, clerk
 ):
