@@ -216,6 +216,8 @@ def test_a_payment_voided_in_quickbooks_is_drifted_shown_and_paid_again_by_a_new
     assert push_ours in client.get(f"{tab}?connection={connection.pk}").content.decode()
     attention_page = client.get(reverse("synclog:attention")).content.decode()
     assert "&amp;open=resync&amp;entry=payment" in attention_page
+    # The page's words fit a drift too: nothing failed to reach the ledger here.
+    assert "1 document is not in step with the ledger" in attention_page
     opened = client.get(f"{tab}?connection={connection.pk}&open=resync&entry=payment")
     assert opened.context["resync_form"]["entry"].value() == "payment"
     assert opened.context["open_dialog"] == "resync"
