@@ -379,6 +379,13 @@ class SyncRecord(OrgScopedModel):
         return self.entry_type in PAYMENT_ENTRY_TYPES
 
     @property
+    def payment_in_ledger(self) -> bool:
+        """A payment record whose payment the ledger still holds: ledgers do not edit payments,
+        so it is done. One never pushed, or deleted or voided there since (the reconcile found
+        it), is pushed as a new payment: by the push, the batch and the Re-sync preview alike."""
+        return bool(self.external_id) and not self.payment_deleted_in_ledger
+
+    @property
     def external_reference(self) -> str:
         """How a person finds the entry in the ledger: its number, or its id where the ledger
         gives it none (a payment: Xero's PaymentID, QuickBooks' BillPayment Id, MYOB's UID).

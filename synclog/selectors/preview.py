@@ -428,8 +428,7 @@ def _payment_preview(
         entry.document, entry.spec.entry_type, PreviewAction.UNCHANGED, payment=payment
     )
     ledger = connection.get_provider_display()
-    gone_there = entry.record is not None and entry.record.payment_deleted_in_ledger
-    if entry.record is not None and entry.record.external_id and not gone_there:
+    if entry.record is not None and entry.record.payment_in_ledger:
         preview.note = f"In {ledger} already: a payment is pushed once, never changed."
         return preview
     bill_type = ENTRY_TYPE_FOR_KIND[entry.document.kind]
@@ -474,7 +473,7 @@ def _payment_preview(
     preview.note = f"Not in {ledger}: it is created" + (
         "." if bill_linked else f", after the {entry_words}."
     )
-    if gone_there:
+    if entry.record is not None and entry.record.payment_deleted_in_ledger:
         # Deleted or voided there (the reconcile found it): the push makes a new payment, as
         # synclog.services.push does for such a record; the old one cannot be used again.
         preview.note = (

@@ -109,9 +109,7 @@ def sync_batch_push(*, record_ids: list[int], worker: str) -> dict[int, float]:
         payments = [
             record
             for record in records
-            if record.is_payment
-            and (not record.external_id or record.payment_deleted_in_ledger)
-            and not record.unknown_outcome
+            if record.is_payment and not record.payment_in_ledger and not record.unknown_outcome
         ]
         # A payment whose bill here waits (no quota now) waits with it, and they come back in
         # one batch; alone it would only be sent back for its bill, at another time than it.

@@ -126,7 +126,7 @@ def _push_claimed(record_id: int, worker: str) -> float | None:
             _fail(record, log, refusal)
             return None
     bill = None
-    if record.is_payment and (not record.external_id or record.payment_deleted_in_ledger):
+    if record.is_payment and not record.payment_in_ledger:
         try:
             # Its bill must be in the ledger first: found out before any quota is taken.
             bill = _payment_bill(record)
@@ -177,7 +177,7 @@ def _expected_calls(
     if record.is_payment:
         # Ledgers do not edit payments: one pushed once is done. After a lost answer, a look
         # on the bill comes first.
-        if record.external_id and not record.payment_deleted_in_ledger:
+        if record.payment_in_ledger:
             return 0
         return 2 if record.unknown_outcome else 1
     if not record.external_id and payload.voided:
